@@ -1,0 +1,242 @@
+//! The command-line renderer: picture -> score -> WAV through the same engine the plugin uses,
+//! driven by a simulated host transport. Runs on the main thread of its own process.
+
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
+
+use crate::compose::{self, Settings};
+use crate::engine::{render_offline, EngineParams, OfflineRender};
+use crate::score::Score;
+
+const USAGE: &str = "\
+usage: pixelody render IMAGE -o OUT.wav [options]
+
+Turns a picture into music and writes it as a stereo 32-bit float WAV file.
+
+options:
+  -o, --output OUT.wav   where to write the audio (required)
+  --bars N               loop length in bars of 4/4, 1 to 16 (default 2)
+  --loops N              how many times to play the loop, 1 to 64 (default 1)
+  --bpm B                tempo in beats per minute, 20 to 300 (default 120)
+  --sample-rate SR       8000 to 384000 Hz (default 48000)
+  --block-size K         samples per processing block, 1 to 65536 (default 512);
+                         the audio is identical for every block size";
+
+/// A fully parsed `render` command.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RenderArgs {
+    pub image: PathBuf,
+    pub output: PathBuf,
+    pub bars: u32,
+    pub loops: u32,
+    pub bpm: f64,
+    pub sample_rate: u32,
+    pub block_size: usize,
+}
+
+fn number<T: std::str::FromStr + PartialOrd + std::fmt::Display>(
+    flag: &str,
+    value: Option<OsString>,
+    min: T,
+    max: T,
+) -> Result<T, String> {
+    let value = value.ok_or_else(|| format!("{flag} needs a value"))?;
+    let text = value.to_string_lossy();
+    match text.parse::<T>() {
+        Ok(v) if v >= min && v <= max => Ok(v),
+        _ => Err(format!(
+            "{flag} must be a number from {min} to {max}, not '{text}'"
+        )),
+    }
+}
+
+pub fn parse_render(args: Vec<OsString>) -> Result<RenderArgs, String> {
+    let mut image = None;
+    let mut output = None;
+    let mut r = RenderArgs {
+        image: PathBuf::new(),
+        output: PathBuf::new(),
+        bars: Settings::default().bars,
+        loops: 1,
+        bpm: 120.0,
+        sample_rate: 48_000,
+        block_size: 512,
+    };
+    let mut it = args.into_iter();
+    while let Some(arg) = it.next() {
+        match arg.to_str() {
+            Some("-o" | "--output") => {
+                output = Some(PathBuf::from(
+                    it.next().ok_or("--output needs a file name")?,
+                ))
+            }
+            Some("--bars") => {
+                r.bars = number("--bars", it.next(), compose::MIN_BARS, compose::MAX_BARS)?
+            }
+            Some("--loops") => r.loops = number("--loops", it.next(), 1, 64)?,
+            Some("--bpm") => r.bpm = number("--bpm", it.next(), 20.0, 300.0)?,
+            Some("--sample-rate") => {
+                r.sample_rate = number("--sample-rate", it.next(), 8_000, 384_000)?
+            }
+            Some("--block-size") => r.block_size = number("--block-size", it.next(), 1, 65_536)?,
+            Some(flag) if flag.starts_with('-') && flag.len() > 1 => {
+                return Err(format!("unknown option '{flag}'"))
+            }
+            _ if image.is_none() => image = Some(PathBuf::from(arg)),
+            _ => return Err(format!("unexpected argument '{}'", arg.to_string_lossy())),
+        }
+    }
+    r.image = image.ok_or("no picture given")?;
+    r.output = output.ok_or("no output file given (-o OUT.wav)")?;
+    Ok(r)
+}
+
+fn display(path: &Path) -> String {
+    path.display().to_string()
+}
+
+/// Reads, composes and renders; returns what to print on success.
+pub fn render(args: &RenderArgs) -> Result<(Score, String), String> {
+    let bytes = std::fs::read(&args.image).map_err(|e| {
+        format!(
+            "{}: cannot read the file ({})",
+            display(&args.image),
+            io_reason(&e)
+        )
+    })?;
+    let settings = Settings { bars: args.bars };
+    let name = args
+        .image
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| display(&args.image));
+    let score = crate::picture_to_score(&bytes, &name, &settings)
+        .map_err(|e| format!("{}: {}", display(&args.image), e.message))?;
+    let samples = (score.length_beats * f64::from(args.loops) * 60.0 / args.bpm
+        * f64::from(args.sample_rate))
+    .round() as usize;
+    let job = OfflineRender {
+        sample_rate: args.sample_rate as f32,
+        bpm: args.bpm,
+        samples,
+        block_size: args.block_size,
+    };
+    let (left, right) = render_offline(&score, &EngineParams::default(), &job);
+    write_wav(&args.output, args.sample_rate, &left, &right)
+        .map_err(|e| format!("{}: cannot write the WAV file ({e})", display(&args.output)))?;
+    let summary = format!(
+        "Rendered {} -> {}: {} bars x {} at {} BPM, {} notes, {:.3} s at {} Hz (blocks of {}), \
+         score {:016x}",
+        score.source,
+        display(&args.output),
+        score.bars(),
+        args.loops,
+        args.bpm,
+        score.notes.len(),
+        samples as f64 / f64::from(args.sample_rate),
+        args.sample_rate,
+        args.block_size,
+        score.fingerprint()
+    );
+    Ok((score, summary))
+}
+
+fn io_reason(e: &std::io::Error) -> String {
+    match e.kind() {
+        std::io::ErrorKind::NotFound => String::from("no such file"),
+        std::io::ErrorKind::PermissionDenied => String::from("permission denied"),
+        _ if e.raw_os_error() == Some(21) => String::from("it is a folder, not a file"),
+        _ => e.to_string(),
+    }
+}
+
+pub fn write_wav(path: &Path, sample_rate: u32, left: &[f32], right: &[f32]) -> Result<(), String> {
+    let spec = hound::WavSpec {
+        channels: 2,
+        sample_rate,
+        bits_per_sample: 32,
+        sample_format: hound::SampleFormat::Float,
+    };
+    let mut w = hound::WavWriter::create(path, spec).map_err(|e| e.to_string())?;
+    for (l, r) in left.iter().zip(right) {
+        w.write_sample(*l).map_err(|e| e.to_string())?;
+        w.write_sample(*r).map_err(|e| e.to_string())?;
+    }
+    w.finalize().map_err(|e| e.to_string())
+}
+
+/// Entry point of the `pixelody` binary; returns the process exit code.
+pub fn main(args: Vec<OsString>) -> i32 {
+    let mut it = args.into_iter();
+    match it.next().as_ref().and_then(|a| a.to_str()) {
+        Some("render") => {}
+        Some("-h" | "--help" | "help") => {
+            println!("{USAGE}");
+            return 0;
+        }
+        _ => {
+            eprintln!("{USAGE}");
+            return 2;
+        }
+    }
+    let args = match parse_render(it.collect()) {
+        Ok(a) => a,
+        Err(e) => {
+            eprintln!("pixelody: {e}\n\n{USAGE}");
+            return 2;
+        }
+    };
+    match render(&args) {
+        Ok((_, summary)) => {
+            println!("{summary}");
+            0
+        }
+        Err(e) => {
+            eprintln!("pixelody: {e}");
+            1
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(s: &[&str]) -> Vec<OsString> {
+        s.iter().map(OsString::from).collect()
+    }
+
+    #[test]
+    fn parses_every_option() {
+        let r = parse_render(args(&[
+            "pic.png",
+            "-o",
+            "out.wav",
+            "--bars",
+            "4",
+            "--bpm",
+            "97.5",
+            "--sample-rate",
+            "44100",
+            "--block-size",
+            "1",
+            "--loops",
+            "3",
+        ]))
+        .unwrap();
+        assert_eq!(r.image, PathBuf::from("pic.png"));
+        assert_eq!(
+            (r.bars, r.loops, r.bpm, r.sample_rate, r.block_size),
+            (4, 3, 97.5, 44_100, 1)
+        );
+    }
+
+    #[test]
+    fn rejects_out_of_range_values_with_a_reason() {
+        let e = parse_render(args(&["p.png", "-o", "o.wav", "--bars", "0"])).unwrap_err();
+        assert_eq!(e, "--bars must be a number from 1 to 16, not '0'");
+        assert!(parse_render(args(&["p.png"]))
+            .unwrap_err()
+            .contains("no output"));
+    }
+}

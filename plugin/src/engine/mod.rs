@@ -1,0 +1,234 @@
+//! The real-time engine: plays a [`Score`] in time with a transport. Driven by plain calls so the
+//! plugin, the command-line renderer and the tests share it. `process` runs on the audio thread:
+//! it never allocates, frees, locks or blocks; everything it needs is built in [`Engine::new`].
+
+mod offline;
+mod sequencer;
+mod voice;
+
+pub use offline::{render_offline, OfflineRender};
+pub use sequencer::{onset_offset, ONSET_TOLERANCE_SAMPLES};
+
+use crate::score::Score;
+use sequencer::Cursor;
+use voice::{VoicePool, MAX_VOICES};
+
+/// Tempo used when the host does not report one (DawDreamer's first blocks, some bounce paths).
+pub const DEFAULT_BPM: f64 = 120.0;
+const MIN_BPM: f64 = 1.0;
+const MAX_BPM: f64 = 999.0;
+/// Time constant of the per-sample parameter smoothing.
+const SMOOTHING_SECONDS: f32 = 0.01;
+
+/// What the host tells us about its transport at the first sample of a block.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct TransportState {
+    pub playing: bool,
+    pub tempo_bpm: Option<f64>,
+    /// Position in quarter-note beats.
+    pub pos_beats: Option<f64>,
+}
+
+/// Parameter values as the musician set them; the engine smooths them per sample.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct EngineParams {
+    /// Output gain in decibels.
+    pub gain_db: f32,
+    /// Note attack time in milliseconds.
+    pub attack_ms: f32,
+    /// Note release time in milliseconds.
+    pub release_ms: f32,
+    /// 0 = pure sine, 1 = band-limited sawtooth.
+    pub brightness: f32,
+    /// Tempo when the host reports none.
+    pub fallback_bpm: f64,
+}
+
+impl Default for EngineParams {
+    fn default() -> Self {
+        EngineParams {
+            gain_db: -6.0,
+            attack_ms: 5.0,
+            release_ms: 120.0,
+            brightness: 0.4,
+            fallback_bpm: DEFAULT_BPM,
+        }
+    }
+}
+
+pub fn db_to_gain(db: f32) -> f32 {
+    if db <= -100.0 {
+        0.0
+    } else {
+        10f32.powf(db / 20.0)
+    }
+}
+
+pub struct Engine {
+    sample_rate: f32,
+    score: Option<Box<Score>>,
+    cursor: Cursor,
+    voices: VoicePool,
+    /// Where the host's next block should start if it keeps playing; `None` forces a re-seek.
+    expected_beat: Option<f64>,
+    /// Our own position when the host plays without reporting one.
+    free_beat: f64,
+    gain: f32,
+    brightness: f32,
+    smoothing_coeff: f32,
+    needs_seek: bool,
+}
+
+impl Engine {
+    /// Allocates everything `process` will ever touch.
+    pub fn new(sample_rate: f32) -> Self {
+        let sample_rate = if sample_rate.is_finite() && sample_rate > 0.0 {
+            sample_rate
+        } else {
+            48_000.0
+        };
+        let defaults = EngineParams::default();
+        Engine {
+            sample_rate,
+            score: None,
+            cursor: Cursor::default(),
+            voices: VoicePool::new(MAX_VOICES),
+            expected_beat: None,
+            free_beat: 0.0,
+            gain: db_to_gain(defaults.gain_db),
+            brightness: defaults.brightness,
+            smoothing_coeff: 1.0 - (-1.0 / (SMOOTHING_SECONDS * sample_rate)).exp(),
+            needs_seek: true,
+        }
+    }
+
+    pub fn sample_rate(&self) -> f32 {
+        self.sample_rate
+    }
+
+    pub fn score(&self) -> Option<&Score> {
+        self.score.as_deref()
+    }
+
+    /// Silences everything and forgets the transport position. No allocation.
+    pub fn reset(&mut self, params: &EngineParams) {
+        self.voices.kill_all();
+        self.expected_beat = None;
+        self.free_beat = 0.0;
+        self.gain = db_to_gain(params.gain_db);
+        self.brightness = params.brightness.clamp(0.0, 1.0);
+        self.needs_seek = true;
+    }
+
+    /// Installs a new score and hands back the previous one, which the caller must free off the
+    /// audio thread. Sounding notes finish with their release; the new score takes over at once.
+    pub fn swap_score(&mut self, score: Box<Score>) -> Option<Box<Score>> {
+        self.needs_seek = true;
+        self.score.replace(score)
+    }
+
+    /// Number of voices currently sounding (including releases).
+    pub fn active_voices(&self) -> usize {
+        self.voices.active()
+    }
+
+    /// Renders one block into `left`/`right` (overwritten), locked to `transport`.
+    pub fn process(
+        &mut self,
+        transport: &TransportState,
+        params: &EngineParams,
+        left: &mut [f32],
+        right: &mut [f32],
+    ) {
+        let n = left.len().min(right.len());
+        let sr = self.sample_rate;
+        let attack = (params.attack_ms.clamp(0.5, 10_000.0) * 0.001 * sr).max(1.0);
+        let release = (params.release_ms.clamp(1.0, 10_000.0) * 0.001 * sr).max(1.0);
+
+        if !transport.playing {
+            if self.expected_beat.take().is_some() {
+                self.voices.release_all(release);
+            }
+            self.needs_seek = true;
+            self.render(params, &mut left[..n], &mut right[..n], 0);
+            return;
+        }
+
+        let tempo = transport
+            .tempo_bpm
+            .filter(|t| t.is_finite() && *t > 0.0)
+            .unwrap_or(params.fallback_bpm)
+            .clamp(MIN_BPM, MAX_BPM);
+        let bps = tempo / 60.0 / f64::from(sr);
+        let start = transport
+            .pos_beats
+            .filter(|p| p.is_finite() && p.abs() < 1e12)
+            .unwrap_or(self.free_beat);
+
+        // A position that is not where the previous block ended is a jump (locate, loop wrap,
+        // pre-roll): release what sounds and find our place in the score again.
+        let continuing = matches!(self.expected_beat, Some(e) if (start - e).abs() <= 0.5 * bps);
+        if !continuing {
+            if self.expected_beat.is_some() {
+                self.voices.release_all(release);
+            }
+            self.needs_seek = true;
+        }
+        if self.needs_seek {
+            self.cursor = match self.score.as_deref() {
+                Some(score) => Cursor::seek(score, start, bps),
+                None => Cursor::default(),
+            };
+            self.needs_seek = false;
+        }
+        self.voices.schedule_releases(start, bps, n);
+
+        let mut i = 0;
+        while i < n {
+            let next = match self.score.as_deref() {
+                Some(score) => self.cursor.next_offset(score, start, bps).unwrap_or(n),
+                None => n,
+            };
+            let seg_end = next.clamp(i, n);
+            self.render(params, &mut left[i..seg_end], &mut right[i..seg_end], i);
+            i = seg_end;
+            if i >= n {
+                break;
+            }
+            let Some(score) = self.score.as_deref() else {
+                break;
+            };
+            // Every onset that falls on sample `i` starts now.
+            while let Some(offset) = self.cursor.next_offset(score, start, bps) {
+                if offset > i {
+                    break;
+                }
+                let (note, onset_beat) = self.cursor.current(score);
+                let end_beat = onset_beat + note.length_beats;
+                let release_at = onset_offset(end_beat, start, bps);
+                self.voices
+                    .note_on(&note, end_beat, release_at, sr, attack, release);
+                self.cursor.advance(score);
+            }
+        }
+
+        self.expected_beat = Some(start + n as f64 * bps);
+        self.free_beat = start + n as f64 * bps;
+    }
+
+    /// Renders voices into a segment; `base` is the segment's offset within the block, used for
+    /// the voices' scheduled releases.
+    fn render(&mut self, params: &EngineParams, left: &mut [f32], right: &mut [f32], base: usize) {
+        let gain_target = db_to_gain(params.gain_db.clamp(-100.0, 24.0));
+        let bright_target = params.brightness.clamp(0.0, 1.0);
+        let k = self.smoothing_coeff;
+        for (j, (l, r)) in left.iter_mut().zip(right.iter_mut()).enumerate() {
+            self.gain += (gain_target - self.gain) * k;
+            self.brightness += (bright_target - self.brightness) * k;
+            let (vl, vr) = self.voices.tick((base + j) as i64, self.brightness);
+            *l = vl * self.gain;
+            *r = vr * self.gain;
+        }
+        self.voices.flush_denormals();
+    }
+}

@@ -1,0 +1,273 @@
+//! A fixed pool of synth voices: sine/saw oscillator, linear ADSR, constant-power pan per part.
+//! `new` allocates; everything else runs on the audio thread without allocating.
+
+use super::sequencer::onset_offset;
+use crate::score::{Note, Part};
+
+pub const MAX_VOICES: usize = 32;
+/// Level of each voice before the master gain, leaving headroom for chords.
+const VOICE_LEVEL: f32 = 0.2;
+const DECAY_SECONDS: f32 = 0.25;
+const SUSTAIN: f32 = 0.6;
+/// Where a new oscillator starts in its cycle: both the sine and the falling ramp are positive
+/// here, so the first sample of every note is non-zero (an onset is visible on its own sample).
+const START_PHASE: f64 = 0.25;
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Stage {
+    Idle,
+    Attack,
+    Decay,
+    Sustain,
+    Release,
+}
+
+#[derive(Clone, Copy, Debug)]
+struct Voice {
+    stage: Stage,
+    level: f32,
+    /// Per-sample level change in the current stage.
+    step: f32,
+    release_samples: f32,
+    phase: f64,
+    phase_inc: f64,
+    velocity: f32,
+    pan_l: f32,
+    pan_r: f32,
+    /// Absolute host beat of the note-off.
+    end_beat: f64,
+    /// Block-relative sample at which the release starts (`i64::MAX`: not in this block).
+    release_at: i64,
+    /// Order of note-ons, for stealing the oldest voice.
+    age: u64,
+    decay_step: f32,
+}
+
+impl Voice {
+    const IDLE: Voice = Voice {
+        stage: Stage::Idle,
+        level: 0.0,
+        step: 0.0,
+        release_samples: 1.0,
+        phase: 0.0,
+        phase_inc: 0.0,
+        velocity: 0.0,
+        pan_l: 0.0,
+        pan_r: 0.0,
+        end_beat: 0.0,
+        release_at: i64::MAX,
+        age: 0,
+        decay_step: 0.0,
+    };
+
+    fn release(&mut self, release_samples: f32) {
+        if matches!(self.stage, Stage::Idle | Stage::Release) {
+            return;
+        }
+        self.stage = Stage::Release;
+        self.release_samples = release_samples;
+        // Linear to exactly zero over the release time, from wherever the level is.
+        self.step = -self.level / release_samples.max(1.0);
+        self.release_at = i64::MAX;
+    }
+}
+
+/// PolyBLEP residual that removes the aliasing step of a ramp's reset.
+fn poly_blep(t: f64, dt: f64) -> f64 {
+    if t < dt {
+        let x = t / dt;
+        x + x - x * x - 1.0
+    } else if t > 1.0 - dt {
+        let x = (t - 1.0) / dt;
+        x * x + x + x + 1.0
+    } else {
+        0.0
+    }
+}
+
+pub struct VoicePool {
+    voices: Vec<Voice>,
+    next_age: u64,
+}
+
+impl VoicePool {
+    pub fn new(capacity: usize) -> Self {
+        VoicePool {
+            voices: vec![Voice::IDLE; capacity],
+            next_age: 0,
+        }
+    }
+
+    pub fn active(&self) -> usize {
+        self.voices
+            .iter()
+            .filter(|v| v.stage != Stage::Idle)
+            .count()
+    }
+
+    pub fn kill_all(&mut self) {
+        self.voices.fill(Voice::IDLE);
+    }
+
+    pub fn release_all(&mut self, release_samples: f32) {
+        for v in &mut self.voices {
+            v.release(release_samples);
+        }
+    }
+
+    /// Works out, for a block starting at `start`, on which sample each held note lets go.
+    pub fn schedule_releases(&mut self, start: f64, bps: f64, block_len: usize) {
+        for v in &mut self.voices {
+            if matches!(v.stage, Stage::Attack | Stage::Decay | Stage::Sustain) {
+                let at = onset_offset(v.end_beat, start, bps);
+                v.release_at = if at < block_len as i64 { at } else { i64::MAX };
+            }
+        }
+    }
+
+    /// Starts `note` on a free voice, or on the oldest one (deterministic stealing). A stolen
+    /// voice attacks from its current level, so the takeover does not click.
+    pub fn note_on(
+        &mut self,
+        note: &Note,
+        end_beat: f64,
+        release_at: i64,
+        sample_rate: f32,
+        attack_samples: f32,
+        release_samples: f32,
+    ) {
+        let slot = match self.voices.iter().position(|v| v.stage == Stage::Idle) {
+            Some(i) => i,
+            None => {
+                let mut oldest = 0;
+                for (i, v) in self.voices.iter().enumerate() {
+                    if v.age < self.voices[oldest].age {
+                        oldest = i;
+                    }
+                }
+                oldest
+            }
+        };
+        let freq = 440.0 * 2f64.powf((f64::from(note.pitch) - 69.0) / 12.0);
+        let pan: f32 = match note.part {
+            Part::Melody => 0.15,
+            Part::Bass => -0.1,
+        };
+        let angle = (pan + 1.0) * std::f32::consts::FRAC_PI_4;
+        let v = &mut self.voices[slot];
+        let level = if v.stage == Stage::Idle { 0.0 } else { v.level };
+        *v = Voice {
+            stage: Stage::Attack,
+            level,
+            step: (1.0 - level) / attack_samples,
+            release_samples,
+            phase: START_PHASE,
+            phase_inc: (freq / f64::from(sample_rate)).min(0.49),
+            velocity: note.velocity,
+            pan_l: angle.cos(),
+            pan_r: angle.sin(),
+            end_beat,
+            release_at,
+            age: self.next_age,
+            decay_step: (1.0 - SUSTAIN) / (DECAY_SECONDS * sample_rate),
+        };
+        self.next_age += 1;
+    }
+
+    /// One stereo sample of all voices. `index` is the block-relative sample number.
+    pub fn tick(&mut self, index: i64, brightness: f32) -> (f32, f32) {
+        let (mut l, mut r) = (0.0f32, 0.0f32);
+        for v in &mut self.voices {
+            if v.stage == Stage::Idle {
+                continue;
+            }
+            if index >= v.release_at {
+                v.release(v.release_samples);
+            }
+            v.level += v.step;
+            match v.stage {
+                Stage::Attack if v.level >= 1.0 => {
+                    v.level = 1.0;
+                    v.stage = Stage::Decay;
+                    v.step = -v.decay_step;
+                }
+                Stage::Decay if v.level <= SUSTAIN => {
+                    v.level = SUSTAIN;
+                    v.stage = Stage::Sustain;
+                    v.step = 0.0;
+                }
+                Stage::Release if v.level <= 0.0 => {
+                    *v = Voice::IDLE;
+                    continue;
+                }
+                _ => {}
+            }
+            let t = v.phase;
+            let sine = (t * std::f64::consts::TAU).sin() as f32;
+            let ramp = (1.0 - 2.0 * t + poly_blep(t, v.phase_inc)) as f32;
+            let osc = sine + (ramp - sine) * brightness;
+            let s = osc * v.level * v.velocity * VOICE_LEVEL;
+            l += s * v.pan_l;
+            r += s * v.pan_r;
+            v.phase += v.phase_inc;
+            if v.phase >= 1.0 {
+                v.phase -= 1.0;
+            }
+        }
+        (l, r)
+    }
+
+    /// Nothing in the voices decays exponentially, so no denormals can build up; this only guards
+    /// the levels against float drift at the end of a block.
+    pub fn flush_denormals(&mut self) {
+        for v in &mut self.voices {
+            if v.level.abs() < 1e-20 {
+                v.level = 0.0;
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn note() -> Note {
+        Note {
+            start_beats: 0.0,
+            length_beats: 1.0,
+            pitch: 69,
+            velocity: 1.0,
+            part: Part::Melody,
+        }
+    }
+
+    #[test]
+    fn first_sample_sounds_and_release_ends_in_silence() {
+        let mut pool = VoicePool::new(4);
+        pool.note_on(&note(), 1.0, 100, 48_000.0, 48.0, 480.0);
+        for brightness in [0.0, 0.5, 1.0] {
+            let mut p = VoicePool::new(1);
+            p.note_on(&note(), 1.0, 100, 48_000.0, 48.0, 480.0);
+            let (l, r) = p.tick(0, brightness);
+            assert!(l > 0.0 && r > 0.0, "brightness {brightness}: {l} {r}");
+        }
+        let mut last = 0.0;
+        for i in 0..2_000 {
+            last = pool.tick(i, 0.5).0;
+        }
+        assert_eq!(last, 0.0);
+        assert_eq!(pool.active(), 0);
+    }
+
+    #[test]
+    fn stealing_takes_the_oldest_voice() {
+        let mut pool = VoicePool::new(2);
+        for _ in 0..3 {
+            pool.note_on(&note(), 1.0, i64::MAX, 48_000.0, 48.0, 480.0);
+        }
+        assert_eq!(pool.active(), 2);
+        let ages: Vec<u64> = pool.voices.iter().map(|v| v.age).collect();
+        assert_eq!(ages, vec![2, 1]);
+    }
+}

@@ -1,0 +1,34 @@
+//! Pixelody: a picture becomes a score (notes in beats) that a synth plays in time with the host.
+//!
+//! Layers, each a folder, dependencies pointing down: `score` (plain data) <- `analysis`
+//! (picture -> features) <- `compose` (features -> score); `engine` (real-time playback) depends on
+//! `score` only; `plugin` (nice-plug glue) and `cli` (offline renderer) know them all.
+
+pub mod analysis;
+pub mod cli;
+pub mod compose;
+pub mod engine;
+pub mod plugin;
+pub mod score;
+
+use analysis::PictureError;
+use score::Score;
+
+/// The whole off-audio-thread path: file bytes -> working copy -> features -> score.
+/// `name` is how the musician knows the file; it is named in errors and in the score's source.
+pub fn picture_to_score(
+    bytes: &[u8],
+    name: &str,
+    settings: &compose::Settings,
+) -> Result<Score, PictureError> {
+    let picture = analysis::decode(bytes).map_err(|e| e.in_file(name))?;
+    let features = analysis::analyse(&picture, compose::steps_for(settings));
+    let source = format!(
+        "{name} ({} x {})",
+        picture.source_width, picture.source_height
+    );
+    Ok(compose::compose(&features, settings, source))
+}
+
+nice_plug::nice_export_clap!(plugin::Pixelody);
+nice_plug::nice_export_vst3!(plugin::Pixelody);

@@ -1,0 +1,170 @@
+//! The one path scores take between threads. The main/background side publishes a score (and keeps
+//! a copy for saving and display); the audio thread picks it up through an `rtrb` ring and sends
+//! the score it replaces back through a second ring, so it is freed here, never on the audio thread.
+
+use std::sync::{Arc, Mutex, MutexGuard, RwLock};
+
+use nice_plug::params::persist::PersistentField;
+use rtrb::{Consumer, Producer, RingBuffer};
+
+use crate::score::Score;
+
+/// Scores waiting for the audio thread. Publishing is human-paced, so a few slots are plenty; if
+/// the audio thread is not running, `activate` picks up the newest score instead.
+const QUEUE_SLOTS: usize = 8;
+
+/// The audio thread's ends of the two rings.
+pub struct AudioEnds {
+    pub incoming: Consumer<Box<Score>>,
+    pub retired: Producer<Box<Score>>,
+}
+
+impl AudioEnds {
+    /// Takes the newest published score, if any, returning whether one was installed. Stops early
+    /// rather than free anything: a replaced score only leaves through the retired ring.
+    pub fn install_newest(&mut self, engine: &mut crate::engine::Engine) -> bool {
+        let mut installed = false;
+        while self.retired.slots() > 0 {
+            let Ok(score) = self.incoming.pop() else {
+                break;
+            };
+            if let Some(old) = engine.swap_score(score) {
+                // Cannot fail: a free slot was checked above and only this thread pushes.
+                let _ = self.retired.push(old);
+            }
+            installed = true;
+        }
+        installed
+    }
+}
+
+struct MainEnds {
+    outgoing: Producer<Box<Score>>,
+    retired: Consumer<Box<Score>>,
+}
+
+/// Shared by the plugin, its background tasks and (later) its editor. Persisted with the project
+/// as the `score` field, so a reload plays the same notes without the picture.
+pub struct ScoreSlot {
+    current: RwLock<Arc<Score>>,
+    main: Mutex<MainEnds>,
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+impl ScoreSlot {
+    /// Creates the slot holding `initial`, and the audio thread's ends of the rings.
+    pub fn new(initial: Score) -> (Arc<ScoreSlot>, AudioEnds) {
+        let (outgoing, incoming) = RingBuffer::new(QUEUE_SLOTS);
+        let (retired_tx, retired_rx) = RingBuffer::new(QUEUE_SLOTS * 2);
+        let slot = Arc::new(ScoreSlot {
+            current: RwLock::new(Arc::new(initial)),
+            main: Mutex::new(MainEnds {
+                outgoing,
+                retired: retired_rx,
+            }),
+        });
+        (
+            slot,
+            AudioEnds {
+                incoming,
+                retired: retired_tx,
+            },
+        )
+    }
+
+    /// The score the project holds now.
+    pub fn current(&self) -> Arc<Score> {
+        self.current
+            .read()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .clone()
+    }
+
+    /// Makes `score` the project's score and sends it to the audio thread. Never blocks the audio
+    /// thread: it only touches the producer end of a wait-free ring.
+    pub fn publish(&self, score: Score) {
+        let score = score.sanitized();
+        let for_audio = Box::new(score.clone());
+        *self
+            .current
+            .write()
+            .unwrap_or_else(|poisoned| poisoned.into_inner()) = Arc::new(score);
+        let mut ends = lock(&self.main);
+        Self::drain(&mut ends);
+        if ends.outgoing.push(for_audio).is_err() {
+            nice_plug::nice_log!("Score queue full; the new score will be picked up on activation");
+        }
+    }
+
+    /// Frees scores the audio thread has retired.
+    pub fn collect_retired(&self) {
+        Self::drain(&mut lock(&self.main));
+    }
+
+    fn drain(ends: &mut MainEnds) {
+        while let Ok(old) = ends.retired.pop() {
+            drop(old);
+        }
+    }
+
+    /// Called from `activate` (never concurrently with processing): empties both rings so the
+    /// audio thread starts from the newest score, returned here.
+    pub fn resync(&self, audio: &mut AudioEnds) -> Box<Score> {
+        while audio.incoming.pop().is_ok() {}
+        self.collect_retired();
+        Box::new((*self.current()).clone())
+    }
+}
+
+impl PersistentField<'_, Score> for Arc<ScoreSlot> {
+    fn set(&self, new_value: Score) {
+        self.publish(new_value);
+    }
+
+    fn map<F, R>(&self, f: F) -> R
+    where
+        F: Fn(&Score) -> R,
+    {
+        f(&self.current())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::Engine;
+
+    #[test]
+    fn published_scores_reach_the_engine_and_come_back_to_be_freed() {
+        let (slot, mut audio) = ScoreSlot::new(Score::empty());
+        let mut engine = Engine::new(48_000.0);
+        let first = slot.resync(&mut audio);
+        engine.swap_score(first);
+        let mut s = Score::empty();
+        s.source = String::from("second");
+        slot.publish(s);
+        assert!(audio.install_newest(&mut engine));
+        assert_eq!(engine.score().unwrap().source, "second");
+        assert_eq!(audio.retired.slots(), QUEUE_SLOTS * 2 - 1);
+        slot.collect_retired();
+        assert_eq!(audio.retired.slots(), QUEUE_SLOTS * 2);
+        assert_eq!(slot.current().source, "second");
+    }
+
+    #[test]
+    fn a_full_retired_ring_defers_the_swap_instead_of_freeing() {
+        let (slot, mut audio) = ScoreSlot::new(Score::empty());
+        let mut engine = Engine::new(48_000.0);
+        engine.swap_score(Box::new(Score::empty()));
+        slot.publish(Score::empty());
+        for _ in 0..QUEUE_SLOTS * 2 {
+            let _ = audio.retired.push(Box::new(Score::empty()));
+        }
+        assert!(!audio.install_newest(&mut engine));
+        slot.collect_retired();
+        assert!(audio.install_newest(&mut engine));
+    }
+}

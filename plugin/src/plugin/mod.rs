@@ -1,0 +1,143 @@
+//! The nice-plug glue: the `Plugin` type the hosts load. It owns the engine on the audio thread,
+//! maps the host transport and parameters onto plain engine calls, and exchanges scores with the
+//! rest of the plugin through [`bridge::ScoreSlot`].
+
+pub mod bridge;
+pub mod params;
+
+use std::sync::Arc;
+
+use nice_plug::prelude::*;
+
+use crate::engine::{Engine, TransportState};
+use crate::score::Score;
+use bridge::{AudioEnds, ScoreSlot};
+use params::PixelodyParams;
+
+/// The picture a fresh instance plays until the musician brings their own.
+pub const EXAMPLE_PICTURE: &[u8] = include_bytes!("../../assets/example.png");
+
+pub struct Pixelody {
+    params: Arc<PixelodyParams>,
+    engine: Engine,
+    audio: AudioEnds,
+}
+
+/// Work the audio thread hands to the background thread. Holds no heap data.
+pub enum Task {
+    /// Free the scores the audio thread has retired.
+    CollectRetired,
+}
+
+/// The score of the bundled example picture, at the default settings.
+pub fn example_score() -> Score {
+    crate::picture_to_score(
+        EXAMPLE_PICTURE,
+        "example.png",
+        &crate::compose::Settings::default(),
+    )
+    .unwrap_or_else(|_| Score::empty())
+}
+
+impl Default for Pixelody {
+    fn default() -> Self {
+        let (slot, audio) = ScoreSlot::new(example_score());
+        Pixelody {
+            params: Arc::new(PixelodyParams::new(slot)),
+            engine: Engine::new(48_000.0),
+            audio,
+        }
+    }
+}
+
+impl Plugin for Pixelody {
+    const NAME: &'static str = "Pixelody";
+    const VENDOR: &'static str = "Pixelody";
+    const URL: &'static str = "https://pixelody.invalid";
+    const EMAIL: &'static str = "hello@pixelody.invalid";
+    const VERSION: &'static str = env!("CARGO_PKG_VERSION");
+
+    const AUDIO_IO_LAYOUTS: &'static [AudioIOLayout] = &[AudioIOLayout {
+        main_input_channels: None,
+        main_output_channels: NonZeroU32::new(2),
+        aux_input_ports: &[],
+        aux_output_ports: &[],
+        names: PortNames::const_default(),
+    }];
+    const SAMPLE_ACCURATE_AUTOMATION: bool = true;
+
+    type Editor = ();
+    type SysExMessage = ();
+    type BackgroundTask = Task;
+
+    fn params(&self) -> Arc<dyn Params> {
+        self.params.clone()
+    }
+
+    fn task_executor(&mut self) -> TaskExecutor<Self> {
+        let slot = self.params.score.clone();
+        Box::new(move |task| match task {
+            Task::CollectRetired => slot.collect_retired(),
+        })
+    }
+
+    fn activate(
+        &mut self,
+        _layout: &AudioIOLayout,
+        config: &BufferConfig,
+        _context: &mut impl ActivateContext<Self>,
+    ) -> bool {
+        self.engine = Engine::new(config.sample_rate);
+        let score = self.params.score.resync(&mut self.audio);
+        self.engine.swap_score(score);
+        true
+    }
+
+    fn reset(&mut self) {
+        self.engine.reset(&self.params.engine_params());
+    }
+
+    fn process(
+        &mut self,
+        buffer: &mut Buffer,
+        _aux: &mut AuxiliaryBuffers,
+        context: &mut impl ProcessContext<Self>,
+    ) -> ProcessStatus {
+        if self.audio.install_newest(&mut self.engine) {
+            context.execute_background(Task::CollectRetired);
+        }
+        let t = context.transport();
+        let transport = TransportState {
+            playing: t.playing,
+            tempo_bpm: t.tempo,
+            pos_beats: t.pos_beats(),
+        };
+        let params = self.params.engine_params();
+        let channels = buffer.as_slice();
+        match channels {
+            [left, right, ..] => self.engine.process(&transport, &params, left, right),
+            // The only layout we declare is stereo.
+            _ => {}
+        }
+        ProcessStatus::KeepAlive
+    }
+}
+
+impl ClapPlugin for Pixelody {
+    const CLAP_ID: &'static str = "app.pixelody.pixelody";
+    const CLAP_DESCRIPTION: Option<&'static str> =
+        Some("Turns a picture into music, in time with your DAW");
+    const CLAP_MANUAL_URL: Option<&'static str> = None;
+    const CLAP_SUPPORT_URL: Option<&'static str> = None;
+    const CLAP_FEATURES: &'static [ClapFeature] = &[
+        ClapFeature::Instrument,
+        ClapFeature::Synthesizer,
+        ClapFeature::Stereo,
+    ];
+}
+
+impl Vst3Plugin for Pixelody {
+    const VST3_CLASS_ID: [u8; 16] = *b"PixelodyImgMusic";
+    const VST3_SUBCATEGORIES: &'static [Vst3SubCategory] =
+        &[Vst3SubCategory::Instrument, Vst3SubCategory::Synth];
+}

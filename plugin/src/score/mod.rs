@@ -1,0 +1,151 @@
+//! The score: plain data that the composer writes and the engine plays.
+//! No dependencies besides serde; shared by every thread (moved, never shared mutably).
+
+use serde::{Deserialize, Serialize};
+
+/// Bumped whenever the serialized shape of [`Score`] changes, so old projects can be migrated.
+pub const SCORE_FORMAT_VERSION: u32 = 1;
+
+/// Beats (quarter notes) per bar. The foundation composes in 4/4.
+pub const BEATS_PER_BAR: f64 = 4.0;
+
+/// Which voice of the arrangement a note belongs to; the engine pans and shapes parts differently.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Part {
+    Melody,
+    Bass,
+}
+
+/// One note of the score, positioned in beats from the start of the loop.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq)]
+pub struct Note {
+    /// Onset in quarter-note beats from the loop start, `0 <= start_beats < length_beats`.
+    pub start_beats: f64,
+    /// Duration in beats; the note-off falls at `start_beats + length_beats`.
+    pub length_beats: f64,
+    /// MIDI note number.
+    pub pitch: u8,
+    /// 0..=1.
+    pub velocity: f32,
+    pub part: Part,
+}
+
+/// What the audio thread plays: a loop of notes. Notes are sorted by `start_beats` (see
+/// [`Score::new`]) so the sequencer can binary-search them without allocating.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+pub struct Score {
+    pub version: u32,
+    /// The loop length in beats; the score repeats every `length_beats`.
+    pub length_beats: f64,
+    pub notes: Vec<Note>,
+    /// A short human description of where the score came from (file name, picture size).
+    pub source: String,
+}
+
+impl Score {
+    /// Builds a score, sorting the notes and dropping any that fall outside the loop or are not
+    /// playable, so every consumer can rely on the invariants documented on the fields.
+    pub fn new(length_beats: f64, mut notes: Vec<Note>, source: String) -> Self {
+        let length_beats = if length_beats.is_finite() && length_beats > 0.0 {
+            length_beats
+        } else {
+            BEATS_PER_BAR
+        };
+        notes.retain(|n| {
+            n.start_beats.is_finite()
+                && n.length_beats.is_finite()
+                && n.start_beats >= 0.0
+                && n.start_beats < length_beats
+                && n.length_beats > 0.0
+                && n.pitch < 128
+                && n.velocity.is_finite()
+        });
+        for n in &mut notes {
+            n.velocity = n.velocity.clamp(0.0, 1.0);
+        }
+        notes.sort_by(|a, b| {
+            a.start_beats
+                .total_cmp(&b.start_beats)
+                .then(a.pitch.cmp(&b.pitch))
+        });
+        Score {
+            version: SCORE_FORMAT_VERSION,
+            length_beats,
+            notes,
+            source,
+        }
+    }
+
+    /// A silent loop of one bar: what plays before any picture is loaded or when state is unusable.
+    pub fn empty() -> Self {
+        Score::new(BEATS_PER_BAR, Vec::new(), String::from("no picture"))
+    }
+
+    pub fn bars(&self) -> f64 {
+        self.length_beats / BEATS_PER_BAR
+    }
+
+    /// Re-establishes the invariants after deserializing data we did not write ourselves.
+    pub fn sanitized(self) -> Self {
+        Score::new(self.length_beats, self.notes, self.source)
+    }
+
+    /// A stable 64-bit fingerprint of the score's musical content (FNV-1a over its fields), used to
+    /// check determinism and to show in the CLI which score was rendered.
+    pub fn fingerprint(&self) -> u64 {
+        let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+        let mut eat = |bytes: &[u8]| {
+            for b in bytes {
+                h ^= u64::from(*b);
+                h = h.wrapping_mul(0x0000_0100_0000_01b3);
+            }
+        };
+        eat(&self.length_beats.to_le_bytes());
+        for n in &self.notes {
+            eat(&n.start_beats.to_le_bytes());
+            eat(&n.length_beats.to_le_bytes());
+            eat(&[n.pitch, n.part as u8]);
+            eat(&n.velocity.to_le_bytes());
+        }
+        h
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn note(start: f64, pitch: u8) -> Note {
+        Note {
+            start_beats: start,
+            length_beats: 0.5,
+            pitch,
+            velocity: 0.8,
+            part: Part::Melody,
+        }
+    }
+
+    #[test]
+    fn new_sorts_and_drops_unplayable_notes() {
+        let s = Score::new(
+            4.0,
+            vec![
+                note(2.0, 60),
+                note(f64::NAN, 61),
+                note(4.0, 62),
+                note(0.5, 63),
+            ],
+            String::new(),
+        );
+        let starts: Vec<f64> = s.notes.iter().map(|n| n.start_beats).collect();
+        assert_eq!(starts, vec![0.5, 2.0]);
+    }
+
+    #[test]
+    fn fingerprint_changes_with_content() {
+        let a = Score::new(4.0, vec![note(0.0, 60)], String::new());
+        let b = Score::new(4.0, vec![note(0.0, 61)], String::new());
+        assert_eq!(a.fingerprint(), a.clone().fingerprint());
+        assert_ne!(a.fingerprint(), b.fingerprint());
+    }
+}
