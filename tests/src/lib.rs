@@ -1,1 +1,355 @@
+//! An in-process CLAP host (clack-host) for testing the built Pixelody plugin the way a DAW runs
+//! it: loaded from its bundle, activated, driven block by block on an audio thread with a moving
+//! transport, its state saved and loaded through the CLAP state extension.
 
+use std::ffi::CString;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Mutex;
+
+use clack_extensions::state::PluginState;
+use clack_host::events::event_types::{TransportEvent, TransportFlags};
+use clack_host::events::EventFlags;
+use clack_host::prelude::*;
+use clack_host::utils::{BeatTime, SecondsTime};
+use pixelody::score::Score;
+
+pub const PLUGIN_ID: &str = "app.pixelody.pixelody";
+
+/// The workspace's target directory (honours `CARGO_TARGET_DIR`).
+pub fn target_dir() -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../target"))
+}
+
+/// The release CLAP bundle written by `cargo xtask bundle pixelody --release`.
+pub fn release_bundle() -> PathBuf {
+    let path = target_dir().join("bundled/Pixelody.clap");
+    assert!(
+        path.exists(),
+        "{} is missing: run `cargo xtask test` (it bundles the plugin first)",
+        path.display()
+    );
+    path
+}
+
+/// The debug plugin library built with `--features assert_process_allocs`.
+pub fn alloc_checked_library() -> PathBuf {
+    let path = target_dir().join("debug/libpixelody.so");
+    assert!(
+        path.exists(),
+        "{} is missing: run `cargo xtask test` (it builds the allocation-checked plugin)",
+        path.display()
+    );
+    path
+}
+
+pub struct TestHostShared {
+    callback_requested: AtomicBool,
+}
+
+impl SharedHandler<'_> for TestHostShared {
+    fn request_restart(&self) {}
+    fn request_process(&self) {}
+    fn request_callback(&self) {
+        self.callback_requested.store(true, Ordering::SeqCst);
+    }
+}
+
+pub struct TestHost;
+
+impl HostHandlers for TestHost {
+    type Shared<'a> = TestHostShared;
+    type MainThread<'a> = ();
+    type AudioProcessor<'a> = ();
+}
+
+/// What the simulated DAW's transport says at the start of a block.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct HostTransport {
+    pub playing: bool,
+    /// `None`: the host sends no tempo (flag cleared).
+    pub tempo: Option<f64>,
+    /// `None`: the host sends no beat timeline.
+    pub pos_beats: Option<f64>,
+}
+
+impl HostTransport {
+    pub fn playing_at(tempo: f64, pos_beats: f64) -> Self {
+        HostTransport {
+            playing: true,
+            tempo: Some(tempo),
+            pos_beats: Some(pos_beats),
+        }
+    }
+
+    fn event(&self) -> TransportEvent {
+        let mut flags = TransportFlags::empty();
+        if self.playing {
+            flags |= TransportFlags::IS_PLAYING;
+        }
+        if self.tempo.is_some() {
+            flags |= TransportFlags::HAS_TEMPO;
+        }
+        if self.pos_beats.is_some() {
+            flags |= TransportFlags::HAS_BEATS_TIMELINE | TransportFlags::HAS_SECONDS_TIMELINE;
+        }
+        let tempo = self.tempo.unwrap_or(0.0);
+        let beats = self.pos_beats.unwrap_or(0.0);
+        let seconds = if tempo > 0.0 {
+            beats * 60.0 / tempo
+        } else {
+            0.0
+        };
+        TransportEvent {
+            header: EventHeader::new_core(0, EventFlags::empty()),
+            flags,
+            song_pos_beats: BeatTime::from_float(beats),
+            song_pos_seconds: SecondsTime::from_float(seconds),
+            tempo,
+            tempo_inc: 0.0,
+            loop_start_beats: BeatTime::from_int(0),
+            loop_end_beats: BeatTime::from_int(0),
+            loop_start_seconds: SecondsTime::from_int(0),
+            loop_end_seconds: SecondsTime::from_int(0),
+            bar_start: BeatTime::from_int(0),
+            bar_number: 0,
+            time_signature_numerator: 4,
+            time_signature_denominator: 4,
+        }
+    }
+}
+
+/// One block the host will process: its length and the transport at its first sample.
+#[derive(Clone, Copy, Debug)]
+pub struct Block {
+    pub frames: usize,
+    pub transport: HostTransport,
+}
+
+/// Loads each plugin library once per test process and keeps it loaded: tests run in parallel,
+/// and unloading a library while another thread creates an instance from it is a race no real
+/// host exposes (hosts keep plugin libraries loaded for the session).
+fn entry(path: &Path) -> PluginEntry {
+    static LOADED: Mutex<Vec<(PathBuf, PluginEntry)>> = Mutex::new(Vec::new());
+    let mut loaded = LOADED.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some((_, e)) = loaded.iter().find(|(p, _)| p == path) {
+        return e.clone();
+    }
+    // SAFETY: the library is our own plugin, built from this workspace.
+    let e = unsafe { PluginEntry::load(path) }
+        .unwrap_or_else(|err| panic!("loading {}: {err:?}", path.display()));
+    loaded.push((path.to_path_buf(), e.clone()));
+    e
+}
+
+/// A loaded plugin instance.
+pub struct ClapHost {
+    instance: PluginInstance<TestHost>,
+    processor: Option<StoppedPluginAudioProcessor<TestHost>>,
+    pub sample_rate: f64,
+    pub max_block: usize,
+    // Declared last: the library must outlive the instance.
+    _entry: PluginEntry,
+}
+
+impl ClapHost {
+    /// Loads the plugin from `path` and instantiates it.
+    pub fn load(path: &Path) -> ClapHost {
+        let entry = entry(path);
+        let info = HostInfo::new(
+            "Pixelody test host",
+            "Pixelody",
+            "https://pixelody.invalid",
+            "1.0",
+        )
+        .unwrap();
+        let id = CString::new(PLUGIN_ID).unwrap();
+        let instance = PluginInstance::<TestHost>::new(
+            |_| TestHostShared {
+                callback_requested: AtomicBool::new(false),
+            },
+            |_| (),
+            &entry,
+            &id,
+            &info,
+        )
+        .expect("instantiating Pixelody");
+        ClapHost {
+            instance,
+            processor: None,
+            sample_rate: 0.0,
+            max_block: 0,
+            _entry: entry,
+        }
+    }
+
+    /// Activates at `sample_rate` for blocks of up to `max_block` frames.
+    pub fn activate(&mut self, sample_rate: f64, max_block: usize) {
+        self.deactivate();
+        let config = PluginAudioConfiguration {
+            sample_rate,
+            min_frames_count: 1,
+            max_frames_count: max_block as u32,
+        };
+        let processor = self
+            .instance
+            .activate(|_, _| (), config)
+            .expect("activating Pixelody");
+        self.processor = Some(processor);
+        self.sample_rate = sample_rate;
+        self.max_block = max_block;
+    }
+
+    pub fn deactivate(&mut self) {
+        if let Some(p) = self.processor.take() {
+            self.instance.deactivate(p);
+        }
+    }
+
+    /// Runs the main-thread callbacks the plugin asked for (parameter rescans after a state load).
+    pub fn pump_main_thread(&mut self) {
+        let requested = self
+            .instance
+            .access_shared_handler(|h| h.callback_requested.swap(false, Ordering::SeqCst));
+        if requested {
+            self.instance.call_on_main_thread_callback();
+        }
+    }
+
+    /// Processes `blocks` on a separate audio thread, as a DAW does, and returns the stereo output.
+    pub fn process(&mut self, blocks: &[Block]) -> (Vec<f32>, Vec<f32>) {
+        let stopped = self.processor.take().expect("activate before processing");
+        let max_block = self.max_block;
+        let (stopped, left, right) = std::thread::scope(|s| {
+            s.spawn(move || {
+                let total: usize = blocks.iter().map(|b| b.frames).sum();
+                let mut left = vec![0.0f32; total];
+                let mut right = vec![0.0f32; total];
+                let mut bufs = vec![vec![0.0f32; max_block]; 2];
+                let mut ports = AudioPorts::with_capacity(2, 1);
+                let input_events_buf = EventBuffer::new();
+                let mut output_events_buf = EventBuffer::with_capacity(64);
+                let mut started = stopped.start_processing().expect("start_processing");
+                let mut pos = 0;
+                for block in blocks {
+                    let n = block.frames;
+                    assert!(n >= 1 && n <= max_block, "block of {n} frames");
+                    let transport = block.transport.event();
+                    let input_audio = InputAudioBuffers::empty();
+                    let mut output_audio = ports.with_output_buffers([AudioPortBuffer {
+                        latency: 0,
+                        channels: AudioPortBufferType::f32_output_only(
+                            bufs.iter_mut().map(|b| &mut b[..n]),
+                        ),
+                    }]);
+                    output_events_buf.clear();
+                    started
+                        .process(
+                            &input_audio,
+                            &mut output_audio,
+                            &InputEvents::from_buffer(&input_events_buf),
+                            &mut OutputEvents::from_buffer(&mut output_events_buf),
+                            Some(pos as u64),
+                            Some(&transport),
+                        )
+                        .expect("process");
+                    left[pos..pos + n].copy_from_slice(&bufs[0][..n]);
+                    right[pos..pos + n].copy_from_slice(&bufs[1][..n]);
+                    pos += n;
+                }
+                (started.stop_processing(), left, right)
+            })
+            .join()
+            .expect("the audio thread panicked")
+        });
+        self.processor = Some(stopped);
+        (left, right)
+    }
+
+    /// Saves the plugin state as the host would store it in a project.
+    pub fn save_state(&mut self) -> Vec<u8> {
+        let mut handle = self.instance.plugin_handle();
+        let ext: PluginState = handle.get_extension().expect("state extension");
+        let mut bytes = Vec::new();
+        ext.save(&mut handle, &mut bytes).expect("saving state");
+        bytes
+    }
+
+    /// Loads a state saved by [`ClapHost::save_state`] (or built by [`state_with_score`]).
+    pub fn load_state(&mut self, bytes: &[u8]) -> bool {
+        let mut handle = self.instance.plugin_handle();
+        let ext: PluginState = handle.get_extension().expect("state extension");
+        let ok = ext.load(&mut handle, &mut &bytes[..]).is_ok();
+        self.pump_main_thread();
+        ok
+    }
+}
+
+impl Drop for ClapHost {
+    fn drop(&mut self) {
+        self.deactivate();
+    }
+}
+
+/// Splits a CLAP state stream of nice-plug (8-byte little-endian length, then JSON).
+pub fn state_json(bytes: &[u8]) -> serde_json::Value {
+    assert!(bytes.len() >= 8, "state too short");
+    serde_json::from_slice(&bytes[8..]).expect("state is JSON")
+}
+
+fn state_bytes(json: &serde_json::Value) -> Vec<u8> {
+    let body = serde_json::to_vec(json).unwrap();
+    let mut out = (body.len() as u64).to_le_bytes().to_vec();
+    out.extend_from_slice(&body);
+    out
+}
+
+/// The score persisted in a saved state.
+pub fn score_in_state(bytes: &[u8]) -> Score {
+    let json = state_json(bytes);
+    let field = json["fields"]["score"]
+        .as_str()
+        .expect("state has a score field");
+    serde_json::from_str(field).expect("the score field is a Score")
+}
+
+/// A copy of `saved` (a real state from the plugin) with its score replaced.
+pub fn state_with_score(saved: &[u8], score: &Score) -> Vec<u8> {
+    let mut json = state_json(saved);
+    json["fields"]["score"] = serde_json::Value::String(serde_json::to_string(score).unwrap());
+    state_bytes(&json)
+}
+
+/// Blocks of `block` frames covering `total` frames of a transport playing from beat 0.
+pub fn playing_blocks(total: usize, block: usize, tempo: f64, sample_rate: f64) -> Vec<Block> {
+    let mut out = Vec::new();
+    let mut pos = 0;
+    while pos < total {
+        let n = block.min(total - pos);
+        out.push(Block {
+            frames: n,
+            transport: HostTransport::playing_at(tempo, pos as f64 * tempo / 60.0 / sample_rate),
+        });
+        pos += n;
+    }
+    out
+}
+
+/// First samples that sound after at least `gap` silent samples: the onsets of separated notes.
+pub fn onsets(x: &[f32], gap: usize) -> Vec<usize> {
+    let mut out = Vec::new();
+    let mut silent = gap;
+    for (i, s) in x.iter().enumerate() {
+        if *s != 0.0 {
+            if silent >= gap {
+                out.push(i);
+            }
+            silent = 0;
+        } else {
+            silent += 1;
+        }
+    }
+    out
+}

@@ -1,1 +1,211 @@
-fn main() {}
+//! Project tasks. `cargo xtask bundle pixelody --release` (nice-plug's bundler), plus:
+//! - `cargo xtask demo [--no-install]`: bundle, install into ~/.clap and ~/.vst3, render the
+//!   bundled example picture to out/example.wav.
+//! - `cargo xtask test`: everything CI runs, installing what the tests need.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+type Result<T> = std::result::Result<T, String>;
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("xtask lives inside the workspace")
+        .to_path_buf()
+}
+
+fn run(cmd: &mut Command) -> Result<()> {
+    eprintln!("$ {cmd:?}");
+    let status = cmd
+        .current_dir(root())
+        .status()
+        .map_err(|e| format!("could not start {cmd:?}: {e}"))?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(format!("{cmd:?} failed ({status})"))
+    }
+}
+
+fn cargo() -> Command {
+    Command::new(std::env::var("CARGO").unwrap_or_else(|_| String::from("cargo")))
+}
+
+fn bundle() -> Result<()> {
+    nice_plug_xtask::chdir_workspace_root().map_err(|e| e.to_string())?;
+    nice_plug_xtask::main_with_args(
+        "cargo xtask",
+        ["bundle", "pixelody", "--release"].map(String::from),
+    )
+    .map_err(|e| format!("bundling failed: {e:#}"))
+}
+
+fn copy_dir(from: &Path, to: &Path) -> Result<()> {
+    std::fs::create_dir_all(to).map_err(|e| format!("{}: {e}", to.display()))?;
+    for entry in std::fs::read_dir(from).map_err(|e| format!("{}: {e}", from.display()))? {
+        let entry = entry.map_err(|e| e.to_string())?;
+        let target = to.join(entry.file_name());
+        if entry.path().is_dir() {
+            copy_dir(&entry.path(), &target)?;
+        } else {
+            std::fs::copy(entry.path(), &target)
+                .map_err(|e| format!("{}: {e}", target.display()))?;
+        }
+    }
+    Ok(())
+}
+
+fn demo(install: bool) -> Result<()> {
+    bundle()?;
+    let bundled = root().join("target/bundled");
+    if install {
+        let home = PathBuf::from(std::env::var_os("HOME").ok_or("HOME is not set")?);
+        let clap_dir = home.join(".clap");
+        std::fs::create_dir_all(&clap_dir).map_err(|e| e.to_string())?;
+        std::fs::copy(
+            bundled.join("Pixelody.clap"),
+            clap_dir.join("Pixelody.clap"),
+        )
+        .map_err(|e| format!("installing the CLAP plugin: {e}"))?;
+        let vst3 = home.join(".vst3/Pixelody.vst3");
+        let _ = std::fs::remove_dir_all(&vst3);
+        copy_dir(&bundled.join("Pixelody.vst3"), &vst3)?;
+        println!(
+            "Installed {} and {}",
+            clap_dir.join("Pixelody.clap").display(),
+            vst3.display()
+        );
+    } else {
+        println!(
+            "Not installing (--no-install); the bundles are in {}",
+            bundled.display()
+        );
+    }
+    let out = root().join("out");
+    std::fs::create_dir_all(&out).map_err(|e| e.to_string())?;
+    run(cargo()
+        .args([
+            "run",
+            "--release",
+            "-q",
+            "-p",
+            "pixelody",
+            "--bin",
+            "pixelody",
+            "--",
+        ])
+        .args([
+            "render",
+            "plugin/assets/example.png",
+            "-o",
+            "out/example.wav",
+            "--loops",
+            "2",
+        ]))?;
+    println!("Listen: {}", out.join("example.wav").display());
+    Ok(())
+}
+
+/// Debian packages the host tests need at run time (DawDreamer's JUCE wants a few X/ALSA
+/// libraries even when rendering offline).
+const APT_PACKAGES: &[&str] = &[
+    "python3-venv",
+    "libasound2",
+    "libfreetype6",
+    "libx11-6",
+    "libxext6",
+    "libxrandr2",
+    "libxinerama1",
+    "libxcursor1",
+    "libgl1",
+];
+const PIP_PACKAGES: &[&str] = &["dawdreamer==0.9.0", "numpy", "pytest"];
+
+fn is_root() -> bool {
+    Command::new("id")
+        .arg("-u")
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
+        .unwrap_or(false)
+}
+
+fn missing_apt_packages() -> Vec<&'static str> {
+    APT_PACKAGES
+        .iter()
+        .copied()
+        .filter(|p| {
+            !Command::new("dpkg-query")
+                .args(["-W", "-f=${Status}", p])
+                .output()
+                .map(|o| String::from_utf8_lossy(&o.stdout).contains("install ok installed"))
+                .unwrap_or(false)
+        })
+        .collect()
+}
+
+fn python_env() -> Result<PathBuf> {
+    let missing = missing_apt_packages();
+    if !missing.is_empty() {
+        if is_root() {
+            run(Command::new("apt-get").arg("update").arg("-qq"))?;
+            run(Command::new("apt-get")
+                .args(["install", "-y", "-qq", "--no-install-recommends"])
+                .args(&missing)
+                .env("DEBIAN_FRONTEND", "noninteractive"))?;
+        } else {
+            eprintln!(
+                "warning: not root, cannot install Debian packages {missing:?}; install them if \
+                 the VST3 tests fail to load"
+            );
+        }
+    }
+    let venv = root().join(".venv");
+    let python = venv.join("bin/python");
+    if !python.exists() {
+        run(Command::new("python3").arg("-m").arg("venv").arg(&venv))?;
+    }
+    let stamp = venv.join(".pixelody-requirements");
+    let wanted = PIP_PACKAGES.join("\n");
+    if std::fs::read_to_string(&stamp).ok().as_deref() != Some(wanted.as_str()) {
+        run(Command::new(&python)
+            .args(["-m", "pip", "install", "-q", "--disable-pip-version-check"])
+            .args(PIP_PACKAGES))?;
+        std::fs::write(&stamp, wanted).map_err(|e| e.to_string())?;
+    }
+    Ok(python)
+}
+
+fn test() -> Result<()> {
+    // One release build serves the bundles, the CLI, the unit tests and the host tests.
+    bundle()?;
+    // The real-time check needs debug assertions: a separate debug build of the plugin library
+    // with nice-plug's allocation guard, loaded by the CLAP host test.
+    run(cargo().args([
+        "build",
+        "-p",
+        "pixelody",
+        "--lib",
+        "--features",
+        "assert_process_allocs",
+    ]))?;
+    run(cargo().args(["test", "--release", "--workspace"]))?;
+    let python = python_env()?;
+    run(Command::new(python)
+        .args(["-m", "pytest", "-q", "tests/vst3"])
+        .env("PIXELODY_VST3", root().join("target/bundled/Pixelody.vst3")))?;
+    Ok(())
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let result = match args.first().map(String::as_str) {
+        Some("demo") => demo(!args.iter().any(|a| a == "--no-install")),
+        Some("test") => test(),
+        _ => nice_plug_xtask::main().map_err(|e| format!("{e:#}")),
+    };
+    if let Err(e) = result {
+        eprintln!("xtask: {e}");
+        std::process::exit(1);
+    }
+}

@@ -1,0 +1,191 @@
+//! The release CLAP bundle in an in-process host: notes land on the samples their beats fall on,
+//! the audio does not depend on the host's block size and equals the CLI's offline render, the
+//! score survives a project reload, and a host without tempo or position still gets music.
+
+use pixelody::engine::{onset_offset, render_offline, EngineParams, OfflineRender};
+use pixelody::score::{Note, Part, Score};
+use pixelody_tests::*;
+
+const SR: f64 = 48_000.0;
+
+/// Notes at awkward beat positions (thirds, a 32nd, off-beats), far enough apart that each onset
+/// starts from silence and can be read off the audio.
+fn sparse_score() -> Score {
+    let starts = [0.0, 1.0 + 1.0 / 3.0, 2.125, 3.03125, 5.5, 6.0 + 2.0 / 3.0];
+    let notes = starts
+        .iter()
+        .enumerate()
+        .map(|(i, &s)| Note {
+            start_beats: s,
+            length_beats: 0.25,
+            pitch: 48 + 7 * i as u8,
+            velocity: 0.8,
+            part: if i % 2 == 0 { Part::Melody } else { Part::Bass },
+        })
+        .collect();
+    Score::new(8.0, notes, String::from("sparse test score"))
+}
+
+/// The first sample of every note over `total` samples of a transport playing from beat 0.
+fn expected_onsets(score: &Score, tempo: f64, total: usize) -> Vec<usize> {
+    let bps = tempo / 60.0 / SR;
+    let mut out = Vec::new();
+    for lap in 0.. {
+        let lap_start = lap as f64 * score.length_beats;
+        if onset_offset(lap_start, 0.0, bps) as usize >= total {
+            break;
+        }
+        for n in &score.notes {
+            let at = onset_offset(lap_start + n.start_beats, 0.0, bps) as usize;
+            if at < total {
+                out.push(at);
+            }
+        }
+    }
+    out
+}
+
+fn host_with(score: &Score, max_block: usize) -> ClapHost {
+    let mut host = ClapHost::load(&release_bundle());
+    let saved = host.save_state();
+    assert!(host.load_state(&state_with_score(&saved, score)));
+    host.activate(SR, max_block);
+    host
+}
+
+#[test]
+fn onsets_fall_on_the_samples_computed_from_the_beats() {
+    let score = sparse_score();
+    let tempo = 120.0;
+    // Two loops and a bit: every onset, including after the loop wraps, must be exact.
+    let total = (2.5 * score.length_beats * 60.0 / tempo * SR) as usize;
+    let mut host = host_with(&score, 480);
+    let (left, right) = host.process(&playing_blocks(total, 480, tempo, SR));
+    let expected = expected_onsets(&score, tempo, total);
+    assert_eq!(expected.len(), 16);
+    // 1 1/3 beats at 120 BPM and 48 kHz is exactly sample 32000.
+    assert_eq!(expected[1], 32_000);
+    assert_eq!(onsets(&left, 2_000), expected, "left channel onsets");
+    assert_eq!(onsets(&right, 2_000), expected, "right channel onsets");
+}
+
+#[test]
+fn host_block_size_changes_no_sample_and_matches_the_cli_render() {
+    let score = sparse_score();
+    let tempo = 97.0;
+    let total = (score.length_beats * 60.0 / tempo * SR) as usize + 5_000;
+    let cli = render_offline(
+        &score,
+        &EngineParams::default(),
+        &OfflineRender {
+            sample_rate: SR as f32,
+            bpm: tempo,
+            samples: total,
+            block_size: 512,
+        },
+    );
+    assert!(cli.0.iter().any(|s| *s != 0.0));
+    for block in [1, 64, 480, 4096] {
+        let mut host = host_with(&score, block);
+        let out = host.process(&playing_blocks(total, block, tempo, SR));
+        assert!(
+            out.0 == cli.0,
+            "left differs from the CLI render at block size {block}"
+        );
+        assert!(
+            out.1 == cli.1,
+            "right differs from the CLI render at block size {block}"
+        );
+    }
+}
+
+#[test]
+fn a_fresh_instance_plays_the_example_picture() {
+    let mut host = ClapHost::load(&release_bundle());
+    let score = score_in_state(&host.save_state());
+    assert_eq!(score, pixelody::plugin::example_score());
+    assert!(score.notes.len() >= 8, "the example has a tune: {score:?}");
+    host.activate(SR, 512);
+    let total = (score.length_beats * 0.5 * SR) as usize;
+    let (left, _) = host.process(&playing_blocks(total, 512, 120.0, SR));
+    let first = onset_offset(score.notes[0].start_beats, 0.0, 2.0 / SR) as usize;
+    assert!(left[..first].iter().all(|s| *s == 0.0));
+    assert!(
+        left[first] != 0.0,
+        "the first note starts on sample {first}"
+    );
+}
+
+#[test]
+fn a_reloaded_project_sounds_identical_without_the_picture() {
+    let score = sparse_score();
+    let total = 200_000;
+    let blocks = playing_blocks(total, 256, 120.0, SR);
+    let mut first = host_with(&score, 256);
+    let before = first.process(&blocks);
+    let project = first.save_state();
+    drop(first);
+
+    let mut reopened = ClapHost::load(&release_bundle());
+    assert!(reopened.load_state(&project));
+    assert_eq!(score_in_state(&reopened.save_state()), score);
+    reopened.activate(SR, 256);
+    let after = reopened.process(&blocks);
+    assert!(
+        before == after,
+        "the reloaded project renders different samples"
+    );
+}
+
+#[test]
+fn without_tempo_or_position_it_free_runs_at_its_own_tempo() {
+    let score = sparse_score();
+    let total = 100_000;
+    let mut host = host_with(&score, 500);
+    let blocks: Vec<Block> = (0..total / 500)
+        .map(|_| Block {
+            frames: 500,
+            transport: HostTransport {
+                playing: true,
+                tempo: None,
+                pos_beats: None,
+            },
+        })
+        .collect();
+    let (left, _) = host.process(&blocks);
+    // The free-run tempo parameter defaults to 120 BPM.
+    assert_eq!(onsets(&left, 2_000), expected_onsets(&score, 120.0, total));
+}
+
+#[test]
+fn stopping_the_transport_lets_notes_ring_out_then_goes_silent() {
+    let score = Score::new(
+        4.0,
+        vec![Note {
+            start_beats: 0.0,
+            length_beats: 3.0,
+            pitch: 60,
+            velocity: 1.0,
+            part: Part::Melody,
+        }],
+        String::new(),
+    );
+    let mut host = host_with(&score, 512);
+    let mut blocks = playing_blocks(24_064, 512, 120.0, SR);
+    let stopped = HostTransport {
+        playing: false,
+        tempo: Some(120.0),
+        pos_beats: Some(0.5),
+    };
+    blocks.extend((0..40).map(|_| Block {
+        frames: 512,
+        transport: stopped,
+    }));
+    let (left, _) = host.process(&blocks);
+    let stop = 24_064;
+    assert!(left[stop - 1] != 0.0, "the note sounds until the stop");
+    assert!(left[stop] != 0.0, "and rings into its release, no click");
+    // Release defaults to 120 ms: silence from then on, no stuck note.
+    let silent_from = stop + (0.121 * SR) as usize;
+    assert!(left[silent_from..].iter().all(|s| *s == 0.0));
+}

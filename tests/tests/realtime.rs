@@ -1,0 +1,72 @@
+//! The real-time check: a debug build of the plugin with nice-plug's `assert_process_allocs`
+//! aborts the whole process if `process()` allocates or frees. This test drives it through a score
+//! swap, a host loop wrap, a locate jump and a stop; reaching the end means none happened.
+
+use pixelody::score::{Note, Part, Score};
+use pixelody_tests::*;
+
+const SR: f64 = 48_000.0;
+
+fn score(pitch: u8, count: usize) -> Score {
+    let notes = (0..count)
+        .map(|i| Note {
+            start_beats: i as f64 * 0.5,
+            length_beats: 0.75,
+            pitch: pitch + (i % 12) as u8,
+            velocity: 0.7,
+            part: if i % 3 == 0 { Part::Bass } else { Part::Melody },
+        })
+        .collect();
+    Score::new(count as f64 * 0.5, notes, format!("rt test {pitch}"))
+}
+
+#[test]
+fn process_never_allocates_through_swaps_wraps_jumps_and_stops() {
+    let mut host = ClapHost::load(&alloc_checked_library());
+    let saved = host.save_state();
+    host.activate(SR, 512);
+    let tempo = 120.0;
+    let bps = tempo / 60.0 / SR;
+
+    // Play the example picture's score through one host loop wrap (8 beats back to 0).
+    let mut blocks = playing_blocks(8 * 24_000, 512, tempo, SR);
+    blocks.extend(playing_blocks(24_000, 512, tempo, SR));
+    let (l, _) = host.process(&blocks);
+    assert!(l.iter().any(|s| *s != 0.0));
+
+    // A new score arrives while playing (as from the editor or a preset): the audio thread swaps
+    // it in and sends the old one back to be freed.
+    for round in 0..5 {
+        assert!(host.load_state(&state_with_score(&saved, &score(40 + round, 48))));
+        let start = 3.0 + round as f64;
+        let blocks: Vec<Block> = (0..40)
+            .map(|i| Block {
+                frames: 333,
+                transport: HostTransport::playing_at(tempo, start + i as f64 * 333.0 * bps),
+            })
+            .collect();
+        host.process(&blocks);
+        host.pump_main_thread();
+    }
+
+    // A locate jump, then a stop with voices sounding, then playing from a negative pre-roll.
+    let mut blocks = playing_blocks(10_000, 256, tempo, SR);
+    blocks.push(Block {
+        frames: 256,
+        transport: HostTransport::playing_at(tempo, 17.25),
+    });
+    blocks.extend((0..20).map(|_| Block {
+        frames: 256,
+        transport: HostTransport {
+            playing: false,
+            tempo: Some(tempo),
+            pos_beats: Some(17.25),
+        },
+    }));
+    blocks.extend((0..40).map(|i| Block {
+        frames: 256,
+        transport: HostTransport::playing_at(tempo, -1.0 + i as f64 * 256.0 * bps),
+    }));
+    let (l, _) = host.process(&blocks);
+    assert!(l.iter().all(|s| s.is_finite()));
+}
