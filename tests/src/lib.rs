@@ -270,18 +270,18 @@ impl ClapHost {
 
     /// Saves the plugin state as the host would store it in a project.
     pub fn save_state(&mut self) -> Vec<u8> {
-        let mut handle = self.instance.plugin_handle();
+        let handle = self.instance.plugin_handle();
         let ext: PluginState = handle.get_extension().expect("state extension");
         let mut bytes = Vec::new();
-        ext.save(&mut handle, &mut bytes).expect("saving state");
+        ext.save(&handle, &mut bytes).expect("saving state");
         bytes
     }
 
     /// Loads a state saved by [`ClapHost::save_state`] (or built by [`state_with_score`]).
     pub fn load_state(&mut self, bytes: &[u8]) -> bool {
-        let mut handle = self.instance.plugin_handle();
+        let handle = self.instance.plugin_handle();
         let ext: PluginState = handle.get_extension().expect("state extension");
-        let ok = ext.load(&mut handle, &mut &bytes[..]).is_ok();
+        let ok = ext.load(&handle, &mut &bytes[..]).is_ok();
         self.pump_main_thread();
         ok
     }

@@ -20,7 +20,8 @@ options:
   --bpm B                tempo in beats per minute, 20 to 300 (default 120)
   --sample-rate SR       8000 to 384000 Hz (default 48000)
   --block-size K         samples per processing block, 1 to 65536 (default 512);
-                         the audio is identical for every block size";
+                         the audio is identical for every block size
+  --json OUT.json        also write the score (notes in beats) as JSON";
 
 /// A fully parsed `render` command.
 #[derive(Clone, Debug, PartialEq)]
@@ -32,6 +33,7 @@ pub struct RenderArgs {
     pub bpm: f64,
     pub sample_rate: u32,
     pub block_size: usize,
+    pub json: Option<PathBuf>,
 }
 
 fn number<T: std::str::FromStr + PartialOrd + std::fmt::Display>(
@@ -61,6 +63,7 @@ pub fn parse_render(args: Vec<OsString>) -> Result<RenderArgs, String> {
         bpm: 120.0,
         sample_rate: 48_000,
         block_size: 512,
+        json: None,
     };
     let mut it = args.into_iter();
     while let Some(arg) = it.next() {
@@ -77,6 +80,9 @@ pub fn parse_render(args: Vec<OsString>) -> Result<RenderArgs, String> {
             Some("--bpm") => r.bpm = number("--bpm", it.next(), 20.0, 300.0)?,
             Some("--sample-rate") => {
                 r.sample_rate = number("--sample-rate", it.next(), 8_000, 384_000)?
+            }
+            Some("--json") => {
+                r.json = Some(PathBuf::from(it.next().ok_or("--json needs a file name")?))
             }
             Some("--block-size") => r.block_size = number("--block-size", it.next(), 1, 65_536)?,
             Some(flag) if flag.starts_with('-') && flag.len() > 1 => {
@@ -124,6 +130,16 @@ pub fn render(args: &RenderArgs) -> Result<(Score, String), String> {
     let (left, right) = render_offline(&score, &EngineParams::default(), &job);
     write_wav(&args.output, args.sample_rate, &left, &right)
         .map_err(|e| format!("{}: cannot write the WAV file ({e})", display(&args.output)))?;
+    if let Some(path) = &args.json {
+        let text = serde_json::to_string_pretty(&score).map_err(|e| e.to_string())?;
+        std::fs::write(path, text).map_err(|e| {
+            format!(
+                "{}: cannot write the score ({})",
+                display(path),
+                io_reason(&e)
+            )
+        })?;
+    }
     let summary = format!(
         "Rendered {} -> {}: {} bars x {} at {} BPM, {} notes, {:.3} s at {} Hz (blocks of {}), \
          score {:016x}",

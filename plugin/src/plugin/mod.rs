@@ -113,11 +113,9 @@ impl Plugin for Pixelody {
             pos_beats: t.pos_beats(),
         };
         let params = self.params.engine_params();
-        let channels = buffer.as_slice();
-        match channels {
-            [left, right, ..] => self.engine.process(&transport, &params, left, right),
-            // The only layout we declare is stereo.
-            _ => {}
+        // The only layout we declare is stereo.
+        if let [left, right, ..] = buffer.as_slice() {
+            self.engine.process(&transport, &params, left, right);
         }
         ProcessStatus::KeepAlive
     }

@@ -1,0 +1,115 @@
+"""The release VST3 bundle in DawDreamer (a JUCE-based offline host).
+
+A fresh Pixelody instance plays the bundled example picture. The CLI renders the same picture with
+the same engine, so the VST3 render must match it sample for sample, and every note must start on
+the sample its beat falls on, at any tempo.
+"""
+
+import json
+import math
+import os
+import subprocess
+from pathlib import Path
+
+import dawdreamer as daw
+import numpy as np
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+TARGET = Path(os.environ.get("CARGO_TARGET_DIR", ROOT / "target"))
+VST3 = Path(os.environ.get("PIXELODY_VST3", TARGET / "bundled" / "Pixelody.vst3"))
+CLI = Path(os.environ.get("PIXELODY_CLI", TARGET / "release" / "pixelody"))
+EXAMPLE = ROOT / "plugin" / "assets" / "example.png"
+SR = 48000
+BLOCK = 512
+
+
+def read_wav(path):
+    """Reads the CLI's stereo 32-bit float WAV as a (2, n) array."""
+    data = Path(path).read_bytes()
+    i = 12
+    while i < len(data):
+        chunk, size = data[i : i + 4], int.from_bytes(data[i + 4 : i + 8], "little")
+        if chunk == b"data":
+            return np.frombuffer(data[i + 8 : i + 8 + size], dtype="<f4").reshape(-1, 2).T
+        i += 8 + size + (size & 1)
+    raise ValueError(f"{path}: no data chunk")
+
+
+def cli_render(tmp_path, bpm):
+    wav, score = tmp_path / f"ref{bpm}.wav", tmp_path / f"score{bpm}.json"
+    subprocess.run(
+        [CLI, "render", EXAMPLE, "-o", wav, "--bpm", str(bpm), "--json", score],
+        check=True,
+        capture_output=True,
+    )
+    return read_wav(wav), json.loads(score.read_text())
+
+
+def vst3_render(bpm, seconds):
+    engine = daw.RenderEngine(SR, BLOCK)
+    engine.set_bpm(bpm)
+    synth = engine.make_plugin_processor("pixelody", str(VST3))
+    engine.load_graph([(synth, [])])
+    engine.render(seconds)
+    # The engine owns the plugin: keep it alive as long as the caller uses `synth`.
+    return engine.get_audio(), synth, engine
+
+
+def onset_sample(beat, bpm):
+    """The first sample at or after `beat` (the engine's rule, with its 1e-3 sample tolerance)."""
+    return math.ceil(beat * 60.0 / bpm * SR - 1e-3)
+
+
+def onsets(x, gap):
+    """First non-zero samples after at least `gap` exact zeros."""
+    out, silent = [], gap
+    for i, s in enumerate(x):
+        if s != 0.0:
+            if silent >= gap:
+                out.append(i)
+            silent = 0
+        else:
+            silent += 1
+    return out
+
+
+def test_parameters_have_names_units_and_defaults():
+    _, synth, _engine = vst3_render(120, 0.1)
+    params = {p["name"]: p for p in synth.get_parameters_description()}
+    expected = {
+        "Output Gain": (" dB", "-6.0"),
+        "Attack": (" ms", "5.0"),
+        "Release": (" ms", "120"),
+        "Brightness": ("%", "40"),
+        "Free-run Tempo": (" BPM", "120.0"),
+    }
+    for name, (unit, default) in expected.items():
+        assert name in params, f"{name} missing from {list(params)}"
+        assert params[name]["label"] == unit
+        assert params[name]["defaultValueText"] == default
+        assert params[name]["isAutomatable"]
+
+
+@pytest.mark.parametrize("bpm", [120, 97])
+def test_notes_land_on_their_samples_and_match_the_cli(tmp_path, bpm):
+    reference, score = cli_render(tmp_path, bpm)
+    n = reference.shape[1]
+    audio, _, _ = vst3_render(bpm, n / SR + 0.05)
+    audio = audio[:, :n]
+    assert audio.shape == reference.shape
+
+    starts = sorted({onset_sample(note["start_beats"], bpm) for note in score["notes"]})
+    assert starts[0] == 0
+    # Silence before the first note, sound on its very first sample.
+    first_melody = min(
+        onset_sample(note["start_beats"], bpm) for note in score["notes"] if note["part"] == "Melody"
+    )
+    assert first_melody > 0
+    # Every note that starts out of silence starts on a computed sample, in both channels.
+    for channel in audio:
+        found = onsets(channel, 64)
+        assert found, "the render is silent"
+        assert set(found) <= set(starts), f"onsets {found} not on note samples {starts}"
+    # The VST3 render is the CLI's offline render, sample for sample.
+    np.testing.assert_array_equal(audio, reference)
