@@ -22,12 +22,11 @@ pub fn picture_to_score(
     settings: &compose::Settings,
 ) -> Result<Score, PictureError> {
     let picture = analysis::decode(bytes).map_err(|e| e.in_file(name))?;
-    let features = analysis::analyse(&picture, compose::steps_for(settings));
     let source = format!(
         "{name} ({} x {})",
         picture.source_width, picture.source_height
     );
-    Ok(compose::compose(&features, settings, source))
+    Ok(compose::compose(&picture, settings, source))
 }
 
 nice_plug::nice_export_clap!(plugin::Pixelody);

@@ -6,7 +6,7 @@ pub mod features;
 mod oklab;
 
 pub use decode::{decode, PictureError, MAX_SIDE};
-pub use features::{analyse, Column, Features};
+pub use features::{analyse, Column, Features, Region, Stats, Swatch};
 pub use oklab::{srgb_to_oklab, Lab};
 
 /// The downscaled working copy that analysis reads: OKLab pixels, row-major, top row first.

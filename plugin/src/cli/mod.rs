@@ -4,7 +4,7 @@
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 
-use crate::compose::{self, Settings};
+use crate::compose::{self, Mode, Scale, Settings};
 use crate::engine::{render_offline, EngineParams, OfflineRender};
 use crate::score::Score;
 
@@ -15,6 +15,18 @@ Turns a picture into music and writes it as a stereo 32-bit float WAV file.
 
 options:
   -o, --output OUT.wav   where to write the audio (required)
+  --mode M               compose (default), scan or spectral
+  --key K                auto (default: from the picture's dominant hue) or C, C#, Db, ... B
+  --scale S              auto (default: from lightness, saturation, warmth) or major, minor,
+                         dorian, phrygian, lydian, mixolydian, locrian, harmonic-minor,
+                         major-pentatonic, minor-pentatonic, chromatic
+  --seed N               variation: another number gives another score (default 0)
+  --density D            0 to 1, how many notes (compose; default 0.5)
+  --low N, --high N      MIDI pitch range (default 60 to 84)
+  --grid G               scan: steps per bar, 4, 8, 16 or 32 (default 16)
+  --threshold T          scan: lightness 0 to 1 from which a pixel is a note (default 0.5)
+  --invert               scan: dark pixels are notes
+  --snap                 spectral: partials snapped to the scale
   --bars N               loop length in bars of 4/4, 1 to 16 (default 2)
   --loops N              how many times to play the loop, 1 to 64 (default 1)
   --bpm B                tempo in beats per minute, 20 to 300 (default 120)
@@ -28,7 +40,7 @@ options:
 pub struct RenderArgs {
     pub image: PathBuf,
     pub output: PathBuf,
-    pub bars: u32,
+    pub settings: Settings,
     pub loops: u32,
     pub bpm: f64,
     pub sample_rate: u32,
@@ -52,13 +64,68 @@ fn number<T: std::str::FromStr + PartialOrd + std::fmt::Display>(
     }
 }
 
+const MODES: [(&str, Mode); 3] = [
+    ("compose", Mode::Compose),
+    ("scan", Mode::Scan),
+    ("spectral", Mode::Spectral),
+];
+
+const KEYS: [(&str, Option<u8>); 18] = [
+    ("auto", None),
+    ("C", Some(0)),
+    ("C#", Some(1)),
+    ("Db", Some(1)),
+    ("D", Some(2)),
+    ("D#", Some(3)),
+    ("Eb", Some(3)),
+    ("E", Some(4)),
+    ("F", Some(5)),
+    ("F#", Some(6)),
+    ("Gb", Some(6)),
+    ("G", Some(7)),
+    ("G#", Some(8)),
+    ("Ab", Some(8)),
+    ("A", Some(9)),
+    ("A#", Some(10)),
+    ("Bb", Some(10)),
+    ("B", Some(11)),
+];
+
+fn scales() -> Vec<(String, Option<Scale>)> {
+    std::iter::once((String::from("auto"), None))
+        .chain(
+            Scale::ALL
+                .iter()
+                .map(|s| (s.name().to_lowercase().replace(' ', "-"), Some(*s))),
+        )
+        .collect()
+}
+
+/// One of the named `options` (case-insensitive).
+fn choice<K: AsRef<str>, T: Copy>(
+    flag: &str,
+    value: Option<OsString>,
+    options: &[(K, T)],
+) -> Result<T, String> {
+    let value = value.ok_or_else(|| format!("{flag} needs a value"))?;
+    let text = value.to_string_lossy();
+    options
+        .iter()
+        .find(|(name, _)| name.as_ref().eq_ignore_ascii_case(&text))
+        .map(|(_, v)| *v)
+        .ok_or_else(|| {
+            let names: Vec<&str> = options.iter().map(|(n, _)| n.as_ref()).collect();
+            format!("{flag} must be one of {}, not '{text}'", names.join(", "))
+        })
+}
+
 pub fn parse_render(args: Vec<OsString>) -> Result<RenderArgs, String> {
     let mut image = None;
     let mut output = None;
     let mut r = RenderArgs {
         image: PathBuf::new(),
         output: PathBuf::new(),
-        bars: Settings::default().bars,
+        settings: Settings::default(),
         loops: 1,
         bpm: 120.0,
         sample_rate: 48_000,
@@ -74,8 +141,27 @@ pub fn parse_render(args: Vec<OsString>) -> Result<RenderArgs, String> {
                 ))
             }
             Some("--bars") => {
-                r.bars = number("--bars", it.next(), compose::MIN_BARS, compose::MAX_BARS)?
+                r.settings.bars = number("--bars", it.next(), compose::MIN_BARS, compose::MAX_BARS)?
             }
+            Some("--mode") => r.settings.mode = choice("--mode", it.next(), &MODES)?,
+            Some("--key") => r.settings.key = choice("--key", it.next(), &KEYS)?,
+            Some("--scale") => r.settings.scale = choice("--scale", it.next(), &scales())?,
+            Some("--seed") => r.settings.seed = number("--seed", it.next(), 0, u32::MAX)?,
+            Some("--density") => r.settings.density = number("--density", it.next(), 0.0, 1.0)?,
+            Some("--low") => r.settings.low = number("--low", it.next(), 0, 120)?,
+            Some("--high") => r.settings.high = number("--high", it.next(), 7, 127)?,
+            Some("--grid") => {
+                let g = number("--grid", it.next(), 4, 32)?;
+                if !compose::GRIDS.contains(&g) {
+                    return Err(format!("--grid must be 4, 8, 16 or 32, not {g}"));
+                }
+                r.settings.grid = g;
+            }
+            Some("--threshold") => {
+                r.settings.threshold = number("--threshold", it.next(), 0.0, 1.0)?
+            }
+            Some("--invert") => r.settings.invert = true,
+            Some("--snap") => r.settings.snap = true,
             Some("--loops") => r.loops = number("--loops", it.next(), 1, 64)?,
             Some("--bpm") => r.bpm = number("--bpm", it.next(), 20.0, 300.0)?,
             Some("--sample-rate") => {
@@ -91,6 +177,12 @@ pub fn parse_render(args: Vec<OsString>) -> Result<RenderArgs, String> {
             _ if image.is_none() => image = Some(PathBuf::from(arg)),
             _ => return Err(format!("unexpected argument '{}'", arg.to_string_lossy())),
         }
+    }
+    if r.settings.high < r.settings.low + 7 {
+        return Err(format!(
+            "--high ({}) must be at least 7 above --low ({})",
+            r.settings.high, r.settings.low
+        ));
     }
     r.image = image.ok_or("no picture given")?;
     r.output = output.ok_or("no output file given (-o OUT.wav)")?;
@@ -110,7 +202,7 @@ pub fn render(args: &RenderArgs) -> Result<(Score, String), String> {
             io_reason(&e)
         )
     })?;
-    let settings = Settings { bars: args.bars };
+    let settings = args.settings;
     let name = args
         .image
         .file_name()
@@ -127,7 +219,8 @@ pub fn render(args: &RenderArgs) -> Result<(Score, String), String> {
         samples,
         block_size: args.block_size,
     };
-    let (left, right) = render_offline(&score, &EngineParams::default(), &job);
+    // The picture's proposed timbre plays as it is: the CLI has no parameters to override it.
+    let (left, right) = render_offline(&score, &EngineParams::with_patch(&score.patch), &job);
     write_wav(&args.output, args.sample_rate, &left, &right)
         .map_err(|e| format!("{}: cannot write the WAV file ({e})", display(&args.output)))?;
     if let Some(path) = &args.json {
@@ -141,14 +234,20 @@ pub fn render(args: &RenderArgs) -> Result<(Score, String), String> {
         })?;
     }
     let summary = format!(
-        "Rendered {} -> {}: {} bars x {} at {} BPM, {} notes, {:.3} s at {} Hz (blocks of {}), \
-         score {:016x}",
+        "Rendered {} -> {}: {} mode, {}, {} bars x {} at {} BPM, {} notes{}, {:.3} s at {} Hz \
+         (blocks of {}), score {:016x}",
         score.source,
         display(&args.output),
+        settings.mode.name(),
+        score.tonality,
         score.bars(),
         args.loops,
         args.bpm,
         score.notes.len(),
+        match &score.spectrum {
+            Some(sp) => format!(", {} partials x {} frames", sp.partials(), sp.frames),
+            None => String::new(),
+        },
         samples as f64 / f64::from(args.sample_rate),
         args.sample_rate,
         args.block_size,
@@ -242,7 +341,7 @@ mod tests {
         .unwrap();
         assert_eq!(r.image, PathBuf::from("pic.png"));
         assert_eq!(
-            (r.bars, r.loops, r.bpm, r.sample_rate, r.block_size),
+            (r.settings.bars, r.loops, r.bpm, r.sample_rate, r.block_size),
             (4, 3, 97.5, 44_100, 1)
         );
     }

@@ -1,206 +1,187 @@
-//! Composing: features + settings -> score. Pure and deterministic: the same picture and settings
+//! Composing: picture -> score. Pure and deterministic: the same picture, settings and Variation
 //! always give the same score, bit for bit. Runs off the audio thread.
 //!
-//! The foundation mapping (deepened by the composition work to come):
-//! - time runs left to right, one eighth-note step per slice of the picture;
-//! - the melody follows the height of the salient content in each slice (higher in the picture is
-//!   higher in pitch), on a major pentatonic scale over two octaves from C4;
-//! - a slice sounds only when enough stands out in it (its energy), louder the more stands out;
-//!   neighbouring slices on the same pitch join into one held note;
-//! - the bass plays two notes a bar whose root follows the bar's brightness (darker bars take the
-//!   minor vi and ii roots, lighter bars I, IV and V).
+//! Three ways to read a picture (see `Mode`): `arrange` writes melody, chords and bass from its
+//! features; `scan` reads it as a piano roll; `spectral` as a spectrogram. In every mode `timbre`
+//! proposes a patch from its colour, contrast and texture.
 
-use crate::analysis::{Column, Features};
-use crate::score::{Note, Part, Score, BEATS_PER_BAR};
+mod arrange;
+mod scan;
+mod spectral;
+pub mod theory;
+mod timbre;
+
+use serde::{Deserialize, Serialize};
+
+use crate::analysis::{self, Picture};
+use crate::score::{Score, BEATS_PER_BAR};
+pub use theory::{Rng, Scale, Tonality, NOTE_NAMES};
+
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Mode {
+    /// Melody, chords and bass from the picture's features (the default).
+    Compose,
+    /// The picture as a piano roll: rows are scale degrees, columns are grid steps.
+    Scan,
+    /// The picture as a spectrogram: rows are partials, columns are time.
+    Spectral,
+}
+
+impl Mode {
+    pub const ALL: [Mode; 3] = [Mode::Compose, Mode::Scan, Mode::Spectral];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Mode::Compose => "compose",
+            Mode::Scan => "scan",
+            Mode::Spectral => "spectral",
+        }
+    }
+}
 
 /// Choices that shape the score, as the musician sets them.
-#[derive(Clone, Copy, Debug, PartialEq)]
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq)]
 pub struct Settings {
+    pub mode: Mode,
     /// Loop length in bars of 4/4.
     pub bars: u32,
+    /// Tonic pitch class (0 = C); `None` = Auto, from the picture's dominant hue.
+    pub key: Option<u8>,
+    /// `None` = Auto, from lightness, saturation and warmth.
+    pub scale: Option<Scale>,
+    /// 0..1: how many notes (Compose) relative to what the picture suggests.
+    pub density: f32,
+    /// Lowest and highest MIDI pitch of the melody (Compose), of the rows (Scan) and of the
+    /// partials (Spectral).
+    pub low: u8,
+    pub high: u8,
+    /// Variation: another seed gives another score from the same picture.
+    pub seed: u32,
+    /// Scan: steps per bar (4 = quarter notes .. 32 = thirty-second notes).
+    pub grid: u32,
+    /// Scan: lightness (0..1) from which a pixel is a note.
+    pub threshold: f32,
+    /// Scan: dark pixels are notes instead of light ones.
+    pub invert: bool,
+    /// Spectral: partials snapped to the key's scale.
+    pub snap: bool,
 }
 
 impl Default for Settings {
     fn default() -> Self {
-        Settings { bars: 2 }
+        Settings {
+            mode: Mode::Compose,
+            bars: 2,
+            key: None,
+            scale: None,
+            density: 0.5,
+            low: 60,
+            high: 84,
+            seed: 0,
+            grid: 16,
+            threshold: 0.5,
+            invert: false,
+            snap: false,
+        }
     }
 }
 
 pub const MIN_BARS: u32 = 1;
 pub const MAX_BARS: u32 = 16;
+pub const GRIDS: [u32; 4] = [4, 8, 16, 32];
 
-/// Steps per beat: the melody grid is eighth notes.
-pub const STEPS_PER_BEAT: usize = 2;
-/// Slices of the picture a bar reads.
-pub const STEPS_PER_BAR: usize = STEPS_PER_BEAT * BEATS_PER_BAR as usize;
-
-const PENTATONIC: [u8; 5] = [0, 2, 4, 7, 9];
-const MELODY_ROOT: u8 = 60;
-const MELODY_DEGREES: usize = 11;
-/// Slices with less energy than this (relative to the busiest slice) stay silent.
-const NOTE_THRESHOLD: f32 = 0.3;
-/// Longest held melody note, in steps: repeated pitches re-articulate every beat.
-const MAX_HELD_STEPS: usize = 2;
-/// Bass roots from darkest to lightest bar: vi, ii, IV, I, V in C.
-const BASS_ROOTS: [u8; 5] = [45, 38, 41, 36, 43];
-
-/// How many picture slices `compose` expects for these settings.
-pub fn steps_for(settings: &Settings) -> usize {
-    settings.bars.clamp(MIN_BARS, MAX_BARS) as usize * STEPS_PER_BAR
+impl Settings {
+    /// The same settings with every value brought into its documented range.
+    pub fn clamped(&self) -> Settings {
+        let mut s = *self;
+        s.bars = s.bars.clamp(MIN_BARS, MAX_BARS);
+        s.key = s.key.map(|k| k % 12);
+        s.density = if s.density.is_finite() {
+            s.density.clamp(0.0, 1.0)
+        } else {
+            0.5
+        };
+        s.low = s.low.min(120);
+        s.high = s.high.clamp(s.low + 7, 127);
+        s.grid = *GRIDS.iter().find(|&&g| g >= s.grid).unwrap_or(&32);
+        s.threshold = if s.threshold.is_finite() {
+            s.threshold.clamp(0.0, 1.0)
+        } else {
+            0.5
+        };
+        s
+    }
 }
 
-fn span(values: impl Iterator<Item = f32>) -> (f32, f32) {
-    values.fold((f32::INFINITY, f32::NEG_INFINITY), |(lo, hi), v| {
-        (lo.min(v), hi.max(v))
-    })
+/// A 64-bit fingerprint of the working copy, mixed into the random seed: different pictures vary
+/// differently, the same picture always the same way.
+fn picture_seed(picture: &Picture, seed: u32) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325 ^ u64::from(seed).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    for p in &picture.pixels {
+        for v in [p.l, p.a, p.b] {
+            h ^= u64::from(v.to_bits());
+            h = h.wrapping_mul(0x0000_0100_0000_01b3);
+        }
+    }
+    h
 }
 
-fn melody_pitch(height: f32) -> u8 {
-    let degree = ((height.clamp(0.0, 1.0) * (MELODY_DEGREES - 1) as f32).round()) as usize;
-    MELODY_ROOT + 12 * (degree / PENTATONIC.len()) as u8 + PENTATONIC[degree % PENTATONIC.len()]
+/// The key and scale: chosen by the musician, or read from the picture. Auto key: the dominant
+/// hue goes around the circle of fifths (hue sector k of 12 -> k fifths above C), so neighbouring
+/// hues give related keys; a grey picture stays in C. Auto scale: lighter, more saturated, warmer
+/// pictures get brighter modes (Palmer et al. 2013), darker, greyer, cooler ones darker modes.
+pub fn tonality(features: &analysis::Features, settings: &Settings) -> Tonality {
+    let tonic = settings.key.unwrap_or_else(|| {
+        if features.chroma.mean * features.hue_strength < 0.01 {
+            0
+        } else {
+            let sector = ((features.hue + 15.0) / 30.0).floor() as u32 % 12;
+            (sector * 7 % 12) as u8
+        }
+    });
+    let scale = settings
+        .scale
+        .unwrap_or_else(|| Scale::BY_BRIGHTNESS[brightness_rank(features)]);
+    Tonality { tonic, scale }
 }
 
-pub fn compose(features: &Features, settings: &Settings, source: String) -> Score {
-    let bars = settings.bars.clamp(MIN_BARS, MAX_BARS) as usize;
-    let steps = bars * STEPS_PER_BAR;
-    let step_beats = 1.0 / STEPS_PER_BEAT as f64;
-    // Heights and energies are ranked within the picture (cross-modal matches are relative), so a
-    // picture whose content sits in a narrow band still spans the melody's range.
-    let raw = |i: usize| features.columns[i * features.columns.len() / steps];
-    let (h_lo, h_hi) = span(features.columns.iter().map(|c| c.height));
-    let (e_lo, e_hi) = span(features.columns.iter().map(|c| c.energy));
-    let column = |i: usize| {
-        let c = raw(i);
-        Column {
-            height: if h_hi - h_lo > 1e-3 {
-                (c.height - h_lo) / (h_hi - h_lo)
-            } else {
-                c.height
-            },
-            energy: if e_hi - e_lo > 0.05 {
-                (c.energy - e_lo) / (e_hi - e_lo)
-            } else {
-                c.energy
-            },
-            lightness: c.lightness,
+/// The picture's emotional brightness, -1..1: lightness, saturation and warmth together.
+pub fn mood(features: &analysis::Features) -> f32 {
+    let light = (features.lightness.mean - 0.55) / 0.2;
+    let saturation = (features.chroma.mean - 0.06) / 0.05;
+    (0.5 * light + 0.3 * saturation + 0.4 * features.warmth).clamp(-1.0, 1.0)
+}
+
+fn brightness_rank(features: &analysis::Features) -> usize {
+    let n = Scale::BY_BRIGHTNESS.len();
+    (((mood(features) + 1.0) / 2.0 * (n - 1) as f32).round() as usize).min(n - 1)
+}
+
+/// Composes `picture` into a score with `settings`. `source` names the picture in the score.
+pub fn compose(picture: &Picture, settings: &Settings, source: String) -> Score {
+    let settings = settings.clamped();
+    let bars = settings.bars as usize;
+    let features = analysis::analyse(picture, bars * arrange::STEPS_PER_BAR, bars);
+    let tonality = tonality(&features, &settings);
+    let mut rng = Rng::new(picture_seed(picture, settings.seed));
+    let length = bars as f64 * BEATS_PER_BAR;
+    let mut score = match settings.mode {
+        Mode::Compose => Score::new(
+            length,
+            arrange::arrange(&features, &settings, tonality, &mut rng),
+            source,
+        ),
+        Mode::Scan => Score::new(length, scan::scan(picture, &settings, tonality), source),
+        Mode::Spectral => {
+            let mut s = Score::new(length, Vec::new(), source);
+            s.spectrum = Some(spectral::spectrum(picture, &features, &settings, tonality));
+            s
         }
     };
-    let mut notes = Vec::new();
-
-    let mut step = 0;
-    while step < steps {
-        let c = column(step);
-        if c.energy < NOTE_THRESHOLD {
-            step += 1;
-            continue;
-        }
-        let pitch = melody_pitch(c.height);
-        let mut end = step + 1;
-        while end < steps
-            && end - step < MAX_HELD_STEPS
-            && column(end).energy >= NOTE_THRESHOLD
-            && melody_pitch(column(end).height) == pitch
-        {
-            end += 1;
-        }
-        notes.push(Note {
-            start_beats: step as f64 * step_beats,
-            length_beats: (end - step) as f64 * step_beats - 0.1 * step_beats,
-            pitch,
-            velocity: 0.5 + 0.5 * c.energy,
-            part: Part::Melody,
-        });
-        step = end;
-    }
-
-    let bar_light: Vec<f32> = (0..bars)
-        .map(|b| {
-            (b * STEPS_PER_BAR..(b + 1) * STEPS_PER_BAR)
-                .map(|i| column(i).lightness)
-                .sum::<f32>()
-                / STEPS_PER_BAR as f32
-        })
-        .collect();
-    let lo = bar_light.iter().copied().fold(f32::INFINITY, f32::min);
-    let hi = bar_light.iter().copied().fold(f32::NEG_INFINITY, f32::max);
-    for (b, light) in bar_light.iter().enumerate() {
-        // A picture of even brightness keeps the tonic; otherwise bars are ranked within it.
-        let rel = if hi - lo > 1e-3 {
-            (light - lo) / (hi - lo)
-        } else {
-            0.75
-        };
-        let root = BASS_ROOTS[((rel * (BASS_ROOTS.len() - 1) as f32).round()) as usize];
-        for half in 0..2 {
-            notes.push(Note {
-                start_beats: b as f64 * BEATS_PER_BAR + half as f64 * 2.0,
-                length_beats: 1.75,
-                pitch: root,
-                velocity: 0.7,
-                part: Part::Bass,
-            });
-        }
-    }
-    Score::new(bars as f64 * BEATS_PER_BAR, notes, source)
+    score.tonality = tonality.name();
+    score.patch = timbre::propose(&features);
+    score
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn features(cols: Vec<Column>) -> Features {
-        Features {
-            columns: cols,
-            mean_lightness: 0.5,
-            mean_chroma: 0.0,
-        }
-    }
-
-    fn col(height: f32, energy: f32) -> Column {
-        Column {
-            height,
-            energy,
-            lightness: 0.5,
-        }
-    }
-
-    #[test]
-    fn higher_in_the_picture_is_higher_in_pitch() {
-        let f = features((0..16).map(|i| col(i as f32 / 15.0, 1.0)).collect());
-        let s = compose(&f, &Settings { bars: 2 }, String::new());
-        let melody: Vec<u8> = s
-            .notes
-            .iter()
-            .filter(|n| n.part == Part::Melody)
-            .map(|n| n.pitch)
-            .collect();
-        assert!(melody.windows(2).all(|w| w[1] > w[0]), "{melody:?}");
-        assert_eq!(melody.first(), Some(&60));
-        assert_eq!(melody.last(), Some(&84));
-    }
-
-    #[test]
-    fn quiet_slices_are_rests_and_equal_neighbours_are_held() {
-        let mut cols = vec![col(0.0, 0.0); 8];
-        cols[2] = col(0.5, 1.0);
-        cols[3] = col(0.5, 1.0);
-        let s = compose(&features(cols), &Settings { bars: 1 }, String::new());
-        let melody: Vec<&Note> = s.notes.iter().filter(|n| n.part == Part::Melody).collect();
-        assert_eq!(melody.len(), 1);
-        assert_eq!(melody[0].start_beats, 1.0);
-        assert!((melody[0].length_beats - 0.95).abs() < 1e-9);
-    }
-
-    #[test]
-    fn loop_length_follows_bars() {
-        let f = features(vec![col(0.5, 1.0); 64]);
-        for bars in [1, 3, 16] {
-            let s = compose(&f, &Settings { bars }, String::new());
-            assert_eq!(s.length_beats, bars as f64 * 4.0);
-            assert_eq!(
-                s.notes.iter().filter(|n| n.part == Part::Bass).count(),
-                2 * bars as usize
-            );
-        }
-    }
-}
+mod tests;

@@ -9,7 +9,7 @@ mod voice;
 pub use offline::{render_offline, OfflineRender};
 pub use sequencer::{onset_offset, ONSET_TOLERANCE_SAMPLES};
 
-use crate::score::Score;
+use crate::score::{Patch, Score};
 use sequencer::Cursor;
 use voice::{VoicePool, MAX_VOICES};
 
@@ -46,11 +46,18 @@ pub struct EngineParams {
 
 impl Default for EngineParams {
     fn default() -> Self {
+        EngineParams::with_patch(&Patch::default())
+    }
+}
+
+impl EngineParams {
+    /// Default settings playing a picture's proposed timbre (what the command-line renderer uses).
+    pub fn with_patch(patch: &Patch) -> Self {
         EngineParams {
             gain_db: -6.0,
-            attack_ms: 5.0,
-            release_ms: 120.0,
-            brightness: 0.4,
+            attack_ms: patch.attack_ms,
+            release_ms: patch.release_ms,
+            brightness: patch.brightness,
             fallback_bpm: DEFAULT_BPM,
         }
     }

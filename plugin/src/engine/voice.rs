@@ -149,10 +149,14 @@ impl VoicePool {
             }
         };
         let freq = 440.0 * 2f64.powf((f64::from(note.pitch) - 69.0) / 12.0);
-        let pan: f32 = match note.part {
-            Part::Melody => 0.15,
-            Part::Bass => -0.1,
+        // Parts differ in place, level and envelope: the melody plucks a little right of centre,
+        // the chords swell in softly on the left, the bass sits in the middle.
+        let (pan, part_level, attack_scale): (f32, f32, f32) = match note.part {
+            Part::Melody => (0.15, 1.0, 1.0),
+            Part::Harmony => (-0.3, 0.5, 6.0),
+            Part::Bass => (0.0, 0.9, 1.0),
         };
+        let attack_samples = attack_samples * attack_scale;
         let angle = (pan + 1.0) * std::f32::consts::FRAC_PI_4;
         let v = &mut self.voices[slot];
         let level = if v.stage == Stage::Idle { 0.0 } else { v.level };
@@ -163,7 +167,7 @@ impl VoicePool {
             release_samples,
             phase: START_PHASE,
             phase_inc: (freq / f64::from(sample_rate)).min(0.49),
-            velocity: note.velocity,
+            velocity: note.velocity * part_level,
             pan_l: angle.cos(),
             pan_r: angle.sin(),
             end_beat,

@@ -13,7 +13,65 @@ pub const BEATS_PER_BAR: f64 = 4.0;
 #[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Part {
     Melody,
+    Harmony,
     Bass,
+}
+
+/// The timbre a picture proposes. Each value corresponds one-to-one to a timbre parameter of the
+/// plugin; the command-line renderer plays it directly.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq)]
+pub struct Patch {
+    pub attack_ms: f32,
+    pub release_ms: f32,
+    /// 0 = sine .. 1 = sawtooth.
+    pub brightness: f32,
+}
+
+impl Default for Patch {
+    fn default() -> Self {
+        Patch {
+            attack_ms: 5.0,
+            release_ms: 120.0,
+            brightness: 0.4,
+        }
+    }
+}
+
+/// Spectral mode's score: a picture read as a spectrogram. `amps` and `pans` hold
+/// `frames x partials` values, frame-major; frame `f` sounds at beat `f * length / frames` of the
+/// loop and the engine interpolates between frames.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+pub struct Spectrum {
+    pub frames: usize,
+    /// Partial frequencies in Hz, lowest first.
+    pub freqs_hz: Vec<f32>,
+    /// Amplitudes 0..1.
+    pub amps: Vec<f32>,
+    /// -1 = left .. +1 = right.
+    pub pans: Vec<f32>,
+}
+
+impl Spectrum {
+    pub fn partials(&self) -> usize {
+        self.freqs_hz.len()
+    }
+
+    /// Whether the shape is consistent and every value finite and in range.
+    pub fn is_valid(&self) -> bool {
+        let cells = self.frames.checked_mul(self.partials());
+        self.frames > 0
+            && cells == Some(self.amps.len())
+            && cells == Some(self.pans.len())
+            && self.freqs_hz.iter().all(|f| f.is_finite() && *f > 0.0)
+            && self
+                .amps
+                .iter()
+                .all(|a| a.is_finite() && (0.0..=1.0).contains(a))
+            && self
+                .pans
+                .iter()
+                .all(|p| p.is_finite() && (-1.0..=1.0).contains(p))
+    }
 }
 
 /// One note of the score, positioned in beats from the start of the loop.
@@ -40,6 +98,15 @@ pub struct Score {
     pub notes: Vec<Note>,
     /// A short human description of where the score came from (file name, picture size).
     pub source: String,
+    /// Key and scale in words ("D Dorian"), for display.
+    #[serde(default)]
+    pub tonality: String,
+    /// The timbre the picture proposes.
+    #[serde(default)]
+    pub patch: Patch,
+    /// Present in Spectral mode: the frames the engine resynthesises.
+    #[serde(default)]
+    pub spectrum: Option<Spectrum>,
 }
 
 impl Score {
@@ -73,6 +140,9 @@ impl Score {
             length_beats,
             notes,
             source,
+            tonality: String::new(),
+            patch: Patch::default(),
+            spectrum: None,
         }
     }
 
@@ -87,7 +157,18 @@ impl Score {
 
     /// Re-establishes the invariants after deserializing data we did not write ourselves.
     pub fn sanitized(self) -> Self {
-        Score::new(self.length_beats, self.notes, self.source)
+        let mut s = Score::new(self.length_beats, self.notes, self.source);
+        s.tonality = self.tonality;
+        let p = self.patch;
+        let ok = |v: f32, lo: f32, hi: f32| v.is_finite() && (lo..=hi).contains(&v);
+        if ok(p.attack_ms, 0.0, 10_000.0)
+            && ok(p.release_ms, 0.0, 10_000.0)
+            && ok(p.brightness, 0.0, 1.0)
+        {
+            s.patch = p;
+        }
+        s.spectrum = self.spectrum.filter(Spectrum::is_valid);
+        s
     }
 
     /// A stable 64-bit fingerprint of the score's musical content (FNV-1a over its fields), used to
@@ -101,6 +182,12 @@ impl Score {
             }
         };
         eat(&self.length_beats.to_le_bytes());
+        if let Some(sp) = &self.spectrum {
+            eat(&(sp.frames as u64).to_le_bytes());
+            for v in sp.freqs_hz.iter().chain(&sp.amps).chain(&sp.pans) {
+                eat(&v.to_le_bytes());
+            }
+        }
         for n in &self.notes {
             eat(&n.start_beats.to_le_bytes());
             eat(&n.length_beats.to_le_bytes());
