@@ -4,6 +4,7 @@
 
 mod offline;
 mod sequencer;
+mod spectral;
 mod voice;
 
 pub use offline::{render_offline, OfflineRender};
@@ -11,6 +12,7 @@ pub use sequencer::{onset_offset, ONSET_TOLERANCE_SAMPLES};
 
 use crate::score::{Patch, Score};
 use sequencer::Cursor;
+use spectral::SpectralBank;
 use voice::{VoicePool, MAX_VOICES};
 
 /// Tempo used when the host does not report one (DawDreamer's first blocks, some bounce paths).
@@ -71,11 +73,19 @@ pub fn db_to_gain(db: f32) -> f32 {
     }
 }
 
+/// Where a block sits on the host timeline: its first sample's beat and the beats per sample.
+#[derive(Clone, Copy, Debug)]
+struct Clock {
+    start: f64,
+    bps: f64,
+}
+
 pub struct Engine {
     sample_rate: f32,
     score: Option<Box<Score>>,
     cursor: Cursor,
     voices: VoicePool,
+    spectral: SpectralBank,
     /// Where the host's next block should start if it keeps playing; `None` forces a re-seek.
     expected_beat: Option<f64>,
     /// Our own position when the host plays without reporting one.
@@ -100,6 +110,7 @@ impl Engine {
             score: None,
             cursor: Cursor::default(),
             voices: VoicePool::new(MAX_VOICES),
+            spectral: SpectralBank::new(),
             expected_beat: None,
             free_beat: 0.0,
             gain: db_to_gain(defaults.gain_db),
@@ -120,6 +131,7 @@ impl Engine {
     /// Silences everything and forgets the transport position. No allocation.
     pub fn reset(&mut self, params: &EngineParams) {
         self.voices.kill_all();
+        self.spectral.reset();
         self.expected_beat = None;
         self.free_beat = 0.0;
         self.gain = db_to_gain(params.gain_db);
@@ -157,7 +169,7 @@ impl Engine {
                 self.voices.release_all(release);
             }
             self.needs_seek = true;
-            self.render(params, &mut left[..n], &mut right[..n], 0);
+            self.render(params, &mut left[..n], &mut right[..n], 0, None);
             return;
         }
 
@@ -197,7 +209,14 @@ impl Engine {
                 None => n,
             };
             let seg_end = next.clamp(i, n);
-            self.render(params, &mut left[i..seg_end], &mut right[i..seg_end], i);
+            let clock = Clock { start, bps };
+            self.render(
+                params,
+                &mut left[i..seg_end],
+                &mut right[i..seg_end],
+                i,
+                Some(clock),
+            );
             i = seg_end;
             if i >= n {
                 break;
@@ -223,16 +242,39 @@ impl Engine {
         self.free_beat = start + n as f64 * bps;
     }
 
-    /// Renders voices into a segment; `base` is the segment's offset within the block, used for
-    /// the voices' scheduled releases.
-    fn render(&mut self, params: &EngineParams, left: &mut [f32], right: &mut [f32], base: usize) {
+    /// Renders voices (and a spectral score's bank) into a segment; `base` is the segment's offset
+    /// within the block, used for the voices' scheduled releases and the loop position.
+    fn render(
+        &mut self,
+        params: &EngineParams,
+        left: &mut [f32],
+        right: &mut [f32],
+        base: usize,
+        clock: Option<Clock>,
+    ) {
         let gain_target = db_to_gain(params.gain_db.clamp(-100.0, 24.0));
         let bright_target = params.brightness.clamp(0.0, 1.0);
         let k = self.smoothing_coeff;
+        let sr = self.sample_rate;
+        let fade = 1.0 / (params.release_ms.clamp(1.0, 10_000.0) * 0.001 * sr);
+        let score = self.score.as_deref();
+        let spectrum = score.and_then(|s| s.spectrum.as_ref());
+        let length = score.map_or(1.0, |s| s.length_beats);
+        // The sample index on the host timeline, so positions do not depend on block boundaries.
+        let origin = clock.map(|c| (c.start / c.bps).round());
         for (j, (l, r)) in left.iter_mut().zip(right.iter_mut()).enumerate() {
             self.gain += (gain_target - self.gain) * k;
             self.brightness += (bright_target - self.brightness) * k;
-            let (vl, vr) = self.voices.tick((base + j) as i64, self.brightness);
+            let (mut vl, mut vr) = self.voices.tick((base + j) as i64, self.brightness);
+            if let Some(sp) = spectrum {
+                let pos = match (clock, origin) {
+                    (Some(c), Some(o)) => Some((o + (base + j) as f64) * c.bps / length),
+                    _ => None,
+                };
+                let (sl, sr2) = self.spectral.tick(sp, pos, sr, fade);
+                vl += sl;
+                vr += sr2;
+            }
             *l = vl * self.gain;
             *r = vr * self.gain;
         }

@@ -137,6 +137,86 @@ mod tests {
         }
     }
 
+    /// Magnitude of frequency `hz` in `x` (Goertzel).
+    fn magnitude(x: &[f32], hz: f32, sr: f32) -> f32 {
+        let w = std::f32::consts::TAU * hz / sr;
+        let (mut s1, mut s2) = (0.0f32, 0.0f32);
+        for v in x {
+            let s0 = v + 2.0 * w.cos() * s1 - s2;
+            s2 = s1;
+            s1 = s0;
+        }
+        (s1 * s1 + s2 * s2 - 2.0 * w.cos() * s1 * s2).sqrt() / x.len() as f32
+    }
+
+    fn staircase() -> Score {
+        // Four frames over one bar: partial 0, then 1, then 2 sound alone, then silence.
+        let mut s = Score::new(4.0, Vec::new(), String::from("staircase"));
+        s.spectrum = Some(crate::score::Spectrum {
+            frames: 4,
+            freqs_hz: vec![220.0, 440.0, 880.0],
+            amps: vec![1., 0., 0., 0., 1., 0., 0., 0., 1., 0., 0., 0.],
+            pans: vec![0.0; 12],
+        });
+        s
+    }
+
+    #[test]
+    fn spectral_frames_sound_at_their_time_and_frequency() {
+        let job = OfflineRender {
+            sample_rate: 48_000.0,
+            bpm: 120.0,
+            samples: 96_000,
+            block_size: 256,
+        };
+        let (l, _) = render_offline(&staircase(), &params(), &job);
+        // Each frame lasts one beat (24000 samples); amplitudes glide to the next frame, so
+        // measure the first quarter of each beat, where the frame's own partial dominates.
+        for (frame, hz) in [(0, 220.0), (1, 440.0), (2, 880.0)] {
+            let w = &l[frame * 24_000 + 1_000..frame * 24_000 + 7_000];
+            let m: Vec<f32> = [220.0, 440.0, 880.0]
+                .iter()
+                .map(|&f| magnitude(w, f, 48_000.0))
+                .collect();
+            let own = m[frame];
+            assert!(
+                m.iter().all(|&x| x <= own),
+                "frame {frame} ({hz} Hz): {m:?}"
+            );
+            assert!(
+                own > 3.0
+                    * m.iter()
+                        .filter(|&&x| x != own)
+                        .fold(0.0f32, |a, &b| a.max(b))
+            );
+        }
+        let last = &l[3 * 24_000 + 12_000..4 * 24_000 - 1_000];
+        assert!(
+            last.iter().map(|x| x.abs()).fold(0.0, f32::max) < 0.05,
+            "the silent frame is quiet"
+        );
+    }
+
+    #[test]
+    fn spectral_playback_does_not_depend_on_block_size() {
+        let render = |block_size| {
+            render_offline(
+                &staircase(),
+                &params(),
+                &OfflineRender {
+                    sample_rate: 44_100.0,
+                    bpm: 97.0,
+                    samples: 60_000,
+                    block_size,
+                },
+            )
+        };
+        let reference = render(1);
+        for block in [7, 64, 512, 4096] {
+            assert!(render(block) == reference, "block size {block} differs");
+        }
+    }
+
     #[test]
     fn stopping_releases_every_voice() {
         let mut engine = Engine::new(48_000.0);
