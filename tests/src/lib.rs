@@ -7,8 +7,9 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
 
+use clack_extensions::params::{ParamInfoBuffer, PluginParams};
 use clack_extensions::state::PluginState;
-use clack_host::events::event_types::{TransportEvent, TransportFlags};
+use clack_host::events::event_types::{ParamValueEvent, TransportEvent, TransportFlags};
 use clack_host::events::EventFlags;
 use clack_host::prelude::*;
 use clack_host::utils::{BeatTime, SecondsTime};
@@ -121,11 +122,13 @@ impl HostTransport {
     }
 }
 
-/// One block the host will process: its length and the transport at its first sample.
+/// One block the host will process: its length, the transport at its first sample, and
+/// optionally a parameter change (CLAP id, plain value) at that first sample.
 #[derive(Clone, Copy, Debug)]
 pub struct Block {
     pub frames: usize,
     pub transport: HostTransport,
+    pub param: Option<(ClapId, f64)>,
 }
 
 /// Loads each plugin library once per test process and keeps it loaded: tests run in parallel,
@@ -229,7 +232,7 @@ impl ClapHost {
                 let mut right = vec![0.0f32; total];
                 let mut bufs = vec![vec![0.0f32; max_block]; 2];
                 let mut ports = AudioPorts::with_capacity(2, 1);
-                let input_events_buf = EventBuffer::new();
+                let mut input_events_buf = EventBuffer::with_capacity(4);
                 let mut output_events_buf = EventBuffer::with_capacity(64);
                 let mut started = stopped.start_processing().expect("start_processing");
                 let mut pos = 0;
@@ -245,6 +248,15 @@ impl ClapHost {
                         ),
                     }]);
                     output_events_buf.clear();
+                    input_events_buf.clear();
+                    if let Some((id, value)) = block.param {
+                        input_events_buf.push(&ParamValueEvent::new(
+                            0,
+                            id,
+                            Pckn::match_all(),
+                            value,
+                        ));
+                    }
                     started
                         .process(
                             &input_audio,
@@ -266,6 +278,25 @@ impl ClapHost {
         });
         self.processor = Some(stopped);
         (left, right)
+    }
+
+    /// The CLAP id of the parameter the host shows as `name`.
+    pub fn param_id(&mut self, name: &str) -> ClapId {
+        let handle = self.instance.plugin_handle();
+        let ext: PluginParams = handle.get_extension().expect("params extension");
+        let mut buffer = ParamInfoBuffer::new();
+        (0..ext.count(&handle))
+            .find_map(|i| {
+                let info = ext.get_info(&handle, i, &mut buffer)?;
+                (info.name == name.as_bytes()).then_some(info.id)
+            })
+            .unwrap_or_else(|| panic!("no parameter named {name}"))
+    }
+
+    /// Lets the plugin's background thread finish what it was asked to do.
+    pub fn settle(&mut self) {
+        std::thread::sleep(std::time::Duration::from_millis(200));
+        self.pump_main_thread();
     }
 
     /// Saves the plugin state as the host would store it in a project.
@@ -331,6 +362,7 @@ pub fn playing_blocks(total: usize, block: usize, tempo: f64, sample_rate: f64) 
         out.push(Block {
             frames: n,
             transport: HostTransport::playing_at(tempo, pos as f64 * tempo / 60.0 / sample_rate),
+            param: None,
         });
         pos += n;
     }

@@ -150,6 +150,7 @@ fn without_tempo_or_position_it_free_runs_at_its_own_tempo() {
                 tempo: None,
                 pos_beats: None,
             },
+            param: None,
         })
         .collect();
     let (left, _) = host.process(&blocks);
@@ -180,6 +181,7 @@ fn stopping_the_transport_lets_notes_ring_out_then_goes_silent() {
     blocks.extend((0..40).map(|_| Block {
         frames: 512,
         transport: stopped,
+        param: None,
     }));
     let (left, _) = host.process(&blocks);
     let stop = 24_064;
@@ -188,4 +190,39 @@ fn stopping_the_transport_lets_notes_ring_out_then_goes_silent() {
     // Release defaults to 120 ms: silence from then on, no stuck note.
     let silent_from = stop + (0.121 * SR) as usize;
     assert!(left[silent_from..].iter().all(|s| *s == 0.0));
+}
+
+#[test]
+fn turning_a_composition_parameter_recomposes_in_the_background() {
+    let mut host = ClapHost::load(&release_bundle());
+    let before = score_in_state(&host.save_state());
+    assert!(before.spectrum.is_none());
+    let mode = host.param_id("Mode");
+    host.activate(SR, 512);
+    // The host automates Mode to Spectral (plain value 2 of 0..2) while playing.
+    let mut blocks = playing_blocks(48_000, 512, 120.0, SR);
+    blocks[10].param = Some((mode, 2.0));
+    host.process(&blocks);
+    host.settle();
+    let after = score_in_state(&host.save_state());
+    let spectrum = after.spectrum.as_ref().expect("the score is now spectral");
+    assert_eq!(spectrum.frames, 32);
+    assert!(after.notes.is_empty());
+    // The audio thread picks the new score up and plays the picture as a spectrogram.
+    let (left, _) = host.process(&playing_blocks(48_000, 512, 120.0, SR));
+    assert!(left.iter().any(|s| *s != 0.0));
+
+    // A project saved now reopens spectral, without recomposing and without the picture file.
+    let project = host.save_state();
+    let mut reopened = ClapHost::load(&release_bundle());
+    assert!(reopened.load_state(&project));
+    reopened.activate(SR, 512);
+    reopened.process(&playing_blocks(4_096, 512, 120.0, SR));
+    reopened.settle();
+    assert_eq!(score_in_state(&reopened.save_state()), after);
+    let json = state_json(&project);
+    let composition: serde_json::Value =
+        serde_json::from_str(json["fields"]["composition"].as_str().unwrap()).unwrap();
+    assert_eq!(composition["settings"]["mode"], "Spectral");
+    assert_eq!(composition["width"], 96);
 }

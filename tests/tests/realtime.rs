@@ -43,6 +43,7 @@ fn process_never_allocates_through_swaps_wraps_jumps_and_stops() {
             .map(|i| Block {
                 frames: 333,
                 transport: HostTransport::playing_at(tempo, start + i as f64 * 333.0 * bps),
+                param: None,
             })
             .collect();
         host.process(&blocks);
@@ -54,6 +55,7 @@ fn process_never_allocates_through_swaps_wraps_jumps_and_stops() {
     blocks.push(Block {
         frames: 256,
         transport: HostTransport::playing_at(tempo, 17.25),
+        param: None,
     });
     blocks.extend((0..20).map(|_| Block {
         frames: 256,
@@ -62,10 +64,12 @@ fn process_never_allocates_through_swaps_wraps_jumps_and_stops() {
             tempo: Some(tempo),
             pos_beats: Some(17.25),
         },
+        param: None,
     }));
     blocks.extend((0..40).map(|i| Block {
         frames: 256,
         transport: HostTransport::playing_at(tempo, -1.0 + i as f64 * 256.0 * bps),
+        param: None,
     }));
     let (l, _) = host.process(&blocks);
     assert!(l.iter().all(|s| s.is_finite()));

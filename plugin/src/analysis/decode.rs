@@ -6,7 +6,7 @@ use std::io::Cursor;
 
 use image::{DynamicImage, ImageDecoder, ImageError, ImageReader, Limits};
 
-use super::oklab::{linear_to_oklab, srgb8_to_linear_table};
+use super::oklab::srgb8_to_linear_table;
 use super::Picture;
 
 /// Longest side of the working copy. Analysis never needs more detail than this.
@@ -145,20 +145,26 @@ fn downscale(img: &DynamicImage) -> Picture {
             cell[3] += 1.0;
         }
     }
-    let pixels = acc
+    // The working copy is kept as 8-bit sRGB (it is what a project stores), and analysis reads
+    // the OKLab values of exactly those bytes, so a reloaded picture recomposes identically.
+    let rgb = acc
         .iter()
         .map(|c| {
             let n = c[3].max(1.0);
-            linear_to_oklab((c[0] / n) as f32, (c[1] / n) as f32, (c[2] / n) as f32)
+            [c[0] / n, c[1] / n, c[2] / n].map(|v| linear_to_srgb8(v as f32))
         })
         .collect();
-    Picture {
-        width: w,
-        height: h,
-        pixels,
-        source_width: sw as u32,
-        source_height: sh as u32,
-    }
+    Picture::from_rgb(w, h, rgb, sw as u32, sh as u32)
+}
+
+fn linear_to_srgb8(v: f32) -> u8 {
+    let v = v.clamp(0.0, 1.0);
+    let s = if v <= 0.003_130_8 {
+        v * 12.92
+    } else {
+        1.055 * v.powf(1.0 / 2.4) - 0.055
+    };
+    (s * 255.0).round() as u8
 }
 
 #[cfg(test)]

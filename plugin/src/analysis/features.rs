@@ -308,20 +308,14 @@ mod tests {
     use crate::analysis::srgb_to_oklab;
 
     fn picture(w: usize, h: usize, f: impl Fn(usize, usize) -> (f32, f32, f32)) -> Picture {
-        let mut pixels = Vec::new();
+        let mut rgb = Vec::new();
         for y in 0..h {
             for x in 0..w {
                 let (r, g, b) = f(x, y);
-                pixels.push(srgb_to_oklab(r, g, b));
+                rgb.push([r, g, b].map(|v| (v * 255.0).round() as u8));
             }
         }
-        Picture {
-            width: w,
-            height: h,
-            pixels,
-            source_width: w as u32,
-            source_height: h as u32,
-        }
+        Picture::from_rgb(w, h, rgb, w as u32, h as u32)
     }
 
     #[test]

@@ -7,13 +7,15 @@ mod oklab;
 
 pub use decode::{decode, PictureError, MAX_SIDE};
 pub use features::{analyse, Column, Features, Region, Stats, Swatch};
-pub use oklab::{srgb_to_oklab, Lab};
+pub use oklab::{linear_to_oklab, srgb_to_oklab, Lab};
 
-/// The downscaled working copy that analysis reads: OKLab pixels, row-major, top row first.
+/// The downscaled working copy that analysis reads: row-major, top row first, as the 8-bit sRGB
+/// that a project stores and the OKLab values analysis works in.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Picture {
     pub width: usize,
     pub height: usize,
+    pub rgb: Vec<[u8; 3]>,
     pub pixels: Vec<Lab>,
     /// Size of the source picture before downscaling.
     pub source_width: u32,
@@ -21,6 +23,31 @@ pub struct Picture {
 }
 
 impl Picture {
+    /// Builds a working copy from 8-bit sRGB pixels (`width * height` of them).
+    pub fn from_rgb(
+        width: usize,
+        height: usize,
+        rgb: Vec<[u8; 3]>,
+        source_width: u32,
+        source_height: u32,
+    ) -> Picture {
+        let lut = oklab::srgb8_to_linear_table();
+        let pixels = rgb
+            .iter()
+            .map(|p| {
+                oklab::linear_to_oklab(lut[p[0] as usize], lut[p[1] as usize], lut[p[2] as usize])
+            })
+            .collect();
+        Picture {
+            width,
+            height,
+            rgb,
+            pixels,
+            source_width,
+            source_height,
+        }
+    }
+
     pub fn at(&self, x: usize, y: usize) -> Lab {
         self.pixels[y * self.width + x]
     }

@@ -27,6 +27,8 @@ options:
   --threshold T          scan: lightness 0 to 1 from which a pixel is a note (default 0.5)
   --invert               scan: dark pixels are notes
   --snap                 spectral: partials snapped to the scale
+  --timbre T             picture (default: the timbre the picture proposes) or default
+                         (the plugin's default parameter values)
   --bars N               loop length in bars of 4/4, 1 to 16 (default 2)
   --loops N              how many times to play the loop, 1 to 64 (default 1)
   --bpm B                tempo in beats per minute, 20 to 300 (default 120)
@@ -46,6 +48,8 @@ pub struct RenderArgs {
     pub sample_rate: u32,
     pub block_size: usize,
     pub json: Option<PathBuf>,
+    /// Play the picture's proposed timbre (true) or the plugin's default parameters.
+    pub picture_timbre: bool,
 }
 
 fn number<T: std::str::FromStr + PartialOrd + std::fmt::Display>(
@@ -131,6 +135,7 @@ pub fn parse_render(args: Vec<OsString>) -> Result<RenderArgs, String> {
         sample_rate: 48_000,
         block_size: 512,
         json: None,
+        picture_timbre: true,
     };
     let mut it = args.into_iter();
     while let Some(arg) = it.next() {
@@ -161,6 +166,13 @@ pub fn parse_render(args: Vec<OsString>) -> Result<RenderArgs, String> {
                 r.settings.threshold = number("--threshold", it.next(), 0.0, 1.0)?
             }
             Some("--invert") => r.settings.invert = true,
+            Some("--timbre") => {
+                r.picture_timbre = choice(
+                    "--timbre",
+                    it.next(),
+                    &[("picture", true), ("default", false)],
+                )?
+            }
             Some("--snap") => r.settings.snap = true,
             Some("--loops") => r.loops = number("--loops", it.next(), 1, 64)?,
             Some("--bpm") => r.bpm = number("--bpm", it.next(), 20.0, 300.0)?,
@@ -219,8 +231,12 @@ pub fn render(args: &RenderArgs) -> Result<(Score, String), String> {
         samples,
         block_size: args.block_size,
     };
-    // The picture's proposed timbre plays as it is: the CLI has no parameters to override it.
-    let (left, right) = render_offline(&score, &EngineParams::with_patch(&score.patch), &job);
+    let params = if args.picture_timbre {
+        EngineParams::with_patch(&score.patch)
+    } else {
+        EngineParams::default()
+    };
+    let (left, right) = render_offline(&score, &params, &job);
     write_wav(&args.output, args.sample_rate, &left, &right)
         .map_err(|e| format!("{}: cannot write the WAV file ({e})", display(&args.output)))?;
     if let Some(path) = &args.json {

@@ -2,6 +2,7 @@
 //! a copy for saving and display); the audio thread picks it up through an `rtrb` ring and sends
 //! the score it replaces back through a second ring, so it is freed here, never on the audio thread.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 
 use nice_plug::params::persist::PersistentField;
@@ -48,6 +49,8 @@ struct MainEnds {
 pub struct ScoreSlot {
     current: RwLock<Arc<Score>>,
     main: Mutex<MainEnds>,
+    /// Counts publications, so a slow recomposition can tell it has been overtaken.
+    generation: AtomicU64,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -65,6 +68,7 @@ impl ScoreSlot {
                 outgoing,
                 retired: retired_rx,
             }),
+            generation: AtomicU64::new(0),
         });
         (
             slot,
@@ -83,17 +87,36 @@ impl ScoreSlot {
             .clone()
     }
 
+    pub fn generation(&self) -> u64 {
+        self.generation.load(Ordering::Acquire)
+    }
+
     /// Makes `score` the project's score and sends it to the audio thread. Never blocks the audio
     /// thread: it only touches the producer end of a wait-free ring.
     pub fn publish(&self, score: Score) {
+        let mut ends = lock(&self.main);
+        self.publish_locked(&mut ends, score);
+    }
+
+    /// Publishes `score` only if nothing else was published since `generation` was read.
+    pub fn publish_if_unchanged(&self, generation: u64, score: Score) -> bool {
+        let mut ends = lock(&self.main);
+        if self.generation() != generation {
+            return false;
+        }
+        self.publish_locked(&mut ends, score);
+        true
+    }
+
+    fn publish_locked(&self, ends: &mut MainEnds, score: Score) {
         let score = score.sanitized();
         let for_audio = Box::new(score.clone());
         *self
             .current
             .write()
             .unwrap_or_else(|poisoned| poisoned.into_inner()) = Arc::new(score);
-        let mut ends = lock(&self.main);
-        Self::drain(&mut ends);
+        self.generation.fetch_add(1, Ordering::AcqRel);
+        Self::drain(ends);
         if ends.outgoing.push(for_audio).is_err() {
             nice_plug::nice_log!("Score queue full; the new score will be picked up on activation");
         }

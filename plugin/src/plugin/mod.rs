@@ -3,6 +3,7 @@
 //! rest of the plugin through [`bridge::ScoreSlot`].
 
 pub mod bridge;
+pub mod composition;
 pub mod params;
 
 use std::sync::Arc;
@@ -12,6 +13,7 @@ use nice_plug::prelude::*;
 use crate::engine::{Engine, TransportState};
 use crate::score::Score;
 use bridge::{AudioEnds, ScoreSlot};
+use composition::{Composition, CompositionSlot};
 use params::PixelodyParams;
 
 /// The picture a fresh instance plays until the musician brings their own.
@@ -27,23 +29,35 @@ pub struct Pixelody {
 pub enum Task {
     /// Free the scores the audio thread has retired.
     CollectRetired,
+    /// A composition parameter changed: compose the picture again with the new settings.
+    Recompose,
+}
+
+/// The bundled example picture at the default settings, and its score.
+pub fn example() -> (Composition, Score) {
+    let settings = crate::compose::Settings::default();
+    let picture = crate::analysis::decode(EXAMPLE_PICTURE).expect("the example picture decodes");
+    let source = String::from("example.png (96 x 64)");
+    let score = crate::compose::compose(&picture, &settings, source.clone());
+    let composition = Composition {
+        source,
+        picture: Arc::new(picture),
+        settings,
+    };
+    (composition, score)
 }
 
 /// The score of the bundled example picture, at the default settings.
 pub fn example_score() -> Score {
-    crate::picture_to_score(
-        EXAMPLE_PICTURE,
-        "example.png",
-        &crate::compose::Settings::default(),
-    )
-    .unwrap_or_else(|_| Score::empty())
+    example().1
 }
 
 impl Default for Pixelody {
     fn default() -> Self {
-        let (slot, audio) = ScoreSlot::new(example_score());
+        let (composition, score) = example();
+        let (slot, audio) = ScoreSlot::new(score);
         Pixelody {
-            params: Arc::new(PixelodyParams::new(slot)),
+            params: Arc::new(PixelodyParams::new(slot, CompositionSlot::new(composition))),
             engine: Engine::new(48_000.0),
             audio,
         }
@@ -75,9 +89,12 @@ impl Plugin for Pixelody {
     }
 
     fn task_executor(&mut self) -> TaskExecutor<Self> {
-        let slot = self.params.score.clone();
+        let params = self.params.clone();
         Box::new(move |task| match task {
-            Task::CollectRetired => slot.collect_retired(),
+            Task::CollectRetired => params.score.collect_retired(),
+            Task::Recompose => params
+                .composition
+                .recompose(params.settings(), &params.score),
         })
     }
 
@@ -105,6 +122,9 @@ impl Plugin for Pixelody {
     ) -> ProcessStatus {
         if self.audio.install_newest(&mut self.engine) {
             context.execute_background(Task::CollectRetired);
+        }
+        if self.params.composition.take_dirty() {
+            context.execute_background(Task::Recompose);
         }
         let t = context.transport();
         let transport = TransportState {

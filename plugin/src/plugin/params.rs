@@ -4,14 +4,120 @@ use std::sync::Arc;
 
 use nice_plug::prelude::*;
 
+use std::sync::atomic::{AtomicBool, Ordering};
+
 use super::bridge::ScoreSlot;
+use super::composition::CompositionSlot;
+use crate::compose::{self, Scale, Settings};
 use crate::engine::{EngineParams, DEFAULT_BPM};
+
+/// A parameter callback that asks for the score to be recomposed. Callbacks may run on the audio
+/// thread, so it only raises a flag; `process` turns the flag into a background task.
+fn recompose_on_change<T>(dirty: &Arc<AtomicBool>) -> Arc<dyn Fn(T) + Send + Sync> {
+    let dirty = dirty.clone();
+    Arc::new(move |_| dirty.store(true, Ordering::Release))
+}
+
+#[derive(Enum, Debug, Clone, Copy, PartialEq)]
+pub enum ModeChoice {
+    #[id = "compose"]
+    Compose,
+    #[id = "scan"]
+    Scan,
+    #[id = "spectral"]
+    Spectral,
+}
+
+#[derive(Enum, Debug, Clone, Copy, PartialEq)]
+pub enum KeyChoice {
+    #[id = "auto"]
+    Auto,
+    #[id = "c"]
+    C,
+    #[id = "c#"]
+    #[name = "C#"]
+    CSharp,
+    #[id = "d"]
+    D,
+    #[id = "eb"]
+    #[name = "Eb"]
+    EFlat,
+    #[id = "e"]
+    E,
+    #[id = "f"]
+    F,
+    #[id = "f#"]
+    #[name = "F#"]
+    FSharp,
+    #[id = "g"]
+    G,
+    #[id = "ab"]
+    #[name = "Ab"]
+    AFlat,
+    #[id = "a"]
+    A,
+    #[id = "bb"]
+    #[name = "Bb"]
+    BFlat,
+    #[id = "b"]
+    B,
+}
+
+#[derive(Enum, Debug, Clone, Copy, PartialEq)]
+pub enum ScaleChoice {
+    #[id = "auto"]
+    Auto,
+    #[id = "major"]
+    Major,
+    #[id = "minor"]
+    Minor,
+    #[id = "dorian"]
+    Dorian,
+    #[id = "phrygian"]
+    Phrygian,
+    #[id = "lydian"]
+    Lydian,
+    #[id = "mixolydian"]
+    Mixolydian,
+    #[id = "locrian"]
+    Locrian,
+    #[id = "harmonic-minor"]
+    #[name = "Harmonic Minor"]
+    HarmonicMinor,
+    #[id = "major-pentatonic"]
+    #[name = "Major Pentatonic"]
+    MajorPentatonic,
+    #[id = "minor-pentatonic"]
+    #[name = "Minor Pentatonic"]
+    MinorPentatonic,
+    #[id = "chromatic"]
+    Chromatic,
+}
+
+#[derive(Enum, Debug, Clone, Copy, PartialEq)]
+pub enum GridChoice {
+    #[id = "4"]
+    #[name = "1/4"]
+    Quarter,
+    #[id = "8"]
+    #[name = "1/8"]
+    Eighth,
+    #[id = "16"]
+    #[name = "1/16"]
+    Sixteenth,
+    #[id = "32"]
+    #[name = "1/32"]
+    ThirtySecond,
+}
 
 #[derive(Params)]
 pub struct PixelodyParams {
     /// The score the project plays; saved with the project so a reload needs no picture.
     #[persist = "score"]
     pub score: Arc<ScoreSlot>,
+    /// The picture's working copy and the settings the score was composed with.
+    #[persist = "composition"]
+    pub composition: Arc<CompositionSlot>,
 
     /// Output level of the internal synth.
     #[id = "gain"]
@@ -28,13 +134,54 @@ pub struct PixelodyParams {
     /// The tempo Pixelody keeps when the host reports none.
     #[id = "tempo"]
     pub free_tempo_bpm: FloatParam,
+
+    // Composition: each change recomposes the score on the background thread.
+    /// How the picture is read: composed, scanned as a piano roll, or played as a spectrogram.
+    #[id = "mode"]
+    pub mode: EnumParam<ModeChoice>,
+    /// Tonic; Auto reads it from the picture's dominant hue.
+    #[id = "key"]
+    pub key: EnumParam<KeyChoice>,
+    /// Auto reads it from lightness, saturation and warmth.
+    #[id = "scale"]
+    pub scale: EnumParam<ScaleChoice>,
+    /// Loop length.
+    #[id = "bars"]
+    pub bars: IntParam,
+    /// More or fewer notes than the picture suggests.
+    #[id = "density"]
+    pub density: FloatParam,
+    /// Bottom of the melody, scan and spectral range.
+    #[id = "low"]
+    pub low_note: IntParam,
+    /// Top of the melody, scan and spectral range.
+    #[id = "high"]
+    pub high_note: IntParam,
+    /// The seed: another number, another score from the same picture.
+    #[id = "variation"]
+    pub variation: IntParam,
+    /// Scan: steps per bar.
+    #[id = "grid"]
+    pub grid: EnumParam<GridChoice>,
+    /// Scan: how light a pixel must be to become a note.
+    #[id = "threshold"]
+    pub threshold: FloatParam,
+    /// Scan: dark pixels are notes.
+    #[id = "invert"]
+    pub invert: BoolParam,
+    /// Spectral: partials snapped to the scale.
+    #[id = "snap"]
+    pub snap: BoolParam,
 }
 
 impl PixelodyParams {
-    pub fn new(score: Arc<ScoreSlot>) -> Self {
+    pub fn new(score: Arc<ScoreSlot>, composition: Arc<CompositionSlot>) -> Self {
         let d = EngineParams::default();
+        let c = Settings::default();
+        let dirty = composition.dirty.clone();
         PixelodyParams {
             score,
+            composition,
             gain_db: FloatParam::new(
                 "Output Gain",
                 d.gain_db,
@@ -87,7 +234,96 @@ impl PixelodyParams {
             .with_unit(" BPM")
             .with_step_size(0.1)
             .with_value_to_string(formatters::v2s_f32_rounded(1)),
+            mode: EnumParam::new("Mode", ModeChoice::Compose)
+                .with_callback(recompose_on_change(&dirty)),
+            key: EnumParam::new("Key", KeyChoice::Auto).with_callback(recompose_on_change(&dirty)),
+            scale: EnumParam::new("Scale", ScaleChoice::Auto)
+                .with_callback(recompose_on_change(&dirty)),
+            bars: IntParam::new(
+                "Length",
+                c.bars as i32,
+                IntRange::Linear {
+                    min: compose::MIN_BARS as i32,
+                    max: compose::MAX_BARS as i32,
+                },
+            )
+            .with_unit(" bars")
+            .with_callback(recompose_on_change(&dirty)),
+            density: FloatParam::new(
+                "Density",
+                c.density,
+                FloatRange::Linear { min: 0.0, max: 1.0 },
+            )
+            .with_unit("%")
+            .with_value_to_string(formatters::v2s_f32_percentage(0))
+            .with_string_to_value(formatters::s2v_f32_percentage())
+            .with_callback(recompose_on_change(&dirty)),
+            low_note: IntParam::new(
+                "Low Note",
+                i32::from(c.low),
+                IntRange::Linear { min: 12, max: 113 },
+            )
+            .with_value_to_string(formatters::v2s_i32_key_formatter())
+            .with_string_to_value(formatters::s2v_i32_key_formatter())
+            .with_callback(recompose_on_change(&dirty)),
+            high_note: IntParam::new(
+                "High Note",
+                i32::from(c.high),
+                IntRange::Linear { min: 19, max: 120 },
+            )
+            .with_value_to_string(formatters::v2s_i32_key_formatter())
+            .with_string_to_value(formatters::s2v_i32_key_formatter())
+            .with_callback(recompose_on_change(&dirty)),
+            variation: IntParam::new(
+                "Variation",
+                c.seed as i32,
+                IntRange::Linear { min: 0, max: 999 },
+            )
+            .with_callback(recompose_on_change(&dirty)),
+            grid: EnumParam::new("Grid", GridChoice::Sixteenth)
+                .with_callback(recompose_on_change(&dirty)),
+            threshold: FloatParam::new(
+                "Threshold",
+                c.threshold,
+                FloatRange::Linear { min: 0.0, max: 1.0 },
+            )
+            .with_unit("%")
+            .with_value_to_string(formatters::v2s_f32_percentage(0))
+            .with_string_to_value(formatters::s2v_f32_percentage())
+            .with_callback(recompose_on_change(&dirty)),
+            invert: BoolParam::new("Invert", c.invert).with_callback(recompose_on_change(&dirty)),
+            snap: BoolParam::new("Snap to Scale", c.snap)
+                .with_callback(recompose_on_change(&dirty)),
         }
+    }
+
+    /// The composition settings the parameters describe now.
+    pub fn settings(&self) -> Settings {
+        Settings {
+            mode: match self.mode.value() {
+                ModeChoice::Compose => compose::Mode::Compose,
+                ModeChoice::Scan => compose::Mode::Scan,
+                ModeChoice::Spectral => compose::Mode::Spectral,
+            },
+            bars: self.bars.value().max(1) as u32,
+            key: match self.key.value() {
+                KeyChoice::Auto => None,
+                k => Some(k as u8 - 1),
+            },
+            scale: match self.scale.value() {
+                ScaleChoice::Auto => None,
+                s => Some(Scale::ALL[s as usize - 1]),
+            },
+            density: self.density.value(),
+            low: self.low_note.value().clamp(0, 127) as u8,
+            high: self.high_note.value().clamp(0, 127) as u8,
+            seed: self.variation.value().max(0) as u32,
+            grid: compose::GRIDS[self.grid.value() as usize],
+            threshold: self.threshold.value(),
+            invert: self.invert.value(),
+            snap: self.snap.value(),
+        }
+        .clamped()
     }
 
     /// The values the engine needs, read once per (sub-)block; the engine smooths them per sample.
