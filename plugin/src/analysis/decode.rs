@@ -4,7 +4,8 @@
 use std::fmt;
 use std::io::Cursor;
 
-use image::{DynamicImage, ImageDecoder, ImageError, ImageReader, Limits};
+use image::metadata::Orientation;
+use image::{DynamicImage, ImageDecoder, ImageError, ImageFormat, ImageReader, Limits};
 
 use super::oklab::srgb8_to_linear_table;
 use super::Picture;
@@ -75,9 +76,23 @@ fn describe(format: Option<image::ImageFormat>, err: ImageError) -> PictureError
 
 /// Decodes `bytes` (any of the formats in [`READABLE`]) into the working copy: EXIF orientation
 /// applied, alpha composited over black (transparent areas are silent), averaged in linear light
-/// over whole source pixels down to at most [`MAX_SIDE`] on the long side, then converted to OKLab.
-/// Animated formats contribute their first frame.
+/// over whole source pixels down to at most [`MAX_SIDE`] on the long side, kept as 8-bit sRGB and
+/// read as OKLab. Animated formats contribute their first frame.
 pub fn decode(bytes: &[u8]) -> Result<Picture, PictureError> {
+    Ok(downscale(&read(bytes)?))
+}
+
+/// A decoded picture before downscaling. JPEGs may already be reduced (see [`read`]).
+pub struct Decoded {
+    pub image: DynamicImage,
+    pub source_width: u32,
+    pub source_height: u32,
+}
+
+/// Decodes `bytes`, refusing oversized pictures from their header before allocating pixels.
+/// JPEGs are decoded at a reduced scale (the DCT's 1/2, 1/4 or 1/8) where the working copy still
+/// gets at least two source pixels per cell: most of the cost of a large photo is never paid.
+pub fn read(bytes: &[u8]) -> Result<Decoded, PictureError> {
     if bytes.is_empty() {
         return Err(PictureError::new("the file is empty"));
     }
@@ -105,6 +120,25 @@ pub fn decode(bytes: &[u8]) -> Result<Picture, PictureError> {
             MAX_PIXELS / 1_000_000
         )));
     }
+    // Report the size as the musician sees the picture: upright.
+    let decoded = |image: DynamicImage| {
+        let turned = (image.width() > image.height()) != (w > h);
+        Decoded {
+            image,
+            source_width: if turned { h } else { w },
+            source_height: if turned { w } else { h },
+        }
+    };
+    if format == ImageFormat::Jpeg {
+        if !jpeg_is_complete(bytes) {
+            return Err(PictureError::new(
+                "the JPEG data is damaged or incomplete (the file ends before the picture does)",
+            ));
+        }
+        if let Some(image) = read_jpeg_scaled(bytes, w, h) {
+            return Ok(decoded(image));
+        }
+    }
 
     let mut reader = reader()?;
     let mut limits = Limits::default();
@@ -120,13 +154,66 @@ pub fn decode(bytes: &[u8]) -> Result<Picture, PictureError> {
     if let Some(o) = orientation {
         img.apply_orientation(o);
     }
-    Ok(downscale(&img))
+    Ok(decoded(img))
+}
+
+/// Whether a JPEG's last scan is followed by its end marker. JPEG decoders fill a cut-off picture
+/// with grey; we would rather say the file is incomplete. Inside entropy-coded data a 0xFF byte is
+/// always followed by 0x00 or a restart marker, so an 0xFF 0xD9 after the last scan header (0xFF
+/// 0xDA) can only be the end marker.
+fn jpeg_is_complete(bytes: &[u8]) -> bool {
+    let last_scan = bytes.windows(2).rposition(|w| w == [0xFF, 0xDA]);
+    match last_scan {
+        Some(i) => bytes[i..].windows(2).any(|w| w == [0xFF, 0xD9]),
+        None => false,
+    }
+}
+
+/// The reduced-scale JPEG path (jpeg-decoder's IDCT scaling). `None` when it cannot handle the
+/// file; the general decoder then tries, and reports any error.
+fn read_jpeg_scaled(bytes: &[u8], w: u32, h: u32) -> Option<DynamicImage> {
+    let mut d = jpeg_decoder::Decoder::new(Cursor::new(bytes));
+    d.set_max_decoding_buffer_size(MAX_ALLOC_BYTES as usize);
+    d.read_info().ok()?;
+    let long = w.max(h);
+    let want = (2 * MAX_SIDE) as u32;
+    let req =
+        |side: u32| (u64::from(side) * u64::from(want) / u64::from(long)).clamp(1, 65_535) as u16;
+    let (sw, sh) = d.scale(req(w), req(h)).ok()?;
+    let pixels = d.decode().ok()?;
+    let info = d.info()?;
+    let (sw, sh) = (u32::from(sw), u32::from(sh));
+    let n = (sw * sh) as usize;
+    let rgb: Vec<u8> = match info.pixel_format {
+        jpeg_decoder::PixelFormat::RGB24 => pixels,
+        jpeg_decoder::PixelFormat::L8 => pixels.iter().flat_map(|&l| [l, l, l]).collect(),
+        jpeg_decoder::PixelFormat::L16 => pixels
+            .chunks_exact(2)
+            .flat_map(|c| [c[0], c[0], c[0]])
+            .collect(),
+        jpeg_decoder::PixelFormat::CMYK32 => pixels
+            .chunks_exact(4)
+            .flat_map(|c| {
+                // Naive CMYK -> RGB (no colour profile): enough to hear the colours.
+                let k = u16::from(255 - c[3]);
+                [0, 1, 2].map(|i| ((u16::from(255 - c[i]) * k) / 255) as u8)
+            })
+            .collect(),
+    };
+    if rgb.len() != n * 3 {
+        return None;
+    }
+    let mut img = DynamicImage::ImageRgb8(image::RgbImage::from_raw(sw, sh, rgb)?);
+    if let Some(o) = d.exif_data().and_then(Orientation::from_exif_chunk) {
+        img.apply_orientation(o);
+    }
+    Some(img)
 }
 
 /// Area-averaging downscale in linear light. Every source pixel contributes to exactly one cell,
 /// so thin lines and small bright spots survive (point sampling would drop them).
-fn downscale(img: &DynamicImage) -> Picture {
-    let rgba = img.to_rgba8();
+pub fn downscale(decoded: &Decoded) -> Picture {
+    let rgba = decoded.image.to_rgba8();
     let (sw, sh) = (rgba.width() as usize, rgba.height() as usize);
     let scale = (sw.max(sh) as f64 / MAX_SIDE as f64).max(1.0);
     let w = ((sw as f64 / scale).round() as usize).clamp(1, MAX_SIDE);
@@ -154,7 +241,7 @@ fn downscale(img: &DynamicImage) -> Picture {
             [c[0] / n, c[1] / n, c[2] / n].map(|v| linear_to_srgb8(v as f32))
         })
         .collect();
-    Picture::from_rgb(w, h, rgb, sw as u32, sh as u32)
+    Picture::from_rgb(w, h, rgb, decoded.source_width, decoded.source_height)
 }
 
 fn linear_to_srgb8(v: f32) -> u8 {
@@ -170,7 +257,8 @@ fn linear_to_srgb8(v: f32) -> u8 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use image::{ImageFormat, RgbImage, RgbaImage};
+    use crate::analysis::Lab;
+    use image::{RgbImage, RgbaImage};
 
     fn png(img: &RgbImage) -> Vec<u8> {
         let mut out = Cursor::new(Vec::new());
@@ -214,6 +302,136 @@ mod tests {
         let full = png(&RgbImage::new(64, 64));
         let cut = decode(&full[..full.len() / 2]).unwrap_err();
         assert!(cut.message.contains("damaged or incomplete"), "{cut}");
+    }
+
+    fn fixture(name: &str) -> Vec<u8> {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/pictures/");
+        std::fs::read(format!("{path}{name}")).unwrap()
+    }
+
+    fn is_red(c: Lab) -> bool {
+        c.a > 0.12 && c.b > 0.05
+    }
+
+    fn is_blue(c: Lab) -> bool {
+        c.b < -0.15
+    }
+
+    /// Red left half, blue right half: how the fixture pictures were drawn.
+    fn assert_red_blue(name: &str) {
+        let p = decode(&fixture(name)).unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert_eq!((p.width, p.height), (48, 32), "{name}");
+        assert!(is_red(p.at(5, 16)), "{name}: left is {:?}", p.at(5, 16));
+        assert!(is_blue(p.at(42, 16)), "{name}: right is {:?}", p.at(42, 16));
+    }
+
+    #[test]
+    fn reads_every_supported_format_and_colour_type() {
+        for name in [
+            "progressive.jpg",
+            "cmyk.jpg",
+            "palette.png",
+            "lzw.tif",
+            "lossy.webp",
+        ] {
+            assert_red_blue(name);
+        }
+        let mut rgb = RgbImage::new(48, 32);
+        for (x, _, px) in rgb.enumerate_pixels_mut() {
+            *px = if x < 24 {
+                image::Rgb([255, 0, 0])
+            } else {
+                image::Rgb([0, 0, 255])
+            };
+        }
+        for format in [
+            ImageFormat::Png,
+            ImageFormat::Jpeg,
+            ImageFormat::Bmp,
+            ImageFormat::Tiff,
+            ImageFormat::Gif,
+            ImageFormat::WebP,
+        ] {
+            let mut out = Cursor::new(Vec::new());
+            rgb.write_to(&mut out, format).unwrap();
+            let p = decode(&out.into_inner()).unwrap_or_else(|e| panic!("{format:?}: {e}"));
+            assert!(is_red(p.at(5, 16)) && is_blue(p.at(42, 16)), "{format:?}");
+        }
+    }
+
+    #[test]
+    fn sixteen_bit_grey_keeps_its_gradient() {
+        let p = decode(&fixture("gray16.png")).unwrap();
+        // ImageMagick's gradient runs from black at the top to white at the bottom.
+        let column: Vec<f32> = (0..p.height).map(|y| p.at(10, y).l).collect();
+        assert!(column.windows(2).all(|w| w[1] >= w[0]), "{column:?}");
+        assert!(column[0] < 0.1 && column[p.height - 1] > 0.9);
+        assert!(p.pixels.iter().all(|c| c.chroma() < 0.01));
+    }
+
+    #[test]
+    fn jpeg_orientation_is_honoured() {
+        // Stored as red | blue side by side with EXIF "rotate 90 CW": shown as red over blue.
+        let p = decode(&fixture("oriented.jpg")).unwrap();
+        assert_eq!((p.width, p.height), (32, 48));
+        assert_eq!((p.source_width, p.source_height), (32, 48));
+        assert!(is_red(p.at(16, 5)) && is_blue(p.at(16, 42)));
+    }
+
+    #[test]
+    fn an_animation_contributes_its_first_frame() {
+        let p = decode(&fixture("animated.gif")).unwrap();
+        assert!(p.pixels.iter().all(|&c| is_red(c)));
+    }
+
+    #[test]
+    fn a_tiff_with_jpeg_compression_reads_or_says_why_not() {
+        match decode(&fixture("jpeg-in.tif")) {
+            Ok(p) => assert!(is_red(p.at(5, 16)) && is_blue(p.at(42, 16))),
+            Err(e) => assert!(e.message.starts_with("this TIFF uses a feature"), "{e}"),
+        }
+    }
+
+    #[test]
+    fn a_cut_off_jpeg_is_called_incomplete() {
+        for name in ["progressive.jpg", "cmyk.jpg", "oriented.jpg"] {
+            let bytes = fixture(name);
+            for tenth in 1..10 {
+                let err = decode(&bytes[..bytes.len() * tenth / 10]).unwrap_err();
+                assert!(
+                    err.message.contains("damaged or incomplete"),
+                    "{name} {tenth}/10: {err}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn every_truncation_and_bit_flip_gets_an_error_or_a_picture_never_a_panic() {
+        for name in [
+            "progressive.jpg",
+            "cmyk.jpg",
+            "palette.png",
+            "lzw.tif",
+            "lossy.webp",
+            "animated.gif",
+            "oriented.jpg",
+            "gray16.png",
+        ] {
+            let bytes = fixture(name);
+            for cut in (0..bytes.len()).step_by(7) {
+                if let Err(e) = decode(&bytes[..cut]) {
+                    assert!(!e.message.is_empty());
+                }
+            }
+            let mut rng = crate::compose::Rng::new(name.len() as u64);
+            for _ in 0..200 {
+                let mut b = bytes.clone();
+                let i = (rng.next_u64() as usize) % b.len();
+                b[i] ^= 1 << (rng.next_u64() % 8);
+                let _ = decode(&b);
+            }
+        }
     }
 
     #[test]
