@@ -2,6 +2,7 @@
 //! - `cargo xtask demo [--no-install]`: bundle, install into ~/.clap and ~/.vst3, render the
 //!   bundled example picture to out/example.wav.
 //! - `cargo xtask test`: everything CI runs, installing what the tests need.
+//! - `cargo xtask bench`: the benchmarks; they print figures and assert nothing.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -162,6 +163,7 @@ fn main() {
     let result = match args.first().map(String::as_str) {
         Some("demo") => demo(!args.iter().any(|a| a == "--no-install")),
         Some("test") => test(),
+        Some("bench") => run(cargo().args(["bench", "-p", "pixelody", "--bench", "pipeline"])),
         _ => nice_plug_xtask::main().map_err(|e| format!("{e:#}")),
     };
     if let Err(e) = result {

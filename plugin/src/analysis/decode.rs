@@ -213,19 +213,33 @@ fn read_jpeg_scaled(bytes: &[u8], w: u32, h: u32) -> Option<DynamicImage> {
 /// Area-averaging downscale in linear light. Every source pixel contributes to exactly one cell,
 /// so thin lines and small bright spots survive (point sampling would drop them).
 pub fn downscale(decoded: &Decoded) -> Picture {
-    let rgba = decoded.image.to_rgba8();
-    let (sw, sh) = (rgba.width() as usize, rgba.height() as usize);
+    let img = &decoded.image;
+    let (sw, sh) = (img.width() as usize, img.height() as usize);
     let scale = (sw.max(sh) as f64 / MAX_SIDE as f64).max(1.0);
     let w = ((sw as f64 / scale).round() as usize).clamp(1, MAX_SIDE);
     let h = ((sh as f64 / scale).round() as usize).clamp(1, MAX_SIDE);
     let lut = srgb8_to_linear_table();
     let mut acc = vec![[0.0f64; 4]; w * h];
-    for (y, row) in rgba.rows().enumerate() {
-        let cy = y * h / sh;
-        for (x, p) in row.enumerate() {
-            let cx = x * w / sw;
-            let alpha = f64::from(p[3]) / 255.0;
-            let cell = &mut acc[cy * w + cx];
+    let cell_of_x: Vec<usize> = (0..sw).map(|x| x * w / sw).collect();
+    // Rows of 8-bit RGB or RGBA as they are (the usual case), anything else converted once.
+    let converted;
+    let (raw, channels): (&[u8], usize) = match img {
+        DynamicImage::ImageRgb8(b) => (b.as_raw(), 3),
+        DynamicImage::ImageRgba8(b) => (b.as_raw(), 4),
+        other => {
+            converted = other.to_rgba8();
+            (converted.as_raw(), 4)
+        }
+    };
+    for (y, row) in raw.chunks_exact(sw * channels).enumerate() {
+        let cells = &mut acc[(y * h / sh) * w..][..w];
+        for (p, &cx) in row.chunks_exact(channels).zip(&cell_of_x) {
+            let alpha = if channels == 4 {
+                f64::from(p[3]) / 255.0
+            } else {
+                1.0
+            };
+            let cell = &mut cells[cx];
             cell[0] += f64::from(lut[p[0] as usize]) * alpha;
             cell[1] += f64::from(lut[p[1] as usize]) * alpha;
             cell[2] += f64::from(lut[p[2] as usize]) * alpha;

@@ -245,12 +245,25 @@ pub fn analyse(picture: &Picture, steps: usize, regions: usize) -> Features {
 }
 
 /// Dominant colours by k-means in OKLab, started deterministically from the lightness quantiles
-/// so the same picture always gives the same palette.
+/// so the same picture always gives the same palette. The centres are fitted on every fourth
+/// pixel (the working copy is already an average); the weights count every pixel.
 fn palette(picture: &Picture, k: usize) -> Vec<Swatch> {
-    let px = &picture.pixels;
-    if px.is_empty() {
+    let all = &picture.pixels;
+    if all.is_empty() {
         return Vec::new();
     }
+    let px: Vec<Lab> = all.iter().step_by(4).copied().collect();
+    let nearest = |p: &Lab, centres: &[Lab]| {
+        let mut best = (0, f32::INFINITY);
+        for (i, c) in centres.iter().enumerate() {
+            let (dl, da, db) = (p.l - c.l, p.a - c.a, p.b - c.b);
+            let d = dl * dl + da * da + db * db;
+            if d < best.1 {
+                best = (i, d);
+            }
+        }
+        best.0
+    };
     let mut sorted: Vec<Lab> = px.clone();
     sorted.sort_by(|u, v| u.l.total_cmp(&v.l));
     let mut centres: Vec<Lab> = (0..k)
@@ -259,13 +272,7 @@ fn palette(picture: &Picture, k: usize) -> Vec<Swatch> {
     let mut assign = vec![0usize; px.len()];
     for _ in 0..8 {
         for (p, a) in px.iter().zip(assign.iter_mut()) {
-            let dist = |c: &Lab| {
-                let (dl, da, db) = (p.l - c.l, p.a - c.a, p.b - c.b);
-                dl * dl + da * da + db * db
-            };
-            *a = (0..centres.len())
-                .min_by(|&i, &j| dist(&centres[i]).total_cmp(&dist(&centres[j])))
-                .unwrap_or(0);
+            *a = nearest(p, &centres);
         }
         let mut sums = vec![(0.0f32, 0.0f32, 0.0f32, 0usize); centres.len()];
         for (p, &a) in px.iter().zip(&assign) {
@@ -286,8 +293,8 @@ fn palette(picture: &Picture, k: usize) -> Vec<Swatch> {
         }
     }
     let mut counts = vec![0usize; centres.len()];
-    for &a in &assign {
-        counts[a] += 1;
+    for p in all {
+        counts[nearest(p, &centres)] += 1;
     }
     let mut swatches: Vec<Swatch> = centres
         .into_iter()
@@ -295,7 +302,7 @@ fn palette(picture: &Picture, k: usize) -> Vec<Swatch> {
         .filter(|(_, c)| *c > 0)
         .map(|(colour, c)| Swatch {
             colour,
-            weight: c as f32 / px.len() as f32,
+            weight: c as f32 / all.len() as f32,
         })
         .collect();
     swatches.sort_by(|u, v| v.weight.total_cmp(&u.weight));

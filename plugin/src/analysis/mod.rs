@@ -5,7 +5,7 @@ mod decode;
 pub mod features;
 mod oklab;
 
-pub use decode::{decode, PictureError, MAX_SIDE};
+pub use decode::{decode, downscale, read, Decoded, PictureError, MAX_SIDE};
 pub use features::{analyse, Column, Features, Region, Stats, Swatch};
 pub use oklab::{linear_to_oklab, srgb_to_oklab, Lab};
 
