@@ -8,6 +8,7 @@ pub mod analysis;
 pub mod cli;
 pub mod compose;
 pub mod engine;
+pub mod export;
 pub mod plugin;
 pub mod score;
 

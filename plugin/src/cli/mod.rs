@@ -35,7 +35,8 @@ options:
   --sample-rate SR       8000 to 384000 Hz (default 48000)
   --block-size K         samples per processing block, 1 to 65536 (default 512);
                          the audio is identical for every block size
-  --json OUT.json        also write the score (notes in beats) as JSON";
+  --json OUT.json        also write the score (notes in beats) as JSON
+  --midi OUT.mid         also write the notes as a standard MIDI file, one track per part";
 
 /// A fully parsed `render` command.
 #[derive(Clone, Debug, PartialEq)]
@@ -48,6 +49,7 @@ pub struct RenderArgs {
     pub sample_rate: u32,
     pub block_size: usize,
     pub json: Option<PathBuf>,
+    pub midi: Option<PathBuf>,
     /// Play the picture's proposed timbre (true) or the plugin's default parameters.
     pub picture_timbre: bool,
 }
@@ -135,6 +137,7 @@ pub fn parse_render(args: Vec<OsString>) -> Result<RenderArgs, String> {
         sample_rate: 48_000,
         block_size: 512,
         json: None,
+        midi: None,
         picture_timbre: true,
     };
     let mut it = args.into_iter();
@@ -178,6 +181,9 @@ pub fn parse_render(args: Vec<OsString>) -> Result<RenderArgs, String> {
             Some("--bpm") => r.bpm = number("--bpm", it.next(), 20.0, 300.0)?,
             Some("--sample-rate") => {
                 r.sample_rate = number("--sample-rate", it.next(), 8_000, 384_000)?
+            }
+            Some("--midi") => {
+                r.midi = Some(PathBuf::from(it.next().ok_or("--midi needs a file name")?))
             }
             Some("--json") => {
                 r.json = Some(PathBuf::from(it.next().ok_or("--json needs a file name")?))
@@ -244,6 +250,15 @@ pub fn render(args: &RenderArgs) -> Result<(Score, String), String> {
         std::fs::write(path, text).map_err(|e| {
             format!(
                 "{}: cannot write the score ({})",
+                display(path),
+                io_reason(&e)
+            )
+        })?;
+    }
+    if let Some(path) = &args.midi {
+        std::fs::write(path, crate::export::midi_file(&score, args.bpm)).map_err(|e| {
+            format!(
+                "{}: cannot write the MIDI file ({})",
                 display(path),
                 io_reason(&e)
             )
