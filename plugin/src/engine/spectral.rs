@@ -1,5 +1,6 @@
 //! Spectral resynthesis: an oscillator bank plays a [`Spectrum`], one sine per partial, with
-//! amplitudes and pans interpolated between frames at the exact loop position of every sample.
+//! amplitudes and pans interpolated between frame centres at the exact loop position of every
+//! sample.
 //! `new` allocates; `tick` runs on the audio thread without allocating.
 
 use crate::score::Spectrum;
@@ -9,7 +10,7 @@ pub const MAX_PARTIALS: usize = 128;
 const TABLE_BITS: u32 = 11;
 const TABLE_SIZE: usize = 1 << TABLE_BITS;
 /// Output level for a spectrum whose every partial is at full amplitude.
-const BANK_LEVEL: f32 = 0.3;
+const BANK_LEVEL: f32 = 0.6;
 
 pub struct SpectralBank {
     phases: Vec<f64>,
@@ -57,7 +58,9 @@ impl SpectralBank {
         }
         let partials = spectrum.partials().min(MAX_PARTIALS);
         let frames = spectrum.frames;
-        let pos = loop_pos.unwrap_or(0.0).rem_euclid(1.0) * frames as f64;
+        // A frame's values are reached in the middle of its time span (a picture column is an
+        // interval, not an instant); in between, and across the loop end, they glide.
+        let pos = (loop_pos.unwrap_or(0.0) * frames as f64 - 0.5).rem_euclid(frames as f64);
         let f0 = (pos.floor() as usize).min(frames - 1);
         let f1 = (f0 + 1) % frames;
         let frac = (pos - f0 as f64) as f32;

@@ -6,7 +6,7 @@ use crate::score::{Note, Part};
 
 pub const MAX_VOICES: usize = 32;
 /// Level of each voice before the master gain, leaving headroom for chords.
-const VOICE_LEVEL: f32 = 0.2;
+const VOICE_LEVEL: f32 = 0.35;
 const DECAY_SECONDS: f32 = 0.25;
 const SUSTAIN: f32 = 0.6;
 /// Where a new oscillator starts in its cycle: both the sine and the falling ramp are positive
