@@ -9,7 +9,9 @@ use std::sync::Mutex;
 
 use clack_extensions::params::{ParamInfoBuffer, PluginParams};
 use clack_extensions::state::PluginState;
-use clack_host::events::event_types::{ParamValueEvent, TransportEvent, TransportFlags};
+use clack_host::events::event_types::{
+    NoteOffEvent, NoteOnEvent, ParamValueEvent, TransportEvent, TransportFlags,
+};
 use clack_host::events::EventFlags;
 use clack_host::prelude::*;
 use clack_host::utils::{BeatTime, SecondsTime};
@@ -122,6 +124,15 @@ impl HostTransport {
     }
 }
 
+/// A note event the plugin sent to the host, at its absolute sample.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct NoteOut {
+    pub sample: usize,
+    pub on: bool,
+    pub key: u8,
+    pub channel: u8,
+}
+
 /// One block the host will process: its length, the transport at its first sample, and
 /// optionally a parameter change (CLAP id, plain value) at that first sample.
 #[derive(Clone, Copy, Debug)]
@@ -223,9 +234,15 @@ impl ClapHost {
 
     /// Processes `blocks` on a separate audio thread, as a DAW does, and returns the stereo output.
     pub fn process(&mut self, blocks: &[Block]) -> (Vec<f32>, Vec<f32>) {
+        let (left, right, _) = self.process_with_notes(blocks);
+        (left, right)
+    }
+
+    /// Like [`ClapHost::process`], also returning the note events the plugin sent out.
+    pub fn process_with_notes(&mut self, blocks: &[Block]) -> (Vec<f32>, Vec<f32>, Vec<NoteOut>) {
         let stopped = self.processor.take().expect("activate before processing");
         let max_block = self.max_block;
-        let (stopped, left, right) = std::thread::scope(|s| {
+        let (stopped, left, right, notes) = std::thread::scope(|s| {
             s.spawn(move || {
                 let total: usize = blocks.iter().map(|b| b.frames).sum();
                 let mut left = vec![0.0f32; total];
@@ -235,6 +252,7 @@ impl ClapHost {
                 let mut input_events_buf = EventBuffer::with_capacity(4);
                 let mut output_events_buf = EventBuffer::with_capacity(64);
                 let mut started = stopped.start_processing().expect("start_processing");
+                let mut notes = Vec::new();
                 let mut pos = 0;
                 for block in blocks {
                     let n = block.frames;
@@ -267,17 +285,33 @@ impl ClapHost {
                             Some(&transport),
                         )
                         .expect("process");
+                    for e in output_events_buf.iter() {
+                        let on = if let Some(on) = e.as_event::<NoteOnEvent>() {
+                            Some((true, on.as_raw()))
+                        } else {
+                            e.as_event::<NoteOffEvent>()
+                                .map(|off| (false, off.as_raw()))
+                        };
+                        if let Some((on, raw)) = on {
+                            notes.push(NoteOut {
+                                sample: pos + raw.header.time as usize,
+                                on,
+                                key: raw.key as u8,
+                                channel: raw.channel as u8,
+                            });
+                        }
+                    }
                     left[pos..pos + n].copy_from_slice(&bufs[0][..n]);
                     right[pos..pos + n].copy_from_slice(&bufs[1][..n]);
                     pos += n;
                 }
-                (started.stop_processing(), left, right)
+                (started.stop_processing(), left, right, notes)
             })
             .join()
             .expect("the audio thread panicked")
         });
         self.processor = Some(stopped);
-        (left, right)
+        (left, right, notes)
     }
 
     /// The CLAP id of the parameter the host shows as `name`.

@@ -226,3 +226,51 @@ fn turning_a_composition_parameter_recomposes_in_the_background() {
     assert_eq!(composition["settings"]["mode"], "Spectral");
     assert_eq!(composition["width"], 96);
 }
+
+#[test]
+fn the_notes_go_out_as_midi_on_the_samples_they_sound() {
+    let score = sparse_score();
+    let tempo = 120.0;
+    let total = (score.length_beats * 60.0 / tempo * SR) as usize + 20_000;
+    let mut host = host_with(&score, 480);
+    let (left, _, notes) = host.process_with_notes(&playing_blocks(total, 480, tempo, SR));
+    let ons: Vec<(usize, u8, u8)> = notes
+        .iter()
+        .filter(|n| n.on)
+        .map(|n| (n.sample, n.key, n.channel))
+        .collect();
+    let bps = tempo / 60.0 / SR;
+    let expected: Vec<(usize, u8, u8)> = expected_onsets(&score, tempo, total)
+        .into_iter()
+        .zip(score.notes.iter().cycle())
+        .map(|(at, n)| (at, n.pitch, if n.part == Part::Melody { 0 } else { 2 }))
+        .collect();
+    assert_eq!(ons, expected);
+    // The internal synth starts each note on the sample its MIDI note-on carries.
+    assert_eq!(
+        onsets(&left, 2_000),
+        ons.iter().map(|o| o.0).collect::<Vec<_>>()
+    );
+    // Every note-on has its note-off at the note's end.
+    for n in score.notes.iter() {
+        let on = onset_offset(n.start_beats, 0.0, bps) as usize;
+        let off = onset_offset(n.start_beats + n.length_beats, 0.0, bps) as usize;
+        assert!(
+            notes.contains(&NoteOut {
+                sample: off,
+                on: false,
+                key: n.pitch,
+                channel: if n.part == Part::Melody { 0 } else { 2 }
+            }),
+            "no note-off for the note at {on}"
+        );
+    }
+
+    // MIDI only: the internal synth goes silent, the notes still go out.
+    let synth = host.param_id("Internal Synth");
+    let mut blocks = playing_blocks(total, 480, tempo, SR);
+    blocks[0].param = Some((synth, 0.0));
+    let (left, _, again) = host.process_with_notes(&blocks);
+    assert!(left.iter().all(|s| *s == 0.0));
+    assert_eq!(again.iter().filter(|n| n.on).count(), ons.len());
+}

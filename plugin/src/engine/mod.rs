@@ -22,6 +22,59 @@ const MAX_BPM: f64 = 999.0;
 /// Time constant of the per-sample parameter smoothing.
 const SMOOTHING_SECONDS: f32 = 0.01;
 
+/// A note the engine started or ended, for MIDI out, at a sample offset within the block. It is
+/// the same sample on which the internal synth starts or releases the note.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct NoteOut {
+    pub offset: u32,
+    pub on: bool,
+    pub pitch: u8,
+    /// 0..1 (0 for note-offs).
+    pub velocity: f32,
+    /// 0 = melody, 1 = chords, 2 = bass.
+    pub channel: u8,
+}
+
+/// A fixed-capacity list of [`NoteOut`]s: filled on the audio thread without allocating; events
+/// beyond its capacity in one block are dropped (and counted).
+pub struct NoteSink {
+    events: Vec<NoteOut>,
+    dropped: u64,
+}
+
+/// More note events than any score produces in one block.
+pub const MAX_NOTE_EVENTS: usize = 1024;
+
+impl NoteSink {
+    pub fn with_capacity(capacity: usize) -> Self {
+        NoteSink {
+            events: Vec::with_capacity(capacity),
+            dropped: 0,
+        }
+    }
+
+    pub fn push(&mut self, e: NoteOut) {
+        // NOTE: never grow on the audio thread.
+        if self.events.len() < self.events.capacity() {
+            self.events.push(e);
+        } else {
+            self.dropped += 1;
+        }
+    }
+
+    pub fn clear(&mut self) {
+        self.events.clear();
+    }
+
+    pub fn events(&self) -> &[NoteOut] {
+        &self.events
+    }
+
+    pub fn dropped(&self) -> u64 {
+        self.dropped
+    }
+}
+
 /// What the host tells us about its transport at the first sample of a block.
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
 pub struct TransportState {
@@ -86,6 +139,7 @@ pub struct Engine {
     cursor: Cursor,
     voices: VoicePool,
     spectral: SpectralBank,
+    notes_out: NoteSink,
     /// Where the host's next block should start if it keeps playing; `None` forces a re-seek.
     expected_beat: Option<f64>,
     /// Our own position when the host plays without reporting one.
@@ -111,6 +165,7 @@ impl Engine {
             cursor: Cursor::default(),
             voices: VoicePool::new(MAX_VOICES),
             spectral: SpectralBank::new(),
+            notes_out: NoteSink::with_capacity(MAX_NOTE_EVENTS),
             expected_beat: None,
             free_beat: 0.0,
             gain: db_to_gain(defaults.gain_db),
@@ -146,6 +201,11 @@ impl Engine {
         self.score.replace(score)
     }
 
+    /// The notes started and ended during the last `process` call, in order.
+    pub fn note_events(&self) -> &[NoteOut] {
+        self.notes_out.events()
+    }
+
     /// Number of voices currently sounding (including releases).
     pub fn active_voices(&self) -> usize {
         self.voices.active()
@@ -160,13 +220,14 @@ impl Engine {
         right: &mut [f32],
     ) {
         let n = left.len().min(right.len());
+        self.notes_out.clear();
         let sr = self.sample_rate;
         let attack = (params.attack_ms.clamp(0.5, 10_000.0) * 0.001 * sr).max(1.0);
         let release = (params.release_ms.clamp(1.0, 10_000.0) * 0.001 * sr).max(1.0);
 
         if !transport.playing {
             if self.expected_beat.take().is_some() {
-                self.voices.release_all(release);
+                self.voices.release_all(release, &mut self.notes_out);
             }
             self.needs_seek = true;
             self.render(params, &mut left[..n], &mut right[..n], 0, None);
@@ -189,7 +250,7 @@ impl Engine {
         let continuing = matches!(self.expected_beat, Some(e) if (start - e).abs() <= 0.5 * bps);
         if !continuing {
             if self.expected_beat.is_some() {
-                self.voices.release_all(release);
+                self.voices.release_all(release, &mut self.notes_out);
             }
             self.needs_seek = true;
         }
@@ -232,8 +293,16 @@ impl Engine {
                 let (note, onset_beat) = self.cursor.current(score);
                 let end_beat = onset_beat + note.length_beats;
                 let release_at = onset_offset(end_beat, start, bps);
-                self.voices
-                    .note_on(&note, end_beat, release_at, sr, attack, release);
+                self.voices.note_on(
+                    &note,
+                    i as u32,
+                    end_beat,
+                    release_at,
+                    sr,
+                    attack,
+                    release,
+                    &mut self.notes_out,
+                );
                 self.cursor.advance(score);
             }
         }
@@ -265,7 +334,9 @@ impl Engine {
         for (j, (l, r)) in left.iter_mut().zip(right.iter_mut()).enumerate() {
             self.gain += (gain_target - self.gain) * k;
             self.brightness += (bright_target - self.brightness) * k;
-            let (mut vl, mut vr) = self.voices.tick((base + j) as i64, self.brightness);
+            let (mut vl, mut vr) =
+                self.voices
+                    .tick((base + j) as i64, self.brightness, &mut self.notes_out);
             if let Some(sp) = spectrum {
                 let pos = match (clock, origin) {
                     (Some(c), Some(o)) => Some((o + (base + j) as f64) * c.bps / length),

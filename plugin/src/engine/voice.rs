@@ -2,6 +2,7 @@
 //! `new` allocates; everything else runs on the audio thread without allocating.
 
 use super::sequencer::onset_offset;
+use super::{NoteOut, NoteSink};
 use crate::score::{Note, Part};
 
 pub const MAX_VOICES: usize = 32;
@@ -41,6 +42,9 @@ struct Voice {
     /// Order of note-ons, for stealing the oldest voice.
     age: u64,
     decay_step: f32,
+    /// MIDI key and channel (one channel per part), for the note-off that matches the note-on.
+    pitch: u8,
+    channel: u8,
 }
 
 impl Voice {
@@ -58,12 +62,22 @@ impl Voice {
         release_at: i64::MAX,
         age: 0,
         decay_step: 0.0,
+        pitch: 0,
+        channel: 0,
     };
 
-    fn release(&mut self, release_samples: f32) {
+    /// Starts the release (the note's MIDI note-off, at `offset`).
+    fn release(&mut self, release_samples: f32, offset: u32, out: &mut NoteSink) {
         if matches!(self.stage, Stage::Idle | Stage::Release) {
             return;
         }
+        out.push(NoteOut {
+            offset,
+            on: false,
+            pitch: self.pitch,
+            velocity: 0.0,
+            channel: self.channel,
+        });
         self.stage = Stage::Release;
         self.release_samples = release_samples;
         // Linear to exactly zero over the release time, from wherever the level is.
@@ -109,9 +123,10 @@ impl VoicePool {
         self.voices.fill(Voice::IDLE);
     }
 
-    pub fn release_all(&mut self, release_samples: f32) {
+    /// Releases every sounding note at the start of the block.
+    pub fn release_all(&mut self, release_samples: f32, out: &mut NoteSink) {
         for v in &mut self.voices {
-            v.release(release_samples);
+            v.release(release_samples, 0, out);
         }
     }
 
@@ -125,16 +140,19 @@ impl VoicePool {
         }
     }
 
-    /// Starts `note` on a free voice, or on the oldest one (deterministic stealing). A stolen
-    /// voice attacks from its current level, so the takeover does not click.
+    /// Starts `note` at block sample `offset` on a free voice, or on the oldest one (deterministic
+    /// stealing). A stolen voice attacks from its current level, so the takeover does not click.
+    #[allow(clippy::too_many_arguments)]
     pub fn note_on(
         &mut self,
         note: &Note,
+        offset: u32,
         end_beat: f64,
         release_at: i64,
         sample_rate: f32,
         attack_samples: f32,
         release_samples: f32,
+        out: &mut NoteSink,
     ) {
         let slot = match self.voices.iter().position(|v| v.stage == Stage::Idle) {
             Some(i) => i,
@@ -151,14 +169,24 @@ impl VoicePool {
         let freq = 440.0 * 2f64.powf((f64::from(note.pitch) - 69.0) / 12.0);
         // Parts differ in place, level and envelope: the melody plucks a little right of centre,
         // the chords swell in softly on the left, the bass sits in the middle.
-        let (pan, part_level, attack_scale): (f32, f32, f32) = match note.part {
-            Part::Melody => (0.15, 1.0, 1.0),
-            Part::Harmony => (-0.3, 0.5, 6.0),
-            Part::Bass => (0.0, 0.9, 1.0),
+        let (pan, part_level, attack_scale, channel): (f32, f32, f32, u8) = match note.part {
+            Part::Melody => (0.15, 1.0, 1.0, 0),
+            Part::Harmony => (-0.3, 0.5, 6.0, 1),
+            Part::Bass => (0.0, 0.9, 1.0, 2),
         };
         let attack_samples = attack_samples * attack_scale;
         let angle = (pan + 1.0) * std::f32::consts::FRAC_PI_4;
         let v = &mut self.voices[slot];
+        // A stolen note ends for MIDI too.
+        let stolen_release = v.release_samples;
+        v.release(stolen_release, offset, out);
+        out.push(NoteOut {
+            offset,
+            on: true,
+            pitch: note.pitch,
+            velocity: note.velocity,
+            channel,
+        });
         let level = if v.stage == Stage::Idle { 0.0 } else { v.level };
         *v = Voice {
             stage: Stage::Attack,
@@ -174,19 +202,21 @@ impl VoicePool {
             release_at,
             age: self.next_age,
             decay_step: (1.0 - SUSTAIN) / (DECAY_SECONDS * sample_rate),
+            pitch: note.pitch,
+            channel,
         };
         self.next_age += 1;
     }
 
     /// One stereo sample of all voices. `index` is the block-relative sample number.
-    pub fn tick(&mut self, index: i64, brightness: f32) -> (f32, f32) {
+    pub fn tick(&mut self, index: i64, brightness: f32, out: &mut NoteSink) -> (f32, f32) {
         let (mut l, mut r) = (0.0f32, 0.0f32);
         for v in &mut self.voices {
             if v.stage == Stage::Idle {
                 continue;
             }
             if index >= v.release_at {
-                v.release(v.release_samples);
+                v.release(v.release_samples, index.max(0) as u32, out);
             }
             v.level += v.step;
             match v.stage {
@@ -248,30 +278,49 @@ mod tests {
 
     #[test]
     fn first_sample_sounds_and_release_ends_in_silence() {
+        let mut out = NoteSink::with_capacity(16);
         let mut pool = VoicePool::new(4);
-        pool.note_on(&note(), 1.0, 100, 48_000.0, 48.0, 480.0);
+        pool.note_on(&note(), 0, 1.0, 100, 48_000.0, 48.0, 480.0, &mut out);
         for brightness in [0.0, 0.5, 1.0] {
             let mut p = VoicePool::new(1);
-            p.note_on(&note(), 1.0, 100, 48_000.0, 48.0, 480.0);
-            let (l, r) = p.tick(0, brightness);
+            p.note_on(&note(), 0, 1.0, 100, 48_000.0, 48.0, 480.0, &mut out);
+            let (l, r) = p.tick(0, brightness, &mut out);
             assert!(l > 0.0 && r > 0.0, "brightness {brightness}: {l} {r}");
         }
+        out.clear();
         let mut last = 0.0;
         for i in 0..2_000 {
-            last = pool.tick(i, 0.5).0;
+            last = pool.tick(i, 0.5, &mut out).0;
         }
         assert_eq!(last, 0.0);
         assert_eq!(pool.active(), 0);
+        assert_eq!(
+            out.events(),
+            &[NoteOut {
+                offset: 100,
+                on: false,
+                pitch: 69,
+                velocity: 0.0,
+                channel: 0
+            }]
+        );
     }
 
     #[test]
-    fn stealing_takes_the_oldest_voice() {
+    fn stealing_takes_the_oldest_voice_and_ends_its_midi_note() {
+        let mut out = NoteSink::with_capacity(16);
         let mut pool = VoicePool::new(2);
-        for _ in 0..3 {
-            pool.note_on(&note(), 1.0, i64::MAX, 48_000.0, 48.0, 480.0);
+        for i in 0..3 {
+            let n = Note {
+                pitch: 60 + i,
+                ..note()
+            };
+            pool.note_on(&n, 7, 1.0, i64::MAX, 48_000.0, 48.0, 480.0, &mut out);
         }
         assert_eq!(pool.active(), 2);
         let ages: Vec<u64> = pool.voices.iter().map(|v| v.age).collect();
         assert_eq!(ages, vec![2, 1]);
+        let kinds: Vec<(bool, u8)> = out.events().iter().map(|e| (e.on, e.pitch)).collect();
+        assert_eq!(kinds, vec![(true, 60), (true, 61), (false, 60), (true, 62)]);
     }
 }

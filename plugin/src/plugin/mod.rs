@@ -8,6 +8,7 @@ pub mod params;
 
 use std::sync::Arc;
 
+use nice_plug::midi::{Channel, Key, VoiceID};
 use nice_plug::prelude::*;
 
 use crate::engine::{Engine, TransportState};
@@ -79,6 +80,8 @@ impl Plugin for Pixelody {
         names: PortNames::const_default(),
     }];
     const SAMPLE_ACCURATE_AUTOMATION: bool = true;
+    /// The sequenced notes go out too, on the samples the internal synth plays them.
+    const MIDI_OUTPUT: MidiConfig = MidiConfig::Basic;
 
     type Editor = ();
     type SysExMessage = ();
@@ -136,6 +139,32 @@ impl Plugin for Pixelody {
         // The only layout we declare is stereo.
         if let [left, right, ..] = buffer.as_slice() {
             self.engine.process(&transport, &params, left, right);
+            if !self.params.internal_synth.value() {
+                left.fill(0.0);
+                right.fill(0.0);
+            }
+        }
+        for e in self.engine.note_events() {
+            let (channel, key) = (Channel::Number(e.channel), Key::Number(e.pitch));
+            let event = if e.on {
+                NoteEvent::NoteOn {
+                    timing: e.offset,
+                    voice_id: VoiceID::Wildcard,
+                    channel,
+                    key,
+                    velocity: e.velocity,
+                }
+            } else {
+                NoteEvent::NoteOff {
+                    timing: e.offset,
+                    voice_id: VoiceID::Wildcard,
+                    channel,
+                    key,
+                    velocity: 0.0,
+                }
+            };
+            // A host without a note output port simply does not take them.
+            let _ = context.try_send_event(event);
         }
         ProcessStatus::KeepAlive
     }

@@ -134,6 +134,9 @@ pub struct PixelodyParams {
     /// The tempo Pixelody keeps when the host reports none.
     #[id = "tempo"]
     pub free_tempo_bpm: FloatParam,
+    /// Off: only the MIDI notes go out (to drive another instrument); the internal synth is silent.
+    #[id = "synth"]
+    pub internal_synth: BoolParam,
 
     // Composition: each change recomposes the score on the background thread.
     /// How the picture is read: composed, scanned as a piano roll, or played as a spectrogram.
@@ -234,6 +237,7 @@ impl PixelodyParams {
             .with_unit(" BPM")
             .with_step_size(0.1)
             .with_value_to_string(formatters::v2s_f32_rounded(1)),
+            internal_synth: BoolParam::new("Internal Synth", true),
             mode: EnumParam::new("Mode", ModeChoice::Compose)
                 .with_callback(recompose_on_change(&dirty)),
             key: EnumParam::new("Key", KeyChoice::Auto).with_callback(recompose_on_change(&dirty)),
