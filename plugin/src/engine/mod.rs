@@ -10,7 +10,7 @@ mod voice;
 pub use offline::{render_offline, OfflineRender};
 pub use sequencer::{onset_offset, ONSET_TOLERANCE_SAMPLES};
 
-use crate::score::{Patch, Score};
+use crate::score::{Patch, Score, BEATS_PER_BAR};
 use sequencer::Cursor;
 use spectral::SpectralBank;
 use voice::{VoicePool, MAX_VOICES};
@@ -84,6 +84,14 @@ pub struct TransportState {
     pub pos_beats: Option<f64>,
 }
 
+/// When a new score takes over from the one playing.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SwapAt {
+    Immediately,
+    NextBeat,
+    NextBar,
+}
+
 /// Parameter values as the musician set them; the engine smooths them per sample.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct EngineParams {
@@ -97,6 +105,8 @@ pub struct EngineParams {
     pub brightness: f32,
     /// Tempo when the host reports none.
     pub fallback_bpm: f64,
+    /// When a queued score takes over.
+    pub swap_at: SwapAt,
 }
 
 impl Default for EngineParams {
@@ -114,6 +124,7 @@ impl EngineParams {
             release_ms: patch.release_ms,
             brightness: patch.brightness,
             fallback_bpm: DEFAULT_BPM,
+            swap_at: SwapAt::NextBar,
         }
     }
 }
@@ -148,6 +159,11 @@ pub struct Engine {
     brightness: f32,
     smoothing_coeff: f32,
     needs_seek: bool,
+    /// A score waiting for its boundary, and the host beat of that boundary once known.
+    pending: Option<Box<Score>>,
+    swap_beat: Option<f64>,
+    /// The score a boundary swap replaced, waiting to be handed back for freeing.
+    retired: Option<Box<Score>>,
 }
 
 impl Engine {
@@ -172,6 +188,9 @@ impl Engine {
             brightness: defaults.brightness,
             smoothing_coeff: 1.0 - (-1.0 / (SMOOTHING_SECONDS * sample_rate)).exp(),
             needs_seek: true,
+            pending: None,
+            swap_beat: None,
+            retired: None,
         }
     }
 
@@ -206,6 +225,78 @@ impl Engine {
         self.notes_out.events()
     }
 
+    /// Queues `score` to take over at the boundary `EngineParams::swap_at` names (at once if nothing
+    /// is playing). Hands back a previously queued score that never got to play, for freeing off
+    /// the audio thread.
+    pub fn queue_score(&mut self, score: Box<Score>) -> Option<Box<Score>> {
+        if self.score.is_none() {
+            self.score = Some(score);
+            self.needs_seek = true;
+            return None;
+        }
+        self.swap_beat = None;
+        self.pending.replace(score)
+    }
+
+    /// The score replaced at a boundary during the last `process` call, to be freed elsewhere.
+    pub fn take_retired(&mut self) -> Option<Box<Score>> {
+        self.retired.take()
+    }
+
+    /// Gives a retired score back when it could not be handed on yet; it is offered again later.
+    pub fn put_back_retired(&mut self, score: Box<Score>) {
+        self.retired = Some(score);
+    }
+
+    /// Installs the pending score if the retired slot is free (nothing is ever freed here).
+    fn install_pending(&mut self) -> bool {
+        if self.retired.is_some() {
+            return false;
+        }
+        match self.pending.take() {
+            Some(next) => {
+                self.retired = self.score.replace(next);
+                self.swap_beat = None;
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Finds the next note at or after sample `at` of the block, and starts the notes that
+    /// should already be sounding there ("chase"), as if they had been playing all along (their
+    /// attack starts now, so nothing clicks).
+    fn seek_and_chase(&mut self, start: f64, bps: f64, at: usize, attack: f32, release: f32) {
+        let Some(score) = self.score.as_deref() else {
+            self.cursor = Cursor::default();
+            return;
+        };
+        let here = start + at as f64 * bps;
+        self.cursor = Cursor::seek(score, here, bps);
+        let len = score.length_beats;
+        let lap = (here / len).floor();
+        for l in [lap - 1.0, lap] {
+            for n in &score.notes {
+                let onset = l * len + n.start_beats;
+                let end = onset + n.length_beats;
+                let started = onset_offset(onset, start, bps) < at as i64;
+                if started && onset_offset(end, start, bps) > at as i64 {
+                    let release_at = onset_offset(end, start, bps);
+                    self.voices.note_on(
+                        n,
+                        at as u32,
+                        end,
+                        release_at,
+                        self.sample_rate,
+                        attack,
+                        release,
+                        &mut self.notes_out,
+                    );
+                }
+            }
+        }
+    }
+
     /// Number of voices currently sounding (including releases).
     pub fn active_voices(&self) -> usize {
         self.voices.active()
@@ -230,6 +321,8 @@ impl Engine {
                 self.voices.release_all(release, &mut self.notes_out);
             }
             self.needs_seek = true;
+            // Nothing is playing: a queued score takes over at once.
+            self.install_pending();
             self.render(params, &mut left[..n], &mut right[..n], 0, None);
             return;
         }
@@ -254,23 +347,38 @@ impl Engine {
             }
             self.needs_seek = true;
         }
+        if params.swap_at == SwapAt::Immediately || self.needs_seek {
+            // A jump or a fresh start is a boundary too.
+            if self.install_pending() {
+                self.needs_seek = true;
+            }
+        }
         if self.needs_seek {
-            self.cursor = match self.score.as_deref() {
-                Some(score) => Cursor::seek(score, start, bps),
-                None => Cursor::default(),
-            };
             self.needs_seek = false;
+            self.seek_and_chase(start, bps, 0, attack, release);
         }
         self.voices.schedule_releases(start, bps, n);
+        if self.pending.is_some() && self.swap_beat.is_none() {
+            let unit = match params.swap_at {
+                SwapAt::NextBar => BEATS_PER_BAR,
+                _ => 1.0,
+            };
+            self.swap_beat = Some((start / unit).ceil() * unit);
+        }
 
+        let clock = Clock { start, bps };
+        let mut swap_offset = match (&self.pending, self.swap_beat) {
+            (Some(_), Some(beat)) => Some(onset_offset(beat, start, bps).max(0) as usize),
+            _ => None,
+        };
         let mut i = 0;
         while i < n {
-            let next = match self.score.as_deref() {
+            let next_note = match self.score.as_deref() {
                 Some(score) => self.cursor.next_offset(score, start, bps).unwrap_or(n),
                 None => n,
             };
-            let seg_end = next.clamp(i, n);
-            let clock = Clock { start, bps };
+            let next_swap = swap_offset.unwrap_or(n);
+            let seg_end = next_note.min(next_swap).clamp(i, n);
             self.render(
                 params,
                 &mut left[i..seg_end],
@@ -281,6 +389,14 @@ impl Engine {
             i = seg_end;
             if i >= n {
                 break;
+            }
+            // The new score takes over here; what the old one started finishes with its release.
+            if next_swap <= i {
+                // Tried once per block: if the retired slot is still taken, the next block retries.
+                swap_offset = None;
+                if self.install_pending() {
+                    self.seek_and_chase(start, bps, i, attack, release);
+                }
             }
             let Some(score) = self.score.as_deref() else {
                 break;

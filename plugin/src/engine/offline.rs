@@ -263,6 +263,184 @@ mod tests {
         assert!(l[0] != 0.0);
     }
 
+    fn note(start: f64, len: f64, pitch: u8) -> Note {
+        Note {
+            start_beats: start,
+            length_beats: len,
+            pitch,
+            velocity: 0.8,
+            part: Part::Melody,
+        }
+    }
+
+    /// Runs `engine` over `blocks` (tempo, position, frames) and returns the note events with
+    /// their absolute sample.
+    fn run(
+        engine: &mut Engine,
+        p: &EngineParams,
+        blocks: &[(f64, f64, usize)],
+    ) -> Vec<(usize, bool, u8)> {
+        let mut out = Vec::new();
+        let mut at = 0;
+        for &(tempo, pos, frames) in blocks {
+            let (mut l, mut r) = (vec![0.0; frames], vec![0.0; frames]);
+            let t = TransportState {
+                playing: true,
+                tempo_bpm: Some(tempo),
+                pos_beats: Some(pos),
+            };
+            engine.process(&t, p, &mut l, &mut r);
+            out.extend(
+                engine
+                    .note_events()
+                    .iter()
+                    .map(|e| (at + e.offset as usize, e.on, e.pitch)),
+            );
+            at += frames;
+        }
+        out
+    }
+
+    #[test]
+    fn starting_inside_a_held_note_chases_it() {
+        let mut engine = Engine::new(48_000.0);
+        let p = params();
+        engine.reset(&p);
+        engine.swap_score(Box::new(Score::new(
+            4.0,
+            vec![note(0.0, 3.0, 60), note(3.5, 1.0, 64)],
+            String::new(),
+        )));
+        // Start at beat 2: the note from beat 0 to 3 should already sound; the note from 3.5 that
+        // wraps past the loop end sounds again from 0 of the next lap.
+        let ev = run(&mut engine, &p, &[(120.0, 2.0, 256)]);
+        assert_eq!(ev, vec![(0, true, 60)]);
+        let mut engine = Engine::new(48_000.0);
+        engine.reset(&p);
+        engine.swap_score(Box::new(Score::new(
+            4.0,
+            vec![note(3.5, 1.0, 64)],
+            String::new(),
+        )));
+        let ev = run(&mut engine, &p, &[(120.0, 4.25, 256)]);
+        assert_eq!(
+            ev,
+            vec![(0, true, 64)],
+            "a note crossing the loop end is chased"
+        );
+    }
+
+    #[test]
+    fn a_new_score_takes_over_at_the_next_bar() {
+        let mut engine = Engine::new(48_000.0);
+        let p = params();
+        engine.reset(&p);
+        engine.swap_score(Box::new(Score::new(
+            4.0,
+            vec![note(0.0, 0.5, 60), note(2.0, 0.5, 62)],
+            String::new(),
+        )));
+        let bps = 120.0 / 60.0 / 48_000.0;
+        let blocks = |from: usize, count: usize| -> Vec<(f64, f64, usize)> {
+            (from..from + count)
+                .map(|b| (120.0, (b * 1000) as f64 * bps, 1000))
+                .collect()
+        };
+        run(&mut engine, &p, &blocks(0, 30)); // to beat 1.25
+        assert!(engine
+            .queue_score(Box::new(Score::new(
+                4.0,
+                vec![note(0.0, 0.5, 72)],
+                String::new()
+            )))
+            .is_none());
+        let ev = run(&mut engine, &p, &blocks(30, 70));
+        let ons: Vec<(usize, u8)> = ev
+            .iter()
+            .filter(|e| e.1)
+            .map(|e| (e.0 + 30_000, e.2))
+            .collect();
+        // The old score plays on to the bar line (its note at beat 2, sample 48000); at beat 4
+        // (sample 96000) the new score's first note starts, on time.
+        assert_eq!(ons, vec![(48_000, 62), (96_000, 72)]);
+        assert!(
+            engine.take_retired().is_some(),
+            "the old score is handed back, not freed"
+        );
+    }
+
+    #[test]
+    fn tempo_changes_between_blocks_keep_every_onset_on_its_sample() {
+        let mut engine = Engine::new(48_000.0);
+        let p = params();
+        engine.reset(&p);
+        let notes: Vec<Note> = (0..16)
+            .map(|i| note(i as f64 * 0.25, 0.1, 60 + i as u8))
+            .collect();
+        engine.swap_score(Box::new(Score::new(4.0, notes, String::new())));
+        // A host ramping the tempo from 90 to 150 BPM, one step per 480-sample block.
+        let mut blocks = Vec::new();
+        let (mut pos, mut expected) = (0.0f64, Vec::new());
+        for b in 0..600usize {
+            let tempo = 90.0 + 60.0 * b as f64 / 600.0;
+            let bps = tempo / 60.0 / 48_000.0;
+            for k in 0..64 {
+                let beat = k as f64 * 0.25;
+                let at = onset_offset(beat, pos, bps);
+                if (0..480).contains(&at) {
+                    expected.push((b * 480 + at as usize, 60 + (k % 16) as u8));
+                }
+            }
+            blocks.push((tempo, pos, 480));
+            pos += 480.0 * bps;
+        }
+        let ons: Vec<(usize, u8)> = run(&mut engine, &p, &blocks)
+            .iter()
+            .filter(|e| e.1)
+            .map(|e| (e.0, e.2))
+            .collect();
+        assert!(expected.len() > 40);
+        assert_eq!(ons, expected);
+    }
+
+    #[test]
+    fn notes_start_and_end_without_clicks() {
+        // Sines only, so any step larger than the steepest slope of the waveform is a click.
+        let p = EngineParams {
+            brightness: 0.0,
+            ..params()
+        };
+        let notes: Vec<Note> = (0..64)
+            .map(|i| note(i as f64 * 0.125, 0.3, 48 + (i * 7 % 24) as u8))
+            .collect();
+        let score = Score::new(8.0, notes, String::new());
+        let (l, _) = render_offline(
+            &score,
+            &p,
+            &OfflineRender {
+                sample_rate: 48_000.0,
+                bpm: 140.0,
+                samples: 200_000,
+                block_size: 256,
+            },
+        );
+        let peak = l.iter().map(|v| v.abs()).fold(0.0, f32::max);
+        let max_step = l
+            .windows(2)
+            .map(|w| (w[1] - w[0]).abs())
+            .fold(0.0, f32::max);
+        // The highest note (71, 494 Hz) moves at most 2*pi*f/sr of its amplitude per sample.
+        let slope = std::f32::consts::TAU * 494.0 / 48_000.0;
+        assert!(peak > 0.05);
+        assert!(
+            max_step <= 1.5 * slope * peak,
+            "step {max_step} vs peak {peak}"
+        );
+        assert!(l.iter().all(|v| v.is_finite()));
+        let dc = l.iter().sum::<f32>() / l.len() as f32;
+        assert!(dc.abs() < 1e-3, "DC {dc}");
+    }
+
     #[test]
     fn missing_tempo_and_position_fall_back_to_free_running() {
         let score = sparse_score();

@@ -187,13 +187,17 @@ impl VoicePool {
             velocity: note.velocity,
             channel,
         });
-        let level = if v.stage == Stage::Idle { 0.0 } else { v.level };
+        let idle = v.stage == Stage::Idle;
+        let level = if idle { 0.0 } else { v.level };
+        // A free voice starts at a known phase; a stolen one keeps its phase, so the waveform
+        // stays continuous through the takeover.
+        let phase = if idle { START_PHASE } else { v.phase };
         *v = Voice {
             stage: Stage::Attack,
             level,
             step: (1.0 - level) / attack_samples,
             release_samples,
-            phase: START_PHASE,
+            phase,
             phase_inc: (freq / f64::from(sample_rate)).min(0.49),
             velocity: note.velocity * part_level,
             pan_l: angle.cos(),

@@ -21,21 +21,32 @@ pub struct AudioEnds {
 }
 
 impl AudioEnds {
-    /// Takes the newest published score, if any, returning whether one was installed. Stops early
-    /// rather than free anything: a replaced score only leaves through the retired ring.
+    /// Hands the engine the scores published since the last block (it plays the newest, at its
+    /// boundary) and sends back what it replaced. Returns whether anything was sent back, which
+    /// then needs freeing on the background thread. Nothing is ever freed here: a score only
+    /// leaves through the retired ring, and when the ring is full the engine keeps it for later.
     pub fn install_newest(&mut self, engine: &mut crate::engine::Engine) -> bool {
-        let mut installed = false;
+        let mut sent = false;
+        if let Some(old) = engine.take_retired() {
+            match self.retired.push(old) {
+                Ok(()) => sent = true,
+                Err(rtrb::PushError::Full(old)) => {
+                    engine.put_back_retired(old);
+                    return sent;
+                }
+            }
+        }
         while self.retired.slots() > 0 {
             let Ok(score) = self.incoming.pop() else {
                 break;
             };
-            if let Some(old) = engine.swap_score(score) {
+            if let Some(displaced) = engine.queue_score(score) {
                 // Cannot fail: a free slot was checked above and only this thread pushes.
-                let _ = self.retired.push(old);
+                let _ = self.retired.push(displaced);
+                sent = true;
             }
-            installed = true;
         }
-        installed
+        sent
     }
 }
 
@@ -160,34 +171,64 @@ mod tests {
     use super::*;
     use crate::engine::Engine;
 
+    fn named(name: &str) -> Score {
+        let mut s = Score::empty();
+        s.source = String::from(name);
+        s
+    }
+
+    /// One stopped block: a queued score takes over at once when nothing plays.
+    fn idle_block(engine: &mut Engine) {
+        let (mut l, mut r) = ([0.0f32; 16], [0.0f32; 16]);
+        let p = crate::engine::EngineParams::default();
+        engine.process(
+            &crate::engine::TransportState::default(),
+            &p,
+            &mut l,
+            &mut r,
+        );
+    }
+
     #[test]
     fn published_scores_reach_the_engine_and_come_back_to_be_freed() {
         let (slot, mut audio) = ScoreSlot::new(Score::empty());
         let mut engine = Engine::new(48_000.0);
         let first = slot.resync(&mut audio);
         engine.swap_score(first);
-        let mut s = Score::empty();
-        s.source = String::from("second");
-        slot.publish(s);
+        slot.publish(named("second"));
+        slot.publish(named("third"));
+        // "second" never played: it comes straight back; "third" waits for its boundary.
         assert!(audio.install_newest(&mut engine));
-        assert_eq!(engine.score().unwrap().source, "second");
-        assert_eq!(audio.retired.slots(), QUEUE_SLOTS * 2 - 1);
+        idle_block(&mut engine);
+        assert_eq!(engine.score().unwrap().source, "third");
+        // The replaced first score goes back at the next block.
+        assert!(audio.install_newest(&mut engine));
+        assert_eq!(audio.retired.slots(), QUEUE_SLOTS * 2 - 2);
         slot.collect_retired();
         assert_eq!(audio.retired.slots(), QUEUE_SLOTS * 2);
-        assert_eq!(slot.current().source, "second");
+        assert_eq!(slot.current().source, "third");
     }
 
     #[test]
-    fn a_full_retired_ring_defers_the_swap_instead_of_freeing() {
+    fn a_full_retired_ring_keeps_the_old_score_instead_of_freeing_it() {
         let (slot, mut audio) = ScoreSlot::new(Score::empty());
         let mut engine = Engine::new(48_000.0);
-        engine.swap_score(Box::new(Score::empty()));
-        slot.publish(Score::empty());
+        engine.swap_score(Box::new(named("first")));
+        slot.publish(named("second"));
+        audio.install_newest(&mut engine);
+        idle_block(&mut engine);
         for _ in 0..QUEUE_SLOTS * 2 {
             let _ = audio.retired.push(Box::new(Score::empty()));
         }
-        assert!(!audio.install_newest(&mut engine));
+        assert!(
+            !audio.install_newest(&mut engine),
+            "nothing could be sent back"
+        );
+        assert_eq!(engine.score().unwrap().source, "second");
         slot.collect_retired();
-        assert!(audio.install_newest(&mut engine));
+        assert!(
+            audio.install_newest(&mut engine),
+            "the first score goes back now"
+        );
     }
 }

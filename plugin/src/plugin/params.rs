@@ -9,13 +9,25 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use super::bridge::ScoreSlot;
 use super::composition::CompositionSlot;
 use crate::compose::{self, Scale, Settings};
-use crate::engine::{EngineParams, DEFAULT_BPM};
+use crate::engine::{EngineParams, SwapAt, DEFAULT_BPM};
 
 /// A parameter callback that asks for the score to be recomposed. Callbacks may run on the audio
 /// thread, so it only raises a flag; `process` turns the flag into a background task.
 fn recompose_on_change<T>(dirty: &Arc<AtomicBool>) -> Arc<dyn Fn(T) + Send + Sync> {
     let dirty = dirty.clone();
     Arc::new(move |_| dirty.store(true, Ordering::Release))
+}
+
+#[derive(Enum, Debug, Clone, Copy, PartialEq)]
+pub enum SwapChoice {
+    #[id = "bar"]
+    #[name = "Next Bar"]
+    NextBar,
+    #[id = "beat"]
+    #[name = "Next Beat"]
+    NextBeat,
+    #[id = "now"]
+    Immediately,
 }
 
 #[derive(Enum, Debug, Clone, Copy, PartialEq)]
@@ -134,6 +146,9 @@ pub struct PixelodyParams {
     /// The tempo Pixelody keeps when the host reports none.
     #[id = "tempo"]
     pub free_tempo_bpm: FloatParam,
+    /// When a recomposed score takes over from the one playing.
+    #[id = "swap"]
+    pub swap_at: EnumParam<SwapChoice>,
     /// Off: only the MIDI notes go out (to drive another instrument); the internal synth is silent.
     #[id = "synth"]
     pub internal_synth: BoolParam,
@@ -237,6 +252,7 @@ impl PixelodyParams {
             .with_unit(" BPM")
             .with_step_size(0.1)
             .with_value_to_string(formatters::v2s_f32_rounded(1)),
+            swap_at: EnumParam::new("Score Change", SwapChoice::NextBar),
             internal_synth: BoolParam::new("Internal Synth", true),
             mode: EnumParam::new("Mode", ModeChoice::Compose)
                 .with_callback(recompose_on_change(&dirty)),
@@ -338,6 +354,11 @@ impl PixelodyParams {
             release_ms: self.release_ms.value(),
             brightness: self.brightness.value(),
             fallback_bpm: f64::from(self.free_tempo_bpm.value()),
+            swap_at: match self.swap_at.value() {
+                SwapChoice::NextBar => SwapAt::NextBar,
+                SwapChoice::NextBeat => SwapAt::NextBeat,
+                SwapChoice::Immediately => SwapAt::Immediately,
+            },
         }
     }
 }
