@@ -163,7 +163,7 @@ fn main() {
     let result = match args.first().map(String::as_str) {
         Some("demo") => demo(!args.iter().any(|a| a == "--no-install")),
         Some("test") => test(),
-        Some("bench") => run(cargo().args(["bench", "-p", "pixelody", "--bench", "pipeline"])),
+        Some("bench") => run(cargo().args(["bench", "-p", "pixelody"])),
         _ => nice_plug_xtask::main().map_err(|e| format!("{e:#}")),
     };
     if let Err(e) = result {

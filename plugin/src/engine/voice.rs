@@ -102,13 +102,21 @@ fn poly_blep(t: f64, dt: f64) -> f64 {
 pub struct VoicePool {
     voices: Vec<Voice>,
     next_age: u64,
+    /// One sine cycle (plus a guard point) for table lookup: `sin` itself costs more than the
+    /// rest of a voice.
+    sine: Vec<f32>,
 }
+
+const SINE_SIZE: usize = 4096;
 
 impl VoicePool {
     pub fn new(capacity: usize) -> Self {
         VoicePool {
             voices: vec![Voice::IDLE; capacity],
             next_age: 0,
+            sine: (0..=SINE_SIZE)
+                .map(|i| (i as f64 / SINE_SIZE as f64 * std::f64::consts::TAU).sin() as f32)
+                .collect(),
         }
     }
 
@@ -241,7 +249,10 @@ impl VoicePool {
                 _ => {}
             }
             let t = v.phase;
-            let sine = (t * std::f64::consts::TAU).sin() as f32;
+            let x = t * SINE_SIZE as f64;
+            let i = x as usize;
+            let frac = (x - i as f64) as f32;
+            let sine = self.sine[i] + (self.sine[i + 1] - self.sine[i]) * frac;
             let ramp = (1.0 - 2.0 * t + poly_blep(t, v.phase_inc)) as f32;
             let osc = sine + (ramp - sine) * brightness;
             let s = osc * v.level * v.velocity * VOICE_LEVEL;

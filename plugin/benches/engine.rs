@@ -1,0 +1,123 @@
+//! Engine cost at 48 kHz in 128-sample blocks: real-time factor (seconds of audio per CPU second)
+//! and nanoseconds per voice-sample, for Compose scores with 8/16/32 voices sounding and Spectral
+//! scores with 32/128 partials; then the worst block across a render with 10 score changes.
+//! Run with `cargo xtask bench`. Prints figures; asserts nothing.
+
+use std::hint::black_box;
+use std::time::Instant;
+
+use pixelody::engine::{Engine, EngineParams, SwapAt, TransportState};
+use pixelody::score::{Note, Part, Score, Spectrum};
+
+const SR: f32 = 48_000.0;
+const BLOCK: usize = 128;
+const SECONDS: usize = 20;
+
+/// `voices` notes held for the whole loop (retriggered every bar), so exactly that many sound.
+fn chord_score(voices: usize, seed: u8) -> Score {
+    let notes = (0..voices)
+        .flat_map(|v| {
+            (0..4).map(move |bar| Note {
+                start_beats: bar as f64 * 4.0,
+                length_beats: 3.9,
+                pitch: 36 + ((v * 5 + seed as usize) % 60) as u8,
+                velocity: 0.5,
+                part: [Part::Melody, Part::Harmony, Part::Bass][v % 3],
+            })
+        })
+        .collect();
+    Score::new(16.0, notes, String::from("bench"))
+}
+
+fn spectral_score(partials: usize) -> Score {
+    let frames = 64;
+    let mut s = Score::new(16.0, Vec::new(), String::from("bench"));
+    s.spectrum = Some(Spectrum {
+        frames,
+        freqs_hz: (0..partials)
+            .map(|k| 55.0 * 2f32.powf(k as f32 / 24.0))
+            .collect(),
+        amps: (0..frames * partials)
+            .map(|i| ((i * 7919) % 100) as f32 / 100.0)
+            .collect(),
+        pans: vec![0.0; frames * partials],
+    });
+    s
+}
+
+/// Renders `seconds` of `score`, returning (CPU seconds, per-block times in ns).
+fn render(score: Score, swaps: &[(usize, Score)]) -> (f64, Vec<u64>) {
+    let mut engine = Engine::new(SR);
+    let params = EngineParams {
+        swap_at: SwapAt::Immediately,
+        release_ms: 5.0,
+        ..EngineParams::default()
+    };
+    engine.reset(&params);
+    engine.swap_score(Box::new(score));
+    let (mut l, mut r) = (vec![0.0f32; BLOCK], vec![0.0f32; BLOCK]);
+    let blocks = SECONDS * SR as usize / BLOCK;
+    let mut times = Vec::with_capacity(blocks);
+    let mut swaps = swaps.iter().cloned().peekable();
+    let mut retired = Vec::new();
+    let start = Instant::now();
+    for b in 0..blocks {
+        if swaps.peek().is_some_and(|(at, _)| *at == b) {
+            let (_, s) = swaps.next().unwrap();
+            retired.extend(engine.queue_score(Box::new(s)));
+        }
+        let t = TransportState {
+            playing: true,
+            tempo_bpm: Some(120.0),
+            pos_beats: Some((b * BLOCK) as f64 * 2.0 / f64::from(SR)),
+        };
+        let s = Instant::now();
+        engine.process(&t, &params, &mut l, &mut r);
+        times.push(s.elapsed().as_nanos() as u64);
+        retired.extend(engine.take_retired());
+        black_box(&l);
+    }
+    (start.elapsed().as_secs_f64(), times)
+}
+
+fn main() {
+    println!(
+        "Engine at 48 kHz, {BLOCK}-sample blocks, {SECONDS} s of audio per case, one thread of this \
+         machine ({} cores)",
+        std::thread::available_parallelism().map_or(1, |n| n.get())
+    );
+    for voices in [8, 16, 32] {
+        let (cpu, _) = render(chord_score(voices, 0), &[]);
+        let samples = SECONDS as f64 * f64::from(SR);
+        println!(
+            "  Compose, {voices:>2} voices sounding: {:7.0}x real time, {:5.1} ns per voice-sample",
+            SECONDS as f64 / cpu,
+            cpu * 1e9 / (samples * voices as f64)
+        );
+    }
+    for partials in [32, 128] {
+        let (cpu, _) = render(spectral_score(partials), &[]);
+        let samples = SECONDS as f64 * f64::from(SR);
+        println!(
+            "  Spectral, {partials:>3} partials: {:7.0}x real time, {:5.1} ns per partial-sample",
+            SECONDS as f64 / cpu,
+            cpu * 1e9 / (samples * partials as f64)
+        );
+    }
+    let blocks = SECONDS * SR as usize / BLOCK;
+    let swaps: Vec<(usize, Score)> = (1..=10)
+        .map(|k| (k * blocks / 11, chord_score(16, k as u8)))
+        .collect();
+    let (_, mut times) = render(chord_score(16, 0), &swaps);
+    times.sort_unstable();
+    let median = times[times.len() / 2] as f64;
+    let worst = *times.last().unwrap() as f64;
+    println!(
+        "  16 voices with 10 score changes: median block {:.1} us, worst {:.1} us = {:.1}x the \
+         median (a block lasts {:.0} us)",
+        median / 1e3,
+        worst / 1e3,
+        worst / median,
+        BLOCK as f64 / f64::from(SR) * 1e6
+    );
+}
