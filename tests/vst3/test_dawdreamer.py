@@ -85,6 +85,8 @@ def test_parameters_have_names_units_and_defaults():
         "Release": (" ms", "120"),
         "Brightness": ("%", "40"),
         "Free-run Tempo": (" BPM", "120.0"),
+        "Score Change": ("", "Next Bar"),
+        "Internal Synth": ("", "On"),
         "Mode": ("", "Compose"),
         "Key": ("", "Auto"),
         "Scale": ("", "Auto"),
@@ -124,3 +126,55 @@ def test_notes_land_on_their_samples_and_match_the_cli(tmp_path, bpm):
         assert set(found) <= set(starts), f"onsets {found} not on note samples {starts}"
     # The VST3 render is the CLI's offline render, sample for sample.
     np.testing.assert_array_equal(audio, reference)
+
+
+def param_index(synth, name):
+    return next(p["index"] for p in synth.get_parameters_description() if p["name"] == name)
+
+
+def bounce_with_brightness_automation():
+    """Two seconds at 120 BPM; Brightness automated from 0% to 100% at exactly 1.0 s."""
+    engine = daw.RenderEngine(SR, BLOCK)
+    engine.set_bpm(120)
+    synth = engine.make_plugin_processor("pixelody", str(VST3))
+    curve = np.zeros(2 * SR + BLOCK, dtype=np.float32)
+    curve[SR:] = 1.0
+    synth.set_automation(param_index(synth, "Brightness"), curve)
+    engine.load_graph([(synth, [])])
+    engine.render(2.0)
+    return engine.get_audio()
+
+
+def high_share(x):
+    """Share of the signal's energy above 2 kHz."""
+    spectrum = np.abs(np.fft.rfft(x * np.hanning(len(x)))) ** 2
+    freqs = np.fft.rfftfreq(len(x), 1.0 / SR)
+    return spectrum[freqs > 2000].sum() / spectrum.sum()
+
+
+def test_automating_a_timbre_parameter_changes_the_sound_at_that_time():
+    audio = bounce_with_brightness_automation()[0]
+    # Pure sines before the change (the highest notes are below 1 kHz), saw harmonics after.
+    before = high_share(audio[SR - 12000 : SR])
+    after = high_share(audio[SR + 2400 : SR + 14400])
+    assert before < 1e-4, before
+    assert after > 100 * before and after > 0.005, (before, after)
+    # Nothing changes before the automated time. DawDreamer hands VST3 automation over at block
+    # starts, so the change begins on the first block boundary at or after 1.0 s.
+    unautomated = vst3_render_brightness(0.0)[0]
+    first_change = np.nonzero(audio != unautomated)[0][0]
+    assert SR <= first_change < SR + BLOCK, first_change
+
+
+def vst3_render_brightness(value):
+    engine = daw.RenderEngine(SR, BLOCK)
+    engine.set_bpm(120)
+    synth = engine.make_plugin_processor("pixelody", str(VST3))
+    synth.set_parameter(param_index(synth, "Brightness"), value)
+    engine.load_graph([(synth, [])])
+    engine.render(2.0)
+    return engine.get_audio()
+
+
+def test_two_bounces_of_one_project_are_bit_identical():
+    np.testing.assert_array_equal(bounce_with_brightness_automation(), bounce_with_brightness_automation())
