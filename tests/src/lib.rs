@@ -314,16 +314,26 @@ impl ClapHost {
         (left, right, notes)
     }
 
-    /// The CLAP id of the parameter the host shows as `name`.
-    pub fn param_id(&mut self, name: &str) -> ClapId {
+    /// Every parameter as the host lists it: id, name, minimum and maximum plain value.
+    pub fn params(&mut self) -> Vec<(ClapId, String, f64, f64)> {
         let handle = self.instance.plugin_handle();
         let ext: PluginParams = handle.get_extension().expect("params extension");
         let mut buffer = ParamInfoBuffer::new();
         (0..ext.count(&handle))
-            .find_map(|i| {
+            .filter_map(|i| {
                 let info = ext.get_info(&handle, i, &mut buffer)?;
-                (info.name == name.as_bytes()).then_some(info.id)
+                let name = String::from_utf8_lossy(info.name).into_owned();
+                Some((info.id, name, info.min_value, info.max_value))
             })
+            .collect()
+    }
+
+    /// The CLAP id of the parameter the host shows as `name`.
+    pub fn param_id(&mut self, name: &str) -> ClapId {
+        self.params()
+            .into_iter()
+            .find(|p| p.1 == name)
+            .map(|p| p.0)
             .unwrap_or_else(|| panic!("no parameter named {name}"))
     }
 
@@ -401,6 +411,36 @@ pub fn playing_blocks(total: usize, block: usize, tempo: f64, sample_rate: f64) 
         pos += n;
     }
     out
+}
+
+/// A small deterministic random generator for fuzzing hosts (xorshift64*).
+pub struct Rng(pub u64);
+
+impl Rng {
+    pub fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
+    }
+
+    /// Uniform in `lo..=hi`.
+    pub fn range(&mut self, lo: u64, hi: u64) -> u64 {
+        lo + self.next() % (hi - lo + 1)
+    }
+
+    /// Uniform in [0, 1).
+    pub fn unit(&mut self) -> f64 {
+        (self.next() >> 11) as f64 / (1u64 << 53) as f64
+    }
+}
+
+/// Panics unless every sample is finite and none is subnormal (denormals stall real-time CPUs).
+pub fn assert_clean(what: &str, left: &[f32], right: &[f32]) {
+    for (i, s) in left.iter().chain(right).enumerate() {
+        assert!(s.is_finite(), "{what}: sample {i} is {s}");
+        assert!(!s.is_subnormal(), "{what}: sample {i} is denormal ({s:e})");
+    }
 }
 
 /// First samples that sound after at least `gap` silent samples: the onsets of separated notes.

@@ -33,7 +33,11 @@ fn a_state_from_the_first_format_loads_and_plays_its_score() {
     host.settle();
     let (left, right) = render(&mut host);
     host.settle();
-    assert_eq!(score_in_state(&host.save_state()), stored, "not recomposed on load");
+    assert_eq!(
+        score_in_state(&host.save_state()),
+        stored,
+        "not recomposed on load"
+    );
     // It sounds exactly as the stored score does through the engine.
     let params = pixelody::engine::EngineParams::default();
     let job = pixelody::engine::OfflineRender {
@@ -84,7 +88,11 @@ fn garbage_state_is_refused_and_the_music_goes_on() {
     for (name, bytes) in cases {
         host.load_state(&bytes);
         host.settle();
-        assert_eq!(score_in_state(&host.save_state()), before, "{name} changed the score");
+        assert_eq!(
+            score_in_state(&host.save_state()),
+            before,
+            "{name} changed the score"
+        );
         let (left, _) = render(&mut host);
         assert!(left.iter().any(|s| *s != 0.0), "{name}: silent afterwards");
         assert!(left.iter().all(|s| s.is_finite()));
@@ -99,9 +107,14 @@ fn write_first_format_fixture() {
     let mut host = ClapHost::load(&release_bundle());
     host.activate(SR, 512);
     let mut blocks = playing_blocks(4_096, 512, 120.0, SR);
-    for (i, (name, value)) in [("Mode", 1.0), ("Key", 3.0), ("Length", 0.0), ("Variation", 3.0)]
-        .into_iter()
-        .enumerate()
+    for (i, (name, value)) in [
+        ("Mode", 1.0),
+        ("Key", 3.0),
+        ("Length", 0.0),
+        ("Variation", 3.0),
+    ]
+    .into_iter()
+    .enumerate()
     {
         blocks[i].param = Some((host.param_id(name), value));
     }
