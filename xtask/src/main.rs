@@ -3,6 +3,7 @@
 //!   bundled example picture to out/example.wav.
 //! - `cargo xtask test`: everything CI runs, installing what the tests need.
 //! - `cargo xtask bench`: the benchmarks; they print figures and assert nothing.
+//! - `cargo xtask fuzz [picture|state] [seconds]`: a cargo-fuzz target (default picture, 600 s).
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -158,12 +159,53 @@ fn test() -> Result<()> {
     Ok(())
 }
 
+/// Runs a cargo-fuzz target (`picture` or `state`) for `seconds`, seeded with the committed
+/// fixture pictures and project state. cargo-fuzz needs nightly features; RUSTC_BOOTSTRAP lets
+/// the stable toolchain provide them.
+fn fuzz(target: &str, seconds: &str) -> Result<()> {
+    if Command::new("cargo")
+        .args(["fuzz", "--version"])
+        .output()
+        .map_or(true, |o| !o.status.success())
+    {
+        run(cargo().args(["install", "cargo-fuzz", "--locked"]))?;
+    }
+    let corpus = root().join("fuzz/corpus").join(target);
+    std::fs::create_dir_all(&corpus).map_err(|e| e.to_string())?;
+    let seeds: Vec<PathBuf> = match target {
+        "picture" => std::fs::read_dir(root().join("plugin/tests/pictures"))
+            .map_err(|e| e.to_string())?
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .chain([root().join("plugin/assets/example.png")])
+            .collect(),
+        _ => Vec::new(),
+    };
+    for seed in seeds {
+        if let Some(name) = seed.file_name() {
+            let _ = std::fs::copy(&seed, corpus.join(name));
+        }
+    }
+    run(cargo()
+        .env("RUSTC_BOOTSTRAP", "1")
+        .args(["fuzz", "run", "--fuzz-dir", "fuzz", "-O", target])
+        .arg(&corpus)
+        .args([
+            "--",
+            &format!("-max_total_time={seconds}"),
+            "-rss_limit_mb=2048",
+        ]))
+}
+
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let result = match args.first().map(String::as_str) {
         Some("demo") => demo(!args.iter().any(|a| a == "--no-install")),
         Some("test") => test(),
         Some("bench") => run(cargo().args(["bench", "-p", "pixelody"])),
+        Some("fuzz") => fuzz(
+            args.get(1).map_or("picture", String::as_str),
+            args.get(2).map_or("600", String::as_str),
+        ),
         _ => nice_plug_xtask::main().map_err(|e| format!("{e:#}")),
     };
     if let Err(e) = result {

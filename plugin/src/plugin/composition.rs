@@ -10,7 +10,7 @@ use nice_plug::params::persist::PersistentField;
 use serde::{Deserialize, Serialize};
 
 use super::bridge::ScoreSlot;
-use crate::analysis::{Picture, MAX_SIDE};
+use crate::analysis::{Picture, PictureError, MAX_SIDE};
 use crate::compose::{self, Settings};
 
 const COMPOSITION_FORMAT_VERSION: u32 = 1;
@@ -53,7 +53,7 @@ impl Composition {
     }
 
     /// Rebuilds a composition from stored state; `None` when the state is not usable.
-    fn from_state(state: CompositionState) -> Option<Composition> {
+    pub fn from_state(state: CompositionState) -> Option<Composition> {
         let (w, h) = (state.width, state.height);
         if w == 0 || h == 0 || w > MAX_SIDE || h > MAX_SIDE {
             return None;
@@ -124,6 +124,35 @@ impl CompositionSlot {
         }
     }
 
+    /// Loads a new picture (from the editor's drop or file browser; off the audio thread):
+    /// decodes it, composes it with `settings` and publishes the score. On any error nothing
+    /// changes: the previous picture stays and its score keeps playing.
+    pub fn load_picture(
+        &self,
+        bytes: &[u8],
+        name: &str,
+        settings: Settings,
+        scores: &ScoreSlot,
+    ) -> Result<(), PictureError> {
+        let picture = crate::analysis::decode(bytes).map_err(|e| e.in_file(name))?;
+        let source = format!(
+            "{name} ({} x {})",
+            picture.source_width, picture.source_height
+        );
+        let settings = settings.clamped();
+        let score = compose::compose(&picture, &settings, source.clone());
+        *self
+            .current
+            .write()
+            .unwrap_or_else(|poisoned| poisoned.into_inner()) = Composition {
+            source,
+            picture: Arc::new(picture),
+            settings,
+        };
+        scores.publish(score);
+        Ok(())
+    }
+
     pub fn take_dirty(&self) -> bool {
         self.dirty.swap(false, Ordering::AcqRel)
     }
@@ -185,6 +214,34 @@ mod tests {
         let mut s = composition().to_state();
         s.width = 100_000;
         assert!(Composition::from_state(s).is_none());
+    }
+
+    #[test]
+    fn a_bad_picture_changes_nothing_and_says_why() {
+        let (scores, _audio) = ScoreSlot::new(crate::score::Score::empty());
+        let slot = CompositionSlot::new(composition());
+        let good = crate::plugin::EXAMPLE_PICTURE;
+        slot.load_picture(good, "sunset.png", Settings::default(), &scores)
+            .unwrap();
+        let playing = scores.current();
+        assert_eq!(playing.source, "sunset.png (96 x 64)");
+        for (bytes, why) in [
+            (&good[..good.len() / 2], "damaged or incomplete"),
+            (&b"just text"[..], "not a picture"),
+            (&[][..], "empty"),
+        ] {
+            let err = slot
+                .load_picture(bytes, "bad.png", Settings::default(), &scores)
+                .unwrap_err();
+            assert!(err.to_string().starts_with("bad.png: "), "{err}");
+            assert!(err.message.contains(why), "{err}");
+            assert_eq!(
+                *scores.current(),
+                *playing,
+                "the previous score keeps playing"
+            );
+            assert_eq!(slot.current().source, "sunset.png (96 x 64)");
+        }
     }
 
     #[test]
