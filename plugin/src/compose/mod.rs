@@ -184,4 +184,4 @@ pub fn compose(picture: &Picture, settings: &Settings, source: String) -> Score 
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

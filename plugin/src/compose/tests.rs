@@ -218,6 +218,19 @@ fn melody_onsets(s: &Score) -> usize {
     s.notes.iter().filter(|n| n.part == Part::Melody).count()
 }
 
+/// Melody notes summed over eight Variations, so one lucky seed cannot decide a comparison.
+fn onsets_over_variations(p: &Picture) -> usize {
+    (0..8)
+        .map(|seed| {
+            let settings = Settings {
+                seed,
+                ..Settings::default()
+            };
+            melody_onsets(&compose(p, &settings, String::new()))
+        })
+        .sum()
+}
+
 /// The same shapes (a wave over a field) in different colours.
 fn wave_in(fg: [u8; 3], bg: [u8; 3]) -> Picture {
     picture(64, 48, move |x, y| {
@@ -258,24 +271,9 @@ fn warmer_more_saturated_pictures_get_brighter_modes_and_more_notes() {
         warm.tonality,
         cool.tonality
     );
-    // Over several variations, so one lucky seed cannot decide it.
-    let count = |p: &Picture| -> usize {
-        (0..8)
-            .map(|seed| {
-                melody_onsets(&compose(
-                    p,
-                    &Settings {
-                        seed,
-                        ..Settings::default()
-                    },
-                    String::new(),
-                ))
-            })
-            .sum()
-    };
     let (w, c) = (
-        count(&wave_in([255, 200, 40], [230, 120, 30])),
-        count(&wave_in([110, 120, 150], [60, 70, 110])),
+        onsets_over_variations(&wave_in([255, 200, 40], [230, 120, 30])),
+        onsets_over_variations(&wave_in([110, 120, 150], [60, 70, 110])),
     );
     assert!(w > c, "warm {w} onsets vs cool {c}");
 }
@@ -290,21 +288,10 @@ fn more_edges_give_more_notes() {
             [40, 90, 120]
         }
     });
-    let count = |p: &Picture| -> usize {
-        (0..8)
-            .map(|seed| {
-                melody_onsets(&compose(
-                    p,
-                    &Settings {
-                        seed,
-                        ..Settings::default()
-                    },
-                    String::new(),
-                ))
-            })
-            .sum()
-    };
-    let (s, b) = (count(&smooth), count(&busy));
+    let (s, b) = (
+        onsets_over_variations(&smooth),
+        onsets_over_variations(&busy),
+    );
     assert!(b > s, "busy {b} onsets vs smooth {s}");
 }
 

@@ -1,8 +1,15 @@
-//! The timbre a picture proposes, one value per timbre parameter:
+//! The timbre a picture proposes, one value per timbre parameter (each a documented mapping):
 //! - Brightness (sine to saw): jagged, busy, saturated pictures sound harsher; smooth, grey ones
 //!   softer (jagged shapes match harsh timbres).
 //! - Attack: many edges give plucks (2 ms), smooth pictures soft onsets (up to 80 ms).
-//! - Release: darker pictures ring longer (up to 600 ms), light ones are crisper (80 ms).
+//! - Decay: smooth pictures let notes bloom longer (up to 800 ms), busy ones snap (120 ms).
+//! - Sustain and Release: darker pictures hold lower and ring longer (up to 600 ms release).
+//! - Cutoff: lighter pictures are brighter in sound too (600 Hz for black to 12 kHz for white).
+//! - Resonance: saturated colour rings (up to 60%).
+//! - Filter Envelope: edges make the filter snap open (0.5 to 3 octaves).
+//! - Noise: fine texture (high lightness entropy with many edges) becomes breath (up to 25%).
+//! - Width: a palette of distant colours spreads wide, a monochrome one stays narrow.
+//! - Detune: texture (entropy) thickens the sound (up to 18 cents of unison).
 
 use crate::analysis::Features;
 use crate::score::Patch;
@@ -11,9 +18,27 @@ pub fn propose(f: &Features) -> Patch {
     let edges = (f.edge_density / 0.12).clamp(0.0, 1.0);
     let saturation = (f.chroma.mean / 0.15).clamp(0.0, 1.0);
     let light = f.lightness.mean.clamp(0.0, 1.0);
+    let texture = f.entropy.clamp(0.0, 1.0);
+    // Palette spread: chroma-weighted distance of the swatches from the picture's mean colour.
+    let (ma, mb) = f.palette.iter().fold((0.0, 0.0), |(a, b), s| {
+        (a + s.colour.a * s.weight, b + s.colour.b * s.weight)
+    });
+    let spread = f
+        .palette
+        .iter()
+        .map(|s| s.weight * ((s.colour.a - ma).powi(2) + (s.colour.b - mb).powi(2)).sqrt())
+        .sum::<f32>();
     Patch {
         brightness: (0.1 + 0.5 * edges + 0.3 * saturation).clamp(0.0, 1.0),
         attack_ms: 80.0 * (2.0f32 / 80.0).powf(edges),
         release_ms: 600.0 * (80.0f32 / 600.0).powf(light),
+        decay_ms: 800.0 * (120.0f32 / 800.0).powf(edges),
+        sustain: 0.4 + 0.4 * light,
+        cutoff_hz: 600.0 * 20.0f32.powf(light),
+        resonance: 0.6 * saturation,
+        filter_env_oct: 0.5 + 2.5 * edges,
+        noise: 0.25 * texture * edges,
+        width: (0.2 + spread / 0.1).clamp(0.2, 1.0),
+        detune_cents: 18.0 * texture,
     }
 }

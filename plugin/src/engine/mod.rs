@@ -13,7 +13,7 @@ pub use sequencer::{onset_offset, ONSET_TOLERANCE_SAMPLES};
 use crate::score::{Patch, Score, BEATS_PER_BAR};
 use sequencer::Cursor;
 use spectral::SpectralBank;
-use voice::{VoicePool, MAX_VOICES};
+use voice::{Envelope, Timbre, VoicePool, MAX_VOICES};
 
 /// Tempo used when the host does not report one (DawDreamer's first blocks, some bounce paths).
 pub const DEFAULT_BPM: f64 = 120.0;
@@ -103,6 +103,22 @@ pub struct EngineParams {
     pub release_ms: f32,
     /// 0 = pure sine, 1 = band-limited sawtooth.
     pub brightness: f32,
+    /// Decay to the sustain level, in milliseconds.
+    pub decay_ms: f32,
+    /// Sustain level, 0..1.
+    pub sustain: f32,
+    /// Low-pass cutoff in Hz before the envelope opens it.
+    pub cutoff_hz: f32,
+    /// 0..1.
+    pub resonance: f32,
+    /// Octaves the envelope opens the filter by at full level.
+    pub filter_env_oct: f32,
+    /// 0..1 share of white noise in each voice.
+    pub noise: f32,
+    /// 0..1 stereo spread of the unison oscillators.
+    pub width: f32,
+    /// Unison detune in cents (0 = one oscillator per voice).
+    pub detune_cents: f32,
     /// Tempo when the host reports none.
     pub fallback_bpm: f64,
     /// When a queued score takes over.
@@ -123,9 +139,37 @@ impl EngineParams {
             attack_ms: patch.attack_ms,
             release_ms: patch.release_ms,
             brightness: patch.brightness,
+            decay_ms: patch.decay_ms,
+            sustain: patch.sustain,
+            cutoff_hz: patch.cutoff_hz,
+            resonance: patch.resonance,
+            filter_env_oct: patch.filter_env_oct,
+            noise: patch.noise,
+            width: patch.width,
+            detune_cents: patch.detune_cents,
             fallback_bpm: DEFAULT_BPM,
             swap_at: SwapAt::NextBar,
         }
+    }
+}
+
+/// The timbre the parameters ask for, in the engine's smoothing domain.
+fn timbre_target(p: &EngineParams) -> Timbre {
+    let clean = |v: f32, lo: f32, hi: f32, default: f32| {
+        if v.is_finite() {
+            v.clamp(lo, hi)
+        } else {
+            default
+        }
+    };
+    Timbre {
+        brightness: clean(p.brightness, 0.0, 1.0, 0.4),
+        cutoff_log2: clean(p.cutoff_hz, 20.0, 20_000.0, 4_000.0).log2(),
+        resonance: clean(p.resonance, 0.0, 1.0, 0.0),
+        filter_env_oct: clean(p.filter_env_oct, 0.0, 8.0, 0.0),
+        noise: clean(p.noise, 0.0, 1.0, 0.0),
+        width: clean(p.width, 0.0, 1.0, 0.5),
+        detune_cents: clean(p.detune_cents, 0.0, 100.0, 0.0),
     }
 }
 
@@ -156,7 +200,8 @@ pub struct Engine {
     /// Our own position when the host plays without reporting one.
     free_beat: f64,
     gain: f32,
-    brightness: f32,
+    /// The timbre as it is now, gliding towards the parameters.
+    timbre: Timbre,
     smoothing_coeff: f32,
     needs_seek: bool,
     /// A score waiting for its boundary, and the host beat of that boundary once known.
@@ -185,7 +230,7 @@ impl Engine {
             expected_beat: None,
             free_beat: 0.0,
             gain: db_to_gain(defaults.gain_db),
-            brightness: defaults.brightness,
+            timbre: timbre_target(&defaults),
             smoothing_coeff: 1.0 - (-1.0 / (SMOOTHING_SECONDS * sample_rate)).exp(),
             needs_seek: true,
             pending: None,
@@ -209,7 +254,7 @@ impl Engine {
         self.expected_beat = None;
         self.free_beat = 0.0;
         self.gain = db_to_gain(params.gain_db);
-        self.brightness = params.brightness.clamp(0.0, 1.0);
+        self.timbre = timbre_target(params);
         self.needs_seek = true;
     }
 
@@ -266,7 +311,7 @@ impl Engine {
     /// Finds the next note at or after sample `at` of the block, and starts the notes that
     /// should already be sounding there ("chase"), as if they had been playing all along (their
     /// attack starts now, so nothing clicks).
-    fn seek_and_chase(&mut self, start: f64, bps: f64, at: usize, attack: f32, release: f32) {
+    fn seek_and_chase(&mut self, start: f64, bps: f64, at: usize, env: &Envelope) {
         let Some(score) = self.score.as_deref() else {
             self.cursor = Cursor::default();
             return;
@@ -288,8 +333,7 @@ impl Engine {
                         end,
                         release_at,
                         self.sample_rate,
-                        attack,
-                        release,
+                        env,
                         &mut self.notes_out,
                     );
                 }
@@ -313,8 +357,18 @@ impl Engine {
         let n = left.len().min(right.len());
         self.notes_out.clear();
         let sr = self.sample_rate;
-        let attack = (params.attack_ms.clamp(0.5, 10_000.0) * 0.001 * sr).max(1.0);
-        let release = (params.release_ms.clamp(1.0, 10_000.0) * 0.001 * sr).max(1.0);
+        let ms = |v: f32, lo: f32| (v.clamp(lo, 10_000.0) * 0.001 * sr).max(1.0);
+        let env = Envelope {
+            attack: ms(params.attack_ms, 0.5),
+            decay: ms(params.decay_ms, 1.0),
+            sustain: if params.sustain.is_finite() {
+                params.sustain.clamp(0.0, 1.0)
+            } else {
+                0.6
+            },
+            release: ms(params.release_ms, 1.0),
+        };
+        let release = env.release;
 
         if !transport.playing {
             if self.expected_beat.take().is_some() {
@@ -355,7 +409,7 @@ impl Engine {
         }
         if self.needs_seek {
             self.needs_seek = false;
-            self.seek_and_chase(start, bps, 0, attack, release);
+            self.seek_and_chase(start, bps, 0, &env);
         }
         self.voices.schedule_releases(start, bps, n);
         if self.pending.is_some() && self.swap_beat.is_none() {
@@ -395,7 +449,7 @@ impl Engine {
                 // Tried once per block: if the retired slot is still taken, the next block retries.
                 swap_offset = None;
                 if self.install_pending() {
-                    self.seek_and_chase(start, bps, i, attack, release);
+                    self.seek_and_chase(start, bps, i, &env);
                 }
             }
             let Some(score) = self.score.as_deref() else {
@@ -415,8 +469,7 @@ impl Engine {
                     end_beat,
                     release_at,
                     sr,
-                    attack,
-                    release,
+                    &env,
                     &mut self.notes_out,
                 );
                 self.cursor.advance(score);
@@ -438,7 +491,7 @@ impl Engine {
         clock: Option<Clock>,
     ) {
         let gain_target = db_to_gain(params.gain_db.clamp(-100.0, 24.0));
-        let bright_target = params.brightness.clamp(0.0, 1.0);
+        let target = timbre_target(params);
         let k = self.smoothing_coeff;
         let sr = self.sample_rate;
         let fade = 1.0 / (params.release_ms.clamp(1.0, 10_000.0) * 0.001 * sr);
@@ -449,10 +502,17 @@ impl Engine {
         let origin = clock.map(|c| (c.start / c.bps).round());
         for (j, (l, r)) in left.iter_mut().zip(right.iter_mut()).enumerate() {
             self.gain += (gain_target - self.gain) * k;
-            self.brightness += (bright_target - self.brightness) * k;
-            let (mut vl, mut vr) =
-                self.voices
-                    .tick((base + j) as i64, self.brightness, &mut self.notes_out);
+            let t = &mut self.timbre;
+            t.brightness += (target.brightness - t.brightness) * k;
+            t.cutoff_log2 += (target.cutoff_log2 - t.cutoff_log2) * k;
+            t.resonance += (target.resonance - t.resonance) * k;
+            t.filter_env_oct += (target.filter_env_oct - t.filter_env_oct) * k;
+            t.noise += (target.noise - t.noise) * k;
+            t.width += (target.width - t.width) * k;
+            t.detune_cents += (target.detune_cents - t.detune_cents) * k;
+            let (mut vl, mut vr) = self
+                .voices
+                .tick((base + j) as i64, t, sr, &mut self.notes_out);
             if let Some(sp) = spectrum {
                 let pos = match (clock, origin) {
                     (Some(c), Some(o)) => Some((o + (base + j) as f64) * c.bps / length),

@@ -441,6 +441,112 @@ mod tests {
         assert!(dc.abs() < 1e-3, "DC {dc}");
     }
 
+    fn chord_render(p: &EngineParams, block_size: usize) -> (Vec<f32>, Vec<f32>) {
+        let notes: Vec<Note> = [48u8, 55, 60, 64]
+            .iter()
+            .map(|&k| note(0.0, 3.5, k))
+            .collect();
+        let job = OfflineRender {
+            sample_rate: 48_000.0,
+            bpm: 120.0,
+            samples: 96_000,
+            block_size,
+        };
+        render_offline(&Score::new(4.0, notes, String::new()), p, &job)
+    }
+
+    /// Energy of the first difference relative to the signal's: rises with high frequencies.
+    fn brightness_of(x: &[f32]) -> f32 {
+        let diff: f32 = x.windows(2).map(|w| (w[1] - w[0]).powi(2)).sum();
+        diff / x.iter().map(|v| v * v).sum::<f32>().max(1e-12)
+    }
+
+    #[test]
+    fn the_filter_darkens_the_noise_adds_air_and_width_spreads() {
+        let base = EngineParams {
+            brightness: 1.0,
+            cutoff_hz: 16_000.0,
+            filter_env_oct: 0.0,
+            resonance: 0.0,
+            ..params()
+        };
+        let open = chord_render(&base, 512).0;
+        let closed = chord_render(
+            &EngineParams {
+                cutoff_hz: 400.0,
+                ..base
+            },
+            512,
+        )
+        .0;
+        assert!(
+            brightness_of(&closed) < 0.2 * brightness_of(&open),
+            "{} vs {}",
+            brightness_of(&closed),
+            brightness_of(&open)
+        );
+        let noisy = chord_render(
+            &EngineParams {
+                noise: 1.0,
+                brightness: 0.0,
+                ..base
+            },
+            512,
+        )
+        .0;
+        let clean = chord_render(
+            &EngineParams {
+                noise: 0.0,
+                brightness: 0.0,
+                ..base
+            },
+            512,
+        )
+        .0;
+        assert!(brightness_of(&noisy) > 20.0 * brightness_of(&clean));
+        // Unison spread: left and right decorrelate; without detune both sides carry one signal.
+        let corr = |(l, r): (Vec<f32>, Vec<f32>)| {
+            crate::compose::tests::correlation(&l[2_000..40_000], &r[2_000..40_000])
+        };
+        let mono = corr(chord_render(
+            &EngineParams {
+                detune_cents: 0.0,
+                width: 1.0,
+                ..base
+            },
+            512,
+        ));
+        let wide = corr(chord_render(
+            &EngineParams {
+                detune_cents: 15.0,
+                width: 1.0,
+                ..base
+            },
+            512,
+        ));
+        assert!(mono > 0.999 && wide < 0.9, "mono {mono}, wide {wide}");
+    }
+
+    #[test]
+    fn the_full_synth_does_not_depend_on_block_size() {
+        let p = EngineParams {
+            noise: 0.3,
+            detune_cents: 12.0,
+            width: 0.8,
+            resonance: 0.7,
+            filter_env_oct: 3.0,
+            ..params()
+        };
+        let reference = chord_render(&p, 1);
+        for block in [7, 64, 512, 4096] {
+            assert!(chord_render(&p, block) == reference, "block size {block}");
+        }
+        assert!(reference
+            .0
+            .iter()
+            .all(|v| v.is_finite() && !v.is_subnormal()));
+    }
+
     #[test]
     fn missing_tempo_and_position_fall_back_to_free_running() {
         let score = sparse_score();

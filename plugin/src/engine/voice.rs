@@ -1,4 +1,6 @@
-//! A fixed pool of synth voices: sine/saw oscillator, linear ADSR, constant-power pan per part.
+//! A fixed pool of synth voices: one or two (unison, detuned and spread) sine/saw oscillators plus
+//! noise, a resonant low-pass (topology-preserving state-variable filter) opened by the envelope,
+//! a linear ADSR and a constant-power pan per part.
 //! `new` allocates; everything else runs on the audio thread without allocating.
 
 use super::sequencer::onset_offset;
@@ -8,8 +10,9 @@ use crate::score::{Note, Part};
 pub const MAX_VOICES: usize = 32;
 /// Level of each voice before the master gain, leaving headroom for chords.
 const VOICE_LEVEL: f32 = 0.35;
-const DECAY_SECONDS: f32 = 0.25;
-const SUSTAIN: f32 = 0.6;
+/// Filter coefficients are recomputed every this many samples of a voice's life (counted from
+/// its note-on, so the schedule does not depend on block boundaries).
+const FILTER_UPDATE: u32 = 32;
 /// Where a new oscillator starts in its cycle: both the sine and the falling ramp are positive
 /// here, so the first sample of every note is non-zero (an onset is visible on its own sample).
 const START_PHASE: f64 = 0.25;
@@ -42,9 +45,18 @@ struct Voice {
     /// Order of note-ons, for stealing the oldest voice.
     age: u64,
     decay_step: f32,
+    sustain: f32,
     /// MIDI key and channel (one channel per part), for the note-off that matches the note-on.
     pitch: u8,
     channel: u8,
+    /// Second (unison) oscillator.
+    phase2: f64,
+    /// Filter states, left and right, and the shared coefficients.
+    svf: [[f32; 2]; 2],
+    coeffs: [f32; 3],
+    /// Samples since the note-on.
+    clock: u32,
+    noise: u32,
 }
 
 impl Voice {
@@ -62,8 +74,14 @@ impl Voice {
         release_at: i64::MAX,
         age: 0,
         decay_step: 0.0,
+        sustain: 0.6,
         pitch: 0,
         channel: 0,
+        phase2: 0.0,
+        svf: [[0.0; 2]; 2],
+        coeffs: [0.0; 3],
+        clock: 0,
+        noise: 1,
     };
 
     /// Starts the release (the note's MIDI note-off, at `offset`).
@@ -84,6 +102,62 @@ impl Voice {
         self.step = -self.level / release_samples.max(1.0);
         self.release_at = i64::MAX;
     }
+}
+
+/// The per-sample (smoothed) timbre controls every voice reads.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Timbre {
+    /// 0 = sine .. 1 = sawtooth.
+    pub brightness: f32,
+    /// Cutoff before the envelope opens it, as log2 of Hz (the domain it is smoothed in).
+    pub cutoff_log2: f32,
+    /// 0..1.
+    pub resonance: f32,
+    /// How far the envelope opens the filter, in octaves.
+    pub filter_env_oct: f32,
+    /// 0..1 share of white noise.
+    pub noise: f32,
+    /// 0..1: how far apart the unison oscillators sit in the stereo field.
+    pub width: f32,
+    /// Unison detune in cents (0 = a single oscillator).
+    pub detune_cents: f32,
+}
+
+/// Envelope times at note-on, in samples, and the sustain level.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Envelope {
+    pub attack: f32,
+    pub decay: f32,
+    pub sustain: f32,
+    pub release: f32,
+}
+
+/// One sample of a bright/soft oscillator at `phase` (sine table blended with a PolyBLEP ramp).
+fn oscillator(sine: &[f32], phase: f64, inc: f64, brightness: f32) -> f32 {
+    let x = phase * SINE_SIZE as f64;
+    let i = x as usize;
+    let frac = (x - i as f64) as f32;
+    let s = sine[i] + (sine[i + 1] - sine[i]) * frac;
+    let ramp = (1.0 - 2.0 * phase + poly_blep(phase, inc)) as f32;
+    s + (ramp - s) * brightness
+}
+
+/// Cytomic's trapezoidal state-variable filter coefficients for a low-pass at `cutoff_hz`.
+fn svf_coeffs(cutoff_hz: f32, resonance: f32, sample_rate: f32) -> [f32; 3] {
+    let fc = cutoff_hz.clamp(20.0, 0.45 * sample_rate);
+    let g = (std::f32::consts::PI * fc / sample_rate).tan();
+    let k = 2.0 - 1.9 * resonance.clamp(0.0, 1.0);
+    let a1 = 1.0 / (1.0 + g * (g + k));
+    [a1, g * a1, g * g * a1]
+}
+
+fn svf(state: &mut [f32; 2], c: [f32; 3], x: f32) -> f32 {
+    let v3 = x - state[1];
+    let v1 = c[0] * state[0] + c[1] * v3;
+    let v2 = state[1] + c[1] * state[0] + c[2] * v3;
+    state[0] = 2.0 * v1 - state[0];
+    state[1] = 2.0 * v2 - state[1];
+    v2
 }
 
 /// PolyBLEP residual that removes the aliasing step of a ramp's reset.
@@ -158,10 +232,10 @@ impl VoicePool {
         end_beat: f64,
         release_at: i64,
         sample_rate: f32,
-        attack_samples: f32,
-        release_samples: f32,
+        env: &Envelope,
         out: &mut NoteSink,
     ) {
+        let (attack_samples, release_samples) = (env.attack, env.release);
         let slot = match self.voices.iter().position(|v| v.stage == Stage::Idle) {
             Some(i) => i,
             None => {
@@ -200,6 +274,8 @@ impl VoicePool {
         // A free voice starts at a known phase; a stolen one keeps its phase, so the waveform
         // stays continuous through the takeover.
         let phase = if idle { START_PHASE } else { v.phase };
+        let phase2 = if idle { START_PHASE } else { v.phase2 };
+        let svf = if idle { [[0.0; 2]; 2] } else { v.svf };
         *v = Voice {
             stage: Stage::Attack,
             level,
@@ -213,16 +289,33 @@ impl VoicePool {
             end_beat,
             release_at,
             age: self.next_age,
-            decay_step: (1.0 - SUSTAIN) / (DECAY_SECONDS * sample_rate),
+            decay_step: (1.0 - env.sustain) / env.decay.max(1.0),
+            sustain: env.sustain,
             pitch: note.pitch,
             channel,
+            phase2,
+            svf,
+            coeffs: [0.0; 3],
+            clock: 0,
+            // Deterministic noise, different for each note.
+            noise: 0x9e37_79b9 ^ (u32::from(note.pitch) << 16) ^ (self.next_age as u32) | 1,
         };
         self.next_age += 1;
     }
 
     /// One stereo sample of all voices. `index` is the block-relative sample number.
-    pub fn tick(&mut self, index: i64, brightness: f32, out: &mut NoteSink) -> (f32, f32) {
+    pub fn tick(
+        &mut self,
+        index: i64,
+        t: &Timbre,
+        sample_rate: f32,
+        out: &mut NoteSink,
+    ) -> (f32, f32) {
         let (mut l, mut r) = (0.0f32, 0.0f32);
+        let unison = t.detune_cents > 0.01;
+        // 2^(cents/1200) to within 3e-5 for up to 100 cents, without a powf per sample.
+        let x = f64::from(t.detune_cents) * (std::f64::consts::LN_2 / 1200.0);
+        let detune = 1.0 + x + 0.5 * x * x + x * x * x / 6.0;
         for v in &mut self.voices {
             if v.stage == Stage::Idle {
                 continue;
@@ -237,8 +330,8 @@ impl VoicePool {
                     v.stage = Stage::Decay;
                     v.step = -v.decay_step;
                 }
-                Stage::Decay if v.level <= SUSTAIN => {
-                    v.level = SUSTAIN;
+                Stage::Decay if v.level <= v.sustain => {
+                    v.level = v.sustain;
                     v.stage = Stage::Sustain;
                     v.step = 0.0;
                 }
@@ -248,30 +341,64 @@ impl VoicePool {
                 }
                 _ => {}
             }
-            let t = v.phase;
-            let x = t * SINE_SIZE as f64;
-            let i = x as usize;
-            let frac = (x - i as f64) as f32;
-            let sine = self.sine[i] + (self.sine[i + 1] - self.sine[i]) * frac;
-            let ramp = (1.0 - 2.0 * t + poly_blep(t, v.phase_inc)) as f32;
-            let osc = sine + (ramp - sine) * brightness;
-            let s = osc * v.level * v.velocity * VOICE_LEVEL;
-            l += s * v.pan_l;
-            r += s * v.pan_r;
-            v.phase += v.phase_inc;
+            if v.clock % FILTER_UPDATE == 0 {
+                let cutoff = (t.cutoff_log2 + t.filter_env_oct * v.level).exp2();
+                v.coeffs = svf_coeffs(cutoff, t.resonance, sample_rate);
+            }
+            v.clock = v.clock.wrapping_add(1);
+            let white = if t.noise > 0.0 {
+                v.noise ^= v.noise << 13;
+                v.noise ^= v.noise >> 17;
+                v.noise ^= v.noise << 5;
+                (v.noise as f32 / u32::MAX as f32) * 2.0 - 1.0
+            } else {
+                0.0
+            };
+            let gain = v.level * v.velocity * VOICE_LEVEL;
+            let inc1 = if unison {
+                v.phase_inc / detune
+            } else {
+                v.phase_inc
+            };
+            let o1 = oscillator(&self.sine, v.phase, inc1, t.brightness);
+            v.phase += inc1;
             if v.phase >= 1.0 {
                 v.phase -= 1.0;
             }
+            let (sl, sr) = if unison {
+                let inc2 = (v.phase_inc * detune).min(0.49);
+                let o2 = oscillator(&self.sine, v.phase2, inc2, t.brightness);
+                v.phase2 += inc2;
+                if v.phase2 >= 1.0 {
+                    v.phase2 -= 1.0;
+                }
+                // Two oscillators spread by Width; noise in both.
+                let (a, b) = (o1 + (white - o1) * t.noise, o2 + (white - o2) * t.noise);
+                let (mid, side) = ((a + b) * 0.5, (a - b) * 0.5 * t.width);
+                let fl = svf(&mut v.svf[0], v.coeffs, mid + side);
+                let fr = svf(&mut v.svf[1], v.coeffs, mid - side);
+                (fl, fr)
+            } else {
+                let m = svf(&mut v.svf[0], v.coeffs, o1 + (white - o1) * t.noise);
+                (m, m)
+            };
+            l += sl * gain * v.pan_l;
+            r += sr * gain * v.pan_r;
         }
         (l, r)
     }
 
-    /// Nothing in the voices decays exponentially, so no denormals can build up; this only guards
-    /// the levels against float drift at the end of a block.
+    /// The filters ring down exponentially: flush their states before they turn denormal (and
+    /// guard the levels against float drift) at the end of a block.
     pub fn flush_denormals(&mut self) {
         for v in &mut self.voices {
             if v.level.abs() < 1e-20 {
                 v.level = 0.0;
+            }
+            for s in v.svf.iter_mut().flatten() {
+                if s.abs() < 1e-20 {
+                    *s = 0.0;
+                }
             }
         }
     }
@@ -291,21 +418,40 @@ mod tests {
         }
     }
 
+    const ENV: Envelope = Envelope {
+        attack: 48.0,
+        decay: 4_800.0,
+        sustain: 0.6,
+        release: 480.0,
+    };
+
+    fn timbre(brightness: f32) -> Timbre {
+        Timbre {
+            brightness,
+            cutoff_log2: 20_000f32.log2(),
+            resonance: 0.0,
+            filter_env_oct: 0.0,
+            noise: 0.0,
+            width: 0.0,
+            detune_cents: 0.0,
+        }
+    }
+
     #[test]
     fn first_sample_sounds_and_release_ends_in_silence() {
         let mut out = NoteSink::with_capacity(16);
         let mut pool = VoicePool::new(4);
-        pool.note_on(&note(), 0, 1.0, 100, 48_000.0, 48.0, 480.0, &mut out);
+        pool.note_on(&note(), 0, 1.0, 100, 48_000.0, &ENV, &mut out);
         for brightness in [0.0, 0.5, 1.0] {
             let mut p = VoicePool::new(1);
-            p.note_on(&note(), 0, 1.0, 100, 48_000.0, 48.0, 480.0, &mut out);
-            let (l, r) = p.tick(0, brightness, &mut out);
+            p.note_on(&note(), 0, 1.0, 100, 48_000.0, &ENV, &mut out);
+            let (l, r) = p.tick(0, &timbre(brightness), 48_000.0, &mut out);
             assert!(l > 0.0 && r > 0.0, "brightness {brightness}: {l} {r}");
         }
         out.clear();
         let mut last = 0.0;
         for i in 0..2_000 {
-            last = pool.tick(i, 0.5, &mut out).0;
+            last = pool.tick(i, &timbre(0.5), 48_000.0, &mut out).0;
         }
         assert_eq!(last, 0.0);
         assert_eq!(pool.active(), 0);
@@ -330,7 +476,7 @@ mod tests {
                 pitch: 60 + i,
                 ..note()
             };
-            pool.note_on(&n, 7, 1.0, i64::MAX, 48_000.0, 48.0, 480.0, &mut out);
+            pool.note_on(&n, 7, 1.0, i64::MAX, 48_000.0, &ENV, &mut out);
         }
         assert_eq!(pool.active(), 2);
         let ages: Vec<u64> = pool.voices.iter().map(|v| v.age).collect();

@@ -18,6 +18,14 @@ fn recompose_on_change<T>(dirty: &Arc<AtomicBool>) -> Arc<dyn Fn(T) + Send + Syn
     Arc::new(move |_| dirty.store(true, Ordering::Release))
 }
 
+/// A 0..1 parameter shown in percent.
+fn percent(name: &str, default: f32) -> FloatParam {
+    FloatParam::new(name, default, FloatRange::Linear { min: 0.0, max: 1.0 })
+        .with_unit("%")
+        .with_value_to_string(formatters::v2s_f32_percentage(0))
+        .with_string_to_value(formatters::s2v_f32_percentage())
+}
+
 #[derive(Enum, Debug, Clone, Copy, PartialEq)]
 pub enum SwapChoice {
     #[id = "bar"]
@@ -143,6 +151,30 @@ pub struct PixelodyParams {
     /// Blend from a soft sine to a bright band-limited sawtooth.
     #[id = "bright"]
     pub brightness: FloatParam,
+    /// Time from full level down to the sustain level.
+    #[id = "decay"]
+    pub decay_ms: FloatParam,
+    /// Level held while a note lasts.
+    #[id = "sustain"]
+    pub sustain: FloatParam,
+    /// Low-pass filter cutoff before the envelope opens it.
+    #[id = "cutoff"]
+    pub cutoff_hz: FloatParam,
+    /// Emphasis at the cutoff.
+    #[id = "resonance"]
+    pub resonance: FloatParam,
+    /// How far each note's envelope opens the filter.
+    #[id = "filter_env"]
+    pub filter_env_oct: FloatParam,
+    /// Breath and grit: white noise mixed into every voice.
+    #[id = "noise"]
+    pub noise: FloatParam,
+    /// Stereo spread of the two unison oscillators.
+    #[id = "width"]
+    pub width: FloatParam,
+    /// Unison detune between the two oscillators of a voice; 0 = one oscillator.
+    #[id = "detune"]
+    pub detune_cents: FloatParam,
     /// The tempo Pixelody keeps when the host reports none.
     #[id = "tempo"]
     pub free_tempo_bpm: FloatParam,
@@ -233,14 +265,50 @@ impl PixelodyParams {
             )
             .with_unit(" ms")
             .with_value_to_string(formatters::v2s_f32_rounded(0)),
-            brightness: FloatParam::new(
-                "Brightness",
-                d.brightness,
-                FloatRange::Linear { min: 0.0, max: 1.0 },
+            brightness: percent("Brightness", d.brightness),
+            decay_ms: FloatParam::new(
+                "Decay",
+                d.decay_ms,
+                FloatRange::Skewed {
+                    min: 1.0,
+                    max: 5_000.0,
+                    factor: FloatRange::skew_factor(-2.0),
+                },
             )
-            .with_unit("%")
-            .with_value_to_string(formatters::v2s_f32_percentage(0))
-            .with_string_to_value(formatters::s2v_f32_percentage()),
+            .with_unit(" ms")
+            .with_value_to_string(formatters::v2s_f32_rounded(0)),
+            sustain: percent("Sustain", d.sustain),
+            cutoff_hz: FloatParam::new(
+                "Cutoff",
+                d.cutoff_hz,
+                FloatRange::Skewed {
+                    min: 20.0,
+                    max: 20_000.0,
+                    factor: FloatRange::skew_factor(-2.2),
+                },
+            )
+            .with_value_to_string(formatters::v2s_f32_hz_then_khz(1))
+            .with_string_to_value(formatters::s2v_f32_hz_then_khz()),
+            resonance: percent("Resonance", d.resonance),
+            filter_env_oct: FloatParam::new(
+                "Filter Envelope",
+                d.filter_env_oct,
+                FloatRange::Linear { min: 0.0, max: 8.0 },
+            )
+            .with_unit(" oct")
+            .with_step_size(0.01),
+            noise: percent("Noise", d.noise),
+            width: percent("Width", d.width),
+            detune_cents: FloatParam::new(
+                "Detune",
+                d.detune_cents,
+                FloatRange::Linear {
+                    min: 0.0,
+                    max: 100.0,
+                },
+            )
+            .with_unit(" ct")
+            .with_step_size(0.1),
             free_tempo_bpm: FloatParam::new(
                 "Free-run Tempo",
                 DEFAULT_BPM as f32,
@@ -269,15 +337,7 @@ impl PixelodyParams {
             )
             .with_unit(" bars")
             .with_callback(recompose_on_change(&dirty)),
-            density: FloatParam::new(
-                "Density",
-                c.density,
-                FloatRange::Linear { min: 0.0, max: 1.0 },
-            )
-            .with_unit("%")
-            .with_value_to_string(formatters::v2s_f32_percentage(0))
-            .with_string_to_value(formatters::s2v_f32_percentage())
-            .with_callback(recompose_on_change(&dirty)),
+            density: percent("Density", c.density).with_callback(recompose_on_change(&dirty)),
             low_note: IntParam::new(
                 "Low Note",
                 i32::from(c.low),
@@ -302,15 +362,7 @@ impl PixelodyParams {
             .with_callback(recompose_on_change(&dirty)),
             grid: EnumParam::new("Grid", GridChoice::Sixteenth)
                 .with_callback(recompose_on_change(&dirty)),
-            threshold: FloatParam::new(
-                "Threshold",
-                c.threshold,
-                FloatRange::Linear { min: 0.0, max: 1.0 },
-            )
-            .with_unit("%")
-            .with_value_to_string(formatters::v2s_f32_percentage(0))
-            .with_string_to_value(formatters::s2v_f32_percentage())
-            .with_callback(recompose_on_change(&dirty)),
+            threshold: percent("Threshold", c.threshold).with_callback(recompose_on_change(&dirty)),
             invert: BoolParam::new("Invert", c.invert).with_callback(recompose_on_change(&dirty)),
             snap: BoolParam::new("Snap to Scale", c.snap)
                 .with_callback(recompose_on_change(&dirty)),
@@ -353,6 +405,14 @@ impl PixelodyParams {
             attack_ms: self.attack_ms.value(),
             release_ms: self.release_ms.value(),
             brightness: self.brightness.value(),
+            decay_ms: self.decay_ms.value(),
+            sustain: self.sustain.value(),
+            cutoff_hz: self.cutoff_hz.value(),
+            resonance: self.resonance.value(),
+            filter_env_oct: self.filter_env_oct.value(),
+            noise: self.noise.value(),
+            width: self.width.value(),
+            detune_cents: self.detune_cents.value(),
             fallback_bpm: f64::from(self.free_tempo_bpm.value()),
             swap_at: match self.swap_at.value() {
                 SwapChoice::NextBar => SwapAt::NextBar,
