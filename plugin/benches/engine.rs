@@ -70,6 +70,7 @@ fn render(score: Score, swaps: &[(usize, Score)]) -> (f64, Vec<u64>) {
             playing: true,
             tempo_bpm: Some(120.0),
             pos_beats: Some((b * BLOCK) as f64 * 2.0 / f64::from(SR)),
+            beats_per_bar: None,
         };
         let s = Instant::now();
         engine.process(&t, &params, &mut l, &mut r);

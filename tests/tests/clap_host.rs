@@ -274,3 +274,58 @@ fn the_notes_go_out_as_midi_on_the_samples_they_sound() {
     assert!(left.iter().all(|s| *s == 0.0));
     assert_eq!(again.iter().filter(|n| n.on).count(), ons.len());
 }
+
+#[test]
+fn at_97_bpm_with_a_host_loop_and_a_locate_every_onset_is_on_its_sample() {
+    // The host plays beats 0..6, loops back to beat 2 twice, then the musician locates to beat
+    // 13.5 (inside the second lap of the score). Every onset must land on the sample its beat
+    // falls on in the block that contains it; nothing doubles, nothing is lost.
+    let score = sparse_score();
+    let tempo = 97.0;
+    let bps = tempo / 60.0 / SR;
+    let block = 480;
+    // (start beat, samples) segments of host time.
+    let loop_len = ((6.0 - 2.0) / bps).round() as usize;
+    let segments = [
+        (0.0, (6.0 / bps).round() as usize),
+        (2.0, loop_len),
+        (2.0, loop_len),
+        (13.5, 200_000),
+    ];
+    let mut blocks = Vec::new();
+    let mut expected = Vec::new();
+    let mut at = 0usize;
+    for (from, samples) in segments {
+        let mut done = 0;
+        while done < samples {
+            let n = block.min(samples - done);
+            let start = from + done as f64 * bps;
+            blocks.push(Block {
+                frames: n,
+                transport: HostTransport::playing_at(tempo, start),
+                param: None,
+            });
+            for lap in -1..4 {
+                for note in &score.notes {
+                    let beat = lap as f64 * score.length_beats + note.start_beats;
+                    let off = onset_offset(beat, start, bps);
+                    if (0..n as i64).contains(&off) {
+                        expected.push((at + off as usize, note.pitch));
+                    }
+                }
+            }
+            done += n;
+            at += n;
+        }
+    }
+    expected.sort();
+    let mut host = host_with(&score, block);
+    let (_, _, notes) = host.process_with_notes(&blocks);
+    let ons: Vec<(usize, u8)> = notes
+        .iter()
+        .filter(|n| n.on)
+        .map(|n| (n.sample, n.key))
+        .collect();
+    assert!(expected.len() >= 12, "{expected:?}");
+    assert_eq!(ons, expected);
+}

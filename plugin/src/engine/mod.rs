@@ -82,6 +82,8 @@ pub struct TransportState {
     pub tempo_bpm: Option<f64>,
     /// Position in quarter-note beats.
     pub pos_beats: Option<f64>,
+    /// Bar length in quarter-note beats from the host's time signature (6/8 -> 3); `None` = 4/4.
+    pub beats_per_bar: Option<f64>,
 }
 
 /// When a new score takes over from the one playing.
@@ -413,8 +415,12 @@ impl Engine {
         }
         self.voices.schedule_releases(start, bps, n);
         if self.pending.is_some() && self.swap_beat.is_none() {
+            let bar = transport
+                .beats_per_bar
+                .filter(|b| b.is_finite() && *b > 0.0 && *b <= 64.0)
+                .unwrap_or(BEATS_PER_BAR);
             let unit = match params.swap_at {
-                SwapAt::NextBar => BEATS_PER_BAR,
+                SwapAt::NextBar => bar,
                 _ => 1.0,
             };
             self.swap_beat = Some((start / unit).ceil() * unit);

@@ -35,6 +35,7 @@ pub fn render_offline(
             playing: true,
             tempo_bpm: Some(job.bpm),
             pos_beats: Some(pos as f64 * job.bpm / 60.0 / f64::from(engine.sample_rate())),
+            beats_per_bar: None,
         };
         engine.process(
             &transport,
@@ -223,6 +224,7 @@ mod tests {
             playing: true,
             tempo_bpm: Some(120.0),
             pos_beats: Some(0.0),
+            beats_per_bar: None,
         };
         engine.process(&playing, &p, &mut l, &mut r);
         assert_eq!(engine.active_voices(), 1);
@@ -245,6 +247,7 @@ mod tests {
             playing: true,
             tempo_bpm: Some(120.0),
             pos_beats: Some(beats),
+            beats_per_bar: None,
         };
         engine.process(&at(0.0), &p, &mut l, &mut r);
         // Jump to just before the note at 2.5 beats: it must start 10 samples in.
@@ -288,6 +291,7 @@ mod tests {
                 playing: true,
                 tempo_bpm: Some(tempo),
                 pos_beats: Some(pos),
+                beats_per_bar: None,
             };
             engine.process(&t, p, &mut l, &mut r);
             out.extend(
@@ -367,6 +371,42 @@ mod tests {
             engine.take_retired().is_some(),
             "the old score is handed back, not freed"
         );
+    }
+
+    #[test]
+    fn in_three_four_the_next_bar_is_three_beats_away() {
+        let mut engine = Engine::new(48_000.0);
+        let p = params();
+        engine.reset(&p);
+        engine.swap_score(Box::new(Score::new(
+            4.0,
+            vec![note(0.0, 0.5, 60)],
+            String::new(),
+        )));
+        let bps = 120.0 / 60.0 / 48_000.0;
+        let block = |b: usize| TransportState {
+            playing: true,
+            tempo_bpm: Some(120.0),
+            pos_beats: Some((b * 1_000) as f64 * bps),
+            beats_per_bar: Some(3.0),
+        };
+        let (mut l, mut r) = (vec![0.0; 1_000], vec![0.0; 1_000]);
+        engine.process(&block(0), &p, &mut l, &mut r);
+        engine.queue_score(Box::new(Score::new(
+            4.0,
+            vec![note(0.0, 0.5, 72)],
+            String::new(),
+        )));
+        let mut swapped_in_block = None;
+        for b in 1..100 {
+            engine.process(&block(b), &p, &mut l, &mut r);
+            if engine.take_retired().is_some() {
+                swapped_in_block.get_or_insert(b);
+            }
+        }
+        // Beat 3 at 120 BPM is sample 72000, the first sample of block 72 (in 4/4 it would be
+        // block 96).
+        assert_eq!(swapped_in_block, Some(72));
     }
 
     #[test]
@@ -561,6 +601,7 @@ mod tests {
                 playing: true,
                 tempo_bpm: None,
                 pos_beats: None,
+                beats_per_bar: None,
             };
             engine.process(&t, &p, l, r);
         }

@@ -134,6 +134,10 @@ impl Plugin for Pixelody {
             playing: t.playing,
             tempo_bpm: t.tempo,
             pos_beats: t.pos_beats(),
+            beats_per_bar: match (t.time_sig_numerator, t.time_sig_denominator) {
+                (Some(n), Some(d)) if n > 0 && d > 0 => Some(f64::from(n) * 4.0 / f64::from(d)),
+                _ => None,
+            },
         };
         let params = self.params.engine_params();
         // The only layout we declare is stereo.
