@@ -12,7 +12,7 @@ use clack_extensions::state::PluginState;
 use clack_host::events::event_types::{
     NoteOffEvent, NoteOnEvent, ParamValueEvent, TransportEvent, TransportFlags,
 };
-use clack_host::events::EventFlags;
+use clack_host::events::{EventFlags, Match};
 use clack_host::prelude::*;
 use clack_host::utils::{BeatTime, SecondsTime};
 use pixelody::score::Score;
@@ -140,6 +140,8 @@ pub struct Block {
     pub frames: usize,
     pub transport: HostTransport,
     pub param: Option<(ClapId, f64)>,
+    /// A key going down (`true`) or up, with its number, at this sample of the block.
+    pub key: Option<(bool, u8, u32)>,
 }
 
 /// Loads each plugin library once per test process and keeps it loaded: tests run in parallel,
@@ -275,6 +277,14 @@ impl ClapHost {
                             value,
                         ));
                     }
+                    if let Some((down, key, time)) = block.key {
+                        let pckn = Pckn::new(0u16, 0u16, u16::from(key), Match::All);
+                        if down {
+                            input_events_buf.push(&NoteOnEvent::new(time, pckn, 1.0));
+                        } else {
+                            input_events_buf.push(&NoteOffEvent::new(time, pckn, 0.0));
+                        }
+                    }
                     started
                         .process(
                             &input_audio,
@@ -407,6 +417,7 @@ pub fn playing_blocks(total: usize, block: usize, tempo: f64, sample_rate: f64) 
             frames: n,
             transport: HostTransport::playing_at(tempo, pos as f64 * tempo / 60.0 / sample_rate),
             param: None,
+            key: None,
         });
         pos += n;
     }

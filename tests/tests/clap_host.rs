@@ -151,6 +151,7 @@ fn without_tempo_or_position_it_free_runs_at_its_own_tempo() {
                 pos_beats: None,
             },
             param: None,
+            key: None,
         })
         .collect();
     let (left, _) = host.process(&blocks);
@@ -182,6 +183,7 @@ fn stopping_the_transport_lets_notes_ring_out_then_goes_silent() {
         frames: 512,
         transport: stopped,
         param: None,
+        key: None,
     }));
     let (left, _) = host.process(&blocks);
     let stop = 24_064;
@@ -304,6 +306,7 @@ fn at_97_bpm_with_a_host_loop_and_a_locate_every_onset_is_on_its_sample() {
                 frames: n,
                 transport: HostTransport::playing_at(tempo, start),
                 param: None,
+                key: None,
             });
             for lap in -1..4 {
                 for note in &score.notes {
@@ -328,4 +331,56 @@ fn at_97_bpm_with_a_host_loop_and_a_locate_every_onset_is_on_its_sample() {
         .collect();
     assert!(expected.len() >= 12, "{expected:?}");
     assert_eq!(ons, expected);
+}
+
+#[test]
+fn in_midi_trigger_mode_a_held_key_plays_the_phrase_transposed_from_its_sample() {
+    let score = sparse_score();
+    let mut host = host_with(&score, 512);
+    let mode = host.param_id("Play Mode");
+    // The host transport is stopped: only the key plays.
+    let stopped = HostTransport {
+        playing: false,
+        tempo: Some(120.0),
+        pos_beats: Some(0.0),
+    };
+    let mut blocks: Vec<Block> = (0..200)
+        .map(|_| Block {
+            frames: 512,
+            transport: stopped,
+            param: None,
+            key: None,
+        })
+        .collect();
+    blocks[0].param = Some((mode, 1.0));
+    // G4 (root C4 + 7) goes down 100 samples into block 3 and comes up at block 150.
+    blocks[3].key = Some((true, 67, 100));
+    blocks[150].key = Some((false, 67, 0));
+    let (left, _, notes) = host.process_with_notes(&blocks);
+    let down = 3 * 512 + 100;
+    let ons: Vec<(usize, u8)> = notes
+        .iter()
+        .filter(|n| n.on)
+        .map(|n| (n.sample, n.key))
+        .collect();
+    // Every onset of the phrase, counted from the key's sample, seven semitones up, until the
+    // key goes up.
+    let up = 150 * 512;
+    let expected: Vec<(usize, u8)> = expected_onsets(&score, 120.0, up - down)
+        .into_iter()
+        .zip(score.notes.iter().cycle())
+        .map(|(at, n)| (down + at, n.pitch + 7))
+        .collect();
+    assert_eq!(ons, expected);
+    assert!(
+        left[..down].iter().all(|s| *s == 0.0),
+        "silent until the key"
+    );
+    assert!(left[down] != 0.0, "the phrase starts on the key's sample");
+    // After the release time nothing sounds and every note has ended.
+    assert!(left[up + 10_000..].iter().all(|s| *s == 0.0));
+    assert_eq!(
+        notes.iter().filter(|n| n.on).count(),
+        notes.iter().filter(|n| !n.on).count()
+    );
 }

@@ -44,6 +44,7 @@ fn process_never_allocates_through_swaps_wraps_jumps_and_stops() {
                 frames: 333,
                 transport: HostTransport::playing_at(tempo, start + i as f64 * 333.0 * bps),
                 param: None,
+                key: None,
             })
             .collect();
         host.process(&blocks);
@@ -56,6 +57,7 @@ fn process_never_allocates_through_swaps_wraps_jumps_and_stops() {
         frames: 256,
         transport: HostTransport::playing_at(tempo, 17.25),
         param: None,
+        key: None,
     });
     blocks.extend((0..20).map(|_| Block {
         frames: 256,
@@ -65,11 +67,13 @@ fn process_never_allocates_through_swaps_wraps_jumps_and_stops() {
             pos_beats: Some(17.25),
         },
         param: None,
+        key: None,
     }));
     blocks.extend((0..40).map(|i| Block {
         frames: 256,
         transport: HostTransport::playing_at(tempo, -1.0 + i as f64 * 256.0 * bps),
         param: None,
+        key: None,
     }));
     let (l, _) = host.process(&blocks);
     assert!(l.iter().all(|s| s.is_finite()));

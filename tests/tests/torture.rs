@@ -48,6 +48,7 @@ fn block_sizes_from_1_to_16384_and_random_every_call() {
             frames,
             transport: HostTransport::playing_at(120.0, pos as f64 * 2.0 / 48_000.0),
             param: None,
+            key: None,
         });
         pos += frames;
     }
@@ -83,6 +84,7 @@ fn transport_fuzz_jumps_tempi_stops_and_missing_fields() {
                 frames: rng.range(1, 1_024) as usize,
                 transport,
                 param: None,
+                key: None,
             }
         })
         .collect();
@@ -114,6 +116,7 @@ fn parameter_fuzz_random_values_every_block_bounds_included() {
                         (round * 400 + i) as f64 * 256.0 * 2.0 / 48_000.0,
                     ),
                     param: Some((id, value)),
+                    key: None,
                 }
             })
             .collect();

@@ -10,7 +10,7 @@ mod voice;
 pub use offline::{render_offline, OfflineRender};
 pub use sequencer::{onset_offset, ONSET_TOLERANCE_SAMPLES};
 
-use crate::score::{Patch, Score, BEATS_PER_BAR};
+use crate::score::{Note, Patch, Score, BEATS_PER_BAR};
 use sequencer::Cursor;
 use spectral::SpectralBank;
 use voice::{Envelope, Timbre, VoicePool, MAX_VOICES};
@@ -125,6 +125,8 @@ pub struct EngineParams {
     pub fallback_bpm: f64,
     /// When a queued score takes over.
     pub swap_at: SwapAt,
+    /// Semitones added to every note started from now on (MIDI transpose).
+    pub transpose: i32,
 }
 
 impl Default for EngineParams {
@@ -151,7 +153,16 @@ impl EngineParams {
             detune_cents: patch.detune_cents,
             fallback_bpm: DEFAULT_BPM,
             swap_at: SwapAt::NextBar,
+            transpose: 0,
         }
+    }
+}
+
+/// `note` moved by `semitones`, kept on the MIDI keyboard.
+fn transposed(note: &Note, semitones: i32) -> Note {
+    Note {
+        pitch: (i32::from(note.pitch) + semitones).clamp(0, 127) as u8,
+        ..*note
     }
 }
 
@@ -313,7 +324,7 @@ impl Engine {
     /// Finds the next note at or after sample `at` of the block, and starts the notes that
     /// should already be sounding there ("chase"), as if they had been playing all along (their
     /// attack starts now, so nothing clicks).
-    fn seek_and_chase(&mut self, start: f64, bps: f64, at: usize, env: &Envelope) {
+    fn seek_and_chase(&mut self, start: f64, bps: f64, at: usize, env: &Envelope, transpose: i32) {
         let Some(score) = self.score.as_deref() else {
             self.cursor = Cursor::default();
             return;
@@ -330,7 +341,7 @@ impl Engine {
                 if started && onset_offset(end, start, bps) > at as i64 {
                     let release_at = onset_offset(end, start, bps);
                     self.voices.note_on(
-                        n,
+                        &transposed(n, transpose),
                         at as u32,
                         end,
                         release_at,
@@ -411,7 +422,7 @@ impl Engine {
         }
         if self.needs_seek {
             self.needs_seek = false;
-            self.seek_and_chase(start, bps, 0, &env);
+            self.seek_and_chase(start, bps, 0, &env, params.transpose);
         }
         self.voices.schedule_releases(start, bps, n);
         if self.pending.is_some() && self.swap_beat.is_none() {
@@ -455,7 +466,7 @@ impl Engine {
                 // Tried once per block: if the retired slot is still taken, the next block retries.
                 swap_offset = None;
                 if self.install_pending() {
-                    self.seek_and_chase(start, bps, i, &env);
+                    self.seek_and_chase(start, bps, i, &env, params.transpose);
                 }
             }
             let Some(score) = self.score.as_deref() else {
@@ -470,7 +481,7 @@ impl Engine {
                 let end_beat = onset_beat + note.length_beats;
                 let release_at = onset_offset(end_beat, start, bps);
                 self.voices.note_on(
-                    &note,
+                    &transposed(&note, params.transpose),
                     i as u32,
                     end_beat,
                     release_at,

@@ -15,7 +15,7 @@ use crate::engine::{Engine, TransportState};
 use crate::score::Score;
 use bridge::{AudioEnds, ScoreSlot};
 use composition::{Composition, CompositionSlot};
-use params::PixelodyParams;
+use params::{PixelodyParams, PlayChoice};
 
 /// The picture a fresh instance plays until the musician brings their own.
 pub const EXAMPLE_PICTURE: &[u8] = include_bytes!("../../assets/example.png");
@@ -24,6 +24,65 @@ pub struct Pixelody {
     params: Arc<PixelodyParams>,
     engine: Engine,
     audio: AudioEnds,
+    keys: Keys,
+}
+
+/// What incoming MIDI keys set: the held key (MIDI Trigger), the transposition, and the
+/// position of a triggered phrase in beats since its key went down.
+#[derive(Clone, Copy, Debug, Default)]
+struct Keys {
+    held: Option<u8>,
+    transpose: i32,
+    beat: f64,
+}
+
+impl Pixelody {
+    fn key_in(&mut self, event: &PluginNoteEvent<Self>, root: i32, follow: bool, trigger: bool) {
+        match *event {
+            NoteEvent::NoteOn { key, velocity, .. } if velocity > 0.0 => {
+                let Some(k) = key.number() else { return };
+                if follow {
+                    self.keys.transpose = i32::from(k) - root;
+                }
+                if trigger {
+                    // A new key starts the phrase again from its beginning.
+                    self.keys.held = Some(k);
+                    self.keys.beat = 0.0;
+                }
+            }
+            NoteEvent::NoteOn { key, .. } | NoteEvent::NoteOff { key, .. }
+                if key.number().is_some() && self.keys.held == key.number() =>
+            {
+                self.keys.held = None;
+            }
+            _ => {}
+        }
+    }
+}
+
+/// Sends one of the engine's notes to the host, `shift` samples into the block.
+fn send_note(context: &mut impl ProcessContext<Pixelody>, e: &crate::engine::NoteOut, shift: u32) {
+    let (channel, key) = (Channel::Number(e.channel), Key::Number(e.pitch));
+    let timing = e.offset + shift;
+    let event = if e.on {
+        NoteEvent::NoteOn {
+            timing,
+            voice_id: VoiceID::Wildcard,
+            channel,
+            key,
+            velocity: e.velocity,
+        }
+    } else {
+        NoteEvent::NoteOff {
+            timing,
+            voice_id: VoiceID::Wildcard,
+            channel,
+            key,
+            velocity: 0.0,
+        }
+    };
+    // A host without a note output port simply does not take them.
+    let _ = context.try_send_event(event);
 }
 
 /// Work the audio thread hands to the background thread. Holds no heap data.
@@ -61,6 +120,7 @@ impl Default for Pixelody {
             params: Arc::new(PixelodyParams::new(slot, CompositionSlot::new(composition))),
             engine: Engine::new(48_000.0),
             audio,
+            keys: Keys::default(),
         }
     }
 }
@@ -82,6 +142,8 @@ impl Plugin for Pixelody {
     const SAMPLE_ACCURATE_AUTOMATION: bool = true;
     /// The sequenced notes go out too, on the samples the internal synth plays them.
     const MIDI_OUTPUT: MidiConfig = MidiConfig::Basic;
+    /// Keys trigger or transpose the score (Play Mode, MIDI Transpose).
+    const MIDI_INPUT: MidiConfig = MidiConfig::Basic;
 
     type Editor = ();
     type SysExMessage = ();
@@ -114,6 +176,7 @@ impl Plugin for Pixelody {
     }
 
     fn reset(&mut self) {
+        self.keys = Keys::default();
         self.engine.reset(&self.params.engine_params());
     }
 
@@ -130,7 +193,7 @@ impl Plugin for Pixelody {
             context.execute_background(Task::Recompose);
         }
         let t = context.transport();
-        let transport = TransportState {
+        let host = TransportState {
             playing: t.playing,
             tempo_bpm: t.tempo,
             pos_beats: t.pos_beats(),
@@ -139,36 +202,63 @@ impl Plugin for Pixelody {
                 _ => None,
             },
         };
-        let params = self.params.engine_params();
+        let mut params = self.params.engine_params();
+        let trigger_mode = self.params.play_mode.value() == PlayChoice::Trigger;
+        let root = self.params.root_key.value();
+        let follow = trigger_mode || self.params.midi_transpose.value();
+        let synth_on = self.params.internal_synth.value();
+        let tempo = host
+            .tempo_bpm
+            .filter(|t| t.is_finite() && *t > 0.0)
+            .unwrap_or(params.fallback_bpm);
+        let bps = tempo / 60.0 / f64::from(self.engine.sample_rate());
         // The only layout we declare is stereo.
-        if let [left, right, ..] = buffer.as_slice() {
-            self.engine.process(&transport, &params, left, right);
-            if !self.params.internal_synth.value() {
-                left.fill(0.0);
-                right.fill(0.0);
+        let [left, right, ..] = buffer.as_slice() else {
+            return ProcessStatus::KeepAlive;
+        };
+        let n = left.len().min(right.len());
+        // The block is cut at every incoming note, so a key acts on its exact sample.
+        let mut next = context.next_event();
+        let mut pos = 0;
+        while pos < n {
+            while let Some(event) = next {
+                if event.timing() as usize > pos {
+                    break;
+                }
+                self.key_in(&event, root, follow, trigger_mode);
+                next = context.next_event();
             }
-        }
-        for e in self.engine.note_events() {
-            let (channel, key) = (Channel::Number(e.channel), Key::Number(e.pitch));
-            let event = if e.on {
-                NoteEvent::NoteOn {
-                    timing: e.offset,
-                    voice_id: VoiceID::Wildcard,
-                    channel,
-                    key,
-                    velocity: e.velocity,
+            let end = next.map_or(n, |e| (e.timing() as usize).clamp(pos + 1, n));
+            params.transpose = self.keys.transpose;
+            let transport = if trigger_mode {
+                TransportState {
+                    playing: self.keys.held.is_some(),
+                    tempo_bpm: Some(tempo),
+                    pos_beats: Some(self.keys.beat),
+                    beats_per_bar: host.beats_per_bar,
                 }
             } else {
-                NoteEvent::NoteOff {
-                    timing: e.offset,
-                    voice_id: VoiceID::Wildcard,
-                    channel,
-                    key,
-                    velocity: 0.0,
+                TransportState {
+                    pos_beats: host.pos_beats.map(|p| p + pos as f64 * bps),
+                    ..host
                 }
             };
-            // A host without a note output port simply does not take them.
-            let _ = context.try_send_event(event);
+            let (l, r) = (&mut left[pos..end], &mut right[pos..end]);
+            self.engine.process(&transport, &params, l, r);
+            if !synth_on {
+                l.fill(0.0);
+                r.fill(0.0);
+            }
+            self.keys.beat += (end - pos) as f64 * bps;
+            for e in self.engine.note_events() {
+                send_note(context, e, pos as u32);
+            }
+            pos = end;
+        }
+        // Keys after the last sample (hosts should not send them) still count.
+        while let Some(event) = next {
+            self.key_in(&event, root, follow, trigger_mode);
+            next = context.next_event();
         }
         ProcessStatus::KeepAlive
     }

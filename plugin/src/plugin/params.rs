@@ -27,6 +27,15 @@ fn percent(name: &str, default: f32) -> FloatParam {
 }
 
 #[derive(Enum, Debug, Clone, Copy, PartialEq)]
+pub enum PlayChoice {
+    #[id = "transport"]
+    Transport,
+    #[id = "trigger"]
+    #[name = "MIDI Trigger"]
+    Trigger,
+}
+
+#[derive(Enum, Debug, Clone, Copy, PartialEq)]
 pub enum SwapChoice {
     #[id = "bar"]
     #[name = "Next Bar"]
@@ -181,6 +190,16 @@ pub struct PixelodyParams {
     /// When a recomposed score takes over from the one playing.
     #[id = "swap"]
     pub swap_at: EnumParam<SwapChoice>,
+    /// Transport: the score follows the host's timeline. MIDI Trigger: a held key plays the
+    /// score from its beginning, transposed from the Root Key; releasing it stops.
+    #[id = "play_mode"]
+    pub play_mode: EnumParam<PlayChoice>,
+    /// The key that plays the score untransposed.
+    #[id = "root"]
+    pub root_key: IntParam,
+    /// In Transport mode, incoming keys transpose the score (the last key pressed stays).
+    #[id = "midi_transpose"]
+    pub midi_transpose: BoolParam,
     /// Off: only the MIDI notes go out (to drive another instrument); the internal synth is silent.
     #[id = "synth"]
     pub internal_synth: BoolParam,
@@ -321,6 +340,11 @@ impl PixelodyParams {
             .with_step_size(0.1)
             .with_value_to_string(formatters::v2s_f32_rounded(1)),
             swap_at: EnumParam::new("Score Change", SwapChoice::NextBar),
+            play_mode: EnumParam::new("Play Mode", PlayChoice::Transport),
+            root_key: IntParam::new("Root Key", 60, IntRange::Linear { min: 0, max: 127 })
+                .with_value_to_string(formatters::v2s_i32_key_formatter())
+                .with_string_to_value(formatters::s2v_i32_key_formatter()),
+            midi_transpose: BoolParam::new("MIDI Transpose", false),
             internal_synth: BoolParam::new("Internal Synth", true),
             mode: EnumParam::new("Mode", ModeChoice::Compose)
                 .with_callback(recompose_on_change(&dirty)),
@@ -419,6 +443,7 @@ impl PixelodyParams {
                 SwapChoice::NextBeat => SwapAt::NextBeat,
                 SwapChoice::Immediately => SwapAt::Immediately,
             },
+            transpose: 0,
         }
     }
 }
