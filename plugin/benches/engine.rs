@@ -50,9 +50,9 @@ fn render(score: Score, swaps: &[(usize, Score)]) -> (f64, Vec<u64>) {
     let mut engine = Engine::new(SR);
     let params = EngineParams {
         swap_at: SwapAt::Immediately,
-        release_ms: 5.0,
         ..EngineParams::default()
-    };
+    }
+    .with_timbre(|t| t.release_ms = 5.0);
     engine.reset(&params);
     engine.swap_score(Box::new(score));
     let (mut l, mut r) = (vec![0.0f32; BLOCK], vec![0.0f32; BLOCK]);

@@ -99,28 +99,8 @@ pub enum SwapAt {
 pub struct EngineParams {
     /// Output gain in decibels.
     pub gain_db: f32,
-    /// Note attack time in milliseconds.
-    pub attack_ms: f32,
-    /// Note release time in milliseconds.
-    pub release_ms: f32,
-    /// 0 = pure sine, 1 = band-limited sawtooth.
-    pub brightness: f32,
-    /// Decay to the sustain level, in milliseconds.
-    pub decay_ms: f32,
-    /// Sustain level, 0..1.
-    pub sustain: f32,
-    /// Low-pass cutoff in Hz before the envelope opens it.
-    pub cutoff_hz: f32,
-    /// 0..1.
-    pub resonance: f32,
-    /// Octaves the envelope opens the filter by at full level.
-    pub filter_env_oct: f32,
-    /// 0..1 share of white noise in each voice.
-    pub noise: f32,
-    /// 0..1 stereo spread of the unison oscillators.
-    pub width: f32,
-    /// Unison detune in cents (0 = one oscillator per voice).
-    pub detune_cents: f32,
+    /// The timbre parameters (the same set a picture proposes).
+    pub timbre: Patch,
     /// Tempo when the host reports none.
     pub fallback_bpm: f64,
     /// When a queued score takes over.
@@ -140,21 +120,17 @@ impl EngineParams {
     pub fn with_patch(patch: &Patch) -> Self {
         EngineParams {
             gain_db: -6.0,
-            attack_ms: patch.attack_ms,
-            release_ms: patch.release_ms,
-            brightness: patch.brightness,
-            decay_ms: patch.decay_ms,
-            sustain: patch.sustain,
-            cutoff_hz: patch.cutoff_hz,
-            resonance: patch.resonance,
-            filter_env_oct: patch.filter_env_oct,
-            noise: patch.noise,
-            width: patch.width,
-            detune_cents: patch.detune_cents,
+            timbre: *patch,
             fallback_bpm: DEFAULT_BPM,
             swap_at: SwapAt::NextBar,
             transpose: 0,
         }
+    }
+
+    /// These parameters with the timbre changed by `f`.
+    pub fn with_timbre(mut self, f: impl FnOnce(&mut Patch)) -> Self {
+        f(&mut self.timbre);
+        self
     }
 }
 
@@ -176,13 +152,13 @@ fn timbre_target(p: &EngineParams) -> Timbre {
         }
     };
     Timbre {
-        brightness: clean(p.brightness, 0.0, 1.0, 0.4),
-        cutoff_log2: clean(p.cutoff_hz, 20.0, 20_000.0, 4_000.0).log2(),
-        resonance: clean(p.resonance, 0.0, 1.0, 0.0),
-        filter_env_oct: clean(p.filter_env_oct, 0.0, 8.0, 0.0),
-        noise: clean(p.noise, 0.0, 1.0, 0.0),
-        width: clean(p.width, 0.0, 1.0, 0.5),
-        detune_cents: clean(p.detune_cents, 0.0, 100.0, 0.0),
+        brightness: clean(p.timbre.brightness, 0.0, 1.0, 0.4),
+        cutoff_log2: clean(p.timbre.cutoff_hz, 20.0, 20_000.0, 4_000.0).log2(),
+        resonance: clean(p.timbre.resonance, 0.0, 1.0, 0.0),
+        filter_env_oct: clean(p.timbre.filter_env_oct, 0.0, 8.0, 0.0),
+        noise: clean(p.timbre.noise, 0.0, 1.0, 0.0),
+        width: clean(p.timbre.width, 0.0, 1.0, 0.5),
+        detune_cents: clean(p.timbre.detune_cents, 0.0, 100.0, 0.0),
     }
 }
 
@@ -372,14 +348,14 @@ impl Engine {
         let sr = self.sample_rate;
         let ms = |v: f32, lo: f32| (v.clamp(lo, 10_000.0) * 0.001 * sr).max(1.0);
         let env = Envelope {
-            attack: ms(params.attack_ms, 0.5),
-            decay: ms(params.decay_ms, 1.0),
-            sustain: if params.sustain.is_finite() {
-                params.sustain.clamp(0.0, 1.0)
+            attack: ms(params.timbre.attack_ms, 0.5),
+            decay: ms(params.timbre.decay_ms, 1.0),
+            sustain: if params.timbre.sustain.is_finite() {
+                params.timbre.sustain.clamp(0.0, 1.0)
             } else {
                 0.6
             },
-            release: ms(params.release_ms, 1.0),
+            release: ms(params.timbre.release_ms, 1.0),
         };
         let release = env.release;
 
@@ -511,7 +487,7 @@ impl Engine {
         let target = timbre_target(params);
         let k = self.smoothing_coeff;
         let sr = self.sample_rate;
-        let fade = 1.0 / (params.release_ms.clamp(1.0, 10_000.0) * 0.001 * sr);
+        let fade = 1.0 / (params.timbre.release_ms.clamp(1.0, 10_000.0) * 0.001 * sr);
         let score = self.score.as_deref();
         let spectrum = score.and_then(|s| s.spectrum.as_ref());
         let length = score.map_or(1.0, |s| s.length_beats);

@@ -70,10 +70,7 @@ mod tests {
     }
 
     fn params() -> EngineParams {
-        EngineParams {
-            release_ms: 10.0,
-            ..EngineParams::default()
-        }
+        EngineParams::default().with_timbre(|t| t.release_ms = 10.0)
     }
 
     /// First samples that are non-zero after at least `gap` silent samples.
@@ -446,10 +443,9 @@ mod tests {
     #[test]
     fn notes_start_and_end_without_clicks() {
         // Sines only, so any step larger than the steepest slope of the waveform is a click.
-        let p = EngineParams {
-            brightness: 0.0,
-            ..params()
-        };
+        let p = params().with_timbre(|t| {
+            t.brightness = 0.0;
+        });
         let notes: Vec<Note> = (0..64)
             .map(|i| note(i as f64 * 0.125, 0.3, 48 + (i * 7 % 24) as u8))
             .collect();
@@ -503,19 +499,17 @@ mod tests {
 
     #[test]
     fn the_filter_darkens_the_noise_adds_air_and_width_spreads() {
-        let base = EngineParams {
-            brightness: 1.0,
-            cutoff_hz: 16_000.0,
-            filter_env_oct: 0.0,
-            resonance: 0.0,
-            ..params()
-        };
+        let base = params().with_timbre(|t| {
+            t.brightness = 1.0;
+            t.cutoff_hz = 16_000.0;
+            t.filter_env_oct = 0.0;
+            t.resonance = 0.0;
+        });
         let open = chord_render(&base, 512).0;
         let closed = chord_render(
-            &EngineParams {
-                cutoff_hz: 400.0,
-                ..base
-            },
+            &base.with_timbre(|t| {
+                t.cutoff_hz = 400.0;
+            }),
             512,
         )
         .0;
@@ -526,20 +520,18 @@ mod tests {
             brightness_of(&open)
         );
         let noisy = chord_render(
-            &EngineParams {
-                noise: 1.0,
-                brightness: 0.0,
-                ..base
-            },
+            &base.with_timbre(|t| {
+                t.noise = 1.0;
+                t.brightness = 0.0;
+            }),
             512,
         )
         .0;
         let clean = chord_render(
-            &EngineParams {
-                noise: 0.0,
-                brightness: 0.0,
-                ..base
-            },
+            &base.with_timbre(|t| {
+                t.noise = 0.0;
+                t.brightness = 0.0;
+            }),
             512,
         )
         .0;
@@ -549,19 +541,17 @@ mod tests {
             crate::compose::tests::correlation(&l[2_000..40_000], &r[2_000..40_000])
         };
         let mono = corr(chord_render(
-            &EngineParams {
-                detune_cents: 0.0,
-                width: 1.0,
-                ..base
-            },
+            &base.with_timbre(|t| {
+                t.detune_cents = 0.0;
+                t.width = 1.0;
+            }),
             512,
         ));
         let wide = corr(chord_render(
-            &EngineParams {
-                detune_cents: 15.0,
-                width: 1.0,
-                ..base
-            },
+            &base.with_timbre(|t| {
+                t.detune_cents = 15.0;
+                t.width = 1.0;
+            }),
             512,
         ));
         assert!(mono > 0.999 && wide < 0.9, "mono {mono}, wide {wide}");
@@ -569,14 +559,13 @@ mod tests {
 
     #[test]
     fn the_full_synth_does_not_depend_on_block_size() {
-        let p = EngineParams {
-            noise: 0.3,
-            detune_cents: 12.0,
-            width: 0.8,
-            resonance: 0.7,
-            filter_env_oct: 3.0,
-            ..params()
-        };
+        let p = params().with_timbre(|t| {
+            t.noise = 0.3;
+            t.detune_cents = 12.0;
+            t.width = 0.8;
+            t.resonance = 0.7;
+            t.filter_env_oct = 3.0;
+        });
         let reference = chord_render(&p, 1);
         for block in [7, 64, 512, 4096] {
             assert!(chord_render(&p, block) == reference, "block size {block}");

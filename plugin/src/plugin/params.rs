@@ -10,6 +10,7 @@ use super::bridge::ScoreSlot;
 use super::composition::CompositionSlot;
 use crate::compose::{self, Scale, Settings};
 use crate::engine::{EngineParams, SwapAt, DEFAULT_BPM};
+use crate::score::Patch;
 
 /// A parameter callback that asks for the score to be recomposed. Callbacks may run on the audio
 /// thread, so it only raises a flag; `process` turns the flag into a background task.
@@ -264,7 +265,7 @@ impl PixelodyParams {
             .with_value_to_string(formatters::v2s_f32_rounded(1)),
             attack_ms: FloatParam::new(
                 "Attack",
-                d.attack_ms,
+                d.timbre.attack_ms,
                 FloatRange::Skewed {
                     min: 0.5,
                     max: 2_000.0,
@@ -275,7 +276,7 @@ impl PixelodyParams {
             .with_value_to_string(formatters::v2s_f32_rounded(1)),
             release_ms: FloatParam::new(
                 "Release",
-                d.release_ms,
+                d.timbre.release_ms,
                 FloatRange::Skewed {
                     min: 1.0,
                     max: 5_000.0,
@@ -284,10 +285,10 @@ impl PixelodyParams {
             )
             .with_unit(" ms")
             .with_value_to_string(formatters::v2s_f32_rounded(0)),
-            brightness: percent("Brightness", d.brightness),
+            brightness: percent("Brightness", d.timbre.brightness),
             decay_ms: FloatParam::new(
                 "Decay",
-                d.decay_ms,
+                d.timbre.decay_ms,
                 FloatRange::Skewed {
                     min: 1.0,
                     max: 5_000.0,
@@ -296,10 +297,10 @@ impl PixelodyParams {
             )
             .with_unit(" ms")
             .with_value_to_string(formatters::v2s_f32_rounded(0)),
-            sustain: percent("Sustain", d.sustain),
+            sustain: percent("Sustain", d.timbre.sustain),
             cutoff_hz: FloatParam::new(
                 "Cutoff",
-                d.cutoff_hz,
+                d.timbre.cutoff_hz,
                 FloatRange::Skewed {
                     min: 20.0,
                     max: 20_000.0,
@@ -308,19 +309,19 @@ impl PixelodyParams {
             )
             .with_value_to_string(formatters::v2s_f32_hz_then_khz(1))
             .with_string_to_value(formatters::s2v_f32_hz_then_khz()),
-            resonance: percent("Resonance", d.resonance),
+            resonance: percent("Resonance", d.timbre.resonance),
             filter_env_oct: FloatParam::new(
                 "Filter Envelope",
-                d.filter_env_oct,
+                d.timbre.filter_env_oct,
                 FloatRange::Linear { min: 0.0, max: 8.0 },
             )
             .with_unit(" oct")
             .with_step_size(0.01),
-            noise: percent("Noise", d.noise),
-            width: percent("Width", d.width),
+            noise: percent("Noise", d.timbre.noise),
+            width: percent("Width", d.timbre.width),
             detune_cents: FloatParam::new(
                 "Detune",
-                d.detune_cents,
+                d.timbre.detune_cents,
                 FloatRange::Linear {
                     min: 0.0,
                     max: 100.0,
@@ -426,17 +427,19 @@ impl PixelodyParams {
     pub fn engine_params(&self) -> EngineParams {
         EngineParams {
             gain_db: self.gain_db.value(),
-            attack_ms: self.attack_ms.value(),
-            release_ms: self.release_ms.value(),
-            brightness: self.brightness.value(),
-            decay_ms: self.decay_ms.value(),
-            sustain: self.sustain.value(),
-            cutoff_hz: self.cutoff_hz.value(),
-            resonance: self.resonance.value(),
-            filter_env_oct: self.filter_env_oct.value(),
-            noise: self.noise.value(),
-            width: self.width.value(),
-            detune_cents: self.detune_cents.value(),
+            timbre: Patch {
+                attack_ms: self.attack_ms.value(),
+                release_ms: self.release_ms.value(),
+                brightness: self.brightness.value(),
+                decay_ms: self.decay_ms.value(),
+                sustain: self.sustain.value(),
+                cutoff_hz: self.cutoff_hz.value(),
+                resonance: self.resonance.value(),
+                filter_env_oct: self.filter_env_oct.value(),
+                noise: self.noise.value(),
+                width: self.width.value(),
+                detune_cents: self.detune_cents.value(),
+            },
             fallback_bpm: f64::from(self.free_tempo_bpm.value()),
             swap_at: match self.swap_at.value() {
                 SwapChoice::NextBar => SwapAt::NextBar,
