@@ -59,6 +59,7 @@ fn block_sizes_from_1_to_16384_and_random_every_call() {
 #[test]
 fn transport_fuzz_jumps_tempi_stops_and_missing_fields() {
     let mut host = host();
+    let mode = host.param_id("Play Mode");
     host.activate(44_100.0, 1_024);
     let mut rng = Rng(11);
     let blocks: Vec<Block> = (0..3_000)
@@ -80,16 +81,30 @@ fn transport_fuzz_jumps_tempi_stops_and_missing_fields() {
                     _ => Some(rng.unit() * 64.0),
                 },
             };
+            let frames = rng.range(1, 1_024) as usize;
+            // Keys go up and down too (they trigger or transpose once Play Mode says so).
+            let key = (rng.unit() < 0.2).then(|| {
+                (
+                    rng.unit() < 0.5,
+                    rng.range(0, 127) as u8,
+                    rng.range(0, frames as u64 - 1) as u32,
+                )
+            });
             Block {
-                frames: rng.range(1, 1_024) as usize,
+                frames,
                 transport,
                 param: None,
-                key: None,
+                key,
             }
         })
         .collect();
     let (l, r) = host.process(&blocks);
     assert_clean("transport fuzz", &l, &r);
+    // The same again in MIDI Trigger mode, where the keys start and stop the phrase.
+    let mut blocks = blocks;
+    blocks[0].param = Some((mode, 1.0));
+    let (l, r) = host.process(&blocks);
+    assert_clean("transport and key fuzz, MIDI Trigger", &l, &r);
 }
 
 #[test]
