@@ -2,11 +2,13 @@
 //!
 //! Layers, each a folder, dependencies pointing down: `score` (plain data) <- `analysis`
 //! (picture -> features) <- `compose` (features -> score); `engine` (real-time playback) depends on
-//! `score` only; `plugin` (nice-plug glue) and `cli` (offline renderer) know them all.
+//! `score` only; `plugin` (nice-plug glue) and `cli` (offline renderer) know them all; `editor`
+//! (egui) sits on top of the glue.
 
 pub mod analysis;
 pub mod cli;
 pub mod compose;
+pub mod editor;
 pub mod engine;
 pub mod export;
 pub mod plugin;

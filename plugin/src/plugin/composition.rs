@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 use super::bridge::ScoreSlot;
 use crate::analysis::{Picture, PictureError, MAX_SIDE};
 use crate::compose::{self, Settings};
+use crate::score::Score;
 
 const COMPOSITION_FORMAT_VERSION: u32 = 1;
 
@@ -38,7 +39,7 @@ pub struct Composition {
 }
 
 impl Composition {
-    fn to_state(&self) -> CompositionState {
+    pub fn to_state(&self) -> CompositionState {
         let bytes: Vec<u8> = self.picture.rgb.iter().flatten().copied().collect();
         CompositionState {
             version: COMPOSITION_FORMAT_VERSION,
@@ -125,32 +126,43 @@ impl CompositionSlot {
     }
 
     /// Loads a new picture (from the editor's drop or file browser; off the audio thread):
-    /// decodes it, composes it with `settings` and publishes the score. On any error nothing
-    /// changes: the previous picture stays and its score keeps playing.
+    /// decodes it, composes it with `settings` and publishes the score. `wanted` is asked before
+    /// composing and again just before publishing: once it says no (a newer picture was asked
+    /// for), the work is abandoned and `Ok(None)` returned. On success the published score comes
+    /// back. On any error nothing changes: the previous picture stays and its score keeps playing.
     pub fn load_picture(
         &self,
         bytes: &[u8],
         name: &str,
         settings: Settings,
         scores: &ScoreSlot,
-    ) -> Result<(), PictureError> {
+        wanted: &dyn Fn() -> bool,
+    ) -> Result<Option<Arc<Score>>, PictureError> {
         let picture = crate::analysis::decode(bytes).map_err(|e| e.in_file(name))?;
+        if !wanted() {
+            return Ok(None);
+        }
         let source = format!(
             "{name} ({} x {})",
             picture.source_width, picture.source_height
         );
         let settings = settings.clamped();
         let score = compose::compose(&picture, &settings, source.clone());
-        *self
+        let mut current = self
             .current
             .write()
-            .unwrap_or_else(|poisoned| poisoned.into_inner()) = Composition {
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        // Checked under the lock, so of two loads the newer one always publishes last.
+        if !wanted() {
+            return Ok(None);
+        }
+        *current = Composition {
             source,
             picture: Arc::new(picture),
             settings,
         };
         scores.publish(score);
-        Ok(())
+        Ok(Some(scores.current()))
     }
 
     pub fn take_dirty(&self) -> bool {
@@ -221,7 +233,7 @@ mod tests {
         let (scores, _audio) = ScoreSlot::new(crate::score::Score::empty());
         let slot = CompositionSlot::new(composition());
         let good = crate::plugin::EXAMPLE_PICTURE;
-        slot.load_picture(good, "sunset.png", Settings::default(), &scores)
+        slot.load_picture(good, "sunset.png", Settings::default(), &scores, &|| true)
             .unwrap();
         let playing = scores.current();
         assert_eq!(playing.source, "sunset.png (96 x 64)");
@@ -231,7 +243,7 @@ mod tests {
             (&[][..], "empty"),
         ] {
             let err = slot
-                .load_picture(bytes, "bad.png", Settings::default(), &scores)
+                .load_picture(bytes, "bad.png", Settings::default(), &scores, &|| true)
                 .unwrap_err();
             assert!(err.to_string().starts_with("bad.png: "), "{err}");
             assert!(err.message.contains(why), "{err}");

@@ -5,6 +5,8 @@
 pub mod bridge;
 pub mod composition;
 pub mod params;
+pub mod recovery;
+pub mod status;
 
 use std::sync::Arc;
 
@@ -16,6 +18,7 @@ use crate::score::Score;
 use bridge::{AudioEnds, ScoreSlot};
 use composition::{Composition, CompositionSlot};
 use params::{PixelodyParams, PlayChoice};
+use status::Playhead;
 
 /// The picture a fresh instance plays until the musician brings their own.
 pub const EXAMPLE_PICTURE: &[u8] = include_bytes!("../../assets/example.png");
@@ -25,6 +28,8 @@ pub struct Pixelody {
     engine: Engine,
     audio: AudioEnds,
     keys: Keys,
+    playhead: Arc<Playhead>,
+    loader: Arc<crate::editor::loader::Loader>,
 }
 
 /// What incoming MIDI keys set: the held key (MIDI Trigger), the transposition, and the
@@ -121,6 +126,8 @@ impl Default for Pixelody {
             engine: Engine::new(48_000.0),
             audio,
             keys: Keys::default(),
+            playhead: Arc::default(),
+            loader: Arc::default(),
         }
     }
 }
@@ -145,12 +152,24 @@ impl Plugin for Pixelody {
     /// Keys trigger or transpose the score (Play Mode, MIDI Transpose).
     const MIDI_INPUT: MidiConfig = MidiConfig::Basic;
 
-    type Editor = ();
+    type Editor = crate::editor::PixelodyEditor;
     type SysExMessage = ();
     type BackgroundTask = Task;
 
     fn params(&self) -> Arc<dyn Params> {
         self.params.clone()
+    }
+
+    fn editor(&mut self, _executor: AsyncExecutor<Self>) -> Option<Self::Editor> {
+        Some(crate::editor::PixelodyEditor::new(crate::editor::Link {
+            params: self.params.clone(),
+            playhead: self.playhead.clone(),
+            loader: self.loader.clone(),
+        }))
+    }
+
+    fn filter_state(state: &mut PluginState) {
+        recovery::filter_state(state);
     }
 
     fn task_executor(&mut self) -> TaskExecutor<Self> {
@@ -212,6 +231,16 @@ impl Plugin for Pixelody {
             .filter(|t| t.is_finite() && *t > 0.0)
             .unwrap_or(params.fallback_bpm);
         let bps = tempo / 60.0 / f64::from(self.engine.sample_rate());
+        let loop_beats = self.engine.score().map_or(0.0, |s| s.length_beats);
+        let (shown_playing, shown_beat) = if trigger_mode {
+            (self.keys.held.is_some(), self.keys.beat)
+        } else {
+            (host.playing, host.pos_beats.unwrap_or(0.0))
+        };
+        if loop_beats > 0.0 {
+            self.playhead
+                .publish(shown_playing, shown_beat.rem_euclid(loop_beats), tempo);
+        }
         // The only layout we declare is stereo.
         let [left, right, ..] = buffer.as_slice() else {
             return ProcessStatus::KeepAlive;

@@ -8,6 +8,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use super::bridge::ScoreSlot;
 use super::composition::CompositionSlot;
+use super::status::Notices;
 use crate::compose::{self, Scale, Settings};
 use crate::engine::{EngineParams, SwapAt, DEFAULT_BPM};
 use crate::score::Patch;
@@ -148,7 +149,17 @@ pub struct PixelodyParams {
     /// The picture's working copy and the settings the score was composed with.
     #[persist = "composition"]
     pub composition: Arc<CompositionSlot>,
+    /// The editor's size, so the project reopens it as the musician left it.
+    #[persist = "editor-size"]
+    pub editor_size: Arc<crate::editor::EditorSize>,
+    /// What went wrong loading the project, for the editor (see `recovery`).
+    #[persist = "load-notice"]
+    pub notices: Arc<Notices>,
 
+    /// On: a new picture keeps the current sound. Off: the picture's proposed timbre is sent to
+    /// the timbre parameters (as recorded, undoable parameter changes).
+    #[id = "lock_timbre"]
+    pub lock_timbre: BoolParam,
     /// Output level of the internal synth.
     #[id = "gain"]
     pub gain_db: FloatParam,
@@ -252,6 +263,9 @@ impl PixelodyParams {
         PixelodyParams {
             score,
             composition,
+            editor_size: Arc::default(),
+            notices: Arc::default(),
+            lock_timbre: BoolParam::new("Lock Timbre", false),
             gain_db: FloatParam::new(
                 "Output Gain",
                 d.gain_db,

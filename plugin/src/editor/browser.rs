@@ -1,0 +1,314 @@
+//! An in-editor file browser (pure egui: a native dialog may be missing or misbehave inside a
+//! host) for "Open picture..." and "Export MIDI...", and the recent-files list, which is kept per
+//! user in `$XDG_CONFIG_HOME/pixelody/recent-files.txt` (or `~/.config/...`).
+
+use std::path::{Path, PathBuf};
+
+use super::loader::looks_like_picture;
+
+const RECENT_MAX: usize = 10;
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Purpose {
+    OpenPicture,
+    ExportMidi,
+}
+
+/// What the musician chose in the browser.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Chosen {
+    Picture(PathBuf),
+    MidiFile(PathBuf),
+}
+
+struct Entry {
+    name: String,
+    path: PathBuf,
+    is_dir: bool,
+}
+
+pub struct Browser {
+    purpose: Option<Purpose>,
+    dir: PathBuf,
+    entries: Vec<Entry>,
+    /// The path field: a folder to go to or a file to open.
+    typed: String,
+    /// The file name to save under (Export MIDI).
+    save_name: String,
+    selected: Option<PathBuf>,
+    problem: Option<String>,
+}
+
+fn home() -> PathBuf {
+    std::env::var_os("HOME")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("/"))
+}
+
+impl Default for Browser {
+    fn default() -> Self {
+        Browser {
+            purpose: None,
+            dir: home(),
+            entries: Vec::new(),
+            typed: String::new(),
+            save_name: String::from("pixelody.mid"),
+            selected: None,
+            problem: None,
+        }
+    }
+}
+
+impl Browser {
+    pub fn is_open(&self) -> bool {
+        self.purpose.is_some()
+    }
+
+    pub fn open(&mut self, purpose: Purpose, start: Option<&Path>) {
+        self.purpose = Some(purpose);
+        let dir = start
+            .and_then(|p| p.parent())
+            .filter(|d| d.is_dir())
+            .map(Path::to_path_buf)
+            .unwrap_or_else(|| self.dir.clone());
+        self.go(dir);
+    }
+
+    pub fn close(&mut self) {
+        self.purpose = None;
+    }
+
+    /// Lists `dir`: folders, then the files the purpose can use, each sorted by name.
+    fn go(&mut self, dir: PathBuf) {
+        match std::fs::read_dir(&dir) {
+            Ok(list) => {
+                let mut entries: Vec<Entry> = list
+                    .flatten()
+                    .filter_map(|e| {
+                        let path = e.path();
+                        let name = e.file_name().to_string_lossy().into_owned();
+                        if name.starts_with('.') {
+                            return None;
+                        }
+                        let is_dir = path.is_dir();
+                        let wanted = is_dir
+                            || match self.purpose {
+                                Some(Purpose::ExportMidi) => {
+                                    path.extension().is_some_and(|x| x == "mid")
+                                }
+                                _ => looks_like_picture(&path),
+                            };
+                        wanted.then_some(Entry { name, path, is_dir })
+                    })
+                    .collect();
+                entries.sort_by(|a, b| {
+                    b.is_dir
+                        .cmp(&a.is_dir)
+                        .then_with(|| a.name.to_lowercase().cmp(&b.name.to_lowercase()))
+                });
+                self.entries = entries;
+                self.typed = dir.to_string_lossy().into_owned();
+                self.dir = dir;
+                self.selected = None;
+                self.problem = None;
+            }
+            Err(e) => {
+                self.problem = Some(format!("Cannot open {}: {e}", dir.display()));
+            }
+        }
+    }
+
+    /// Draws the browser while it is open; returns what the musician chose.
+    pub fn show(&mut self, ctx: &egui::Context, recent: &Recent) -> Option<Chosen> {
+        let purpose = self.purpose?;
+        let title = match purpose {
+            Purpose::OpenPicture => "Open picture",
+            Purpose::ExportMidi => "Export MIDI file",
+        };
+        let mut chosen = None;
+        let mut keep_open = true;
+        let mut go_to = None;
+        egui::Window::new(title)
+            .collapsible(false)
+            .resizable(true)
+            .default_size([560.0, 420.0])
+            .anchor(egui::Align2::CENTER_CENTER, [0.0, 0.0])
+            .show(ctx, |ui| {
+                ui.horizontal(|ui| {
+                    if ui.button("Up").clicked() {
+                        if let Some(parent) = self.dir.parent() {
+                            go_to = Some(parent.to_path_buf());
+                        }
+                    }
+                    if ui.button("Home").clicked() {
+                        go_to = Some(home());
+                    }
+                    let field = ui.add(
+                        egui::TextEdit::singleline(&mut self.typed)
+                            .desired_width(f32::INFINITY)
+                            .hint_text("Folder or file path"),
+                    );
+                    if field.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter)) {
+                        let typed = PathBuf::from(self.typed.trim());
+                        if typed.is_dir() {
+                            go_to = Some(typed);
+                        } else if purpose == Purpose::OpenPicture {
+                            chosen = Some(Chosen::Picture(typed));
+                        }
+                    }
+                });
+                if let Some(problem) = &self.problem {
+                    ui.colored_label(ui.visuals().error_fg_color, problem);
+                }
+                ui.separator();
+                ui.columns(2, |cols| {
+                    egui::ScrollArea::vertical()
+                        .id_salt("files")
+                        .max_height(280.0)
+                        .show(&mut cols[0], |ui| {
+                            if self.entries.is_empty() {
+                                ui.weak(match purpose {
+                                    Purpose::OpenPicture => "No pictures in this folder",
+                                    Purpose::ExportMidi => "No MIDI files in this folder",
+                                });
+                            }
+                            for e in &self.entries {
+                                let label = if e.is_dir {
+                                    format!("{}/", e.name)
+                                } else {
+                                    e.name.clone()
+                                };
+                                let selected = self.selected.as_deref() == Some(&e.path);
+                                let r = ui.selectable_label(selected, label);
+                                if r.clicked() {
+                                    if e.is_dir {
+                                        go_to = Some(e.path.clone());
+                                    } else {
+                                        self.selected = Some(e.path.clone());
+                                        if purpose == Purpose::ExportMidi {
+                                            self.save_name = e.name.clone();
+                                        }
+                                    }
+                                }
+                                if r.double_clicked() && !e.is_dir {
+                                    chosen = Some(match purpose {
+                                        Purpose::OpenPicture => Chosen::Picture(e.path.clone()),
+                                        Purpose::ExportMidi => Chosen::MidiFile(e.path.clone()),
+                                    });
+                                }
+                            }
+                        });
+                    let ui = &mut cols[1];
+                    if purpose == Purpose::OpenPicture {
+                        ui.strong("Recent");
+                        if recent.paths.is_empty() {
+                            ui.weak("Pictures you open appear here.");
+                        }
+                        for path in &recent.paths {
+                            let name = path
+                                .file_name()
+                                .map(|n| n.to_string_lossy().into_owned())
+                                .unwrap_or_default();
+                            if ui
+                                .link(name)
+                                .on_hover_text(path.to_string_lossy())
+                                .clicked()
+                            {
+                                chosen = Some(Chosen::Picture(path.clone()));
+                            }
+                        }
+                    } else {
+                        ui.strong("File name");
+                        ui.text_edit_singleline(&mut self.save_name);
+                        ui.weak("One track per part, with the tempo.");
+                    }
+                });
+                ui.separator();
+                ui.horizontal(|ui| {
+                    let action = match purpose {
+                        Purpose::OpenPicture => "Open",
+                        Purpose::ExportMidi => "Save",
+                    };
+                    let ready = match purpose {
+                        Purpose::OpenPicture => self.selected.is_some(),
+                        Purpose::ExportMidi => !self.save_name.trim().is_empty(),
+                    };
+                    if ui.add_enabled(ready, egui::Button::new(action)).clicked() {
+                        chosen = match purpose {
+                            Purpose::OpenPicture => self.selected.clone().map(Chosen::Picture),
+                            Purpose::ExportMidi => {
+                                let mut name = self.save_name.trim().to_string();
+                                if !name.to_lowercase().ends_with(".mid") {
+                                    name.push_str(".mid");
+                                }
+                                Some(Chosen::MidiFile(self.dir.join(name)))
+                            }
+                        };
+                    }
+                    if ui.button("Cancel").clicked() {
+                        keep_open = false;
+                    }
+                });
+            });
+        if let Some(dir) = go_to {
+            self.go(dir);
+        }
+        if ctx.input(|i| i.key_pressed(egui::Key::Escape)) || !keep_open || chosen.is_some() {
+            self.purpose = None;
+        }
+        chosen
+    }
+}
+
+/// The pictures opened last, newest first; shared by every Pixelody instance of the user.
+#[derive(Default)]
+pub struct Recent {
+    pub paths: Vec<PathBuf>,
+}
+
+fn recent_file() -> Option<PathBuf> {
+    let base = std::env::var_os("XDG_CONFIG_HOME")
+        .map(PathBuf::from)
+        .filter(|p| p.is_absolute())
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".config")))?;
+    Some(base.join("pixelody").join("recent-files.txt"))
+}
+
+impl Recent {
+    pub fn load() -> Recent {
+        let paths = recent_file()
+            .and_then(|f| std::fs::read_to_string(f).ok())
+            .map(|text| {
+                text.lines()
+                    .filter(|l| !l.is_empty())
+                    .map(PathBuf::from)
+                    .take(RECENT_MAX)
+                    .collect()
+            })
+            .unwrap_or_default();
+        Recent { paths }
+    }
+
+    /// Puts `path` first and saves the list (a failure to save only loses the list).
+    pub fn add(&mut self, path: &Path) {
+        let path = path.canonicalize().unwrap_or_else(|_| path.to_path_buf());
+        self.paths.retain(|p| *p != path);
+        self.paths.insert(0, path);
+        self.paths.truncate(RECENT_MAX);
+        if let Some(file) = recent_file() {
+            let text: String = self
+                .paths
+                .iter()
+                .filter_map(|p| p.to_str())
+                .map(|p| format!("{p}\n"))
+                .collect();
+            let saved = file
+                .parent()
+                .map_or(Ok(()), std::fs::create_dir_all)
+                .and_then(|()| std::fs::write(&file, text));
+            if let Err(e) = saved {
+                nice_plug::nice_warn!("Could not save the recent files list: {e}");
+            }
+        }
+    }
+}

@@ -1,0 +1,260 @@
+//! Loading a picture the musician chose, on a thread of its own: the editor never waits, the
+//! audio thread keeps playing the previous score, and a load overtaken by a newer one is
+//! abandoned instead of published.
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use crate::plugin::bridge::ScoreSlot;
+use crate::plugin::composition::CompositionSlot;
+use crate::score::Patch;
+
+/// Files larger than this are refused before reading (the biggest picture the decoder accepts,
+/// 100 megapixels, is far smaller as any common format).
+pub const MAX_FILE_BYTES: u64 = 512 * 1024 * 1024;
+
+/// The extensions offered by the file browser and accepted on drop without a second look.
+pub const PICTURE_EXTENSIONS: &[&str] = &[
+    "png", "jpg", "jpeg", "gif", "webp", "bmp", "tif", "tiff",
+];
+
+pub fn looks_like_picture(path: &Path) -> bool {
+    path.extension()
+        .and_then(|e| e.to_str())
+        .is_some_and(|e| PICTURE_EXTENSIONS.contains(&e.to_ascii_lowercase().as_str()))
+}
+
+/// What the editor shows about loading.
+#[derive(Clone, Debug, PartialEq)]
+pub enum LoadStatus {
+    Idle,
+    /// `name` is being read, decoded and composed since `since`.
+    Working { name: String, since: Instant },
+    /// The last load worked.
+    Loaded { name: String },
+    /// The last load failed; the previous picture keeps playing.
+    Failed { message: String },
+}
+
+/// Shared by the editor (which asks for loads) and the load threads.
+pub struct Loader {
+    /// The number of the newest load asked for; older loads give up when they see it change.
+    latest: AtomicU64,
+    status: Mutex<LoadStatus>,
+    /// The timbre the newest loaded picture proposes, until the editor applies it.
+    proposal: Mutex<Option<Patch>>,
+}
+
+impl Default for Loader {
+    fn default() -> Self {
+        Loader {
+            latest: AtomicU64::new(0),
+            status: Mutex::new(LoadStatus::Idle),
+            proposal: Mutex::new(None),
+        }
+    }
+}
+
+fn file_name(path: &Path) -> String {
+    path.file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| path.to_string_lossy().into_owned())
+}
+
+/// Reads a file the musician chose, with the reasons it can fail in their words.
+pub fn read_picture_file(path: &Path) -> Result<Vec<u8>, String> {
+    let name = file_name(path);
+    let meta = std::fs::metadata(path).map_err(|e| match e.kind() {
+        std::io::ErrorKind::NotFound => format!("{name}: the file is not there any more"),
+        std::io::ErrorKind::PermissionDenied => format!("{name}: no permission to read it"),
+        _ => format!("{name}: cannot be read ({e})"),
+    })?;
+    if meta.is_dir() {
+        return Err(format!("{name} is a folder, not a picture"));
+    }
+    if meta.len() > MAX_FILE_BYTES {
+        return Err(format!(
+            "{name} is {} MB, too large for a picture (the limit is {} MB)",
+            meta.len() >> 20,
+            MAX_FILE_BYTES >> 20
+        ));
+    }
+    std::fs::read(path).map_err(|e| format!("{name}: cannot be read ({e})"))
+}
+
+impl Loader {
+    pub fn status(&self) -> LoadStatus {
+        self.status.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    fn set_status(&self, status: LoadStatus) {
+        *self.status.lock().unwrap_or_else(|p| p.into_inner()) = status;
+    }
+
+    /// Shows a message without loading anything (a refused drop).
+    pub fn refuse(&self, message: String) {
+        nice_plug::nice_warn!("{message}");
+        self.set_status(LoadStatus::Failed { message });
+    }
+
+    pub fn take_proposal(&self) -> Option<Patch> {
+        self.proposal.lock().unwrap_or_else(|p| p.into_inner()).take()
+    }
+
+    /// Starts loading `path` on a new thread and returns at once. Any load still running is
+    /// superseded: it finishes its current step and then gives up without publishing.
+    pub fn load(
+        self: &Arc<Self>,
+        path: PathBuf,
+        composition: Arc<CompositionSlot>,
+        scores: Arc<ScoreSlot>,
+        settings: crate::compose::Settings,
+    ) {
+        let ticket = self.latest.fetch_add(1, Ordering::AcqRel) + 1;
+        let name = file_name(&path);
+        self.set_status(LoadStatus::Working {
+            name: name.clone(),
+            since: Instant::now(),
+        });
+        let loader = self.clone();
+        let shown = name.clone();
+        let spawned = std::thread::Builder::new()
+            .name(String::from("pixelody-load"))
+            .spawn(move || loader.run(ticket, &path, &name, &composition, &scores, settings));
+        if let Err(e) = spawned {
+            self.refuse(format!("{shown}: could not start loading ({e})"));
+        }
+    }
+
+    fn current(&self, ticket: u64) -> bool {
+        self.latest.load(Ordering::Acquire) == ticket
+    }
+
+    fn run(
+        &self,
+        ticket: u64,
+        path: &Path,
+        name: &str,
+        composition: &CompositionSlot,
+        scores: &ScoreSlot,
+        settings: crate::compose::Settings,
+    ) {
+        let outcome = read_picture_file(path).and_then(|bytes| {
+            composition
+                .load_picture(&bytes, name, settings, scores, &|| self.current(ticket))
+                .map_err(|e| e.to_string())
+        });
+        if !self.current(ticket) {
+            return;
+        }
+        match outcome {
+            Ok(Some(score)) => {
+                nice_plug::nice_log!("Loaded {}", score.source);
+                *self.proposal.lock().unwrap_or_else(|p| p.into_inner()) = Some(score.patch);
+                self.set_status(LoadStatus::Loaded {
+                    name: name.to_string(),
+                });
+            }
+            Ok(None) => {}
+            Err(message) => self.refuse(message),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::plugin::{example, EXAMPLE_PICTURE};
+    use std::time::Duration;
+
+    fn wait_idle(loader: &Loader) -> LoadStatus {
+        for _ in 0..500 {
+            match loader.status() {
+                LoadStatus::Working { .. } => std::thread::sleep(Duration::from_millis(10)),
+                s => return s,
+            }
+        }
+        panic!("loading never finished");
+    }
+
+    fn slots() -> (Arc<CompositionSlot>, Arc<ScoreSlot>, crate::plugin::bridge::AudioEnds) {
+        let (c, s) = example();
+        let (scores, audio) = ScoreSlot::new(s);
+        (CompositionSlot::new(c), scores, audio)
+    }
+
+    fn temp(name: &str, bytes: &[u8]) -> PathBuf {
+        let dir = std::env::temp_dir().join(format!("pixelody-loader-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join(name);
+        std::fs::write(&path, bytes).unwrap();
+        path
+    }
+
+    #[test]
+    fn a_picture_loads_and_proposes_its_timbre() {
+        let (composition, scores, _audio) = slots();
+        let loader = Arc::new(Loader::default());
+        let mut png = Vec::new();
+        image::RgbImage::from_fn(40, 30, |x, y| image::Rgb([x as u8 * 6, y as u8 * 8, 200]))
+            .write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png)
+            .unwrap();
+        let path = temp("blue.png", &png);
+        loader.load(path, composition.clone(), scores.clone(), Default::default());
+        assert_eq!(
+            wait_idle(&loader),
+            LoadStatus::Loaded {
+                name: String::from("blue.png")
+            }
+        );
+        assert_eq!(scores.current().source, "blue.png (40 x 30)");
+        assert_eq!(loader.take_proposal(), Some(scores.current().patch));
+        assert_eq!(loader.take_proposal(), None, "applied once");
+    }
+
+    #[test]
+    fn bad_files_say_why_and_keep_the_previous_score() {
+        let (composition, scores, _audio) = slots();
+        let before = scores.current();
+        let loader = Arc::new(Loader::default());
+        let dir = std::env::temp_dir();
+        for (path, why) in [
+            (temp("notes.txt", b"hello"), "notes.txt: this is not a picture"),
+            (
+                temp("cut.png", &EXAMPLE_PICTURE[..EXAMPLE_PICTURE.len() / 2]),
+                "cut.png: ",
+            ),
+            (dir.join("pixelody-no-such-file.png"), "not there any more"),
+            (dir.clone(), "is a folder"),
+        ] {
+            loader.load(path, composition.clone(), scores.clone(), Default::default());
+            match wait_idle(&loader) {
+                LoadStatus::Failed { message } => assert!(message.contains(why), "{message}"),
+                s => panic!("{s:?}"),
+            }
+            assert_eq!(scores.current(), before);
+        }
+    }
+
+    #[test]
+    fn a_newer_load_supersedes_an_older_one() {
+        let (composition, scores, _audio) = slots();
+        let loader = Arc::new(Loader::default());
+        let mut big = Vec::new();
+        image::RgbImage::from_fn(3000, 2000, |x, y| image::Rgb([x as u8, y as u8, 9]))
+            .write_to(&mut std::io::Cursor::new(&mut big), image::ImageFormat::Png)
+            .unwrap();
+        let slow = temp("slow.png", &big);
+        let fast = temp("fast.png", EXAMPLE_PICTURE);
+        loader.load(slow, composition.clone(), scores.clone(), Default::default());
+        loader.load(fast, composition.clone(), scores.clone(), Default::default());
+        wait_idle(&loader);
+        // Give the slow load time to finish its decode and notice it was overtaken.
+        std::thread::sleep(Duration::from_millis(1500));
+        assert_eq!(scores.current().source, "fast.png (96 x 64)");
+        assert_eq!(composition.current().source, "fast.png (96 x 64)");
+        assert_eq!(scores.generation(), 1, "the superseded load published nothing");
+    }
+}

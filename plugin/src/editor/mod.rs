@@ -1,0 +1,425 @@
+//! The editor (layer 6): drop a picture, watch it play, shape it. egui through nice-plug-egui;
+//! file drops arrive through our patched egui-baseview (vendor/egui-baseview) as egui's
+//! hovered/dropped files. The editor never waits for the background work: pictures load on a
+//! thread of their own ([`loader`]), the playhead comes from atomics the audio thread writes.
+
+pub mod browser;
+pub mod loader;
+mod view;
+
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::atomic::AtomicUsize;
+use std::sync::Arc;
+use std::time::Duration;
+
+use nice_plug::editor::dpi::{LogicalSize, NativeSize};
+use nice_plug::editor::{
+    EditorHandle, HostMethods, ParentWindowHandle, SizeConstraints, SpawnedEditor,
+};
+use nice_plug::params::persist::PersistentField;
+use nice_plug::prelude::*;
+use nice_plug_egui::{
+    create_egui_editor, EguiEditor, EguiEditorHandle, EguiEditorState, EguiNiceSettings,
+    NiceEguiApp, RepaintNotifier,
+};
+
+use crate::plugin::params::PixelodyParams;
+use crate::plugin::status::Playhead;
+use crate::score::Patch;
+use browser::{Browser, Chosen, Purpose, Recent};
+use loader::{looks_like_picture, LoadStatus, Loader};
+
+pub const DEFAULT_SIZE: (u32, u32) = (960, 640);
+pub const MIN_SIZE: (u32, u32) = (760, 520);
+const MAX_SIDE: u32 = 8192;
+
+/// The editor's size in logical pixels, saved with the project.
+#[derive(Debug)]
+pub struct EditorSize {
+    width: AtomicU32,
+    height: AtomicU32,
+    /// The window's last scale factor (f32 bits); not saved, it belongs to the screen.
+    scale: AtomicU32,
+}
+
+impl Default for EditorSize {
+    fn default() -> Self {
+        EditorSize {
+            width: AtomicU32::new(DEFAULT_SIZE.0),
+            height: AtomicU32::new(DEFAULT_SIZE.1),
+            scale: AtomicU32::new(1.0f32.to_bits()),
+        }
+    }
+}
+
+impl EditorSize {
+    pub fn get(&self) -> (u32, u32) {
+        (
+            self.width.load(Ordering::Relaxed),
+            self.height.load(Ordering::Relaxed),
+        )
+    }
+
+    pub fn scale(&self) -> f64 {
+        f64::from(f32::from_bits(self.scale.load(Ordering::Relaxed)))
+    }
+
+    fn set_scale(&self, scale: f64) {
+        if scale.is_finite() && (0.25..=8.0).contains(&scale) {
+            self.scale.store((scale as f32).to_bits(), Ordering::Relaxed);
+        }
+    }
+
+    /// Stores a size, kept within sensible bounds (a damaged project cannot make it 0 or huge).
+    pub fn set_size(&self, width: u32, height: u32) {
+        self.width
+            .store(width.clamp(MIN_SIZE.0, MAX_SIDE), Ordering::Relaxed);
+        self.height
+            .store(height.clamp(MIN_SIZE.1, MAX_SIDE), Ordering::Relaxed);
+    }
+}
+
+/// How the editor size is saved.
+#[derive(serde::Serialize, serde::Deserialize, Clone, Copy, Debug, PartialEq)]
+pub struct SavedSize {
+    pub width: u32,
+    pub height: u32,
+}
+
+impl PersistentField<'_, SavedSize> for Arc<EditorSize> {
+    fn set(&self, new_value: SavedSize) {
+        self.set_size(new_value.width, new_value.height);
+    }
+
+    fn map<F, R>(&self, f: F) -> R
+    where
+        F: Fn(&SavedSize) -> R,
+    {
+        let (width, height) = self.get();
+        f(&SavedSize { width, height })
+    }
+}
+
+/// What the editor shares with the plugin.
+#[derive(Clone)]
+pub struct Link {
+    pub params: Arc<PixelodyParams>,
+    pub playhead: Arc<Playhead>,
+    pub loader: Arc<Loader>,
+}
+
+/// nice-plug's editor for Pixelody: an egui editor built afresh at each opening, at the size the
+/// project saved. The window owns the [`App`]; closing the window drops it.
+pub struct PixelodyEditor {
+    link: Link,
+}
+
+impl PixelodyEditor {
+    pub fn new(link: Link) -> Self {
+        PixelodyEditor { link }
+    }
+
+    fn logical_size(&self) -> LogicalSize<f64> {
+        let (w, h) = self.link.params.editor_size.get();
+        LogicalSize::new(f64::from(w), f64::from(h))
+    }
+}
+
+fn resize_hint() -> ResizeHint {
+    ResizeHint {
+        can_resize: true,
+        can_resize_horizontally: true,
+        can_resize_vertically: true,
+        preserve_aspect_ratio: false,
+        aspect_ratio_width: 1,
+        aspect_ratio_height: 1,
+        size_constraints: SizeConstraints::Logical {
+            min_size: Some(LogicalSize::new(MIN_SIZE.0 as f32, MIN_SIZE.1 as f32)),
+            max_size: None,
+        },
+    }
+}
+
+impl Editor for PixelodyEditor {
+    type Handle = EguiEditorHandle;
+
+    fn spawn(
+        &self,
+        parent: Option<ParentWindowHandle>,
+        wait_for_parent: bool,
+        fallback_scale_factor: Option<f64>,
+        gui_context: nice_plug::context::gui::GuiContext,
+        host: Option<HostMethods>,
+    ) -> Result<SpawnedEditor<Self::Handle>, Box<dyn std::error::Error>> {
+        let state = EguiEditorState::from_size(self.logical_size(), 1.0);
+        let settings = EguiNiceSettings::new()
+            .with_tile("Pixelody")
+            .with_resize_hint(resize_hint())
+            .with_repaint_poll_interval(Duration::from_millis(16));
+        let editor: EguiEditor<App> = create_egui_editor(
+            state,
+            RepaintNotifier::new(),
+            settings,
+            App::new(self.link.clone()),
+        )
+        .ok_or("the editor could not be created")?;
+        if let Some(scale) = fallback_scale_factor {
+            self.link.params.editor_size.set_scale(scale);
+        }
+        editor.spawn(
+            parent,
+            wait_for_parent,
+            fallback_scale_factor,
+            gui_context,
+            host,
+        )
+    }
+
+    fn size(&self) -> NativeSize<u32> {
+        NativeSize::from_size(
+            self.logical_size().into(),
+            self.link.params.editor_size.scale(),
+        )
+    }
+
+    fn resize_hint(&self) -> ResizeHint {
+        resize_hint()
+    }
+}
+
+// The handle type must be the egui one; keep the compiler honest about it.
+const _: fn() = || {
+    fn is_handle<H: EditorHandle>() {}
+    is_handle::<EguiEditorHandle>();
+};
+
+/// The egui app: state that lives while the window is open.
+pub struct App {
+    link: Link,
+    gui: Option<nice_plug::context::gui::GuiContext>,
+    picture: view::PictureTexture,
+    browser: Browser,
+    recent: Recent,
+    /// A message about the last action that is not a load (an export, a refused drop).
+    info: Option<(String, bool)>,
+}
+
+/// Editors alive in this process, logged at each close: a leak shows as a growing number.
+static OPEN_EDITORS: AtomicUsize = AtomicUsize::new(0);
+
+impl Drop for App {
+    fn drop(&mut self) {
+        self.link.playhead.editor_open.store(false, Ordering::Relaxed);
+        let left = OPEN_EDITORS.fetch_sub(1, Ordering::AcqRel) - 1;
+        nice_plug::nice_log!("Editor closed ({left} editors open in this process)");
+    }
+}
+
+impl App {
+    fn new(link: Link) -> Self {
+        OPEN_EDITORS.fetch_add(1, Ordering::AcqRel);
+        App {
+            link,
+            gui: None,
+            picture: view::PictureTexture::default(),
+            browser: Browser::default(),
+            recent: Recent::default(),
+            info: None,
+        }
+    }
+
+    fn load(&mut self, path: std::path::PathBuf) {
+        let params = &self.link.params;
+        self.info = None;
+        if looks_like_picture(&path) && path.is_file() {
+            self.recent.add(&path);
+        }
+        self.link.loader.load(
+            path,
+            params.composition.clone(),
+            params.score.clone(),
+            params.settings(),
+        );
+    }
+
+    fn export_midi(&mut self, path: &std::path::Path) {
+        let score = self.link.params.score.current();
+        let bpm = self
+            .link
+            .playhead
+            .tempo()
+            .unwrap_or_else(|| f64::from(self.link.params.free_tempo_bpm.value()));
+        let bytes = crate::export::midi_file(&score, bpm);
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        self.info = Some(match std::fs::write(path, bytes) {
+            Ok(()) => (
+                format!("Saved {name} ({} notes at {bpm:.1} BPM)", score.notes.len()),
+                false,
+            ),
+            Err(e) => (format!("Could not save {name}: {e}"), true),
+        });
+        if let Some((message, true)) = &self.info {
+            nice_plug::nice_warn!("{message}");
+        }
+    }
+
+    /// Sends a picture's proposed timbre to the timbre parameters through the host's gesture
+    /// path (begin, set, end), so the DAW records it and can undo it.
+    fn apply_patch(&self, patch: &Patch) {
+        let Some(gui) = &self.gui else { return };
+        let setter = gui.param_setter();
+        let p = &self.link.params;
+        let all: [(&FloatParam, f32); 11] = [
+            (&p.attack_ms, patch.attack_ms),
+            (&p.release_ms, patch.release_ms),
+            (&p.brightness, patch.brightness),
+            (&p.decay_ms, patch.decay_ms),
+            (&p.sustain, patch.sustain),
+            (&p.cutoff_hz, patch.cutoff_hz),
+            (&p.resonance, patch.resonance),
+            (&p.filter_env_oct, patch.filter_env_oct),
+            (&p.noise, patch.noise),
+            (&p.width, patch.width),
+            (&p.detune_cents, patch.detune_cents),
+        ];
+        for (param, value) in all {
+            if value.is_finite() {
+                setter.begin_set_parameter(param);
+                setter.set_parameter(param, value);
+                setter.end_set_parameter(param);
+            }
+        }
+    }
+
+    fn handle_drops(&mut self, ctx: &egui::Context) {
+        let dropped: Vec<std::path::PathBuf> = ctx.input(|i| {
+            i.raw
+                .dropped_files
+                .iter()
+                .map(|f| f.path().to_path_buf())
+                .collect()
+        });
+        if dropped.is_empty() {
+            return;
+        }
+        // A picture by its name first; otherwise the decoder looks at the content and says why
+        // it is not a picture.
+        let pick = dropped
+            .iter()
+            .find(|p| looks_like_picture(p))
+            .unwrap_or(&dropped[0])
+            .clone();
+        self.load(pick);
+    }
+}
+
+impl NiceEguiApp for App {
+    fn build(
+        &mut self,
+        egui_ctx: egui::Context,
+        gui: nice_plug::context::gui::GuiContext,
+        _frame: &mut nice_plug_egui::Frame,
+    ) -> Result<(), nice_plug_egui::baseview::HandlerError> {
+        view::style(&egui_ctx);
+        self.gui = Some(gui);
+        self.recent = Recent::load();
+        self.link.playhead.editor_open.store(true, Ordering::Relaxed);
+        Ok(())
+    }
+
+    fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut nice_plug_egui::Frame) {
+        let ctx = ui.ctx().clone();
+        if let Some(patch) = self.link.loader.take_proposal() {
+            if !self.link.params.lock_timbre.value() {
+                self.apply_patch(&patch);
+            }
+        }
+        self.handle_drops(&ctx);
+        let Some(gui) = self.gui.clone() else { return };
+        let setter = gui.param_setter();
+
+        let status = self.link.loader.status();
+        let mut open_browser = None;
+        nice_plug_egui::resizable_window::ResizableWindow::new("pixelody")
+            .min_size(egui::vec2(MIN_SIZE.0 as f32, MIN_SIZE.1 as f32))
+            .show(ui, |ui| {
+                egui::Panel::top("bar").show(ui, |ui| {
+                    ui.horizontal(|ui| {
+                        ui.heading("Pixelody");
+                        ui.add_space(12.0);
+                        if ui.button("Open picture...").clicked() {
+                            open_browser = Some(Purpose::OpenPicture);
+                        }
+                        if ui.button("Export MIDI...").clicked() {
+                            open_browser = Some(Purpose::ExportMidi);
+                        }
+                        ui.add_space(12.0);
+                        view::status_line(ui, &status, self.info.as_ref());
+                    });
+                    for notice in self.link.params.notices.all() {
+                        ui.horizontal(|ui| {
+                            ui.colored_label(ui.visuals().warn_fg_color, &notice);
+                            if ui.small_button("OK").clicked() {
+                                self.link.params.notices.clear();
+                            }
+                        });
+                    }
+                });
+                egui::Panel::right("controls")
+                    .resizable(false)
+                    .exact_size(410.0)
+                    .show(ui, |ui| {
+                        egui::ScrollArea::vertical().show(ui, |ui| {
+                            view::controls(ui, &self.link.params, &setter);
+                        });
+                    });
+                egui::CentralPanel::default().show(ui, |ui| {
+                    let composition = self.link.params.composition.current();
+                    let score = self.link.params.score.current();
+                    view::music(
+                        ui,
+                        &mut self.picture,
+                        &composition,
+                        &score,
+                        &self.link.playhead,
+                    );
+                });
+            });
+
+        if let Some(purpose) = open_browser {
+            let start = self.recent.paths.first().cloned();
+            self.browser.open(purpose, start.as_deref());
+        }
+        match self.browser.show(&ctx, &self.recent) {
+            Some(Chosen::Picture(path)) => self.load(path),
+            Some(Chosen::MidiFile(path)) => self.export_midi(&path),
+            None => {}
+        }
+        view::drop_overlay(&ctx);
+
+        let busy = matches!(status, LoadStatus::Working { .. });
+        if self.link.playhead.playing() || busy {
+            ctx.request_repaint_after(Duration::from_millis(16));
+        } else {
+            ctx.request_repaint_after(Duration::from_millis(100));
+        }
+    }
+
+    fn resized(&mut self, new_size: nice_plug_egui::baseview::WindowSize) {
+        self.link
+            .params
+            .editor_size
+            .set_scale(new_size.scale_factor);
+        let l = new_size.logical;
+        if l.width.is_finite() && l.height.is_finite() {
+            self.link
+                .params
+                .editor_size
+                .set_size(l.width.round() as u32, l.height.round() as u32);
+        }
+    }
+
+}

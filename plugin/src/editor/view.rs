@@ -1,0 +1,375 @@
+//! Drawing: the picture with its playhead, the piano roll, the grouped controls, the status line
+//! and the drop highlight.
+
+use std::sync::Arc;
+
+use egui::{Align2, Color32, FontId, Pos2, Rect, Sense, Stroke, StrokeKind, Ui, Vec2};
+use nice_plug::prelude::*;
+use nice_plug_egui::widgets::ParamSlider;
+
+use super::loader::{looks_like_picture, LoadStatus};
+use crate::analysis::Picture;
+use crate::plugin::composition::Composition;
+use crate::plugin::params::PixelodyParams;
+use crate::plugin::status::Playhead;
+use crate::score::{Part, Score};
+
+const ACCENT: Color32 = Color32::from_rgb(255, 176, 72);
+const BACKGROUND: Color32 = Color32::from_rgb(22, 23, 28);
+const PANEL: Color32 = Color32::from_rgb(30, 32, 38);
+
+pub fn part_colour(part: Part) -> Color32 {
+    match part {
+        Part::Melody => Color32::from_rgb(255, 196, 84),
+        Part::Harmony => Color32::from_rgb(84, 206, 190),
+        Part::Bass => Color32::from_rgb(170, 124, 255),
+    }
+}
+
+pub fn style(ctx: &egui::Context) {
+    ctx.set_visuals(egui::Visuals::dark());
+    ctx.global_style_mut(|style| {
+        style.visuals.panel_fill = PANEL;
+        style.visuals.window_fill = PANEL;
+        style.visuals.extreme_bg_color = BACKGROUND;
+        style.visuals.selection.bg_fill = Color32::from_rgb(160, 98, 30);
+        style.visuals.hyperlink_color = ACCENT;
+        style.spacing.item_spacing = Vec2::new(8.0, 6.0);
+    });
+}
+
+/// The picture as a texture, uploaded again only when the picture changes.
+#[derive(Default)]
+pub struct PictureTexture {
+    shown: Option<(Arc<Picture>, egui::TextureHandle)>,
+}
+
+impl PictureTexture {
+    fn get(&mut self, ctx: &egui::Context, picture: &Arc<Picture>) -> egui::TextureId {
+        match &self.shown {
+            Some((p, t)) if Arc::ptr_eq(p, picture) => t.id(),
+            _ => {
+                let bytes: Vec<u8> = picture.rgb.iter().flatten().copied().collect();
+                let image = egui::ColorImage::from_rgb([picture.width, picture.height], &bytes);
+                let texture = ctx.load_texture("picture", image, egui::TextureOptions::LINEAR);
+                let id = texture.id();
+                self.shown = Some((picture.clone(), texture));
+                id
+            }
+        }
+    }
+}
+
+pub fn status_line(ui: &mut Ui, status: &LoadStatus, info: Option<&(String, bool)>) {
+    match status {
+        LoadStatus::Working { name, since } => {
+            ui.add(egui::Spinner::new());
+            ui.label(format!(
+                "Turning {name} into music... {:.1} s (the current sound keeps playing)",
+                since.elapsed().as_secs_f32()
+            ));
+            return;
+        }
+        LoadStatus::Failed { message } => {
+            ui.colored_label(ui.visuals().error_fg_color, message);
+            return;
+        }
+        _ => {}
+    }
+    match info {
+        Some((message, true)) => {
+            ui.colored_label(ui.visuals().error_fg_color, message);
+        }
+        Some((message, false)) => {
+            ui.label(message);
+        }
+        None => {
+            ui.weak("Drop a picture here, or open one.");
+        }
+    }
+}
+
+/// The picture above, the piano roll below, one playhead through both.
+pub fn music(
+    ui: &mut Ui,
+    texture: &mut PictureTexture,
+    composition: &Composition,
+    score: &Score,
+    playhead: &Playhead,
+) {
+    let settings = &composition.settings;
+    ui.horizontal(|ui| {
+        ui.strong(&score.source);
+        ui.separator();
+        ui.label(if score.tonality.is_empty() {
+            "-"
+        } else {
+            &score.tonality
+        });
+        ui.separator();
+        ui.label(format!("{:?}", settings.mode));
+        ui.separator();
+        ui.label(format!(
+            "{} bars, {} notes",
+            (score.length_beats / 4.0).round(),
+            score.notes.len()
+        ));
+    });
+    let full = ui.available_rect_before_wrap();
+    let picture_height = (full.height() * 0.5).max(80.0);
+    let picture_area = Rect::from_min_size(full.min, Vec2::new(full.width(), picture_height));
+    let roll_area = Rect::from_min_max(
+        Pos2::new(full.min.x, picture_area.max.y + 8.0),
+        full.max,
+    );
+    ui.allocate_rect(full, Sense::hover());
+    let painter = ui.painter_at(full);
+
+    // The picture, fitted, with the playhead.
+    let picture = &composition.picture;
+    let aspect = picture.width as f32 / picture.height.max(1) as f32;
+    let size = if picture_area.width() / picture_area.height() > aspect {
+        Vec2::new(picture_area.height() * aspect, picture_area.height())
+    } else {
+        Vec2::new(picture_area.width(), picture_area.width() / aspect)
+    };
+    let image_rect = Rect::from_center_size(picture_area.center(), size);
+    let id = texture.get(ui.ctx(), picture);
+    painter.rect_filled(picture_area, 4.0, BACKGROUND);
+    painter.image(
+        id,
+        image_rect,
+        Rect::from_min_max(Pos2::ZERO, Pos2::new(1.0, 1.0)),
+        Color32::WHITE,
+    );
+    let progress = if score.length_beats > 0.0 {
+        (playhead.beat() / score.length_beats).clamp(0.0, 1.0) as f32
+    } else {
+        0.0
+    };
+    let line = |rect: Rect| {
+        let x = rect.min.x + progress * rect.width();
+        painter.line_segment(
+            [Pos2::new(x, rect.min.y), Pos2::new(x, rect.max.y)],
+            Stroke::new(2.0, Color32::WHITE),
+        );
+    };
+    if playhead.playing() {
+        line(image_rect);
+    }
+
+    // The piano roll (or the spectrogram the Spectral mode plays).
+    painter.rect_filled(roll_area, 4.0, BACKGROUND);
+    let beats = score.length_beats.max(1e-6);
+    let bar_beats = 4.0;
+    let mut b = 0.0;
+    while b < beats {
+        let x = roll_area.min.x + (b / beats) as f32 * roll_area.width();
+        painter.line_segment(
+            [Pos2::new(x, roll_area.min.y), Pos2::new(x, roll_area.max.y)],
+            Stroke::new(1.0, Color32::from_gray(52)),
+        );
+        b += bar_beats;
+    }
+    if let Some(spectrum) = score.spectrum.as_ref().filter(|s| s.is_valid()) {
+        let (frames, partials) = (spectrum.frames, spectrum.partials());
+        let cell = Vec2::new(
+            roll_area.width() / frames.max(1) as f32,
+            roll_area.height() / partials.max(1) as f32,
+        );
+        for f in 0..frames {
+            for p in 0..partials {
+                let a = spectrum.amps[f * partials + p].clamp(0.0, 1.0);
+                if a < 0.02 {
+                    continue;
+                }
+                let min = Pos2::new(
+                    roll_area.min.x + f as f32 * cell.x,
+                    roll_area.max.y - (p + 1) as f32 * cell.y,
+                );
+                let c = ACCENT.gamma_multiply(a.sqrt());
+                painter.rect_filled(Rect::from_min_size(min, cell), 0.0, c);
+            }
+        }
+    } else if !score.notes.is_empty() {
+        let lo = score.notes.iter().map(|n| n.pitch).min().unwrap_or(48).saturating_sub(2);
+        let hi = score.notes.iter().map(|n| n.pitch).max().unwrap_or(84).saturating_add(2);
+        let rows = f32::from(hi - lo + 1);
+        let row = roll_area.height() / rows;
+        for n in &score.notes {
+            let x0 = roll_area.min.x + (n.start_beats / beats) as f32 * roll_area.width();
+            let w = ((n.length_beats / beats) as f32 * roll_area.width()).max(2.0);
+            let y = roll_area.max.y - f32::from(n.pitch - lo + 1) * row;
+            let rect = Rect::from_min_size(Pos2::new(x0, y), Vec2::new(w, row.max(2.0)));
+            let c = part_colour(n.part).gamma_multiply(0.45 + 0.55 * n.velocity.clamp(0.0, 1.0));
+            painter.rect_filled(rect.shrink(0.5), 1.5, c);
+        }
+    } else {
+        painter.text(
+            roll_area.center(),
+            Align2::CENTER_CENTER,
+            "No notes: the picture is too dark for the threshold",
+            FontId::proportional(14.0),
+            Color32::from_gray(150),
+        );
+    }
+    if playhead.playing() {
+        line(roll_area);
+    }
+    // Legend.
+    let mut x = roll_area.min.x + 8.0;
+    for part in [Part::Melody, Part::Harmony, Part::Bass] {
+        let r = painter.text(
+            Pos2::new(x, roll_area.min.y + 6.0),
+            Align2::LEFT_TOP,
+            format!("{part:?}"),
+            FontId::proportional(12.0),
+            part_colour(part),
+        );
+        x = r.max.x + 12.0;
+    }
+}
+
+/// A dropdown for an enum parameter, through the gesture path.
+fn choice<T: Enum + PartialEq + Copy + 'static>(
+    ui: &mut Ui,
+    param: &EnumParam<T>,
+    setter: &ParamSetter,
+) {
+    let current = param.value();
+    let names = T::variants();
+    egui::ComboBox::from_id_salt(param.name())
+        .width(150.0)
+        .selected_text(names[current.to_index()])
+        .show_ui(ui, |ui| {
+            for (i, name) in names.iter().enumerate() {
+                let v = T::from_index(i);
+                if ui.selectable_label(v == current, *name).clicked() && v != current {
+                    setter.begin_set_parameter(param);
+                    setter.set_parameter(param, v);
+                    setter.end_set_parameter(param);
+                }
+            }
+        });
+}
+
+fn switch(ui: &mut Ui, param: &BoolParam, setter: &ParamSetter) {
+    let mut on = param.value();
+    if ui.checkbox(&mut on, "").changed() {
+        setter.begin_set_parameter(param);
+        setter.set_parameter(param, on);
+        setter.end_set_parameter(param);
+    }
+}
+
+fn row(ui: &mut Ui, name: &str, add: impl FnOnce(&mut Ui)) {
+    ui.label(name);
+    add(ui);
+    ui.end_row();
+}
+
+fn slider<P: Param>(ui: &mut Ui, param: &P, setter: &ParamSetter) {
+    row(ui, param.name(), |ui| {
+        ui.add(ParamSlider::for_param(param, setter).with_width(150.0));
+    });
+}
+
+fn group(ui: &mut Ui, title: &str, add: impl FnOnce(&mut Ui)) {
+    ui.add_space(4.0);
+    ui.label(egui::RichText::new(title).strong().color(ACCENT).size(15.0));
+    egui::Grid::new(title)
+        .num_columns(2)
+        .spacing([10.0, 6.0])
+        .show(ui, add);
+}
+
+/// Every parameter, grouped. Sliders: drag, Shift for fine steps, double-click (or Ctrl+click)
+/// to reset, click the value to type one.
+pub fn controls(ui: &mut Ui, p: &PixelodyParams, setter: &ParamSetter) {
+    group(ui, "Composition", |ui| {
+        row(ui, p.mode.name(), |ui| choice(ui, &p.mode, setter));
+        row(ui, p.key.name(), |ui| choice(ui, &p.key, setter));
+        row(ui, p.scale.name(), |ui| choice(ui, &p.scale, setter));
+        slider(ui, &p.bars, setter);
+        slider(ui, &p.density, setter);
+        slider(ui, &p.low_note, setter);
+        slider(ui, &p.high_note, setter);
+        slider(ui, &p.variation, setter);
+        row(ui, p.grid.name(), |ui| choice(ui, &p.grid, setter));
+        slider(ui, &p.threshold, setter);
+        row(ui, p.invert.name(), |ui| switch(ui, &p.invert, setter));
+        row(ui, p.snap.name(), |ui| switch(ui, &p.snap, setter));
+    });
+    ui.separator();
+    group(ui, "Timbre", |ui| {
+        row(ui, p.lock_timbre.name(), |ui| {
+            switch(ui, &p.lock_timbre, setter);
+        });
+        slider(ui, &p.brightness, setter);
+        slider(ui, &p.attack_ms, setter);
+        slider(ui, &p.decay_ms, setter);
+        slider(ui, &p.sustain, setter);
+        slider(ui, &p.release_ms, setter);
+        slider(ui, &p.cutoff_hz, setter);
+        slider(ui, &p.resonance, setter);
+        slider(ui, &p.filter_env_oct, setter);
+        slider(ui, &p.noise, setter);
+        slider(ui, &p.detune_cents, setter);
+        slider(ui, &p.width, setter);
+    });
+    ui.separator();
+    group(ui, "Output", |ui| {
+        slider(ui, &p.gain_db, setter);
+        row(ui, p.internal_synth.name(), |ui| {
+            switch(ui, &p.internal_synth, setter)
+        });
+        row(ui, p.play_mode.name(), |ui| choice(ui, &p.play_mode, setter));
+        slider(ui, &p.root_key, setter);
+        row(ui, p.midi_transpose.name(), |ui| {
+            switch(ui, &p.midi_transpose, setter)
+        });
+        row(ui, p.swap_at.name(), |ui| choice(ui, &p.swap_at, setter));
+        slider(ui, &p.free_tempo_bpm, setter);
+    });
+}
+
+/// While a file hovers over the editor: a highlight that says whether it will be taken.
+pub fn drop_overlay(ctx: &egui::Context) {
+    let hovered = ctx.input(|i| i.raw.hovered_files.clone());
+    let Some(first) = hovered.first() else { return };
+    let path = first.path.clone().unwrap_or_default();
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let ok = hovered
+        .iter()
+        .any(|h| h.path.as_deref().is_some_and(looks_like_picture));
+    let (colour, text) = if ok {
+        (ACCENT, format!("Drop to turn {name} into music"))
+    } else {
+        (
+            Color32::from_rgb(235, 87, 87),
+            format!("{name} is not a picture (PNG, JPEG, GIF, WebP, BMP or TIFF)"),
+        )
+    };
+    let screen = ctx.content_rect();
+    let painter = ctx.layer_painter(egui::LayerId::new(
+        egui::Order::Foreground,
+        egui::Id::unique("pixelody-drop"),
+    ));
+    painter.rect_filled(screen, 0.0, Color32::from_black_alpha(170));
+    painter.rect_stroke(
+        screen.shrink(6.0),
+        8.0,
+        Stroke::new(4.0, colour),
+        StrokeKind::Inside,
+    );
+    painter.text(
+        screen.center(),
+        Align2::CENTER_CENTER,
+        text,
+        FontId::proportional(22.0),
+        colour,
+    );
+}

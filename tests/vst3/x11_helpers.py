@@ -1,0 +1,261 @@
+"""X11 helpers for the editor tests: a virtual screen with a window manager, finding the plugin's
+window, screenshots, an XDND drag source, closing DawDreamer's editor window, and xdotool input.
+
+DawDreamer's `open_editor()` runs the window's event loop until the window closes (it releases
+the GIL meanwhile), so each test drives the editor from a helper thread and closes the window at
+the end; the main thread then checks what the plugin did.
+"""
+
+import os
+import shutil
+import subprocess
+import threading
+import time
+import traceback
+from pathlib import Path
+
+import numpy as np
+from Xlib import X, Xatom, display
+from Xlib.protocol import event
+
+DISPLAY = ":99"
+
+
+class Screen:
+    """Xvfb plus openbox (DawDreamer's editor window needs a window manager)."""
+
+    def __init__(self):
+        self.procs = []
+
+    def __enter__(self):
+        if not shutil.which("Xvfb"):
+            raise RuntimeError("Xvfb is missing: apt-get install xvfb openbox xdotool imagemagick")
+        lock = Path(f"/tmp/.X{DISPLAY[1:]}-lock")
+        if lock.exists():
+            lock.unlink()
+        self.procs.append(
+            subprocess.Popen(
+                ["Xvfb", DISPLAY, "-screen", "0", "1280x800x24", "-nolisten", "tcp"],
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
+        )
+        os.environ["DISPLAY"] = DISPLAY
+        deadline = time.time() + 10
+        while True:
+            try:
+                display.Display(DISPLAY).close()
+                break
+            except Exception:
+                if time.time() > deadline:
+                    raise
+                time.sleep(0.1)
+        self.procs.append(
+            subprocess.Popen(["openbox"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        )
+        time.sleep(0.5)
+        return self
+
+    def __exit__(self, *exc):
+        for p in reversed(self.procs):
+            p.terminate()
+            try:
+                p.wait(5)
+            except subprocess.TimeoutExpired:
+                p.kill()
+
+
+def _walk(d, win):
+    yield win
+    try:
+        children = win.query_tree().children
+    except Exception:
+        return
+    for c in children:
+        yield from _walk(d, c)
+
+
+def find_window(d, predicate, timeout=20.0):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        for w in _walk(d, d.screen().root):
+            try:
+                if predicate(w):
+                    return w
+            except Exception:
+                pass
+        time.sleep(0.1)
+    raise TimeoutError("window not found")
+
+
+def window_name(d, w):
+    for atom in (d.intern_atom("_NET_WM_NAME"), Xatom.WM_NAME):
+        p = w.get_full_property(atom, X.AnyPropertyType)
+        if p is not None:
+            return p.value.decode("utf-8", "replace") if isinstance(p.value, bytes) else str(p.value)
+    return ""
+
+
+def plugin_window(d, timeout=20.0):
+    """The editor's own window: baseview's, named "Pixelody" and marked as a drop target. The
+    host's windows around it are drop targets too; ours is the innermost."""
+    aware = d.intern_atom("XdndAware")
+
+    return find_window(d, lambda w: is_editor(d, w, aware), timeout)
+
+
+def is_editor(d, w, aware):
+    try:
+        if window_name(d, w) != "Pixelody" or w.get_full_property(aware, X.AnyPropertyType) is None:
+            return False
+        return not any(is_editor(d, c, aware) for c in w.query_tree().children)
+    except Exception:  # the window went away meanwhile
+        return False
+
+
+def host_window(d, timeout=20.0):
+    """DawDreamer's top-level window around the editor."""
+    return find_window(d, lambda w: window_name(d, w).startswith("DawDreamer"), timeout)
+
+
+def geometry(d, win):
+    """(x, y, width, height) of `win` on the screen."""
+    g = win.get_geometry()
+    t = win.translate_coords(d.screen().root, 0, 0)
+    return (-t.x, -t.y, g.width, g.height)
+
+
+def screenshot(path=None):
+    """The whole screen as an (h, w, 3) uint8 array; also saved as PNG if `path` is given."""
+    ppm = subprocess.run(
+        ["import", "-silent", "-window", "root", "-depth", "8", "ppm:-"], check=True, capture_output=True
+    ).stdout
+    pixels = parse_ppm(ppm)
+    if path is not None:
+        subprocess.run(["import", "-silent", "-window", "root", str(path)], check=True)
+    return pixels
+
+
+def parse_ppm(ppm):
+    """Binary 8-bit PPM ("P6", one whitespace byte after the header) as (h, w, 3) uint8."""
+    header = ppm.split(maxsplit=3)
+    w, h = int(header[1]), int(header[2])
+    assert header[3].startswith(b"255"), "8-bit PPM expected"
+    body = ppm[len(ppm) - w * h * 3 :]
+    return np.frombuffer(body, dtype=np.uint8).reshape(h, w, 3)
+
+
+def close_window(d, win):
+    """Asks the window to close, as its close button would."""
+    protocols = d.intern_atom("WM_PROTOCOLS")
+    delete = d.intern_atom("WM_DELETE_WINDOW")
+    ev = event.ClientMessage(window=win, client_type=protocols, data=(32, [delete, X.CurrentTime, 0, 0, 0]))
+    win.send_event(ev, event_mask=0)
+    d.flush()
+
+
+def xdnd_drop(d, target, files, at=None, timeout=10.0):
+    """Drags `files` (paths) onto `target` the way a file manager does (XDND) and drops them.
+    Returns (accepted_on_hover, accepted_on_drop) as the target answered."""
+    atoms = {n: d.intern_atom(n) for n in [
+        "XdndAware", "XdndSelection", "XdndEnter", "XdndPosition", "XdndStatus", "XdndDrop",
+        "XdndFinished", "XdndLeave", "XdndActionCopy", "text/uri-list"]}
+    version = target.get_full_property(atoms["XdndAware"], X.AnyPropertyType).value[0]
+    version = min(int(version), 5)
+    source = d.screen().root.create_window(0, 0, 1, 1, 0, X.CopyFromParent, X.InputOnly)
+    source.set_selection_owner(atoms["XdndSelection"], X.CurrentTime)
+    uris = "".join("file://" + str(Path(f).resolve()) + "\r\n" for f in files).encode()
+    x, y, w, h = geometry(d, target)
+    px, py = at if at is not None else (x + w // 2, y + h // 2)
+
+    def send(kind, data):
+        ev = event.ClientMessage(window=target, client_type=atoms[kind], data=(32, data + [0] * (5 - len(data))))
+        target.send_event(ev, event_mask=0)
+        d.flush()
+
+    def pump(until_kind):
+        """Serves selection requests until a client message `until_kind` arrives."""
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            while d.pending_events():
+                e = d.next_event()
+                if e.type == X.SelectionRequest:
+                    e.requestor.change_property(e.property, atoms["text/uri-list"], 8, uris)
+                    reply = event.SelectionNotify(
+                        time=0, requestor=e.requestor, selection=e.selection,
+                        target=e.target, property=e.property)
+                    e.requestor.send_event(reply, event_mask=0)
+                    d.flush()
+                elif e.type == X.ClientMessage and e.client_type == atoms[until_kind]:
+                    return e.data[1][1]  # data32[1]: bit 0 = accepted
+            time.sleep(0.01)
+        raise TimeoutError(f"no {until_kind} from the drop target")
+
+    send("XdndEnter", [source.id, version << 24, atoms["text/uri-list"], 0, 0])
+    send("XdndPosition", [source.id, 0, (px << 16) | py, 0, atoms["XdndActionCopy"]])
+    hover = pump("XdndStatus")
+    # A second position lets the target show its hover highlight with the data in hand.
+    send("XdndPosition", [source.id, 0, (px << 16) | (py + 1), 0, atoms["XdndActionCopy"]])
+    pump("XdndStatus")
+    time.sleep(0.3)
+    send("XdndDrop", [source.id, 0, 0])
+    dropped = pump("XdndFinished")
+    source.destroy()
+    d.flush()
+    return bool(hover & 1), bool(dropped & 1)
+
+
+def xdotool(*args):
+    subprocess.run(["xdotool", *map(str, args)], check=True)
+
+
+def host_of(d, win):
+    """The DawDreamer window that holds `win`."""
+    w = win
+    while w is not None and w.id != d.screen().root.id:
+        if window_name(d, w).startswith("DawDreamer"):
+            return w
+        w = w.query_tree().parent
+    raise LookupError("the editor window has no DawDreamer window around it")
+
+
+def drive_editor(open_editor, actions, timeout=60.0):
+    """Runs `open_editor()` (blocking until its window closes) while `actions(d)` runs on a helper
+    thread with its own X connection; the helper closes the editor window when done. Returns what
+    `actions` returned; re-raises its exception."""
+    result = {}
+
+    def helper():
+        d = display.Display(DISPLAY)
+        host = None
+        try:
+            # This opening's editor window, not one still being torn down from the last.
+            host = host_of(d, plugin_window(d))
+            result["value"] = actions(d)
+        except BaseException as e:  # reported on the main thread
+            result["error"] = e
+            result["trace"] = traceback.format_exc()
+        finally:
+            # A close request that arrives while the host is still settling can be ignored:
+            # repeat it until the editor window is gone.
+            aware = d.intern_atom("XdndAware")
+            deadline = time.time() + 15
+            while time.time() < deadline:
+                try:
+                    close_window(d, host if host is not None else host_window(d, timeout=5))
+                except Exception:
+                    pass
+                time.sleep(0.25)
+                if not any(is_editor(d, w, aware) for w in _walk(d, d.screen().root)):
+                    break
+            d.close()
+
+    t = threading.Thread(target=helper, daemon=True)
+    t.start()
+    open_editor()
+    # The helper returns once the window is gone, so the next opening cannot be confused with
+    # this one.
+    t.join(timeout)
+    if "error" in result:
+        raise AssertionError(result["trace"]) from result["error"]
+    return result.get("value")
