@@ -111,7 +111,7 @@ fn demo(install: bool) -> Result<()> {
 
 /// What the VST3 tests need from PyPI. DawDreamer's wheel links only libc and zlib, so no Debian
 /// package is needed on a fresh machine for offline rendering.
-const PIP_PACKAGES: &[&str] = &["dawdreamer==0.9.0", "numpy", "pytest"];
+const PIP_PACKAGES: &[&str] = &["dawdreamer==0.9.0", "numpy", "pytest", "python-xlib"];
 
 fn python_env() -> Result<PathBuf> {
     let venv = root().join(".venv");

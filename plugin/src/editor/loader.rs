@@ -16,9 +16,8 @@ use crate::score::Patch;
 pub const MAX_FILE_BYTES: u64 = 512 * 1024 * 1024;
 
 /// The extensions offered by the file browser and accepted on drop without a second look.
-pub const PICTURE_EXTENSIONS: &[&str] = &[
-    "png", "jpg", "jpeg", "gif", "webp", "bmp", "tif", "tiff",
-];
+pub const PICTURE_EXTENSIONS: &[&str] =
+    &["png", "jpg", "jpeg", "gif", "webp", "bmp", "tif", "tiff"];
 
 pub fn looks_like_picture(path: &Path) -> bool {
     path.extension()
@@ -31,11 +30,18 @@ pub fn looks_like_picture(path: &Path) -> bool {
 pub enum LoadStatus {
     Idle,
     /// `name` is being read, decoded and composed since `since`.
-    Working { name: String, since: Instant },
+    Working {
+        name: String,
+        since: Instant,
+    },
     /// The last load worked.
-    Loaded { name: String },
+    Loaded {
+        name: String,
+    },
     /// The last load failed; the previous picture keeps playing.
-    Failed { message: String },
+    Failed {
+        message: String,
+    },
 }
 
 /// Shared by the editor (which asks for loads) and the load threads.
@@ -86,7 +92,10 @@ pub fn read_picture_file(path: &Path) -> Result<Vec<u8>, String> {
 
 impl Loader {
     pub fn status(&self) -> LoadStatus {
-        self.status.lock().unwrap_or_else(|p| p.into_inner()).clone()
+        self.status
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
     }
 
     fn set_status(&self, status: LoadStatus) {
@@ -100,7 +109,10 @@ impl Loader {
     }
 
     pub fn take_proposal(&self) -> Option<Patch> {
-        self.proposal.lock().unwrap_or_else(|p| p.into_inner()).take()
+        self.proposal
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take()
     }
 
     /// Starts loading `path` on a new thread and returns at once. Any load still running is
@@ -179,7 +191,11 @@ mod tests {
         panic!("loading never finished");
     }
 
-    fn slots() -> (Arc<CompositionSlot>, Arc<ScoreSlot>, crate::plugin::bridge::AudioEnds) {
+    fn slots() -> (
+        Arc<CompositionSlot>,
+        Arc<ScoreSlot>,
+        crate::plugin::bridge::AudioEnds,
+    ) {
         let (c, s) = example();
         let (scores, audio) = ScoreSlot::new(s);
         (CompositionSlot::new(c), scores, audio)
@@ -202,7 +218,12 @@ mod tests {
             .write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png)
             .unwrap();
         let path = temp("blue.png", &png);
-        loader.load(path, composition.clone(), scores.clone(), Default::default());
+        loader.load(
+            path,
+            composition.clone(),
+            scores.clone(),
+            Default::default(),
+        );
         assert_eq!(
             wait_idle(&loader),
             LoadStatus::Loaded {
@@ -221,7 +242,10 @@ mod tests {
         let loader = Arc::new(Loader::default());
         let dir = std::env::temp_dir();
         for (path, why) in [
-            (temp("notes.txt", b"hello"), "notes.txt: this is not a picture"),
+            (
+                temp("notes.txt", b"hello"),
+                "notes.txt: this is not a picture",
+            ),
             (
                 temp("cut.png", &EXAMPLE_PICTURE[..EXAMPLE_PICTURE.len() / 2]),
                 "cut.png: ",
@@ -229,7 +253,12 @@ mod tests {
             (dir.join("pixelody-no-such-file.png"), "not there any more"),
             (dir.clone(), "is a folder"),
         ] {
-            loader.load(path, composition.clone(), scores.clone(), Default::default());
+            loader.load(
+                path,
+                composition.clone(),
+                scores.clone(),
+                Default::default(),
+            );
             match wait_idle(&loader) {
                 LoadStatus::Failed { message } => assert!(message.contains(why), "{message}"),
                 s => panic!("{s:?}"),
@@ -248,13 +277,27 @@ mod tests {
             .unwrap();
         let slow = temp("slow.png", &big);
         let fast = temp("fast.png", EXAMPLE_PICTURE);
-        loader.load(slow, composition.clone(), scores.clone(), Default::default());
-        loader.load(fast, composition.clone(), scores.clone(), Default::default());
+        loader.load(
+            slow,
+            composition.clone(),
+            scores.clone(),
+            Default::default(),
+        );
+        loader.load(
+            fast,
+            composition.clone(),
+            scores.clone(),
+            Default::default(),
+        );
         wait_idle(&loader);
         // Give the slow load time to finish its decode and notice it was overtaken.
         std::thread::sleep(Duration::from_millis(1500));
         assert_eq!(scores.current().source, "fast.png (96 x 64)");
         assert_eq!(composition.current().source, "fast.png (96 x 64)");
-        assert_eq!(scores.generation(), 1, "the superseded load published nothing");
+        assert_eq!(
+            scores.generation(),
+            1,
+            "the superseded load published nothing"
+        );
     }
 }

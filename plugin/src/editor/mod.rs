@@ -7,8 +7,8 @@ pub mod browser;
 pub mod loader;
 mod view;
 
-use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::atomic::AtomicUsize;
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -66,7 +66,8 @@ impl EditorSize {
 
     fn set_scale(&self, scale: f64) {
         if scale.is_finite() && (0.25..=8.0).contains(&scale) {
-            self.scale.store((scale as f32).to_bits(), Ordering::Relaxed);
+            self.scale
+                .store((scale as f32).to_bits(), Ordering::Relaxed);
         }
     }
 
@@ -209,7 +210,10 @@ static OPEN_EDITORS: AtomicUsize = AtomicUsize::new(0);
 
 impl Drop for App {
     fn drop(&mut self) {
-        self.link.playhead.editor_open.store(false, Ordering::Relaxed);
+        self.link
+            .playhead
+            .editor_open
+            .store(false, Ordering::Relaxed);
         let left = OPEN_EDITORS.fetch_sub(1, Ordering::AcqRel) - 1;
         nice_plug::nice_log!("Editor closed ({left} editors open in this process)");
     }
@@ -326,7 +330,10 @@ impl NiceEguiApp for App {
         view::style(&egui_ctx);
         self.gui = Some(gui);
         self.recent = Recent::load();
-        self.link.playhead.editor_open.store(true, Ordering::Relaxed);
+        self.link
+            .playhead
+            .editor_open
+            .store(true, Ordering::Relaxed);
         Ok(())
     }
 
@@ -421,5 +428,4 @@ impl NiceEguiApp for App {
                 .set_size(l.width.round() as u32, l.height.round() as u32);
         }
     }
-
 }

@@ -118,10 +118,7 @@ pub fn music(
     let full = ui.available_rect_before_wrap();
     let picture_height = (full.height() * 0.5).max(80.0);
     let picture_area = Rect::from_min_size(full.min, Vec2::new(full.width(), picture_height));
-    let roll_area = Rect::from_min_max(
-        Pos2::new(full.min.x, picture_area.max.y + 8.0),
-        full.max,
-    );
+    let roll_area = Rect::from_min_max(Pos2::new(full.min.x, picture_area.max.y + 8.0), full.max);
     ui.allocate_rect(full, Sense::hover());
     let painter = ui.painter_at(full);
 
@@ -192,8 +189,20 @@ pub fn music(
             }
         }
     } else if !score.notes.is_empty() {
-        let lo = score.notes.iter().map(|n| n.pitch).min().unwrap_or(48).saturating_sub(2);
-        let hi = score.notes.iter().map(|n| n.pitch).max().unwrap_or(84).saturating_add(2);
+        let lo = score
+            .notes
+            .iter()
+            .map(|n| n.pitch)
+            .min()
+            .unwrap_or(48)
+            .saturating_sub(2);
+        let hi = score
+            .notes
+            .iter()
+            .map(|n| n.pitch)
+            .max()
+            .unwrap_or(84)
+            .saturating_add(2);
         let rows = f32::from(hi - lo + 1);
         let row = roll_area.height() / rows;
         for n in &score.notes {
@@ -323,7 +332,9 @@ pub fn controls(ui: &mut Ui, p: &PixelodyParams, setter: &ParamSetter) {
         row(ui, p.internal_synth.name(), |ui| {
             switch(ui, &p.internal_synth, setter)
         });
-        row(ui, p.play_mode.name(), |ui| choice(ui, &p.play_mode, setter));
+        row(ui, p.play_mode.name(), |ui| {
+            choice(ui, &p.play_mode, setter)
+        });
         slider(ui, &p.root_key, setter);
         row(ui, p.midi_transpose.name(), |ui| {
             switch(ui, &p.midi_transpose, setter)
