@@ -215,9 +215,7 @@ def test_fifty_open_close_cycles_neither_crash_nor_leak(screen):
     rss = []
     for i in range(50):
         xh.drive_editor(synth.open_editor, lambda d: time.sleep(0.2))
-        # Let the window manager finish with the closed window (DawDreamer's JUCE window code
-        # exits the process on an X error about a frame that vanished under it).
-        time.sleep(0.5)
+        time.sleep(0.1)
         if i in (9, 49):
             rss.append(rss_kb())
     closes = re.findall(r"Editor closed \((\d+) editors open", LOG.read_text(errors="replace")[log_start:])
