@@ -10,3 +10,5 @@ ROOT = Path(__file__).resolve().parents[2]
 TARGET = Path(os.environ.get("CARGO_TARGET_DIR", ROOT / "target"))
 TARGET.mkdir(exist_ok=True)
 os.environ.setdefault("NICE_LOG", str(TARGET / "pixelody-vst3-tests.log"))
+# The editor keeps a recent-files list in the user's config folder; the tests use their own.
+os.environ["XDG_CONFIG_HOME"] = str(TARGET / "test-config")

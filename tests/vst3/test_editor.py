@@ -203,6 +203,34 @@ def test_dragging_a_slider_changes_the_host_parameter(screen):
     assert synth.get_parameter(index) > 0.9
 
 
+# The top bar's "Export MIDI..." button, and the Save button of the browser it opens.
+EXPORT_BUTTON, SAVE_BUTTON = (252, 12), (228, 396)
+
+
+def test_export_midi_from_the_editor_writes_the_score(screen, tmp_path, monkeypatch):
+    # With no recent pictures, the browser starts in the home folder.
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+    _engine, synth = new_synth()
+
+    def export(d):
+        x, y, _w, _h = xh.geometry(d, xh.plugin_window(d))
+        time.sleep(1.0)
+        xh.xdotool("mousemove", x + EXPORT_BUTTON[0], y + EXPORT_BUTTON[1], "click", "1")
+        time.sleep(0.7)
+        xh.xdotool("mousemove", x + SAVE_BUTTON[0], y + SAVE_BUTTON[1], "click", "1")
+        time.sleep(0.7)
+
+    xh.drive_editor(synth.open_editor, export)
+    written = tmp_path / "pixelody.mid"
+    assert written.exists(), "no MIDI file was written"
+    # Byte for byte the file the CLI writes for the same picture at the same tempo (the host is
+    # stopped, so the editor uses Free-run Tempo, 120 BPM).
+    ref = tmp_path / "ref.mid"
+    subprocess.run([CLI, "render", EXAMPLE, "-o", tmp_path / "ref.wav", "--bpm", "120", "--midi", ref], check=True, capture_output=True)
+    assert written.read_bytes() == ref.read_bytes()
+
+
 def rss_kb():
     for line in Path("/proc/self/status").read_text().splitlines():
         if line.startswith("VmRSS:"):
