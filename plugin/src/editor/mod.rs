@@ -13,9 +13,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use nice_plug::editor::dpi::{LogicalSize, NativeSize};
-use nice_plug::editor::{
-    EditorHandle, HostMethods, ParentWindowHandle, SizeConstraints, SpawnedEditor,
-};
+use nice_plug::editor::{HostMethods, ParentWindowHandle, SizeConstraints, SpawnedEditor};
 use nice_plug::params::persist::PersistentField;
 use nice_plug::prelude::*;
 use nice_plug_egui::{
@@ -188,12 +186,6 @@ impl Editor for PixelodyEditor {
     }
 }
 
-// The handle type must be the egui one; keep the compiler honest about it.
-const _: fn() = || {
-    fn is_handle<H: EditorHandle>() {}
-    is_handle::<EguiEditorHandle>();
-};
-
 /// The egui app: state that lives while the window is open.
 pub struct App {
     link: Link,
@@ -203,6 +195,8 @@ pub struct App {
     recent: Recent,
     /// A message about the last action that is not a load (an export, a refused drop).
     info: Option<(String, bool)>,
+    /// The picture being loaded, for the recent list once it has loaded.
+    loading: Option<std::path::PathBuf>,
 }
 
 /// Editors alive in this process, logged at each close: a leak shows as a growing number.
@@ -229,15 +223,14 @@ impl App {
             browser: Browser::default(),
             recent: Recent::default(),
             info: None,
+            loading: None,
         }
     }
 
     fn load(&mut self, path: std::path::PathBuf) {
         let params = &self.link.params;
         self.info = None;
-        if looks_like_picture(&path) && path.is_file() {
-            self.recent.add(&path);
-        }
+        self.loading = Some(path.clone());
         self.link.loader.load(
             path,
             params.composition.clone(),
@@ -349,6 +342,15 @@ impl NiceEguiApp for App {
         let setter = gui.param_setter();
 
         let status = self.link.loader.status();
+        match &status {
+            LoadStatus::Loaded { .. } => {
+                if let Some(path) = self.loading.take() {
+                    self.recent.add(&path);
+                }
+            }
+            LoadStatus::Failed { .. } => self.loading = None,
+            _ => {}
+        }
         let mut open_browser = None;
         nice_plug_egui::resizable_window::ResizableWindow::new("pixelody")
             .min_size(egui::vec2(MIN_SIZE.0 as f32, MIN_SIZE.1 as f32))
