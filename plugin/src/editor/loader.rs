@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
-use crate::plugin::bridge::ScoreSlot;
+use crate::plugin::bridge::{lock, ScoreSlot};
 use crate::plugin::composition::CompositionSlot;
 use crate::score::Patch;
 
@@ -92,14 +92,11 @@ pub fn read_picture_file(path: &Path) -> Result<Vec<u8>, String> {
 
 impl Loader {
     pub fn status(&self) -> LoadStatus {
-        self.status
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .clone()
+        lock(&self.status).clone()
     }
 
     fn set_status(&self, status: LoadStatus) {
-        *self.status.lock().unwrap_or_else(|p| p.into_inner()) = status;
+        *lock(&self.status) = status;
     }
 
     /// Shows a message without loading anything (a refused drop).
@@ -109,10 +106,7 @@ impl Loader {
     }
 
     pub fn take_proposal(&self) -> Option<Patch> {
-        self.proposal
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .take()
+        lock(&self.proposal).take()
     }
 
     /// Starts loading `path` on a new thread and returns at once. Any load still running is
@@ -164,7 +158,7 @@ impl Loader {
         match outcome {
             Ok(Some(score)) => {
                 nice_plug::nice_log!("Loaded {}", score.source);
-                *self.proposal.lock().unwrap_or_else(|p| p.into_inner()) = Some(score.patch);
+                *lock(&self.proposal) = Some(score.patch);
                 self.set_status(LoadStatus::Loaded {
                     name: name.to_string(),
                 });

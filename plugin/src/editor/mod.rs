@@ -284,9 +284,7 @@ impl App {
         ];
         for (param, value) in all {
             if value.is_finite() {
-                setter.begin_set_parameter(param);
-                setter.set_parameter(param, value);
-                setter.end_set_parameter(param);
+                view::set_with_gesture(&setter, param, value);
             }
         }
     }

@@ -239,6 +239,13 @@ pub fn music(
     }
 }
 
+/// Sets a parameter the way a host records a musician's change: begin, set, end.
+pub fn set_with_gesture<P: Param>(setter: &ParamSetter, param: &P, value: P::Plain) {
+    setter.begin_set_parameter(param);
+    setter.set_parameter(param, value);
+    setter.end_set_parameter(param);
+}
+
 /// A dropdown for an enum parameter, through the gesture path.
 fn choice<T: Enum + PartialEq + Copy + 'static>(
     ui: &mut Ui,
@@ -254,9 +261,7 @@ fn choice<T: Enum + PartialEq + Copy + 'static>(
             for (i, name) in names.iter().enumerate() {
                 let v = T::from_index(i);
                 if ui.selectable_label(v == current, *name).clicked() && v != current {
-                    setter.begin_set_parameter(param);
-                    setter.set_parameter(param, v);
-                    setter.end_set_parameter(param);
+                    set_with_gesture(setter, param, v);
                 }
             }
         });
@@ -265,9 +270,7 @@ fn choice<T: Enum + PartialEq + Copy + 'static>(
 fn switch(ui: &mut Ui, param: &BoolParam, setter: &ParamSetter) {
     let mut on = param.value();
     if ui.checkbox(&mut on, "").changed() {
-        setter.begin_set_parameter(param);
-        setter.set_parameter(param, on);
-        setter.end_set_parameter(param);
+        set_with_gesture(setter, param, on);
     }
 }
 

@@ -5,6 +5,8 @@
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Mutex;
 
+use super::bridge::lock;
+
 /// The audio thread's view of time, for the editor's playhead. Lock-free and wait-free on both
 /// sides; each value is published on its own, which is all a drawn playhead needs.
 #[derive(Debug, Default)]
@@ -55,17 +57,17 @@ impl Notices {
     pub fn push(&self, message: impl Into<String>) {
         let message = message.into();
         nice_plug::nice_warn!("{message}");
-        let mut list = self.list.lock().unwrap_or_else(|p| p.into_inner());
+        let mut list = lock(&self.list);
         if !list.contains(&message) {
             list.push(message);
         }
     }
 
     pub fn all(&self) -> Vec<String> {
-        self.list.lock().unwrap_or_else(|p| p.into_inner()).clone()
+        lock(&self.list).clone()
     }
 
     pub fn clear(&self) {
-        self.list.lock().unwrap_or_else(|p| p.into_inner()).clear();
+        lock(&self.list).clear();
     }
 }
