@@ -1,7 +1,12 @@
 //! Engine cost at 48 kHz in 128-sample blocks: real-time factor (seconds of audio per CPU second)
 //! and nanoseconds per voice-sample, for Compose scores with 8/16/32 voices sounding and Spectral
-//! scores with 32/128 partials; then the worst block across a render with 10 score changes.
+//! scores with 32/128/512 partials; then the worst block across a render with 10 score changes.
 //! Run with `cargo xtask bench`. Prints figures; asserts nothing.
+//!
+//! This machine is a shared VM whose speed wanders by 30% from minute to minute, so every case
+//! is rendered `RUNS` times and the fastest run counts (the work is deterministic: a slower run
+//! only measured a busier neighbour). For the worst block, each block's time is its fastest over
+//! the runs, so a block is "worst" for what the engine does in it, not for an interrupt.
 
 use std::hint::black_box;
 use std::time::Instant;
@@ -11,7 +16,8 @@ use pixelody::score::{Note, Part, Score, Spectrum};
 
 const SR: f32 = 48_000.0;
 const BLOCK: usize = 128;
-const SECONDS: usize = 20;
+const SECONDS: usize = 10;
+const RUNS: usize = 5;
 
 /// `voices` notes held for the whole loop (retriggered every bar), so exactly that many sound.
 fn chord_score(voices: usize, seed: u8) -> Score {
@@ -81,35 +87,54 @@ fn render(score: Score, swaps: &[(usize, Score)]) -> (f64, Vec<u64>) {
     (start.elapsed().as_secs_f64(), times)
 }
 
+/// `render` `RUNS` times: the fastest total, and each block's fastest time.
+fn best_of(score: impl Fn() -> Score, swaps: impl Fn() -> Vec<(usize, Score)>) -> (f64, Vec<u64>) {
+    let mut best = f64::INFINITY;
+    let mut blocks: Vec<u64> = Vec::new();
+    for _ in 0..RUNS {
+        let (cpu, times) = render(score(), &swaps());
+        best = best.min(cpu);
+        if blocks.is_empty() {
+            blocks = times;
+        } else {
+            for (b, t) in blocks.iter_mut().zip(times) {
+                *b = (*b).min(t);
+            }
+        }
+    }
+    (best, blocks)
+}
+
 fn main() {
     println!(
-        "Engine at 48 kHz, {BLOCK}-sample blocks, {SECONDS} s of audio per case, one thread of this \
-         machine ({} cores)",
+        "Engine at 48 kHz, {BLOCK}-sample blocks, {SECONDS} s of audio per case, fastest of {RUNS} \
+         runs, one thread of this machine ({} cores)",
         std::thread::available_parallelism().map_or(1, |n| n.get())
     );
+    let samples = SECONDS as f64 * f64::from(SR);
     for voices in [8, 16, 32] {
-        let (cpu, _) = render(chord_score(voices, 0), &[]);
-        let samples = SECONDS as f64 * f64::from(SR);
+        let (cpu, _) = best_of(|| chord_score(voices, 0), Vec::new);
         println!(
             "  Compose, {voices:>2} voices sounding: {:7.0}x real time, {:5.1} ns per voice-sample",
             SECONDS as f64 / cpu,
             cpu * 1e9 / (samples * voices as f64)
         );
     }
-    for partials in [32, 128] {
-        let (cpu, _) = render(spectral_score(partials), &[]);
-        let samples = SECONDS as f64 * f64::from(SR);
+    for partials in [32, 128, 512] {
+        let (cpu, _) = best_of(|| spectral_score(partials), Vec::new);
         println!(
-            "  Spectral, {partials:>3} partials: {:7.0}x real time, {:5.1} ns per partial-sample",
+            "  Spectral, {partials:>3} partials: {:7.0}x real time, {:5.2} ns per partial-sample",
             SECONDS as f64 / cpu,
             cpu * 1e9 / (samples * partials as f64)
         );
     }
     let blocks = SECONDS * SR as usize / BLOCK;
-    let swaps: Vec<(usize, Score)> = (1..=10)
-        .map(|k| (k * blocks / 11, chord_score(16, k as u8)))
-        .collect();
-    let (_, mut times) = render(chord_score(16, 0), &swaps);
+    let swaps = || -> Vec<(usize, Score)> {
+        (1..=10)
+            .map(|k| (k * blocks / 11, chord_score(16, k as u8)))
+            .collect()
+    };
+    let (_, mut times) = best_of(|| chord_score(16, 0), swaps);
     times.sort_unstable();
     let median = times[times.len() / 2] as f64;
     let worst = *times.last().unwrap() as f64;

@@ -251,6 +251,7 @@ impl Engine {
     /// audio thread. Sounding notes finish with their release; the new score takes over at once.
     pub fn swap_score(&mut self, score: Box<Score>) -> Option<Box<Score>> {
         self.needs_seek = true;
+        self.spectral.retune();
         self.score.replace(score)
     }
 
@@ -266,6 +267,7 @@ impl Engine {
         if self.score.is_none() {
             self.score = Some(score);
             self.needs_seek = true;
+            self.spectral.retune();
             return None;
         }
         self.swap_beat = None;
@@ -290,6 +292,7 @@ impl Engine {
         match self.pending.take() {
             Some(next) => {
                 self.retired = self.score.replace(next);
+                self.spectral.retune();
                 self.swap_beat = None;
                 true
             }

@@ -1,7 +1,14 @@
 //! A fixed pool of synth voices: one or two (unison, detuned and spread) sine/saw oscillators plus
 //! noise, a resonant low-pass (topology-preserving state-variable filter) opened by the envelope,
 //! a linear ADSR and a constant-power pan per part.
+//!
+//! Voices sit in groups of four: each voice's envelope and note bookkeeping run one voice at a
+//! time (they branch), then the oscillators, filters and mix of the whole group run as one
+//! four-lane vector computation (`wide::f32x4`: SSE2 on x86-64, NEON on ARM, plain code
+//! elsewhere). A group with no sounding voice is skipped.
 //! `new` allocates; everything else runs on the audio thread without allocating.
+
+use wide::f32x4;
 
 use super::sequencer::onset_offset;
 use super::{NoteOut, NoteSink};
@@ -15,7 +22,7 @@ const VOICE_LEVEL: f32 = 0.35;
 const FILTER_UPDATE: u32 = 32;
 /// Where a new oscillator starts in its cycle: both the sine and the falling ramp are positive
 /// here, so the first sample of every note is non-zero (an onset is visible on its own sample).
-const START_PHASE: f64 = 0.25;
+const START_PHASE: f32 = 0.25;
 
 #[derive(Clone, Copy, Debug, PartialEq)]
 enum Stage {
@@ -33,11 +40,7 @@ struct Voice {
     /// Per-sample level change in the current stage.
     step: f32,
     release_samples: f32,
-    phase: f64,
-    phase_inc: f64,
     velocity: f32,
-    pan_l: f32,
-    pan_r: f32,
     /// Absolute host beat of the note-off.
     end_beat: f64,
     /// Block-relative sample at which the release starts (`i64::MAX`: not in this block).
@@ -49,11 +52,6 @@ struct Voice {
     /// MIDI key and channel (one channel per part), for the note-off that matches the note-on.
     pitch: u8,
     channel: u8,
-    /// Second (unison) oscillator.
-    phase2: f64,
-    /// Filter states, left and right, and the shared coefficients.
-    svf: [[f32; 2]; 2],
-    coeffs: [f32; 3],
     /// Samples since the note-on.
     clock: u32,
     noise: u32,
@@ -65,11 +63,7 @@ impl Voice {
         level: 0.0,
         step: 0.0,
         release_samples: 1.0,
-        phase: 0.0,
-        phase_inc: 0.0,
         velocity: 0.0,
-        pan_l: 0.0,
-        pan_r: 0.0,
         end_beat: 0.0,
         release_at: i64::MAX,
         age: 0,
@@ -77,9 +71,6 @@ impl Voice {
         sustain: 0.6,
         pitch: 0,
         channel: 0,
-        phase2: 0.0,
-        svf: [[0.0; 2]; 2],
-        coeffs: [0.0; 3],
         clock: 0,
         noise: 1,
     };
@@ -132,14 +123,41 @@ pub struct Envelope {
     pub release: f32,
 }
 
-/// One sample of a bright/soft oscillator at `phase` (sine table blended with a PolyBLEP ramp).
-fn oscillator(sine: &[f32], phase: f64, inc: f64, brightness: f32) -> f32 {
-    let x = phase * SINE_SIZE as f64;
-    let i = x as usize;
-    let frac = (x - i as f64) as f32;
-    let s = sine[i] + (sine[i + 1] - sine[i]) * frac;
-    let ramp = (1.0 - 2.0 * phase + poly_blep(phase, inc)) as f32;
+/// Four voices' oscillators at `phase`: the sine table blended with a PolyBLEP ramp.
+#[inline(always)]
+fn oscillator(sine: &[f32; SINE_SIZE + 1], phase: f32x4, inc: f32x4, brightness: f32x4) -> f32x4 {
+    let x = phase * f32x4::splat(SINE_SIZE as f32);
+    let i = x.trunc_int();
+    let frac = x - f32x4::from_i32x4(i);
+    let i = i.to_array();
+    let at = |k: usize| (i[k] as usize).min(SINE_SIZE - 1);
+    let (a, b): ([f32; 4], [f32; 4]) = (
+        [sine[at(0)], sine[at(1)], sine[at(2)], sine[at(3)]],
+        [
+            sine[at(0) + 1],
+            sine[at(1) + 1],
+            sine[at(2) + 1],
+            sine[at(3) + 1],
+        ],
+    );
+    let (a, b) = (f32x4::from(a), f32x4::from(b));
+    let s = a + (b - a) * frac;
+    let ramp = f32x4::ONE - f32x4::splat(2.0) * phase + poly_blep(phase, inc);
     s + (ramp - s) * brightness
+}
+
+/// PolyBLEP residual that removes the aliasing step of a ramp's reset (`dt` > 0 where it
+/// matters; a lane with `dt` = 0 is silent and gets 0).
+#[inline(always)]
+fn poly_blep(t: f32x4, dt: f32x4) -> f32x4 {
+    let one = f32x4::ONE;
+    let x = t / dt;
+    let early = x + x - x * x - one;
+    let y = (t - one) / dt;
+    let late = y * y + y + y + one;
+    let zero = f32x4::ZERO;
+    t.simd_lt(dt)
+        .select(early, t.simd_gt(one - dt).select(late, zero))
 }
 
 /// Cytomic's trapezoidal state-variable filter coefficients for a low-pass at `cutoff_hz`.
@@ -151,34 +169,57 @@ fn svf_coeffs(cutoff_hz: f32, resonance: f32, sample_rate: f32) -> [f32; 3] {
     [a1, g * a1, g * g * a1]
 }
 
-fn svf(state: &mut [f32; 2], c: [f32; 3], x: f32) -> f32 {
+#[inline(always)]
+fn svf(state: &mut [f32x4; 2], c: &[f32x4; 3], x: f32x4) -> f32x4 {
+    let two = f32x4::splat(2.0);
     let v3 = x - state[1];
     let v1 = c[0] * state[0] + c[1] * v3;
     let v2 = state[1] + c[1] * state[0] + c[2] * v3;
-    state[0] = 2.0 * v1 - state[0];
-    state[1] = 2.0 * v2 - state[1];
+    state[0] = two * v1 - state[0];
+    state[1] = two * v2 - state[1];
     v2
 }
 
-/// PolyBLEP residual that removes the aliasing step of a ramp's reset.
-fn poly_blep(t: f64, dt: f64) -> f64 {
-    if t < dt {
-        let x = t / dt;
-        x + x - x * x - 1.0
-    } else if t > 1.0 - dt {
-        let x = (t - 1.0) / dt;
-        x * x + x + x + 1.0
-    } else {
-        0.0
-    }
+/// The signal state of four voices, lane `i` belonging to voice `4 * group + i`.
+#[derive(Clone, Copy, Debug)]
+struct Lanes {
+    phase: f32x4,
+    phase_inc: f32x4,
+    /// Second (unison) oscillator.
+    phase2: f32x4,
+    /// Filter states, left and right, and the shared coefficients.
+    svf: [[f32x4; 2]; 2],
+    coeffs: [f32x4; 3],
+    pan_l: f32x4,
+    pan_r: f32x4,
+}
+
+impl Lanes {
+    const SILENT: Lanes = Lanes {
+        phase: f32x4::ZERO,
+        phase_inc: f32x4::ZERO,
+        phase2: f32x4::ZERO,
+        svf: [[f32x4::ZERO; 2]; 2],
+        coeffs: [f32x4::ZERO; 3],
+        pan_l: f32x4::ZERO,
+        pan_r: f32x4::ZERO,
+    };
+}
+
+/// Lane `i` of `v` set to `x`.
+fn with_lane(v: f32x4, i: usize, x: f32) -> f32x4 {
+    let mut a = v.to_array();
+    a[i] = x;
+    f32x4::from(a)
 }
 
 pub struct VoicePool {
     voices: Vec<Voice>,
+    lanes: Vec<Lanes>,
     next_age: u64,
     /// One sine cycle (plus a guard point) for table lookup: `sin` itself costs more than the
     /// rest of a voice.
-    sine: Vec<f32>,
+    sine: Box<[f32; SINE_SIZE + 1]>,
 }
 
 const SINE_SIZE: usize = 4096;
@@ -187,10 +228,14 @@ impl VoicePool {
     pub fn new(capacity: usize) -> Self {
         VoicePool {
             voices: vec![Voice::IDLE; capacity],
+            lanes: vec![Lanes::SILENT; capacity.div_ceil(4)],
             next_age: 0,
             sine: (0..=SINE_SIZE)
                 .map(|i| (i as f64 / SINE_SIZE as f64 * std::f64::consts::TAU).sin() as f32)
-                .collect(),
+                .collect::<Vec<f32>>()
+                .into_boxed_slice()
+                .try_into()
+                .expect("SINE_SIZE + 1 values"),
         }
     }
 
@@ -203,6 +248,7 @@ impl VoicePool {
 
     pub fn kill_all(&mut self) {
         self.voices.fill(Voice::IDLE);
+        self.lanes.fill(Lanes::SILENT);
     }
 
     /// Releases every sounding note at the start of the block.
@@ -271,21 +317,12 @@ impl VoicePool {
         });
         let idle = v.stage == Stage::Idle;
         let level = if idle { 0.0 } else { v.level };
-        // A free voice starts at a known phase; a stolen one keeps its phase, so the waveform
-        // stays continuous through the takeover.
-        let phase = if idle { START_PHASE } else { v.phase };
-        let phase2 = if idle { START_PHASE } else { v.phase2 };
-        let svf = if idle { [[0.0; 2]; 2] } else { v.svf };
         *v = Voice {
             stage: Stage::Attack,
             level,
             step: (1.0 - level) / attack_samples,
             release_samples,
-            phase,
-            phase_inc: (freq / f64::from(sample_rate)).min(0.49),
             velocity: note.velocity * part_level,
-            pan_l: angle.cos(),
-            pan_r: angle.sin(),
             end_beat,
             release_at,
             age: self.next_age,
@@ -293,14 +330,25 @@ impl VoicePool {
             sustain: env.sustain,
             pitch: note.pitch,
             channel,
-            phase2,
-            svf,
-            coeffs: [0.0; 3],
             clock: 0,
             // Deterministic noise, different for each note.
             noise: 0x9e37_79b9 ^ (u32::from(note.pitch) << 16) ^ (self.next_age as u32) | 1,
         };
         self.next_age += 1;
+        // A free voice starts at a known phase with a quiet filter; a stolen one keeps its phase
+        // and filter, so the waveform stays continuous through the takeover.
+        let (g, i) = (&mut self.lanes[slot / 4], slot % 4);
+        if idle {
+            g.phase = with_lane(g.phase, i, START_PHASE);
+            g.phase2 = with_lane(g.phase2, i, START_PHASE);
+            for s in g.svf.iter_mut().flatten() {
+                *s = with_lane(*s, i, 0.0);
+            }
+        }
+        let inc = (freq / f64::from(sample_rate)).min(0.49) as f32;
+        g.phase_inc = with_lane(g.phase_inc, i, inc);
+        g.pan_l = with_lane(g.pan_l, i, angle.cos());
+        g.pan_r = with_lane(g.pan_r, i, angle.sin());
     }
 
     /// One stereo sample of all voices. `index` is the block-relative sample number.
@@ -311,81 +359,98 @@ impl VoicePool {
         sample_rate: f32,
         out: &mut NoteSink,
     ) -> (f32, f32) {
-        let (mut l, mut r) = (0.0f32, 0.0f32);
         let unison = t.detune_cents > 0.01;
         // 2^(cents/1200) to within 3e-5 for up to 100 cents, without a powf per sample.
         let x = f64::from(t.detune_cents) * (std::f64::consts::LN_2 / 1200.0);
         let detune = 1.0 + x + 0.5 * x * x + x * x * x / 6.0;
-        for v in &mut self.voices {
-            if v.stage == Stage::Idle {
-                continue;
-            }
-            if index >= v.release_at {
-                v.release(v.release_samples, index.max(0) as u32, out);
-            }
-            v.level += v.step;
-            match v.stage {
-                Stage::Attack if v.level >= 1.0 => {
-                    v.level = 1.0;
-                    v.stage = Stage::Decay;
-                    v.step = -v.decay_step;
-                }
-                Stage::Decay if v.level <= v.sustain => {
-                    v.level = v.sustain;
-                    v.stage = Stage::Sustain;
-                    v.step = 0.0;
-                }
-                Stage::Release if v.level <= 0.0 => {
-                    *v = Voice::IDLE;
+        let (detune_up, detune_down) = (
+            f32x4::splat(detune as f32),
+            f32x4::splat((1.0 / detune) as f32),
+        );
+        let (brightness, noise, width) = (
+            f32x4::splat(t.brightness),
+            f32x4::splat(t.noise),
+            f32x4::splat(t.width),
+        );
+        let half = f32x4::splat(0.5);
+        let (mut acc_l, mut acc_r) = (f32x4::ZERO, f32x4::ZERO);
+        for (voices, g) in self.voices.chunks_mut(4).zip(self.lanes.iter_mut()) {
+            // Envelopes and note bookkeeping, a voice at a time.
+            let mut gain = [0.0f32; 4];
+            let mut white = [0.0f32; 4];
+            let mut sounding = false;
+            for (i, v) in voices.iter_mut().enumerate() {
+                if v.stage == Stage::Idle {
                     continue;
                 }
-                _ => {}
-            }
-            if v.clock % FILTER_UPDATE == 0 {
-                let cutoff = (t.cutoff_log2 + t.filter_env_oct * v.level).exp2();
-                v.coeffs = svf_coeffs(cutoff, t.resonance, sample_rate);
-            }
-            v.clock = v.clock.wrapping_add(1);
-            let white = if t.noise > 0.0 {
-                v.noise ^= v.noise << 13;
-                v.noise ^= v.noise >> 17;
-                v.noise ^= v.noise << 5;
-                (v.noise as f32 / u32::MAX as f32) * 2.0 - 1.0
-            } else {
-                0.0
-            };
-            let gain = v.level * v.velocity * VOICE_LEVEL;
-            let inc1 = if unison {
-                v.phase_inc / detune
-            } else {
-                v.phase_inc
-            };
-            let o1 = oscillator(&self.sine, v.phase, inc1, t.brightness);
-            v.phase += inc1;
-            if v.phase >= 1.0 {
-                v.phase -= 1.0;
-            }
-            let (sl, sr) = if unison {
-                let inc2 = (v.phase_inc * detune).min(0.49);
-                let o2 = oscillator(&self.sine, v.phase2, inc2, t.brightness);
-                v.phase2 += inc2;
-                if v.phase2 >= 1.0 {
-                    v.phase2 -= 1.0;
+                if index >= v.release_at {
+                    v.release(v.release_samples, index.max(0) as u32, out);
                 }
+                v.level += v.step;
+                match v.stage {
+                    Stage::Attack if v.level >= 1.0 => {
+                        v.level = 1.0;
+                        v.stage = Stage::Decay;
+                        v.step = -v.decay_step;
+                    }
+                    Stage::Decay if v.level <= v.sustain => {
+                        v.level = v.sustain;
+                        v.stage = Stage::Sustain;
+                        v.step = 0.0;
+                    }
+                    Stage::Release if v.level <= 0.0 => {
+                        *v = Voice::IDLE;
+                        continue;
+                    }
+                    _ => {}
+                }
+                if v.clock % FILTER_UPDATE == 0 {
+                    let cutoff = (t.cutoff_log2 + t.filter_env_oct * v.level).exp2();
+                    let c = svf_coeffs(cutoff, t.resonance, sample_rate);
+                    for (lanes, c) in g.coeffs.iter_mut().zip(c) {
+                        *lanes = with_lane(*lanes, i, c);
+                    }
+                }
+                v.clock = v.clock.wrapping_add(1);
+                if t.noise > 0.0 {
+                    v.noise ^= v.noise << 13;
+                    v.noise ^= v.noise >> 17;
+                    v.noise ^= v.noise << 5;
+                    white[i] = (v.noise as f32 / u32::MAX as f32) * 2.0 - 1.0;
+                }
+                gain[i] = v.level * v.velocity * VOICE_LEVEL;
+                sounding = true;
+            }
+            if !sounding {
+                continue;
+            }
+            // Oscillators, filters and mix, four voices at once.
+            let (gain, white) = (f32x4::from(gain), f32x4::from(white));
+            let inc1 = if unison {
+                g.phase_inc * detune_down
+            } else {
+                g.phase_inc
+            };
+            let o1 = oscillator(&self.sine, g.phase, inc1, brightness);
+            g.phase = wrap(g.phase + inc1);
+            let (sl, sr) = if unison {
+                let inc2 = (g.phase_inc * detune_up).min(f32x4::splat(0.49));
+                let o2 = oscillator(&self.sine, g.phase2, inc2, brightness);
+                g.phase2 = wrap(g.phase2 + inc2);
                 // Two oscillators spread by Width; noise in both.
-                let (a, b) = (o1 + (white - o1) * t.noise, o2 + (white - o2) * t.noise);
-                let (mid, side) = ((a + b) * 0.5, (a - b) * 0.5 * t.width);
-                let fl = svf(&mut v.svf[0], v.coeffs, mid + side);
-                let fr = svf(&mut v.svf[1], v.coeffs, mid - side);
+                let (a, b) = (o1 + (white - o1) * noise, o2 + (white - o2) * noise);
+                let (mid, side) = ((a + b) * half, (a - b) * half * width);
+                let fl = svf(&mut g.svf[0], &g.coeffs, mid + side);
+                let fr = svf(&mut g.svf[1], &g.coeffs, mid - side);
                 (fl, fr)
             } else {
-                let m = svf(&mut v.svf[0], v.coeffs, o1 + (white - o1) * t.noise);
+                let m = svf(&mut g.svf[0], &g.coeffs, o1 + (white - o1) * noise);
                 (m, m)
             };
-            l += sl * gain * v.pan_l;
-            r += sr * gain * v.pan_r;
+            acc_l += sl * gain * g.pan_l;
+            acc_r += sr * gain * g.pan_r;
         }
-        (l, r)
+        (sum(acc_l), sum(acc_r))
     }
 
     /// The filters ring down exponentially: flush their states before they turn denormal (and
@@ -395,13 +460,27 @@ impl VoicePool {
             if v.level.abs() < 1e-20 {
                 v.level = 0.0;
             }
-            for s in v.svf.iter_mut().flatten() {
-                if s.abs() < 1e-20 {
-                    *s = 0.0;
-                }
+        }
+        let tiny = f32x4::splat(1e-20);
+        for g in &mut self.lanes {
+            for s in g.svf.iter_mut().flatten() {
+                *s = s.abs().simd_lt(tiny).select(f32x4::ZERO, *s);
             }
         }
     }
+}
+
+/// A phase that passed 1 moved back into 0..1.
+#[inline(always)]
+fn wrap(phase: f32x4) -> f32x4 {
+    phase.simd_ge(f32x4::ONE).select(phase - f32x4::ONE, phase)
+}
+
+/// The four lanes summed in a fixed order.
+#[inline(always)]
+fn sum(v: f32x4) -> f32 {
+    let a = v.to_array();
+    (a[0] + a[2]) + (a[1] + a[3])
 }
 
 #[cfg(test)]
