@@ -7,6 +7,9 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
 
+use clack_extensions::gui::{
+    GuiApiType, GuiConfiguration, GuiSize, HostGui, HostGuiImpl, PluginGui, Window as GuiWindow,
+};
 use clack_extensions::params::{ParamInfoBuffer, PluginParams};
 use clack_extensions::state::PluginState;
 use clack_host::events::event_types::{
@@ -66,6 +69,26 @@ impl HostHandlers for TestHost {
     type Shared<'a> = TestHostShared;
     type MainThread<'a> = ();
     type AudioProcessor<'a> = ();
+
+    fn declare_extensions(builder: &mut HostExtensions<Self>, _shared: &Self::Shared<'_>) {
+        builder.register::<HostGui>();
+    }
+}
+
+/// The host side of the editor: the window is the host's, sized as the plugin asks (nice-plug
+/// requires a host that implements this extension before it opens an editor, as every DAW does).
+impl HostGuiImpl for TestHostShared {
+    fn resize_hints_changed(&self) {}
+    fn request_resize(&self, _new_size: GuiSize) -> Result<(), HostError> {
+        Ok(())
+    }
+    fn request_show(&self) -> Result<(), HostError> {
+        Ok(())
+    }
+    fn request_hide(&self) -> Result<(), HostError> {
+        Ok(())
+    }
+    fn closed(&self, _was_destroyed: bool) {}
 }
 
 /// What the simulated DAW's transport says at the start of a block.
@@ -369,6 +392,65 @@ impl ClapHost {
         let ok = ext.load(&handle, &mut &bytes[..]).is_ok();
         self.pump_main_thread();
         ok
+    }
+}
+
+/// The editor embedded in a host window (CLAP's non-floating X11 mode, as Bitwig and Reaper do).
+const EMBEDDED_X11: GuiConfiguration<'static> = GuiConfiguration {
+    api_type: GuiApiType::X11,
+    is_floating: false,
+};
+
+impl ClapHost {
+    fn gui(&mut self) -> (PluginGui, PluginMainThreadHandle<'_>) {
+        let handle = self.instance.plugin_handle();
+        let gui: PluginGui = handle.get_extension().expect("gui extension");
+        (gui, handle)
+    }
+
+    /// Opens the editor inside the X11 window `parent` and shows it, the way a DAW does (create,
+    /// set_scale when the screen is scaled, get_size, set_parent, show). Returns the size the
+    /// editor asked for, in pixels.
+    ///
+    /// # Safety
+    /// `parent` must be a live X11 window until [`ClapHost::close_editor`].
+    pub unsafe fn open_editor_x11(&mut self, parent: u32, scale: Option<f64>) -> (u32, u32) {
+        let (gui, handle) = self.gui();
+        assert!(
+            gui.is_api_supported(&handle, EMBEDDED_X11),
+            "embedded X11 editor"
+        );
+        gui.create(&handle, EMBEDDED_X11)
+            .expect("creating the editor");
+        if let Some(scale) = scale {
+            gui.set_scale(&handle, scale)
+                .expect("the editor refused the host's scale");
+        }
+        let size = gui.get_size(&handle).expect("editor size");
+        // SAFETY: the caller keeps `parent` alive until `close_editor`.
+        unsafe { gui.set_parent(&handle, GuiWindow::from_x11_handle(parent.into())) }
+            .expect("embedding the editor");
+        gui.show(&handle).expect("showing the editor");
+        (size.width, size.height)
+    }
+
+    /// The host's scale for the open editor (CLAP `set_scale`); whether the plugin took it.
+    pub fn set_editor_scale(&mut self, scale: f64) -> bool {
+        let (gui, handle) = self.gui();
+        gui.set_scale(&handle, scale).is_ok()
+    }
+
+    /// The open editor's size as the plugin reports it, in pixels.
+    pub fn editor_size(&mut self) -> Option<(u32, u32)> {
+        let (gui, handle) = self.gui();
+        gui.get_size(&handle).map(|s| (s.width, s.height))
+    }
+
+    /// Hides and destroys the editor (the DAW closing the plugin window).
+    pub fn close_editor(&mut self) {
+        let (gui, handle) = self.gui();
+        let _ = gui.hide(&handle);
+        gui.destroy(&handle);
     }
 }
 

@@ -262,7 +262,18 @@ def drive_editor(open_editor, actions, timeout=60.0):
     result = {}
 
     def helper():
-        d = display.Display(DISPLAY)
+        # Connect with retries: a helper that cannot connect would leave the editor open and the
+        # host blocked in `open_editor` for good.
+        for attempt in range(50):
+            try:
+                d = display.Display(DISPLAY)
+                break
+            except Exception as e:
+                if attempt == 49:
+                    result["error"] = e
+                    result["trace"] = traceback.format_exc()
+                    return
+                time.sleep(0.1)
         host = None
         try:
             # This opening's editor window, not one still being torn down from the last.

@@ -1,0 +1,259 @@
+//! The editor in the in-process CLAP host, on a private Xvfb display: two instances with their
+//! editors open at the same time, embedded in host windows the way Bitwig and Reaper embed them,
+//! opened and closed again and again while both instances keep playing; at the end one of them
+//! is moved to a 2x (HiDPI) scale. (The VST3 editor in
+//! DawDreamer is tested in `tests/vst3/test_editor.py`; DawDreamer shows one editor at a time.)
+
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use pixelody_tests::{assert_clean, playing_blocks, release_bundle, target_dir, ClapHost};
+use x11rb::connection::Connection;
+use x11rb::protocol::xproto::{
+    ConnectionExt, CreateWindowAux, ImageFormat, MapState, Window, WindowClass,
+};
+use x11rb::rust_connection::RustConnection;
+
+/// A private X server for this test, stopped when dropped.
+struct Xvfb {
+    child: Child,
+    display: String,
+}
+
+impl Xvfb {
+    fn start() -> Xvfb {
+        for n in 120..160 {
+            let socket = format!("/tmp/.X11-unix/X{n}");
+            if Path::new(&format!("/tmp/.X{n}-lock")).exists() || Path::new(&socket).exists() {
+                continue;
+            }
+            let mut child = Command::new("Xvfb")
+                .args([
+                    &format!(":{n}"),
+                    "-screen",
+                    "0",
+                    "2400x1400x24",
+                    "-nolisten",
+                    "tcp",
+                ])
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .expect("starting Xvfb (Debian package xvfb; .ci/run installs it)");
+            let deadline = Instant::now() + Duration::from_secs(10);
+            while Instant::now() < deadline {
+                if Path::new(&socket).exists() {
+                    return Xvfb {
+                        child,
+                        display: format!(":{n}"),
+                    };
+                }
+                if child.try_wait().ok().flatten().is_some() {
+                    break;
+                }
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+        panic!("no free X display for Xvfb between :120 and :159");
+    }
+}
+
+impl Drop for Xvfb {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A top-level window standing in for the DAW's plugin window (big enough for a 2x editor).
+fn host_window(conn: &RustConnection, root: Window, index: i16) -> Window {
+    let id = conn.generate_id().unwrap();
+    conn.create_window(
+        x11rb::COPY_DEPTH_FROM_PARENT,
+        id,
+        root,
+        index * 1000,
+        0,
+        1000 + index as u16 * 950,
+        700 + index as u16 * 600,
+        0,
+        WindowClass::INPUT_OUTPUT,
+        0,
+        &CreateWindowAux::new().background_pixel(0),
+    )
+    .unwrap();
+    conn.map_window(id).unwrap();
+    conn.flush().unwrap();
+    id
+}
+
+fn children(conn: &RustConnection, window: Window) -> Vec<Window> {
+    conn.query_tree(window).unwrap().reply().unwrap().children
+}
+
+/// Waits until `parent` holds one mapped child window of `size`: the editor. Returns it.
+fn editor_window(conn: &RustConnection, parent: Window, size: (u32, u32)) -> Window {
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        for child in children(conn, parent) {
+            let geometry = conn.get_geometry(child).unwrap().reply().unwrap();
+            let attributes = conn.get_window_attributes(child).unwrap().reply().unwrap();
+            let got = (u32::from(geometry.width), u32::from(geometry.height));
+            if attributes.map_state == MapState::VIEWABLE && got == size {
+                return child;
+            }
+        }
+        if Instant::now() >= deadline {
+            let found: Vec<(u16, u16)> = children(conn, parent)
+                .into_iter()
+                .map(|c| {
+                    let g = conn.get_geometry(c).unwrap().reply().unwrap();
+                    (g.width, g.height)
+                })
+                .collect();
+            panic!("no {size:?} editor window appeared in host window {parent:#x}: {found:?}");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// Distinct colours among a grid of the window's pixels: a drawn editor has many, a blank or
+/// unpainted window one or two.
+fn colours(conn: &RustConnection, window: Window, (w, h): (u32, u32)) -> usize {
+    let image = conn
+        .get_image(ImageFormat::Z_PIXMAP, window, 0, 0, w as u16, h as u16, !0)
+        .unwrap()
+        .reply()
+        .unwrap();
+    let mut seen: Vec<u32> = image
+        .data
+        .chunks_exact(4)
+        .step_by(97)
+        .map(|p| u32::from_le_bytes([p[0], p[1], p[2], 0]))
+        .collect();
+    seen.sort_unstable();
+    seen.dedup();
+    seen.len()
+}
+
+fn wait_until_drawn(conn: &RustConnection, window: Window, size: (u32, u32)) {
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while colours(conn, window, size) < 8 {
+        assert!(
+            Instant::now() < deadline,
+            "editor {window:#x} stays blank at {size:?}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+fn count_entries(dir: &str) -> usize {
+    std::fs::read_dir(dir).map_or(0, |d| d.count())
+}
+
+#[test]
+fn two_instances_keep_their_editors_open_together_at_two_scales_and_close_cleanly() {
+    let x = Xvfb::start();
+    let log = target_dir().join("pixelody-clap-editor-test.log");
+    let _ = std::fs::remove_file(&log);
+    // Before the plugin library loads: the display its editors open on, and its log file. This
+    // test is alone in its binary, so no other thread reads the environment meanwhile.
+    std::env::set_var("DISPLAY", &x.display);
+    std::env::set_var("NICE_LOG", &log);
+    let (conn, screen) = x11rb::connect(Some(&x.display)).expect("connecting to Xvfb");
+    let root = conn.setup().roots[screen].root;
+
+    let mut hosts = [
+        ClapHost::load(&release_bundle()),
+        ClapHost::load(&release_bundle()),
+    ];
+    for h in &mut hosts {
+        h.activate(48_000.0, 512);
+    }
+    const CYCLES: usize = 12;
+    let mut resources = Vec::new();
+    for cycle in 0..CYCLES {
+        let parents = [host_window(&conn, root, 0), host_window(&conn, root, 1)];
+        let mut sizes = Vec::new();
+        for (h, &parent) in hosts.iter_mut().zip(&parents) {
+            // SAFETY: `parent` lives until after `close_editor` below.
+            sizes.push(unsafe { h.open_editor_x11(parent, None) });
+        }
+        // Both editors are open at once, each in its own host window at the size it asked for.
+        let editors: Vec<Window> = parents
+            .iter()
+            .zip(&sizes)
+            .map(|(&p, &size)| editor_window(&conn, p, size))
+            .collect();
+        assert!(sizes[0].0 >= 760 && sizes[0].1 >= 520, "{sizes:?}");
+        if cycle == 0 {
+            // ... and they draw (egui paints on its own thread a frame or two after mapping).
+            for (&e, &size) in editors.iter().zip(&sizes) {
+                wait_until_drawn(&conn, e, size);
+            }
+        }
+        if cycle == CYCLES - 1 {
+            // The host moves the second editor to a 2x (HiDPI) screen: its window doubles (the
+            // same layout in twice the pixels) and it reports the new size.
+            assert!(
+                hosts[1].set_editor_scale(2.0),
+                "the editor refused the host's scale"
+            );
+            let double = (2 * sizes[1].0, 2 * sizes[1].1);
+            editor_window(&conn, parents[1], double);
+            assert_eq!(hosts[1].editor_size(), Some(double));
+        }
+        // Both instances keep playing their pictures while their editors are open.
+        for (i, h) in hosts.iter_mut().enumerate() {
+            let (l, r) = h.process(&playing_blocks(24_000, 512, 120.0, 48_000.0));
+            assert_clean(&format!("instance {i}, cycle {cycle}"), &l, &r);
+            assert!(l.iter().any(|s| s.abs() > 1e-3), "instance {i} fell silent");
+            h.pump_main_thread();
+        }
+        for h in &mut hosts {
+            h.close_editor();
+        }
+        // Closing takes the editor windows away (nothing is left embedded in the host's).
+        for &p in &parents {
+            let deadline = Instant::now() + Duration::from_secs(10);
+            while !children(&conn, p).is_empty() {
+                assert!(
+                    Instant::now() < deadline,
+                    "an editor window outlived its close"
+                );
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            conn.destroy_window(p).unwrap();
+        }
+        conn.flush().unwrap();
+        if cycle == 1 || cycle == CYCLES - 1 {
+            // Let the editors' threads finish before counting.
+            std::thread::sleep(Duration::from_millis(300));
+            resources.push((
+                count_entries("/proc/self/fd"),
+                count_entries("/proc/self/task"),
+            ));
+        }
+    }
+    // Ten more open/close cycles of two editors left no file descriptor and no thread behind.
+    assert_eq!(resources[0], resources[1], "(descriptors, threads)");
+    let text = std::fs::read_to_string(&log).expect("the plugin's log");
+    let closes: Vec<&str> = text
+        .lines()
+        .filter_map(|l| l.split("Editor closed (").nth(1))
+        .collect();
+    assert_eq!(closes.len(), 2 * CYCLES, "{text}");
+    // Each cycle closes the first editor while the second is still open, then the second.
+    assert!(closes
+        .iter()
+        .step_by(2)
+        .all(|c| c.starts_with("1 editors open")));
+    assert!(closes
+        .iter()
+        .skip(1)
+        .step_by(2)
+        .all(|c| c.starts_with("0 editors open")));
+}
