@@ -12,7 +12,7 @@ pub use sequencer::{onset_offset, ONSET_TOLERANCE_SAMPLES};
 
 use crate::score::{Note, Patch, Score, BEATS_PER_BAR};
 use sequencer::Cursor;
-use spectral::SpectralBank;
+use spectral::{SpectralBank, CHUNK as SPECTRAL_CHUNK};
 use voice::{Envelope, Timbre, VoicePool, MAX_VOICES};
 
 /// Tempo used when the host does not report one (DawDreamer's first blocks, some bounce paths).
@@ -496,30 +496,51 @@ impl Engine {
         let length = score.map_or(1.0, |s| s.length_beats);
         // The sample index on the host timeline, so positions do not depend on block boundaries.
         let origin = clock.map(|c| (c.start / c.bps).round());
-        for (j, (l, r)) in left.iter_mut().zip(right.iter_mut()).enumerate() {
-            self.gain += (gain_target - self.gain) * k;
-            let t = &mut self.timbre;
-            t.brightness += (target.brightness - t.brightness) * k;
-            t.cutoff_log2 += (target.cutoff_log2 - t.cutoff_log2) * k;
-            t.resonance += (target.resonance - t.resonance) * k;
-            t.filter_env_oct += (target.filter_env_oct - t.filter_env_oct) * k;
-            t.noise += (target.noise - t.noise) * k;
-            t.width += (target.width - t.width) * k;
-            t.detune_cents += (target.detune_cents - t.detune_cents) * k;
-            let (mut vl, mut vr) = self
-                .voices
-                .tick((base + j) as i64, t, sr, &mut self.notes_out);
+        // The spectral bank renders a chunk at a time (its partials stay in registers across
+        // samples); the voices and the mix go sample by sample.
+        let (mut spectral_l, mut spectral_r) = ([0.0f32; SPECTRAL_CHUNK], [0.0f32; SPECTRAL_CHUNK]);
+        let chunks = left
+            .chunks_mut(SPECTRAL_CHUNK)
+            .zip(right.chunks_mut(SPECTRAL_CHUNK));
+        for (c, (left, right)) in chunks.enumerate() {
+            let first = base + c * SPECTRAL_CHUNK;
+            let m = left.len();
             if let Some(sp) = spectrum {
-                let pos = match (clock, origin) {
-                    (Some(c), Some(o)) => Some((o + (base + j) as f64) * c.bps / length),
-                    _ => None,
-                };
-                let (sl, sr2) = self.spectral.tick(sp, pos, sr, fade);
-                vl += sl;
-                vr += sr2;
+                let mut positions = [None; SPECTRAL_CHUNK];
+                if let (Some(c), Some(o)) = (clock, origin) {
+                    for (j, p) in positions[..m].iter_mut().enumerate() {
+                        *p = Some((o + (first + j) as f64) * c.bps / length);
+                    }
+                }
+                self.spectral.render(
+                    sp,
+                    &positions[..m],
+                    sr,
+                    fade,
+                    &mut spectral_l[..m],
+                    &mut spectral_r[..m],
+                );
             }
-            *l = vl * self.gain;
-            *r = vr * self.gain;
+            for (j, (l, r)) in left.iter_mut().zip(right.iter_mut()).enumerate() {
+                self.gain += (gain_target - self.gain) * k;
+                let t = &mut self.timbre;
+                t.brightness += (target.brightness - t.brightness) * k;
+                t.cutoff_log2 += (target.cutoff_log2 - t.cutoff_log2) * k;
+                t.resonance += (target.resonance - t.resonance) * k;
+                t.filter_env_oct += (target.filter_env_oct - t.filter_env_oct) * k;
+                t.noise += (target.noise - t.noise) * k;
+                t.width += (target.width - t.width) * k;
+                t.detune_cents += (target.detune_cents - t.detune_cents) * k;
+                let (mut vl, mut vr) =
+                    self.voices
+                        .tick((first + j) as i64, t, sr, &mut self.notes_out);
+                if spectrum.is_some() {
+                    vl += spectral_l[j];
+                    vr += spectral_r[j];
+                }
+                *l = vl * self.gain;
+                *r = vr * self.gain;
+            }
         }
         self.voices.flush_denormals();
     }

@@ -23,6 +23,8 @@ const BANK_LEVEL: f32 = 0.6;
 /// Samples between two renormalisations of the rotators (counted on the bank's own clock, so
 /// the schedule does not depend on block boundaries).
 const RENORM_EVERY: u32 = 256;
+/// Most samples [`SpectralBank::render`] takes at once.
+pub const CHUNK: usize = 64;
 
 type Lane = [f32; LANES];
 
@@ -141,6 +143,7 @@ impl SpectralBank {
 
     /// One stereo sample. `loop_pos` is the position within the loop as a fraction 0..1, or
     /// `None` while the transport is stopped (the bank fades out by `fade_step` per sample).
+    #[cfg(test)]
     pub fn tick(
         &mut self,
         spectrum: &Spectrum,
@@ -148,54 +151,117 @@ impl SpectralBank {
         sample_rate: f32,
         fade_step: f32,
     ) -> (f32, f32) {
-        self.level = match loop_pos {
-            Some(_) => (self.level + fade_step).min(1.0),
-            None => (self.level - fade_step).max(0.0),
-        };
-        if self.level == 0.0 {
-            return (0.0, 0.0);
-        }
-        if !self.tuned {
-            self.tune(spectrum, sample_rate);
-        }
+        let (mut l, mut r) = ([0.0], [0.0]);
+        self.render(
+            spectrum,
+            &[loop_pos],
+            sample_rate,
+            fade_step,
+            &mut l,
+            &mut r,
+        );
+        (l[0], r[0])
+    }
+
+    /// Renders up to [`CHUNK`] samples: `positions[j]` is sample `j`'s position within the loop
+    /// as a fraction 0..1, or `None` while the transport is stopped (the bank fades out by
+    /// `fade_step` per sample). The same samples as rendering them one at a time: runs of samples
+    /// that share a frame pair are computed group by group with the rotators in registers, and
+    /// each sample's lanes are summed over the groups in the same order.
+    pub fn render(
+        &mut self,
+        spectrum: &Spectrum,
+        positions: &[Option<f64>],
+        sample_rate: f32,
+        fade_step: f32,
+        left: &mut [f32],
+        right: &mut [f32],
+    ) {
+        let m = positions.len().min(CHUNK).min(left.len()).min(right.len());
         let frames = spectrum.frames;
         // A frame's values are reached in the middle of its time span (a picture column is an
         // interval, not an instant); in between, and across the loop end, they glide.
-        let pos = (loop_pos.unwrap_or(0.0) * frames as f64 - 0.5).rem_euclid(frames as f64);
-        let f0 = (pos.floor() as usize).min(frames - 1);
-        let f1 = (f0 + 1) % frames;
-        let frac = (pos - f0 as f64) as f32;
-        if self.pair != Some((f0, f1)) {
-            self.load_pair(spectrum, sample_rate, f0, f1);
+        let frame_at = |p: Option<f64>| {
+            let pos = (p.unwrap_or(0.0) * frames as f64 - 0.5).rem_euclid(frames as f64);
+            let f0 = (pos.floor() as usize).min(frames - 1);
+            ((f0, (f0 + 1) % frames), (pos - f0 as f64) as f32)
+        };
+        let fade = |level: f32, p: Option<f64>| match p {
+            Some(_) => (level + fade_step).min(1.0),
+            None => (level - fade_step).max(0.0),
+        };
+        let mut fracs = [0.0f32; CHUNK];
+        let mut gains = [0.0f32; CHUNK];
+        let mut j = 0;
+        while j < m {
+            self.level = fade(self.level, positions[j]);
+            if self.level == 0.0 {
+                (left[j], right[j]) = (0.0, 0.0);
+                j += 1;
+                continue;
+            }
+            if !self.tuned {
+                self.tune(spectrum, sample_rate);
+            }
+            let (pair, frac) = frame_at(positions[j]);
+            if self.pair != Some(pair) {
+                self.load_pair(spectrum, sample_rate, pair.0, pair.1);
+            }
+            // The run: following samples that sound, share the frame pair and come before the
+            // next renormalisation.
+            (fracs[0], gains[0]) = (frac, self.level * self.norm);
+            let mut len = 1;
+            let mut clock = self.clock.wrapping_add(1);
+            while !clock.is_multiple_of(RENORM_EVERY) && j + len < m {
+                let p = positions[j + len];
+                let level = fade(self.level, p);
+                let (next, frac) = frame_at(p);
+                if level == 0.0 || next != pair {
+                    break;
+                }
+                self.level = level;
+                (fracs[len], gains[len]) = (frac, level * self.norm);
+                len += 1;
+                clock = clock.wrapping_add(1);
+            }
+            let groups = &mut self.groups[..self.used];
+            let (mut acc_l, mut acc_r) = ([[0.0; LANES]; CHUNK], [[0.0; LANES]; CHUNK]);
+            oscillate_fast(
+                groups,
+                &fracs[..len],
+                &mut acc_l[..len],
+                &mut acc_r[..len],
+                self.avx,
+            );
+            for k in 0..len {
+                left[j + k] = sum(&acc_l[k]) * gains[k];
+                right[j + k] = sum(&acc_r[k]) * gains[k];
+            }
+            self.clock = clock;
+            if clock.is_multiple_of(RENORM_EVERY) {
+                renormalise(groups);
+            }
+            j += len;
         }
-        let groups = &mut self.groups[..self.used];
-        let (l, r) = oscillate_fast(groups, frac, self.avx);
-        let (l, r) = (sum(&l), sum(&r));
-        self.clock = self.clock.wrapping_add(1);
-        if self.clock.is_multiple_of(RENORM_EVERY) {
-            renormalise(groups);
-        }
-        let g = self.level * self.norm;
-        (l * g, r * g)
     }
 }
 
-/// Turns every rotator by its step and sums the sines, weighted by the interpolated gains, lane
-/// by lane. The reference for the vector versions below, and the version other CPUs run.
+/// Turns every rotator by its step once per sample of `fracs` and adds the sines, weighted by
+/// the gains interpolated at each sample's `frac`, into that sample's lanes (`acc_l`, `acc_r`,
+/// zeroed by the caller). The reference for the vector versions below, and what other CPUs run.
 #[cfg_attr(target_arch = "x86_64", allow(dead_code))]
-fn oscillate(groups: &mut [Group], frac: f32) -> (Lane, Lane) {
-    let mut acc_l: Lane = [0.0; LANES];
-    let mut acc_r: Lane = [0.0; LANES];
+fn oscillate(groups: &mut [Group], fracs: &[f32], acc_l: &mut [Lane], acc_r: &mut [Lane]) {
     for g in groups {
-        for i in 0..LANES {
-            let (x, y) = (g.re[i], g.im[i]);
-            g.re[i] = x * g.step_re[i] - y * g.step_im[i];
-            g.im[i] = x * g.step_im[i] + y * g.step_re[i];
-            acc_l[i] += g.im[i] * (g.gain_l[i] + g.slope_l[i] * frac);
-            acc_r[i] += g.im[i] * (g.gain_r[i] + g.slope_r[i] * frac);
+        for ((frac, al), ar) in fracs.iter().zip(acc_l.iter_mut()).zip(acc_r.iter_mut()) {
+            for i in 0..LANES {
+                let (x, y) = (g.re[i], g.im[i]);
+                g.re[i] = x * g.step_re[i] - y * g.step_im[i];
+                g.im[i] = x * g.step_im[i] + y * g.step_re[i];
+                al[i] += g.im[i] * (g.gain_l[i] + g.slope_l[i] * frac);
+                ar[i] += g.im[i] * (g.gain_r[i] + g.slope_r[i] * frac);
+            }
         }
     }
-    (acc_l, acc_r)
 }
 
 /// [`oscillate`] written with SSE2 (every x86-64 CPU) and AVX intrinsics: the same operations
@@ -203,93 +269,160 @@ fn oscillate(groups: &mut [Group], frac: f32) -> (Lane, Lane) {
 /// (LLVM does not vectorise the plain loop well: it pairs left and right instead of lanes.)
 #[cfg(target_arch = "x86_64")]
 mod x86 {
-    use super::{Group, Lane, LANES};
+    use super::{Group, Lane};
     use std::arch::x86_64::*;
 
-    #[target_feature(enable = "avx")]
-    pub unsafe fn oscillate_avx(groups: &mut [Group], frac: f32) -> (Lane, Lane) {
-        let f = _mm256_set1_ps(frac);
-        let (mut al, mut ar) = (_mm256_setzero_ps(), _mm256_setzero_ps());
-        for g in groups {
-            let x = _mm256_loadu_ps(g.re.as_ptr());
-            let y = _mm256_loadu_ps(g.im.as_ptr());
-            let c = _mm256_loadu_ps(g.step_re.as_ptr());
-            let s = _mm256_loadu_ps(g.step_im.as_ptr());
-            let nx = _mm256_sub_ps(_mm256_mul_ps(x, c), _mm256_mul_ps(y, s));
-            let ny = _mm256_add_ps(_mm256_mul_ps(x, s), _mm256_mul_ps(y, c));
-            _mm256_storeu_ps(g.re.as_mut_ptr(), nx);
-            _mm256_storeu_ps(g.im.as_mut_ptr(), ny);
-            let gl = _mm256_add_ps(
-                _mm256_loadu_ps(g.gain_l.as_ptr()),
-                _mm256_mul_ps(_mm256_loadu_ps(g.slope_l.as_ptr()), f),
-            );
-            let gr = _mm256_add_ps(
-                _mm256_loadu_ps(g.gain_r.as_ptr()),
-                _mm256_mul_ps(_mm256_loadu_ps(g.slope_r.as_ptr()), f),
-            );
-            al = _mm256_add_ps(al, _mm256_mul_ps(ny, gl));
-            ar = _mm256_add_ps(ar, _mm256_mul_ps(ny, gr));
-        }
-        let (mut l, mut r) = ([0.0; LANES], [0.0; LANES]);
-        _mm256_storeu_ps(l.as_mut_ptr(), al);
-        _mm256_storeu_ps(r.as_mut_ptr(), ar);
-        (l, r)
+    /// One group's registers: rotator, step, and the two gain ramps.
+    #[derive(Clone, Copy)]
+    struct Avx {
+        x: __m256,
+        y: __m256,
+        c: __m256,
+        s: __m256,
+        gl: __m256,
+        sl: __m256,
+        gr: __m256,
+        sr: __m256,
     }
 
-    pub fn oscillate_sse(groups: &mut [Group], frac: f32) -> (Lane, Lane) {
-        let (mut l, mut r) = ([0.0; LANES], [0.0; LANES]);
+    #[target_feature(enable = "avx")]
+    unsafe fn load(g: &Group) -> Avx {
+        Avx {
+            x: _mm256_loadu_ps(g.re.as_ptr()),
+            y: _mm256_loadu_ps(g.im.as_ptr()),
+            c: _mm256_loadu_ps(g.step_re.as_ptr()),
+            s: _mm256_loadu_ps(g.step_im.as_ptr()),
+            gl: _mm256_loadu_ps(g.gain_l.as_ptr()),
+            sl: _mm256_loadu_ps(g.slope_l.as_ptr()),
+            gr: _mm256_loadu_ps(g.gain_r.as_ptr()),
+            sr: _mm256_loadu_ps(g.slope_r.as_ptr()),
+        }
+    }
+
+    /// Turns the rotator once; returns the sine weighted by the left and right gains at `f`.
+    #[target_feature(enable = "avx")]
+    unsafe fn step(v: &mut Avx, f: __m256) -> (__m256, __m256) {
+        let nx = _mm256_sub_ps(_mm256_mul_ps(v.x, v.c), _mm256_mul_ps(v.y, v.s));
+        let ny = _mm256_add_ps(_mm256_mul_ps(v.x, v.s), _mm256_mul_ps(v.y, v.c));
+        (v.x, v.y) = (nx, ny);
+        let wl = _mm256_add_ps(v.gl, _mm256_mul_ps(v.sl, f));
+        let wr = _mm256_add_ps(v.gr, _mm256_mul_ps(v.sr, f));
+        (_mm256_mul_ps(ny, wl), _mm256_mul_ps(ny, wr))
+    }
+
+    #[target_feature(enable = "avx")]
+    unsafe fn store(v: &Avx, g: &mut Group) {
+        _mm256_storeu_ps(g.re.as_mut_ptr(), v.x);
+        _mm256_storeu_ps(g.im.as_mut_ptr(), v.y);
+    }
+
+    /// Two groups at a time: a rotator's next sample waits for its previous one (~7 cycles), so
+    /// two independent rotators keep the multipliers busy. Each sample's lanes still receive the
+    /// groups in order (first, then second), as the plain loop adds them.
+    #[target_feature(enable = "avx")]
+    pub unsafe fn oscillate_avx(
+        groups: &mut [Group],
+        fracs: &[f32],
+        acc_l: &mut [Lane],
+        acc_r: &mut [Lane],
+    ) {
+        let mut pairs = groups.chunks_exact_mut(2);
+        for pair in &mut pairs {
+            let (mut a, mut b) = (load(&pair[0]), load(&pair[1]));
+            for ((frac, al), ar) in fracs.iter().zip(acc_l.iter_mut()).zip(acc_r.iter_mut()) {
+                let f = _mm256_set1_ps(*frac);
+                let (al_a, ar_a) = step(&mut a, f);
+                let (al_b, ar_b) = step(&mut b, f);
+                let l = _mm256_add_ps(_mm256_add_ps(_mm256_loadu_ps(al.as_ptr()), al_a), al_b);
+                let r = _mm256_add_ps(_mm256_add_ps(_mm256_loadu_ps(ar.as_ptr()), ar_a), ar_b);
+                _mm256_storeu_ps(al.as_mut_ptr(), l);
+                _mm256_storeu_ps(ar.as_mut_ptr(), r);
+            }
+            store(&a, &mut pair[0]);
+            store(&b, &mut pair[1]);
+        }
+        for g in pairs.into_remainder() {
+            let mut a = load(g);
+            for ((frac, al), ar) in fracs.iter().zip(acc_l.iter_mut()).zip(acc_r.iter_mut()) {
+                let (l, r) = step(&mut a, _mm256_set1_ps(*frac));
+                _mm256_storeu_ps(
+                    al.as_mut_ptr(),
+                    _mm256_add_ps(_mm256_loadu_ps(al.as_ptr()), l),
+                );
+                _mm256_storeu_ps(
+                    ar.as_mut_ptr(),
+                    _mm256_add_ps(_mm256_loadu_ps(ar.as_ptr()), r),
+                );
+            }
+            store(&a, g);
+        }
+    }
+
+    pub fn oscillate_sse(
+        groups: &mut [Group],
+        fracs: &[f32],
+        acc_l: &mut [Lane],
+        acc_r: &mut [Lane],
+    ) {
         // SAFETY: SSE2 is part of x86-64; the pointers are to 4-float halves of 8-float arrays.
         unsafe {
-            let f = _mm_set1_ps(frac);
-            let zero = _mm_setzero_ps();
-            let mut acc = [zero; 4];
-            for g in groups.iter_mut() {
+            for g in groups {
                 for h in 0..2 {
                     let o = 4 * h;
-                    let x = _mm_loadu_ps(g.re.as_ptr().add(o));
-                    let y = _mm_loadu_ps(g.im.as_ptr().add(o));
+                    let mut x = _mm_loadu_ps(g.re.as_ptr().add(o));
+                    let mut y = _mm_loadu_ps(g.im.as_ptr().add(o));
                     let c = _mm_loadu_ps(g.step_re.as_ptr().add(o));
                     let s = _mm_loadu_ps(g.step_im.as_ptr().add(o));
-                    let nx = _mm_sub_ps(_mm_mul_ps(x, c), _mm_mul_ps(y, s));
-                    let ny = _mm_add_ps(_mm_mul_ps(x, s), _mm_mul_ps(y, c));
-                    _mm_storeu_ps(g.re.as_mut_ptr().add(o), nx);
-                    _mm_storeu_ps(g.im.as_mut_ptr().add(o), ny);
-                    let gl = _mm_add_ps(
+                    let (gl, sl) = (
                         _mm_loadu_ps(g.gain_l.as_ptr().add(o)),
-                        _mm_mul_ps(_mm_loadu_ps(g.slope_l.as_ptr().add(o)), f),
+                        _mm_loadu_ps(g.slope_l.as_ptr().add(o)),
                     );
-                    let gr = _mm_add_ps(
+                    let (gr, sr) = (
                         _mm_loadu_ps(g.gain_r.as_ptr().add(o)),
-                        _mm_mul_ps(_mm_loadu_ps(g.slope_r.as_ptr().add(o)), f),
+                        _mm_loadu_ps(g.slope_r.as_ptr().add(o)),
                     );
-                    acc[h] = _mm_add_ps(acc[h], _mm_mul_ps(ny, gl));
-                    acc[2 + h] = _mm_add_ps(acc[2 + h], _mm_mul_ps(ny, gr));
+                    for ((frac, al), ar) in fracs.iter().zip(acc_l.iter_mut()).zip(acc_r.iter_mut())
+                    {
+                        let f = _mm_set1_ps(*frac);
+                        let nx = _mm_sub_ps(_mm_mul_ps(x, c), _mm_mul_ps(y, s));
+                        let ny = _mm_add_ps(_mm_mul_ps(x, s), _mm_mul_ps(y, c));
+                        (x, y) = (nx, ny);
+                        let wl = _mm_add_ps(gl, _mm_mul_ps(sl, f));
+                        let wr = _mm_add_ps(gr, _mm_mul_ps(sr, f));
+                        let l = _mm_add_ps(_mm_loadu_ps(al.as_ptr().add(o)), _mm_mul_ps(ny, wl));
+                        let r = _mm_add_ps(_mm_loadu_ps(ar.as_ptr().add(o)), _mm_mul_ps(ny, wr));
+                        _mm_storeu_ps(al.as_mut_ptr().add(o), l);
+                        _mm_storeu_ps(ar.as_mut_ptr().add(o), r);
+                    }
+                    _mm_storeu_ps(g.re.as_mut_ptr().add(o), x);
+                    _mm_storeu_ps(g.im.as_mut_ptr().add(o), y);
                 }
             }
-            _mm_storeu_ps(l.as_mut_ptr(), acc[0]);
-            _mm_storeu_ps(l.as_mut_ptr().add(4), acc[1]);
-            _mm_storeu_ps(r.as_mut_ptr(), acc[2]);
-            _mm_storeu_ps(r.as_mut_ptr().add(4), acc[3]);
         }
-        (l, r)
     }
 }
 
 /// The bank's inner loop on the widest vectors this CPU has.
-fn oscillate_fast(groups: &mut [Group], frac: f32, avx: bool) -> (Lane, Lane) {
+fn oscillate_fast(
+    groups: &mut [Group],
+    fracs: &[f32],
+    acc_l: &mut [Lane],
+    acc_r: &mut [Lane],
+    avx: bool,
+) {
     #[cfg(target_arch = "x86_64")]
     {
         if avx {
             // SAFETY: `avx` is true only when the CPU reports AVX (`avx_available`).
-            unsafe { x86::oscillate_avx(groups, frac) }
+            unsafe { x86::oscillate_avx(groups, fracs, acc_l, acc_r) }
         } else {
-            x86::oscillate_sse(groups, frac)
+            x86::oscillate_sse(groups, fracs, acc_l, acc_r)
         }
     }
     #[cfg(not(target_arch = "x86_64"))]
     {
         let _ = avx;
-        oscillate(groups, frac)
+        oscillate(groups, fracs, acc_l, acc_r)
     }
 }
 
@@ -361,23 +494,46 @@ mod tests {
         let out = render(&mut wide, &sp, 5_000);
         assert_eq!(out, render(&mut narrow, &sp, 5_000));
         assert!(out.iter().any(|s| s.0.abs() > 0.01 && s.1.abs() > 0.01));
-        // And both equal the plain loop.
+        // And both equal the plain loop, for runs of one sample and of many.
         let mut bank = SpectralBank::new();
         bank.tune(&sp, 48_000.0);
         bank.load_pair(&sp, 48_000.0, 2, 3);
-        let mut plain = bank.groups.clone();
-        for frac in [0.0, 0.25, 0.9] {
-            let reference = oscillate(&mut plain, frac);
+        for fracs in [&[0.25][..], &[0.0, 0.1, 0.2, 0.5, 0.9, 0.95, 0.99]] {
+            let n = fracs.len();
+            let mut plain = bank.groups.clone();
+            let (mut l, mut r) = (vec![[0.0; LANES]; n], vec![[0.0; LANES]; n]);
+            oscillate(&mut plain, fracs, &mut l, &mut r);
             for avx in [avx_available(), false] {
                 let mut groups = bank.groups.clone();
-                assert_eq!(
-                    oscillate_fast(&mut groups, frac, avx),
-                    reference,
-                    "avx {avx}"
-                );
+                let (mut l2, mut r2) = (vec![[0.0; LANES]; n], vec![[0.0; LANES]; n]);
+                oscillate_fast(&mut groups, fracs, &mut l2, &mut r2, avx);
+                assert_eq!((&l2, &r2), (&l, &r), "avx {avx}");
             }
-            bank.groups = plain.clone();
         }
+    }
+
+    #[test]
+    fn a_block_renders_the_samples_one_at_a_time_would() {
+        let sp = spectrum(300);
+        // Playing, a stop (fade out to silence) and playing again; across frame pairs and a
+        // renormalisation.
+        let positions: Vec<Option<f64>> = (0..2_000)
+            .map(|i| (!(700..1_300).contains(&i)).then_some(i as f64 / 1_500.0))
+            .collect();
+        let mut one = SpectralBank::new();
+        let single: Vec<(f32, f32)> = positions
+            .iter()
+            .map(|p| one.tick(&sp, *p, 48_000.0, 1.0 / 300.0))
+            .collect();
+        let mut bank = SpectralBank::new();
+        let mut blocks = Vec::new();
+        for chunk in positions.chunks(CHUNK) {
+            let (mut l, mut r) = (vec![0.0; chunk.len()], vec![0.0; chunk.len()]);
+            bank.render(&sp, chunk, 48_000.0, 1.0 / 300.0, &mut l, &mut r);
+            blocks.extend(l.into_iter().zip(r));
+        }
+        assert_eq!(blocks, single);
+        assert!(single[650].0 != 0.0 && single[1_250] == (0.0, 0.0));
     }
 
     #[test]
