@@ -409,12 +409,11 @@ impl ClapHost {
     }
 
     /// Opens the editor inside the X11 window `parent` and shows it, the way a DAW does (create,
-    /// set_scale when the screen is scaled, get_size, set_parent, show). Returns the size the
-    /// editor asked for, in pixels.
+    /// get_size, set_parent, show). Returns the size the editor asked for, in pixels.
     ///
     /// # Safety
     /// `parent` must be a live X11 window until [`ClapHost::close_editor`].
-    pub unsafe fn open_editor_x11(&mut self, parent: u32, scale: Option<f64>) -> (u32, u32) {
+    pub unsafe fn open_editor_x11(&mut self, parent: u32) -> (u32, u32) {
         let (gui, handle) = self.gui();
         assert!(
             gui.is_api_supported(&handle, EMBEDDED_X11),
@@ -422,10 +421,6 @@ impl ClapHost {
         );
         gui.create(&handle, EMBEDDED_X11)
             .expect("creating the editor");
-        if let Some(scale) = scale {
-            gui.set_scale(&handle, scale)
-                .expect("the editor refused the host's scale");
-        }
         let size = gui.get_size(&handle).expect("editor size");
         // SAFETY: the caller keeps `parent` alive until `close_editor`.
         unsafe { gui.set_parent(&handle, GuiWindow::from_x11_handle(parent.into())) }

@@ -180,7 +180,7 @@ fn two_instances_keep_their_editors_open_together_at_two_scales_and_close_cleanl
         let mut sizes = Vec::new();
         for (h, &parent) in hosts.iter_mut().zip(&parents) {
             // SAFETY: `parent` lives until after `close_editor` below.
-            sizes.push(unsafe { h.open_editor_x11(parent, None) });
+            sizes.push(unsafe { h.open_editor_x11(parent) });
         }
         // Both editors are open at once, each in its own host window at the size it asked for.
         let editors: Vec<Window> = parents
