@@ -91,7 +91,7 @@ pub struct Decoded {
 
 /// Decodes `bytes`, refusing oversized pictures from their header before allocating pixels.
 /// JPEGs are decoded at a reduced scale (the DCT's 1/2, 1/4 or 1/8) where the working copy still
-/// gets at least two source pixels per cell: most of the cost of a large photo is never paid.
+/// gets at least one decoded pixel per cell: most of the cost of a large photo is never paid.
 pub fn read(bytes: &[u8]) -> Result<Decoded, PictureError> {
     if bytes.is_empty() {
         return Err(PictureError::new("the file is empty"));
@@ -162,65 +162,89 @@ pub fn read(bytes: &[u8]) -> Result<Decoded, PictureError> {
 /// always followed by 0x00 or a restart marker, so an 0xFF 0xD9 after the last scan header (0xFF
 /// 0xDA) can only be the end marker.
 fn jpeg_is_complete(bytes: &[u8]) -> bool {
-    let last_scan = bytes.windows(2).rposition(|w| w == [0xFF, 0xDA]);
-    match last_scan {
-        Some(i) => bytes[i..].windows(2).any(|w| w == [0xFF, 0xD9]),
-        None => false,
-    }
+    // Searched from the end: the end marker is normally in the last bytes, so a large photo is
+    // not read twice just to find it.
+    let is = |m: [u8; 2]| move |w: &[u8]| w == m;
+    let Some(end) = bytes.windows(2).rposition(is([0xFF, 0xD9])) else {
+        return false;
+    };
+    let scan_before = bytes[..end].windows(2).any(is([0xFF, 0xDA]));
+    let scan_after = bytes[end..].windows(2).any(is([0xFF, 0xDA]));
+    scan_before && !scan_after
 }
 
-/// The reduced-scale JPEG path (jpeg-decoder's IDCT scaling). `None` when it cannot handle the
-/// file; the general decoder then tries, and reports any error.
+/// The reduced-scale JPEG path: libjpeg-turbo (through `mozjpeg`) decodes at the smallest DCT
+/// scale (1/8, 1/4, 1/2 or 1) that still leaves at least one decoded pixel per working-copy cell.
+/// At 1/8 only each 8x8 block's average (its DC coefficient) is reconstructed: the block's area
+/// average, which is what the downscale wants anyway. `None` when it cannot handle the file; the
+/// general decoder then tries, and reports any error.
 fn read_jpeg_scaled(bytes: &[u8], w: u32, h: u32) -> Option<DynamicImage> {
-    let mut d = jpeg_decoder::Decoder::new(Cursor::new(bytes));
-    d.set_max_decoding_buffer_size(MAX_ALLOC_BYTES as usize);
-    d.read_info().ok()?;
-    let long = w.max(h);
-    let want = (2 * MAX_SIDE) as u32;
-    let req =
-        |side: u32| (u64::from(side) * u64::from(want) / u64::from(long)).clamp(1, 65_535) as u16;
-    let (sw, sh) = d.scale(req(w), req(h)).ok()?;
-    let pixels = d.decode().ok()?;
-    let info = d.info()?;
-    let (sw, sh) = (u32::from(sw), u32::from(sh));
-    let n = (sw * sh) as usize;
-    let rgb: Vec<u8> = match info.pixel_format {
-        jpeg_decoder::PixelFormat::RGB24 => pixels,
-        jpeg_decoder::PixelFormat::L8 => pixels.iter().flat_map(|&l| [l, l, l]).collect(),
-        jpeg_decoder::PixelFormat::L16 => pixels
-            .chunks_exact(2)
-            .flat_map(|c| [c[0], c[0], c[0]])
-            .collect(),
-        jpeg_decoder::PixelFormat::CMYK32 => pixels
+    let long = w.max(h) as usize;
+    let eighths = [1u8, 2, 4, 8]
+        .into_iter()
+        .find(|&n| long * usize::from(n) / 8 >= MAX_SIDE)
+        .unwrap_or(8);
+    // libjpeg reports fatal errors by unwinding (without the panic hook); warnings are silenced.
+    let decoded = std::panic::catch_unwind(|| -> std::io::Result<_> {
+        let mut d =
+            mozjpeg::Decompress::with_markers(&[mozjpeg::Marker::APP(1)]).from_mem(bytes)?;
+        let orientation = d
+            .markers()
+            .filter_map(|m| m.data.strip_prefix(b"Exif\0\0"))
+            .find_map(Orientation::from_exif_chunk);
+        d.scale(eighths);
+        let cmyk = matches!(
+            d.color_space(),
+            mozjpeg::ColorSpace::JCS_CMYK | mozjpeg::ColorSpace::JCS_YCCK
+        );
+        let mut started = if cmyk {
+            d.to_colorspace(mozjpeg::ColorSpace::JCS_CMYK)?
+        } else {
+            d.rgb()?
+        };
+        let (sw, sh) = (started.width(), started.height());
+        let pixels = started.read_scanlines::<u8>()?;
+        started.finish()?;
+        Ok((sw, sh, cmyk, pixels, orientation))
+    });
+    let (sw, sh, cmyk, pixels, orientation) = decoded.ok()?.ok()?;
+    let rgb = if cmyk {
+        // Adobe's CMYK JPEGs (nearly all of them) store the inks inverted; converted without a
+        // colour profile: enough to hear the colours.
+        pixels
             .chunks_exact(4)
             .flat_map(|c| {
-                // Naive CMYK -> RGB (no colour profile): enough to hear the colours.
-                let k = u16::from(255 - c[3]);
-                [0, 1, 2].map(|i| ((u16::from(255 - c[i]) * k) / 255) as u8)
+                let k = u16::from(c[3]);
+                [0, 1, 2].map(|i| ((u16::from(c[i]) * k) / 255) as u8)
             })
-            .collect(),
+            .collect()
+    } else {
+        pixels
     };
-    if rgb.len() != n * 3 {
+    if rgb.len() != sw * sh * 3 {
         return None;
     }
-    let mut img = DynamicImage::ImageRgb8(image::RgbImage::from_raw(sw, sh, rgb)?);
-    if let Some(o) = d.exif_data().and_then(Orientation::from_exif_chunk) {
+    let mut img = DynamicImage::ImageRgb8(image::RgbImage::from_raw(
+        u32::try_from(sw).ok()?,
+        u32::try_from(sh).ok()?,
+        rgb,
+    )?);
+    if let Some(o) = orientation {
         img.apply_orientation(o);
     }
     Some(img)
 }
 
-/// Area-averaging downscale in linear light. Every source pixel contributes to exactly one cell,
-/// so thin lines and small bright spots survive (point sampling would drop them).
+/// Area-averaging downscale in linear light: each cell is the exact average of the source area
+/// it covers (a box filter; a source pixel straddling two cells is shared between them by the
+/// fraction on each side), so thin lines and small bright spots survive (point sampling would drop
+/// them) and every cell weighs the same area whatever the ratio of the sizes.
 pub fn downscale(decoded: &Decoded) -> Picture {
     let img = &decoded.image;
     let (sw, sh) = (img.width() as usize, img.height() as usize);
     let scale = (sw.max(sh) as f64 / MAX_SIDE as f64).max(1.0);
     let w = ((sw as f64 / scale).round() as usize).clamp(1, MAX_SIDE);
     let h = ((sh as f64 / scale).round() as usize).clamp(1, MAX_SIDE);
-    let lut = srgb8_to_linear_table();
-    let mut acc = vec![[0.0f64; 4]; w * h];
-    let cell_of_x: Vec<usize> = (0..sw).map(|x| x * w / sw).collect();
     // Rows of 8-bit RGB or RGBA as they are (the usual case), anything else converted once.
     let converted;
     let (raw, channels): (&[u8], usize) = match img {
@@ -231,41 +255,158 @@ pub fn downscale(decoded: &Decoded) -> Picture {
             (converted.as_raw(), 4)
         }
     };
+    let (xs, ys) = (Spans::new(sw, w), Spans::new(sh, h));
+    let lut = srgb8_to_linear_table();
+    // Source rows are summed column by column into the cell row they fall in (`cur`; a row
+    // straddling two cell rows gives the rest of itself to `next`): every column is independent,
+    // so this runs at the speed of the table lookups. A finished cell row is then summed across.
+    let mut cur = vec![[0.0f32; 3]; sw];
+    let mut next = vec![[0.0f32; 3]; sw];
+    let mut acc = vec![[0.0f64; 3]; (w + 1) * h];
+    let mut cell_row = 0;
     for (y, row) in raw.chunks_exact(sw * channels).enumerate() {
-        let cells = &mut acc[(y * h / sh) * w..][..w];
-        for (p, &cx) in row.chunks_exact(channels).zip(&cell_of_x) {
-            let alpha = if channels == 4 {
-                f64::from(p[3]) / 255.0
-            } else {
-                1.0
-            };
-            let cell = &mut cells[cx];
-            cell[0] += f64::from(lut[p[0] as usize]) * alpha;
-            cell[1] += f64::from(lut[p[1] as usize]) * alpha;
-            cell[2] += f64::from(lut[p[2] as usize]) * alpha;
-            cell[3] += 1.0;
+        let (cy, first) = (ys.cell[y] as usize, ys.first[y]);
+        if cy != cell_row {
+            xs.sum_across(&cur, &mut acc[cell_row * (w + 1)..][..w + 1]);
+            std::mem::swap(&mut cur, &mut next);
+            next.fill([0.0; 3]);
+            cell_row = cy;
+        }
+        if channels == 4 {
+            add_row::<4>(row, lut, first, &mut cur, &mut next);
+        } else {
+            add_row::<3>(row, lut, first, &mut cur, &mut next);
         }
     }
+    xs.sum_across(&cur, &mut acc[cell_row * (w + 1)..][..w + 1]);
     // The working copy is kept as 8-bit sRGB (it is what a project stores), and analysis reads
     // the OKLab values of exactly those bytes, so a reloaded picture recomposes identically.
+    let area = (sw as f64 / w as f64) * (sh as f64 / h as f64);
+    let encode = SrgbEncoder::get();
     let rgb = acc
-        .iter()
-        .map(|c| {
-            let n = c[3].max(1.0);
-            [c[0] / n, c[1] / n, c[2] / n].map(|v| linear_to_srgb8(v as f32))
-        })
+        .chunks_exact(w + 1)
+        .flat_map(|row| &row[..w])
+        .map(|c| c.map(|v| encode.to_u8(v / area)))
         .collect();
     Picture::from_rgb(w, h, rgb, decoded.source_width, decoded.source_height)
 }
 
-fn linear_to_srgb8(v: f32) -> u8 {
-    let v = v.clamp(0.0, 1.0);
-    let s = if v <= 0.003_130_8 {
-        v * 12.92
-    } else {
-        1.055 * v.powf(1.0 / 2.4) - 0.055
+/// Adds one source row of `N`-channel pixels (RGB, or RGBA composited over black) in linear light
+/// to the column sums: all of it to `cur`, or `first` of it to `cur` and the rest to `next`.
+fn add_row<const N: usize>(
+    row: &[u8],
+    lut: &[f32; 256],
+    first: f32,
+    cur: &mut [[f32; 3]],
+    next: &mut [[f32; 3]],
+) {
+    let linear = |p: &[u8]| {
+        let alpha = if N == 4 { f32::from(p[3]) / 255.0 } else { 1.0 };
+        [0, 1, 2].map(|i| lut[p[i] as usize] * alpha)
     };
-    (s * 255.0).round() as u8
+    let pixels = row.chunks_exact(N);
+    if first == 1.0 {
+        for (c, p) in cur.iter_mut().zip(pixels) {
+            let v = linear(p);
+            (0..3).for_each(|k| c[k] += v[k]);
+        }
+    } else {
+        for ((c, n), p) in cur.iter_mut().zip(next.iter_mut()).zip(pixels) {
+            let v = linear(p);
+            (0..3).for_each(|k| c[k] += v[k] * first);
+            (0..3).for_each(|k| n[k] += v[k] * (1.0 - first));
+        }
+    }
+}
+
+/// How the source pixels along one axis fall into cells: pixel `i` covers `[i, i + 1)`, cell `c`
+/// covers `[c * src / dst, (c + 1) * src / dst)`; with `dst <= src` a pixel touches one cell or
+/// two neighbours. `first[i]` is the share of pixel `i` in its first cell `cell[i]`; the rest goes
+/// to the next one.
+struct Spans {
+    cell: Vec<u32>,
+    first: Vec<f32>,
+}
+
+impl Spans {
+    fn new(src: usize, dst: usize) -> Spans {
+        let (cell, first) = (0..src)
+            .map(|i| {
+                let c = i * dst / src;
+                let boundary = (c + 1) * src; // the cell's right edge, in units of 1 / dst pixel
+                let share = if (i + 1) * dst <= boundary {
+                    1.0
+                } else {
+                    (boundary - i * dst) as f32 / dst as f32
+                };
+                (c as u32, share)
+            })
+            .unzip();
+        Spans { cell, first }
+    }
+
+    /// Adds each column sum of `line` to its cell(s) in `cells` (one spare cell at the end for
+    /// the last column's empty second share). Sums are kept in registers while the cell stays the
+    /// same: a column straddling a boundary is its cell's last, and its rest starts the next.
+    fn sum_across(&self, line: &[[f32; 3]], cells: &mut [[f64; 3]]) {
+        let (mut cell, mut sum, mut rest) = (0, [0.0f32; 3], [0.0f32; 3]);
+        for ((v, &c), &first) in line.iter().zip(&self.cell).zip(&self.first) {
+            if c as usize != cell {
+                (0..3).for_each(|k| cells[cell][k] += f64::from(sum[k]));
+                (cell, sum, rest) = (c as usize, rest, [0.0; 3]);
+            }
+            (0..3).for_each(|k| sum[k] += v[k] * first);
+            (0..3).for_each(|k| rest[k] += v[k] * (1.0 - first));
+        }
+        (0..3).for_each(|k| cells[cell][k] += f64::from(sum[k]));
+        (0..3).for_each(|k| cells[cell + 1][k] += f64::from(rest[k]));
+    }
+}
+
+/// Linear light -> 8-bit sRGB, rounded to the nearest code: the code is the number of decision
+/// points (the linear values halfway between neighbouring codes) at or below the value. A table
+/// over 4096 equal steps of linear light gives the code at each step's start; at most one
+/// decision point lies inside a step (the curve is steepest near black: 0.8 codes per step), so
+/// there is no search and no `powf` per cell.
+struct SrgbEncoder {
+    steps: [f32; 255],
+    start: Vec<u8>,
+}
+
+impl SrgbEncoder {
+    const BUCKETS: usize = 4096;
+
+    /// The encoder, built once per process.
+    fn get() -> &'static SrgbEncoder {
+        static ENCODER: std::sync::OnceLock<SrgbEncoder> = std::sync::OnceLock::new();
+        ENCODER.get_or_init(SrgbEncoder::new)
+    }
+
+    fn new() -> SrgbEncoder {
+        let mut steps = [0.0; 255];
+        for (k, s) in steps.iter_mut().enumerate() {
+            *s = super::oklab::srgb_to_linear((k as f32 + 0.5) / 255.0);
+        }
+        let start = (0..Self::BUCKETS)
+            .map(|i| {
+                let v = i as f64 / Self::BUCKETS as f64;
+                steps.partition_point(|&s| f64::from(s) <= v) as u8
+            })
+            .collect();
+        SrgbEncoder { steps, start }
+    }
+
+    fn to_u8(&self, v: f64) -> u8 {
+        let v = v.clamp(0.0, 1.0);
+        let bucket = ((v * Self::BUCKETS as f64) as usize).min(Self::BUCKETS - 1);
+        let code = self.start[bucket];
+        // At most one decision point lies inside a bucket (see above); the last code has none.
+        let past = self
+            .steps
+            .get(code as usize)
+            .is_some_and(|&s| f64::from(s) <= v);
+        code + u8::from(past)
+    }
 }
 
 #[cfg(test)]
@@ -278,6 +419,28 @@ mod tests {
         let mut out = Cursor::new(Vec::new());
         img.write_to(&mut out, ImageFormat::Png).unwrap();
         out.into_inner()
+    }
+
+    #[test]
+    fn srgb_encoding_rounds_to_the_nearest_code_without_searching() {
+        let e = SrgbEncoder::new();
+        let search = |v: f64| e.steps.partition_point(|&s| f64::from(s) <= v) as u8;
+        let near_steps = e.steps.iter().flat_map(|&s| {
+            let s = f64::from(s);
+            [s - 1e-9, s, s + 1e-9]
+        });
+        for v in (0..=1_000_000)
+            .map(|i| f64::from(i) / 1e6)
+            .chain(near_steps)
+        {
+            assert_eq!(e.to_u8(v), search(v), "{v}");
+        }
+        assert_eq!(
+            (e.to_u8(-0.5), e.to_u8(0.0), e.to_u8(1.0), e.to_u8(7.0)),
+            (0, 0, 255, 255)
+        );
+        // The codes are the usual ones: 18% grey in linear light is sRGB 118, 50% is 188.
+        assert_eq!((e.to_u8(0.18), e.to_u8(0.5)), (118, 188));
     }
 
     #[test]
@@ -371,6 +534,55 @@ mod tests {
             let p = decode(&out.into_inner()).unwrap_or_else(|e| panic!("{format:?}: {e}"));
             assert!(is_red(p.at(5, 16)) && is_blue(p.at(42, 16)), "{format:?}");
         }
+    }
+
+    #[test]
+    fn the_reduced_scale_jpeg_path_reads_every_jpeg_fixture() {
+        // The general decoder would hide a failure of the fast path: ask the fast path itself.
+        for (name, w, h) in [
+            ("progressive.jpg", 48, 32),
+            ("cmyk.jpg", 48, 32),
+            ("oriented.jpg", 48, 32),
+        ] {
+            let img = read_jpeg_scaled(&fixture(name), w, h).unwrap_or_else(|| panic!("{name}"));
+            assert_eq!(img.width() * img.height(), 48 * 32, "{name}");
+        }
+    }
+
+    #[test]
+    fn a_large_jpeg_read_at_reduced_scale_matches_its_full_decode() {
+        // 1920 x 1080 is read at 1/8 (240 x 135); the working copy must look like the one made
+        // from every pixel.
+        let img = RgbImage::from_fn(1920, 1080, |x, y| {
+            let (fx, fy) = (x as f32 / 1920.0, y as f32 / 1080.0);
+            let stripe = if (x / 97) % 2 == 0 { 60.0 } else { 0.0 };
+            image::Rgb([
+                (40.0 + 200.0 * fx) as u8,
+                (30.0 + stripe + 150.0 * fy) as u8,
+                (220.0 - 180.0 * fx * fy) as u8,
+            ])
+        });
+        let mut out = Cursor::new(Vec::new());
+        img.write_to(&mut out, ImageFormat::Jpeg).unwrap();
+        let bytes = out.into_inner();
+        let decoded = read(&bytes).unwrap();
+        assert_eq!((decoded.image.width(), decoded.image.height()), (240, 135));
+        let fast = downscale(&decoded);
+        let full = downscale(&Decoded {
+            image: image::load_from_memory(&bytes).unwrap(),
+            source_width: 1920,
+            source_height: 1080,
+        });
+        assert_eq!((fast.width, fast.height), (full.width, full.height));
+        let n = fast.pixels.len() as f32;
+        let mean_dl = fast
+            .pixels
+            .iter()
+            .zip(&full.pixels)
+            .map(|(a, b)| (a.l - b.l).abs() + (a.a - b.a).abs() + (a.b - b.b).abs())
+            .sum::<f32>()
+            / n;
+        assert!(mean_dl < 0.01, "mean OKLab difference {mean_dl}");
     }
 
     #[test]
