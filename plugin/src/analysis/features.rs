@@ -116,6 +116,13 @@ fn gradient(p: &Picture, x: usize, y: usize) -> (f32, f32) {
     (gx, gy)
 }
 
+/// Every pixel's [`gradient`], computed once (three passes of the analysis read them).
+fn gradients(p: &Picture) -> Vec<(f32, f32)> {
+    (0..p.height)
+        .flat_map(|y| (0..p.width).map(move |x| gradient(p, x, y)))
+        .collect()
+}
+
 /// Reads the picture into `steps` columns and `regions` regions. What stands out in a slice is
 /// where it changes: a column's height is the centroid of its squared vertical gradients (the
 /// strongest edge dominates: a horizon, the rim of a sun, a bird); its energy is its total gradient.
@@ -139,13 +146,11 @@ pub fn analyse(picture: &Picture, steps: usize, regions: usize) -> Features {
     };
     let warmth = (picture.pixels.iter().map(warmth_of).sum::<f32>() / n / 0.06).tanh();
 
+    let grad = gradients(picture);
     let (mut sum_gx, mut sum_gy) = (0.0f32, 0.0f32);
-    for y in 0..h {
-        for x in 0..w {
-            let (gx, gy) = gradient(picture, x, y);
-            sum_gx += gx;
-            sum_gy += gy;
-        }
+    for &(gx, gy) in &grad {
+        sum_gx += gx;
+        sum_gy += gy;
     }
     let edge_density = ((sum_gx + sum_gy) / n).min(1.0);
     let edge_orientation = if sum_gx + sum_gy > 1e-9 {
@@ -184,7 +189,7 @@ pub fn analyse(picture: &Picture, steps: usize, regions: usize) -> Features {
                 let mut g = 0.0;
                 for x in x0..x1 {
                     ls.push(picture.at(x, y).l);
-                    g += gradient(picture, x, y).1;
+                    g += grad[y * w + x].1;
                 }
                 g /= (x1 - x0) as f32;
                 weight += g * g;
@@ -218,7 +223,7 @@ pub fn analyse(picture: &Picture, steps: usize, regions: usize) -> Features {
             for y in 0..h {
                 for x in x0..x1 {
                     let p = picture.at(x, y);
-                    let (gx, gy) = gradient(picture, x, y);
+                    let (gx, gy) = grad[y * w + x];
                     l += p.l;
                     c += p.chroma();
                     a += p.a;
