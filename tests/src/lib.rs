@@ -429,6 +429,26 @@ impl ClapHost {
         (size.width, size.height)
     }
 
+    /// Opens the editor the way the CLAP specification orders it for a host with a known screen
+    /// scale (`create`, `set_scale`, then `get_size`, `set_parent`, `show`), embedded in the host's
+    /// X11 window `parent`. Returns the size the plugin asked for.
+    ///
+    /// # Safety
+    /// `parent` must be a live X11 window on the display the plugin connects to.
+    pub unsafe fn open_editor_x11_scaled(&mut self, parent: u32, scale: f64) -> (u32, u32) {
+        let (gui, handle) = self.gui();
+        gui.create(&handle, EMBEDDED_X11)
+            .expect("creating the editor");
+        gui.set_scale(&handle, scale)
+            .expect("the editor took the scale");
+        let size = gui.get_size(&handle).expect("editor size");
+        // SAFETY: the caller keeps `parent` alive until `close_editor`.
+        unsafe { gui.set_parent(&handle, GuiWindow::from_x11_handle(parent.into())) }
+            .expect("embedding the editor");
+        gui.show(&handle).expect("showing the editor");
+        (size.width, size.height)
+    }
+
     /// The host's scale for the open editor (CLAP `set_scale`); whether the plugin took it.
     pub fn set_editor_scale(&mut self, scale: f64) -> bool {
         let (gui, handle) = self.gui();

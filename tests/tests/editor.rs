@@ -1,8 +1,9 @@
 //! The editor in the in-process CLAP host, on a private Xvfb display: two instances with their
 //! editors open at the same time, embedded in host windows the way Bitwig and Reaper embed them,
-//! opened and closed again and again while both instances keep playing; at the end one of them
-//! is moved to a 2x (HiDPI) scale. (The VST3 editor in
-//! DawDreamer is tested in `tests/vst3/test_editor.py`; DawDreamer shows one editor at a time.)
+//! opened and closed again and again while both instances keep playing; one of them is moved to
+//! a 2x (HiDPI) scale while open, and at the end an editor is opened three times by a host at 2x.
+//! (The VST3 editor in DawDreamer is tested in `tests/vst3/test_editor.py`; DawDreamer shows one
+//! editor at a time.)
 
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
@@ -33,7 +34,7 @@ impl Xvfb {
                     &format!(":{n}"),
                     "-screen",
                     "0",
-                    "2400x1400x24",
+                    "3000x1400x24",
                     "-nolisten",
                     "tcp",
                 ])
@@ -218,14 +219,7 @@ fn two_instances_keep_their_editors_open_together_at_two_scales_and_close_cleanl
         }
         // Closing takes the editor windows away (nothing is left embedded in the host's).
         for &p in &parents {
-            let deadline = Instant::now() + Duration::from_secs(10);
-            while !children(&conn, p).is_empty() {
-                assert!(
-                    Instant::now() < deadline,
-                    "an editor window outlived its close"
-                );
-                std::thread::sleep(Duration::from_millis(50));
-            }
+            wait_until_empty(&conn, p);
             conn.destroy_window(p).unwrap();
         }
         conn.flush().unwrap();
@@ -256,4 +250,81 @@ fn two_instances_keep_their_editors_open_together_at_two_scales_and_close_cleanl
         .skip(1)
         .step_by(2)
         .all(|c| c.starts_with("0 editors open")));
+
+    // HiDPI the way Bitwig opens an editor on a 2x screen: the scale comes between `create` and
+    // `set_parent`, at every opening. Each time the window has the size the plugin reports, twice
+    // the 1x size, and shows the 1x layout at twice the pixels (compared block by block).
+    let parent = host_window(&conn, root, 1);
+    let one_x = unsafe { hosts[0].open_editor_x11(parent) };
+    let editor = editor_window(&conn, parent, one_x);
+    wait_until_drawn(&conn, editor, one_x);
+    std::thread::sleep(Duration::from_millis(500));
+    let reference = block_means(&conn, editor, one_x, 32);
+    hosts[0].close_editor();
+    wait_until_empty(&conn, parent);
+    for opening in 0..3 {
+        let size = unsafe { hosts[0].open_editor_x11_scaled(parent, 2.0) };
+        let double = (2 * one_x.0, 2 * one_x.1);
+        assert_eq!(size, double, "opening {opening}: reported size");
+        let editor = editor_window(&conn, parent, double);
+        wait_until_drawn(&conn, editor, double);
+        std::thread::sleep(Duration::from_millis(500));
+        let blocks = block_means(&conn, editor, double, 64);
+        let alike = blocks
+            .iter()
+            .zip(&reference)
+            .filter(|(a, b)| (0..3).all(|i| a[i].abs_diff(b[i]) <= 24))
+            .count();
+        assert!(
+            alike * 10 >= reference.len() * 9,
+            "opening {opening}: only {alike} of {} blocks look like the 1x editor's",
+            reference.len()
+        );
+        assert_eq!(hosts[0].editor_size(), Some(double));
+        hosts[0].close_editor();
+        wait_until_empty(&conn, parent);
+    }
+    // The editors' threads finish before the X server goes (Xlib ends a process that loses it).
+    std::thread::sleep(Duration::from_millis(300));
+}
+
+/// Waits until the editor has left the host window `parent`.
+fn wait_until_empty(conn: &RustConnection, parent: Window) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !children(conn, parent).is_empty() {
+        assert!(
+            Instant::now() < deadline,
+            "an editor window outlived its close"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// The window's mean colour in square blocks of `side` pixels, row by row.
+fn block_means(
+    conn: &RustConnection,
+    window: Window,
+    (w, h): (u32, u32),
+    side: u32,
+) -> Vec<[u8; 3]> {
+    let image = conn
+        .get_image(ImageFormat::Z_PIXMAP, window, 0, 0, w as u16, h as u16, !0)
+        .unwrap()
+        .reply()
+        .unwrap();
+    let (w, h, side) = (w as usize, h as usize, side as usize);
+    let mut means = Vec::new();
+    for by in 0..h / side {
+        for bx in 0..w / side {
+            let mut sum = [0u64; 3];
+            for y in by * side..(by + 1) * side {
+                for x in bx * side..(bx + 1) * side {
+                    let p = &image.data[(y * w + x) * 4..][..3];
+                    (0..3).for_each(|i| sum[i] += u64::from(p[i]));
+                }
+            }
+            means.push(sum.map(|s| (s / (side * side) as u64) as u8));
+        }
+    }
+    means
 }
