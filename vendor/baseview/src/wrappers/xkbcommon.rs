@@ -23,20 +23,31 @@ impl XkbcommonState {
         let state = unsafe {
             let device_id = (xkb_x11.xkb_x11_get_core_keyboard_device_id)(conn);
             assert!(device_id >= 0);
-            // keymap should be unref when XkbcommonState drop
             let keymap = (xkb_x11.xkb_x11_keymap_new_from_device)(
                 context,
                 conn,
                 device_id,
                 xkbc::xkb_keymap_compile_flags::XKB_KEYMAP_COMPILE_NO_FLAGS,
             );
-            // state will be unref on drop
-            (xkb_x11.xkb_x11_state_new_from_device)(keymap, conn, device_id)
+            if keymap.is_null() {
+                std::ptr::null_mut()
+            } else {
+                // state will be unref on drop
+                let state = (xkb_x11.xkb_x11_state_new_from_device)(keymap, conn, device_id);
+                // Pixelody patch: the state holds its own reference to the keymap; drop ours.
+                // Upstream never released it, leaking a compiled keymap (~50 KB) per window.
+                // See vendor/baseview/PIXELODY.md.
+                (xkb_common.xkb_keymap_unref)(keymap);
+                state
+            }
         };
 
         // free the context, it's no longer needed
         unsafe { (xkb_common.xkb_context_unref)(context) };
 
+        if state.is_null() {
+            return None;
+        }
         Some(XkbcommonState { state, xkb_common })
     }
 
