@@ -26,8 +26,13 @@ struct Xvfb {
 impl Xvfb {
     fn start() -> Xvfb {
         for n in 120..160 {
-            let socket = format!("/tmp/.X11-unix/X{n}");
-            if Path::new(&format!("/tmp/.X{n}-lock")).exists() || Path::new(&socket).exists() {
+            // A display is taken while the server named in its lock file runs. A lock left by a
+            // server that died (a killed test run) is stale: Xvfb replaces it, and its socket.
+            let lock = format!("/tmp/.X{n}-lock");
+            let owner = std::fs::read_to_string(&lock)
+                .ok()
+                .and_then(|pid| pid.trim().parse::<u32>().ok());
+            if owner.is_some_and(|pid| Path::new(&format!("/proc/{pid}")).exists()) {
                 continue;
             }
             let mut child = Command::new("Xvfb")
@@ -43,9 +48,12 @@ impl Xvfb {
                 .stderr(Stdio::null())
                 .spawn()
                 .expect("starting Xvfb (Debian package xvfb; .ci/run installs it)");
+            // Ready when our server holds the lock and a client can connect.
             let deadline = Instant::now() + Duration::from_secs(10);
             while Instant::now() < deadline {
-                if Path::new(&socket).exists() {
+                let ours = std::fs::read_to_string(&lock)
+                    .is_ok_and(|pid| pid.trim() == child.id().to_string());
+                if ours && x11rb::connect(Some(&format!(":{n}"))).is_ok() {
                     return Xvfb {
                         child,
                         display: format!(":{n}"),
@@ -56,17 +64,29 @@ impl Xvfb {
                 }
                 std::thread::sleep(Duration::from_millis(50));
             }
-            let _ = child.kill();
-            let _ = child.wait();
+            stop(&mut child);
         }
         panic!("no free X display for Xvfb between :120 and :159");
     }
 }
 
+/// Stops an X server the polite way (SIGTERM), so it removes its lock file and socket; a killed
+/// server leaves them behind.
+fn stop(child: &mut Child) {
+    let _ = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status();
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while child.try_wait().ok().flatten().is_none() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+}
+
 impl Drop for Xvfb {
     fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        stop(&mut self.child);
     }
 }
 
