@@ -4,6 +4,7 @@
 //! thread of their own ([`loader`]), the playhead comes from atomics the audio thread writes.
 
 pub mod browser;
+mod gl_driver;
 pub mod loader;
 mod view;
 
@@ -111,11 +112,16 @@ pub struct Link {
 /// project saved. The window owns the [`App`]; closing the window drops it.
 pub struct PixelodyEditor {
     link: Link,
+    /// Taken at the first opening, kept while this instance lives: see [`gl_driver`].
+    gl_driver: std::sync::Mutex<Option<Arc<gl_driver::DriverHold>>>,
 }
 
 impl PixelodyEditor {
     pub fn new(link: Link) -> Self {
-        PixelodyEditor { link }
+        PixelodyEditor {
+            link,
+            gl_driver: Default::default(),
+        }
     }
 
     fn logical_size(&self) -> LogicalSize<f64> {
@@ -150,6 +156,14 @@ impl Editor for PixelodyEditor {
         gui_context: nice_plug::context::gui::GuiContext,
         host: Option<HostMethods>,
     ) -> Result<SpawnedEditor<Self::Handle>, Box<dyn std::error::Error>> {
+        let mut held = self
+            .gl_driver
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if held.is_none() {
+            *held = gl_driver::hold();
+        }
+        drop(held);
         let state = EguiEditorState::from_size(self.logical_size(), 1.0);
         let settings = EguiNiceSettings::new()
             .with_tile("Pixelody")
