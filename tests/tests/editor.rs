@@ -43,6 +43,9 @@ impl Xvfb {
                     "3000x1400x24",
                     "-nolisten",
                     "tcp",
+                    // Without it the server resets when its last client leaves (our readiness
+                    // probe below), and a connection made during the reset is dropped.
+                    "-noreset",
                 ])
                 .stdout(Stdio::null())
                 .stderr(Stdio::null())

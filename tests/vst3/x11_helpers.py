@@ -70,7 +70,9 @@ class Screen:
             lock.unlink()
         self.procs.append(
             subprocess.Popen(
-                ["Xvfb", DISPLAY, "-screen", "0", "1280x800x24", "-nolisten", "tcp"],
+                # -noreset: otherwise the server resets when the readiness probe below disconnects,
+                # and a client connecting during the reset (openbox, the host) is dropped.
+                ["Xvfb", DISPLAY, "-screen", "0", "1280x800x24", "-nolisten", "tcp", "-noreset"],
                 stdout=subprocess.DEVNULL,
                 stderr=subprocess.DEVNULL,
             )
