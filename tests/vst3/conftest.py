@@ -2,8 +2,12 @@
 NICE_LOG when the plugin library loads, so it is set before any test loads it)."""
 
 import os
+import signal
+import subprocess
 import sys
 from pathlib import Path
+
+import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 ROOT = Path(__file__).resolve().parents[2]
@@ -14,18 +18,29 @@ os.environ.setdefault("NICE_LOG", str(TARGET / "pixelody-vst3-tests.log"))
 os.environ["XDG_CONFIG_HOME"] = str(TARGET / "test-config")
 
 
-import faulthandler  # noqa: E402
-
-import pytest  # noqa: E402
-
 # No test here takes a minute; a host blocked for good (seen once in ~40 runs: the first editor
 # test never returned from DawDreamer's open_editor) would otherwise hold CI until its limit.
-# After 5 minutes every thread's Python stack is printed and the run fails.
-TEST_LIMIT_S = 300
+# After 5 minutes a watchdog prints every thread's native stack (gdb, where installed) and aborts
+# the run with SIGABRT, on which pytest's faulthandler prints the Python stacks. It writes to the
+# stderr of pytest's parent (cargo xtask test, or the shell): pytest's own is captured, and lost
+# with the aborted process.
+TEST_LIMIT_S = int(os.environ.get("PIXELODY_TEST_LIMIT_S", "300"))
 
 
 @pytest.fixture(autouse=True)
 def fail_a_test_that_hangs():
-    faulthandler.dump_traceback_later(TEST_LIMIT_S, exit=True)
+    pid, parent_err = os.getpid(), f"/proc/{os.getppid()}/fd/2"
+    watchdog = subprocess.Popen(
+        [
+            "sh",
+            "-c",
+            f"sleep {TEST_LIMIT_S}; [ -w {parent_err} ] && exec >>{parent_err} 2>&1; "
+            f"echo 'test still running after {TEST_LIMIT_S} s; native stacks:'; "
+            f"command -v gdb >/dev/null && gdb -p {pid} -batch -ex 'thread apply all bt'; "
+            f"kill -ABRT {pid}",
+        ],
+        start_new_session=True,
+    )
     yield
-    faulthandler.cancel_dump_traceback_later()
+    os.killpg(watchdog.pid, signal.SIGKILL)
+    watchdog.wait()
