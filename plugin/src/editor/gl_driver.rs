@@ -3,8 +3,9 @@
 //!
 //! Every editor window opens its own X connection and EGL (or GLX) display (baseview). When the
 //! last of them closed, Mesa unloaded its driver, and the next opening loaded it again; LLVM,
-//! which Mesa's drivers link and which is never unloaded, kept ~150 KB of every reload, so the
-//! host grew at each opening (`memory_stays_flat_over_many_editor_openings` in
+//! which Mesa's drivers link and which is never unloaded, kept ~35 KB of every reload (several
+//! times that in a host with many threads, through malloc's per-thread arenas), so the host grew
+//! at each opening (`memory_stays_flat_over_many_editor_openings` in
 //! tests/tests/editor.rs). One idle connection with an initialised display of the same kind keeps
 //! the driver loaded, and later openings skip the reload.
 
@@ -44,7 +45,9 @@ mod x11 {
     /// What holds the driver: baseview tries EGL first and falls back to GLX, so do we.
     enum Api {
         Egl {
-            library: Library,
+            /// Keeps `terminate` valid.
+            _library: Library,
+            terminate: EglTerminate,
             display: *mut c_void,
         },
         /// libGL stays loaded with the connection; the display's GLX data lives until it closes.
@@ -115,13 +118,17 @@ mod x11 {
             .ok()?;
         let get_display = *library.get::<EglGetDisplay>(b"eglGetDisplay\0").ok()?;
         let initialize = *library.get::<EglInitialize>(b"eglInitialize\0").ok()?;
-        library.get::<EglTerminate>(b"eglTerminate\0").ok()?;
+        let terminate = *library.get::<EglTerminate>(b"eglTerminate\0").ok()?;
         let display = get_display(x.cast());
         let (mut major, mut minor) = (0, 0);
         if display.is_null() || initialize(display, &mut major, &mut minor) == 0 {
             return None;
         }
-        Some(Api::Egl { library, display })
+        Some(Api::Egl {
+            _library: library,
+            terminate,
+            display,
+        })
     }
 
     /// GLX initialised on the connection. Asking for the extension makes no request that can
@@ -138,13 +145,12 @@ mod x11 {
 
     impl Drop for DriverHold {
         fn drop(&mut self) {
-            if let Api::Egl { library, display } = &self.api {
-                // SAFETY: the symbol was found in `egl`; the display was initialised there.
-                unsafe {
-                    if let Ok(terminate) = library.get::<EglTerminate>(b"eglTerminate\0") {
-                        terminate(*display);
-                    }
-                }
+            if let Api::Egl {
+                terminate, display, ..
+            } = &self.api
+            {
+                // SAFETY: the library is still loaded; the display was initialised in `egl`.
+                unsafe { terminate(*display) };
             }
             // SAFETY: opened in `open`, closed once, here, after the EGL display it carried.
             unsafe { (self.xlib.XCloseDisplay)(self.display) };
