@@ -18,12 +18,14 @@ os.environ.setdefault("NICE_LOG", str(TARGET / "pixelody-vst3-tests.log"))
 os.environ["XDG_CONFIG_HOME"] = str(TARGET / "test-config")
 
 
-# No test here takes a minute; a host blocked for good (seen once in ~40 runs: the first editor
-# test never returned from DawDreamer's open_editor) would otherwise hold CI until its limit.
-# After 5 minutes a watchdog prints every thread's native stack (gdb, where installed) and aborts
-# the run with SIGABRT, on which pytest's faulthandler prints the Python stacks. It writes to the
-# stderr of pytest's parent (cargo xtask test, or the shell): pytest's own is captured, and lost
-# with the aborted process.
+# No test here takes a minute. A host blocked for good would otherwise hold CI until its limit
+# (seen 4 times in ~60 runs before the cause was found: DawDreamer's first editor window came
+# before openbox had made the WM_PROTOCOLS atoms, so JUCE ignored every close request; the screen
+# now makes them first, see x11_helpers.JUCE_LOOKED_UP_ATOMS, and drive_editor fails a test whose
+# window will not close). As a last resort, after 5 minutes a watchdog prints every thread's
+# native stack (gdb, where installed) and aborts the run with SIGABRT, on which pytest's
+# faulthandler prints the Python stacks. It writes to the stderr of pytest's parent (cargo xtask
+# test, or the shell): pytest's own is captured, and lost with the aborted process.
 TEST_LIMIT_S = int(os.environ.get("PIXELODY_TEST_LIMIT_S", "300"))
 
 

@@ -11,6 +11,7 @@ import json
 import os
 import re
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -255,3 +256,41 @@ def test_fifty_open_close_cycles_neither_crash_nor_leak(screen):
     assert fds[1] - fds[0] <= 1, fds
     # Memory after 50 openings stays within 20 MB of memory after 10.
     assert rss[1] - rss[0] < 20_000, rss
+
+
+# Opens the editor once in a fresh process on a fresh X server with no window manager, and says
+# whether DawDreamer closed it when asked.
+ONE_OPENING = """
+import sys
+import dawdreamer as daw
+import x11_helpers as xh
+
+xh.DISPLAY = ":98"
+with xh.Screen(window_manager=False, atoms=sys.argv[2] == "atoms"):
+    engine = daw.RenderEngine(48000, 512)
+    synth = engine.make_plugin_processor("pixelody", sys.argv[1])
+    try:
+        xh.drive_editor(synth.open_editor, lambda d: None)
+        print("closed")
+    except AssertionError as e:
+        print("not closed:", str(e).splitlines()[-1])
+"""
+
+
+def test_the_editor_closes_when_the_window_manager_is_late():
+    """The harness's own hazard, which hung this suite 4 times in ~60 runs: JUCE looks its
+    WM_PROTOCOLS atoms up once, at its first window in a process, and only finds them if some
+    client made them; openbox does at its start. If the editor opened first, DawDreamer ignored
+    every close request. The screen now makes the atoms itself, so the editor closes even with no
+    window manager at all; without them it does not (the first half shows the check can fail,
+    and why the screen makes them)."""
+
+    def one_opening(atoms):
+        run = subprocess.run(
+            [sys.executable, "-c", ONE_OPENING, str(VST3), atoms],
+            cwd=Path(__file__).parent, capture_output=True, text=True, timeout=120,
+        )
+        return run.stdout.strip().splitlines()[-1] if run.stdout.strip() else run.stderr[-2000:]
+
+    assert one_opening("no-atoms").startswith("not closed: the host ignored every request")
+    assert one_opening("atoms") == "closed"

@@ -10,6 +10,7 @@ import ctypes
 import ctypes.util
 import os
 import shutil
+import signal
 import sys
 import subprocess
 import threading
@@ -56,11 +57,46 @@ def tolerate_host_x_errors():
     libx11.XSetErrorHandler(_report_x_error)
 
 
-class Screen:
-    """Xvfb plus openbox (DawDreamer's editor window needs a window manager)."""
+# The atoms JUCE looks up, without creating them, when it opens its first window in a process
+# (XWindowSystemUtilities::Atoms: XInternAtom with only_if_exists). On a fresh X server they
+# exist only once some client has made them, normally the window manager at its start. If
+# DawDreamer's first editor window comes first, JUCE holds None for WM_PROTOCOLS and
+# WM_DELETE_WINDOW for the rest of the process and ignores every close request: open_editor()
+# never returns. (Reproduced by starting openbox late or not at all: the first editor test hangs
+# every time; with these atoms made first it closes every time, even with no window manager.)
+JUCE_LOOKED_UP_ATOMS = [
+    "WM_PROTOCOLS", "WM_TAKE_FOCUS", "WM_DELETE_WINDOW", "_NET_WM_PING", "WM_CHANGE_STATE",
+    "WM_STATE", "_NET_WM_WINDOW_TYPE", "_NET_WM_STATE", "_NET_WM_STATE_HIDDEN",
+]
 
-    def __init__(self):
+
+def make_window_manager_atoms(d):
+    for name in JUCE_LOOKED_UP_ATOMS:
+        d.intern_atom(name)
+    d.sync()
+
+
+def wait_for_window_manager(d, proc, timeout=20.0):
+    """Waits until the window manager manages the screen (it has set _NET_SUPPORTING_WM_CHECK
+    on the root window, the last step of openbox's start-up)."""
+    check = d.intern_atom("_NET_SUPPORTING_WM_CHECK")
+    deadline = time.time() + timeout
+    while d.screen().root.get_full_property(check, X.AnyPropertyType) is None:
+        if proc.poll() is not None:
+            raise RuntimeError(f"openbox exited at start-up (status {proc.returncode})")
+        if time.time() > deadline:
+            raise RuntimeError(f"openbox did not manage the screen within {timeout:.0f} s")
+        time.sleep(0.02)
+
+
+class Screen:
+    """Xvfb plus openbox (DawDreamer's editor window needs a window manager). `window_manager`
+    and `atoms` exist for the test that shows why the atoms are made first."""
+
+    def __init__(self, window_manager=True, atoms=True):
         self.procs = []
+        self.window_manager = window_manager
+        self.atoms = atoms
 
     def __enter__(self):
         if not shutil.which("Xvfb"):
@@ -70,8 +106,8 @@ class Screen:
             lock.unlink()
         self.procs.append(
             subprocess.Popen(
-                # -noreset: otherwise the server resets when the readiness probe below disconnects,
-                # and a client connecting during the reset (openbox, the host) is dropped.
+                # -noreset: otherwise the server resets when its last client leaves (the readiness
+                # probe), dropping clients that connect meanwhile and forgetting every atom.
                 ["Xvfb", DISPLAY, "-screen", "0", "1280x800x24", "-nolisten", "tcp", "-noreset"],
                 stdout=subprocess.DEVNULL,
                 stderr=subprocess.DEVNULL,
@@ -82,16 +118,22 @@ class Screen:
         deadline = time.time() + 10
         while True:
             try:
-                display.Display(DISPLAY).close()
+                probe = display.Display(DISPLAY)
                 break
             except Exception:
                 if time.time() > deadline:
                     raise
                 time.sleep(0.1)
-        self.procs.append(
-            subprocess.Popen(["openbox"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        )
-        time.sleep(0.5)
+        try:
+            if self.atoms:
+                make_window_manager_atoms(probe)
+            if self.window_manager:
+                self.procs.append(
+                    subprocess.Popen(["openbox"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                )
+                wait_for_window_manager(probe, self.procs[-1])
+        finally:
+            probe.close()
         return self
 
     def __exit__(self, *exc):
@@ -257,10 +299,17 @@ def host_of(d, win):
     raise LookupError("the editor window has no DawDreamer window around it")
 
 
+class EditorWouldNotClose(Exception):
+    """Raised on the main thread, by a signal, when the host ignored every close request."""
+
+
 def drive_editor(open_editor, actions, timeout=60.0):
     """Runs `open_editor()` (blocking until its window closes) while `actions(d)` runs on a helper
     thread with its own X connection; the helper closes the editor window when done. Returns what
-    `actions` returned; re-raises its exception."""
+    `actions` returned; re-raises its exception. If the host ignores the close requests for 15 s,
+    the helper ends `open_editor()` with a signal (DawDreamer checks for Python signals between
+    turns of its event loop and closes its window on one) and the test fails saying so, instead
+    of waiting for good."""
     result = {}
 
     def helper():
@@ -274,6 +323,7 @@ def drive_editor(open_editor, actions, timeout=60.0):
                 if attempt == 49:
                     result["error"] = e
                     result["trace"] = traceback.format_exc()
+                    os.kill(os.getpid(), signal.SIGUSR1)
                     return
                 time.sleep(0.1)
         host = None
@@ -289,22 +339,44 @@ def drive_editor(open_editor, actions, timeout=60.0):
             # repeat it until the editor window is gone.
             aware = d.intern_atom("XdndAware")
             deadline = time.time() + 15
-            while time.time() < deadline:
+            closed = False
+            while not closed and time.time() < deadline:
                 try:
                     close_window(d, host if host is not None else host_window(d, timeout=5))
                 except Exception:
                     pass
                 time.sleep(0.25)
-                if not any(is_editor(d, w, aware) for w in _walk(d, d.screen().root)):
-                    break
+                closed = not any(is_editor(d, w, aware) for w in _walk(d, d.screen().root))
             d.close()
+            if not closed:
+                result["ignored_close"] = True
+                os.kill(os.getpid(), signal.SIGUSR1)
 
+    def give_up(_signum, _frame):
+        raise EditorWouldNotClose()
+
+    previous = signal.signal(signal.SIGUSR1, give_up)
     t = threading.Thread(target=helper, daemon=True)
-    t.start()
-    open_editor()
-    # The helper returns once the window is gone, so the next opening cannot be confused with
-    # this one.
-    t.join(timeout)
+    try:
+        t.start()
+        try:
+            open_editor()
+        except Exception as e:
+            # DawDreamer (nanobind) wraps the handler's exception in a SystemError.
+            if not isinstance(e, EditorWouldNotClose) and not isinstance(e.__cause__, EditorWouldNotClose):
+                raise
+        # The helper returns once the window is gone, so the next opening cannot be confused
+        # with this one.
+        t.join(timeout)
+    except EditorWouldNotClose:  # the signal came after open_editor() had returned
+        t.join(timeout)
+    finally:
+        signal.signal(signal.SIGUSR1, previous)
+    if result.get("ignored_close"):
+        raise AssertionError(
+            "the host ignored every request to close the editor window for 15 s "
+            "(the test closed it through a signal)"
+        )
     if "error" in result:
         raise AssertionError(result["trace"]) from result["error"]
     return result.get("value")
