@@ -70,6 +70,18 @@ JUCE_LOOKED_UP_ATOMS = [
 ]
 
 
+def connect(name, timeout=10.0):
+    """A connection to a server that may still be starting."""
+    deadline = time.time() + timeout
+    while True:
+        try:
+            return display.Display(name)
+        except Exception:
+            if time.time() > deadline:
+                raise
+            time.sleep(0.1)
+
+
 def make_window_manager_atoms(d):
     for name in JUCE_LOOKED_UP_ATOMS:
         d.intern_atom(name)
@@ -115,25 +127,21 @@ class Screen:
         )
         os.environ["DISPLAY"] = DISPLAY
         tolerate_host_x_errors()
-        deadline = time.time() + 10
-        while True:
-            try:
-                probe = display.Display(DISPLAY)
-                break
-            except Exception:
-                if time.time() > deadline:
-                    raise
-                time.sleep(0.1)
         try:
-            if self.atoms:
-                make_window_manager_atoms(probe)
-            if self.window_manager:
-                self.procs.append(
-                    subprocess.Popen(["openbox"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-                )
-                wait_for_window_manager(probe, self.procs[-1])
-        finally:
-            probe.close()
+            probe = connect(DISPLAY)
+            try:
+                if self.atoms:
+                    make_window_manager_atoms(probe)
+                if self.window_manager:
+                    self.procs.append(
+                        subprocess.Popen(["openbox"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                    )
+                    wait_for_window_manager(probe, self.procs[-1])
+            finally:
+                probe.close()
+        except BaseException:
+            self.__exit__()
+            raise
         return self
 
     def __exit__(self, *exc):
@@ -313,19 +321,14 @@ def drive_editor(open_editor, actions, timeout=60.0):
     result = {}
 
     def helper():
-        # Connect with retries: a helper that cannot connect would leave the editor open and the
-        # host blocked in `open_editor` for good.
-        for attempt in range(50):
-            try:
-                d = display.Display(DISPLAY)
-                break
-            except Exception as e:
-                if attempt == 49:
-                    result["error"] = e
-                    result["trace"] = traceback.format_exc()
-                    os.kill(os.getpid(), signal.SIGUSR1)
-                    return
-                time.sleep(0.1)
+        # A helper that cannot connect cannot close the editor: it ends open_editor() instead.
+        try:
+            d = connect(DISPLAY, timeout=5)
+        except Exception as e:
+            result["error"] = e
+            result["trace"] = traceback.format_exc()
+            os.kill(os.getpid(), signal.SIGUSR1)
+            return
         host = None
         try:
             # This opening's editor window, not one still being torn down from the last.
