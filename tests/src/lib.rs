@@ -461,6 +461,15 @@ impl ClapHost {
         gui.get_size(&handle).map(|s| (s.width, s.height))
     }
 
+    /// Creates the editor and destroys it at once, before it has a parent window: hosts do this
+    /// to probe a plugin's editor, and the CLAP specification allows it.
+    pub fn create_and_destroy_editor(&mut self) {
+        let (gui, handle) = self.gui();
+        gui.create(&handle, EMBEDDED_X11)
+            .expect("creating the editor");
+        gui.destroy(&handle);
+    }
+
     /// Hides and destroys the editor (the DAW closing the plugin window).
     pub fn close_editor(&mut self) {
         let (gui, handle) = self.gui();

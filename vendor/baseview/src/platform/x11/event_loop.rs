@@ -181,6 +181,14 @@ impl EventLoop {
     }
 
     fn handle_idle(&mut self) {
+        // Pixelody patch: a stop the host requested before this thread entered `run` was lost
+        // (calloop's `run` clears the stop flag as it starts), and the host then waited forever
+        // in `WindowThreadHandle::drop` for a thread that never stopped. Honour it here.
+        if self.shared.main_thread_shared.is_stop_host_requested() {
+            self.loop_signal.stop();
+            return;
+        }
+
         if let Err(e) = self.try_handle_idle() {
             self.trigger_fatal_error(e.into());
         }

@@ -74,7 +74,7 @@ impl WindowThreadShared {
     }
 
     pub fn is_stop_host_requested(&self) -> bool {
-        self.stopped_requested_from_host.load(Ordering::Relaxed)
+        self.stopped_requested_from_host.load(Ordering::Acquire)
     }
 }
 
@@ -188,6 +188,10 @@ impl WindowThreadHandle {
             self.request(WindowThreadRequest::Show)?;
         }
 
+        self.join_thread()
+    }
+
+    fn join_thread(&self) -> PlatformResult<()> {
         let Some(thread) = self.event_loop_handle.take() else { return Ok(()) };
 
         if let Err(panic) = thread.join() {
@@ -274,11 +278,14 @@ impl WindowThreadHandle {
 
 impl Drop for WindowThreadHandle {
     fn drop(&mut self) {
-        self.shared.stopped_requested_from_host.store(true, Ordering::Relaxed);
+        self.shared.stopped_requested_from_host.store(true, Ordering::Release);
         self.loop_signal.stop();
         self.loop_signal.wakeup();
 
-        if let Err(e) = self.run_until_closed() {
+        // Pixelody patch: join without first asking the stopping thread to show its window (as
+        // `run_until_closed` does): that request raced the thread's exit and mostly failed with
+        // "X11 thread disconnected".
+        if let Err(e) = self.join_thread() {
             warn!("Error while closing window: {}", e)
         }
     }
