@@ -130,6 +130,8 @@ class Screen:
         try:
             probe = connect(DISPLAY)
             try:
+                if self.procs[0].poll() is not None:
+                    raise RuntimeError(f"another X server holds {DISPLAY}; stop it first")
                 if self.atoms:
                     make_window_manager_atoms(probe)
                 if self.window_manager:
