@@ -384,3 +384,100 @@ fn in_midi_trigger_mode_a_held_key_plays_the_phrase_transposed_from_its_sample()
         notes.iter().filter(|n| !n.on).count()
     );
 }
+
+/// Blocks of `block` frames from beat 0 whose positions are rounded as `round` does (a host's
+/// own quantisation of its timeline); the tempo is exact.
+fn rounded_blocks(
+    total: usize,
+    block: usize,
+    tempo: f64,
+    round: impl Fn(f64) -> f64,
+) -> Vec<Block> {
+    playing_blocks(total, block, tempo, SR)
+        .into_iter()
+        .map(|mut b| {
+            b.transport.pos_beats = b.transport.pos_beats.map(&round);
+            b
+        })
+        .collect()
+}
+
+#[test]
+fn positions_rounded_as_real_daws_send_them_sound_exactly_as_exact_ones() {
+    // Ardour sends beats on a 1920-ticks-per-quarter grid, other hosts count 960 PPQ. Held notes
+    // (a pad under the sparse notes) would restart at every block if the rounding read as jumps.
+    let mut score = sparse_score();
+    score.notes.push(Note {
+        start_beats: 0.5,
+        length_beats: 5.0,
+        pitch: 43,
+        velocity: 0.7,
+        part: Part::Harmony,
+    });
+    score
+        .notes
+        .sort_by(|a, b| a.start_beats.total_cmp(&b.start_beats));
+    for tempo in [60.0, 100.0, 137.0, 240.0] {
+        let total = (10.0 * 60.0 / tempo * SR) as usize;
+        let (cli, _) = render_offline(
+            &score,
+            &EngineParams::default(),
+            &OfflineRender {
+                sample_rate: SR as f32,
+                bpm: tempo,
+                samples: total,
+                block_size: 512,
+            },
+        );
+        for (block, ppq) in [(1024, 1920.0), (480, 960.0), (64, 1920.0), (4096, 960.0)] {
+            let mut host = host_with(&score, block);
+            let round = move |b: f64| (b * ppq).round() / ppq;
+            let (left, _) = host.process(&rounded_blocks(total, block, tempo, round));
+            assert!(
+                left == cli,
+                "{tempo} BPM, block {block}, positions rounded to 1/{ppq} quarter: not the \
+                 exact render"
+            );
+        }
+    }
+}
+
+#[test]
+fn a_locate_among_rounded_positions_still_reseeks() {
+    // Rounded to 1/1920 quarter, the host plays from beat 0 and locates to beat 13.5 after
+    // 40000 samples: the notes of the new place start where their beats fall from 13.5.
+    let score = sparse_score();
+    let tempo = 100.0;
+    let bps = tempo / 60.0 / SR;
+    let block = 1000;
+    let blocks: Vec<Block> = playing_blocks(120_000, block, tempo, SR)
+        .into_iter()
+        .enumerate()
+        .map(|(i, mut b)| {
+            let at = (i * block) as f64;
+            let beat = if at < 40_000.0 {
+                at * bps
+            } else {
+                13.5 + (at - 40_000.0) * bps
+            };
+            b.transport.pos_beats = Some((beat * 1920.0).round() / 1920.0);
+            b
+        })
+        .collect();
+    let mut host = host_with(&score, block);
+    let (_, _, notes) = host.process_with_notes(&blocks);
+    let ons: Vec<usize> = notes.iter().filter(|n| n.on).map(|n| n.sample).collect();
+    // Before the locate: the notes at beats 0 and 1 1/3. After it, in the score's second lap:
+    // 13.5 (its 5.5, on the locate's first sample), 14 2/3 (its 6 2/3), then 16 (the third lap's 0).
+    let after = |beat: f64| 40_000 + onset_offset(beat, 13.5, bps) as usize;
+    assert_eq!(
+        ons,
+        vec![
+            0,
+            onset_offset(1.0 + 1.0 / 3.0, 0.0, bps) as usize,
+            after(13.5),
+            after(14.0 + 2.0 / 3.0),
+            after(16.0),
+        ]
+    );
+}

@@ -145,7 +145,8 @@ fn test() -> Result<()> {
     ]))?;
     run(cargo().args(["test", "--release", "--workspace"]))?;
     let python = python_env()?;
-    run(Command::new(python).args(["-m", "pytest", "-q", "tests/vst3"]))?;
+    // The VST3 plug-in in DawDreamer (offline renders, the editor) and in Ardour, a real DAW.
+    run(Command::new(python).args(["-m", "pytest", "-q", "tests/vst3", "tests/ardour"]))?;
     // The code standards are part of the test: formatted, and clippy-clean with warnings denied.
     run(cargo().args(["fmt", "--all", "--", "--check"]))?;
     run(cargo().args([

@@ -5,6 +5,8 @@
 mod offline;
 mod sequencer;
 mod spectral;
+#[cfg(test)]
+mod tests;
 mod voice;
 
 pub use offline::{render_offline, OfflineRender};
@@ -21,6 +23,66 @@ const MIN_BPM: f64 = 1.0;
 const MAX_BPM: f64 = 999.0;
 /// Time constant of the per-sample parameter smoothing.
 const SMOOTHING_SECONDS: f32 = 0.01;
+
+/// How far, in beats, a host's reported position may differ from our own clock and still be read
+/// as the same timeline, rounded. Real hosts quantise what they send: Ardour counts beats in ticks
+/// of 1/1920 quarter (its position is up to 1/3840 quarter off, about 7 samples at 100 BPM and
+/// 48 kHz), hosts that count 960 PPQ may floor to 1/960 quarter, others round to whole samples.
+/// Our clock is anchored on one reported position and the next one is compared with it, so the
+/// difference of two rounded positions must pass: one whole 960 PPQ tick, or two samples (see
+/// [`rounding_tolerance`]). Within it the engine keeps its own sample-exact clock, so onsets land
+/// on the samples they land on with an exact host.
+const HOST_TICK_BEATS: f64 = 1.0 / 960.0;
+const HOST_ROUNDING_SAMPLES: f64 = 2.0;
+/// Beyond the rounding tolerance but within this many beats (a 256th note), the host's clock has
+/// drifted from ours (a tempo ramp between blocks, a host whose beats drift against its sample
+/// count): the engine takes the host's position without restarting notes. Drift moves by far
+/// less than this from one block to the next; anything further is a jump (locate, loop wrap,
+/// pre-roll, a step in the tempo map) and re-seeks.
+const DRIFT_BEATS: f64 = 1.0 / 64.0;
+
+/// The rounding tolerance in beats at `bps` beats per sample.
+fn rounding_tolerance(bps: f64) -> f64 {
+    HOST_TICK_BEATS.max(HOST_ROUNDING_SAMPLES * bps)
+}
+
+/// How a reported host position relates to where our own clock says the block starts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum HostPosition {
+    /// Within the host's rounding: our clock is the truth.
+    Rounded,
+    /// Slightly off, as drift is: follow the host, keep the notes sounding.
+    Drifted,
+    /// Elsewhere: release and re-seek.
+    Jumped,
+}
+
+fn classify(host: f64, own: f64, bps: f64) -> HostPosition {
+    let off = (host - own).abs();
+    let rounding = rounding_tolerance(bps);
+    if off <= rounding {
+        HostPosition::Rounded
+    } else if off <= DRIFT_BEATS.max(4.0 * rounding) {
+        HostPosition::Drifted
+    } else {
+        HostPosition::Jumped
+    }
+}
+
+/// The engine's own clock while the host plays: a beat it was anchored on and the samples
+/// played since, so positions do not accumulate rounding block after block.
+#[derive(Clone, Copy, Debug)]
+struct Timeline {
+    anchor: f64,
+    bps: f64,
+    samples: u64,
+}
+
+impl Timeline {
+    fn now(&self) -> f64 {
+        self.anchor + self.samples as f64 * self.bps
+    }
+}
 
 /// A note the engine started or ended, for MIDI out, at a sample offset within the block. It is
 /// the same sample on which the internal synth starts or releases the note.
@@ -184,8 +246,9 @@ pub struct Engine {
     voices: VoicePool,
     spectral: SpectralBank,
     notes_out: NoteSink,
-    /// Where the host's next block should start if it keeps playing; `None` forces a re-seek.
-    expected_beat: Option<f64>,
+    /// Our own clock: where the host's next block should start if it keeps playing; `None`
+    /// forces a re-seek.
+    timeline: Option<Timeline>,
     /// Our own position when the host plays without reporting one.
     free_beat: f64,
     gain: f32,
@@ -216,7 +279,7 @@ impl Engine {
             voices: VoicePool::new(MAX_VOICES),
             spectral: SpectralBank::new(),
             notes_out: NoteSink::with_capacity(MAX_NOTE_EVENTS),
-            expected_beat: None,
+            timeline: None,
             free_beat: 0.0,
             gain: db_to_gain(defaults.gain_db),
             timbre: timbre_target(&defaults),
@@ -240,7 +303,7 @@ impl Engine {
     pub fn reset(&mut self, params: &EngineParams) {
         self.voices.kill_all();
         self.spectral.reset();
-        self.expected_beat = None;
+        self.timeline = None;
         self.free_beat = 0.0;
         self.gain = db_to_gain(params.gain_db);
         self.timbre = timbre_target(params);
@@ -363,7 +426,7 @@ impl Engine {
         let release = env.release;
 
         if !transport.playing {
-            if self.expected_beat.take().is_some() {
+            if self.timeline.take().is_some() {
                 self.voices.release_all(release, &mut self.notes_out);
             }
             self.needs_seek = true;
@@ -379,16 +442,35 @@ impl Engine {
             .unwrap_or(params.fallback_bpm)
             .clamp(MIN_BPM, MAX_BPM);
         let bps = tempo / 60.0 / f64::from(sr);
-        let start = transport
+        let host = transport
             .pos_beats
-            .filter(|p| p.is_finite() && p.abs() < 1e12)
-            .unwrap_or(self.free_beat);
-
-        // A position that is not where the previous block ended is a jump (locate, loop wrap,
-        // pre-roll): release what sounds and find our place in the score again.
-        let continuing = matches!(self.expected_beat, Some(e) if (start - e).abs() <= 0.5 * bps);
-        if !continuing {
-            if self.expected_beat.is_some() {
+            .filter(|p| p.is_finite() && p.abs() < 1e12);
+        let own = self.timeline.map(|t| t.now());
+        // A position that is not where the previous block ended, give or take the host's rounding
+        // and drift, is a jump (locate, loop wrap, pre-roll): release what sounds and find our
+        // place in the score again.
+        let (start, how) = match (host, own) {
+            (Some(h), Some(o)) => match classify(h, o, bps) {
+                HostPosition::Rounded => (o, HostPosition::Rounded),
+                how => (h, how),
+            },
+            (None, Some(o)) => (o, HostPosition::Rounded),
+            (Some(h), None) => (h, HostPosition::Jumped),
+            (None, None) => (self.free_beat, HostPosition::Jumped),
+        };
+        match self.timeline {
+            // Same timeline, same tempo: keep counting samples from the same anchor.
+            Some(t) if how == HostPosition::Rounded && t.bps == bps => {}
+            _ => {
+                self.timeline = Some(Timeline {
+                    anchor: start,
+                    bps,
+                    samples: 0,
+                })
+            }
+        }
+        if how == HostPosition::Jumped {
+            if own.is_some() {
                 self.voices.release_all(release, &mut self.notes_out);
             }
             self.needs_seek = true;
@@ -472,8 +554,10 @@ impl Engine {
             }
         }
 
-        self.expected_beat = Some(start + n as f64 * bps);
-        self.free_beat = start + n as f64 * bps;
+        if let Some(t) = self.timeline.as_mut() {
+            t.samples += n as u64;
+            self.free_beat = t.now();
+        }
     }
 
     /// Renders voices (and a spectral score's bank) into a segment; `base` is the segment's offset

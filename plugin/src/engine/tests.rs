@@ -1,0 +1,718 @@
+//! The engine's tests: sample-exact onsets, block-size invariance, transport handling, the synth.
+
+use super::offline::{render_offline, OfflineRender};
+use super::{EngineParams, TransportState};
+use crate::engine::{onset_offset, Engine};
+use crate::score::Score;
+use crate::score::{Note, Part};
+
+fn sparse_score() -> Score {
+    let notes = [0.0, 0.75, 1.0 / 3.0 + 1.0, 2.5]
+        .iter()
+        .enumerate()
+        .map(|(i, &s)| Note {
+            start_beats: s,
+            length_beats: 0.2,
+            pitch: 60 + 5 * i as u8,
+            velocity: 0.9,
+            part: Part::Melody,
+        })
+        .collect();
+    Score::new(4.0, notes, String::from("test"))
+}
+
+fn params() -> EngineParams {
+    EngineParams::default().with_timbre(|t| t.release_ms = 10.0)
+}
+
+/// First samples that are non-zero after at least `gap` silent samples.
+fn onsets(x: &[f32], gap: usize) -> Vec<usize> {
+    let mut out = Vec::new();
+    let mut silent = gap;
+    for (i, s) in x.iter().enumerate() {
+        if *s != 0.0 {
+            if silent >= gap {
+                out.push(i);
+            }
+            silent = 0;
+        } else {
+            silent += 1;
+        }
+    }
+    out
+}
+
+#[test]
+fn notes_start_on_their_computed_samples_across_loops() {
+    let job = OfflineRender {
+        sample_rate: 48_000.0,
+        bpm: 120.0,
+        samples: 48_000 * 4 + 100,
+        block_size: 512,
+    };
+    let score = sparse_score();
+    let (l, _) = render_offline(&score, &params(), &job);
+    let bps = job.bpm / 60.0 / 48_000.0;
+    let expected: Vec<usize> = (0..3)
+        .flat_map(|lap| {
+            score
+                .notes
+                .iter()
+                .map(move |n| onset_offset(n.start_beats + 4.0 * lap as f64, 0.0, bps) as usize)
+        })
+        .filter(|&s| s < job.samples)
+        .collect();
+    assert_eq!(onsets(&l, 100), expected);
+    assert_eq!(expected[2], 32_000);
+}
+
+#[test]
+fn block_size_does_not_change_a_single_sample() {
+    let score = sparse_score();
+    let render = |block_size| {
+        render_offline(
+            &score,
+            &params(),
+            &OfflineRender {
+                sample_rate: 44_100.0,
+                bpm: 97.0,
+                samples: 200_000,
+                block_size,
+            },
+        )
+    };
+    let reference = render(1);
+    for block in [7, 64, 480, 512, 4096] {
+        assert!(render(block) == reference, "block size {block} differs");
+    }
+}
+
+/// Magnitude of frequency `hz` in `x` (Goertzel).
+fn magnitude(x: &[f32], hz: f32, sr: f32) -> f32 {
+    let w = std::f32::consts::TAU * hz / sr;
+    let (mut s1, mut s2) = (0.0f32, 0.0f32);
+    for v in x {
+        let s0 = v + 2.0 * w.cos() * s1 - s2;
+        s2 = s1;
+        s1 = s0;
+    }
+    (s1 * s1 + s2 * s2 - 2.0 * w.cos() * s1 * s2).sqrt() / x.len() as f32
+}
+
+fn staircase() -> Score {
+    // Four frames over one bar: partial 0, then 1, then 2 sound alone, then silence.
+    let mut s = Score::new(4.0, Vec::new(), String::from("staircase"));
+    s.spectrum = Some(crate::score::Spectrum {
+        frames: 4,
+        freqs_hz: vec![220.0, 440.0, 880.0],
+        amps: vec![1., 0., 0., 0., 1., 0., 0., 0., 1., 0., 0., 0.],
+        pans: vec![0.0; 12],
+    });
+    s
+}
+
+#[test]
+fn spectral_frames_sound_at_their_time_and_frequency() {
+    let job = OfflineRender {
+        sample_rate: 48_000.0,
+        bpm: 120.0,
+        samples: 96_000,
+        block_size: 256,
+    };
+    let (l, _) = render_offline(&staircase(), &params(), &job);
+    // Each frame lasts one beat (24000 samples) and is reached at its middle; measure the
+    // middle quarter of each beat, where the frame's own partial dominates.
+    let window = |frame: usize| &l[frame * 24_000 + 9_000..frame * 24_000 + 15_000];
+    for (frame, hz) in [(0, 220.0), (1, 440.0), (2, 880.0)] {
+        let m: Vec<f32> = [220.0, 440.0, 880.0]
+            .iter()
+            .map(|&f| magnitude(window(frame), f, 48_000.0))
+            .collect();
+        let own = m[frame];
+        let others = m
+            .iter()
+            .filter(|&&x| x != own)
+            .fold(0.0f32, |a, &b| a.max(b));
+        assert!(own > 5.0 * others, "frame {frame} ({hz} Hz): {m:?}");
+    }
+    let peak = |x: &[f32]| x.iter().map(|v| v.abs()).fold(0.0, f32::max);
+    assert!(
+        peak(window(3)) < 0.2 * peak(window(0)),
+        "the silent frame is quiet"
+    );
+}
+
+#[test]
+fn spectral_playback_does_not_depend_on_block_size() {
+    let render = |block_size| {
+        render_offline(
+            &staircase(),
+            &params(),
+            &OfflineRender {
+                sample_rate: 44_100.0,
+                bpm: 97.0,
+                samples: 60_000,
+                block_size,
+            },
+        )
+    };
+    let reference = render(1);
+    for block in [7, 64, 512, 4096] {
+        assert!(render(block) == reference, "block size {block} differs");
+    }
+}
+
+#[test]
+fn stopping_releases_every_voice() {
+    let mut engine = Engine::new(48_000.0);
+    let p = params();
+    engine.reset(&p);
+    engine.swap_score(Box::new(sparse_score()));
+    let (mut l, mut r) = (vec![0.0; 256], vec![0.0; 256]);
+    let playing = TransportState {
+        playing: true,
+        tempo_bpm: Some(120.0),
+        pos_beats: Some(0.0),
+        beats_per_bar: None,
+    };
+    engine.process(&playing, &p, &mut l, &mut r);
+    assert_eq!(engine.active_voices(), 1);
+    let stopped = TransportState::default();
+    for _ in 0..10 {
+        engine.process(&stopped, &p, &mut l, &mut r);
+    }
+    assert_eq!(engine.active_voices(), 0);
+    assert!(l.iter().all(|s| *s == 0.0));
+}
+
+#[test]
+fn a_jump_releases_and_reseeks() {
+    let mut engine = Engine::new(48_000.0);
+    let p = params();
+    engine.reset(&p);
+    engine.swap_score(Box::new(sparse_score()));
+    let (mut l, mut r) = (vec![0.0; 64], vec![0.0; 64]);
+    let at = |beats| TransportState {
+        playing: true,
+        tempo_bpm: Some(120.0),
+        pos_beats: Some(beats),
+        beats_per_bar: None,
+    };
+    engine.process(&at(0.0), &p, &mut l, &mut r);
+    // Jump to just before the note at 2.5 beats: it must start 10 samples in.
+    let bps = 120.0 / 60.0 / 48_000.0;
+    engine.process(&at(2.5 - 10.0 * bps), &p, &mut l, &mut r);
+    assert_eq!(
+        engine.active_voices(),
+        2,
+        "old note releasing, new note sounding"
+    );
+    // Host loop wrap back to 0: the first note starts again on sample 0.
+    for _ in 0..2000 {
+        engine.process(&TransportState::default(), &p, &mut l, &mut r);
+    }
+    engine.process(&at(0.0), &p, &mut l, &mut r);
+    assert!(l[0] != 0.0);
+}
+
+fn note(start: f64, len: f64, pitch: u8) -> Note {
+    Note {
+        start_beats: start,
+        length_beats: len,
+        pitch,
+        velocity: 0.8,
+        part: Part::Melody,
+    }
+}
+
+/// Runs `engine` over `blocks` (tempo, position, frames) and returns the note events with
+/// their absolute sample.
+fn run(
+    engine: &mut Engine,
+    p: &EngineParams,
+    blocks: &[(f64, f64, usize)],
+) -> Vec<(usize, bool, u8)> {
+    let mut out = Vec::new();
+    let mut at = 0;
+    for &(tempo, pos, frames) in blocks {
+        let (mut l, mut r) = (vec![0.0; frames], vec![0.0; frames]);
+        let t = TransportState {
+            playing: true,
+            tempo_bpm: Some(tempo),
+            pos_beats: Some(pos),
+            beats_per_bar: None,
+        };
+        engine.process(&t, p, &mut l, &mut r);
+        out.extend(
+            engine
+                .note_events()
+                .iter()
+                .map(|e| (at + e.offset as usize, e.on, e.pitch)),
+        );
+        at += frames;
+    }
+    out
+}
+
+#[test]
+fn starting_inside_a_held_note_chases_it() {
+    let mut engine = Engine::new(48_000.0);
+    let p = params();
+    engine.reset(&p);
+    engine.swap_score(Box::new(Score::new(
+        4.0,
+        vec![note(0.0, 3.0, 60), note(3.5, 1.0, 64)],
+        String::new(),
+    )));
+    // Start at beat 2: the note from beat 0 to 3 should already sound; the note from 3.5 that
+    // wraps past the loop end sounds again from 0 of the next lap.
+    let ev = run(&mut engine, &p, &[(120.0, 2.0, 256)]);
+    assert_eq!(ev, vec![(0, true, 60)]);
+    let mut engine = Engine::new(48_000.0);
+    engine.reset(&p);
+    engine.swap_score(Box::new(Score::new(
+        4.0,
+        vec![note(3.5, 1.0, 64)],
+        String::new(),
+    )));
+    let ev = run(&mut engine, &p, &[(120.0, 4.25, 256)]);
+    assert_eq!(
+        ev,
+        vec![(0, true, 64)],
+        "a note crossing the loop end is chased"
+    );
+}
+
+#[test]
+fn a_new_score_takes_over_at_the_next_bar() {
+    let mut engine = Engine::new(48_000.0);
+    let p = params();
+    engine.reset(&p);
+    engine.swap_score(Box::new(Score::new(
+        4.0,
+        vec![note(0.0, 0.5, 60), note(2.0, 0.5, 62)],
+        String::new(),
+    )));
+    let bps = 120.0 / 60.0 / 48_000.0;
+    let blocks = |from: usize, count: usize| -> Vec<(f64, f64, usize)> {
+        (from..from + count)
+            .map(|b| (120.0, (b * 1000) as f64 * bps, 1000))
+            .collect()
+    };
+    run(&mut engine, &p, &blocks(0, 30)); // to beat 1.25
+    assert!(engine
+        .queue_score(Box::new(Score::new(
+            4.0,
+            vec![note(0.0, 0.5, 72)],
+            String::new()
+        )))
+        .is_none());
+    let ev = run(&mut engine, &p, &blocks(30, 70));
+    let ons: Vec<(usize, u8)> = ev
+        .iter()
+        .filter(|e| e.1)
+        .map(|e| (e.0 + 30_000, e.2))
+        .collect();
+    // The old score plays on to the bar line (its note at beat 2, sample 48000); at beat 4
+    // (sample 96000) the new score's first note starts, on time.
+    assert_eq!(ons, vec![(48_000, 62), (96_000, 72)]);
+    assert!(
+        engine.take_retired().is_some(),
+        "the old score is handed back, not freed"
+    );
+}
+
+#[test]
+fn in_three_four_the_next_bar_is_three_beats_away() {
+    let mut engine = Engine::new(48_000.0);
+    let p = params();
+    engine.reset(&p);
+    engine.swap_score(Box::new(Score::new(
+        4.0,
+        vec![note(0.0, 0.5, 60)],
+        String::new(),
+    )));
+    let bps = 120.0 / 60.0 / 48_000.0;
+    let block = |b: usize| TransportState {
+        playing: true,
+        tempo_bpm: Some(120.0),
+        pos_beats: Some((b * 1_000) as f64 * bps),
+        beats_per_bar: Some(3.0),
+    };
+    let (mut l, mut r) = (vec![0.0; 1_000], vec![0.0; 1_000]);
+    engine.process(&block(0), &p, &mut l, &mut r);
+    engine.queue_score(Box::new(Score::new(
+        4.0,
+        vec![note(0.0, 0.5, 72)],
+        String::new(),
+    )));
+    let mut swapped_in_block = None;
+    for b in 1..100 {
+        engine.process(&block(b), &p, &mut l, &mut r);
+        if engine.take_retired().is_some() {
+            swapped_in_block.get_or_insert(b);
+        }
+    }
+    // Beat 3 at 120 BPM is sample 72000, the first sample of block 72 (in 4/4 it would be
+    // block 96).
+    assert_eq!(swapped_in_block, Some(72));
+}
+
+#[test]
+fn tempo_changes_between_blocks_keep_every_onset_on_its_sample() {
+    let mut engine = Engine::new(48_000.0);
+    let p = params();
+    engine.reset(&p);
+    let notes: Vec<Note> = (0..16)
+        .map(|i| note(i as f64 * 0.25, 0.1, 60 + i as u8))
+        .collect();
+    engine.swap_score(Box::new(Score::new(4.0, notes, String::new())));
+    // A host ramping the tempo from 90 to 150 BPM, one step per 480-sample block.
+    let mut blocks = Vec::new();
+    let (mut pos, mut expected) = (0.0f64, Vec::new());
+    for b in 0..600usize {
+        let tempo = 90.0 + 60.0 * b as f64 / 600.0;
+        let bps = tempo / 60.0 / 48_000.0;
+        for k in 0..64 {
+            let beat = k as f64 * 0.25;
+            let at = onset_offset(beat, pos, bps);
+            if (0..480).contains(&at) {
+                expected.push((b * 480 + at as usize, 60 + (k % 16) as u8));
+            }
+        }
+        blocks.push((tempo, pos, 480));
+        pos += 480.0 * bps;
+    }
+    let ons: Vec<(usize, u8)> = run(&mut engine, &p, &blocks)
+        .iter()
+        .filter(|e| e.1)
+        .map(|e| (e.0, e.2))
+        .collect();
+    assert!(expected.len() > 40);
+    assert_eq!(ons, expected);
+}
+
+#[test]
+fn notes_start_and_end_without_clicks() {
+    // Sines only, so any step larger than the steepest slope of the waveform is a click.
+    let p = params().with_timbre(|t| {
+        t.brightness = 0.0;
+    });
+    let notes: Vec<Note> = (0..64)
+        .map(|i| note(i as f64 * 0.125, 0.3, 48 + (i * 7 % 24) as u8))
+        .collect();
+    let score = Score::new(8.0, notes, String::new());
+    let (l, _) = render_offline(
+        &score,
+        &p,
+        &OfflineRender {
+            sample_rate: 48_000.0,
+            bpm: 140.0,
+            samples: 200_000,
+            block_size: 256,
+        },
+    );
+    let peak = l.iter().map(|v| v.abs()).fold(0.0, f32::max);
+    let max_step = l
+        .windows(2)
+        .map(|w| (w[1] - w[0]).abs())
+        .fold(0.0, f32::max);
+    // The highest note (71, 494 Hz) moves at most 2*pi*f/sr of its amplitude per sample.
+    let slope = std::f32::consts::TAU * 494.0 / 48_000.0;
+    assert!(peak > 0.05);
+    assert!(
+        max_step <= 1.5 * slope * peak,
+        "step {max_step} vs peak {peak}"
+    );
+    assert!(l.iter().all(|v| v.is_finite()));
+    let dc = l.iter().sum::<f32>() / l.len() as f32;
+    assert!(dc.abs() < 1e-3, "DC {dc}");
+}
+
+fn chord_render(p: &EngineParams, block_size: usize) -> (Vec<f32>, Vec<f32>) {
+    let notes: Vec<Note> = [48u8, 55, 60, 64]
+        .iter()
+        .map(|&k| note(0.0, 3.5, k))
+        .collect();
+    let job = OfflineRender {
+        sample_rate: 48_000.0,
+        bpm: 120.0,
+        samples: 96_000,
+        block_size,
+    };
+    render_offline(&Score::new(4.0, notes, String::new()), p, &job)
+}
+
+/// Energy of the first difference relative to the signal's: rises with high frequencies.
+fn brightness_of(x: &[f32]) -> f32 {
+    let diff: f32 = x.windows(2).map(|w| (w[1] - w[0]).powi(2)).sum();
+    diff / x.iter().map(|v| v * v).sum::<f32>().max(1e-12)
+}
+
+#[test]
+fn the_filter_darkens_the_noise_adds_air_and_width_spreads() {
+    let base = params().with_timbre(|t| {
+        t.brightness = 1.0;
+        t.cutoff_hz = 16_000.0;
+        t.filter_env_oct = 0.0;
+        t.resonance = 0.0;
+    });
+    let open = chord_render(&base, 512).0;
+    let closed = chord_render(
+        &base.with_timbre(|t| {
+            t.cutoff_hz = 400.0;
+        }),
+        512,
+    )
+    .0;
+    assert!(
+        brightness_of(&closed) < 0.2 * brightness_of(&open),
+        "{} vs {}",
+        brightness_of(&closed),
+        brightness_of(&open)
+    );
+    let noisy = chord_render(
+        &base.with_timbre(|t| {
+            t.noise = 1.0;
+            t.brightness = 0.0;
+        }),
+        512,
+    )
+    .0;
+    let clean = chord_render(
+        &base.with_timbre(|t| {
+            t.noise = 0.0;
+            t.brightness = 0.0;
+        }),
+        512,
+    )
+    .0;
+    assert!(brightness_of(&noisy) > 20.0 * brightness_of(&clean));
+    // Unison spread: left and right decorrelate; without detune both sides carry one signal.
+    let corr = |(l, r): (Vec<f32>, Vec<f32>)| {
+        crate::compose::tests::correlation(&l[2_000..40_000], &r[2_000..40_000])
+    };
+    let mono = corr(chord_render(
+        &base.with_timbre(|t| {
+            t.detune_cents = 0.0;
+            t.width = 1.0;
+        }),
+        512,
+    ));
+    let wide = corr(chord_render(
+        &base.with_timbre(|t| {
+            t.detune_cents = 15.0;
+            t.width = 1.0;
+        }),
+        512,
+    ));
+    assert!(mono > 0.999 && wide < 0.9, "mono {mono}, wide {wide}");
+}
+
+#[test]
+fn the_full_synth_does_not_depend_on_block_size() {
+    let p = params().with_timbre(|t| {
+        t.noise = 0.3;
+        t.detune_cents = 12.0;
+        t.width = 0.8;
+        t.resonance = 0.7;
+        t.filter_env_oct = 3.0;
+    });
+    let reference = chord_render(&p, 1);
+    for block in [7, 64, 512, 4096] {
+        assert!(chord_render(&p, block) == reference, "block size {block}");
+    }
+    assert!(reference
+        .0
+        .iter()
+        .all(|v| v.is_finite() && !v.is_subnormal()));
+}
+
+#[test]
+fn missing_tempo_and_position_fall_back_to_free_running() {
+    let score = sparse_score();
+    let p = params();
+    let mut engine = Engine::new(48_000.0);
+    engine.reset(&p);
+    engine.swap_score(Box::new(score.clone()));
+    let mut out = vec![0.0; 48_000];
+    let mut right = vec![0.0; 48_000];
+    for (l, r) in out.chunks_mut(100).zip(right.chunks_mut(100)) {
+        let t = TransportState {
+            playing: true,
+            tempo_bpm: None,
+            pos_beats: None,
+            beats_per_bar: None,
+        };
+        engine.process(&t, &p, l, r);
+    }
+    let reference = render_offline(
+        &score,
+        &p,
+        &OfflineRender {
+            sample_rate: 48_000.0,
+            bpm: p.fallback_bpm,
+            samples: 48_000,
+            block_size: 100,
+        },
+    );
+    assert!(out == reference.0);
+}
+
+/// Held and short notes on and off the beat grid, some crossing the loop end.
+fn held_and_short() -> Score {
+    Score::new(
+        4.0,
+        vec![
+            note(0.0, 2.0, 48),
+            note(0.0, 0.2, 72),
+            note(0.5, 0.3, 74),
+            note(1.0 / 3.0 + 1.0, 0.25, 76),
+            note(2.0, 2.5, 55),
+            note(2.75, 0.2, 79),
+            note(3.9, 0.3, 81),
+        ],
+        String::new(),
+    )
+}
+
+/// Renders `score` from beat 0 at `bpm` through a host whose reported position at each block is
+/// `report(exact position)`, and returns the audio and the note events (absolute sample).
+fn render_reported(
+    score: &Score,
+    bpm: f64,
+    samples: usize,
+    block: usize,
+    report: impl Fn(f64) -> f64,
+) -> (Vec<f32>, Vec<(usize, bool, u8)>) {
+    let p = params();
+    let mut engine = Engine::new(48_000.0);
+    engine.reset(&p);
+    engine.swap_score(Box::new(score.clone()));
+    let bps = bpm / 60.0 / 48_000.0;
+    let (mut left, mut right) = (vec![0.0; samples], vec![0.0; samples]);
+    let mut events = Vec::new();
+    let mut pos = 0;
+    while pos < samples {
+        let n = block.min(samples - pos);
+        let t = TransportState {
+            playing: true,
+            tempo_bpm: Some(bpm),
+            pos_beats: Some(report(pos as f64 * bps)),
+            beats_per_bar: None,
+        };
+        engine.process(&t, &p, &mut left[pos..pos + n], &mut right[pos..pos + n]);
+        events.extend(
+            engine
+                .note_events()
+                .iter()
+                .map(|e| (pos + e.offset as usize, e.on, e.pitch)),
+        );
+        pos += n;
+    }
+    (left, events)
+}
+
+#[test]
+fn a_hosts_rounded_positions_play_exactly_as_exact_ones() {
+    // Ardour counts 1920 ticks a quarter and rounds; other hosts count 960 and may floor.
+    let round = |ppq: f64| move |b: f64| (b * ppq).round() / ppq;
+    let floor = |ppq: f64| move |b: f64| (b * ppq).floor() / ppq;
+    let score = held_and_short();
+    for bpm in [60.0, 100.0, 137.0, 240.0] {
+        let samples = (10.0 * 60.0 / bpm * 48_000.0) as usize;
+        let (exact, exact_events) = render_reported(&score, bpm, samples, 512, |b| b);
+        assert!(exact_events.len() > 20);
+        for block in [64, 480, 1024, 4096] {
+            for (name, got) in [
+                (
+                    "1/1920 rounded",
+                    render_reported(&score, bpm, samples, block, round(1920.0)),
+                ),
+                (
+                    "1/960 rounded",
+                    render_reported(&score, bpm, samples, block, round(960.0)),
+                ),
+                (
+                    "1/960 floored",
+                    render_reported(&score, bpm, samples, block, floor(960.0)),
+                ),
+                (
+                    "whole samples",
+                    // A host whose positions are a sample early or late now and then.
+                    render_reported(&score, bpm, samples, block, |b| {
+                        let bps = bpm / 60.0 / 48_000.0;
+                        let s = (b / bps).round();
+                        (s + [0.0, 1.0, -1.0][(s as usize / 64) % 3]) * bps
+                    }),
+                ),
+            ] {
+                assert_eq!(got.1, exact_events, "{bpm} BPM, block {block}, {name}");
+                assert!(
+                    got.0 == exact,
+                    "{bpm} BPM, block {block}, {name}: other samples"
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn a_locate_among_rounded_positions_still_reseeks() {
+    // The host plays rounded to 1/1920 quarter, then locates to beat 6 (on its grid) at sample
+    // 30000 of a 137 BPM song: the same as an exact host making the same jump.
+    let bpm = 137.0;
+    let bps = bpm / 60.0 / 48_000.0;
+    let jump_at = 30_000.0 * bps;
+    let located = move |b: f64| {
+        if b < jump_at - 1e-9 {
+            b
+        } else {
+            b - jump_at + 6.0
+        }
+    };
+    let score = held_and_short();
+    let (exact, exact_events) = render_reported(&score, bpm, 96_000, 1000, located);
+    let (rounded, events) = render_reported(&score, bpm, 96_000, 1000, move |b| {
+        (located(b) * 1920.0).round() / 1920.0
+    });
+    assert_eq!(events, exact_events);
+    assert!(rounded == exact);
+    // At the jump the note sounding (the one from beat 4) is released and the one held at beat 6
+    // (from 6, the loop's beat 2) is chased.
+    let at_jump: Vec<_> = events.iter().filter(|e| e.0 == 30_000).collect();
+    assert!(at_jump.contains(&&(30_000, false, 48)), "{at_jump:?}");
+    assert!(at_jump.contains(&&(30_000, true, 55)), "{at_jump:?}");
+}
+
+#[test]
+fn a_host_drifting_against_its_sample_count_is_followed_without_restarting_notes() {
+    // The host's beats run 0.3% faster than its samples at the tempo it reports (more than half a
+    // sample a block): legato whole-beat notes must each start once, where the host's beat is.
+    let score = Score::new(
+        4.0,
+        vec![
+            note(0.0, 1.0, 60),
+            note(1.0, 1.0, 62),
+            note(2.0, 1.0, 64),
+            note(3.0, 1.0, 65),
+        ],
+        String::new(),
+    );
+    let bpm = 120.0;
+    let bps = bpm / 60.0 / 48_000.0;
+    let samples = (40.0 / (bps * 1.003)) as usize;
+    let (_, events) = render_reported(&score, bpm, samples, 512, |b| b * 1.003);
+    let ons: Vec<_> = events.iter().filter(|e| e.1).collect();
+    assert_eq!(ons.len(), 40, "one start per beat, none restarted: {ons:?}");
+    for (beat, on) in ons.iter().enumerate() {
+        assert_eq!(on.2, [60, 62, 64, 65][beat % 4]);
+        let host_sample = beat as f64 / (bps * 1.003);
+        let off = on.0 as f64 - host_sample;
+        // Our clock follows the host to within its rounding tolerance (1/960 beat, 25 samples).
+        assert!(
+            off.abs() <= 30.0,
+            "beat {beat} starts {off} samples from the host's"
+        );
+    }
+}

@@ -1,0 +1,105 @@
+-- Drives Ardour 7 headless (ardour7-lua) for tests/ardour/test_ardour.py: makes a session with
+-- Pixelody's VST3 on a MIDI track, or loads a saved one, and exports it to a WAV file.
+-- Everything comes from environment variables (ardour7-lua passes no arguments to scripts):
+--   PIXELODY_SESSION   folder of the session; its name is the folder's last component
+--   PIXELODY_NEW       "1": create the session (else load it)
+--   PIXELODY_BPM       tempo of a new session
+--   PIXELODY_VST3_DIR  folder holding Pixelody.vst3 (scanned beforehand)
+--   PIXELODY_AUTOMATE  "NAME SAMPLE VALUE": automate parameter NAME, stepping to VALUE (a fraction
+--                      of its range) at SAMPLE (optional)
+--   PIXELODY_SAVE      "1": save the session before exporting
+--   PIXELODY_EXPORT    the WAV file to write (16-bit, the session's rate)
+--   PIXELODY_SAMPLES   how many samples to export from the session start
+-- It prints "exported" when the export is complete, then leaves without Ardour's teardown, which
+-- in 7.3 sometimes aborts after a finished export.
+
+local function env(name)
+  local v = os.getenv(name)
+  if v == nil or v == "" then return nil end
+  return v
+end
+
+local dir = assert(env("PIXELODY_SESSION"), "PIXELODY_SESSION is not set")
+local name = dir:match("([^/]+)/*$")
+local samples = assert(tonumber(env("PIXELODY_SAMPLES")), "PIXELODY_SAMPLES is not set")
+
+ARDOUR.config():set_hide_dummy_backend(false)
+if env("PIXELODY_VST3_DIR") then
+  ARDOUR.config():set_plugin_path_vst3(env("PIXELODY_VST3_DIR"))
+end
+assert(AudioEngine:set_backend("None (Dummy)", "", ""), "no dummy backend")
+
+local s
+if env("PIXELODY_NEW") == "1" then
+  s = create_session(dir, name, 48000)
+  assert(s, "could not create the session")
+  local tm = Temporal.TempoMap.fetch_writable()
+  tm:set_tempo(Temporal.Tempo(tonumber(env("PIXELODY_BPM")), tonumber(env("PIXELODY_BPM")), 4), Temporal.timepos_t(0))
+  Temporal.TempoMap.update(tm)
+  local info = ARDOUR.LuaAPI.new_plugin_info("Pixelody", ARDOUR.PluginType.VST3)
+  assert(not info:isnil(), "Ardour does not know Pixelody's VST3 (was it scanned?)")
+  local tracks = s:new_midi_track(
+    ARDOUR.ChanCount(ARDOUR.DataType("midi"), 1), ARDOUR.ChanCount(ARDOUR.DataType("audio"), 2),
+    true, info, nil, nil, 1, "Pixelody", ARDOUR.PresentationInfo.max_order,
+    ARDOUR.TrackMode.Normal, true, false)
+  assert(tracks:size() == 1, "no track")
+else
+  s = load_session(dir, name)
+  assert(s, "could not load the session")
+end
+
+local track = s:get_tracks():table()[1]:to_track()
+local insert = nil
+for i = 0, 16 do
+  local p = track:nth_plugin(i)
+  if p:isnil() then break end
+  if p:name():find("Pixelody") then insert = p:to_insert() end
+end
+assert(insert, "Pixelody is not on the track")
+local plugin = insert:plugin(0)
+
+local automate = env("PIXELODY_AUTOMATE")
+if automate then
+  local pname, at, value = automate:match("^(.-) (%d+) ([%d.]+)$")
+  at, value = tonumber(at), tonumber(value)
+  local found = nil
+  for i = 0, plugin:parameter_count() - 1 do
+    if plugin:parameter_label(i) == pname then found = i end
+  end
+  assert(found, "no parameter " .. pname)
+  local control = insert:to_automatable():automation_control(
+    Evoral.Parameter(ARDOUR.AutomationType.PluginAutomation, 0, found), true)
+  -- VALUE is a fraction of the parameter's range (Ardour automates VST3 parameters in their
+  -- plain units); before SAMPLE the lane holds the parameter's current value.
+  local before = control:get_value()
+  local target = control:lower() + value * (control:upper() - control:lower())
+  local list = control:alist()
+  list:editor_add(Temporal.timepos_t(0), before, false)
+  list:editor_add(Temporal.timepos_t(at - 64), before, false)
+  list:editor_add(Temporal.timepos_t(at), target, false)
+  value = target
+  -- editor_add, as a click in the editor: `add` thins points on a straight line (the plateau's
+  -- end), which turned the step into a ramp from the session start.
+  control:set_automation_state(ARDOUR.AutoState.Play)
+  print("automated", pname, found, before, "->", value, "at", at, "points", list:size(),
+    list:eval(Temporal.timepos_t(at - 100)), list:eval(Temporal.timepos_t(at + 100)))
+end
+
+if env("PIXELODY_SAVE") == "1" then
+  s:save_state("", false, false, false, false, false)
+end
+
+local out = assert(env("PIXELODY_EXPORT"), "PIXELODY_EXPORT is not set")
+local folder, file = out:match("^(.*)/([^/]+)%.wav$")
+local export = s:simple_export()
+export:set_name(file)
+export:set_folder(folder)
+-- PIXELODY_PRESET: an export preset's id (the test installs a 32-bit float one without dither,
+-- tests/ardour/pixelody-float.preset); by default Ardour's "WAV @ session-rate" (16 bit).
+local preset = env("PIXELODY_PRESET") or "75969a1c-3133-4694-864b-a1fa50e43348"
+assert(export:set_preset(preset), "no export preset " .. preset)
+export:set_range(0, samples)
+assert(export:run_export(), "the export failed")
+print("exported")
+io.stdout:flush()
+os.exit(0)
