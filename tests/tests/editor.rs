@@ -555,3 +555,240 @@ fn two_hundred_editors_destroyed_right_after_creation() {
         }
     }
 }
+
+const TOOLKIT_DROPS: &str = "drops_from_gtk_and_qt_into_two_embedded_editors";
+
+/// GTK drag sources (GNOME Files, Thunar, Nemo, Firefox) talk XDND only to the top-level window
+/// under the pointer, or to the window its `XdndProxy` names; Bitwig and Reaper embed plug-ins in
+/// plain top-level windows. Each of two instances, embedded side by side, must get the picture
+/// dragged onto it from a real GTK 3 and a real Qt 5 drag source, and the host windows must carry
+/// nothing of Pixelody's once the editors close. Run in a child process (the display is set
+/// before the plugin library loads), killed after two minutes.
+#[test]
+fn pictures_dragged_from_gtk_and_qt_reach_editors_in_plain_host_windows() {
+    let _one = DISPLAY_IN_USE.lock().unwrap_or_else(|e| e.into_inner());
+    if let Err(e) = run_in_child(TOOLKIT_DROPS, &[], Duration::from_secs(120)) {
+        panic!("drops from real toolkits: {e}");
+    }
+}
+
+/// A small 24-bit BMP (no encoder needed): a diagonal blend whose colours depend on `tint`.
+fn write_bmp(path: &Path, w: usize, h: usize, tint: u8) {
+    let row = (w * 3 + 3) & !3;
+    let size = 54 + row * h;
+    let mut b = Vec::with_capacity(size);
+    b.extend_from_slice(b"BM");
+    b.extend_from_slice(&(size as u32).to_le_bytes());
+    b.extend_from_slice(&[0; 4]);
+    b.extend_from_slice(&54u32.to_le_bytes());
+    b.extend_from_slice(&40u32.to_le_bytes());
+    b.extend_from_slice(&(w as i32).to_le_bytes());
+    b.extend_from_slice(&(h as i32).to_le_bytes());
+    b.extend_from_slice(&1u16.to_le_bytes());
+    b.extend_from_slice(&24u16.to_le_bytes());
+    b.extend_from_slice(&[0; 24]);
+    for y in 0..h {
+        for x in 0..w {
+            let (xf, yf) = (x * 255 / w, y * 255 / h);
+            b.extend_from_slice(&[
+                (255 - xf) as u8,
+                (yf as u8) ^ tint,
+                (xf as u8).wrapping_add(tint),
+            ]);
+        }
+        b.resize(b.len() + row - w * 3, 0);
+    }
+    std::fs::write(path, b).unwrap();
+}
+
+/// Drags `file` from a real `toolkit` drag source ("gtk" or "qt", tests/drag_sources, on
+/// Debian's Python) to the screen point `to` with xdotool, as a hand would. Returns what the
+/// source printed.
+fn toolkit_drag(display: &str, toolkit: &str, file: &Path, to: (i32, i32)) -> String {
+    let script =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("drag_sources/{toolkit}_source.py"));
+    let out_path = target_dir().join(format!("drag-{toolkit}.out"));
+    let out = std::fs::File::create(&out_path).unwrap();
+    let mut source = Command::new("/usr/bin/python3")
+        .arg(&script)
+        .arg(file)
+        .args(["2200", "300"])
+        .env("DISPLAY", display)
+        .env_remove("PYTHONPATH")
+        .env_remove("PYTHONHOME")
+        .env_remove("VIRTUAL_ENV")
+        .stdout(out.try_clone().unwrap())
+        .stderr(out)
+        .spawn()
+        .expect("the drag source (python3-gi, gir1.2-gtk-3.0, python3-pyqt5)");
+    let read = || std::fs::read_to_string(&out_path).unwrap_or_default();
+    let wait_for = |what: &str| {
+        let deadline = Instant::now() + Duration::from_secs(15);
+        while !read().contains(what) {
+            assert!(
+                Instant::now() < deadline,
+                "{toolkit} source never said {what}: {}",
+                read()
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    };
+    wait_for("ready ");
+    let ready = read();
+    let nums: Vec<i32> = ready
+        .lines()
+        .find_map(|l| l.strip_prefix("ready "))
+        .unwrap()
+        .split_whitespace()
+        .map(|n| n.parse().unwrap())
+        .collect();
+    let (sx, sy) = (nums[0] + nums[2] / 2, nums[1] + nums[3] / 2);
+    let xdotool = |args: &[String]| {
+        let ok = Command::new("xdotool")
+            .args(args)
+            .env("DISPLAY", display)
+            .status()
+            .expect("xdotool (Debian package xdotool)")
+            .success();
+        assert!(ok, "xdotool {args:?}");
+    };
+    let mv = |x: i32, y: i32| xdotool(&["mousemove".into(), x.to_string(), y.to_string()]);
+    mv(sx, sy);
+    std::thread::sleep(Duration::from_millis(200));
+    xdotool(&["mousedown".into(), "1".into()]);
+    for i in 1..=30 {
+        mv(sx + (to.0 - sx) * i / 30, sy + (to.1 - sy) * i / 30);
+        std::thread::sleep(Duration::from_millis(30));
+    }
+    for dx in [3, -3, 0] {
+        std::thread::sleep(Duration::from_millis(200));
+        mv(to.0 + dx, to.1);
+    }
+    std::thread::sleep(Duration::from_millis(500));
+    xdotool(&["mouseup".into(), "1".into()]);
+    wait_for("drag-end");
+    let _ = source.wait();
+    read()
+}
+
+/// The `XdndProxy` property of `window`, if it has one.
+fn xdnd_proxy(conn: &RustConnection, window: Window) -> Option<u32> {
+    let atom = conn
+        .intern_atom(false, b"XdndProxy")
+        .unwrap()
+        .reply()
+        .unwrap()
+        .atom;
+    let reply = conn
+        .get_property(
+            false,
+            window,
+            atom,
+            x11rb::protocol::xproto::AtomEnum::WINDOW,
+            0,
+            1,
+        )
+        .unwrap()
+        .reply()
+        .unwrap();
+    reply.value32().and_then(|mut v| v.next())
+}
+
+/// The source name of the score an instance plays, once it is `want` (waits for the loader).
+fn wait_for_source(host: &mut ClapHost, want: &str) -> pixelody::score::Score {
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        host.process(&playing_blocks(4_800, 480, 120.0, 48_000.0));
+        host.pump_main_thread();
+        let score = pixelody_tests::score_in_state(&host.save_state());
+        if score.source == want {
+            return score;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "still playing {:?}, not {want}",
+            score.source
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// The drops behind `pictures_dragged_from_gtk_and_qt_reach_editors_in_plain_host_windows`.
+#[test]
+#[ignore = "run by pictures_dragged_from_gtk_and_qt_reach_editors_in_plain_host_windows"]
+fn drops_from_gtk_and_qt_into_two_embedded_editors() {
+    let x = Xvfb::start();
+    std::env::set_var("DISPLAY", &x.display);
+    let (conn, screen) = x11rb::connect(Some(&x.display)).expect("connecting to Xvfb");
+    let root = conn.setup().roots[screen].root;
+    let dir = target_dir().join("toolkit-drops");
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut hosts = [
+        ClapHost::load(&release_bundle()),
+        ClapHost::load(&release_bundle()),
+    ];
+    // Two plain top-level windows side by side, no XdndAware: as Bitwig and Reaper make them.
+    let parents = [host_window(&conn, root, 0), host_window(&conn, root, 1)];
+    for (h, &parent) in hosts.iter_mut().zip(&parents) {
+        h.activate(48_000.0, 512);
+        let size = unsafe { h.open_editor_x11(parent) };
+        let editor = editor_window(&conn, parent, size);
+        wait_until_drawn(&conn, editor, size);
+        assert_eq!(
+            xdnd_proxy(&conn, parent),
+            Some(editor),
+            "the host window's drop proxy"
+        );
+        assert_eq!(
+            xdnd_proxy(&conn, editor),
+            Some(editor),
+            "the editor names itself"
+        );
+    }
+    for toolkit in ["gtk", "qt"] {
+        for (i, h) in hosts.iter_mut().enumerate() {
+            let name = format!("{toolkit}-{i}.bmp");
+            let file = dir.join(&name);
+            write_bmp(
+                &file,
+                40,
+                30,
+                (i * 90) as u8 + if toolkit == "qt" { 45 } else { 0 },
+            );
+            // The middle of the editor in host window i (host_window puts window i at x = 1000 i).
+            let said = toolkit_drag(&x.display, toolkit, &file, (1000 * i as i32 + 400, 300));
+            assert!(
+                !said.contains("drag-failed") && !said.contains("drag-end 0"),
+                "{said}"
+            );
+            let score = wait_for_source(h, &format!("{name} (40 x 30)"));
+            // The instance plays exactly what the command line composes from the same file.
+            let json = dir.join(format!("{toolkit}-{i}.json"));
+            let cli = target_dir().join("release/pixelody");
+            let ok = Command::new(&cli)
+                .arg("render")
+                .arg(&file)
+                .arg("-o")
+                .arg(dir.join("ref.wav"))
+                .arg("--json")
+                .arg(&json)
+                .status()
+                .unwrap()
+                .success();
+            assert!(ok);
+            let reference: pixelody::score::Score =
+                serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+            assert_eq!(score.notes, reference.notes, "{name}");
+        }
+    }
+    for (h, &parent) in hosts.iter_mut().zip(&parents) {
+        h.close_editor();
+        wait_until_empty(&conn, parent);
+        assert_eq!(
+            xdnd_proxy(&conn, parent),
+            None,
+            "a closed editor left its proxy behind"
+        );
+    }
+    std::thread::sleep(Duration::from_millis(300));
+}

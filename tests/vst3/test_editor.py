@@ -179,6 +179,65 @@ def test_a_dropped_text_file_is_refused_visibly_and_the_music_stays(screen, tmp_
     assert plugin_state(synth, tmp_path)["score"]["source"] == "example.png (96 x 64)"
 
 
+def amber_and_mean(pixels):
+    """How many pixels have the drop highlight's amber, and the mean brightness."""
+    p = pixels.astype(np.int16)
+    amber = (np.abs(p - np.array([255, 176, 72])).max(axis=-1) <= 24).sum()
+    return int(amber), float(p.mean())
+
+
+@pytest.mark.parametrize("toolkit", ["gtk", "qt"])
+def test_a_picture_dragged_from_a_real_toolkit_plays(screen, tmp_path, toolkit):
+    """GTK (GNOME Files, Thunar, Nemo, Firefox) and Qt drag sources address only the host's
+    top-level window, or the window its XdndProxy names: the editor must be that proxy."""
+    engine, synth = new_synth()
+    png = make_png(tmp_path / f"from-{toolkit}.png")
+
+    def drag(d):
+        target = xh.plugin_window(d)
+        time.sleep(0.5)
+        x, y, w, h = xh.geometry(d, target)
+        calm = window_pixels(d)
+        hover, lines = xh.toolkit_drag(toolkit, png, (x + w // 2, y + h // 2), lambda: window_pixels(d))
+        time.sleep(2.0)
+        return calm, hover, lines
+
+    calm, hover, lines = xh.drive_editor(synth.open_editor, drag)
+    calm_amber, calm_mean = amber_and_mean(calm)
+    hover_amber, hover_mean = amber_and_mean(hover)
+    assert hover_amber > calm_amber + 500 and hover_mean < 0.8 * calm_mean, (
+        f"no drop highlight while the file hovered ({toolkit}: {lines})"
+    )
+    assert "drag-failed" not in " ".join(lines) and "drag-end 0" not in lines, lines
+    engine.render(1.0)
+    state = plugin_state(synth, tmp_path)
+    assert state["score"]["source"] == f"from-{toolkit}.png (48 x 32)", lines
+    ref = tmp_path / "ref.json"
+    subprocess.run([CLI, "render", png, "-o", tmp_path / "ref.wav", "--json", ref], check=True, capture_output=True)
+    assert state["score"]["notes"] == json.loads(ref.read_text())["notes"]
+
+
+def test_a_text_file_dragged_from_gtk_is_refused_and_the_music_stays(screen, tmp_path):
+    _engine, synth = new_synth()
+    text = tmp_path / "lyrics.txt"
+    text.write_text("not a picture either\n")
+    log_start = LOG.stat().st_size if LOG.exists() else 0
+
+    def drag(d):
+        target = xh.plugin_window(d)
+        time.sleep(0.5)
+        x, y, w, h = xh.geometry(d, target)
+        hover, _ = xh.toolkit_drag("gtk", text, (x + w // 2, y + h // 2), lambda: window_pixels(d))
+        return hover
+
+    hover = xh.drive_editor(synth.open_editor, drag)
+    p = hover.astype(np.int16)
+    red = ((np.abs(p - np.array([235, 87, 87])).max(axis=-1)) <= 24).sum()
+    assert red > 500, "the refusal's red highlight did not show while the text file hovered"
+    assert "lyrics.txt: this is not a picture" in LOG.read_text(errors="replace")[log_start:]
+    assert plugin_state(synth, tmp_path)["score"]["source"] == "example.png (96 x 64)"
+
+
 # Where the Density slider sits in the default-size editor (960 x 640), from its top-left.
 DENSITY_SLIDER = (650, 185)
 

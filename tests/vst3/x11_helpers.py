@@ -385,3 +385,70 @@ def drive_editor(open_editor, actions, timeout=60.0):
     if "error" in result:
         raise AssertionError(result["trace"]) from result["error"]
     return result.get("value")
+
+
+DRAG_SOURCES = Path(__file__).resolve().parents[1] / "drag_sources"
+# The toolkits' Python bindings come from Debian (python3-gi with gir1.2-gtk-3.0, python3-pyqt5),
+# so the drag sources run on the system's Python, not the test venv's.
+SYSTEM_PYTHON = "/usr/bin/python3"
+
+
+def toolkit_drag(toolkit, path, to, while_hovering=None, place=(1100, 640), timeout=15.0):
+    """Drags `path` from a real `toolkit` ("gtk" or "qt") drag source window to the screen point
+    `to` with the mouse (xdotool: press, motion, release), as a musician drags a file from a file
+    manager. Calls `while_hovering()` while the file hovers at `to` and returns (its result, the
+    lines the source printed)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTHON", "VIRTUAL_ENV"))}
+    proc = subprocess.Popen(
+        [SYSTEM_PYTHON, str(DRAG_SOURCES / f"{toolkit}_source.py"), str(path), *map(str, place)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+    lines = []
+
+    def read():
+        for line in proc.stdout:
+            lines.append(line.strip())
+
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
+
+    def wait_for(prefix):
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            hit = next((l for l in lines if l.startswith(prefix)), None)
+            if hit is not None:
+                return hit
+            if proc.poll() is not None and not reader.is_alive():
+                break
+            time.sleep(0.05)
+        proc.kill()
+        raise AssertionError(f"the {toolkit} drag source never said '{prefix}': {lines} {proc.stderr.read()}")
+
+    try:
+        _, x, y, w, h = wait_for("ready").split()
+        sx, sy = int(x) + int(w) // 2, int(y) + int(h) // 2
+        tx, ty = to
+        xdotool("mousemove", sx, sy)
+        time.sleep(0.2)
+        xdotool("mousedown", 1)
+        # Past the toolkit's drag threshold, then across the screen in steps, as a hand moves.
+        for i in range(1, 31):
+            xdotool("mousemove", sx + (tx - sx) * i // 30, sy + (ty - sy) * i // 30)
+            time.sleep(0.03)
+        for dx in (3, -3, 0):
+            time.sleep(0.2)
+            xdotool("mousemove", tx + dx, ty)
+        time.sleep(0.8)
+        hovered = while_hovering() if while_hovering is not None else None
+        xdotool("mouseup", 1)
+        wait_for("drag-end")
+        return hovered, list(lines)
+    finally:
+        try:
+            proc.wait(5)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()

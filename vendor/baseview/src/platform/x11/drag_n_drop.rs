@@ -496,7 +496,7 @@ fn send_status_rejected(
         response_type: xproto::CLIENT_MESSAGE_EVENT,
         window: source_window,
         format: 32,
-        data: [window.xcb_window.id().get(), 0, 0, 0, conn.atoms.None as _].into(),
+        data: [window.xdnd_addressed.get(), 0, 0, 0, conn.atoms.None as _].into(),
         sequence: 0,
         type_: conn.atoms.XdndStatus,
     };
@@ -520,7 +520,7 @@ fn send_status_event(
         response_type: xproto::CLIENT_MESSAGE_EVENT,
         window: source_window,
         format: 32,
-        data: [window.xcb_window.id().get(), 1, 0, 0, action as _].into(),
+        data: [window.xdnd_addressed.get(), 1, 0, 0, action as _].into(),
         sequence: 0,
         type_: conn.atoms.XdndStatus,
     };
@@ -540,7 +540,7 @@ pub fn send_finished_rejected(
         response_type: xproto::CLIENT_MESSAGE_EVENT,
         window: source_window,
         format: 32,
-        data: [window.xcb_window.id().get(), 1, window.connection.atoms.None as _, 0, 0].into(),
+        data: [window.xdnd_addressed.get(), 1, window.connection.atoms.None as _, 0, 0].into(),
         sequence: 0,
         type_: conn.atoms.XdndFinished as _,
     };
@@ -563,7 +563,7 @@ fn send_finished_event(
         response_type: xproto::CLIENT_MESSAGE_EVENT,
         window: source_window,
         format: 32,
-        data: [window.xcb_window.id().get(), 1, action as _, 0, 0].into(),
+        data: [window.xdnd_addressed.get(), 1, action as _, 0, 0].into(),
         sequence: 0,
         type_: conn.atoms.XdndFinished as _,
     };

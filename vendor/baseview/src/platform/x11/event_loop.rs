@@ -165,7 +165,9 @@ impl EventLoop {
                 .sizing_state
                 .handle_host_suggest_scale_factor(scale, &self.handler, &self.shared)?,
             WindowThreadRequest::SetParent(new_parent) => {
-                self.shared.xcb_window.reparent(Some(new_parent.window_id))?.check()?
+                self.shared.xcb_window.reparent(Some(new_parent.window_id))?.check()?;
+                // Pixelody patch: drops reach the window through its new ancestors.
+                self.shared.install_xdnd_proxies();
             }
             WindowThreadRequest::Show => self.shared.xcb_window.map_window()?.check()?,
             WindowThreadRequest::Hide => self.shared.xcb_window.unmap_window()?.check()?,
@@ -245,8 +247,16 @@ impl EventLoop {
 
     fn handle_xcb_event(&mut self, event: XEvent) -> Result<(), FatalError> {
         match event {
-            XEvent::ClientMessage(event) if event.window == self.shared.raw_id() => {
+            // Pixelody patch: a drag source that found this window as an ancestor's XdndProxy
+            // sends its messages here but names that ancestor in them (as the XDND specification
+            // says a proxied message does).
+            XEvent::ClientMessage(event) if self.shared.is_xdnd_target(event.window) => {
                 if event.format != 32 {
+                    return Ok(());
+                }
+                if event.window != self.shared.raw_id()
+                    && event.data.as_data32()[0] == self.shared.connection.atoms.WM_DELETE_WINDOW
+                {
                     return Ok(());
                 }
 
@@ -256,6 +266,7 @@ impl EventLoop {
                 }
 
                 if event.type_ == self.shared.connection.atoms.XdndEnter {
+                    self.shared.xdnd_addressed.set(event.window);
                     self.drag_n_drop.handle_enter_event(&self.shared, &self.handler, &event)?;
                 } else if event.type_ == self.shared.connection.atoms.XdndPosition {
                     self.drag_n_drop.handle_position_event(&self.shared, &self.handler, &event)?;

@@ -16,6 +16,7 @@ mod window_shared;
 mod window_thread;
 mod x11_connection;
 mod xcb_window;
+mod xdnd_proxy;
 
 pub(crate) mod prelude {
     pub use super::cursor::*;

@@ -3,6 +3,7 @@ use calloop::{LoopHandle, LoopSignal};
 use dpi::Size;
 use raw_window_handle::{DisplayHandle, XlibWindowHandle};
 use std::time::Duration;
+use super::xdnd_proxy::XdndProxies;
 use x11rb::protocol::xproto;
 use x11rb::protocol::xproto::Visualid;
 
@@ -22,6 +23,12 @@ pub struct WindowShared {
     loop_handle: LoopHandle<'static, EventLoop>,
 
     pub main_thread_shared: Arc<WindowThreadShared>,
+
+    /// Pixelody patch: the host windows that name this one as their drop proxy (xdnd_proxy.rs),
+    /// and the window the current drag source addresses its XDND messages to (this window, or
+    /// the ancestor it found the proxy on): replies name that window, or the source ignores them.
+    pub xdnd_proxies: XdndProxies,
+    pub xdnd_addressed: Cell<xproto::Window>,
 
     #[cfg(feature = "opengl")]
     gl_context: Option<PlatformGlContext>,
@@ -57,7 +64,10 @@ impl WindowShared {
             cookie.check()?;
         }
 
-        Ok(Rc::new(Self {
+        let xdnd_addressed = Cell::new(xcb_window.id().get());
+        let shared = Rc::new(Self {
+            xdnd_proxies: XdndProxies::default(),
+            xdnd_addressed,
             visual_id: visual_config.visual_id,
 
             #[cfg(feature = "opengl")]
@@ -75,7 +85,21 @@ impl WindowShared {
 
             xcb_window,
             connection,
-        }))
+        });
+        if parent_id.is_some() {
+            shared.install_xdnd_proxies();
+        }
+        Ok(shared)
+    }
+
+    /// Pixelody patch: makes this window the drop target of the host windows it is embedded in.
+    pub fn install_xdnd_proxies(&self) {
+        self.xdnd_proxies.install(&self.connection, self.raw_id());
+    }
+
+    /// Pixelody patch: whether an XDND message naming `window` is meant for this window.
+    pub fn is_xdnd_target(&self, window: xproto::Window) -> bool {
+        window == self.raw_id() || self.xdnd_proxies.contains(window)
     }
 
     pub fn set_mouse_cursor(&self, mouse_cursor: MouseCursor) -> PlatformResult<()> {
@@ -152,5 +176,12 @@ impl WindowShared {
 
     pub fn raw_id(&self) -> xproto::Window {
         self.xcb_window.id().get()
+    }
+}
+
+impl Drop for WindowShared {
+    /// Pixelody patch: the host's windows stop naming this one as their drop proxy.
+    fn drop(&mut self) {
+        self.xdnd_proxies.restore(&self.connection, self.raw_id());
     }
 }

@@ -30,6 +30,8 @@ x11rb::atom_manager! {
         XdndActionLink,
         XdndActionAsk,
         XdndTypeList,
+        // Pixelody patch: see xdnd_proxy.rs.
+        XdndProxy,
         TextUriList: b"text/uri-list",
         None: b"None",
     }
