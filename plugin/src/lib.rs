@@ -2,11 +2,10 @@
 //!
 //! Layers, each a folder, dependencies pointing down: `score` (plain data) <- `analysis`
 //! (picture -> features) <- `compose` (features -> score); `engine` (real-time playback) depends on
-//! `score` only; `plugin` (nice-plug glue) and `cli` (offline renderer) know them all; `editor`
-//! (egui) sits on top of the glue.
+//! `score` only; `plugin` (nice-plug glue) knows them all; `editor` (egui) sits on top of the
+//! glue. The command line (`cli/`, the `pixelody` binary) is a crate of its own on this library.
 
 pub mod analysis;
-pub mod cli;
 pub mod compose;
 pub mod editor;
 pub mod engine;

@@ -92,7 +92,7 @@ fn demo(install: bool) -> Result<()> {
             "--release",
             "-q",
             "-p",
-            "pixelody",
+            "pixelody-cli",
             "--bin",
             "pixelody",
             "--",
@@ -131,6 +131,17 @@ fn python_env() -> Result<PathBuf> {
 }
 
 fn test() -> Result<()> {
+    // The code standards are part of the test, and checked first so a slip fails in seconds:
+    // formatted, and clippy-clean with warnings denied.
+    run(cargo().args(["fmt", "--all", "--", "--check"]))?;
+    run(cargo().args([
+        "clippy",
+        "--all-targets",
+        "--workspace",
+        "--",
+        "-D",
+        "warnings",
+    ]))?;
     // One release build serves the bundles, the CLI, the unit tests and the host tests.
     bundle()?;
     // The real-time check needs debug assertions: a separate debug build of the plugin library
@@ -147,16 +158,6 @@ fn test() -> Result<()> {
     let python = python_env()?;
     // The VST3 plug-in in DawDreamer (offline renders, the editor) and in Ardour, a real DAW.
     run(Command::new(python).args(["-m", "pytest", "-q", "tests/vst3", "tests/ardour"]))?;
-    // The code standards are part of the test: formatted, and clippy-clean with warnings denied.
-    run(cargo().args(["fmt", "--all", "--", "--check"]))?;
-    run(cargo().args([
-        "clippy",
-        "--all-targets",
-        "--workspace",
-        "--",
-        "-D",
-        "warnings",
-    ]))?;
     Ok(())
 }
 

@@ -112,8 +112,7 @@ pub fn arrange(f: &Features, s: &Settings, t: Tonality, rng: &mut Rng) -> Vec<No
     let bars = f.regions.len();
     let steps = bars * STEPS_PER_BAR;
     let mood = super::mood(f);
-    // Lighter pictures sit higher: up to six semitones either way.
-    let shift = ((f.lightness.mean - 0.5) * 24.0).round().clamp(-6.0, 6.0) as i32;
+    let shift = super::register_shift(f);
     let (low, high) = (i32::from(s.low) + shift, i32::from(s.high) + shift);
     let (deg_lo, deg_hi) = (t.degree_at_or_below(low) + 1, t.degree_at_or_below(high));
     let harmony_lo = (low - 10).max(24);

@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::analysis::{self, Picture};
 use crate::score::{Score, BEATS_PER_BAR};
-pub use theory::{Rng, Scale, Tonality, NOTE_NAMES};
+pub use theory::{pitch_class, Rng, Scale, Tonality, NOTE_NAMES};
 
 #[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Mode {
@@ -157,14 +157,33 @@ fn brightness_rank(features: &analysis::Features) -> usize {
     (((mood(features) + 1.0) / 2.0 * (n - 1) as f32).round() as usize).min(n - 1)
 }
 
+/// What the composer reads in `picture` for `settings`: one column per eighth-note step and one
+/// region per bar of the loop.
+pub fn features(picture: &Picture, settings: &Settings) -> analysis::Features {
+    let bars = settings.clamped().bars as usize;
+    analysis::analyse(picture, bars * arrange::STEPS_PER_BAR, bars)
+}
+
+/// Semitones the melody's range moves with the picture's overall lightness (Ward et al. 2006):
+/// lighter pictures sit higher, up to six semitones either way.
+pub fn register_shift(features: &analysis::Features) -> i32 {
+    ((features.lightness.mean - 0.5) * 24.0)
+        .round()
+        .clamp(-6.0, 6.0) as i32
+}
+
+/// The timbre a picture proposes (what Lock Timbre keeps out).
+pub fn propose_timbre(features: &analysis::Features) -> crate::score::Patch {
+    timbre::propose(features)
+}
+
 /// Composes `picture` into a score with `settings`. `source` names the picture in the score.
 pub fn compose(picture: &Picture, settings: &Settings, source: String) -> Score {
     let settings = settings.clamped();
-    let bars = settings.bars as usize;
-    let features = analysis::analyse(picture, bars * arrange::STEPS_PER_BAR, bars);
+    let features = features(picture, &settings);
     let tonality = tonality(&features, &settings);
     let mut rng = Rng::new(picture_seed(picture, settings.seed));
-    let length = bars as f64 * BEATS_PER_BAR;
+    let length = f64::from(settings.bars) * BEATS_PER_BAR;
     let mut score = match settings.mode {
         Mode::Compose => Score::new(
             length,

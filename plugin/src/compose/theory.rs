@@ -2,9 +2,36 @@
 
 use serde::{Deserialize, Serialize};
 
+/// The names Pixelody shows for the twelve pitch classes, from C.
 pub const NOTE_NAMES: [&str; 12] = [
     "C", "C#", "D", "Eb", "E", "F", "F#", "G", "Ab", "A", "Bb", "B",
 ];
+
+/// The pitch class (0 = C) a note name stands for: a letter, then any number of `#` or `b`
+/// ("C#", "Db", "Cb" = B, "E#" = F), in either case. `None` for anything else.
+pub fn pitch_class(name: &str) -> Option<u8> {
+    let mut chars = name.trim().chars();
+    let letter = chars.next()?.to_ascii_uppercase();
+    let natural: i32 = match letter {
+        'C' => 0,
+        'D' => 2,
+        'E' => 4,
+        'F' => 5,
+        'G' => 7,
+        'A' => 9,
+        'B' => 11,
+        _ => return None,
+    };
+    let mut shift = 0;
+    for c in chars {
+        shift += match c {
+            '#' => 1,
+            'b' | 'B' => -1,
+            _ => return None,
+        };
+    }
+    Some((natural + shift).rem_euclid(12) as u8)
+}
 
 /// A scale as the pitch classes it contains above its tonic.
 #[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -158,6 +185,19 @@ impl Rng {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn note_names_read_back_as_their_pitch_classes() {
+        for (pc, name) in super::NOTE_NAMES.iter().enumerate() {
+            assert_eq!(super::pitch_class(name), Some(pc as u8), "{name}");
+        }
+        assert_eq!(super::pitch_class("db"), Some(1));
+        assert_eq!(super::pitch_class("Cb"), Some(11));
+        assert_eq!(super::pitch_class("E#"), Some(5));
+        assert_eq!(super::pitch_class("H"), None);
+        assert_eq!(super::pitch_class(""), None);
+        assert_eq!(super::pitch_class("C major"), None);
+    }
+
     use super::*;
 
     #[test]

@@ -1,0 +1,176 @@
+//! `pixelody info`: what Pixelody reads in a picture and what it makes of it (the inputs of the
+//! README's mapping table), so a musician can see why a picture sounds as it does.
+
+use std::path::Path;
+
+use pixelody::analysis::{self, Features};
+use pixelody::compose::{self, Settings};
+use pixelody::score::Patch;
+use serde_json::{json, Value};
+
+use crate::render::{display, read_picture};
+
+/// An f32 as the f64 its shortest decimal form stands for (how the score's JSON writes it), so
+/// 2841.135 reads 2841.135 and not 2841.135009765625.
+fn d(v: f32) -> f64 {
+    v.to_string().parse().unwrap_or(f64::NAN)
+}
+
+/// Everything `info` reports, as JSON (the text form is made from it).
+fn reading(name: &str, picture: &analysis::Picture, settings: &Settings) -> Value {
+    let features = compose::features(picture, settings);
+    let tonality = compose::tonality(&features, settings);
+    let patch = compose::propose_timbre(&features);
+    json!({
+        "picture": {
+            "file": name,
+            "width": picture.source_width,
+            "height": picture.source_height,
+            "working_copy": [picture.width, picture.height],
+        },
+        "features": features_json(&features),
+        "music": {
+            "key": compose::NOTE_NAMES[usize::from(tonality.tonic % 12)],
+            "key_from": if settings.key.is_some() { "setting" } else { "the dominant hue" },
+            "scale": tonality.scale.name(),
+            "scale_from": if settings.scale.is_some() { "setting" } else { "mood" },
+            "mood": d(compose::mood(&features)),
+            "register_shift_semitones": compose::register_shift(&features),
+            "bars": settings.bars,
+        },
+        "proposed_timbre": patch_json(&patch),
+    })
+}
+
+fn features_json(f: &Features) -> Value {
+    json!({
+        "lightness": { "mean": d(f.lightness.mean), "std": d(f.lightness.std), "p05": d(f.lightness.p05), "p95": d(f.lightness.p95) },
+        "chroma": { "mean": d(f.chroma.mean), "std": d(f.chroma.std) },
+        "hue_degrees": d(f.hue),
+        "hue_strength": d(f.hue_strength),
+        "warmth": d(f.warmth),
+        "edge_density": d(f.edge_density),
+        "edge_orientation": d(f.edge_orientation),
+        "entropy": d(f.entropy),
+        "palette": f.palette.iter().map(|s| json!({
+            "l": d(s.colour.l), "a": d(s.colour.a), "b": d(s.colour.b), "weight": d(s.weight),
+        })).collect::<Vec<_>>(),
+        "bars": f.regions.iter().map(|r| json!({
+            "lightness": d(r.lightness), "chroma": d(r.chroma), "hue": d(r.hue), "warmth": d(r.warmth),
+            "edges": d(r.edges), "low_edges": d(r.low_edges),
+        })).collect::<Vec<_>>(),
+    })
+}
+
+fn patch_json(p: &Patch) -> Value {
+    json!({
+        "attack_ms": d(p.attack_ms), "decay_ms": d(p.decay_ms), "sustain": d(p.sustain),
+        "release_ms": d(p.release_ms), "brightness": d(p.brightness), "cutoff_hz": d(p.cutoff_hz),
+        "resonance": d(p.resonance), "filter_env_oct": d(p.filter_env_oct), "noise": d(p.noise),
+        "width": d(p.width), "detune_cents": d(p.detune_cents),
+    })
+}
+
+fn text(r: &Value) -> String {
+    let f = &r["features"];
+    let m = &r["music"];
+    let t = &r["proposed_timbre"];
+    let n = |v: &Value| v.as_f64().unwrap_or(f64::NAN);
+    let mut out = format!(
+        "{} ({} x {}, read as {} x {})\n\n",
+        r["picture"]["file"].as_str().unwrap_or(""),
+        r["picture"]["width"],
+        r["picture"]["height"],
+        r["picture"]["working_copy"][0],
+        r["picture"]["working_copy"][1],
+    );
+    out += &format!(
+        "Key {} {} (key from {}, scale from {}); mood {:+.2} (-1 dark, grey, cool .. +1 light, \
+         colourful, warm); melody range moved {:+} semitones by lightness\n\n",
+        m["key"].as_str().unwrap_or(""),
+        m["scale"].as_str().unwrap_or(""),
+        m["key_from"].as_str().unwrap_or(""),
+        m["scale_from"].as_str().unwrap_or(""),
+        n(&m["mood"]),
+        m["register_shift_semitones"],
+    );
+    out += &format!("{:<26} {:>8}   {}\n", "What it reads", "value", "drives");
+    let rows = [
+        (
+            "lightness (mean, 0..1)",
+            n(&f["lightness"]["mean"]),
+            "scale, register, release, sustain, cutoff",
+        ),
+        (
+            "colourfulness (chroma)",
+            n(&f["chroma"]["mean"]),
+            "scale, chord loudness, brightness, resonance",
+        ),
+        (
+            "dominant hue (degrees)",
+            n(&f["hue_degrees"]),
+            "key (hue circle on the circle of fifths)",
+        ),
+        (
+            "hue strength (0..1)",
+            n(&f["hue_strength"]),
+            "key (a grey picture is in C)",
+        ),
+        ("warmth (-1 cool .. 1)", n(&f["warmth"]), "scale"),
+        (
+            "edges (density)",
+            n(&f["edge_density"]),
+            "melody notes, attack, decay, filter envelope",
+        ),
+        (
+            "edge orientation",
+            n(&f["edge_orientation"]),
+            "(0 vertical .. 1 horizontal)",
+        ),
+        ("texture (entropy)", n(&f["entropy"]), "detune, noise"),
+    ];
+    for (what, v, drives) in rows {
+        out += &format!("{what:<26} {v:>8.3}   {drives}\n");
+    }
+    out += "\nBar  lightness  chroma  edges  bottom edges   (chord from lightness rank, bass from bottom edges)\n";
+    for (i, b) in f["bars"].as_array().into_iter().flatten().enumerate() {
+        out += &format!(
+            "{:>3}  {:>9.3}  {:>6.3}  {:>5.3}  {:>12.3}\n",
+            i + 1,
+            n(&b["lightness"]),
+            n(&b["chroma"]),
+            n(&b["edges"]),
+            n(&b["low_edges"])
+        );
+    }
+    out += &format!(
+        "\nProposed timbre: attack {:.1} ms, decay {:.0} ms, sustain {:.0}%, release {:.0} ms, \
+         brightness {:.0}%, cutoff {:.0} Hz, resonance {:.0}%, filter envelope {:.2} oct, \
+         noise {:.0}%, width {:.0}%, detune {:.1} ct",
+        n(&t["attack_ms"]),
+        n(&t["decay_ms"]),
+        100.0 * n(&t["sustain"]),
+        n(&t["release_ms"]),
+        100.0 * n(&t["brightness"]),
+        n(&t["cutoff_hz"]),
+        100.0 * n(&t["resonance"]),
+        n(&t["filter_env_oct"]),
+        100.0 * n(&t["noise"]),
+        100.0 * n(&t["width"]),
+        n(&t["detune_cents"]),
+    );
+    out
+}
+
+/// Reads the picture and describes it, as text or JSON.
+pub fn info(path: &Path, settings: &Settings, as_json: bool) -> Result<String, String> {
+    let (bytes, name) = read_picture(path)?;
+    let picture =
+        analysis::decode(&bytes).map_err(|e| format!("{}: {}", display(path), e.message))?;
+    let r = reading(&name, &picture, settings);
+    Ok(if as_json {
+        serde_json::to_string_pretty(&r).map_err(|e| e.to_string())?
+    } else {
+        text(&r)
+    })
+}

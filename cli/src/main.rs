@@ -1,0 +1,351 @@
+//! The `pixelody` command line: renders a picture to WAV (and MIDI, JSON) through the same engine
+//! the plugin plays, or shows what Pixelody reads in a picture. Exit codes: 0 done, 1 a file could
+//! not be read, composed or written, 2 a usage error (clap's).
+
+mod info;
+mod render;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use pixelody::compose::{self, Mode, Scale, Settings};
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "pixelody",
+    version,
+    about = "Turns a picture into music: renders it to audio, or shows what Pixelody reads in it",
+    propagate_version = true
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Turns a picture into music and writes it as a stereo 32-bit float WAV file.
+    Render(RenderArgs),
+    /// Shows what Pixelody reads in a picture: its features, key, scale, mood and proposed timbre.
+    Info(InfoArgs),
+}
+
+/// How the picture becomes a score: the plugin's composition parameters.
+#[derive(Args, Debug, Clone)]
+pub struct ComposeArgs {
+    /// How the picture is read.
+    #[arg(long, value_enum, default_value_t = ModeArg::Compose)]
+    mode: ModeArg,
+    /// Tonic: auto (from the picture's dominant hue) or a note name (C, C#, Db, ... B).
+    #[arg(long, default_value = "auto", value_parser = parse_key)]
+    key: KeyArg,
+    /// Scale: auto (from lightness, saturation and warmth) or major, minor, dorian, ... chromatic.
+    #[arg(long, default_value = "auto", value_parser = parse_scale)]
+    scale: ScaleArg,
+    /// Variation: another number gives another score from the same picture.
+    #[arg(long, default_value_t = 0)]
+    seed: u32,
+    /// 0 to 1: more or fewer notes (compose).
+    #[arg(long, default_value_t = 0.5, value_parser = unit)]
+    density: f32,
+    /// Lowest MIDI pitch of the melody, the scan rows and the partials.
+    #[arg(long, default_value_t = 60, value_parser = clap::value_parser!(u8).range(0..=120))]
+    low: u8,
+    /// Highest MIDI pitch (at least 7 above --low).
+    #[arg(long, default_value_t = 84, value_parser = clap::value_parser!(u8).range(7..=127))]
+    high: u8,
+    /// Scan: steps per bar.
+    #[arg(long, default_value_t = 16, value_parser = parse_grid)]
+    grid: u32,
+    /// Scan: lightness 0 to 1 from which a pixel is a note.
+    #[arg(long, default_value_t = 0.5, value_parser = unit)]
+    threshold: f32,
+    /// Scan: dark pixels are notes.
+    #[arg(long)]
+    invert: bool,
+    /// Spectral: partials snapped to the scale.
+    #[arg(long)]
+    snap: bool,
+    /// Loop length in bars of 4/4.
+    #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u32).range(i64::from(compose::MIN_BARS)..=i64::from(compose::MAX_BARS)))]
+    bars: u32,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+enum ModeArg {
+    Compose,
+    Scan,
+    Spectral,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct KeyArg(Option<u8>);
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ScaleArg(Option<Scale>);
+
+fn parse_key(text: &str) -> Result<KeyArg, String> {
+    if text.eq_ignore_ascii_case("auto") {
+        return Ok(KeyArg(None));
+    }
+    compose::pitch_class(text)
+        .map(|pc| KeyArg(Some(pc)))
+        .ok_or_else(|| format!("'{text}' is not auto or a note name (C, C#, Db, D, ... B)"))
+}
+
+/// A scale's command-line name: its name in lower case, spaces as hyphens.
+pub fn scale_arg_name(scale: Scale) -> String {
+    scale.name().to_lowercase().replace(' ', "-")
+}
+
+fn parse_scale(text: &str) -> Result<ScaleArg, String> {
+    if text.eq_ignore_ascii_case("auto") {
+        return Ok(ScaleArg(None));
+    }
+    Scale::ALL
+        .iter()
+        .find(|s| scale_arg_name(**s).eq_ignore_ascii_case(text))
+        .map(|s| ScaleArg(Some(*s)))
+        .ok_or_else(|| {
+            let names: Vec<String> = Scale::ALL.iter().map(|s| scale_arg_name(*s)).collect();
+            format!("'{text}' is not auto or one of {}", names.join(", "))
+        })
+}
+
+fn parse_grid(text: &str) -> Result<u32, String> {
+    match text.parse::<u32>() {
+        Ok(g) if compose::GRIDS.contains(&g) => Ok(g),
+        _ => Err(format!("must be 4, 8, 16 or 32, not '{text}'")),
+    }
+}
+
+/// A number within `lo..=hi`, with a message that says so.
+fn ranged(text: &str, lo: f64, hi: f64) -> Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(v) if v.is_finite() && (lo..=hi).contains(&v) => Ok(v),
+        _ => Err(format!("must be a number from {lo} to {hi}, not '{text}'")),
+    }
+}
+
+fn unit(text: &str) -> Result<f32, String> {
+    ranged(text, 0.0, 1.0).map(|v| v as f32)
+}
+
+impl ComposeArgs {
+    /// The settings these arguments ask for; `Err` when they contradict each other.
+    fn settings(&self) -> Result<Settings, String> {
+        if self.high < self.low + 7 {
+            return Err(format!(
+                "--high ({}) must be at least 7 above --low ({})",
+                self.high, self.low
+            ));
+        }
+        Ok(Settings {
+            mode: match self.mode {
+                ModeArg::Compose => Mode::Compose,
+                ModeArg::Scan => Mode::Scan,
+                ModeArg::Spectral => Mode::Spectral,
+            },
+            bars: self.bars,
+            key: self.key.0,
+            scale: self.scale.0,
+            density: self.density,
+            low: self.low,
+            high: self.high,
+            seed: self.seed,
+            grid: self.grid,
+            threshold: self.threshold,
+            invert: self.invert,
+            snap: self.snap,
+        })
+    }
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+enum TimbreArg {
+    /// The timbre the picture proposes.
+    Picture,
+    /// The plugin's default parameter values.
+    Default,
+}
+
+#[derive(Args, Debug)]
+struct RenderArgs {
+    /// The picture (PNG, JPEG, GIF, WebP, BMP or TIFF).
+    picture: PathBuf,
+    /// Where to write the audio (stereo, 32-bit float WAV).
+    #[arg(short, long, value_name = "OUT.wav")]
+    output: PathBuf,
+    #[command(flatten)]
+    compose: ComposeArgs,
+    /// Which timbre plays the notes.
+    #[arg(long, value_enum, default_value_t = TimbreArg::Picture)]
+    timbre: TimbreArg,
+    /// How many times to play the loop.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=64))]
+    loops: u32,
+    /// Tempo in beats per minute, 20 to 300.
+    #[arg(long, default_value_t = 120.0, value_parser = |t: &str| ranged(t, 20.0, 300.0))]
+    bpm: f64,
+    /// Sample rate in Hz.
+    #[arg(long, default_value_t = 48_000, value_parser = clap::value_parser!(u32).range(8_000..=384_000))]
+    sample_rate: u32,
+    /// Samples per processing block; the audio is identical for every block size.
+    #[arg(long, default_value_t = 512, value_parser = clap::value_parser!(u32).range(1..=65_536))]
+    block_size: u32,
+    /// Also write the score (notes in beats) as JSON.
+    #[arg(long, value_name = "OUT.json")]
+    json: Option<PathBuf>,
+    /// Also write the notes as a standard MIDI file, one track per part.
+    #[arg(long, value_name = "OUT.mid")]
+    midi: Option<PathBuf>,
+}
+
+#[derive(Args, Debug)]
+struct InfoArgs {
+    /// The picture (PNG, JPEG, GIF, WebP, BMP or TIFF).
+    picture: PathBuf,
+    /// Print JSON instead of text.
+    #[arg(long)]
+    json: bool,
+    #[command(flatten)]
+    compose: ComposeArgs,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result =
+        match cli.command {
+            Command::Render(args) => args.compose.settings().map_err(usage).and_then(|settings| {
+                render::render(&render::Job {
+                    picture: args.picture,
+                    output: args.output,
+                    settings,
+                    picture_timbre: args.timbre == TimbreArg::Picture,
+                    loops: args.loops,
+                    bpm: args.bpm,
+                    sample_rate: args.sample_rate,
+                    block_size: args.block_size as usize,
+                    json: args.json,
+                    midi: args.midi,
+                })
+                .map_err(failure)
+            }),
+            Command::Info(args) => args.compose.settings().map_err(usage).and_then(|settings| {
+                info::info(&args.picture, &settings, args.json).map_err(failure)
+            }),
+        };
+    match result {
+        Ok(text) => {
+            println!("{text}");
+            ExitCode::SUCCESS
+        }
+        Err((code, message)) => {
+            eprintln!("pixelody: {message}");
+            ExitCode::from(code)
+        }
+    }
+}
+
+fn usage(message: String) -> (u8, String) {
+    (2, message)
+}
+
+fn failure(message: String) -> (u8, String) {
+    (1, message)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(args: &[&str]) -> Result<Cli, clap::Error> {
+        Cli::try_parse_from(std::iter::once("pixelody").chain(args.iter().copied()))
+    }
+
+    #[test]
+    fn the_definition_is_consistent() {
+        use clap::CommandFactory;
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn parses_every_option_of_render() {
+        let Command::Render(r) = parse(&[
+            "render",
+            "pic.png",
+            "-o",
+            "out.wav",
+            "--bars",
+            "4",
+            "--bpm",
+            "97.5",
+            "--sample-rate",
+            "44100",
+            "--block-size",
+            "1",
+            "--loops",
+            "3",
+            "--key",
+            "Db",
+            "--scale",
+            "harmonic-minor",
+            "--mode",
+            "scan",
+            "--grid",
+            "8",
+            "--invert",
+            "--timbre",
+            "default",
+        ])
+        .unwrap()
+        .command
+        else {
+            panic!("not render")
+        };
+        let s = r.compose.settings().unwrap();
+        assert_eq!(r.picture, PathBuf::from("pic.png"));
+        assert_eq!(
+            (s.bars, r.loops, r.bpm, r.sample_rate, r.block_size),
+            (4, 3, 97.5, 44_100, 1)
+        );
+        assert_eq!(
+            (s.key, s.scale, s.mode, s.grid, s.invert),
+            (Some(1), Some(Scale::HarmonicMinor), Mode::Scan, 8, true)
+        );
+        assert_eq!(r.timbre, TimbreArg::Default);
+    }
+
+    #[test]
+    fn out_of_range_values_are_usage_errors_that_say_why() {
+        let e = parse(&["render", "p.png", "-o", "o.wav", "--bars", "0"]).unwrap_err();
+        assert_eq!(e.exit_code(), 2);
+        assert!(e.to_string().contains("--bars"), "{e}");
+        let e = parse(&["render", "p.png", "-o", "o.wav", "--bpm", "500"]).unwrap_err();
+        assert!(
+            e.to_string()
+                .contains("must be a number from 20 to 300, not '500'"),
+            "{e}"
+        );
+        let e = parse(&["render", "p.png", "-o", "o.wav", "--key", "H"]).unwrap_err();
+        assert!(e.to_string().contains("not auto or a note name"), "{e}");
+        assert!(parse(&["render", "p.png"])
+            .unwrap_err()
+            .to_string()
+            .contains("--output"));
+        let Command::Render(r) = parse(&[
+            "render", "p.png", "-o", "o.wav", "--low", "80", "--high", "82",
+        ])
+        .unwrap()
+        .command
+        else {
+            panic!()
+        };
+        assert!(r
+            .compose
+            .settings()
+            .unwrap_err()
+            .contains("at least 7 above"));
+    }
+}

@@ -1,0 +1,131 @@
+//! `pixelody render`: picture -> score -> WAV through the engine the plugin uses, driven by a
+//! simulated host transport; optionally the score as JSON and MIDI.
+
+use std::path::{Path, PathBuf};
+
+use pixelody::compose::Settings;
+use pixelody::engine::{render_offline, EngineParams, OfflineRender};
+
+/// A validated render request.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Job {
+    pub picture: PathBuf,
+    pub output: PathBuf,
+    pub settings: Settings,
+    /// Play the picture's proposed timbre (true) or the plugin's default parameters.
+    pub picture_timbre: bool,
+    pub loops: u32,
+    pub bpm: f64,
+    pub sample_rate: u32,
+    pub block_size: usize,
+    pub json: Option<PathBuf>,
+    pub midi: Option<PathBuf>,
+}
+
+pub fn display(path: &Path) -> String {
+    path.display().to_string()
+}
+
+/// The picture's bytes, or the one line that says why they cannot be read.
+pub fn read_picture(path: &Path) -> Result<(Vec<u8>, String), String> {
+    let bytes = std::fs::read(path).map_err(|e| {
+        format!(
+            "{}: cannot read the file ({})",
+            display(path),
+            io_reason(&e)
+        )
+    })?;
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| display(path));
+    Ok((bytes, name))
+}
+
+/// Reads, composes and renders; returns what to print on success.
+pub fn render(job: &Job) -> Result<String, String> {
+    let (bytes, name) = read_picture(&job.picture)?;
+    let settings = job.settings;
+    let score = pixelody::picture_to_score(&bytes, &name, &settings)
+        .map_err(|e| format!("{}: {}", display(&job.picture), e.message))?;
+    let samples = (score.length_beats * f64::from(job.loops) * 60.0 / job.bpm
+        * f64::from(job.sample_rate))
+    .round() as usize;
+    let render = OfflineRender {
+        sample_rate: job.sample_rate as f32,
+        bpm: job.bpm,
+        samples,
+        block_size: job.block_size,
+    };
+    let params = if job.picture_timbre {
+        EngineParams::with_patch(&score.patch)
+    } else {
+        EngineParams::default()
+    };
+    let (left, right) = render_offline(&score, &params, &render);
+    write_wav(&job.output, job.sample_rate, &left, &right)
+        .map_err(|e| format!("{}: cannot write the WAV file ({e})", display(&job.output)))?;
+    if let Some(path) = &job.json {
+        let text = serde_json::to_string_pretty(&score).map_err(|e| e.to_string())?;
+        std::fs::write(path, text).map_err(|e| {
+            format!(
+                "{}: cannot write the score ({})",
+                display(path),
+                io_reason(&e)
+            )
+        })?;
+    }
+    if let Some(path) = &job.midi {
+        std::fs::write(path, pixelody::export::midi_file(&score, job.bpm)).map_err(|e| {
+            format!(
+                "{}: cannot write the MIDI file ({})",
+                display(path),
+                io_reason(&e)
+            )
+        })?;
+    }
+    Ok(format!(
+        "Rendered {} -> {}: {} mode, {}, {} bars x {} at {} BPM, {} notes{}, {:.3} s at {} Hz \
+         (blocks of {}), score {:016x}",
+        score.source,
+        display(&job.output),
+        settings.mode.name(),
+        score.tonality,
+        score.bars(),
+        job.loops,
+        job.bpm,
+        score.notes.len(),
+        match &score.spectrum {
+            Some(sp) => format!(", {} partials x {} frames", sp.partials(), sp.frames),
+            None => String::new(),
+        },
+        samples as f64 / f64::from(job.sample_rate),
+        job.sample_rate,
+        job.block_size,
+        score.fingerprint()
+    ))
+}
+
+pub fn io_reason(e: &std::io::Error) -> String {
+    match e.kind() {
+        std::io::ErrorKind::NotFound => String::from("no such file"),
+        std::io::ErrorKind::PermissionDenied => String::from("permission denied"),
+        _ if e.raw_os_error() == Some(21) => String::from("it is a folder, not a file"),
+        _ => e.to_string(),
+    }
+}
+
+fn write_wav(path: &Path, sample_rate: u32, left: &[f32], right: &[f32]) -> Result<(), String> {
+    let spec = hound::WavSpec {
+        channels: 2,
+        sample_rate,
+        bits_per_sample: 32,
+        sample_format: hound::SampleFormat::Float,
+    };
+    let mut w = hound::WavWriter::create(path, spec).map_err(|e| e.to_string())?;
+    for (l, r) in left.iter().zip(right) {
+        w.write_sample(*l).map_err(|e| e.to_string())?;
+        w.write_sample(*r).map_err(|e| e.to_string())?;
+    }
+    w.finalize().map_err(|e| e.to_string())
+}

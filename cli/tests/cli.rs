@@ -1,0 +1,233 @@
+//! The `pixelody` command line with bad input: one line naming the file and the problem, a
+//! non-zero exit code, never a panic.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn pixelody(args: &[&std::ffi::OsStr]) -> (i32, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_pixelody"))
+        .args(args)
+        .output()
+        .expect("running pixelody");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+fn scratch(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("pixelody-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir.join(name)
+}
+
+fn render_fails(input: &Path, why: &str) {
+    let out = scratch("out.wav");
+    let (code, stdout, stderr) = pixelody(&[
+        "render".as_ref(),
+        input.as_os_str(),
+        "-o".as_ref(),
+        out.as_os_str(),
+    ]);
+    assert_eq!(code, 1, "{input:?}: {stderr}");
+    assert!(stdout.is_empty());
+    let line = stderr.trim_end();
+    assert_eq!(line.lines().count(), 1, "one line: {line}");
+    assert!(line.starts_with("pixelody: "), "{line}");
+    assert!(line.contains(why), "{input:?}: {line}");
+    assert!(!line.contains("panicked"), "{line}");
+}
+
+#[test]
+fn bad_inputs_get_one_clear_line() {
+    let text = scratch("notes.png");
+    std::fs::write(&text, "shopping list: eggs").unwrap();
+    render_fails(&text, "notes.png: this is not a picture Pixelody can read");
+
+    let empty = scratch("empty.jpg");
+    std::fs::write(&empty, b"").unwrap();
+    render_fails(&empty, "empty.jpg: the file is empty");
+
+    let example = std::fs::read(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../plugin/assets/example.png"
+    ))
+    .unwrap();
+    let cut = scratch("cut.png");
+    std::fs::write(&cut, &example[..example.len() / 3]).unwrap();
+    render_fails(&cut, "cut.png: the PNG data is damaged or incomplete");
+
+    render_fails(
+        &scratch("missing.png"),
+        "missing.png: cannot read the file (no such file)",
+    );
+    render_fails(
+        &std::env::temp_dir(),
+        "cannot read the file (it is a folder, not a file)",
+    );
+    // A path through a file, as if the file were a folder.
+    render_fails(&text.join("inside.png"), "inside.png: cannot read the file");
+    let long = scratch(&"x".repeat(300));
+    render_fails(&long, "cannot read the file");
+    // A file that exists but cannot be read (tests may run as root, where permissions do not
+    // stop reads; reading this one fails with an I/O error for everyone).
+    #[cfg(target_os = "linux")]
+    render_fails(
+        Path::new("/proc/self/mem"),
+        "/proc/self/mem: cannot read the file",
+    );
+}
+
+#[cfg(unix)]
+#[test]
+fn non_utf8_file_names_work_and_are_named() {
+    use std::os::unix::ffi::OsStrExt;
+    let name = std::ffi::OsStr::from_bytes(b"caf\xe9.png");
+    let path = scratch("x").with_file_name(name);
+    std::fs::write(&path, "not a picture").unwrap();
+    render_fails(&path, "caf\u{FFFD}.png: this is not a picture");
+    std::fs::copy(
+        concat!(env!("CARGO_MANIFEST_DIR"), "/../plugin/assets/example.png"),
+        &path,
+    )
+    .unwrap();
+    let out = scratch("caf\u{e9}.wav");
+    let (code, stdout, stderr) = pixelody(&[
+        "render".as_ref(),
+        path.as_os_str(),
+        "-o".as_ref(),
+        out.as_os_str(),
+    ]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(
+        stdout.starts_with("Rendered caf\u{FFFD}.png (96 x 64)"),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn usage_mistakes_exit_2_with_the_reason() {
+    let (code, stdout, stderr) = pixelody(&["render".as_ref(), "a.png".as_ref()]);
+    assert_eq!(code, 2);
+    assert!(stdout.is_empty());
+    assert!(stderr.contains("--output"), "{stderr}");
+    let (code, _, stderr) = pixelody(&["dance".as_ref()]);
+    assert_eq!(code, 2);
+    assert!(
+        stderr.contains("unrecognized subcommand 'dance'"),
+        "{stderr}"
+    );
+    let (code, _, stderr) = pixelody(&[
+        "render".as_ref(),
+        "a.png".as_ref(),
+        "-o".as_ref(),
+        "o.wav".as_ref(),
+        "--bars".as_ref(),
+        "17".as_ref(),
+    ]);
+    assert_eq!(code, 2);
+    assert!(stderr.contains("--bars"), "{stderr}");
+    let (code, _, stderr) = pixelody(&[
+        "render".as_ref(),
+        "a.png".as_ref(),
+        "-o".as_ref(),
+        "o.wav".as_ref(),
+        "--low".as_ref(),
+        "80".as_ref(),
+        "--high".as_ref(),
+        "84".as_ref(),
+    ]);
+    assert_eq!(code, 2);
+    assert_eq!(
+        stderr.trim_end(),
+        "pixelody: --high (84) must be at least 7 above --low (80)"
+    );
+}
+
+#[test]
+fn help_and_version_work_as_in_other_commands() {
+    for flag in ["--help", "-h", "help"] {
+        let (code, stdout, _) = pixelody(&[flag.as_ref()]);
+        assert_eq!(code, 0, "{flag}");
+        assert!(
+            stdout.contains("render") && stdout.contains("info"),
+            "{flag}: {stdout}"
+        );
+    }
+    let (code, stdout, _) = pixelody(&["render".as_ref(), "--help".as_ref()]);
+    assert_eq!(code, 0);
+    for option in [
+        "--output",
+        "--bpm",
+        "--key",
+        "--scale",
+        "--timbre",
+        "--midi",
+        "--block-size",
+    ] {
+        assert!(
+            stdout.contains(option),
+            "render --help lacks {option}: {stdout}"
+        );
+    }
+    let (code, stdout, _) = pixelody(&["--version".as_ref()]);
+    assert_eq!(code, 0);
+    assert_eq!(
+        stdout.trim(),
+        format!("pixelody {}", env!("CARGO_PKG_VERSION"))
+    );
+    // No command at all: the usage, as an error.
+    let (code, _, stderr) = pixelody(&[]);
+    assert_eq!(code, 2);
+    assert!(stderr.contains("Usage"), "{stderr}");
+}
+
+#[test]
+fn info_says_what_pixelody_reads_in_a_picture() {
+    let example = concat!(env!("CARGO_MANIFEST_DIR"), "/../plugin/assets/example.png");
+    let (code, stdout, stderr) = pixelody(&["info".as_ref(), example.as_ref()]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stdout.starts_with("example.png (96 x 64"), "{stdout}");
+    assert!(
+        stdout.contains("Key ") && stdout.contains("Proposed timbre"),
+        "{stdout}"
+    );
+    let (code, stdout, _) = pixelody(&["info".as_ref(), example.as_ref(), "--json".as_ref()]);
+    assert_eq!(code, 0);
+    let info: serde_json::Value = serde_json::from_str(&stdout).expect("info --json is JSON");
+    // The same key, scale and timbre the renderer's score carries.
+    let out = scratch("info.wav");
+    let json = scratch("info.json");
+    let (code, _, _) = pixelody(&[
+        "render".as_ref(),
+        example.as_ref(),
+        "-o".as_ref(),
+        out.as_os_str(),
+        "--json".as_ref(),
+        json.as_os_str(),
+    ]);
+    assert_eq!(code, 0);
+    let score: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    let tonality = format!(
+        "{} {}",
+        info["music"]["key"].as_str().unwrap(),
+        info["music"]["scale"].as_str().unwrap()
+    );
+    assert_eq!(score["tonality"].as_str().unwrap(), tonality);
+    assert_eq!(
+        score["patch"]["cutoff_hz"],
+        info["proposed_timbre"]["cutoff_hz"]
+    );
+    assert_eq!(info["features"]["bars"].as_array().unwrap().len(), 2);
+    // A picture it cannot read: one line, exit 1, as render.
+    let text = scratch("words.png");
+    std::fs::write(&text, "words").unwrap();
+    let (code, _, stderr) = pixelody(&["info".as_ref(), text.as_os_str()]);
+    assert_eq!(code, 1);
+    assert!(
+        stderr.starts_with("pixelody: ") && stderr.contains("words.png: this is not a picture"),
+        "{stderr}"
+    );
+}
