@@ -192,7 +192,7 @@ def make_picture_state(tmp_path, fixture_state, bpm):
     state = json.loads(fixture_state[8:])
     composition = json.loads(state["fields"]["composition"])
     settings = composition["settings"]
-    flags = ["--mode", "scan", "--key", "D", "--seed", "3", "--bars", "1"]
+    flags = ["--mode", "scan", "--key", "D", "--seed", "3"]
     score_json = tmp_path / "other.json"
     want = cli_render(tmp_path, picture, bpm, 1, 4, *flags, "--json", str(score_json))
     score = json.loads(score_json.read_text())

@@ -29,7 +29,7 @@ pub fn target_dir() -> PathBuf {
         .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../target"))
 }
 
-/// The release CLAP bundle written by `cargo xtask bundle pixelody --release`.
+/// The CLAP bundle in target/bundled (`cargo xtask test` bundles it first).
 pub fn release_bundle() -> PathBuf {
     let path = target_dir().join("bundled/Pixelody.clap");
     assert!(
@@ -40,9 +40,18 @@ pub fn release_bundle() -> PathBuf {
     path
 }
 
-/// The debug plugin library built with `--features assert_process_allocs`.
+/// The `pixelody` command line the tests compare the plugin with: `PIXELODY_CLI` (what
+/// `cargo xtask test` built), else the release build.
+pub fn cli_binary() -> PathBuf {
+    std::env::var_os("PIXELODY_CLI")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| target_dir().join("release/pixelody"))
+}
+
+/// The plugin library built with `--features assert_process_allocs` in the `ci` profile (which
+/// gives nice-plug the debug assertions its guard needs), kept aside by `cargo xtask test`.
 pub fn alloc_checked_library() -> PathBuf {
-    let path = target_dir().join("debug/libpixelody.so");
+    let path = target_dir().join("alloc-check/libpixelody.so");
     assert!(
         path.exists(),
         "{} is missing: run `cargo xtask test` (it builds the allocation-checked plugin)",
@@ -370,10 +379,42 @@ impl ClapHost {
             .unwrap_or_else(|| panic!("no parameter named {name}"))
     }
 
-    /// Lets the plugin's background thread finish what it was asked to do.
-    pub fn settle(&mut self) {
-        std::thread::sleep(std::time::Duration::from_millis(200));
-        self.pump_main_thread();
+    /// The score the plugin would save now.
+    pub fn saved_score(&mut self) -> Score {
+        score_in_state(&self.save_state())
+    }
+
+    /// Waits until the background thread has published a score for which `done` holds (what a
+    /// recomposition was asked to give), pumping the host's main thread; fails the test after
+    /// 20 s, naming `what` it waited for.
+    pub fn wait_for_score(&mut self, what: &str, done: impl Fn(&Score) -> bool) -> Score {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        loop {
+            self.pump_main_thread();
+            let score = self.saved_score();
+            if done(&score) {
+                return score;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "waited 20 s for {what}; the plugin still plays {:?}",
+                score.source
+            );
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+    }
+
+    /// Watches the saved score for `window` and fails the test if it changes: for what must not
+    /// happen (a recomposition after loading a project, a refused state). Returns the score.
+    pub fn score_stays(&mut self, window: std::time::Duration) -> Score {
+        let first = self.saved_score();
+        let end = std::time::Instant::now() + window;
+        while std::time::Instant::now() < end {
+            self.pump_main_thread();
+            assert_eq!(self.saved_score(), first, "the score changed");
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+        first
     }
 
     /// Saves the plugin state as the host would store it in a project.

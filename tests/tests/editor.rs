@@ -764,7 +764,7 @@ fn drops_from_gtk_and_qt_into_two_embedded_editors() {
             let score = wait_for_source(h, &format!("{name} (40 x 30)"));
             // The instance plays exactly what the command line composes from the same file.
             let json = dir.join(format!("{toolkit}-{i}.json"));
-            let cli = target_dir().join("release/pixelody");
+            let cli = pixelody_tests::cli_binary();
             let ok = Command::new(&cli)
                 .arg("render")
                 .arg(&file)

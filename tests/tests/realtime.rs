@@ -1,4 +1,4 @@
-//! The real-time check: a debug build of the plugin with nice-plug's `assert_process_allocs`
+//! The real-time check: the plugin built with nice-plug's `assert_process_allocs` (xtask test)
 //! aborts the whole process if `process()` allocates or frees. This test drives it through a score
 //! swap, a host loop wrap, a locate jump and a stop; reaching the end means none happened.
 

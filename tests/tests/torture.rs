@@ -1,4 +1,4 @@
-//! Host torture: what a careless or hostile host can do, against the debug build with nice-plug's
+//! Host torture: what a careless or hostile host can do, against the build with nice-plug's
 //! allocation guard (any allocation or free in `process()` aborts this whole test process).
 //! Always: finite output, no denormals, no panic, no allocation on the audio thread.
 
@@ -137,8 +137,8 @@ fn parameter_fuzz_random_values_every_block_bounds_included() {
             .collect();
         let (l, r) = host.process(&blocks);
         assert_clean("parameter fuzz", &l, &r);
-        // Let the background thread recompose what the changes asked for, then go on.
-        host.settle();
+        // The background thread recomposes what the changes asked for while the host goes on.
+        host.pump_main_thread();
     }
 }
 
@@ -188,4 +188,27 @@ fn a_thousand_save_and_load_cycles_keep_the_state() {
         }
     }
     assert_eq!(host.save_state(), first);
+}
+
+#[test]
+fn removing_an_instance_with_work_pending_leaves_the_others_working() {
+    // Every instance in a process shares nice-plug's background thread. Instances removed right
+    // after a composition change (its recomposition still queued) used to stop that thread for
+    // all: the others never recomposed again, and removing the last one aborted the host
+    // (vendor/nice-plug/PIXELODY.md).
+    let mut kept = host();
+    kept.activate(48_000.0, 512);
+    for n in 0..40 {
+        let mut gone = host();
+        gone.activate(48_000.0, 512);
+        let mut blocks = playing(2_048, 48_000.0, 0.0, 512);
+        blocks[0].param = Some((gone.param_id("Variation"), f64::from(n % 900 + 1)));
+        gone.process(&blocks);
+        drop(gone);
+    }
+    let before = kept.saved_score();
+    let mut blocks = playing(2_048, 48_000.0, 0.0, 512);
+    blocks[0].param = Some((kept.param_id("Variation"), 7.0));
+    kept.process(&blocks);
+    kept.wait_for_score("the remaining instance's recomposition", |s| *s != before);
 }

@@ -3,6 +3,8 @@
 //!   bundled example picture to out/example.wav.
 //! - `cargo xtask test`: everything CI runs, installing what the tests need.
 //! - `cargo xtask bench`: the benchmarks; they print figures and assert nothing.
+//! - `cargo xtask vendor-check`: the vendored crates are their crates.io releases plus
+//!   vendor/patches/*.patch (also part of `test`).
 //! - `cargo xtask fuzz [picture|state] [seconds]`: a cargo-fuzz target (default picture, 600 s).
 
 use std::path::{Path, PathBuf};
@@ -19,8 +21,10 @@ fn root() -> PathBuf {
 
 fn run(cmd: &mut Command) -> Result<()> {
     eprintln!("$ {cmd:?}");
+    if cmd.get_current_dir().is_none() {
+        cmd.current_dir(root());
+    }
     let status = cmd
-        .current_dir(root())
         .status()
         .map_err(|e| format!("could not start {cmd:?}: {e}"))?;
     if status.success() {
@@ -34,13 +38,25 @@ fn cargo() -> Command {
     Command::new(std::env::var("CARGO").unwrap_or_else(|_| String::from("cargo")))
 }
 
-fn bundle() -> Result<()> {
+/// The cargo profile `cargo xtask test` builds with (Cargo.toml says why).
+const PROFILE: &str = "ci";
+
+fn target_dir() -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root().join("target"))
+}
+
+/// Bundles the plugin (CLAP and VST3) into target/bundled, built with `profile` (e.g.
+/// ["--release"]).
+fn bundle(profile: &[&str]) -> Result<()> {
     nice_plug_xtask::chdir_workspace_root().map_err(|e| e.to_string())?;
-    nice_plug_xtask::main_with_args(
-        "cargo xtask",
-        ["bundle", "pixelody", "--release"].map(String::from),
-    )
-    .map_err(|e| format!("bundling failed: {e:#}"))
+    let args = ["bundle", "pixelody"]
+        .iter()
+        .chain(profile)
+        .map(|a| a.to_string());
+    nice_plug_xtask::main_with_args("cargo xtask", args)
+        .map_err(|e| format!("bundling failed: {e:#}"))
 }
 
 fn copy_dir(from: &Path, to: &Path) -> Result<()> {
@@ -59,7 +75,7 @@ fn copy_dir(from: &Path, to: &Path) -> Result<()> {
 }
 
 fn demo(install: bool) -> Result<()> {
-    bundle()?;
+    bundle(&["--release"])?;
     let bundled = root().join("target/bundled");
     if install {
         let home = PathBuf::from(std::env::var_os("HOME").ok_or("HOME is not set")?);
@@ -132,8 +148,10 @@ fn python_env() -> Result<PathBuf> {
 
 fn test() -> Result<()> {
     // The code standards are part of the test, and checked first so a slip fails in seconds:
-    // formatted, and clippy-clean with warnings denied.
+    // formatted, the vendored crates exactly their releases plus their patches, and clippy-clean
+    // with warnings denied.
     run(cargo().args(["fmt", "--all", "--", "--check"]))?;
+    vendor_check()?;
     run(cargo().args([
         "clippy",
         "--all-targets",
@@ -142,23 +160,224 @@ fn test() -> Result<()> {
         "-D",
         "warnings",
     ]))?;
-    // One release build serves the bundles, the CLI, the unit tests and the host tests.
-    bundle()?;
-    // The real-time check needs debug assertions: a separate debug build of the plugin library
-    // with nice-plug's allocation guard, loaded by the CLAP host test.
+    // Everything is built once, in the `ci` profile (see Cargo.toml): first the plugin library with
+    // nice-plug's allocation guard, kept aside for the real-time test; then the bundles, the CLI
+    // and every test, which share all the dependencies with it.
     run(cargo().args([
         "build",
+        "--profile",
+        PROFILE,
         "-p",
         "pixelody",
         "--lib",
         "--features",
         "assert_process_allocs",
     ]))?;
-    run(cargo().args(["test", "--release", "--workspace"]))?;
+    let built = target_dir().join(PROFILE);
+    let guarded = target_dir().join("alloc-check");
+    std::fs::create_dir_all(&guarded).map_err(|e| e.to_string())?;
+    std::fs::copy(built.join("libpixelody.so"), guarded.join("libpixelody.so"))
+        .map_err(|e| format!("keeping the guarded library: {e}"))?;
+    bundle(&["--profile", PROFILE])?;
+    let cli = built.join("pixelody");
+    run(cargo()
+        .env("PIXELODY_CLI", &cli)
+        .args(["test", "--profile", PROFILE, "--workspace"]))?;
     let python = python_env()?;
     // The VST3 plug-in in DawDreamer (offline renders, the editor) and in Ardour, a real DAW.
-    run(Command::new(python).args(["-m", "pytest", "-q", "tests/vst3", "tests/ardour"]))?;
+    run(Command::new(python).env("PIXELODY_CLI", &cli).args([
+        "-m",
+        "pytest",
+        "-q",
+        "tests/vst3",
+        "tests/ardour",
+    ]))?;
     Ok(())
+}
+
+/// The crates.io crates Pixelody carries patched copies of: (folder under vendor/, crate,
+/// version, SHA-256 of the crates.io `.crate` file). Each copy must be exactly that release with
+/// `vendor/patches/<folder>.patch` applied (see each copy's PIXELODY.md for why).
+const VENDORED: &[(&str, &str, &str, &str)] = &[
+    (
+        "baseview",
+        "baseview",
+        "0.4.2",
+        "5d74c34d835411d7fcc30896cd37d28f0f6f11415ac116898546c6e019762a7d",
+    ),
+    (
+        "egui-baseview",
+        "egui-baseview",
+        "0.9.0",
+        "de6df8bd2f1c6b481ab6c029f741980d1a7b409053178fb9459053ae457828fe",
+    ),
+    (
+        "nice-plug",
+        "nice-plug",
+        "0.4.2",
+        "3f47be74bed3e8aa17bb055d4ff89af1fb016aa0d2756cd9b6c029a3743676a5",
+    ),
+];
+
+/// Files a vendored copy leaves out of the release (lock file, packaging records, examples), or
+/// adds (its notes); the comparison passes over them on both sides.
+const NOT_COMPARED: &[&str] = &[
+    "Cargo.lock",
+    "Cargo.toml.orig",
+    ".cargo_vcs_info.json",
+    ".cargo-ok",
+    "examples",
+    "screenshot.png",
+    "PIXELODY.md",
+];
+
+/// Where cargo keeps downloaded `.crate` files.
+fn crate_cache() -> PathBuf {
+    let home = std::env::var_os("CARGO_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cargo")))
+        .unwrap_or_else(|| PathBuf::from(".cargo"));
+    home.join("registry/cache")
+}
+
+/// The crates.io release `name-version.crate`, fetched through cargo (which verifies it) if it is
+/// not in cargo's cache yet.
+fn upstream_crate(name: &str, version: &str, scratch: &Path) -> Result<PathBuf> {
+    let file = format!("{name}-{version}.crate");
+    let find = || -> Option<PathBuf> {
+        std::fs::read_dir(crate_cache())
+            .ok()?
+            .filter_map(|e| e.ok())
+            .map(|e| e.path().join(&file))
+            .find(|p| p.exists())
+    };
+    if let Some(p) = find() {
+        return Ok(p);
+    }
+    // A throw-away package outside the workspace (so our [patch] does not apply) that depends on
+    // exactly this release; `cargo fetch` downloads it into the cache.
+    let dir = scratch.join(format!("fetch-{name}"));
+    std::fs::create_dir_all(dir.join("src")).map_err(|e| e.to_string())?;
+    std::fs::write(
+        dir.join("Cargo.toml"),
+        format!(
+            "[package]\nname = \"fetch\"\nversion = \"0.0.0\"\nedition = \"2021\"\n\n\
+             [dependencies]\n{name} = {{ version = \"={version}\", default-features = false }}\n\n\
+             [workspace]\n"
+        ),
+    )
+    .map_err(|e| e.to_string())?;
+    std::fs::write(dir.join("src/lib.rs"), "").map_err(|e| e.to_string())?;
+    run(cargo()
+        .args(["fetch", "--manifest-path"])
+        .arg(dir.join("Cargo.toml")))?;
+    find().ok_or_else(|| format!("cargo fetched {name} {version} but {file} is not in its cache"))
+}
+
+/// Every file below `dir` (relative paths), leaving out NOT_COMPARED.
+fn files(dir: &Path, below: &Path, out: &mut Vec<PathBuf>) -> Result<()> {
+    for entry in
+        std::fs::read_dir(dir.join(below)).map_err(|e| format!("{}: {e}", dir.display()))?
+    {
+        let entry = entry.map_err(|e| e.to_string())?;
+        let name = entry.file_name();
+        if NOT_COMPARED.iter().any(|n| name == std::ffi::OsStr::new(n)) {
+            continue;
+        }
+        let rel = below.join(&name);
+        if entry.path().is_dir() {
+            files(dir, &rel, out)?;
+        } else {
+            out.push(rel);
+        }
+    }
+    Ok(())
+}
+
+/// Checks that each vendored crate is its crates.io release plus its patch file, byte for byte.
+fn vendor_check() -> Result<()> {
+    // Outside any git work tree: `git apply` inside one takes paths from the repository's top.
+    let scratch =
+        std::env::temp_dir().join(format!("pixelody-vendor-check-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&scratch);
+    std::fs::create_dir_all(&scratch).map_err(|e| e.to_string())?;
+    let mut problems = Vec::new();
+    for (folder, name, version, sha256) in VENDORED {
+        let archive = upstream_crate(name, version, &scratch)?;
+        let sum = Command::new("sha256sum")
+            .arg(&archive)
+            .output()
+            .map_err(|e| format!("sha256sum: {e}"))?;
+        let sum = String::from_utf8_lossy(&sum.stdout);
+        if !sum.starts_with(sha256) {
+            return Err(format!(
+                "{} is not crates.io's {name} {version}",
+                archive.display()
+            ));
+        }
+        run(Command::new("tar")
+            .arg("xzf")
+            .arg(&archive)
+            .arg("-C")
+            .arg(&scratch))?;
+        let upstream = scratch.join(format!("{name}-{version}"));
+        let patch = root()
+            .join("vendor/patches")
+            .join(format!("{folder}.patch"));
+        run(Command::new("git")
+            .env("GIT_CEILING_DIRECTORIES", &scratch)
+            .args(["apply", "-p1", "--whitespace=nowarn"])
+            .arg(&patch)
+            .current_dir(&upstream))
+        .map_err(|e| {
+            format!(
+                "{} does not apply to {name} {version}: {e}",
+                patch.display()
+            )
+        })?;
+        let vendored = root().join("vendor").join(folder);
+        let (mut want, mut have) = (Vec::new(), Vec::new());
+        files(&upstream, Path::new(""), &mut want)?;
+        files(&vendored, Path::new(""), &mut have)?;
+        want.sort();
+        have.sort();
+        for f in want.iter().filter(|f| !have.contains(f)) {
+            problems.push(format!(
+                "vendor/{folder}/{}: missing (in the release + patch)",
+                f.display()
+            ));
+        }
+        for f in have.iter().filter(|f| !want.contains(f)) {
+            problems.push(format!(
+                "vendor/{folder}/{}: not in the release + patch",
+                f.display()
+            ));
+        }
+        for f in want.iter().filter(|f| have.contains(f)) {
+            let a = std::fs::read(upstream.join(f)).map_err(|e| e.to_string())?;
+            let b = std::fs::read(vendored.join(f)).map_err(|e| e.to_string())?;
+            if a != b {
+                problems.push(format!(
+                    "vendor/{folder}/{}: differs from the release + patch",
+                    f.display()
+                ));
+            }
+        }
+        println!(
+            "vendor/{folder}: {name} {version} + vendor/patches/{folder}.patch, {} files checked",
+            have.len()
+        );
+    }
+    let _ = std::fs::remove_dir_all(&scratch);
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(format!(
+            "the vendored crates are not their releases plus their patches:\n  {}\n\
+             (a change to a vendored crate goes into its patch: see vendor/patches/README.md)",
+            problems.join("\n  ")
+        ))
+    }
 }
 
 /// Runs a cargo-fuzz target (`picture` or `state`) for `seconds`, seeded with the committed
@@ -203,6 +422,7 @@ fn main() {
     let result = match args.first().map(String::as_str) {
         Some("demo") => demo(!args.iter().any(|a| a == "--no-install")),
         Some("test") => test(),
+        Some("vendor-check") => vendor_check(),
         Some("bench") => run(cargo().args(["bench", "-p", "pixelody"])),
         Some("fuzz") => fuzz(
             args.get(1).map_or("picture", String::as_str),

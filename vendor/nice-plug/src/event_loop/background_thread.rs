@@ -95,15 +95,16 @@ impl<T: Send + 'static, E: MainThreadExecutor<T> + 'static> WorkerThread<T, E> {
 impl<T, E> Drop for WorkerThread<T, E> {
     fn drop(&mut self) {
         // The thread is shut down and joined when the handle is dropped
-        self.tasks_sender
-            .send(Message::Shutdown)
-            .expect("Failed while sending worker thread shutdown request");
-        self.join_handle
-            .take()
-            // Only possible if the WorkerThread got dropped twice, somehow?
-            .expect("Missing Worker thread JoinHandle")
-            .join()
-            .expect("Worker thread panicked");
+        // Pixelody patch: a worker that already ended (a task panicked) cannot take the request;
+        // panicking here would unwind into the host's `destroy`, so it is only logged.
+        if self.tasks_sender.send(Message::Shutdown).is_err() {
+            nice_trace!("The worker thread had already ended");
+        }
+        if let Some(handle) = self.join_handle.take() {
+            if handle.join().is_err() {
+                nice_trace!("The worker thread had panicked");
+            }
+        }
     }
 }
 
@@ -147,12 +148,12 @@ where
         match tasks_receiver.recv() {
             Ok(Message::Task((task, executor))) => match executor.upgrade() {
                 Some(e) => e.execute(task, true),
+                // Pixelody patch: the worker is shared by every instance of the plugin in the
+                // process; one instance removed with a task still queued must not stop it for
+                // the others (their tasks were never run again, and dropping the last handle
+                // panicked in `drop` inside the host's `destroy`, aborting the host).
                 None => {
-                    nice_trace!(
-                        "Received a new task but the executor is no longer alive, shutting down \
-                         worker"
-                    );
-                    return;
+                    nice_trace!("Skipping a task whose plugin instance is gone");
                 }
             },
             Ok(Message::Shutdown) => return,
