@@ -24,10 +24,7 @@ pub fn picture_to_score(
     settings: &compose::Settings,
 ) -> Result<Score, PictureError> {
     let picture = analysis::decode(bytes).map_err(|e| e.in_file(name))?;
-    let source = format!(
-        "{name} ({} x {})",
-        picture.source_width, picture.source_height
-    );
+    let source = compose::source_name(name, &picture);
     Ok(compose::compose(&picture, settings, source))
 }
 

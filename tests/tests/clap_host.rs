@@ -205,8 +205,7 @@ fn turning_a_composition_parameter_recomposes_in_the_background() {
     let mut blocks = playing_blocks(48_000, 512, 120.0, SR);
     blocks[10].param = Some((mode, 2.0));
     host.process(&blocks);
-    host.settle();
-    let after = score_in_state(&host.save_state());
+    let after = host.wait_for_score("the spectral score", |s| s.spectrum.is_some());
     let spectrum = after.spectrum.as_ref().expect("the score is now spectral");
     assert_eq!(spectrum.frames, 32);
     assert!(after.notes.is_empty());
@@ -220,8 +219,10 @@ fn turning_a_composition_parameter_recomposes_in_the_background() {
     assert!(reopened.load_state(&project));
     reopened.activate(SR, 512);
     reopened.process(&playing_blocks(4_096, 512, 120.0, SR));
-    reopened.settle();
-    assert_eq!(score_in_state(&reopened.save_state()), after);
+    assert_eq!(
+        reopened.score_stays(std::time::Duration::from_millis(300)),
+        after
+    );
     let json = state_json(&project);
     let composition: serde_json::Value =
         serde_json::from_str(json["fields"]["composition"].as_str().unwrap()).unwrap();

@@ -2,10 +2,12 @@
 //! Pure functions, run on a background or main thread, never on the audio thread.
 
 mod decode;
+mod downscale;
 pub mod features;
 mod oklab;
 
-pub use decode::{decode, downscale, read, Decoded, PictureError, MAX_SIDE};
+pub use decode::{decode, read, Decoded, PictureError, MAX_SIDE};
+pub use downscale::downscale;
 pub use features::{analyse, Column, Features, Region, Stats, Swatch};
 pub use oklab::{linear_to_oklab, srgb_to_oklab, Lab};
 

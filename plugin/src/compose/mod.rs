@@ -177,6 +177,14 @@ pub fn propose_timbre(features: &analysis::Features) -> crate::score::Patch {
     timbre::propose(features)
 }
 
+/// How a picture is named in its score and in the editor: "sunset.jpg (4000 x 3000)".
+pub fn source_name(file: &str, picture: &Picture) -> String {
+    format!(
+        "{file} ({} x {})",
+        picture.source_width, picture.source_height
+    )
+}
+
 /// Composes `picture` into a score with `settings`. `source` names the picture in the score.
 pub fn compose(picture: &Picture, settings: &Settings, source: String) -> Score {
     let settings = settings.clamped();

@@ -4,7 +4,7 @@
 
 use std::path::{Path, PathBuf};
 
-use super::loader::looks_like_picture;
+use crate::plugin::loader::looks_like_picture;
 
 const RECENT_MAX: usize = 10;
 

@@ -5,7 +5,6 @@
 
 pub mod browser;
 mod gl_driver;
-pub mod loader;
 mod view;
 
 use std::sync::atomic::AtomicUsize;
@@ -22,11 +21,11 @@ use nice_plug_egui::{
     NiceEguiApp, RepaintNotifier,
 };
 
+use crate::plugin::loader::{looks_like_picture, LoadStatus, Loader};
 use crate::plugin::params::PixelodyParams;
 use crate::plugin::status::Playhead;
 use crate::score::Patch;
 use browser::{Browser, Chosen, Purpose, Recent};
-use loader::{looks_like_picture, LoadStatus, Loader};
 
 pub const DEFAULT_SIZE: (u32, u32) = (960, 640);
 pub const MIN_SIZE: (u32, u32) = (760, 520);
@@ -283,20 +282,8 @@ impl App {
         let Some(gui) = &self.gui else { return };
         let setter = gui.param_setter();
         let p = &self.link.params;
-        let all: [(&FloatParam, f32); 11] = [
-            (&p.attack_ms, patch.attack_ms),
-            (&p.release_ms, patch.release_ms),
-            (&p.brightness, patch.brightness),
-            (&p.decay_ms, patch.decay_ms),
-            (&p.sustain, patch.sustain),
-            (&p.cutoff_hz, patch.cutoff_hz),
-            (&p.resonance, patch.resonance),
-            (&p.filter_env_oct, patch.filter_env_oct),
-            (&p.noise, patch.noise),
-            (&p.width, patch.width),
-            (&p.detune_cents, patch.detune_cents),
-        ];
-        for (param, value) in all {
+        for (t, param) in crate::score::TIMBRE.iter().zip(p.timbre()) {
+            let value = (t.get)(patch);
             if value.is_finite() {
                 view::set_with_gesture(&setter, param, value);
             }

@@ -7,9 +7,9 @@ use egui::{Align2, Color32, FontId, Pos2, Rect, Sense, Stroke, StrokeKind, Ui, V
 use nice_plug::prelude::*;
 use nice_plug_egui::widgets::ParamSlider;
 
-use super::loader::{looks_like_picture, LoadStatus};
 use crate::analysis::Picture;
 use crate::plugin::composition::Composition;
+use crate::plugin::loader::{looks_like_picture, LoadStatus};
 use crate::plugin::params::PixelodyParams;
 use crate::plugin::status::Playhead;
 use crate::score::{Part, Score};

@@ -41,9 +41,9 @@ const HOST_ROUNDING_SAMPLES: f64 = 2.0;
 /// pre-roll, a step in the tempo map) and re-seeks.
 const DRIFT_BEATS: f64 = 1.0 / 64.0;
 
-/// The rounding tolerance in beats at `bps` beats per sample.
-fn rounding_tolerance(bps: f64) -> f64 {
-    HOST_TICK_BEATS.max(HOST_ROUNDING_SAMPLES * bps)
+/// The rounding tolerance in beats at `beats_per_sample` beats per sample.
+fn rounding_tolerance(beats_per_sample: f64) -> f64 {
+    HOST_TICK_BEATS.max(HOST_ROUNDING_SAMPLES * beats_per_sample)
 }
 
 /// How a reported host position relates to where our own clock says the block starts.
@@ -57,9 +57,9 @@ enum HostPosition {
     Jumped,
 }
 
-fn classify(host: f64, own: f64, bps: f64) -> HostPosition {
+fn classify(host: f64, own: f64, beats_per_sample: f64) -> HostPosition {
     let off = (host - own).abs();
-    let rounding = rounding_tolerance(bps);
+    let rounding = rounding_tolerance(beats_per_sample);
     if off <= rounding {
         HostPosition::Rounded
     } else if off <= DRIFT_BEATS.max(4.0 * rounding) {
@@ -74,13 +74,13 @@ fn classify(host: f64, own: f64, bps: f64) -> HostPosition {
 #[derive(Clone, Copy, Debug)]
 struct Timeline {
     anchor: f64,
-    bps: f64,
+    beats_per_sample: f64,
     samples: u64,
 }
 
 impl Timeline {
     fn now(&self) -> f64 {
-        self.anchor + self.samples as f64 * self.bps
+        self.anchor + self.samples as f64 * self.beats_per_sample
     }
 }
 
@@ -204,24 +204,34 @@ fn transposed(note: &Note, semitones: i32) -> Note {
     }
 }
 
-/// The timbre the parameters ask for, in the engine's smoothing domain.
+/// The timbre the parameters ask for, in the engine's smoothing domain (the parameters' ranges
+/// come from the timbre table, `score::TIMBRE`).
 fn timbre_target(p: &EngineParams) -> Timbre {
-    let clean = |v: f32, lo: f32, hi: f32, default: f32| {
-        if v.is_finite() {
-            v.clamp(lo, hi)
-        } else {
-            default
-        }
-    };
+    let t = p.timbre.clamped();
     Timbre {
-        brightness: clean(p.timbre.brightness, 0.0, 1.0, 0.4),
-        cutoff_log2: clean(p.timbre.cutoff_hz, 20.0, 20_000.0, 4_000.0).log2(),
-        resonance: clean(p.timbre.resonance, 0.0, 1.0, 0.0),
-        filter_env_oct: clean(p.timbre.filter_env_oct, 0.0, 8.0, 0.0),
-        noise: clean(p.timbre.noise, 0.0, 1.0, 0.0),
-        width: clean(p.timbre.width, 0.0, 1.0, 0.5),
-        detune_cents: clean(p.timbre.detune_cents, 0.0, 100.0, 0.0),
+        brightness: t.brightness,
+        cutoff_log2: t.cutoff_hz.log2(),
+        resonance: t.resonance,
+        filter_env_oct: t.filter_env_oct,
+        noise: t.noise,
+        width: t.width,
+        detune_cents: t.detune_cents,
     }
+}
+
+/// The tempo to play at: the host's when it reports a usable one, else `fallback`, kept within
+/// 1 to 999 BPM. The one place a host's tempo is sanitised (the plugin computes its sub-block
+/// positions and the playhead with it too).
+pub fn tempo_bpm(reported: Option<f64>, fallback: f64) -> f64 {
+    let fallback = if fallback.is_finite() {
+        fallback
+    } else {
+        DEFAULT_BPM
+    };
+    reported
+        .filter(|t| t.is_finite() && *t > 0.0)
+        .unwrap_or(fallback)
+        .clamp(MIN_BPM, MAX_BPM)
 }
 
 pub fn db_to_gain(db: f32) -> f32 {
@@ -236,7 +246,7 @@ pub fn db_to_gain(db: f32) -> f32 {
 #[derive(Clone, Copy, Debug)]
 struct Clock {
     start: f64,
-    bps: f64,
+    beats_per_sample: f64,
 }
 
 pub struct Engine {
@@ -366,22 +376,29 @@ impl Engine {
     /// Finds the next note at or after sample `at` of the block, and starts the notes that
     /// should already be sounding there ("chase"), as if they had been playing all along (their
     /// attack starts now, so nothing clicks).
-    fn seek_and_chase(&mut self, start: f64, bps: f64, at: usize, env: &Envelope, transpose: i32) {
+    fn seek_and_chase(
+        &mut self,
+        start: f64,
+        beats_per_sample: f64,
+        at: usize,
+        env: &Envelope,
+        transpose: i32,
+    ) {
         let Some(score) = self.score.as_deref() else {
             self.cursor = Cursor::default();
             return;
         };
-        let here = start + at as f64 * bps;
-        self.cursor = Cursor::seek(score, here, bps);
+        let here = start + at as f64 * beats_per_sample;
+        self.cursor = Cursor::seek(score, here, beats_per_sample);
         let len = score.length_beats;
         let lap = (here / len).floor();
         for l in [lap - 1.0, lap] {
             for n in &score.notes {
                 let onset = l * len + n.start_beats;
                 let end = onset + n.length_beats;
-                let started = onset_offset(onset, start, bps) < at as i64;
-                if started && onset_offset(end, start, bps) > at as i64 {
-                    let release_at = onset_offset(end, start, bps);
+                let started = onset_offset(onset, start, beats_per_sample) < at as i64;
+                if started && onset_offset(end, start, beats_per_sample) > at as i64 {
+                    let release_at = onset_offset(end, start, beats_per_sample);
                     self.voices.note_on(
                         &transposed(n, transpose),
                         at as u32,
@@ -412,16 +429,13 @@ impl Engine {
         let n = left.len().min(right.len());
         self.notes_out.clear();
         let sr = self.sample_rate;
-        let ms = |v: f32, lo: f32| (v.clamp(lo, 10_000.0) * 0.001 * sr).max(1.0);
+        let timbre = params.timbre.clamped();
+        let samples = |ms: f32| (ms * 0.001 * sr).max(1.0);
         let env = Envelope {
-            attack: ms(params.timbre.attack_ms, 0.5),
-            decay: ms(params.timbre.decay_ms, 1.0),
-            sustain: if params.timbre.sustain.is_finite() {
-                params.timbre.sustain.clamp(0.0, 1.0)
-            } else {
-                0.6
-            },
-            release: ms(params.timbre.release_ms, 1.0),
+            attack: samples(timbre.attack_ms),
+            decay: samples(timbre.decay_ms),
+            sustain: timbre.sustain,
+            release: samples(timbre.release_ms),
         };
         let release = env.release;
 
@@ -436,12 +450,8 @@ impl Engine {
             return;
         }
 
-        let tempo = transport
-            .tempo_bpm
-            .filter(|t| t.is_finite() && *t > 0.0)
-            .unwrap_or(params.fallback_bpm)
-            .clamp(MIN_BPM, MAX_BPM);
-        let bps = tempo / 60.0 / f64::from(sr);
+        let tempo = tempo_bpm(transport.tempo_bpm, params.fallback_bpm);
+        let beats_per_sample = tempo / 60.0 / f64::from(sr);
         let host = transport
             .pos_beats
             .filter(|p| p.is_finite() && p.abs() < 1e12);
@@ -450,7 +460,7 @@ impl Engine {
         // and drift, is a jump (locate, loop wrap, pre-roll): release what sounds and find our
         // place in the score again.
         let (start, how) = match (host, own) {
-            (Some(h), Some(o)) => match classify(h, o, bps) {
+            (Some(h), Some(o)) => match classify(h, o, beats_per_sample) {
                 HostPosition::Rounded => (o, HostPosition::Rounded),
                 how => (h, how),
             },
@@ -460,11 +470,11 @@ impl Engine {
         };
         match self.timeline {
             // Same timeline, same tempo: keep counting samples from the same anchor.
-            Some(t) if how == HostPosition::Rounded && t.bps == bps => {}
+            Some(t) if how == HostPosition::Rounded && t.beats_per_sample == beats_per_sample => {}
             _ => {
                 self.timeline = Some(Timeline {
                     anchor: start,
-                    bps,
+                    beats_per_sample,
                     samples: 0,
                 })
             }
@@ -483,9 +493,9 @@ impl Engine {
         }
         if self.needs_seek {
             self.needs_seek = false;
-            self.seek_and_chase(start, bps, 0, &env, params.transpose);
+            self.seek_and_chase(start, beats_per_sample, 0, &env, params.transpose);
         }
-        self.voices.schedule_releases(start, bps, n);
+        self.voices.schedule_releases(start, beats_per_sample, n);
         if self.pending.is_some() && self.swap_beat.is_none() {
             let bar = transport
                 .beats_per_bar
@@ -498,15 +508,23 @@ impl Engine {
             self.swap_beat = Some((start / unit).ceil() * unit);
         }
 
-        let clock = Clock { start, bps };
+        let clock = Clock {
+            start,
+            beats_per_sample,
+        };
         let mut swap_offset = match (&self.pending, self.swap_beat) {
-            (Some(_), Some(beat)) => Some(onset_offset(beat, start, bps).max(0) as usize),
+            (Some(_), Some(beat)) => {
+                Some(onset_offset(beat, start, beats_per_sample).max(0) as usize)
+            }
             _ => None,
         };
         let mut i = 0;
         while i < n {
             let next_note = match self.score.as_deref() {
-                Some(score) => self.cursor.next_offset(score, start, bps).unwrap_or(n),
+                Some(score) => self
+                    .cursor
+                    .next_offset(score, start, beats_per_sample)
+                    .unwrap_or(n),
                 None => n,
             };
             let next_swap = swap_offset.unwrap_or(n);
@@ -527,20 +545,20 @@ impl Engine {
                 // Tried once per block: if the retired slot is still taken, the next block retries.
                 swap_offset = None;
                 if self.install_pending() {
-                    self.seek_and_chase(start, bps, i, &env, params.transpose);
+                    self.seek_and_chase(start, beats_per_sample, i, &env, params.transpose);
                 }
             }
             let Some(score) = self.score.as_deref() else {
                 break;
             };
             // Every onset that falls on sample `i` starts now.
-            while let Some(offset) = self.cursor.next_offset(score, start, bps) {
+            while let Some(offset) = self.cursor.next_offset(score, start, beats_per_sample) {
                 if offset > i {
                     break;
                 }
                 let (note, onset_beat) = self.cursor.current(score);
                 let end_beat = onset_beat + note.length_beats;
-                let release_at = onset_offset(end_beat, start, bps);
+                let release_at = onset_offset(end_beat, start, beats_per_sample);
                 self.voices.note_on(
                     &transposed(&note, params.transpose),
                     i as u32,
@@ -574,12 +592,12 @@ impl Engine {
         let target = timbre_target(params);
         let k = self.smoothing_coeff;
         let sr = self.sample_rate;
-        let fade = 1.0 / (params.timbre.release_ms.clamp(1.0, 10_000.0) * 0.001 * sr);
+        let fade = 1.0 / (params.timbre.clamped().release_ms * 0.001 * sr);
         let score = self.score.as_deref();
         let spectrum = score.and_then(|s| s.spectrum.as_ref());
         let length = score.map_or(1.0, |s| s.length_beats);
         // The sample index on the host timeline, so positions do not depend on block boundaries.
-        let origin = clock.map(|c| (c.start / c.bps).round());
+        let origin = clock.map(|c| (c.start / c.beats_per_sample).round());
         // The spectral bank renders a chunk at a time (its partials stay in registers across
         // samples); the voices and the mix go sample by sample.
         let (mut spectral_l, mut spectral_r) = ([0.0f32; SPECTRAL_CHUNK], [0.0f32; SPECTRAL_CHUNK]);
@@ -593,7 +611,7 @@ impl Engine {
                 let mut positions = [None; SPECTRAL_CHUNK];
                 if let (Some(c), Some(o)) = (clock, origin) {
                     for (j, p) in positions[..m].iter_mut().enumerate() {
-                        *p = Some((o + (first + j) as f64) * c.bps / length);
+                        *p = Some((o + (first + j) as f64) * c.beats_per_sample / length);
                     }
                 }
                 self.spectral.render(

@@ -27,12 +27,12 @@ pub struct Cursor {
 
 impl Cursor {
     /// The first note whose onset is at or after the block starting at `start`.
-    pub fn seek(score: &Score, start: f64, bps: f64) -> Cursor {
+    pub fn seek(score: &Score, start: f64, beats_per_sample: f64) -> Cursor {
         if score.notes.is_empty() {
             return Cursor::default();
         }
         // Onsets with offset >= 0 are those strictly after this beat (see `onset_offset`).
-        let threshold = start + (ONSET_TOLERANCE_SAMPLES - 1.0) * bps;
+        let threshold = start + (ONSET_TOLERANCE_SAMPLES - 1.0) * beats_per_sample;
         let len = score.length_beats;
         let lap = (threshold / len).floor();
         let local = threshold - lap * len;
@@ -58,12 +58,12 @@ impl Cursor {
     }
 
     /// Block-relative sample of the next onset (0 when overdue), or `None` if the score is empty.
-    pub fn next_offset(&self, score: &Score, start: f64, bps: f64) -> Option<usize> {
+    pub fn next_offset(&self, score: &Score, start: f64, beats_per_sample: f64) -> Option<usize> {
         if self.idx >= score.notes.len() {
             return None;
         }
         let (_, beat) = self.current(score);
-        Some(onset_offset(beat, start, bps).max(0) as usize)
+        Some(onset_offset(beat, start, beats_per_sample).max(0) as usize)
     }
 
     pub fn advance(&mut self, score: &Score) {
@@ -95,14 +95,14 @@ mod tests {
     }
 
     /// Collects (absolute sample, note index) of every onset over `total` samples in blocks.
-    fn onsets(s: &Score, bps: f64, total: usize, block: usize) -> Vec<usize> {
-        let mut c = Cursor::seek(s, 0.0, bps);
+    fn onsets(s: &Score, beats_per_sample: f64, total: usize, block: usize) -> Vec<usize> {
+        let mut c = Cursor::seek(s, 0.0, beats_per_sample);
         let mut out = Vec::new();
         let mut pos = 0;
         while pos < total {
             let n = block.min(total - pos);
-            let start = pos as f64 * bps;
-            while let Some(off) = c.next_offset(s, start, bps) {
+            let start = pos as f64 * beats_per_sample;
+            while let Some(off) = c.next_offset(s, start, beats_per_sample) {
                 if off >= n {
                     break;
                 }
@@ -117,31 +117,35 @@ mod tests {
     #[test]
     fn onsets_land_on_the_first_sample_at_or_after_their_beat() {
         // 120 BPM at 48 kHz: 24000 samples per beat.
-        let bps = 120.0 / 60.0 / 48_000.0;
+        let beats_per_sample = 120.0 / 60.0 / 48_000.0;
         let s = score(&[0.0, 1.0, 1.5, 1.0 / 3.0], 2.0);
-        let got = onsets(&s, bps, 96_000, 512);
+        let got = onsets(&s, beats_per_sample, 96_000, 512);
         assert_eq!(got, vec![0, 8000, 24000, 36000, 48000, 56000, 72000, 84000]);
     }
 
     #[test]
     fn block_size_does_not_move_onsets() {
-        let bps = 97.0 / 60.0 / 44_100.0;
+        let beats_per_sample = 97.0 / 60.0 / 44_100.0;
         let s = score(&[0.0, 0.1, 0.77, 1.0, 2.999], 3.0);
-        let reference = onsets(&s, bps, 300_000, 1);
+        let reference = onsets(&s, beats_per_sample, 300_000, 1);
         for block in [7, 64, 480, 4096] {
-            assert_eq!(onsets(&s, bps, 300_000, block), reference, "block {block}");
+            assert_eq!(
+                onsets(&s, beats_per_sample, 300_000, block),
+                reference,
+                "block {block}"
+            );
         }
     }
 
     #[test]
     fn seeking_into_the_middle_skips_earlier_notes_and_wraps() {
         let s = score(&[0.0, 1.0, 3.0], 4.0);
-        let bps = 0.001;
-        let c = Cursor::seek(&s, 1.5, bps);
+        let beats_per_sample = 0.001;
+        let c = Cursor::seek(&s, 1.5, beats_per_sample);
         assert_eq!(c.current(&s).1, 3.0);
-        let c = Cursor::seek(&s, 3.5, bps);
+        let c = Cursor::seek(&s, 3.5, beats_per_sample);
         assert_eq!(c.current(&s).1, 4.0);
-        let c = Cursor::seek(&s, -0.5, bps);
+        let c = Cursor::seek(&s, -0.5, beats_per_sample);
         assert_eq!(c.current(&s).1, 0.0);
     }
 }

@@ -52,13 +52,12 @@ fn notes_start_on_their_computed_samples_across_loops() {
     };
     let score = sparse_score();
     let (l, _) = render_offline(&score, &params(), &job);
-    let bps = job.bpm / 60.0 / 48_000.0;
+    let beats_per_sample = job.bpm / 60.0 / 48_000.0;
     let expected: Vec<usize> = (0..3)
         .flat_map(|lap| {
-            score
-                .notes
-                .iter()
-                .map(move |n| onset_offset(n.start_beats + 4.0 * lap as f64, 0.0, bps) as usize)
+            score.notes.iter().map(move |n| {
+                onset_offset(n.start_beats + 4.0 * lap as f64, 0.0, beats_per_sample) as usize
+            })
         })
         .filter(|&s| s < job.samples)
         .collect();
@@ -200,8 +199,8 @@ fn a_jump_releases_and_reseeks() {
     };
     engine.process(&at(0.0), &p, &mut l, &mut r);
     // Jump to just before the note at 2.5 beats: it must start 10 samples in.
-    let bps = 120.0 / 60.0 / 48_000.0;
-    engine.process(&at(2.5 - 10.0 * bps), &p, &mut l, &mut r);
+    let beats_per_sample = 120.0 / 60.0 / 48_000.0;
+    engine.process(&at(2.5 - 10.0 * beats_per_sample), &p, &mut l, &mut r);
     assert_eq!(
         engine.active_voices(),
         2,
@@ -293,10 +292,10 @@ fn a_new_score_takes_over_at_the_next_bar() {
         vec![note(0.0, 0.5, 60), note(2.0, 0.5, 62)],
         String::new(),
     )));
-    let bps = 120.0 / 60.0 / 48_000.0;
+    let beats_per_sample = 120.0 / 60.0 / 48_000.0;
     let blocks = |from: usize, count: usize| -> Vec<(f64, f64, usize)> {
         (from..from + count)
-            .map(|b| (120.0, (b * 1000) as f64 * bps, 1000))
+            .map(|b| (120.0, (b * 1000) as f64 * beats_per_sample, 1000))
             .collect()
     };
     run(&mut engine, &p, &blocks(0, 30)); // to beat 1.25
@@ -332,11 +331,11 @@ fn in_three_four_the_next_bar_is_three_beats_away() {
         vec![note(0.0, 0.5, 60)],
         String::new(),
     )));
-    let bps = 120.0 / 60.0 / 48_000.0;
+    let beats_per_sample = 120.0 / 60.0 / 48_000.0;
     let block = |b: usize| TransportState {
         playing: true,
         tempo_bpm: Some(120.0),
-        pos_beats: Some((b * 1_000) as f64 * bps),
+        pos_beats: Some((b * 1_000) as f64 * beats_per_sample),
         beats_per_bar: Some(3.0),
     };
     let (mut l, mut r) = (vec![0.0; 1_000], vec![0.0; 1_000]);
@@ -372,16 +371,16 @@ fn tempo_changes_between_blocks_keep_every_onset_on_its_sample() {
     let (mut pos, mut expected) = (0.0f64, Vec::new());
     for b in 0..600usize {
         let tempo = 90.0 + 60.0 * b as f64 / 600.0;
-        let bps = tempo / 60.0 / 48_000.0;
+        let beats_per_sample = tempo / 60.0 / 48_000.0;
         for k in 0..64 {
             let beat = k as f64 * 0.25;
-            let at = onset_offset(beat, pos, bps);
+            let at = onset_offset(beat, pos, beats_per_sample);
             if (0..480).contains(&at) {
                 expected.push((b * 480 + at as usize, 60 + (k % 16) as u8));
             }
         }
         blocks.push((tempo, pos, 480));
-        pos += 480.0 * bps;
+        pos += 480.0 * beats_per_sample;
     }
     let ons: Vec<(usize, u8)> = run(&mut engine, &p, &blocks)
         .iter()
@@ -589,7 +588,7 @@ fn render_reported(
     let mut engine = Engine::new(48_000.0);
     engine.reset(&p);
     engine.swap_score(Box::new(score.clone()));
-    let bps = bpm / 60.0 / 48_000.0;
+    let beats_per_sample = bpm / 60.0 / 48_000.0;
     let (mut left, mut right) = (vec![0.0; samples], vec![0.0; samples]);
     let mut events = Vec::new();
     let mut pos = 0;
@@ -598,7 +597,7 @@ fn render_reported(
         let t = TransportState {
             playing: true,
             tempo_bpm: Some(bpm),
-            pos_beats: Some(report(pos as f64 * bps)),
+            pos_beats: Some(report(pos as f64 * beats_per_sample)),
             beats_per_bar: None,
         };
         engine.process(&t, &p, &mut left[pos..pos + n], &mut right[pos..pos + n]);
@@ -641,9 +640,9 @@ fn a_hosts_rounded_positions_play_exactly_as_exact_ones() {
                     "whole samples",
                     // A host whose positions are a sample early or late now and then.
                     render_reported(&score, bpm, samples, block, |b| {
-                        let bps = bpm / 60.0 / 48_000.0;
-                        let s = (b / bps).round();
-                        (s + [0.0, 1.0, -1.0][(s as usize / 64) % 3]) * bps
+                        let beats_per_sample = bpm / 60.0 / 48_000.0;
+                        let s = (b / beats_per_sample).round();
+                        (s + [0.0, 1.0, -1.0][(s as usize / 64) % 3]) * beats_per_sample
                     }),
                 ),
             ] {
@@ -662,8 +661,8 @@ fn a_locate_among_rounded_positions_still_reseeks() {
     // The host plays rounded to 1/1920 quarter, then locates to beat 6 (on its grid) at sample
     // 30000 of a 137 BPM song: the same as an exact host making the same jump.
     let bpm = 137.0;
-    let bps = bpm / 60.0 / 48_000.0;
-    let jump_at = 30_000.0 * bps;
+    let beats_per_sample = bpm / 60.0 / 48_000.0;
+    let jump_at = 30_000.0 * beats_per_sample;
     let located = move |b: f64| {
         if b < jump_at - 1e-9 {
             b
@@ -700,14 +699,14 @@ fn a_host_drifting_against_its_sample_count_is_followed_without_restarting_notes
         String::new(),
     );
     let bpm = 120.0;
-    let bps = bpm / 60.0 / 48_000.0;
-    let samples = (40.0 / (bps * 1.003)) as usize;
+    let beats_per_sample = bpm / 60.0 / 48_000.0;
+    let samples = (40.0 / (beats_per_sample * 1.003)) as usize;
     let (_, events) = render_reported(&score, bpm, samples, 512, |b| b * 1.003);
     let ons: Vec<_> = events.iter().filter(|e| e.1).collect();
     assert_eq!(ons.len(), 40, "one start per beat, none restarted: {ons:?}");
     for (beat, on) in ons.iter().enumerate() {
         assert_eq!(on.2, [60, 62, 64, 65][beat % 4]);
-        let host_sample = beat as f64 / (bps * 1.003);
+        let host_sample = beat as f64 / (beats_per_sample * 1.003);
         let off = on.0 as f64 - host_sample;
         // Our clock follows the host to within its rounding tolerance (1/960 beat, 25 samples).
         assert!(
@@ -715,4 +714,15 @@ fn a_host_drifting_against_its_sample_count_is_followed_without_restarting_notes
             "beat {beat} starts {off} samples from the host's"
         );
     }
+}
+
+#[test]
+fn a_hosts_tempo_is_sanitised_in_one_place() {
+    use crate::engine::tempo_bpm;
+    assert_eq!(tempo_bpm(Some(97.0), 120.0), 97.0);
+    assert_eq!(tempo_bpm(Some(5_000.0), 120.0), 999.0);
+    assert_eq!(tempo_bpm(Some(0.1), 120.0), 1.0);
+    assert_eq!(tempo_bpm(Some(f64::NAN), 97.0), 97.0);
+    assert_eq!(tempo_bpm(Some(-3.0), 97.0), 97.0);
+    assert_eq!(tempo_bpm(None, f64::INFINITY), 120.0);
 }

@@ -259,10 +259,10 @@ impl VoicePool {
     }
 
     /// Works out, for a block starting at `start`, on which sample each held note lets go.
-    pub fn schedule_releases(&mut self, start: f64, bps: f64, block_len: usize) {
+    pub fn schedule_releases(&mut self, start: f64, beats_per_sample: f64, block_len: usize) {
         for v in &mut self.voices {
             if matches!(v.stage, Stage::Attack | Stage::Decay | Stage::Sustain) {
-                let at = onset_offset(v.end_beat, start, bps);
+                let at = onset_offset(v.end_beat, start, beats_per_sample);
                 v.release_at = if at < block_len as i64 { at } else { i64::MAX };
             }
         }

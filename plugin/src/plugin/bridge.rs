@@ -3,11 +3,12 @@
 //! the score it replaces back through a second ring, so it is freed here, never on the audio thread.
 
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
 
 use nice_plug::params::persist::PersistentField;
 use rtrb::{Consumer, Producer, RingBuffer};
 
+use super::sync::lock;
 use crate::score::Score;
 
 /// Scores waiting for the audio thread. Publishing is human-paced, so a few slots are plenty; if
@@ -62,11 +63,6 @@ pub struct ScoreSlot {
     main: Mutex<MainEnds>,
     /// Counts publications, so a slow recomposition can tell it has been overtaken.
     generation: AtomicU64,
-}
-
-/// Locks `m`, also after a panic elsewhere poisoned it (the data stays usable).
-pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 impl ScoreSlot {

@@ -39,6 +39,20 @@ pub struct Composition {
 }
 
 impl Composition {
+    /// A decoded picture, known to the musician as `file`, composed with `settings`: the one way
+    /// a picture becomes a composition (loaded, dropped, or the bundled example) and its score.
+    pub fn compose(picture: Picture, file: &str, settings: Settings) -> (Composition, Score) {
+        let settings = settings.clamped();
+        let source = compose::source_name(file, &picture);
+        let score = compose::compose(&picture, &settings, source.clone());
+        let composition = Composition {
+            source,
+            picture: Arc::new(picture),
+            settings,
+        };
+        (composition, score)
+    }
+
     pub fn to_state(&self) -> CompositionState {
         let bytes: Vec<u8> = self.picture.rgb.iter().flatten().copied().collect();
         CompositionState {
@@ -142,12 +156,7 @@ impl CompositionSlot {
         if !wanted() {
             return Ok(None);
         }
-        let source = format!(
-            "{name} ({} x {})",
-            picture.source_width, picture.source_height
-        );
-        let settings = settings.clamped();
-        let score = compose::compose(&picture, &settings, source.clone());
+        let (composition, score) = Composition::compose(picture, name, settings);
         let mut current = self
             .current
             .write()
@@ -156,11 +165,7 @@ impl CompositionSlot {
         if !wanted() {
             return Ok(None);
         }
-        *current = Composition {
-            source,
-            picture: Arc::new(picture),
-            settings,
-        };
+        *current = composition;
         scores.publish(score);
         Ok(Some(scores.current()))
     }

@@ -3,11 +3,12 @@
 //! abandoned instead of published.
 
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
-use crate::plugin::bridge::{lock, ScoreSlot};
+use super::bridge::ScoreSlot;
+use super::sync::lock;
 use crate::plugin::composition::CompositionSlot;
 use crate::score::Patch;
 
@@ -48,6 +49,8 @@ pub enum LoadStatus {
 pub struct Loader {
     /// The number of the newest load asked for; older loads give up when they see it change.
     latest: AtomicU64,
+    /// Load threads still running, superseded ones included.
+    running: AtomicUsize,
     status: Mutex<LoadStatus>,
     /// The timbre the newest loaded picture proposes, until the editor applies it.
     proposal: Mutex<Option<Patch>>,
@@ -57,6 +60,7 @@ impl Default for Loader {
     fn default() -> Self {
         Loader {
             latest: AtomicU64::new(0),
+            running: AtomicUsize::new(0),
             status: Mutex::new(LoadStatus::Idle),
             proposal: Mutex::new(None),
         }
@@ -126,12 +130,23 @@ impl Loader {
         });
         let loader = self.clone();
         let shown = name.clone();
+        self.running.fetch_add(1, Ordering::AcqRel);
         let spawned = std::thread::Builder::new()
             .name(String::from("pixelody-load"))
-            .spawn(move || loader.run(ticket, &path, &name, &composition, &scores, settings));
+            .spawn(move || {
+                loader.run(ticket, &path, &name, &composition, &scores, settings);
+                loader.running.fetch_sub(1, Ordering::AcqRel);
+            });
         if let Err(e) = spawned {
+            self.running.fetch_sub(1, Ordering::AcqRel);
             self.refuse(format!("{shown}: could not start loading ({e})"));
         }
+    }
+
+    /// How many load threads are still running, superseded ones included (they finish their
+    /// current step before they notice).
+    pub fn loads_running(&self) -> usize {
+        self.running.load(Ordering::Acquire)
     }
 
     fn current(&self, ticket: u64) -> bool {
@@ -284,8 +299,12 @@ mod tests {
             Default::default(),
         );
         wait_idle(&loader);
-        // Give the slow load time to finish its decode and notice it was overtaken.
-        std::thread::sleep(Duration::from_millis(1500));
+        // Until the slow load has finished its decode and noticed it was overtaken.
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while loader.loads_running() > 0 {
+            assert!(Instant::now() < deadline, "a load thread never finished");
+            std::thread::sleep(Duration::from_millis(10));
+        }
         assert_eq!(scores.current().source, "fast.png (96 x 64)");
         assert_eq!(composition.current().source, "fast.png (96 x 64)");
         assert_eq!(

@@ -4,9 +4,11 @@
 
 pub mod bridge;
 pub mod composition;
+pub mod loader;
 pub mod params;
 pub mod recovery;
 pub mod status;
+pub mod sync;
 
 use std::sync::Arc;
 
@@ -29,7 +31,7 @@ pub struct Pixelody {
     audio: AudioEnds,
     keys: Keys,
     playhead: Arc<Playhead>,
-    loader: Arc<crate::editor::loader::Loader>,
+    loader: Arc<loader::Loader>,
 }
 
 /// What incoming MIDI keys set: the held key (MIDI Trigger), the transposition, and the
@@ -100,16 +102,8 @@ pub enum Task {
 
 /// The bundled example picture at the default settings, and its score.
 pub fn example() -> (Composition, Score) {
-    let settings = crate::compose::Settings::default();
     let picture = crate::analysis::decode(EXAMPLE_PICTURE).expect("the example picture decodes");
-    let source = String::from("example.png (96 x 64)");
-    let score = crate::compose::compose(&picture, &settings, source.clone());
-    let composition = Composition {
-        source,
-        picture: Arc::new(picture),
-        settings,
-    };
-    (composition, score)
+    Composition::compose(picture, "example.png", crate::compose::Settings::default())
 }
 
 /// The score of the bundled example picture, at the default settings.
@@ -226,11 +220,8 @@ impl Plugin for Pixelody {
         let root = self.params.root_key.value();
         let follow = trigger_mode || self.params.midi_transpose.value();
         let synth_on = self.params.internal_synth.value();
-        let tempo = host
-            .tempo_bpm
-            .filter(|t| t.is_finite() && *t > 0.0)
-            .unwrap_or(params.fallback_bpm);
-        let bps = tempo / 60.0 / f64::from(self.engine.sample_rate());
+        let tempo = crate::engine::tempo_bpm(host.tempo_bpm, params.fallback_bpm);
+        let beats_per_sample = tempo / 60.0 / f64::from(self.engine.sample_rate());
         let loop_beats = self.engine.score().map_or(0.0, |s| s.length_beats);
         let (shown_playing, shown_beat) = if trigger_mode {
             (self.keys.held.is_some(), self.keys.beat)
@@ -268,7 +259,7 @@ impl Plugin for Pixelody {
                 }
             } else {
                 TransportState {
-                    pos_beats: host.pos_beats.map(|p| p + pos as f64 * bps),
+                    pos_beats: host.pos_beats.map(|p| p + pos as f64 * beats_per_sample),
                     ..host
                 }
             };
@@ -278,7 +269,7 @@ impl Plugin for Pixelody {
                 l.fill(0.0);
                 r.fill(0.0);
             }
-            self.keys.beat += (end - pos) as f64 * bps;
+            self.keys.beat += (end - pos) as f64 * beats_per_sample;
             for e in self.engine.note_events() {
                 send_note(context, e, pos as u32);
             }

@@ -8,10 +8,10 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use super::bridge::ScoreSlot;
 use super::composition::CompositionSlot;
-use super::status::Notices;
+use super::recovery::Notices;
 use crate::compose::{self, Scale, Settings};
 use crate::engine::{EngineParams, SwapAt, DEFAULT_BPM};
-use crate::score::Patch;
+use crate::score::{Patch, Taper, TimbreParam, ValueText, TIMBRE};
 
 /// A parameter callback that asks for the score to be recomposed. Callbacks may run on the audio
 /// thread, so it only raises a flag; `process` turns the flag into a background task.
@@ -26,6 +26,38 @@ fn percent(name: &str, default: f32) -> FloatParam {
         .with_unit("%")
         .with_value_to_string(formatters::v2s_f32_percentage(0))
         .with_string_to_value(formatters::s2v_f32_percentage())
+}
+
+/// A timbre parameter as the table (`score::TIMBRE`) describes it.
+fn timbre_param(t: &TimbreParam) -> FloatParam {
+    let range = match t.taper {
+        Taper::Linear => FloatRange::Linear {
+            min: t.min,
+            max: t.max,
+        },
+        Taper::Skewed(exponent) => FloatRange::Skewed {
+            min: t.min,
+            max: t.max,
+            factor: FloatRange::skew_factor(exponent),
+        },
+    };
+    let param = FloatParam::new(t.name, t.default, range);
+    let param = match t.step {
+        Some(step) => param.with_step_size(step),
+        None => param,
+    };
+    match t.text {
+        ValueText::Percent => param
+            .with_unit("%")
+            .with_value_to_string(formatters::v2s_f32_percentage(0))
+            .with_string_to_value(formatters::s2v_f32_percentage()),
+        ValueText::Decimals(digits) => param
+            .with_unit(t.unit)
+            .with_value_to_string(formatters::v2s_f32_rounded(digits)),
+        ValueText::Frequency => param
+            .with_value_to_string(formatters::v2s_f32_hz_then_khz(1))
+            .with_string_to_value(formatters::s2v_f32_hz_then_khz()),
+    }
 }
 
 #[derive(Enum, Debug, Clone, Copy, PartialEq)]
@@ -139,6 +171,59 @@ pub enum GridChoice {
     #[id = "32"]
     #[name = "1/32"]
     ThirtySecond,
+}
+
+impl KeyChoice {
+    /// The tonic this choice names (0 = C), or `None` for Auto.
+    pub fn pitch_class(self) -> Option<u8> {
+        Some(match self {
+            KeyChoice::Auto => return None,
+            KeyChoice::C => 0,
+            KeyChoice::CSharp => 1,
+            KeyChoice::D => 2,
+            KeyChoice::EFlat => 3,
+            KeyChoice::E => 4,
+            KeyChoice::F => 5,
+            KeyChoice::FSharp => 6,
+            KeyChoice::G => 7,
+            KeyChoice::AFlat => 8,
+            KeyChoice::A => 9,
+            KeyChoice::BFlat => 10,
+            KeyChoice::B => 11,
+        })
+    }
+}
+
+impl ScaleChoice {
+    /// The scale this choice names, or `None` for Auto.
+    pub fn scale(self) -> Option<Scale> {
+        Some(match self {
+            ScaleChoice::Auto => return None,
+            ScaleChoice::Major => Scale::Major,
+            ScaleChoice::Minor => Scale::Minor,
+            ScaleChoice::Dorian => Scale::Dorian,
+            ScaleChoice::Phrygian => Scale::Phrygian,
+            ScaleChoice::Lydian => Scale::Lydian,
+            ScaleChoice::Mixolydian => Scale::Mixolydian,
+            ScaleChoice::Locrian => Scale::Locrian,
+            ScaleChoice::HarmonicMinor => Scale::HarmonicMinor,
+            ScaleChoice::MajorPentatonic => Scale::MajorPentatonic,
+            ScaleChoice::MinorPentatonic => Scale::MinorPentatonic,
+            ScaleChoice::Chromatic => Scale::Chromatic,
+        })
+    }
+}
+
+impl GridChoice {
+    /// Steps per bar.
+    pub fn steps(self) -> u32 {
+        match self {
+            GridChoice::Quarter => 4,
+            GridChoice::Eighth => 8,
+            GridChoice::Sixteenth => 16,
+            GridChoice::ThirtySecond => 32,
+        }
+    }
 }
 
 #[derive(Params)]
@@ -277,72 +362,17 @@ impl PixelodyParams {
             .with_unit(" dB")
             .with_step_size(0.1)
             .with_value_to_string(formatters::v2s_f32_rounded(1)),
-            attack_ms: FloatParam::new(
-                "Attack",
-                d.timbre.attack_ms,
-                FloatRange::Skewed {
-                    min: 0.5,
-                    max: 2_000.0,
-                    factor: FloatRange::skew_factor(-2.0),
-                },
-            )
-            .with_unit(" ms")
-            .with_value_to_string(formatters::v2s_f32_rounded(1)),
-            release_ms: FloatParam::new(
-                "Release",
-                d.timbre.release_ms,
-                FloatRange::Skewed {
-                    min: 1.0,
-                    max: 5_000.0,
-                    factor: FloatRange::skew_factor(-2.0),
-                },
-            )
-            .with_unit(" ms")
-            .with_value_to_string(formatters::v2s_f32_rounded(0)),
-            brightness: percent("Brightness", d.timbre.brightness),
-            decay_ms: FloatParam::new(
-                "Decay",
-                d.timbre.decay_ms,
-                FloatRange::Skewed {
-                    min: 1.0,
-                    max: 5_000.0,
-                    factor: FloatRange::skew_factor(-2.0),
-                },
-            )
-            .with_unit(" ms")
-            .with_value_to_string(formatters::v2s_f32_rounded(0)),
-            sustain: percent("Sustain", d.timbre.sustain),
-            cutoff_hz: FloatParam::new(
-                "Cutoff",
-                d.timbre.cutoff_hz,
-                FloatRange::Skewed {
-                    min: 20.0,
-                    max: 20_000.0,
-                    factor: FloatRange::skew_factor(-2.2),
-                },
-            )
-            .with_value_to_string(formatters::v2s_f32_hz_then_khz(1))
-            .with_string_to_value(formatters::s2v_f32_hz_then_khz()),
-            resonance: percent("Resonance", d.timbre.resonance),
-            filter_env_oct: FloatParam::new(
-                "Filter Envelope",
-                d.timbre.filter_env_oct,
-                FloatRange::Linear { min: 0.0, max: 8.0 },
-            )
-            .with_unit(" oct")
-            .with_step_size(0.01),
-            noise: percent("Noise", d.timbre.noise),
-            width: percent("Width", d.timbre.width),
-            detune_cents: FloatParam::new(
-                "Detune",
-                d.timbre.detune_cents,
-                FloatRange::Linear {
-                    min: 0.0,
-                    max: 100.0,
-                },
-            )
-            .with_unit(" ct")
-            .with_step_size(0.1),
+            attack_ms: timbre_param(&TIMBRE[0]),
+            release_ms: timbre_param(&TIMBRE[1]),
+            brightness: timbre_param(&TIMBRE[2]),
+            decay_ms: timbre_param(&TIMBRE[3]),
+            sustain: timbre_param(&TIMBRE[4]),
+            cutoff_hz: timbre_param(&TIMBRE[5]),
+            resonance: timbre_param(&TIMBRE[6]),
+            filter_env_oct: timbre_param(&TIMBRE[7]),
+            noise: timbre_param(&TIMBRE[8]),
+            width: timbre_param(&TIMBRE[9]),
+            detune_cents: timbre_param(&TIMBRE[10]),
             free_tempo_bpm: FloatParam::new(
                 "Free-run Tempo",
                 DEFAULT_BPM as f32,
@@ -417,19 +447,13 @@ impl PixelodyParams {
                 ModeChoice::Spectral => compose::Mode::Spectral,
             },
             bars: self.bars.value().max(1) as u32,
-            key: match self.key.value() {
-                KeyChoice::Auto => None,
-                k => Some(k as u8 - 1),
-            },
-            scale: match self.scale.value() {
-                ScaleChoice::Auto => None,
-                s => Some(Scale::ALL[s as usize - 1]),
-            },
+            key: self.key.value().pitch_class(),
+            scale: self.scale.value().scale(),
             density: self.density.value(),
             low: self.low_note.value().clamp(0, 127) as u8,
             high: self.high_note.value().clamp(0, 127) as u8,
             seed: self.variation.value().max(0) as u32,
-            grid: compose::GRIDS[self.grid.value() as usize],
+            grid: self.grid.value().steps(),
             threshold: self.threshold.value(),
             invert: self.invert.value(),
             snap: self.snap.value(),
@@ -437,23 +461,38 @@ impl PixelodyParams {
         .clamped()
     }
 
+    /// The timbre parameters in the order of the timbre table (`score::TIMBRE`); a test checks
+    /// that each has its entry's id, name, range and default.
+    pub fn timbre(&self) -> [&FloatParam; 11] {
+        [
+            &self.attack_ms,
+            &self.release_ms,
+            &self.brightness,
+            &self.decay_ms,
+            &self.sustain,
+            &self.cutoff_hz,
+            &self.resonance,
+            &self.filter_env_oct,
+            &self.noise,
+            &self.width,
+            &self.detune_cents,
+        ]
+    }
+
+    /// The timbre the parameters describe now.
+    pub fn patch(&self) -> Patch {
+        let mut patch = Patch::default();
+        for (t, param) in TIMBRE.iter().zip(self.timbre()) {
+            (t.set)(&mut patch, param.value());
+        }
+        patch
+    }
+
     /// The values the engine needs, read once per (sub-)block; the engine smooths them per sample.
     pub fn engine_params(&self) -> EngineParams {
         EngineParams {
             gain_db: self.gain_db.value(),
-            timbre: Patch {
-                attack_ms: self.attack_ms.value(),
-                release_ms: self.release_ms.value(),
-                brightness: self.brightness.value(),
-                decay_ms: self.decay_ms.value(),
-                sustain: self.sustain.value(),
-                cutoff_hz: self.cutoff_hz.value(),
-                resonance: self.resonance.value(),
-                filter_env_oct: self.filter_env_oct.value(),
-                noise: self.noise.value(),
-                width: self.width.value(),
-                detune_cents: self.detune_cents.value(),
-            },
+            timbre: self.patch(),
             fallback_bpm: f64::from(self.free_tempo_bpm.value()),
             swap_at: match self.swap_at.value() {
                 SwapChoice::NextBar => SwapAt::NextBar,
@@ -461,6 +500,69 @@ impl PixelodyParams {
                 SwapChoice::Immediately => SwapAt::Immediately,
             },
             transpose: 0,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::compose::NOTE_NAMES;
+
+    fn params() -> PixelodyParams {
+        let (composition, score) = super::super::example();
+        let (slot, _audio) = ScoreSlot::new(score);
+        PixelodyParams::new(slot, CompositionSlot::new(composition))
+    }
+
+    #[test]
+    fn the_timbre_parameters_are_the_table() {
+        let p = params();
+        let map = p.param_map();
+        for (t, param) in TIMBRE.iter().zip(p.timbre()) {
+            let (id, _, _) = map
+                .iter()
+                .find(|(_, ptr, _)| *ptr == param.as_ptr())
+                .expect("a timbre parameter the host sees");
+            assert_eq!(id, t.id, "{}", t.name);
+            assert_eq!(param.name(), t.name);
+            assert_eq!(param.default_plain_value(), t.default, "{}", t.id);
+            assert_eq!(param.preview_plain(0.0), t.min, "{}", t.id);
+            assert_eq!(param.preview_plain(1.0), t.max, "{}", t.id);
+        }
+        // The engine gets exactly what the parameters say, field by field.
+        assert_eq!(p.engine_params().timbre, Patch::default());
+    }
+
+    #[test]
+    fn every_key_scale_and_grid_choice_means_what_it_says() {
+        for i in 0..KeyChoice::variants().len() {
+            let k = KeyChoice::from_index(i);
+            match k.pitch_class() {
+                None => assert_eq!(k, KeyChoice::Auto),
+                Some(pc) => assert_eq!(KeyChoice::variants()[i], NOTE_NAMES[usize::from(pc)]),
+            }
+        }
+        assert_eq!(KeyChoice::variants().len(), 13);
+        let mut scales = Vec::new();
+        for i in 0..ScaleChoice::variants().len() {
+            let s = ScaleChoice::from_index(i);
+            match s.scale() {
+                None => assert_eq!(s, ScaleChoice::Auto),
+                Some(scale) => {
+                    // "Harmonic Minor" on the control, "harmonic minor" in "A harmonic minor".
+                    assert!(ScaleChoice::variants()[i].eq_ignore_ascii_case(scale.name()));
+                    scales.push(scale);
+                }
+            }
+        }
+        assert_eq!(scales, Scale::ALL, "every scale once, in order");
+        let grids: Vec<u32> = (0..GridChoice::variants().len())
+            .map(|i| GridChoice::from_index(i).steps())
+            .collect();
+        assert_eq!(grids, compose::GRIDS);
+        for (i, g) in grids.iter().enumerate() {
+            assert_eq!(GridChoice::variants()[i], format!("1/{g}"));
         }
     }
 }

@@ -5,14 +5,40 @@
 //! the instance, so it writes its findings into the state's `load-notice` field, which the
 //! instance's [`Notices`] receives like any other persisted field.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use nice_plug::params::persist::PersistentField;
 use nice_plug::prelude::PluginState;
 
 use super::composition::{Composition, CompositionState};
-use super::status::Notices;
+use super::sync::lock;
 use crate::score::{Score, SCORE_FORMAT_VERSION};
+
+/// Messages for the musician about the project itself (a state that could only partly be
+/// restored). Also written to the log. Never touched by the audio thread.
+#[derive(Debug, Default)]
+pub struct Notices {
+    list: Mutex<Vec<String>>,
+}
+
+impl Notices {
+    pub fn push(&self, message: impl Into<String>) {
+        let message = message.into();
+        nice_plug::nice_warn!("{message}");
+        let mut list = lock(&self.list);
+        if !list.contains(&message) {
+            list.push(message);
+        }
+    }
+
+    pub fn all(&self) -> Vec<String> {
+        lock(&self.list).clone()
+    }
+
+    pub fn clear(&self) {
+        lock(&self.list).clear();
+    }
+}
 
 pub const NOTICE_FIELD: &str = "load-notice";
 

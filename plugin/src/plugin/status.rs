@@ -1,11 +1,7 @@
 //! What the editor shows about the running plugin: where the playhead is (written by the audio
-//! thread with plain atomic stores, only while an editor is open) and notices about a project
-//! that did not load cleanly.
+//! thread with plain atomic stores, only while an editor is open).
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::Mutex;
-
-use super::bridge::lock;
 
 /// The audio thread's view of time, for the editor's playhead. Lock-free and wait-free on both
 /// sides; each value is published on its own, which is all a drawn playhead needs.
@@ -43,31 +39,5 @@ impl Playhead {
     pub fn tempo(&self) -> Option<f64> {
         let t = f64::from_bits(self.tempo.load(Ordering::Relaxed));
         (t.is_finite() && t > 0.0).then_some(t)
-    }
-}
-
-/// Messages for the musician about the project itself (a state that could only partly be
-/// restored). Also written to the log. Never touched by the audio thread.
-#[derive(Debug, Default)]
-pub struct Notices {
-    list: Mutex<Vec<String>>,
-}
-
-impl Notices {
-    pub fn push(&self, message: impl Into<String>) {
-        let message = message.into();
-        nice_plug::nice_warn!("{message}");
-        let mut list = lock(&self.list);
-        if !list.contains(&message) {
-            list.push(message);
-        }
-    }
-
-    pub fn all(&self) -> Vec<String> {
-        lock(&self.list).clone()
-    }
-
-    pub fn clear(&self) {
-        lock(&self.list).clear();
     }
 }

@@ -3,6 +3,9 @@
 
 use serde::{Deserialize, Serialize};
 
+mod patch;
+pub use patch::{Patch, Smoothing, Taper, TimbreParam, ValueText, TIMBRE};
+
 /// Bumped whenever the serialized shape of [`Score`] changes, so old projects can be migrated.
 pub const SCORE_FORMAT_VERSION: u32 = 1;
 
@@ -15,67 +18,6 @@ pub enum Part {
     Melody,
     Harmony,
     Bass,
-}
-
-/// The timbre a picture proposes. Each value corresponds one-to-one to a timbre parameter of the
-/// plugin; the command-line renderer plays it directly.
-#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq)]
-#[serde(default)]
-pub struct Patch {
-    pub attack_ms: f32,
-    pub release_ms: f32,
-    /// 0 = sine .. 1 = sawtooth.
-    pub brightness: f32,
-    pub decay_ms: f32,
-    /// 0..1.
-    pub sustain: f32,
-    pub cutoff_hz: f32,
-    /// 0..1.
-    pub resonance: f32,
-    /// Octaves the envelope opens the filter by.
-    pub filter_env_oct: f32,
-    /// 0..1.
-    pub noise: f32,
-    /// 0..1.
-    pub width: f32,
-    /// Unison detune in cents; 0 = one oscillator.
-    pub detune_cents: f32,
-}
-
-impl Default for Patch {
-    fn default() -> Self {
-        Patch {
-            attack_ms: 5.0,
-            release_ms: 120.0,
-            brightness: 0.4,
-            decay_ms: 250.0,
-            sustain: 0.6,
-            cutoff_hz: 4_000.0,
-            resonance: 0.2,
-            filter_env_oct: 1.5,
-            noise: 0.0,
-            width: 0.5,
-            detune_cents: 0.0,
-        }
-    }
-}
-
-impl Patch {
-    /// Whether every value is finite and in its parameter's range.
-    pub fn is_valid(&self) -> bool {
-        let ok = |v: f32, lo: f32, hi: f32| v.is_finite() && (lo..=hi).contains(&v);
-        ok(self.attack_ms, 0.0, 10_000.0)
-            && ok(self.release_ms, 0.0, 10_000.0)
-            && ok(self.brightness, 0.0, 1.0)
-            && ok(self.decay_ms, 0.0, 10_000.0)
-            && ok(self.sustain, 0.0, 1.0)
-            && ok(self.cutoff_hz, 20.0, 20_000.0)
-            && ok(self.resonance, 0.0, 1.0)
-            && ok(self.filter_env_oct, 0.0, 8.0)
-            && ok(self.noise, 0.0, 1.0)
-            && ok(self.width, 0.0, 1.0)
-            && ok(self.detune_cents, 0.0, 100.0)
-    }
 }
 
 /// Spectral mode's score: a picture read as a spectrogram. `amps` and `pans` hold
@@ -271,9 +213,18 @@ mod tests {
 
     #[test]
     fn fingerprint_changes_with_content() {
+        // Built twice, the same content gives the same fingerprint (it names a score in the
+        // command line's output, so it must not depend on anything but the content)...
         let a = Score::new(4.0, vec![note(0.0, 60)], String::new());
+        let again = Score::new(4.0, vec![note(0.0, 60)], String::new());
+        assert_eq!(a.fingerprint(), again.fingerprint());
+        // ... and any change of a note or of the length changes it.
         let b = Score::new(4.0, vec![note(0.0, 61)], String::new());
-        assert_eq!(a.fingerprint(), a.clone().fingerprint());
-        assert_ne!(a.fingerprint(), b.fingerprint());
+        let longer = Score::new(8.0, vec![note(0.0, 60)], String::new());
+        let mut softer = a.clone();
+        softer.notes[0].velocity *= 0.5;
+        for other in [&b, &longer, &softer] {
+            assert_ne!(a.fingerprint(), other.fingerprint());
+        }
     }
 }

@@ -1,0 +1,208 @@
+//! The working copy: a decoded picture averaged down to at most [`MAX_SIDE`] pixels a side in
+//! linear light, then kept as 8-bit sRGB and OKLab. Background thread.
+
+use super::decode::{Decoded, MAX_SIDE};
+use super::oklab::srgb8_to_linear_table;
+use super::Picture;
+use image::DynamicImage;
+
+/// Area-averaging downscale in linear light: each cell is the exact average of the source area
+/// it covers (a box filter; a source pixel straddling two cells is shared between them by the
+/// fraction on each side), so thin lines and small bright spots survive (point sampling would drop
+/// them) and every cell weighs the same area whatever the ratio of the sizes.
+pub fn downscale(decoded: &Decoded) -> Picture {
+    let img = &decoded.image;
+    let (sw, sh) = (img.width() as usize, img.height() as usize);
+    let scale = (sw.max(sh) as f64 / MAX_SIDE as f64).max(1.0);
+    let w = ((sw as f64 / scale).round() as usize).clamp(1, MAX_SIDE);
+    let h = ((sh as f64 / scale).round() as usize).clamp(1, MAX_SIDE);
+    // Rows of 8-bit RGB or RGBA as they are (the usual case), anything else converted once.
+    let converted;
+    let (raw, channels): (&[u8], usize) = match img {
+        DynamicImage::ImageRgb8(b) => (b.as_raw(), 3),
+        DynamicImage::ImageRgba8(b) => (b.as_raw(), 4),
+        other => {
+            converted = other.to_rgba8();
+            (converted.as_raw(), 4)
+        }
+    };
+    let (xs, ys) = (Spans::new(sw, w), Spans::new(sh, h));
+    let lut = srgb8_to_linear_table();
+    // Source rows are summed column by column into the cell row they fall in (`cur`; a row
+    // straddling two cell rows gives the rest of itself to `next`): every column is independent,
+    // so this runs at the speed of the table lookups. A finished cell row is then summed across.
+    let mut cur = vec![[0.0f32; 3]; sw];
+    let mut next = vec![[0.0f32; 3]; sw];
+    let mut acc = vec![[0.0f64; 3]; (w + 1) * h];
+    let mut cell_row = 0;
+    for (y, row) in raw.chunks_exact(sw * channels).enumerate() {
+        let (cy, first) = (ys.cell[y] as usize, ys.first[y]);
+        if cy != cell_row {
+            xs.sum_across(&cur, &mut acc[cell_row * (w + 1)..][..w + 1]);
+            std::mem::swap(&mut cur, &mut next);
+            next.fill([0.0; 3]);
+            cell_row = cy;
+        }
+        if channels == 4 {
+            add_row::<4>(row, lut, first, &mut cur, &mut next);
+        } else {
+            add_row::<3>(row, lut, first, &mut cur, &mut next);
+        }
+    }
+    xs.sum_across(&cur, &mut acc[cell_row * (w + 1)..][..w + 1]);
+    // The working copy is kept as 8-bit sRGB (it is what a project stores), and analysis reads
+    // the OKLab values of exactly those bytes, so a reloaded picture recomposes identically.
+    let area = (sw as f64 / w as f64) * (sh as f64 / h as f64);
+    let encode = SrgbEncoder::get();
+    let rgb = acc
+        .chunks_exact(w + 1)
+        .flat_map(|row| &row[..w])
+        .map(|c| c.map(|v| encode.to_u8(v / area)))
+        .collect();
+    Picture::from_rgb(w, h, rgb, decoded.source_width, decoded.source_height)
+}
+
+/// Adds one source row of `N`-channel pixels (RGB, or RGBA composited over black) in linear light
+/// to the column sums: all of it to `cur`, or `first` of it to `cur` and the rest to `next`.
+fn add_row<const N: usize>(
+    row: &[u8],
+    lut: &[f32; 256],
+    first: f32,
+    cur: &mut [[f32; 3]],
+    next: &mut [[f32; 3]],
+) {
+    let linear = |p: &[u8]| {
+        let alpha = if N == 4 { f32::from(p[3]) / 255.0 } else { 1.0 };
+        [0, 1, 2].map(|i| lut[p[i] as usize] * alpha)
+    };
+    let pixels = row.chunks_exact(N);
+    if first == 1.0 {
+        for (c, p) in cur.iter_mut().zip(pixels) {
+            let v = linear(p);
+            (0..3).for_each(|k| c[k] += v[k]);
+        }
+    } else {
+        for ((c, n), p) in cur.iter_mut().zip(next.iter_mut()).zip(pixels) {
+            let v = linear(p);
+            (0..3).for_each(|k| c[k] += v[k] * first);
+            (0..3).for_each(|k| n[k] += v[k] * (1.0 - first));
+        }
+    }
+}
+
+/// How the source pixels along one axis fall into cells: pixel `i` covers `[i, i + 1)`, cell `c`
+/// covers `[c * src / dst, (c + 1) * src / dst)`; with `dst <= src` a pixel touches one cell or
+/// two neighbours. `first[i]` is the share of pixel `i` in its first cell `cell[i]`; the rest goes
+/// to the next one.
+struct Spans {
+    cell: Vec<u32>,
+    first: Vec<f32>,
+}
+
+impl Spans {
+    fn new(src: usize, dst: usize) -> Spans {
+        let (cell, first) = (0..src)
+            .map(|i| {
+                let c = i * dst / src;
+                let boundary = (c + 1) * src; // the cell's right edge, in units of 1 / dst pixel
+                let share = if (i + 1) * dst <= boundary {
+                    1.0
+                } else {
+                    (boundary - i * dst) as f32 / dst as f32
+                };
+                (c as u32, share)
+            })
+            .unzip();
+        Spans { cell, first }
+    }
+
+    /// Adds each column sum of `line` to its cell(s) in `cells` (one spare cell at the end for
+    /// the last column's empty second share). Sums are kept in registers while the cell stays the
+    /// same: a column straddling a boundary is its cell's last, and its rest starts the next.
+    fn sum_across(&self, line: &[[f32; 3]], cells: &mut [[f64; 3]]) {
+        let (mut cell, mut sum, mut rest) = (0, [0.0f32; 3], [0.0f32; 3]);
+        for ((v, &c), &first) in line.iter().zip(&self.cell).zip(&self.first) {
+            if c as usize != cell {
+                (0..3).for_each(|k| cells[cell][k] += f64::from(sum[k]));
+                (cell, sum, rest) = (c as usize, rest, [0.0; 3]);
+            }
+            (0..3).for_each(|k| sum[k] += v[k] * first);
+            (0..3).for_each(|k| rest[k] += v[k] * (1.0 - first));
+        }
+        (0..3).for_each(|k| cells[cell][k] += f64::from(sum[k]));
+        (0..3).for_each(|k| cells[cell + 1][k] += f64::from(rest[k]));
+    }
+}
+
+/// Linear light -> 8-bit sRGB, rounded to the nearest code: the code is the number of decision
+/// points (the linear values halfway between neighbouring codes) at or below the value. A table
+/// over 4096 equal steps of linear light gives the code at each step's start; at most one
+/// decision point lies inside a step (the curve is steepest near black: 0.8 codes per step), so
+/// there is no search and no `powf` per cell.
+struct SrgbEncoder {
+    steps: [f32; 255],
+    start: Vec<u8>,
+}
+
+impl SrgbEncoder {
+    const BUCKETS: usize = 4096;
+
+    /// The encoder, built once per process.
+    fn get() -> &'static SrgbEncoder {
+        static ENCODER: std::sync::OnceLock<SrgbEncoder> = std::sync::OnceLock::new();
+        ENCODER.get_or_init(SrgbEncoder::new)
+    }
+
+    fn new() -> SrgbEncoder {
+        let mut steps = [0.0; 255];
+        for (k, s) in steps.iter_mut().enumerate() {
+            *s = super::oklab::srgb_to_linear((k as f32 + 0.5) / 255.0);
+        }
+        let start = (0..Self::BUCKETS)
+            .map(|i| {
+                let v = i as f64 / Self::BUCKETS as f64;
+                steps.partition_point(|&s| f64::from(s) <= v) as u8
+            })
+            .collect();
+        SrgbEncoder { steps, start }
+    }
+
+    fn to_u8(&self, v: f64) -> u8 {
+        let v = v.clamp(0.0, 1.0);
+        let bucket = ((v * Self::BUCKETS as f64) as usize).min(Self::BUCKETS - 1);
+        let code = self.start[bucket];
+        // At most one decision point lies inside a bucket (see above); the last code has none.
+        let past = self
+            .steps
+            .get(code as usize)
+            .is_some_and(|&s| f64::from(s) <= v);
+        code + u8::from(past)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn srgb_encoding_rounds_to_the_nearest_code_without_searching() {
+        let e = SrgbEncoder::new();
+        let search = |v: f64| e.steps.partition_point(|&s| f64::from(s) <= v) as u8;
+        let near_steps = e.steps.iter().flat_map(|&s| {
+            let s = f64::from(s);
+            [s - 1e-9, s, s + 1e-9]
+        });
+        for v in (0..=1_000_000)
+            .map(|i| f64::from(i) / 1e6)
+            .chain(near_steps)
+        {
+            assert_eq!(e.to_u8(v), search(v), "{v}");
+        }
+        assert_eq!(
+            (e.to_u8(-0.5), e.to_u8(0.0), e.to_u8(1.0), e.to_u8(7.0)),
+            (0, 0, 255, 255)
+        );
+        // The codes are the usual ones: 18% grey in linear light is sRGB 118, 50% is 188.
+        assert_eq!((e.to_u8(0.18), e.to_u8(0.5)), (118, 188));
+    }
+}

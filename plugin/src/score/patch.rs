@@ -1,0 +1,350 @@
+//! The timbre: the [`Patch`] a picture proposes and the table of its parameters. The table is
+//! the one place a timbre parameter is described (id, name, unit, range, taper, default, step,
+//! smoothing); the plugin's parameters, the engine's clamping and the editor's proposal are made
+//! from it, so a new timbre parameter is one entry here plus its field.
+
+use serde::{Deserialize, Serialize};
+
+/// The timbre a picture proposes. Each value corresponds one-to-one to a timbre parameter of the
+/// plugin (see [`TIMBRE`]); the command-line renderer plays it directly.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq)]
+#[serde(default)]
+pub struct Patch {
+    pub attack_ms: f32,
+    pub release_ms: f32,
+    /// 0 = sine .. 1 = sawtooth.
+    pub brightness: f32,
+    pub decay_ms: f32,
+    /// 0..1.
+    pub sustain: f32,
+    pub cutoff_hz: f32,
+    /// 0..1.
+    pub resonance: f32,
+    /// Octaves the envelope opens the filter by.
+    pub filter_env_oct: f32,
+    /// 0..1.
+    pub noise: f32,
+    /// 0..1.
+    pub width: f32,
+    /// Unison detune in cents; 0 = one oscillator.
+    pub detune_cents: f32,
+}
+
+/// How a parameter's range is laid along its knob (the plugin's `FloatRange`).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Taper {
+    Linear,
+    /// Skewed towards the low end: the exponent given to nice-plug's `FloatRange::skew_factor`.
+    Skewed(f32),
+}
+
+/// How the value is written for the musician.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ValueText {
+    /// A 0..1 value shown as a whole percentage.
+    Percent,
+    /// The value with this many decimals, then the unit.
+    Decimals(usize),
+    /// Hertz below 1 kHz, kilohertz above, with one decimal.
+    Frequency,
+}
+
+/// How the engine follows a change of the parameter.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Smoothing {
+    /// Glides there per sample (10 ms), for sounding notes too.
+    Glide,
+    /// Envelope times: each note takes the value it finds when it starts.
+    AtNoteStart,
+}
+
+/// One timbre parameter.
+#[derive(Clone, Copy, Debug)]
+pub struct TimbreParam {
+    /// The plugin's parameter id: stable forever, saved projects name parameters by it.
+    pub id: &'static str,
+    pub name: &'static str,
+    /// Written after the value (" ms"); empty for percentages and frequencies.
+    pub unit: &'static str,
+    pub min: f32,
+    pub max: f32,
+    pub taper: Taper,
+    pub default: f32,
+    /// The value moves in steps of this size, if any.
+    pub step: Option<f32>,
+    pub text: ValueText,
+    pub smoothing: Smoothing,
+    pub get: fn(&Patch) -> f32,
+    pub set: fn(&mut Patch, f32),
+}
+
+/// Reads and writes one field of a [`Patch`].
+type Access = (fn(&Patch) -> f32, fn(&mut Patch, f32));
+
+macro_rules! field {
+    ($f:ident) => {
+        (|p: &Patch| p.$f, |p: &mut Patch, v: f32| p.$f = v)
+    };
+}
+
+// One positional row per parameter, so the table below reads as a table.
+#[allow(clippy::too_many_arguments)]
+const fn param(
+    id: &'static str,
+    name: &'static str,
+    unit: &'static str,
+    (min, max, taper): (f32, f32, Taper),
+    default: f32,
+    step: Option<f32>,
+    text: ValueText,
+    smoothing: Smoothing,
+    (get, set): Access,
+) -> TimbreParam {
+    TimbreParam {
+        id,
+        name,
+        unit,
+        min,
+        max,
+        taper,
+        default,
+        step,
+        text,
+        smoothing,
+        get,
+        set,
+    }
+}
+
+const PERCENT: (f32, f32, Taper) = (0.0, 1.0, Taper::Linear);
+
+/// Every timbre parameter, in the order the plugin lists them.
+pub const TIMBRE: [TimbreParam; 11] = {
+    use Smoothing::*;
+    use ValueText::*;
+    [
+        param(
+            "attack",
+            "Attack",
+            " ms",
+            (0.5, 2_000.0, Taper::Skewed(-2.0)),
+            5.0,
+            None,
+            Decimals(1),
+            AtNoteStart,
+            field!(attack_ms),
+        ),
+        param(
+            "release",
+            "Release",
+            " ms",
+            (1.0, 5_000.0, Taper::Skewed(-2.0)),
+            120.0,
+            None,
+            Decimals(0),
+            AtNoteStart,
+            field!(release_ms),
+        ),
+        param(
+            "bright",
+            "Brightness",
+            "",
+            PERCENT,
+            0.4,
+            None,
+            Percent,
+            Glide,
+            field!(brightness),
+        ),
+        param(
+            "decay",
+            "Decay",
+            " ms",
+            (1.0, 5_000.0, Taper::Skewed(-2.0)),
+            250.0,
+            None,
+            Decimals(0),
+            AtNoteStart,
+            field!(decay_ms),
+        ),
+        param(
+            "sustain",
+            "Sustain",
+            "",
+            PERCENT,
+            0.6,
+            None,
+            Percent,
+            AtNoteStart,
+            field!(sustain),
+        ),
+        param(
+            "cutoff",
+            "Cutoff",
+            "",
+            (20.0, 20_000.0, Taper::Skewed(-2.2)),
+            4_000.0,
+            None,
+            Frequency,
+            Glide,
+            field!(cutoff_hz),
+        ),
+        param(
+            "resonance",
+            "Resonance",
+            "",
+            PERCENT,
+            0.2,
+            None,
+            Percent,
+            Glide,
+            field!(resonance),
+        ),
+        param(
+            "filter_env",
+            "Filter Envelope",
+            " oct",
+            (0.0, 8.0, Taper::Linear),
+            1.5,
+            Some(0.01),
+            Decimals(2),
+            Glide,
+            field!(filter_env_oct),
+        ),
+        param(
+            "noise",
+            "Noise",
+            "",
+            PERCENT,
+            0.0,
+            None,
+            Percent,
+            Glide,
+            field!(noise),
+        ),
+        param(
+            "width",
+            "Width",
+            "",
+            PERCENT,
+            0.5,
+            None,
+            Percent,
+            Glide,
+            field!(width),
+        ),
+        param(
+            "detune",
+            "Detune",
+            " ct",
+            (0.0, 100.0, Taper::Linear),
+            0.0,
+            Some(0.1),
+            Decimals(1),
+            Glide,
+            field!(detune_cents),
+        ),
+    ]
+};
+
+impl Default for Patch {
+    fn default() -> Self {
+        let mut p = Patch::zero();
+        for t in &TIMBRE {
+            (t.set)(&mut p, t.default);
+        }
+        p
+    }
+}
+
+impl Patch {
+    fn zero() -> Patch {
+        Patch {
+            attack_ms: 0.0,
+            release_ms: 0.0,
+            brightness: 0.0,
+            decay_ms: 0.0,
+            sustain: 0.0,
+            cutoff_hz: 0.0,
+            resonance: 0.0,
+            filter_env_oct: 0.0,
+            noise: 0.0,
+            width: 0.0,
+            detune_cents: 0.0,
+        }
+    }
+
+    /// Whether every value is finite and in its parameter's range.
+    pub fn is_valid(&self) -> bool {
+        TIMBRE.iter().all(|t| {
+            let v = (t.get)(self);
+            v.is_finite() && (t.min..=t.max).contains(&v)
+        })
+    }
+
+    /// Every value in its parameter's range; a value that is not a number becomes the default.
+    pub fn clamped(&self) -> Patch {
+        let mut p = *self;
+        for t in &TIMBRE {
+            let v = (t.get)(self);
+            (t.set)(
+                &mut p,
+                if v.is_finite() {
+                    v.clamp(t.min, t.max)
+                } else {
+                    t.default
+                },
+            );
+        }
+        p
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_table_covers_every_field_once_with_sane_entries() {
+        // Setting entry i to a marker changes exactly one field, and a different one each time.
+        let mut seen = Vec::new();
+        for (i, t) in TIMBRE.iter().enumerate() {
+            let mut p = Patch::zero();
+            (t.set)(&mut p, 1.0);
+            let fields: Vec<f32> = TIMBRE.iter().map(|u| (u.get)(&p)).collect();
+            assert_eq!(fields.iter().filter(|v| **v == 1.0).count(), 1, "{}", t.id);
+            assert_eq!(
+                fields[i], 1.0,
+                "{} reads another field than it writes",
+                t.id
+            );
+            seen.push(t.id);
+            assert!(
+                t.min < t.max && (t.min..=t.max).contains(&t.default),
+                "{}",
+                t.id
+            );
+        }
+        seen.sort();
+        seen.dedup();
+        assert_eq!(seen.len(), TIMBRE.len(), "ids are unique");
+        // serde sees the same number of fields.
+        let json = serde_json::to_value(Patch::default()).unwrap();
+        assert_eq!(json.as_object().unwrap().len(), TIMBRE.len());
+    }
+
+    #[test]
+    fn clamping_keeps_values_in_range_and_repairs_non_numbers() {
+        let wild = Patch {
+            cutoff_hz: 1e9,
+            attack_ms: -3.0,
+            noise: f32::NAN,
+            ..Patch::default()
+        };
+        assert!(!wild.is_valid());
+        let c = wild.clamped();
+        assert!(c.is_valid());
+        assert_eq!((c.cutoff_hz, c.attack_ms, c.noise), (20_000.0, 0.5, 0.0));
+        assert!(Patch::default().is_valid());
+    }
+}
