@@ -6,6 +6,8 @@
 //! proposes a patch from its colour, contrast and texture.
 
 mod arrange;
+pub mod gallery;
+pub mod measure;
 mod scan;
 mod spectral;
 pub mod theory;

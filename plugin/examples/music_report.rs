@@ -1,0 +1,122 @@
+//! `cargo xtask music-report`: how Pixelody's melodies move, over the generated picture set
+//! (`compose::gallery`), 8 bars each, beside what human melodies do. Prints a line per picture
+//! and the medians, and writes a sheet of piano rolls (picture, then its 8 bars) to
+//! target/music-report/piano-rolls.png to look at. It measures; it asserts nothing.
+
+use std::path::PathBuf;
+
+use pixelody::compose::measure::{median, melody_measures};
+use pixelody::compose::{compose, gallery::gallery, Settings};
+use pixelody::score::Part;
+
+const BARS: u32 = 8;
+/// Piano-roll drawing: pixels per eighth note and per semitone.
+const STEP_PX: u32 = 4;
+const PITCH_PX: u32 = 2;
+const LOW: u8 = 30;
+const HIGH: u8 = 96;
+
+fn main() {
+    let set = gallery();
+    let settings = Settings {
+        bars: BARS,
+        ..Settings::default()
+    };
+    let roll_w = BARS * 8 * STEP_PX;
+    let roll_h = u32::from(HIGH - LOW) * PITCH_PX;
+    let panel_w = 96 + 8 + roll_w + 16;
+    let panel_h = roll_h.max(64) + 8;
+    let columns = 2u32;
+    let rows = (set.len() as u32).div_ceil(columns);
+    let mut sheet =
+        image::RgbImage::from_pixel(panel_w * columns, panel_h * rows, image::Rgb([22, 23, 28]));
+
+    println!(
+        "{:<26} {:>6} {:>6} {:>9} {:>10}  key",
+        "picture", "steps", "range", "recurring", "notes/bar"
+    );
+    let (mut steps, mut ranges, mut recurring, mut busy) = (vec![], vec![], vec![], vec![]);
+    for (i, (name, picture)) in set.iter().enumerate() {
+        let score = compose(picture, &settings, name.clone());
+        match melody_measures(&score) {
+            Some(m) => {
+                println!(
+                    "{:<26} {:>6.2} {:>6} {:>9.2} {:>10.1}  {}",
+                    name, m.step_share, m.range, m.recurring_bars, m.notes_per_bar, score.tonality
+                );
+                steps.push(m.step_share);
+                ranges.push(f32::from(m.range));
+                recurring.push(m.recurring_bars);
+                busy.push(m.notes_per_bar);
+            }
+            None => println!(
+                "{name:<26} (fewer than two melody notes)  {}",
+                score.tonality
+            ),
+        }
+        // The panel: the picture, then the roll (melody amber, harmony teal, bass violet).
+        let (px, py) = (
+            (i as u32 % columns) * panel_w,
+            (i as u32 / columns) * panel_h,
+        );
+        for y in 0..picture.height as u32 {
+            for x in 0..picture.width as u32 {
+                let c = picture.rgb[(y as usize) * picture.width + x as usize];
+                sheet.put_pixel(px + x, py + y, image::Rgb(c));
+            }
+        }
+        let rx = px + 96 + 8;
+        for bar in 0..=BARS {
+            for y in 0..roll_h {
+                sheet.put_pixel(rx + bar * 8 * STEP_PX, py + y, image::Rgb([50, 52, 60]));
+            }
+        }
+        for n in &score.notes {
+            if n.pitch < LOW || n.pitch >= HIGH {
+                continue;
+            }
+            let colour = match n.part {
+                Part::Melody => [255, 196, 84],
+                Part::Harmony => [84, 206, 190],
+                Part::Bass => [170, 124, 255],
+            };
+            let x0 = rx + (n.start_beats * 2.0 * f64::from(STEP_PX)) as u32;
+            let x1 = rx + ((n.start_beats + n.length_beats) * 2.0 * f64::from(STEP_PX)) as u32;
+            let y = py + roll_h - u32::from(n.pitch - LOW + 1) * PITCH_PX;
+            for x in x0..x1.max(x0 + 1).min(rx + roll_w) {
+                for dy in 0..PITCH_PX.max(1) {
+                    sheet.put_pixel(x, y + dy, image::Rgb(colour));
+                }
+            }
+        }
+    }
+    let share = |v: &[f32], ok: &dyn Fn(f32) -> bool| {
+        v.iter().filter(|x| ok(**x)).count() as f32 / v.len().max(1) as f32
+    };
+    println!();
+    println!(
+        "{} pictures, {} bars each (medians; human folk melodies from issue 17 in brackets)",
+        set.len(),
+        BARS
+    );
+    println!("  step share       {:.2}   (0.78; target median >= 0.72, every melody >= 0.55: {:.0}% are)", median(&steps), 100.0 * share(&steps, &|s| s >= 0.55));
+    println!(
+        "  range            {:.1}    (9 semitones; target median <= 12)",
+        median(&ranges)
+    );
+    println!("  recurring bars   {:.2}   (up to 0.5-0.75; target: 60% of melodies with one: {:.0}% have)", median(&recurring), 100.0 * share(&recurring, &|r| r > 0.0));
+    println!("  notes per bar    {:.1}    (3.1, 2.1-4.0)", median(&busy));
+    println!(
+        "  barely moving    {} melodies span under 5 semitones in {} bars (a tune, not a drone, needs more)",
+        ranges.iter().filter(|r| **r < 5.0).count(),
+        BARS
+    );
+    let out = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target"))
+        .join("music-report");
+    std::fs::create_dir_all(&out).expect("the report folder");
+    let path = out.join("piano-rolls.png");
+    sheet.save(&path).expect("writing the piano-roll sheet");
+    println!("Piano rolls: {}", path.display());
+}

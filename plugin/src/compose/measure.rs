@@ -1,0 +1,166 @@
+//! What a listener hears in a melody, as numbers: how much it moves by step, its range, how much
+//! of it repeats, how busy it is. Used by `cargo xtask music-report` (and by the composer's tests)
+//! to compare Pixelody's melodies with human ones (issue 17's table: folk melodies move by two
+//! semitones or less in about 0.78 of their moves, span about 9 semitones in 8 bars, repeat bar
+//! patterns, and play about 3 notes a bar).
+
+use crate::score::{Part, Score, BEATS_PER_BAR};
+
+/// The measures of one melody.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct MelodyMeasures {
+    /// Share of moves between consecutive melody notes of two semitones or less (repeats count).
+    pub step_share: f32,
+    /// Highest minus lowest melody pitch, in semitones.
+    pub range: u8,
+    /// Share of bars whose rhythm and interval pattern recurs in another bar.
+    pub recurring_bars: f32,
+    pub notes_per_bar: f32,
+    /// Bars measured.
+    pub bars: usize,
+}
+
+/// The melody line: the highest melody note at each onset, in time order, as (start beat,
+/// length, pitch).
+pub fn melody_line(score: &Score) -> Vec<(f64, f64, u8)> {
+    let mut line: Vec<(f64, f64, u8)> = Vec::new();
+    for n in score.notes.iter().filter(|n| n.part == Part::Melody) {
+        match line.last_mut() {
+            Some(last) if (last.0 - n.start_beats).abs() < 1e-9 => {
+                if n.pitch > last.2 {
+                    *last = (n.start_beats, n.length_beats, n.pitch);
+                }
+            }
+            _ => line.push((n.start_beats, n.length_beats, n.pitch)),
+        }
+    }
+    line.sort_by(|a, b| a.0.total_cmp(&b.0));
+    line
+}
+
+/// A bar's pattern: each note's onset and length in 1/48 beats from the bar line, and its
+/// interval from the bar's first note.
+fn bar_pattern(notes: &[(f64, f64, u8)], bar: usize) -> Vec<(i64, i64, i32)> {
+    let start = bar as f64 * BEATS_PER_BAR;
+    let in_bar: Vec<&(f64, f64, u8)> = notes
+        .iter()
+        .filter(|n| n.0 >= start - 1e-9 && n.0 < start + BEATS_PER_BAR - 1e-9)
+        .collect();
+    let Some(first) = in_bar.first() else {
+        return Vec::new();
+    };
+    let tick = |b: f64| (b * 48.0).round() as i64;
+    in_bar
+        .iter()
+        .map(|n| {
+            (
+                tick(n.0 - start),
+                tick(n.1),
+                i32::from(n.2) - i32::from(first.2),
+            )
+        })
+        .collect()
+}
+
+/// The measures of `score`'s melody, or `None` when it has fewer than two melody notes.
+pub fn melody_measures(score: &Score) -> Option<MelodyMeasures> {
+    let line = melody_line(score);
+    if line.len() < 2 {
+        return None;
+    }
+    let moves: Vec<i32> = line
+        .windows(2)
+        .map(|w| (i32::from(w[1].2) - i32::from(w[0].2)).abs())
+        .collect();
+    let steps = moves.iter().filter(|m| **m <= 2).count();
+    let (lo, hi) = line
+        .iter()
+        .fold((u8::MAX, 0), |(lo, hi), n| (lo.min(n.2), hi.max(n.2)));
+    let bars = (score.length_beats / BEATS_PER_BAR).round().max(1.0) as usize;
+    let patterns: Vec<Vec<(i64, i64, i32)>> = (0..bars).map(|b| bar_pattern(&line, b)).collect();
+    let recurring = (0..bars)
+        .filter(|&b| {
+            !patterns[b].is_empty() && (0..bars).any(|o| o != b && patterns[o] == patterns[b])
+        })
+        .count();
+    Some(MelodyMeasures {
+        step_share: steps as f32 / moves.len() as f32,
+        range: hi - lo,
+        recurring_bars: recurring as f32 / bars as f32,
+        notes_per_bar: line.len() as f32 / bars as f32,
+        bars,
+    })
+}
+
+/// The median of `values` (NaN when empty).
+pub fn median(values: &[f32]) -> f32 {
+    let mut v: Vec<f32> = values.iter().copied().filter(|x| x.is_finite()).collect();
+    if v.is_empty() {
+        return f32::NAN;
+    }
+    v.sort_by(f32::total_cmp);
+    let m = v.len() / 2;
+    if v.len() % 2 == 1 {
+        v[m]
+    } else {
+        0.5 * (v[m - 1] + v[m])
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::score::Note;
+
+    fn melody(notes: &[(f64, f64, u8)], bars: f64) -> Score {
+        let notes = notes
+            .iter()
+            .map(|&(s, l, p)| Note {
+                start_beats: s,
+                length_beats: l,
+                pitch: p,
+                velocity: 0.8,
+                part: Part::Melody,
+            })
+            .collect();
+        Score::new(bars * BEATS_PER_BAR, notes, String::new())
+    }
+
+    #[test]
+    fn a_scale_run_repeated_is_all_steps_and_all_recurring() {
+        // C D E F in quarters, twice: moves 2 2 1 (then -5 across the bar line) 2 2 1.
+        let bar = [
+            (0.0, 1.0, 60),
+            (1.0, 1.0, 62),
+            (2.0, 1.0, 64),
+            (3.0, 1.0, 65),
+        ];
+        let notes: Vec<_> = (0..2)
+            .flat_map(|b| {
+                bar.iter()
+                    .map(move |&(s, l, p)| (s + 4.0 * f64::from(b), l, p))
+            })
+            .collect();
+        let m = melody_measures(&melody(&notes, 2.0)).unwrap();
+        assert_eq!(m.range, 5);
+        assert!((m.step_share - 6.0 / 7.0).abs() < 1e-6);
+        assert_eq!(m.recurring_bars, 1.0);
+        assert_eq!(m.notes_per_bar, 4.0);
+    }
+
+    #[test]
+    fn leaps_and_changing_bars_score_low() {
+        let notes = [
+            (0.0, 1.0, 60),
+            (1.0, 1.0, 67),
+            (2.0, 2.0, 72),
+            (4.0, 0.5, 64),
+            (4.5, 3.5, 79),
+        ];
+        let m = melody_measures(&melody(&notes, 2.0)).unwrap();
+        assert_eq!(m.step_share, 0.0);
+        assert_eq!(m.range, 19);
+        assert_eq!(m.recurring_bars, 0.0);
+        assert_eq!(median(&[3.0, 1.0, 2.0, f32::NAN]), 2.0);
+    }
+}
