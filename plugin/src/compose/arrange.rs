@@ -1,20 +1,24 @@
 //! Compose mode: a short arrangement that belongs to its picture and is musical first.
 //!
 //! - Time runs left to right; the melody grid is eighth notes, phrases are two bars.
-//! - Melody contour follows the height of the strongest edges in each slice, ranked within the
-//!   picture; it moves mostly stepwise (at most two scale steps between notes, a larger leap only
-//!   at a phrase start) and lands on chord tones on strong beats and at phrase ends.
+//! - Melody (melody.rs): a one-bar motif from the picture's busiest bar (rhythm from its edges,
+//!   shape from the height of its edges), developed into two-bar phrases: the answer bar moves it
+//!   to its own chord, looser where the picture varies; antecedent phrases end open on the
+//!   dominant, consequent ones close on the tonic; A A' B A'' where the picture contrasts, more
+//!   literal repetition where its bars look alike. Mostly steps, chord tones on strong beats.
 //! - Register: the whole arrangement sits higher the lighter the picture (Ward et al. 2006).
 //! - Rhythm: how likely a step is to sound grows with the Density setting, the picture's edge
 //!   density, its emotional brightness (lighter, saturated, warm = livelier) and the slice's own
 //!   edges; downbeats are favoured.
 //! - Chords: one diatonic triad per bar from the bar's region (darker regions take vi, ii, iii,
-//!   lighter ones IV, V, I); the loop starts on I. Voiced in three parts with the smallest movement
-//!   from the previous chord.
+//!   lighter ones IV, V, I); the loop starts on I, every antecedent phrase ends on V (a half
+//!   cadence) and every consequent on I. Voiced in three parts with the smallest movement from
+//!   the previous chord.
 //! - Bass: the chord root, half notes, filling in quarter notes and an approach note where the
 //!   bottom of the region is busy or Density is high.
 //! - Velocity follows local contrast.
 
+use super::melody::{self, METRIC_WEIGHT, PHRASE_BARS};
 use super::theory::{Rng, Scale, Tonality};
 use super::Settings;
 use crate::analysis::Features;
@@ -23,11 +27,6 @@ use crate::score::{Note, Part, BEATS_PER_BAR};
 pub const STEPS_PER_BEAT: usize = 2;
 pub const STEPS_PER_BAR: usize = STEPS_PER_BEAT * BEATS_PER_BAR as usize;
 const STEP_BEATS: f64 = 1.0 / STEPS_PER_BEAT as f64;
-const PHRASE_BARS: usize = 2;
-/// Longest melody note, in steps.
-const MAX_NOTE_STEPS: usize = 4;
-/// How strongly each eighth of a bar attracts a note.
-const METRIC_WEIGHT: [f32; STEPS_PER_BAR] = [1.0, 0.3, 0.6, 0.3, 0.85, 0.3, 0.6, 0.35];
 /// Degrees of the bar chords, darkest region first.
 const CHORDS_DARK_TO_LIGHT: [i32; 6] = [5, 1, 2, 3, 4, 0];
 
@@ -100,14 +99,6 @@ fn voice(pcs: [i32; 3], lo: i32, previous: Option<[i32; 3]>) -> [i32; 3] {
     best
 }
 
-/// The scale degree nearest `degree` whose pitch class is in `chord`.
-fn nearest_chord_tone(t: Tonality, degree: i32, chord: [i32; 3]) -> i32 {
-    (0..=3)
-        .flat_map(|d| [degree - d, degree + d])
-        .find(|&d| chord.contains(&t.pitch(d).rem_euclid(12)))
-        .unwrap_or(degree)
-}
-
 pub fn arrange(f: &Features, s: &Settings, t: Tonality, rng: &mut Rng) -> Vec<Note> {
     let bars = f.regions.len();
     let steps = bars * STEPS_PER_BAR;
@@ -118,7 +109,6 @@ pub fn arrange(f: &Features, s: &Settings, t: Tonality, rng: &mut Rng) -> Vec<No
     let harmony_lo = (low - 10).max(24);
     let bass_lo = (low - 24).max(12);
 
-    let heights = span(f.columns.iter().map(|c| c.height));
     let contrasts = span(f.columns.iter().map(|c| c.contrast));
     let lights = span(f.regions.iter().map(|r| r.lightness));
     let lows = span(f.regions.iter().map(|r| r.low_edges));
@@ -144,6 +134,21 @@ pub fn arrange(f: &Features, s: &Settings, t: Tonality, rng: &mut Rng) -> Vec<No
                 i = (i + 1) % CHORDS_DARK_TO_LIGHT.len();
             }
             CHORDS_DARK_TO_LIGHT[i]
+        };
+        // Cadences: an antecedent phrase ends open on V, a consequent (and the loop) on I.
+        let phrase_bars = PHRASE_BARS.min(bars);
+        let phrase = b / phrase_bars;
+        let phrase_end = (b + 1) % phrase_bars == 0 || b + 1 == bars;
+        let closing = phrase % 2 == 1 || b + 1 == bars;
+        // (Where the mode's V is diminished, as in Phrygian and Locrian, the half cadence rests
+        // on the first major or minor triad of VII, II, IV.)
+        let degree = match (phrase_end && b > 0, closing) {
+            (true, true) => 0,
+            (true, false) => [4, 6, 1, 3]
+                .into_iter()
+                .find(|&d| is_consonant(triad(ct, d)))
+                .unwrap_or(degree),
+            _ => degree,
         };
         chord_degrees.push(degree);
     }
@@ -206,43 +211,18 @@ pub fn arrange(f: &Features, s: &Settings, t: Tonality, rng: &mut Rng) -> Vec<No
         }
     }
 
-    // Melody rhythm: which steps sound.
+    // Melody: a motif from the picture, developed into phrases with cadences (melody.rs).
     let edge = (f.edge_density / 0.12).clamp(0.0, 1.0);
     let activity = (0.1 + 0.55 * s.density + 0.3 * edge + 0.2 * mood).clamp(0.05, 1.0);
-    let onsets: Vec<usize> = (0..steps)
-        .filter(|&i| {
-            let m = METRIC_WEIGHT[i % STEPS_PER_BAR];
-            let p = activity * (0.6 * m + 0.6 * f.columns[i].energy);
-            i % (PHRASE_BARS * STEPS_PER_BAR) == 0 || rng.unit() < p
-        })
-        .collect();
-
-    // Melody pitches: follow the contour, mostly by step.
-    let mut previous: Option<i32> = None;
-    for (k, &i) in onsets.iter().enumerate() {
-        let c = f.columns[i];
-        let target = deg_lo + (rank(c.height, heights) * (deg_hi - deg_lo) as f32).round() as i32;
-        let phrase_start = i % (PHRASE_BARS * STEPS_PER_BAR) == 0;
-        let max_move = if phrase_start { 4 } else { 2 };
-        let mut d = match previous {
-            Some(p) => p + (target - p).clamp(-max_move, max_move),
-            None => target,
-        };
-        let next = onsets.get(k + 1).copied().unwrap_or(steps);
-        let phrase_end = next % (PHRASE_BARS * STEPS_PER_BAR) == 0 || next == steps;
-        let strong = i % (STEPS_PER_BAR / 2) == 0;
-        let chord = chords[i / STEPS_PER_BAR];
-        if strong || phrase_end {
-            d = nearest_chord_tone(t, d, chord);
-        }
-        d = d.clamp(deg_lo, deg_hi);
-        previous = Some(d);
-        let len_steps = (next - i).min(MAX_NOTE_STEPS);
-        let velocity = 0.5 + 0.4 * rank(c.contrast, contrasts) + 0.1 * METRIC_WEIGHT[i % 8];
+    for tone in melody::melody(f, t, &chords, deg_lo, deg_hi, activity, mood, rng) {
+        let c = f.columns[tone.step.min(steps - 1)];
+        let velocity = 0.5
+            + 0.4 * rank(c.contrast, contrasts)
+            + 0.1 * METRIC_WEIGHT[tone.step % STEPS_PER_BAR];
         notes.push(note(
-            i as f64 * STEP_BEATS,
-            len_steps as f64 * STEP_BEATS * 0.92,
-            t.pitch(d),
+            tone.step as f64 * STEP_BEATS,
+            tone.len as f64 * STEP_BEATS * 0.92,
+            t.pitch(tone.degree),
             velocity.min(1.0),
             Part::Melody,
         ));
@@ -265,16 +245,5 @@ mod tests {
         let moved: i32 = (0..3).map(|k| (iv[k] - i[k]).abs()).sum();
         assert!(moved <= 4, "{i:?} -> {iv:?}");
         assert!(iv.iter().all(|p| [5, 9, 0].contains(&p.rem_euclid(12))));
-    }
-
-    #[test]
-    fn chord_tones_are_found_nearby() {
-        let c = Tonality {
-            tonic: 0,
-            scale: Scale::Major,
-        };
-        // D (degree 36) against a C major chord: C or E are one step away.
-        let d = nearest_chord_tone(c, 36, [0, 4, 7]);
-        assert!([35, 37].contains(&d));
     }
 }

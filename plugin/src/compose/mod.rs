@@ -8,6 +8,7 @@
 mod arrange;
 pub mod gallery;
 pub mod measure;
+mod melody;
 mod scan;
 mod spectral;
 pub mod theory;

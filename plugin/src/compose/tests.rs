@@ -477,3 +477,130 @@ fn the_picture_proposes_its_timbre() {
     assert!(jagged.patch.brightness > smooth.patch.brightness + 0.3);
     assert!(jagged.patch.attack_ms < smooth.patch.attack_ms / 4.0);
 }
+
+/// The melodies of the generated picture set (`compose::gallery`), 8 bars each.
+fn gallery_melodies() -> Vec<(String, Score, super::measure::MelodyMeasures)> {
+    super::gallery::gallery()
+        .into_iter()
+        .map(|(name, p)| {
+            let score = compose(
+                &p,
+                &Settings {
+                    bars: 8,
+                    ..Settings::default()
+                },
+                name.clone(),
+            );
+            let m = super::measure::melody_measures(&score)
+                .unwrap_or_else(|| panic!("{name}: no melody"));
+            (name, score, m)
+        })
+        .collect()
+}
+
+#[test]
+fn melodies_move_by_step_stay_singable_and_repeat_like_tunes() {
+    use super::measure::median;
+    let set = gallery_melodies();
+    let steps: Vec<f32> = set.iter().map(|s| s.2.step_share).collect();
+    let ranges: Vec<f32> = set.iter().map(|s| f32::from(s.2.range)).collect();
+    let recurring: Vec<f32> = set.iter().map(|s| s.2.recurring_bars).collect();
+    // Human folk melodies: 0.78 of moves by step, a range of 9 in 8 bars, recurring bars.
+    assert!(
+        median(&steps) >= 0.72,
+        "median step share {}",
+        median(&steps)
+    );
+    for (name, _, m) in &set {
+        assert!(m.step_share >= 0.55, "{name}: step share {}", m.step_share);
+        assert!(m.range >= 4, "{name}: a drone, range {}", m.range);
+        assert!(
+            (1.5..=5.5).contains(&m.notes_per_bar),
+            "{name}: {} notes a bar",
+            m.notes_per_bar
+        );
+    }
+    assert!(median(&ranges) <= 12.0, "median range {}", median(&ranges));
+    let with_recurring = recurring.iter().filter(|r| **r > 0.0).count();
+    assert!(
+        with_recurring * 10 >= set.len() * 6,
+        "{with_recurring} of {} repeat a bar",
+        set.len()
+    );
+    // Patterns repeat more literally than scenes and paintings.
+    let patterned = [
+        "stripes",
+        "checkerboard",
+        "bricks",
+        "grid",
+        "polka dots",
+        "tiles",
+        "plaid",
+    ];
+    let (mut pat, mut other) = (Vec::new(), Vec::new());
+    for (name, _, m) in &set {
+        if patterned.iter().any(|p| name.contains(p)) {
+            pat.push(m.recurring_bars);
+        } else {
+            other.push(m.recurring_bars);
+        }
+    }
+    let mean = |v: &[f32]| v.iter().sum::<f32>() / v.len() as f32;
+    assert!(
+        mean(&pat) > mean(&other),
+        "patterns {} vs others {}",
+        mean(&pat),
+        mean(&other)
+    );
+}
+
+#[test]
+fn phrases_end_on_cadences_open_then_closed() {
+    for (name, score, _) in gallery_melodies() {
+        let t = {
+            let (tonic, _) = score.tonality.split_once(' ').unwrap();
+            super::theory::pitch_class(tonic).unwrap()
+        };
+        let melody = super::measure::melody_line(&score);
+        let bass_on = |beat: f64| {
+            score
+                .notes
+                .iter()
+                .filter(|n| n.part == Part::Bass && (n.start_beats - beat).abs() < 1e-9)
+                .map(|n| n.pitch % 12)
+                .next()
+        };
+        for phrase in 0..4 {
+            let end_bar = phrase * 2 + 1;
+            let bar_start = end_bar as f64 * 4.0;
+            // The phrase's last melody note sounds on beat 3 of its second bar and holds.
+            let last = melody
+                .iter()
+                .rfind(|n| n.0 >= bar_start && n.0 < bar_start + 4.0)
+                .unwrap_or_else(|| panic!("{name}: phrase {phrase} has no last bar"));
+            assert_eq!(
+                last.0,
+                bar_start + 2.0,
+                "{name}: phrase {phrase} ends off beat 3"
+            );
+            let root = bass_on(bar_start).expect("a bass note on the cadence bar");
+            let from_tonic = (i32::from(root) - i32::from(t)).rem_euclid(12);
+            if phrase % 2 == 1 {
+                // Closed: the tonic chord, the melody on the tonic.
+                assert_eq!(from_tonic, 0, "{name}: phrase {phrase} does not close on I");
+                assert_eq!(
+                    last.2 % 12,
+                    t,
+                    "{name}: the melody does not close on the tonic"
+                );
+            } else {
+                // Open: a half cadence on V (or, where the mode's V is not a major or minor
+                // triad, away from I).
+                assert_ne!(
+                    from_tonic, 0,
+                    "{name}: phrase {phrase} closes where it should open"
+                );
+            }
+        }
+    }
+}
