@@ -30,14 +30,14 @@ const STEP_BEATS: f64 = 1.0 / STEPS_PER_BEAT as f64;
 /// Degrees of the bar chords, darkest region first.
 const CHORDS_DARK_TO_LIGHT: [i32; 6] = [5, 1, 2, 3, 4, 0];
 
-fn span(values: impl Iterator<Item = f32>) -> (f32, f32) {
+pub(super) fn span(values: impl Iterator<Item = f32>) -> (f32, f32) {
     values.fold((f32::INFINITY, f32::NEG_INFINITY), |(lo, hi), v| {
         (lo.min(v), hi.max(v))
     })
 }
 
 /// Maps `v` from the picture's own range to 0..1 (0.5 when the picture does not vary).
-fn rank(v: f32, (lo, hi): (f32, f32)) -> f32 {
+pub(super) fn rank(v: f32, (lo, hi): (f32, f32)) -> f32 {
     if hi - lo > 1e-6 {
         ((v - lo) / (hi - lo)).clamp(0.0, 1.0)
     } else {

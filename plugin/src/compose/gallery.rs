@@ -58,6 +58,17 @@ fn hills(x: f32, y: f32) -> [f32; 3] {
     }
 }
 
+/// Bricks in a running bond: mortar lines, rows offset by half a brick.
+fn bricks(x: f32, y: f32) -> [f32; 3] {
+    let row = (y * 8.0) as i32;
+    let bx = x * 6.0 + if row % 2 == 0 { 0.0 } else { 0.5 };
+    if (y * 8.0).fract() < 0.12 || bx.fract() < 0.06 {
+        [0.85, 0.85, 0.8]
+    } else {
+        [0.65, 0.25, 0.15]
+    }
+}
+
 /// The set: (name, picture), at least 40.
 pub fn gallery() -> Vec<(String, Picture)> {
     type Painter = Box<dyn Fn(f32, f32) -> [f32; 3]>;
@@ -346,18 +357,7 @@ pub fn gallery() -> Vec<(String, Picture)> {
                 }
             }),
         ),
-        (
-            "bricks",
-            Box::new(|x, y| {
-                let row = (y * 8.0) as i32;
-                let bx = x * 6.0 + if row % 2 == 0 { 0.0 } else { 0.5 };
-                if (y * 8.0).fract() < 0.12 || bx.fract() < 0.06 {
-                    [0.85, 0.85, 0.8]
-                } else {
-                    [0.65, 0.25, 0.15]
-                }
-            }),
-        ),
+        ("bricks", Box::new(bricks)),
         (
             "grid",
             Box::new(|x, y| {
@@ -516,19 +516,7 @@ pub fn gallery() -> Vec<(String, Picture)> {
         set.push((name, Box::new(move |x, y| scaled(hills(x, y), k))));
     }
     for (name, k) in [("bricks, light", 1.3), ("bricks, dark", 0.35)] {
-        set.push((
-            name,
-            Box::new(move |x, y| {
-                let row = (y * 8.0) as i32;
-                let bx = x * 6.0 + if row % 2 == 0 { 0.0 } else { 0.5 };
-                let c = if (y * 8.0).fract() < 0.12 || bx.fract() < 0.06 {
-                    [0.85, 0.85, 0.8]
-                } else {
-                    [0.65, 0.25, 0.15]
-                };
-                scaled(c, k)
-            }),
-        ));
+        set.push((name, Box::new(move |x, y| scaled(bricks(x, y), k))));
     }
     set.into_iter()
         .map(|(name, f)| (name.to_string(), paint(f)))

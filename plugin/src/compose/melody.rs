@@ -4,6 +4,7 @@
 //! varied ones develop more). Moves mostly by step, a leap is followed by a step back, strong beats
 //! take chord tones, a phrase stays within an octave and ends on a longer note.
 
+use super::arrange::{rank, span};
 use super::theory::{Rng, Tonality};
 use crate::analysis::Features;
 
@@ -27,20 +28,6 @@ pub struct Tone {
 struct Motif {
     onsets: Vec<usize>,
     shape: Vec<i32>,
-}
-
-fn span(values: impl Iterator<Item = f32>) -> (f32, f32) {
-    values.fold((f32::INFINITY, f32::NEG_INFINITY), |(lo, hi), v| {
-        (lo.min(v), hi.max(v))
-    })
-}
-
-fn rank(v: f32, (lo, hi): (f32, f32)) -> f32 {
-    if hi - lo > 1e-6 {
-        ((v - lo) / (hi - lo)).clamp(0.0, 1.0)
-    } else {
-        0.5
-    }
 }
 
 /// How alike two bar regions look (1 = the same): patterns score high, scenes lower.
