@@ -12,7 +12,7 @@
 //!   edges; downbeats are favoured.
 //! - Chords: one diatonic triad per bar from the bar's region (darker regions take vi, ii, iii,
 //!   lighter ones IV, V, I); the loop starts on I, every antecedent phrase ends on V (a half
-//!   cadence) and every consequent on I. Voiced in three parts with the smallest movement from
+//!   cadence) and every consequent on I, after V (authentic, lighter regions) or IV (plagal). Voiced in three parts with the smallest movement from
 //!   the previous chord.
 //! - Bass: the chord root, half notes, filling in quarter notes and an approach note where the
 //!   bottom of the region is busy or Density is high.
@@ -142,12 +142,34 @@ pub fn arrange(f: &Features, s: &Settings, t: Tonality, rng: &mut Rng) -> Vec<No
         let closing = phrase % 2 == 1 || b + 1 == bars;
         // (Where the mode's V is diminished, as in Phrygian and Locrian, the half cadence rests
         // on the first major or minor triad of VII, II, IV.)
+        // The bar before a closing I prepares it, as the picture lights it: a lighter region
+        // takes V (an authentic cadence, V-I), a darker one IV (plagal, IV-I); V is not repeated
+        // after the half cadence before it.
+        let before_close = b + 1 < bars
+            && (b + 2) % phrase_bars == 0
+            && phrase_bars > 1
+            && (phrase % 2 == 1 || b + 2 == bars);
+        let bright = rank(region.lightness, lights) > 0.5;
         let degree = match (phrase_end && b > 0, closing) {
             (true, true) => 0,
             (true, false) => [4, 6, 1, 3]
                 .into_iter()
                 .find(|&d| is_consonant(triad(ct, d)))
                 .unwrap_or(degree),
+            _ if before_close && b > 0 => {
+                let previous = chord_degrees.last().copied();
+                let order = if bright && previous != Some(4) {
+                    [4, 3]
+                } else {
+                    [3, 4]
+                };
+                // (Lydian's IV is diminished: then V, even after V.)
+                order
+                    .into_iter()
+                    .find(|&d| is_consonant(triad(ct, d)) && Some(d) != previous)
+                    .or_else(|| order.into_iter().find(|&d| is_consonant(triad(ct, d))))
+                    .unwrap_or(degree)
+            }
             _ => degree,
         };
         chord_degrees.push(degree);

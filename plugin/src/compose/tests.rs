@@ -586,13 +586,22 @@ fn phrases_end_on_cadences_open_then_closed() {
             let root = bass_on(bar_start).expect("a bass note on the cadence bar");
             let from_tonic = (i32::from(root) - i32::from(t)).rem_euclid(12);
             if phrase % 2 == 1 {
-                // Closed: the tonic chord, the melody on the tonic.
+                // Closed: the tonic chord, the melody on the tonic, after V (authentic) or IV
+                // (plagal); Locrian has neither as a major or minor triad.
                 assert_eq!(from_tonic, 0, "{name}: phrase {phrase} does not close on I");
                 assert_eq!(
                     last.2 % 12,
                     t,
                     "{name}: the melody does not close on the tonic"
                 );
+                let before = bass_on(bar_start - 4.0).expect("a bass note before the cadence");
+                let before = (i32::from(before) - i32::from(t)).rem_euclid(12);
+                if !score.tonality.contains("Locrian") {
+                    assert!(
+                        [7, 5, 6].contains(&before),
+                        "{name}: phrase {phrase} closes from a chord {before} semitones above I"
+                    );
+                }
             } else {
                 // Open: a half cadence on V (or, where the mode's V is not a major or minor
                 // triad, away from I).
