@@ -179,11 +179,25 @@ def test_a_dropped_text_file_is_refused_visibly_and_the_music_stays(screen, tmp_
     assert plugin_state(synth, tmp_path)["score"]["source"] == "example.png (96 x 64)"
 
 
-def amber_and_mean(pixels):
-    """How many pixels have the drop highlight's amber, and the mean brightness."""
+AMBER = (255, 176, 72)  # the drop highlight for a picture
+RED = (235, 87, 87)  # the refusal for anything else
+
+
+def count_near(pixels, colour, tolerance=24):
+    """How many pixels are within `tolerance` (per channel) of `colour`."""
     p = pixels.astype(np.int16)
-    amber = (np.abs(p - np.array([255, 176, 72])).max(axis=-1) <= 24).sum()
-    return int(amber), float(p.mean())
+    return int((np.abs(p - np.array(colour)).max(axis=-1) <= tolerance).sum())
+
+
+def drag_onto_editor(d, toolkit, path):
+    """Drags `path` from a real `toolkit` drag source to the editor's centre. Returns the editor
+    before, the editor while the file hovers, and what the drag source printed."""
+    target = xh.plugin_window(d)
+    time.sleep(0.5)
+    x, y, w, h = xh.geometry(d, target)
+    calm = window_pixels(d)
+    hover, lines = xh.toolkit_drag(toolkit, path, (x + w // 2, y + h // 2), lambda: window_pixels(d))
+    return calm, hover, lines
 
 
 @pytest.mark.parametrize("toolkit", ["gtk", "qt"])
@@ -194,18 +208,12 @@ def test_a_picture_dragged_from_a_real_toolkit_plays(screen, tmp_path, toolkit):
     png = make_png(tmp_path / f"from-{toolkit}.png")
 
     def drag(d):
-        target = xh.plugin_window(d)
-        time.sleep(0.5)
-        x, y, w, h = xh.geometry(d, target)
-        calm = window_pixels(d)
-        hover, lines = xh.toolkit_drag(toolkit, png, (x + w // 2, y + h // 2), lambda: window_pixels(d))
-        time.sleep(2.0)
-        return calm, hover, lines
+        dragged = drag_onto_editor(d, toolkit, png)
+        time.sleep(2.0)  # the background load (the state is checked below, not the timing)
+        return dragged
 
     calm, hover, lines = xh.drive_editor(synth.open_editor, drag)
-    calm_amber, calm_mean = amber_and_mean(calm)
-    hover_amber, hover_mean = amber_and_mean(hover)
-    assert hover_amber > calm_amber + 500 and hover_mean < 0.8 * calm_mean, (
+    assert count_near(hover, AMBER) > count_near(calm, AMBER) + 500 and hover.mean() < 0.8 * calm.mean(), (
         f"no drop highlight while the file hovered ({toolkit}: {lines})"
     )
     assert "drag-failed" not in " ".join(lines) and "drag-end 0" not in lines, lines
@@ -223,17 +231,10 @@ def test_a_text_file_dragged_from_gtk_is_refused_and_the_music_stays(screen, tmp
     text.write_text("not a picture either\n")
     log_start = LOG.stat().st_size if LOG.exists() else 0
 
-    def drag(d):
-        target = xh.plugin_window(d)
-        time.sleep(0.5)
-        x, y, w, h = xh.geometry(d, target)
-        hover, _ = xh.toolkit_drag("gtk", text, (x + w // 2, y + h // 2), lambda: window_pixels(d))
-        return hover
-
-    hover = xh.drive_editor(synth.open_editor, drag)
-    p = hover.astype(np.int16)
-    red = ((np.abs(p - np.array([235, 87, 87])).max(axis=-1)) <= 24).sum()
-    assert red > 500, "the refusal's red highlight did not show while the text file hovered"
+    calm, hover, _ = xh.drive_editor(synth.open_editor, lambda d: drag_onto_editor(d, "gtk", text))
+    assert count_near(hover, RED) > count_near(calm, RED) + 500, (
+        "the refusal's red highlight did not show while the text file hovered"
+    )
     assert "lyrics.txt: this is not a picture" in LOG.read_text(errors="replace")[log_start:]
     assert plugin_state(synth, tmp_path)["score"]["source"] == "example.png (96 x 64)"
 
