@@ -1,5 +1,5 @@
-//! `cargo xtask music-report`: how Pixelody's melodies move, over the generated picture set
-//! (`compose::gallery`), 8 bars each, beside what human melodies do. Prints a line per picture
+//! `cargo xtask music-report [DIR]`: how Pixelody's melodies move, over the generated picture set
+//! (`compose::gallery`) or the pictures in DIR, 8 bars each, beside what human melodies do. Prints a line per picture
 //! and the medians, and writes a sheet of piano rolls (picture, then its 8 bars) to
 //! target/music-report/piano-rolls.png to look at. It measures; it asserts nothing.
 
@@ -16,8 +16,48 @@ const PITCH_PX: u32 = 2;
 const LOW: u8 = 30;
 const HIGH: u8 = 96;
 
+/// The bars (from 1) where the highest note sounds: "5" or "2-7".
+fn peak_bars(at: f32, until: f32) -> String {
+    let bar = |x: f32| (x * BARS as f32).floor() as u32 + 1;
+    if bar(at) == bar(until) {
+        bar(at).to_string()
+    } else {
+        format!("{}-{}", bar(at), bar(until))
+    }
+}
+
+/// The pictures in `dir` that decode, by file name, as the plug-in reads them.
+fn pictures_in(dir: &std::path::Path) -> Vec<(String, pixelody::analysis::Picture)> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+        .unwrap_or_else(|e| panic!("reading {}: {e}", dir.display()))
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.is_file())
+        .collect();
+    files.sort();
+    files
+        .into_iter()
+        .filter_map(|path| {
+            let name = path.file_name()?.to_string_lossy().into_owned();
+            let bytes = std::fs::read(&path).ok()?;
+            match pixelody::analysis::decode(&bytes) {
+                Ok(picture) => Some((name, picture)),
+                Err(e) => {
+                    eprintln!("{name}: skipped ({})", e.message);
+                    None
+                }
+            }
+        })
+        .collect()
+}
+
 fn main() {
-    let set = gallery();
+    // `music_report DIR`: the pictures in DIR (held-out photos, say) instead of the generated set.
+    let set = match std::env::args_os().nth(1) {
+        Some(dir) => pictures_in(&PathBuf::from(dir)),
+        None => gallery(),
+    };
+    // PIXELODY_REPORT_SHOW=name prints the notes (beat:pitch) of the pictures whose name has it.
+    let show = std::env::var("PIXELODY_REPORT_SHOW").ok();
     let settings = Settings {
         bars: BARS,
         ..Settings::default()
@@ -32,22 +72,41 @@ fn main() {
         image::RgbImage::from_pixel(panel_w * columns, panel_h * rows, image::Rgb([22, 23, 28]));
 
     println!(
-        "{:<26} {:>6} {:>6} {:>9} {:>10}  key",
-        "picture", "steps", "range", "recurring", "notes/bar"
+        "{:<26} {:>6} {:>6} {:>9} {:>10} {:>6}  key",
+        "picture", "steps", "range", "recurring", "notes/bar", "peak"
     );
     let (mut steps, mut ranges, mut recurring, mut busy) = (vec![], vec![], vec![], vec![]);
+    let mut climaxes = Vec::new();
     for (i, (name, picture)) in set.iter().enumerate() {
         let score = compose(picture, &settings, name.clone());
+        if show.as_deref().is_some_and(|s| name.contains(s)) {
+            for part in [Part::Melody, Part::Harmony, Part::Bass] {
+                let notes: Vec<String> = score
+                    .notes
+                    .iter()
+                    .filter(|n| n.part == part)
+                    .map(|n| format!("{}:{}", n.start_beats, n.pitch))
+                    .collect();
+                println!("  {part:?}: {}", notes.join(" "));
+            }
+        }
         match melody_measures(&score) {
             Some(m) => {
                 println!(
-                    "{:<26} {:>6.2} {:>6} {:>9.2} {:>10.1}  {}",
-                    name, m.step_share, m.range, m.recurring_bars, m.notes_per_bar, score.tonality
+                    "{:<26} {:>6.2} {:>6} {:>9.2} {:>10.1} {:>6}  {}",
+                    name,
+                    m.step_share,
+                    m.range,
+                    m.recurring_bars,
+                    m.notes_per_bar,
+                    peak_bars(m.climax_at, m.climax_until),
+                    score.tonality
                 );
                 steps.push(m.step_share);
                 ranges.push(f32::from(m.range));
                 recurring.push(m.recurring_bars);
                 busy.push(m.notes_per_bar);
+                climaxes.push((m.climax_at, m.climax_until));
             }
             None => println!(
                 "{name:<26} (fewer than two melody notes)  {}",
@@ -59,9 +118,19 @@ fn main() {
             (i as u32 % columns) * panel_w,
             (i as u32 / columns) * panel_h,
         );
-        for y in 0..picture.height as u32 {
-            for x in 0..picture.width as u32 {
-                let c = picture.rgb[(y as usize) * picture.width + x as usize];
+        // A thumbnail of at most 96 x 64.
+        let scale = (picture.width as f32 / 96.0)
+            .max(picture.height as f32 / 64.0)
+            .max(1.0);
+        let (tw, th) = (
+            (picture.width as f32 / scale) as u32,
+            (picture.height as f32 / scale) as u32,
+        );
+        for y in 0..th {
+            for x in 0..tw {
+                let (sx, sy) = ((x as f32 * scale) as usize, (y as f32 * scale) as usize);
+                let c = picture.rgb
+                    [sy.min(picture.height - 1) * picture.width + sx.min(picture.width - 1)];
                 sheet.put_pixel(px + x, py + y, image::Rgb(c));
             }
         }
@@ -106,6 +175,15 @@ fn main() {
     );
     println!("  recurring bars   {:.2}   (up to 0.5-0.75; target: 60% of melodies with one: {:.0}% have)", median(&recurring), 100.0 * share(&recurring, &|r| r > 0.0));
     println!("  notes per bar    {:.1}    (3.1, 2.1-4.0)", median(&busy));
+    // The climax phrase of 8 bars: bars 5 and 6 (two thirds through is bar 6).
+    let placed = climaxes
+        .iter()
+        .filter(|(at, until)| *at >= 0.5 && *until < 0.75)
+        .count();
+    println!(
+        "  climax           {placed} of {} melodies reach their highest note in bars 5-6 only (two thirds through)",
+        climaxes.len()
+    );
     println!(
         "  barely moving    {} melodies span under 5 semitones in {} bars (a tune, not a drone, needs more)",
         ranges.iter().filter(|r| **r < 5.0).count(),

@@ -3,8 +3,8 @@
 //!   bundled example picture to out/example.wav.
 //! - `cargo xtask test`: everything CI runs, installing what the tests need.
 //! - `cargo xtask bench`: the benchmarks; they print figures and assert nothing.
-//! - `cargo xtask music-report`: how the melodies move over a generated picture set, with a
-//!   sheet of piano rolls (target/music-report/piano-rolls.png).
+//! - `cargo xtask music-report [DIR]`: how the melodies move over a generated picture set (or
+//!   the pictures in DIR), with a sheet of piano rolls (target/music-report/piano-rolls.png).
 //! - `cargo xtask vendor-check`: the vendored crates are their crates.io releases plus
 //!   vendor/patches/*.patch (also part of `test`).
 //! - `cargo xtask fuzz [picture|state] [seconds]`: a cargo-fuzz target (default picture, 600 s).
@@ -426,15 +426,18 @@ fn main() {
         Some("test") => test(),
         Some("vendor-check") => vendor_check(),
         Some("bench") => run(cargo().args(["bench", "-p", "pixelody"])),
-        Some("music-report") => run(cargo().args([
-            "run",
-            "--release",
-            "-q",
-            "-p",
-            "pixelody",
-            "--example",
-            "music_report",
-        ])),
+        Some("music-report") => run(cargo()
+            .args([
+                "run",
+                "--release",
+                "-q",
+                "-p",
+                "pixelody",
+                "--example",
+                "music_report",
+                "--",
+            ])
+            .args(&args[1..])),
         Some("fuzz") => fuzz(
             args.get(1).map_or("picture", String::as_str),
             args.get(2).map_or("600", String::as_str),

@@ -16,6 +16,11 @@ pub struct MelodyMeasures {
     /// Share of bars whose rhythm and interval pattern recurs in another bar.
     pub recurring_bars: f32,
     pub notes_per_bar: f32,
+    /// Where the highest note first sounds, as a share of the loop (0 = its start).
+    pub climax_at: f32,
+    /// Where the highest note last sounds: a climax is reached in one place, not a ceiling the
+    /// line keeps touching.
+    pub climax_until: f32,
     /// Bars measured.
     pub bars: usize,
 }
@@ -88,6 +93,14 @@ pub fn melody_measures(score: &Score) -> Option<MelodyMeasures> {
         range: hi - lo,
         recurring_bars: recurring as f32 / bars as f32,
         notes_per_bar: line.len() as f32 / bars as f32,
+        climax_at: line
+            .iter()
+            .find(|n| n.2 == hi)
+            .map_or(0.0, |n| (n.0 / score.length_beats) as f32),
+        climax_until: line
+            .iter()
+            .rfind(|n| n.2 == hi)
+            .map_or(0.0, |n| (n.0 / score.length_beats) as f32),
         bars,
     })
 }
@@ -146,6 +159,7 @@ mod tests {
         assert!((m.step_share - 6.0 / 7.0).abs() < 1e-6);
         assert_eq!(m.recurring_bars, 1.0);
         assert_eq!(m.notes_per_bar, 4.0);
+        assert_eq!((m.climax_at, m.climax_until), (3.0 / 8.0, 7.0 / 8.0));
     }
 
     #[test]
@@ -161,6 +175,7 @@ mod tests {
         assert_eq!(m.step_share, 0.0);
         assert_eq!(m.range, 19);
         assert_eq!(m.recurring_bars, 0.0);
+        assert_eq!((m.climax_at, m.climax_until), (4.5 / 8.0, 4.5 / 8.0));
         assert_eq!(median(&[3.0, 1.0, 2.0, f32::NAN]), 2.0);
     }
 }

@@ -1,10 +1,21 @@
-//! Compose mode's melody: a one-bar motif taken from the picture, developed into two-bar phrases
+//! Compose mode's melody: one-bar motifs taken from the picture, developed into two-bar phrases
 //! that answer each other (antecedent ending open on the dominant, consequent closing on the
-//! tonic), in a form from the picture (A A' B A''; patterned pictures repeat more literally,
-//! varied ones develop more). Moves mostly by step, a leap is followed by a step back, strong beats
-//! take chord tones, a phrase stays within an octave and ends on a longer note.
+//! tonic).
+//!
+//! - Form from the picture's horizontal structure: the loop is cut into units (two-bar phrases up
+//!   to 8 bars, four-bar sections beyond); a unit that looks like an earlier one (lightness,
+//!   colour, edges) plays its material again, one unlike any plays new material from its own
+//!   busiest bar (up to two motifs in 8 bars, three beyond), and the last unit returns to the
+//!   first's (A A' B A'', A A B A, A B A' C A'' ...).
+//! - Development: where the picture is not a pattern, material that returns mid-loop comes back
+//!   inverted (its intervals upside down) or, in calmer regions, augmented (twice as slow);
+//!   patterns (tiles, bricks, stripes) repeat literally.
+//! - Moves mostly by step, a leap is followed by a step back, strong beats take chord tones, a
+//!   phrase stays within an octave and ends on a longer note; the highest note sounds once, in
+//!   the phrase two thirds through; the loop's last bar leads back to its first note by step.
 
 use super::arrange::{rank, span};
+use super::harmony::HALVES;
 use super::theory::{Rng, Tonality};
 use crate::analysis::Features;
 
@@ -23,20 +34,63 @@ pub struct Tone {
     pub degree: i32,
 }
 
-/// A motif: onsets within a bar and the degree of each relative to the first.
+/// A motif: onsets within a bar (or two, augmented) and the degree of each relative to the first.
 #[derive(Clone, Debug, PartialEq)]
-struct Motif {
-    onsets: Vec<usize>,
-    shape: Vec<i32>,
+pub(super) struct Motif {
+    pub onsets: Vec<usize>,
+    pub shape: Vec<i32>,
 }
 
-/// How alike two bar regions look (1 = the same): patterns score high, scenes lower.
-fn likeness(f: &Features, a: usize, b: usize) -> f32 {
-    let (ra, rb) = (&f.regions[a], &f.regions[b]);
-    let d = (ra.lightness - rb.lightness).abs() / 0.08
-        + (ra.chroma - rb.chroma).abs() / 0.03
-        + (ra.edges - rb.edges).abs() / 0.02;
+/// How alike two spans of bars look, by their mean lightness, colour and edges.
+pub(super) fn span_likeness(
+    f: &Features,
+    a: std::ops::Range<usize>,
+    b: std::ops::Range<usize>,
+) -> f32 {
+    let mean = |r: &std::ops::Range<usize>, v: &dyn Fn(&crate::analysis::Region) -> f32| {
+        f.regions[r.clone()].iter().map(v).sum::<f32>() / r.len().max(1) as f32
+    };
+    let d = (mean(&a, &|r| r.lightness) - mean(&b, &|r| r.lightness)).abs() / 0.08
+        + (mean(&a, &|r| r.chroma) - mean(&b, &|r| r.chroma)).abs() / 0.03
+        + {
+            // Edges relative to how busy the two are (a busy picture's bars differ more).
+            let (ea, eb) = (mean(&a, &|r| r.edges), mean(&b, &|r| r.edges));
+            (ea - eb).abs() / (0.02 + 0.25 * ea.max(eb))
+        };
     (-d).exp()
+}
+
+/// How much the picture repeats itself from left to right, 0..1: 1 for a pattern (tiles,
+/// bricks, stripes, a grid) or a picture that does not change, near 0 for a scene. The strongest
+/// periodicity of its columns' lightness and edges: the autocorrelation's highest peak after its
+/// first zero crossing (a smooth trend, which never crosses, is not a pattern).
+pub fn repetition(f: &Features) -> f32 {
+    let series: [Vec<f32>; 2] = [
+        f.columns.iter().map(|c| c.lightness).collect(),
+        f.columns.iter().map(|c| c.energy).collect(),
+    ];
+    let mut strongest: f32 = 0.0;
+    let mut flat = true;
+    for x in &series {
+        let n = x.len();
+        let mean = x.iter().sum::<f32>() / n.max(1) as f32;
+        let d: Vec<f32> = x.iter().map(|v| v - mean).collect();
+        let var: f32 = d.iter().map(|v| v * v).sum();
+        if var / (n.max(1) as f32) < 1e-4 {
+            continue;
+        }
+        flat = false;
+        let r = |lag: usize| (0..n - lag).map(|i| d[i] * d[i + lag]).sum::<f32>() / var;
+        if let Some(zero) = (1..n / 2).find(|&lag| r(lag) < 0.0) {
+            let peak = (zero..=n / 2).map(r).fold(0.0, f32::max);
+            strongest = strongest.max(peak);
+        }
+    }
+    if flat {
+        1.0
+    } else {
+        ((strongest - 0.2) / 0.5).clamp(0.0, 1.0)
+    }
 }
 
 /// The motif of bar `bar`: its rhythm from the metric weights and the bar's edges, its shape
@@ -53,7 +107,7 @@ fn motif(f: &Features, bar: usize, activity: f32, mood: f32, rng: &mut Rng) -> M
     if onsets.len() < 2 {
         onsets.push(4);
     }
-    while onsets.len() > 6 {
+    while onsets.len() > 5 {
         // Drop the metrically weakest onset (never the first).
         let weakest = (1..onsets.len())
             .min_by(|&a, &b| METRIC_WEIGHT[onsets[a]].total_cmp(&METRIC_WEIGHT[onsets[b]]))
@@ -136,15 +190,142 @@ fn nearest_of(t: Tonality, degree: i32, targets: &[i32]) -> i32 {
         .unwrap_or(degree)
 }
 
-/// What each phrase plays: 0 = the first motif, 1 = the contrasting one.
-fn form(phrases: usize, contrast: bool) -> Vec<usize> {
-    (0..phrases)
-        .map(|p| if contrast && p % 4 == 2 { 1 } else { 0 })
-        .collect()
+/// How a unit plays its material.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub(super) enum Development {
+    /// As it came (the answer bar still moves it to its own chord).
+    Plain,
+    /// Intervals upside down.
+    Inverted,
+    /// Twice as slow: the motif's bar spread over the phrase's two bars.
+    Augmented,
 }
 
-/// The melody for a loop of `chords.len()` bars (`chords`: the pitch classes of each bar's
-/// chord), between degrees `lo` and `hi` of `t`.
+/// What each phrase plays: the material (an index into the motifs) and how.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub(super) struct Plan {
+    pub material: usize,
+    pub development: Development,
+}
+
+/// The loop's form from the picture's horizontal structure: one `Plan` per phrase, and the bar
+/// each material's motif comes from.
+pub(super) fn form(
+    f: &Features,
+    phrases: usize,
+    phrase_bars: usize,
+    literal: f32,
+    rng: &mut Rng,
+) -> (Vec<Plan>, Vec<usize>) {
+    let bars = f.regions.len();
+    // Units: periods of two phrases (antecedent and consequent), which state the same material.
+    let per_unit = 2;
+    let units = phrases.div_ceil(per_unit);
+    let unit_bars = |u: usize| {
+        let first = u * per_unit * phrase_bars;
+        first..((u + 1) * per_unit * phrase_bars).min(bars)
+    };
+    let max_materials = if bars > 8 { 3 } else { 2 };
+    let mut labels: Vec<usize> = Vec::with_capacity(units);
+    let mut sources: Vec<usize> = Vec::new();
+    let energy = |b: usize| {
+        f.columns[b * STEPS..(b + 1) * STEPS]
+            .iter()
+            .map(|c| c.energy)
+            .sum::<f32>()
+    };
+    let busiest = |r: std::ops::Range<usize>| {
+        r.clone()
+            .max_by(|&a, &b| energy(a).total_cmp(&energy(b)))
+            .unwrap_or(r.start)
+    };
+    for u in 0..units {
+        let like = |a: usize| span_likeness(f, unit_bars(u), unit_bars(a));
+        let best = (0..u).max_by(|&a, &b| like(a).total_cmp(&like(b)));
+        let label = match best {
+            None => 0,
+            Some(a) if like(a) >= 0.5 || sources.len() >= max_materials => labels[a],
+            Some(_) => sources.len(),
+        };
+        if label == sources.len() {
+            // The first period's motif from the loop's busiest bar; a new one from its own.
+            sources.push(if u == 0 {
+                busiest(0..bars)
+            } else {
+                busiest(unit_bars(u))
+            });
+        }
+        labels.push(label);
+    }
+    let edges = span(f.regions.iter().map(|r| r.edges));
+    let mut seen = vec![false; sources.len()];
+    let mut plans = Vec::with_capacity(phrases);
+    for (u, &label) in labels.iter().enumerate() {
+        // Material that returns is developed where the picture is not a pattern: inverted, or
+        // augmented where the period is calmer than the picture's busiest bars. Developed is the
+        // consequent, or, in the loop's last period, the antecedent (the loop closes on the
+        // material as first heard).
+        let returning = std::mem::replace(&mut seen[label], true);
+        let calm = unit_bars(u)
+            .map(|b| rank(f.regions[b].edges, edges))
+            .sum::<f32>()
+            / (unit_bars(u).len().max(1) as f32)
+            < 0.4;
+        let development = if !returning || literal >= 0.6 || rng.unit() < literal {
+            Development::Plain
+        } else if calm {
+            Development::Augmented
+        } else {
+            Development::Inverted
+        };
+        let developed_phrase = if u + 1 == units { 0 } else { 1 };
+        for k in 0..per_unit {
+            let p = u * per_unit + k;
+            if p >= phrases {
+                break;
+            }
+            plans.push(Plan {
+                // Contrast, then return: the loop's last phrase plays the first material.
+                material: if p + 1 == phrases && units > 1 {
+                    0
+                } else {
+                    label
+                },
+                development: if k == developed_phrase {
+                    development
+                } else {
+                    Development::Plain
+                },
+            });
+        }
+    }
+    (plans, sources)
+}
+
+/// `m` for a phrase's bar `b` (0 or 1) developed as `d`: inverted, or augmented across the two
+/// bars (the motif's first half in bar 0, its second in bar 1). `None`: nothing of it in this bar.
+pub(super) fn developed(m: &Motif, d: Development, b: usize) -> Option<Motif> {
+    match d {
+        Development::Plain => Some(m.clone()),
+        Development::Inverted => Some(Motif {
+            onsets: m.onsets.clone(),
+            shape: m.shape.iter().map(|s| -s).collect(),
+        }),
+        Development::Augmented => {
+            let (onsets, shape): (Vec<usize>, Vec<i32>) = m
+                .onsets
+                .iter()
+                .zip(&m.shape)
+                .filter(|(o, _)| (**o * 2) / STEPS == b)
+                .map(|(o, s)| (o * 2 - b * STEPS, *s))
+                .unzip();
+            (!onsets.is_empty()).then_some(Motif { onsets, shape })
+        }
+    }
+}
+
+/// The melody for a loop of `chords.len() / HALVES` bars (`chords`: the pitch classes of the
+/// chord on each half bar), between degrees `lo` and `hi` of `t`.
 #[allow(clippy::too_many_arguments)]
 pub fn melody(
     f: &Features,
@@ -156,51 +337,156 @@ pub fn melody(
     mood: f32,
     rng: &mut Rng,
 ) -> Vec<Tone> {
-    let bars = chords.len();
-    let n = t.scale.intervals().len() as i32;
+    let bars = chords.len() / HALVES;
     let phrase_bars = PHRASE_BARS.min(bars);
     let phrases = bars.div_ceil(phrase_bars);
-    // The motif comes from the bar with the most edges; the contrast from the bar least like it.
-    let energy = |b: usize| {
-        f.columns[b * STEPS..(b + 1) * STEPS]
-            .iter()
-            .map(|c| c.energy)
-            .sum::<f32>()
-    };
-    let source = (0..bars)
-        .max_by(|&a, &b| energy(a).total_cmp(&energy(b)))
-        .unwrap_or(0);
-    let other = (0..bars)
-        .min_by(|&a, &b| likeness(f, source, a).total_cmp(&likeness(f, source, b)))
-        .unwrap_or(0);
     // How literally material returns: the picture's own self-similarity.
-    let literal = if bars > 1 {
-        (1..bars).map(|b| likeness(f, b - 1, b)).sum::<f32>() / (bars - 1) as f32
-    } else {
-        1.0
+    let literal = repetition(f);
+    let (plans, sources) = form(f, phrases, phrase_bars, literal, rng);
+    let motifs: Vec<Motif> = sources
+        .iter()
+        .map(|&bar| motif(f, bar, activity, mood, rng))
+        .collect();
+    // The climax: the phrase two thirds through sounds the loop's highest note, once: its answer
+    // bar rises (by `lift` degrees more) until it does.
+    let climax = (phrases >= 2).then_some(phrases * 2 / 3);
+    let peak_is_unique = |tones: &[Tone], c: usize| {
+        let in_climax = |t: &Tone| t.step / (phrase_bars * STEPS) == c;
+        let top = tones
+            .iter()
+            .filter(|t| in_climax(t))
+            .map(|t| t.degree)
+            .max();
+        let rest = tones
+            .iter()
+            .filter(|t| !in_climax(t))
+            .map(|t| t.degree)
+            .max();
+        match (top, rest) {
+            (Some(a), Some(b)) => a > b,
+            _ => true,
+        }
     };
-    let motifs = [
-        motif(f, source, activity, mood, rng),
-        motif(f, other, activity, mood, rng),
-    ];
-    let contrast = literal < 0.6 && other != source;
-    let roles = form(phrases, contrast);
+    let mut tones = Vec::new();
+    // (Patterns keep their repetition: an ostinato-like tune rises less for its climax.)
+    let max_lift = if literal >= 0.6 { 3 } else { 5 };
+    for lift in 0..=max_lift {
+        let mut attempt = rng.clone();
+        tones = phrases_of(
+            f,
+            t,
+            chords,
+            (lo, hi),
+            &plans,
+            &motifs,
+            climax.map(|c| (c, lift)),
+            literal,
+            activity,
+            &mut attempt,
+        );
+        let top = climax.and_then(|c| {
+            tones
+                .iter()
+                .filter(|t| t.step / (phrase_bars * STEPS) == c)
+                .map(|t| t.degree)
+                .max()
+        });
+        lead_back(&mut tones, bars, lo, top.map_or(hi, |top| hi.min(top - 1)));
+        if climax.is_none_or(|c| peak_is_unique(&tones, c)) || lift == max_lift {
+            *rng = attempt;
+            break;
+        }
+    }
+    // Lengths: to the next note, at most half a bar; a phrase's last note to the phrase's end.
+    let total = bars * STEPS;
+    for k in 0..tones.len() {
+        let next = tones.get(k + 1).map_or(total, |t| t.step);
+        let phrase_end = (tones[k].step / (phrase_bars * STEPS) + 1) * phrase_bars * STEPS;
+        let cap = if next >= phrase_end {
+            phrase_end.min(total) - tones[k].step
+        } else {
+            4
+        };
+        tones[k].len = (next - tones[k].step).min(cap).max(1);
+    }
+    tones
+}
+
+/// A pickup at the end of the loop's last bar, after its closing note, that leads by step into
+/// the loop's first note (nothing where the two are more than a fifth apart), between degrees
+/// `lo` and `hi`.
+fn lead_back(tones: &mut Vec<Tone>, bars: usize, lo: i32, hi: i32) {
+    let (Some(first), Some(close)) = (tones.first().copied(), tones.last().copied()) else {
+        return;
+    };
+    let bar = (bars - 1) * STEPS;
+    if first.step != 0 || close.step != bar + 4 {
+        return;
+    }
+    let g = first.degree - close.degree;
+    let s = g.signum();
+    let pickup: &[(usize, i32)] = match g.abs() {
+        0 => &[(7, 1)],
+        1 => &[(7, 0)],
+        2 => &[(7, -s)],
+        3 | 4 => &[(6, -2 * s), (7, -s)],
+        _ => &[],
+    };
+    for &(step, d) in pickup {
+        let degree = first.degree + d;
+        if (lo..=hi).contains(&degree) {
+            tones.push(Tone {
+                step: bar + step,
+                len: 0,
+                degree,
+            });
+        }
+    }
+}
+
+/// The phrases of the loop as `plans` say. `climax`: the phrase whose answer bar rises `lift`
+/// degrees higher.
+#[allow(clippy::too_many_arguments)]
+fn phrases_of(
+    f: &Features,
+    t: Tonality,
+    chords: &[[i32; 3]],
+    (lo, hi): (i32, i32),
+    plans: &[Plan],
+    motifs: &[Motif],
+    climax: Option<(usize, i32)>,
+    literal: f32,
+    activity: f32,
+    rng: &mut Rng,
+) -> Vec<Tone> {
+    let bars = chords.len() / HALVES;
+    let n = t.scale.intervals().len() as i32;
+    let phrase_bars = PHRASE_BARS.min(bars);
+    let phrases = plans.len();
+    let chord_at = |step: usize| chords[(step * HALVES / STEPS).min(chords.len() - 1)];
     let heights = span(f.columns.iter().map(|c| c.height));
     let centre = (lo + hi) / 2;
     let reach = (hi - lo) / 2;
 
     let mut tones: Vec<Tone> = Vec::new();
-    let mut first_start: [Option<i32>; 2] = [None, None];
-    for (p, &role) in roles.iter().enumerate() {
+    let mut first_start: Vec<Option<i32>> = vec![None; motifs.len()];
+    let mut ceiling: Option<i32> = None;
+    let mut answer_up: Vec<Option<bool>> = vec![None; motifs.len()];
+    for (p, plan) in plans.iter().enumerate() {
         let bar0 = p * phrase_bars;
-        if bar0 >= bars {
-            break;
-        }
         let closing = p % 2 == 1 || p + 1 == phrases;
+        let lift = match climax {
+            Some((c, lift)) if c == p => lift,
+            _ => 0,
+        };
         // Where the phrase starts: the picture's height over it, near the middle of the range,
         // a chord tone of its first bar; a return starts where its material started before.
-        let start = match first_start[role] {
-            Some(d) if rng.unit() < 0.5 + 0.5 * literal => nearest_chord_tone(t, d, chords[bar0]),
+        // (A section that returns opens as it did: an antecedent always, a consequent as
+        // literally as the picture repeats.)
+        let start = match first_start[plan.material] {
+            Some(d) if p % 2 == 0 || rng.unit() < 0.5 + 0.5 * literal => {
+                nearest_chord_tone(t, d, chord_at(bar0 * STEPS))
+            }
             _ => {
                 let h = f.columns[bar0 * STEPS..(bar0 + 1) * STEPS]
                     .iter()
@@ -212,61 +498,97 @@ pub fn melody(
                 if let Some(end) = tones.last() {
                     d = end.degree + (d - end.degree).clamp(-3, 3);
                 }
-                nearest_chord_tone(t, d, chords[bar0])
+                nearest_chord_tone(t, d, chord_at(bar0 * STEPS))
             }
         };
-        first_start[role].get_or_insert(start);
-        let m = &motifs[role];
+        // After the climax the line comes down: a phrase starts at least a fourth below it.
+        let start = match ceiling {
+            Some(top) if start > top - 3 => {
+                chord_tone_towards(t, top - 3, chord_at(bar0 * STEPS), -1)
+            }
+            _ => start,
+        };
+        first_start[plan.material].get_or_insert(start);
+        let m = &motifs[plan.material];
         let mut phrase: Vec<Tone> = Vec::new();
+        // The step of the note the line leaps up to towards the climax (kept where it lands).
+        let mut climax_leap: Option<usize> = None;
         for b in 0..phrase_bars {
             let bar = bar0 + b;
             if bar >= bars {
                 break;
             }
             let last_bar = b + 1 == phrase_bars || bar + 1 == bars;
-            let material = if b == 0 || rng.unit() < literal {
-                m.clone()
-            } else {
-                vary_rhythm(m, rng)
+            let material = developed(m, plan.development, b);
+            let material = match material {
+                Some(m)
+                    if b > 0 && plan.development == Development::Plain && rng.unit() >= literal =>
+                {
+                    Some(vary_rhythm(&m, rng))
+                }
+                other => other,
             };
-            // The answer bar moves the motif to its own chord (a sequence).
-            let base = if b == 0 {
-                start
-            } else {
-                nearest_chord_tone(
-                    t,
-                    start + if rng.unit() < 0.5 { 1 } else { -1 },
-                    chords[bar],
-                )
-            };
-            let count = if last_bar {
-                // Leave room for the cadence: the phrase's last note falls on beat 3.
-                material.onsets.iter().filter(|&&o| o < 4).count().max(1)
-            } else {
-                material.onsets.len()
-            };
-            for k in 0..count {
-                let step = bar * STEPS + material.onsets[k];
-                let mut degree = base + material.shape[k] - material.shape[0];
-                if material.onsets[k] % 4 == 0 {
-                    // Snapped onto a chord tone in the direction the line was going, so the
-                    // motif's motion survives (not pulled back onto the note before).
-                    let prev = phrase.last().or(tones.last()).map(|t| t.degree);
-                    let dir = prev.map_or(0, |p| (degree - p).signum());
-                    degree = chord_tone_towards(t, degree, chords[bar], dir);
-                    // A chord tone a step from the previous note rather than a leap to one.
-                    if let Some(prev) = prev {
-                        let near = nearest_chord_tone(t, prev, chords[bar]);
-                        if (degree - prev).abs() > 2 && (near - prev).abs() <= 2 {
-                            degree = near;
+            if let Some(material) = material {
+                // The answer bar moves the motif to its own chord (a sequence; upwards towards
+                // the climax); an augmented motif carries on where it left off.
+                let base = if b == 0 {
+                    start
+                } else if plan.development == Development::Augmented {
+                    // The interval into the motif's second half, from the note before.
+                    let k = m.onsets.iter().position(|&o| o * 2 >= STEPS).unwrap_or(0);
+                    let into = if k > 0 {
+                        m.shape[k] - m.shape[k - 1]
+                    } else {
+                        0
+                    };
+                    phrase.last().map_or(start, |t| t.degree) + into
+                } else {
+                    // (In the climax's phrase a rising sequence, by `lift` more.)
+                    // (Patterns answer the same way each time their material returns.)
+                    let coin = rng.unit() < 0.5;
+                    let up = lift > 0
+                        || if literal >= 0.6 {
+                            *answer_up[plan.material].get_or_insert(coin)
+                        } else {
+                            coin
+                        };
+                    let to = if up { 1 + lift } else { -1 };
+                    nearest_chord_tone(t, start + to, chord_at(bar * STEPS))
+                };
+                let count = if last_bar {
+                    // Leave room for the cadence: the phrase's last note falls on beat 3.
+                    material.onsets.iter().filter(|&&o| o < 4).count().max(1)
+                } else {
+                    material.onsets.len()
+                };
+                for k in 0..count.min(material.onsets.len()) {
+                    let step = bar * STEPS + material.onsets[k];
+                    let mut degree = base + material.shape[k] - material.shape[0];
+                    let leap_to_climax = lift > 0 && k == 0;
+                    if leap_to_climax {
+                        climax_leap = Some(step);
+                    }
+                    if material.onsets[k] % 4 == 0 && !phrase.is_empty() && !leap_to_climax {
+                        // Snapped onto a chord tone in the direction the line was going, so the
+                        // motif's motion survives (not pulled back onto the note before). (The
+                        // phrase's first note is its start, a chord tone already.)
+                        let prev = phrase.last().map(|t| t.degree);
+                        let dir = prev.map_or(0, |p| (degree - p).signum());
+                        degree = chord_tone_towards(t, degree, chord_at(step), dir);
+                        // A chord tone a step from the previous note rather than a leap to one.
+                        if let Some(prev) = prev {
+                            let near = nearest_chord_tone(t, prev, chord_at(step));
+                            if (degree - prev).abs() > 2 && (near - prev).abs() <= 2 {
+                                degree = near;
+                            }
                         }
                     }
+                    phrase.push(Tone {
+                        step,
+                        len: 0,
+                        degree,
+                    });
                 }
-                phrase.push(Tone {
-                    step,
-                    len: 0,
-                    degree,
-                });
             }
             if last_bar {
                 // The cadence: open on the dominant (degrees 1, 4 or 6 of a seven-note scale,
@@ -281,7 +603,7 @@ pub fn melody(
                 };
                 let goal = nearest_of(t, previous, targets);
                 let step = bar * STEPS + 4;
-                if phrase.last().is_some_and(|t| t.step >= step) {
+                while phrase.last().is_some_and(|t| t.step >= step) {
                     phrase.pop();
                 }
                 // Approach the cadence note by step: the note before it (or a passing note on the
@@ -308,18 +630,42 @@ pub fn melody(
                 });
             }
         }
-        // Keep the phrase singable: within an octave, moved by octaves into the range.
-        let (plo, phi) = phrase.iter().fold((i32::MAX, i32::MIN), |(a, b), t| {
-            (a.min(t.degree), b.max(t.degree))
-        });
-        if phi - plo > n {
-            let mid = (plo + phi) / 2;
-            for t in &mut phrase {
-                if t.degree > mid + n / 2 {
-                    t.degree -= n;
-                } else if t.degree < mid - n / 2 {
-                    t.degree += n;
-                }
+        // Thirds filled with passing tones where there is room (half a bar between the two
+        // notes, or a quarter in a lively picture), on the weak eighth between or just before the
+        // second note: the same wherever the material returns.
+        let mut k = 1;
+        while k < phrase.len() {
+            let (a, b) = (phrase[k - 1], phrase[k]);
+            let room = b.step - a.step;
+            if (b.degree - a.degree).abs() == 2 && (room >= 4 || (room >= 2 && activity >= 0.6)) {
+                let mid = a.step + (b.step - a.step) / 2;
+                let step = if mid % 4 == 0 { b.step - 1 } else { mid };
+                phrase.insert(
+                    k,
+                    Tone {
+                        step,
+                        len: 0,
+                        degree: (a.degree + b.degree) / 2,
+                    },
+                );
+                k += 1;
+            }
+            k += 1;
+        }
+        // Keep the phrase singable: no leap wider than a fifth (a wider one turns round by an
+        // octave, and the line carries on from there), moved by octaves into the range.
+        let fifth = n / 2 + 1;
+        for k in 1..phrase.len() {
+            if climax_leap == Some(phrase[k].step) {
+                continue;
+            }
+            let prev = phrase[k - 1].degree;
+            let d = &mut phrase[k].degree;
+            while *d - prev > fifth {
+                *d -= n;
+            }
+            while prev - *d > fifth {
+                *d += n;
             }
         }
         while phrase.iter().any(|t| t.degree > hi) && phrase.iter().all(|t| t.degree - n >= lo) {
@@ -331,19 +677,10 @@ pub fn melody(
         for t in &mut phrase {
             t.degree = t.degree.clamp(lo, hi);
         }
+        if climax.is_some_and(|(c, _)| c == p) {
+            ceiling = phrase.iter().map(|t| t.degree).max();
+        }
         tones.extend(phrase);
-    }
-    // Lengths: to the next note, at most half a bar; a phrase's last note to the phrase's end.
-    let total = bars * STEPS;
-    for k in 0..tones.len() {
-        let next = tones.get(k + 1).map_or(total, |t| t.step);
-        let phrase_end = (tones[k].step / (phrase_bars * STEPS) + 1) * phrase_bars * STEPS;
-        let cap = if next >= phrase_end {
-            phrase_end.min(total) - tones[k].step
-        } else {
-            4
-        };
-        tones[k].len = (next - tones[k].step).min(cap).max(1);
     }
     tones
 }

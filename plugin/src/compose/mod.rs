@@ -7,6 +7,7 @@
 
 mod arrange;
 pub mod gallery;
+mod harmony;
 pub mod measure;
 mod melody;
 mod scan;

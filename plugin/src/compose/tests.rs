@@ -554,62 +554,381 @@ fn melodies_move_by_step_stay_singable_and_repeat_like_tunes() {
     );
 }
 
+/// The root of the major or minor triad the harmony part sounds at `beat`, in semitones above
+/// the tonic `t` (`None` where it sounds no such triad).
+fn chord_root(score: &Score, beat: f64, t: u8) -> Option<i32> {
+    let pcs: Vec<i32> = score
+        .notes
+        .iter()
+        .filter(|n| {
+            n.part == Part::Harmony
+                && n.start_beats <= beat + 1e-9
+                && beat < n.start_beats + n.length_beats
+        })
+        .map(|n| i32::from(n.pitch % 12))
+        .collect();
+    pcs.iter()
+        .copied()
+        .find(|&r| {
+            pcs.contains(&((r + 7) % 12))
+                && (pcs.contains(&((r + 3) % 12)) || pcs.contains(&((r + 4) % 12)))
+        })
+        .map(|r| (r - i32::from(t)).rem_euclid(12))
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+enum Cadence {
+    /// V-I.
+    Authentic,
+    /// IV-I.
+    Plagal,
+    /// Ends on V (or another chord than I): open.
+    Half,
+    /// V-vi.
+    Deceptive,
+}
+
+/// The cadence ending on beat 3 of `bar`, named from the chords the harmony part sounds: the
+/// chord there and the last different one before it (half bars). Also the chord before that, to
+/// tell ii-V-I and IV-V-I.
+fn cadence(score: &Score, bar: usize, t: u8) -> (Option<Cadence>, Vec<Option<i32>>) {
+    let at = |half: usize| chord_root(score, half as f64 * 2.0, t);
+    let last = bar * 2 + 1;
+    let fin = at(last);
+    let mut chain = vec![fin];
+    let mut h = last;
+    while h > 0 && chain.len() < 3 {
+        h -= 1;
+        if at(h) != *chain.last().unwrap() {
+            chain.push(at(h));
+        }
+    }
+    let prev = chain.get(1).copied().flatten();
+    let name = match (fin, prev) {
+        (Some(0), Some(7)) => Some(Cadence::Authentic),
+        (Some(0), Some(5)) => Some(Cadence::Plagal),
+        (Some(8 | 9), Some(7)) => Some(Cadence::Deceptive),
+        (Some(f), _) if f != 0 => Some(Cadence::Half),
+        _ => None,
+    };
+    (name, chain)
+}
+
 #[test]
 fn phrases_end_on_cadences_open_then_closed() {
+    use std::collections::HashMap;
+    let mut kinds: HashMap<Cadence, usize> = HashMap::new();
+    let mut prepared = 0;
     for (name, score, _) in gallery_melodies() {
         let t = {
             let (tonic, _) = score.tonality.split_once(' ').unwrap();
             super::theory::pitch_class(tonic).unwrap()
         };
         let melody = super::measure::melody_line(&score);
-        let bass_on = |beat: f64| {
-            score
-                .notes
-                .iter()
-                .filter(|n| n.part == Part::Bass && (n.start_beats - beat).abs() < 1e-9)
-                .map(|n| n.pitch % 12)
-                .next()
-        };
         for phrase in 0..4 {
             let end_bar = phrase * 2 + 1;
             let bar_start = end_bar as f64 * 4.0;
-            // The phrase's last melody note sounds on beat 3 of its second bar and holds.
-            let last = melody
+            // The phrase's last melody note sounds on beat 3 of its second bar and holds (in the
+            // loop's last bar, until a pickup on beat 4 that leads back to the first note).
+            let in_bar: Vec<_> = melody
                 .iter()
-                .rfind(|n| n.0 >= bar_start && n.0 < bar_start + 4.0)
-                .unwrap_or_else(|| panic!("{name}: phrase {phrase} has no last bar"));
-            assert_eq!(
-                last.0,
-                bar_start + 2.0,
-                "{name}: phrase {phrase} ends off beat 3"
+                .filter(|n| n.0 >= bar_start && n.0 < bar_start + 4.0)
+                .collect();
+            let close = in_bar
+                .iter()
+                .find(|n| n.0 == bar_start + 2.0)
+                .unwrap_or_else(|| panic!("{name}: phrase {phrase} has no note on beat 3"));
+            let after = in_bar.iter().filter(|n| n.0 > bar_start + 2.0).count();
+            let pickup_room = if phrase == 3 { 2 } else { 0 };
+            assert!(
+                after <= pickup_room
+                    && in_bar
+                        .iter()
+                        .all(|n| n.0 <= bar_start + 2.0 || n.0 >= bar_start + 3.0),
+                "{name}: phrase {phrase} goes on after its cadence: {in_bar:?}"
             );
-            let root = bass_on(bar_start).expect("a bass note on the cadence bar");
-            let from_tonic = (i32::from(root) - i32::from(t)).rem_euclid(12);
+            let (kind, chain) = cadence(&score, end_bar, t);
+            let kind = kind.unwrap_or_else(|| {
+                panic!("{name}: phrase {phrase} ends on no cadence: chords {chain:?}")
+            });
+            *kinds.entry(kind).or_default() += 1;
             if phrase % 2 == 1 {
-                // Closed: the tonic chord, the melody on the tonic, after V (authentic) or IV
-                // (plagal); Locrian has neither as a major or minor triad.
-                assert_eq!(from_tonic, 0, "{name}: phrase {phrase} does not close on I");
+                // Closed: on the tonic (in the melody too), from V or IV; deceptively on vi only
+                // where the loop goes on.
+                assert!(
+                    matches!(kind, Cadence::Authentic | Cadence::Plagal)
+                        || (kind == Cadence::Deceptive && phrase < 3),
+                    "{name}: phrase {phrase} closes with {kind:?} ({chain:?})"
+                );
                 assert_eq!(
-                    last.2 % 12,
+                    close.2 % 12,
                     t,
                     "{name}: the melody does not close on the tonic"
                 );
-                let before = bass_on(bar_start - 4.0).expect("a bass note before the cadence");
-                let before = (i32::from(before) - i32::from(t)).rem_euclid(12);
-                if !score.tonality.contains("Locrian") {
-                    assert!(
-                        [7, 5, 6].contains(&before),
-                        "{name}: phrase {phrase} closes from a chord {before} semitones above I"
-                    );
+                if kind == Cadence::Authentic && matches!(chain.get(2), Some(Some(2 | 5))) {
+                    prepared += 1;
                 }
             } else {
-                // Open: a half cadence on V (or, where the mode's V is not a major or minor
-                // triad, away from I).
-                assert_ne!(
-                    from_tonic, 0,
-                    "{name}: phrase {phrase} closes where it should open"
-                );
+                assert_eq!(kind, Cadence::Half, "{name}: phrase {phrase} ({chain:?})");
             }
         }
     }
+    // The set hears every kind, and full cadences prepared by ii or IV (ii-V-I, IV-V-I).
+    for kind in [
+        Cadence::Authentic,
+        Cadence::Plagal,
+        Cadence::Half,
+        Cadence::Deceptive,
+    ] {
+        assert!(
+            kinds.get(&kind).is_some_and(|&n| n > 0),
+            "no {kind:?}: {kinds:?}"
+        );
+    }
+    assert!(prepared > 0, "no ii-V-I or IV-V-I: {kinds:?}");
+}
+
+#[test]
+fn a_two_bar_loop_is_a_phrase_that_closes_with_a_full_cadence() {
+    for (name, p) in super::gallery::gallery() {
+        let score = compose_default(&p);
+        let (tonic, _) = score.tonality.split_once(' ').unwrap();
+        let t = super::theory::pitch_class(tonic).unwrap();
+        let (kind, chain) = cadence(&score, 1, t);
+        assert!(
+            matches!(kind, Some(Cadence::Authentic | Cadence::Plagal)),
+            "{name}: {kind:?} {chain:?}"
+        );
+        // Two chords at least in the first bar's place: the loop does not sit on I.
+        assert_ne!(chord_root(&score, 2.0, t), Some(0), "{name}");
+    }
+}
+
+#[test]
+fn busier_pictures_and_higher_density_change_chords_more_often() {
+    let changes = |score: &Score, t: u8| {
+        let roots: Vec<Option<i32>> = (0..16)
+            .map(|h| chord_root(score, h as f64 * 2.0, t))
+            .collect();
+        roots.windows(2).filter(|w| w[0] != w[1]).count()
+    };
+    let (mut calm, mut busy) = (0, 0);
+    for (name, p) in super::gallery::gallery() {
+        for (density, total) in [(0.0, &mut calm), (1.0, &mut busy)] {
+            let settings = Settings {
+                bars: 8,
+                density,
+                ..Settings::default()
+            };
+            let score = compose(&p, &settings, name.clone());
+            let (tonic, _) = score.tonality.split_once(' ').unwrap();
+            *total += changes(&score, super::theory::pitch_class(tonic).unwrap());
+        }
+    }
+    // Cadences change chords in any case; busier harmony adds a chord on beat 3 in more bars.
+    assert!(
+        busy as f32 >= calm as f32 * 1.2,
+        "density 1: {busy} changes, density 0: {calm}"
+    );
+}
+
+#[test]
+fn patterns_count_as_repetitive_and_scenes_do_not() {
+    let by_name: std::collections::HashMap<String, Picture> =
+        super::gallery::gallery().into_iter().collect();
+    let repetition = |name: &str| {
+        let settings = Settings {
+            bars: 8,
+            ..Settings::default()
+        };
+        super::melody::repetition(&super::features(&by_name[name], &settings))
+    };
+    for name in [
+        "vertical stripes",
+        "checkerboard",
+        "bricks",
+        "tiles",
+        "polka dots",
+        "plaid",
+    ] {
+        assert!(repetition(name) >= 0.8, "{name}: {}", repetition(name));
+    }
+    for name in ["sunset", "hills", "circle", "snowy mountain", "two tones"] {
+        assert!(repetition(name) <= 0.3, "{name}: {}", repetition(name));
+    }
+}
+
+/// Four vertical strips, each a quarter of the picture, as `strips` paints them.
+fn strips(strips: [fn(u32, u32) -> [u8; 3]; 4]) -> Picture {
+    picture(128, 48, |x, y| strips[(x / 32) as usize](x % 32, y))
+}
+
+fn stripes(x: u32, _: u32) -> [u8; 3] {
+    if x % 4 < 2 {
+        [240; 3]
+    } else {
+        [20; 3]
+    }
+}
+
+fn warm_field(_: u32, y: u32) -> [u8; 3] {
+    [200, 120 + y as u8, 60]
+}
+
+fn dark_dots(x: u32, y: u32) -> [u8; 3] {
+    if (x % 8 < 2) && (y % 8 < 2) {
+        [90, 90, 200]
+    } else {
+        [10, 10, 40]
+    }
+}
+
+fn noise_strip(x: u32, y: u32) -> [u8; 3] {
+    noise(7)(x, y)
+}
+
+/// The onsets (in eighths from the bar line) of the melody in `bar`.
+fn bar_rhythm(score: &Score, bar: usize) -> Vec<i64> {
+    super::measure::melody_line(score)
+        .iter()
+        .filter(|n| n.0 >= bar as f64 * 4.0 && n.0 < bar as f64 * 4.0 + 4.0)
+        .map(|n| ((n.0 - bar as f64 * 4.0) * 2.0).round() as i64)
+        .collect()
+}
+
+#[test]
+fn sections_follow_the_pictures_horizontal_structure() {
+    use super::melody::{form, Development};
+    let sixteen = Settings {
+        bars: 16,
+        ..Settings::default()
+    };
+    // Stripes, stripes, a warm field, stripes: A A B A, four bars each.
+    let aaba = strips([stripes, stripes, warm_field, stripes]);
+    let f = super::features(&aaba, &sixteen);
+    let (plans, sources) = form(&f, 8, 2, 1.0, &mut Rng::new(1));
+    let materials: Vec<usize> = plans.iter().map(|p| p.material).collect();
+    assert_eq!(materials, [0, 0, 0, 0, 1, 1, 0, 0]);
+    assert!(
+        (8..12).contains(&sources[1]),
+        "B's motif from its own bars: {sources:?}"
+    );
+    assert!(plans.iter().all(|p| p.development == Development::Plain));
+    // In the melody, the A sections open with the same bar; B opens with another.
+    let score = compose(&aaba, &sixteen, String::new());
+    let a = bar_rhythm(&score, 0);
+    let line = super::measure::melody_line(&score);
+    assert_eq!(bar_rhythm(&score, 4), a, "{line:?}");
+    assert_eq!(bar_rhythm(&score, 12), a);
+    let b = bar_rhythm(&score, 8);
+    assert!(
+        b != a || {
+            let line = super::measure::melody_line(&score);
+            let shape = |bar: usize| -> Vec<i32> {
+                let notes: Vec<i32> = line
+                    .iter()
+                    .filter(|n| (n.0 / 4.0) as usize == bar)
+                    .map(|n| i32::from(n.2))
+                    .collect();
+                notes.windows(2).map(|w| (w[1] - w[0]).signum()).collect()
+            };
+            shape(8) != shape(0)
+        },
+        "B sounds like A: {b:?}"
+    );
+
+    // Four different strips: three materials (the most 16 bars take), and the loop returns to A.
+    let abcd = strips([stripes, warm_field, dark_dots, noise_strip]);
+    let f = super::features(&abcd, &sixteen);
+    let (plans, sources) = form(&f, 8, 2, 1.0, &mut Rng::new(1));
+    let materials: Vec<usize> = plans.iter().map(|p| p.material).collect();
+    assert_eq!(sources.len(), 3, "{materials:?}");
+    assert_eq!(&materials[..6], &[0, 0, 1, 1, 2, 2]);
+    assert_eq!(materials[7], 0, "{materials:?}");
+}
+
+#[test]
+fn returning_material_is_developed_unless_the_picture_is_a_pattern() {
+    use super::melody::{developed, form, Development, Motif};
+    let eight = Settings {
+        bars: 8,
+        ..Settings::default()
+    };
+    // Halves that look alike: the second period plays A again.
+    let alike = strips([warm_field, stripes, warm_field, stripes]);
+    let f = super::features(&alike, &eight);
+    let (literal, _) = form(&f, 4, 2, 1.0, &mut Rng::new(3));
+    assert!(literal
+        .iter()
+        .all(|p| p.material == 0 && p.development == Development::Plain));
+    let developed_plans = (0..8)
+        .map(|seed| form(&f, 4, 2, 0.0, &mut Rng::new(seed)).0)
+        .collect::<Vec<_>>();
+    for plans in &developed_plans {
+        // The loop's last period develops its antecedent and closes on A as first heard.
+        assert_ne!(plans[2].development, Development::Plain, "{plans:?}");
+        assert_eq!(plans[3].development, Development::Plain);
+        assert_eq!(plans[0].development, Development::Plain);
+    }
+    // Inversion turns the intervals upside down; augmentation spreads the bar over two.
+    let m = Motif {
+        onsets: vec![0, 2, 4, 6],
+        shape: vec![0, 1, 2, 1],
+    };
+    let inverted = developed(&m, Development::Inverted, 0).unwrap();
+    assert_eq!(
+        (inverted.onsets, inverted.shape),
+        (vec![0, 2, 4, 6], vec![0, -1, -2, -1])
+    );
+    let first = developed(&m, Development::Augmented, 0).unwrap();
+    let second = developed(&m, Development::Augmented, 1).unwrap();
+    assert_eq!((first.onsets, first.shape), (vec![0, 4], vec![0, 1]));
+    assert_eq!((second.onsets, second.shape), (vec![0, 4], vec![2, 1]));
+}
+
+#[test]
+fn the_melody_climbs_to_one_climax_two_thirds_through_and_leads_back_to_its_start() {
+    let set = gallery_melodies();
+    let placed = set
+        .iter()
+        .filter(|(_, _, m)| m.climax_at >= 0.5 && m.climax_until < 0.75)
+        .count();
+    assert!(
+        placed * 10 >= set.len() * 6,
+        "{placed} of {} melodies peak in bars 5-6 only",
+        set.len()
+    );
+    let mut led = 0;
+    for (name, score, _) in &set {
+        let line = super::measure::melody_line(score);
+        let (first, last) = (line[0], line[line.len() - 1]);
+        if last.0 > 7.0 * 4.0 + 2.0 {
+            // A pickup after the closing note: a step (or a repeat) into the first note.
+            led += 1;
+            let gap = (i32::from(first.2) - i32::from(last.2)).abs();
+            assert!(
+                gap <= 2,
+                "{name}: the pickup {last:?} is {gap} semitones from {first:?}"
+            );
+        }
+        // The bass goes back to the top through the dominant.
+        let (tonic, _) = score.tonality.split_once(' ').unwrap();
+        let t = super::theory::pitch_class(tonic).unwrap();
+        let bass_last = score
+            .notes
+            .iter()
+            .filter(|n| n.part == Part::Bass)
+            .max_by(|a, b| a.start_beats.total_cmp(&b.start_beats))
+            .unwrap();
+        assert_eq!(
+            (i32::from(bass_last.pitch % 12) - i32::from(t)).rem_euclid(12),
+            7,
+            "{name}"
+        );
+    }
+    assert!(
+        led * 10 >= set.len() * 7,
+        "{led} of {} melodies lead back",
+        set.len()
+    );
 }
