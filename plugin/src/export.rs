@@ -1,5 +1,5 @@
-//! Standard MIDI files from a score: one track per part, so a DAW shows melody, chords and bass
-//! as separate clips. Used by the command-line renderer (and the editor's export).
+//! Standard MIDI files from a score: one track per part, so a DAW shows melody, chords, bass and
+//! drums as separate clips. Used by the command-line renderer (and the editor's export).
 
 use midly::num::{u15, u24, u28, u4, u7};
 use midly::{
@@ -11,10 +11,11 @@ use crate::score::{Part, Score};
 /// Ticks per quarter note: fine enough for the thirds and 32nds the composer writes.
 pub const TICKS_PER_BEAT: u16 = 960;
 
-const PARTS: [(Part, &str, u8); 3] = [
-    (Part::Melody, "Pixelody melody", 0),
-    (Part::Harmony, "Pixelody chords", 1),
-    (Part::Bass, "Pixelody bass", 2),
+const PARTS: [(Part, &str); 4] = [
+    (Part::Melody, "Pixelody melody"),
+    (Part::Harmony, "Pixelody chords"),
+    (Part::Bass, "Pixelody bass"),
+    (Part::Drums, "Pixelody drums"),
 ];
 
 fn ticks(beats: f64) -> u64 {
@@ -22,7 +23,8 @@ fn ticks(beats: f64) -> u64 {
 }
 
 /// Encodes `score` at `bpm` as a type-1 standard MIDI file: a tempo track, then one track per
-/// part that has notes (channel 1 melody, 2 chords, 3 bass). Notes keep their beat positions.
+/// part that has notes (channel 1 melody, 2 chords, 3 bass, 10 drums in the General MIDI drum
+/// map). Notes keep their beat positions.
 pub fn midi_file(score: &Score, bpm: f64) -> Vec<u8> {
     let mut tracks: Vec<Track> = Vec::new();
     let micros = (60_000_000.0 / bpm.clamp(1.0, 1000.0)).round() as u32;
@@ -32,7 +34,8 @@ pub fn midi_file(score: &Score, bpm: f64) -> Vec<u8> {
         meta(0, MetaMessage::TimeSignature(4, 2, 24, 8)),
         meta(ticks(score.length_beats) as u32, MetaMessage::EndOfTrack),
     ]);
-    for (part, name, channel) in PARTS {
+    for (part, name) in PARTS {
+        let channel = part.channel();
         // (tick, is_on, pitch, velocity); offs sort before ons at the same tick.
         let mut events: Vec<(u64, bool, u8, u8)> = Vec::new();
         for n in score.notes.iter().filter(|n| n.part == part) {
@@ -120,11 +123,18 @@ mod tests {
                 velocity: 0.8,
                 part: Part::Bass,
             },
+            Note {
+                start_beats: 1.0,
+                length_beats: 0.125,
+                pitch: 38,
+                velocity: 0.9,
+                part: Part::Drums,
+            },
         ];
         let score = Score::new(4.0, notes, String::from("t"));
         let bytes = midi_file(&score, 97.0);
         let smf = Smf::parse(&bytes).unwrap();
-        assert_eq!(smf.tracks.len(), 4);
+        assert_eq!(smf.tracks.len(), 5);
         assert!(smf.tracks[0].iter().any(|e| matches!(e.kind,
             TrackEventKind::Meta(MetaMessage::Tempo(t)) if t.as_int() == 618_557)));
         let mut read = Vec::new();
@@ -133,7 +143,9 @@ mod tests {
             let mut open: Vec<(u8, u64, u8)> = Vec::new();
             for e in track {
                 t += u64::from(e.delta.as_int());
-                if let TrackEventKind::Midi { message, .. } = e.kind {
+                if let TrackEventKind::Midi { message, channel } = e.kind {
+                    // Melody, chords, bass on channels 1-3, drums on 10.
+                    assert_eq!(channel.as_int(), [0, 1, 2, 9][ti - 1]);
                     match message {
                         MidiMessage::NoteOn { key, vel } => {
                             open.push((key.as_int(), t, vel.as_int()))
@@ -155,7 +167,8 @@ mod tests {
                 (1, 60, 0, 480, 127),
                 (1, 64, 320, 960, 64),
                 (2, 52, 0, 3840, 51),
-                (3, 36, 1920, 1920, 102)
+                (3, 36, 1920, 1920, 102),
+                (4, 38, 960, 120, 114)
             ]
         );
     }

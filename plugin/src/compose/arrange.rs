@@ -13,8 +13,10 @@
 //!   chord; a bass that moves through inversions and passing tones.
 //! - Velocity follows local contrast.
 
-use super::harmony::{self, chord_tonality, triad, voice, HALVES};
+use super::harmony::{self, chord_tonality, triad};
 use super::melody::{self, METRIC_WEIGHT};
+use super::style::{swung, Style};
+use super::texture::Texture;
 use super::theory::{Rng, Tonality};
 use super::Settings;
 use crate::analysis::Features;
@@ -39,7 +41,7 @@ pub(super) fn rank(v: f32, (lo, hi): (f32, f32)) -> f32 {
     }
 }
 
-pub fn arrange(f: &Features, s: &Settings, t: Tonality, rng: &mut Rng) -> Vec<Note> {
+pub fn arrange(f: &Features, s: &Settings, t: Tonality, style: Style, rng: &mut Rng) -> Vec<Note> {
     let bars = f.regions.len();
     let steps = bars * STEPS_PER_BAR;
     let mood = super::mood(f);
@@ -50,7 +52,6 @@ pub fn arrange(f: &Features, s: &Settings, t: Tonality, rng: &mut Rng) -> Vec<No
     let bass_lo = (low - 24).max(12);
 
     let contrasts = span(f.columns.iter().map(|c| c.contrast));
-    let lows = span(f.regions.iter().map(|r| r.low_edges));
 
     // Chords, one or two a bar, with cadences (harmony.rs).
     let ct = chord_tonality(t);
@@ -66,48 +67,10 @@ pub fn arrange(f: &Features, s: &Settings, t: Tonality, rng: &mut Rng) -> Vec<No
         part,
     };
 
-    // Harmony: each chord voiced with the smallest movement from the one before, struck when it
-    // changes, and again on beat 3 where Density is high; where the picture's edges run upright
-    // (columns, stripes, a skyline: a pulse from left to right) it pulses on every beat.
-    let half = BEATS_PER_BAR / HALVES as f64;
-    let pulse = if f.edge_orientation < 0.3 && f.edge_density > 0.02 {
-        1.0
-    } else if s.density > 0.6 {
-        half
-    } else {
-        BEATS_PER_BAR
-    };
-    let mut voicing = None;
-    let mut h = 0;
-    while h < chords.len() {
-        let mut len = 1;
-        while h + len < chords.len() && (h + len) % HALVES != 0 && chords[h + len] == chords[h] {
-            len += 1;
-        }
-        let v = voice(chords[h], harmony_lo, voicing);
-        voicing = Some(v);
-        let vel = 0.4 + 0.2 * f.regions[h / HALVES].chroma.min(0.2) / 0.2;
-        let (start, end) = (h as f64 * half, (h + len) as f64 * half);
-        let mut at = start;
-        while at < end - 1e-9 {
-            let until = (at + pulse).min(end);
-            for p in v {
-                notes.push(note(at, until - at - 0.1, p, vel, Part::Harmony));
-            }
-            at = until;
-        }
-        h += len;
-    }
-
-    // Bass: roots, inversions and passing tones (harmony.rs).
-    let busy = |b: usize| rank(f.regions[b].low_edges, lows) * 0.5 + s.density * 0.5;
-    for (start, len, pitch, velocity) in harmony::bass(ct, &degrees, bass_lo, busy) {
-        notes.push(note(start, len, pitch, velocity, Part::Bass));
-    }
-
     // Melody: a motif from the picture, developed into phrases with cadences (melody.rs).
     let edge = (f.edge_density / 0.12).clamp(0.0, 1.0);
-    let activity = (0.1 + 0.55 * s.density + 0.3 * edge + 0.2 * mood).clamp(0.05, 1.0);
+    let activity = ((0.1 + 0.55 * s.density + 0.3 * edge + 0.2 * mood) * style.melody_activity())
+        .clamp(0.05, 1.0);
     for tone in melody::melody(f, t, &chords, deg_lo, deg_hi, activity, mood, rng) {
         let c = f.columns[tone.step.min(steps - 1)];
         let velocity = 0.5
@@ -120,6 +83,27 @@ pub fn arrange(f: &Features, s: &Settings, t: Tonality, rng: &mut Rng) -> Vec<No
             velocity.min(1.0),
             Part::Melody,
         ));
+    }
+    // Harmony, bass and drums in the style's texture (texture.rs), in one of its variants.
+    let texture = Texture {
+        f,
+        ct,
+        degrees: &degrees,
+        harmony_lo,
+        bass_lo,
+        density: s.density,
+        style,
+        variant: (rng.next_u64() % 3) as usize,
+    };
+    notes.extend(texture.parts());
+    // The style's feel: swung off-beats move every part together.
+    let swing = style.swing();
+    if swing != 0.5 {
+        for n in &mut notes {
+            let start = swung(n.start_beats, swing);
+            n.length_beats = swung(n.start_beats + n.length_beats, swing) - start;
+            n.start_beats = start;
+        }
     }
     notes
 }

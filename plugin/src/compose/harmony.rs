@@ -244,6 +244,19 @@ pub fn voice(pcs: [i32; 3], lo: i32, previous: Option<[i32; 3]>) -> [i32; 3] {
     best
 }
 
+/// The chords of `degrees` (one per half bar) as spans within bars: (first half bar, halves
+/// long, degree).
+pub fn spans(degrees: &[i32]) -> Vec<(usize, usize, i32)> {
+    let mut spans: Vec<(usize, usize, i32)> = Vec::new();
+    for (h, &d) in degrees.iter().enumerate() {
+        match spans.last_mut() {
+            Some(last) if last.2 == d && h % HALVES != 0 => last.1 += 1,
+            _ => spans.push((h, 1, d)),
+        }
+    }
+    spans
+}
+
 /// A bass note: start beat from the loop start, length in beats, MIDI pitch, velocity.
 pub type BassNote = (f64, f64, i32, f32);
 
@@ -268,14 +281,7 @@ pub fn bass(ct: Tonality, degrees: &[i32], lo: i32, busy: impl Fn(usize) -> f32)
             None => first,
         }
     };
-    // The chords as spans: (first half, halves long, degree).
-    let mut spans: Vec<(usize, usize, i32)> = Vec::new();
-    for (h, &d) in degrees.iter().enumerate() {
-        match spans.last_mut() {
-            Some(last) if last.2 == d && h % HALVES != 0 => last.1 += 1,
-            _ => spans.push((h, 1, d)),
-        }
-    }
+    let spans = spans(degrees);
     // Each span's bass: the root, or the third where that moves by step between its neighbours
     // (never on the loop's first chord or a cadence: the last two bars of each phrase stand on
     // roots).

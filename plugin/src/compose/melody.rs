@@ -116,7 +116,8 @@ fn motif(f: &Features, bar: usize, activity: f32, mood: f32, rng: &mut Rng) -> M
     }
     let heights = span(f.columns.iter().map(|c| c.height));
     let flat = heights.1 - heights.0 < 0.05;
-    let rise = if mood + rng.unit() - 0.5 >= 0.0 {
+    // (Brighter pictures lean upwards; every picture can go either way with another Variation.)
+    let rise = if rng.unit() < 0.5 + 0.4 * mood.clamp(-1.0, 1.0) {
         1
     } else {
         -1
@@ -553,7 +554,12 @@ fn phrases_of(
                             coin
                         };
                     let to = if up { 1 + lift } else { -1 };
-                    nearest_chord_tone(t, start + to, chord_at(bar * STEPS))
+                    // (A chord tone other than the start: the sequence moves.)
+                    let chord = chord_at(bar * STEPS);
+                    (0..=3)
+                        .flat_map(|d| [start + to + d * to.signum(), start + to - d * to.signum()])
+                        .find(|&d| d != start && chord.contains(&t.pitch(d).rem_euclid(12)))
+                        .unwrap_or(start + to)
                 };
                 let count = if last_bar {
                     // Leave room for the cadence: the phrase's last note falls on beat 3.

@@ -12,6 +12,8 @@ pub mod measure;
 mod melody;
 mod scan;
 mod spectral;
+pub mod style;
+mod texture;
 pub mod theory;
 mod timbre;
 
@@ -19,6 +21,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::analysis::{self, Picture};
 use crate::score::{Score, BEATS_PER_BAR};
+pub use style::Style;
 pub use theory::{pitch_class, Rng, Scale, Tonality, NOTE_NAMES};
 
 #[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -69,6 +72,9 @@ pub struct Settings {
     pub invert: bool,
     /// Spectral: partials snapped to the key's scale.
     pub snap: bool,
+    /// Compose: the texture (accompaniment, bass, drums, feel); `None` = Auto, from the picture.
+    #[serde(default)]
+    pub style: Option<Style>,
 }
 
 impl Default for Settings {
@@ -86,6 +92,7 @@ impl Default for Settings {
             threshold: 0.5,
             invert: false,
             snap: false,
+            style: None,
         }
     }
 }
@@ -168,6 +175,13 @@ pub fn features(picture: &Picture, settings: &Settings) -> analysis::Features {
     analysis::analyse(picture, bars * arrange::STEPS_PER_BAR, bars)
 }
 
+/// The style Compose mode arranges `features` in: the musician's, or Auto's choice.
+pub fn style(features: &analysis::Features, settings: &Settings) -> Style {
+    settings
+        .style
+        .unwrap_or_else(|| style::auto(features, melody::repetition(features)))
+}
+
 /// Semitones the melody's range moves with the picture's overall lightness (Ward et al. 2006):
 /// lighter pictures sit higher, up to six semitones either way.
 pub fn register_shift(features: &analysis::Features) -> i32 {
@@ -197,11 +211,13 @@ pub fn compose(picture: &Picture, settings: &Settings, source: String) -> Score 
     let mut rng = Rng::new(picture_seed(picture, settings.seed));
     let length = f64::from(settings.bars) * BEATS_PER_BAR;
     let mut score = match settings.mode {
-        Mode::Compose => Score::new(
-            length,
-            arrange::arrange(&features, &settings, tonality, &mut rng),
-            source,
-        ),
+        Mode::Compose => {
+            let style = style(&features, &settings);
+            let notes = arrange::arrange(&features, &settings, tonality, style, &mut rng);
+            let mut s = Score::new(length, notes, source);
+            s.style = style.name().to_string();
+            s
+        }
         Mode::Scan => Score::new(length, scan::scan(picture, &settings, tonality), source),
         Mode::Spectral => {
             let mut s = Score::new(length, Vec::new(), source);

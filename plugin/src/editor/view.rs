@@ -23,6 +23,7 @@ pub fn part_colour(part: Part) -> Color32 {
         Part::Melody => Color32::from_rgb(255, 196, 84),
         Part::Harmony => Color32::from_rgb(84, 206, 190),
         Part::Bass => Color32::from_rgb(170, 124, 255),
+        Part::Drums => Color32::from_rgb(230, 110, 110),
     }
 }
 

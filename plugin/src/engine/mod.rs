@@ -2,6 +2,7 @@
 //! plugin, the command-line renderer and the tests share it. `process` runs on the audio thread:
 //! it never allocates, frees, locks or blocks; everything it needs is built in [`Engine::new`].
 
+mod drums;
 mod offline;
 mod sequencer;
 mod spectral;
@@ -12,7 +13,8 @@ mod voice;
 pub use offline::{render_offline, OfflineRender};
 pub use sequencer::{onset_offset, ONSET_TOLERANCE_SAMPLES};
 
-use crate::score::{Note, Patch, Score, BEATS_PER_BAR};
+use crate::score::{Note, Part, Patch, Score, BEATS_PER_BAR};
+use drums::DrumKit;
 use sequencer::Cursor;
 use spectral::{SpectralBank, CHUNK as SPECTRAL_CHUNK};
 use voice::{Envelope, Timbre, VoicePool, MAX_VOICES};
@@ -167,8 +169,13 @@ pub struct EngineParams {
     pub fallback_bpm: f64,
     /// When a queued score takes over.
     pub swap_at: SwapAt,
-    /// Semitones added to every note started from now on (MIDI transpose).
+    /// Semitones added to every note started from now on (MIDI transpose; not the drums).
     pub transpose: i32,
+    /// Level of each part's internal sound in decibels (`Part as usize`: melody, harmony, bass,
+    /// drums); -60 and below is silent. MIDI out is not affected.
+    pub part_db: [f32; 4],
+    /// Parts switched off play nothing: no sound and no MIDI.
+    pub part_on: [bool; 4],
 }
 
 impl Default for EngineParams {
@@ -186,6 +193,8 @@ impl EngineParams {
             fallback_bpm: DEFAULT_BPM,
             swap_at: SwapAt::NextBar,
             transpose: 0,
+            part_db: [0.0; 4],
+            part_on: [true; 4],
         }
     }
 
@@ -196,11 +205,23 @@ impl EngineParams {
     }
 }
 
-/// `note` moved by `semitones`, kept on the MIDI keyboard.
+/// `note` moved by `semitones`, kept on the MIDI keyboard (a drum note stays the drum it is).
 fn transposed(note: &Note, semitones: i32) -> Note {
+    if note.part == Part::Drums {
+        return *note;
+    }
     Note {
         pitch: (i32::from(note.pitch) + semitones).clamp(0, 127) as u8,
         ..*note
+    }
+}
+
+/// A part's level as a gain: 0 at -60 dB and below.
+fn part_gain(db: f32) -> f32 {
+    if db.is_finite() && db > -60.0 {
+        db_to_gain(db.min(12.0))
+    } else {
+        0.0
     }
 }
 
@@ -254,6 +275,7 @@ pub struct Engine {
     score: Option<Box<Score>>,
     cursor: Cursor,
     voices: VoicePool,
+    drums: DrumKit,
     spectral: SpectralBank,
     notes_out: NoteSink,
     /// Our own clock: where the host's next block should start if it keeps playing; `None`
@@ -262,6 +284,8 @@ pub struct Engine {
     /// Our own position when the host plays without reporting one.
     free_beat: f64,
     gain: f32,
+    /// Each part's gain as it is now, gliding towards its Level.
+    part_gain: [f32; 4],
     /// The timbre as it is now, gliding towards the parameters.
     timbre: Timbre,
     smoothing_coeff: f32,
@@ -287,11 +311,13 @@ impl Engine {
             score: None,
             cursor: Cursor::default(),
             voices: VoicePool::new(MAX_VOICES),
+            drums: DrumKit::new(sample_rate),
             spectral: SpectralBank::new(),
             notes_out: NoteSink::with_capacity(MAX_NOTE_EVENTS),
             timeline: None,
             free_beat: 0.0,
             gain: db_to_gain(defaults.gain_db),
+            part_gain: defaults.part_db.map(part_gain),
             timbre: timbre_target(&defaults),
             smoothing_coeff: 1.0 - (-1.0 / (SMOOTHING_SECONDS * sample_rate)).exp(),
             needs_seek: true,
@@ -312,6 +338,8 @@ impl Engine {
     /// Silences everything and forgets the transport position. No allocation.
     pub fn reset(&mut self, params: &EngineParams) {
         self.voices.kill_all();
+        self.drums.kill_all();
+        self.part_gain = params.part_db.map(part_gain);
         self.spectral.reset();
         self.timeline = None;
         self.free_beat = 0.0;
@@ -382,7 +410,7 @@ impl Engine {
         beats_per_sample: f64,
         at: usize,
         env: &Envelope,
-        transpose: i32,
+        params: &EngineParams,
     ) {
         let Some(score) = self.score.as_deref() else {
             self.cursor = Cursor::default();
@@ -397,10 +425,12 @@ impl Engine {
                 let onset = l * len + n.start_beats;
                 let end = onset + n.length_beats;
                 let started = onset_offset(onset, start, beats_per_sample) < at as i64;
-                if started && onset_offset(end, start, beats_per_sample) > at as i64 {
+                // (Drums are one-shots: a hit that has passed is not struck late.)
+                let sounding = started && onset_offset(end, start, beats_per_sample) > at as i64;
+                if sounding && n.part != Part::Drums && params.part_on[n.part as usize] {
                     let release_at = onset_offset(end, start, beats_per_sample);
                     self.voices.note_on(
-                        &transposed(n, transpose),
+                        &transposed(n, params.transpose),
                         at as u32,
                         end,
                         release_at,
@@ -415,7 +445,7 @@ impl Engine {
 
     /// Number of voices currently sounding (including releases).
     pub fn active_voices(&self) -> usize {
-        self.voices.active()
+        self.voices.active() + self.drums.active()
     }
 
     /// Renders one block into `left`/`right` (overwritten), locked to `transport`.
@@ -442,6 +472,7 @@ impl Engine {
         if !transport.playing {
             if self.timeline.take().is_some() {
                 self.voices.release_all(release, &mut self.notes_out);
+                self.drums.release_all(&mut self.notes_out);
             }
             self.needs_seek = true;
             // Nothing is playing: a queued score takes over at once.
@@ -482,6 +513,7 @@ impl Engine {
         if how == HostPosition::Jumped {
             if own.is_some() {
                 self.voices.release_all(release, &mut self.notes_out);
+                self.drums.release_all(&mut self.notes_out);
             }
             self.needs_seek = true;
         }
@@ -493,9 +525,10 @@ impl Engine {
         }
         if self.needs_seek {
             self.needs_seek = false;
-            self.seek_and_chase(start, beats_per_sample, 0, &env, params.transpose);
+            self.seek_and_chase(start, beats_per_sample, 0, &env, params);
         }
         self.voices.schedule_releases(start, beats_per_sample, n);
+        self.drums.schedule_releases(start, beats_per_sample, n);
         if self.pending.is_some() && self.swap_beat.is_none() {
             let bar = transport
                 .beats_per_bar
@@ -545,7 +578,7 @@ impl Engine {
                 // Tried once per block: if the retired slot is still taken, the next block retries.
                 swap_offset = None;
                 if self.install_pending() {
-                    self.seek_and_chase(start, beats_per_sample, i, &env, params.transpose);
+                    self.seek_and_chase(start, beats_per_sample, i, &env, params);
                 }
             }
             let Some(score) = self.score.as_deref() else {
@@ -559,15 +592,22 @@ impl Engine {
                 let (note, onset_beat) = self.cursor.current(score);
                 let end_beat = onset_beat + note.length_beats;
                 let release_at = onset_offset(end_beat, start, beats_per_sample);
-                self.voices.note_on(
-                    &transposed(&note, params.transpose),
-                    i as u32,
-                    end_beat,
-                    release_at,
-                    sr,
-                    &env,
-                    &mut self.notes_out,
-                );
+                if !params.part_on[note.part as usize] {
+                    // A part switched off: neither sound nor MIDI.
+                } else if note.part == Part::Drums {
+                    self.drums
+                        .hit(&note, i as u32, end_beat, release_at, &mut self.notes_out);
+                } else {
+                    self.voices.note_on(
+                        &transposed(&note, params.transpose),
+                        i as u32,
+                        end_beat,
+                        release_at,
+                        sr,
+                        &env,
+                        &mut self.notes_out,
+                    );
+                }
                 self.cursor.advance(score);
             }
         }
@@ -589,6 +629,7 @@ impl Engine {
         clock: Option<Clock>,
     ) {
         let gain_target = db_to_gain(params.gain_db.clamp(-100.0, 24.0));
+        let part_targets = params.part_db.map(part_gain);
         let target = timbre_target(params);
         let k = self.smoothing_coeff;
         let sr = self.sample_rate;
@@ -625,6 +666,9 @@ impl Engine {
             }
             for (j, (l, r)) in left.iter_mut().zip(right.iter_mut()).enumerate() {
                 self.gain += (gain_target - self.gain) * k;
+                for (g, target) in self.part_gain.iter_mut().zip(part_targets) {
+                    *g += (target - *g) * k;
+                }
                 let t = &mut self.timbre;
                 t.brightness += (target.brightness - t.brightness) * k;
                 t.cutoff_log2 += (target.cutoff_log2 - t.cutoff_log2) * k;
@@ -633,9 +677,17 @@ impl Engine {
                 t.noise += (target.noise - t.noise) * k;
                 t.width += (target.width - t.width) * k;
                 t.detune_cents += (target.detune_cents - t.detune_cents) * k;
+                let index = (first + j) as i64;
                 let (mut vl, mut vr) =
                     self.voices
-                        .tick((first + j) as i64, t, sr, &mut self.notes_out);
+                        .tick(index, t, &self.part_gain, sr, &mut self.notes_out);
+                let (dl, dr) = self.drums.tick(
+                    index,
+                    self.part_gain[Part::Drums as usize],
+                    &mut self.notes_out,
+                );
+                vl += dl;
+                vr += dr;
                 if spectrum.is_some() {
                     vl += spectral_l[j];
                     vr += spectral_r[j];
@@ -645,5 +697,6 @@ impl Engine {
             }
         }
         self.voices.flush_denormals();
+        self.drums.flush_denormals();
     }
 }

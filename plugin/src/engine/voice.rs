@@ -52,6 +52,8 @@ struct Voice {
     /// MIDI key and channel (one channel per part), for the note-off that matches the note-on.
     pitch: u8,
     channel: u8,
+    /// The part's index (`Part as usize`), for its level.
+    part: u8,
     /// Samples since the note-on.
     clock: u32,
     noise: u32,
@@ -71,6 +73,7 @@ impl Voice {
         sustain: 0.6,
         pitch: 0,
         channel: 0,
+        part: 0,
         clock: 0,
         noise: 1,
     };
@@ -297,11 +300,12 @@ impl VoicePool {
         let freq = 440.0 * 2f64.powf((f64::from(note.pitch) - 69.0) / 12.0);
         // Parts differ in place, level and envelope: the melody plucks a little right of centre,
         // the chords swell in softly on the left, the bass sits in the middle.
-        let (pan, part_level, attack_scale, channel): (f32, f32, f32, u8) = match note.part {
-            Part::Melody => (0.15, 1.0, 1.0, 0),
-            Part::Harmony => (-0.3, 0.5, 6.0, 1),
-            Part::Bass => (0.0, 0.9, 1.0, 2),
+        let (pan, part_level, attack_scale): (f32, f32, f32) = match note.part {
+            Part::Melody => (0.15, 1.0, 1.0),
+            Part::Harmony => (-0.3, 0.5, 6.0),
+            Part::Bass | Part::Drums => (0.0, 0.9, 1.0),
         };
+        let channel = note.part.channel();
         let attack_samples = attack_samples * attack_scale;
         let angle = (pan + 1.0) * std::f32::consts::FRAC_PI_4;
         let v = &mut self.voices[slot];
@@ -330,6 +334,7 @@ impl VoicePool {
             sustain: env.sustain,
             pitch: note.pitch,
             channel,
+            part: note.part as u8,
             clock: 0,
             // Deterministic noise, different for each note.
             noise: 0x9e37_79b9 ^ (u32::from(note.pitch) << 16) ^ (self.next_age as u32) | 1,
@@ -351,11 +356,13 @@ impl VoicePool {
         g.pan_r = with_lane(g.pan_r, i, angle.sin());
     }
 
-    /// One stereo sample of all voices. `index` is the block-relative sample number.
+    /// One stereo sample of all voices. `index` is the block-relative sample number;
+    /// `part_gain[p]` scales the voices of part `p`.
     pub fn tick(
         &mut self,
         index: i64,
         t: &Timbre,
+        part_gain: &[f32; 4],
         sample_rate: f32,
         out: &mut NoteSink,
     ) -> (f32, f32) {
@@ -418,7 +425,7 @@ impl VoicePool {
                     v.noise ^= v.noise << 5;
                     white[i] = (v.noise as f32 / u32::MAX as f32) * 2.0 - 1.0;
                 }
-                gain[i] = v.level * v.velocity * VOICE_LEVEL;
+                gain[i] = v.level * v.velocity * VOICE_LEVEL * part_gain[usize::from(v.part) & 3];
                 sounding = true;
             }
             if !sounding {
@@ -524,13 +531,13 @@ mod tests {
         for brightness in [0.0, 0.5, 1.0] {
             let mut p = VoicePool::new(1);
             p.note_on(&note(), 0, 1.0, 100, 48_000.0, &ENV, &mut out);
-            let (l, r) = p.tick(0, &timbre(brightness), 48_000.0, &mut out);
+            let (l, r) = p.tick(0, &timbre(brightness), &[1.0; 4], 48_000.0, &mut out);
             assert!(l > 0.0 && r > 0.0, "brightness {brightness}: {l} {r}");
         }
         out.clear();
         let mut last = 0.0;
         for i in 0..2_000 {
-            last = pool.tick(i, &timbre(0.5), 48_000.0, &mut out).0;
+            last = pool.tick(i, &timbre(0.5), &[1.0; 4], 48_000.0, &mut out).0;
         }
         assert_eq!(last, 0.0);
         assert_eq!(pool.active(), 0);

@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use super::bridge::ScoreSlot;
 use super::composition::CompositionSlot;
 use super::recovery::Notices;
-use crate::compose::{self, Scale, Settings};
+use crate::compose::{self, Scale, Settings, Style};
 use crate::engine::{EngineParams, SwapAt, DEFAULT_BPM};
 use crate::score::{Patch, Taper, TimbreParam, ValueText, TIMBRE};
 
@@ -155,6 +155,61 @@ pub enum ScaleChoice {
     MinorPentatonic,
     #[id = "chromatic"]
     Chromatic,
+}
+
+#[derive(Enum, Debug, Clone, Copy, PartialEq)]
+pub enum StyleChoice {
+    #[id = "auto"]
+    Auto,
+    #[id = "ambient"]
+    Ambient,
+    #[id = "ballad"]
+    Ballad,
+    #[id = "pop"]
+    Pop,
+    #[id = "pulse"]
+    Pulse,
+    #[id = "chiptune"]
+    Chiptune,
+    #[id = "lofi"]
+    #[name = "Lo-fi"]
+    LoFi,
+}
+
+impl StyleChoice {
+    pub fn style(self) -> Option<Style> {
+        Some(match self {
+            StyleChoice::Auto => return None,
+            StyleChoice::Ambient => Style::Ambient,
+            StyleChoice::Ballad => Style::Ballad,
+            StyleChoice::Pop => Style::Pop,
+            StyleChoice::Pulse => Style::Pulse,
+            StyleChoice::Chiptune => Style::Chiptune,
+            StyleChoice::LoFi => Style::LoFi,
+        })
+    }
+}
+
+/// A part's Level: its internal sound only (MIDI out keeps its velocities); -60 dB is off.
+fn part_level(name: &str) -> FloatParam {
+    FloatParam::new(
+        name,
+        0.0,
+        FloatRange::Linear {
+            min: -60.0,
+            max: 6.0,
+        },
+    )
+    .with_unit(" dB")
+    .with_step_size(0.1)
+    .with_value_to_string(Arc::new(|v| {
+        if v <= -60.0 {
+            String::from("-inf")
+        } else {
+            format!("{v:.1}")
+        }
+    }))
+    .with_smoother(SmoothingStyle::None)
 }
 
 #[derive(Enum, Debug, Clone, Copy, PartialEq)]
@@ -338,6 +393,26 @@ pub struct PixelodyParams {
     /// Spectral: partials snapped to the scale.
     #[id = "snap"]
     pub snap: BoolParam,
+    #[id = "style"]
+    pub style: EnumParam<StyleChoice>,
+
+    // Parts: Level shapes the internal sound; a part switched off plays nothing, MIDI included.
+    #[id = "melody_level"]
+    pub melody_level: FloatParam,
+    #[id = "harmony_level"]
+    pub harmony_level: FloatParam,
+    #[id = "bass_level"]
+    pub bass_level: FloatParam,
+    #[id = "drums_level"]
+    pub drums_level: FloatParam,
+    #[id = "melody_on"]
+    pub melody_on: BoolParam,
+    #[id = "harmony_on"]
+    pub harmony_on: BoolParam,
+    #[id = "bass_on"]
+    pub bass_on: BoolParam,
+    #[id = "drums_on"]
+    pub drums_on: BoolParam,
 }
 
 impl PixelodyParams {
@@ -435,6 +510,16 @@ impl PixelodyParams {
             invert: BoolParam::new("Invert", c.invert).with_callback(recompose_on_change(&dirty)),
             snap: BoolParam::new("Snap to Scale", c.snap)
                 .with_callback(recompose_on_change(&dirty)),
+            style: EnumParam::new("Style", StyleChoice::Auto)
+                .with_callback(recompose_on_change(&dirty)),
+            melody_level: part_level("Melody Level"),
+            harmony_level: part_level("Harmony Level"),
+            bass_level: part_level("Bass Level"),
+            drums_level: part_level("Drums Level"),
+            melody_on: BoolParam::new("Melody On", true),
+            harmony_on: BoolParam::new("Harmony On", true),
+            bass_on: BoolParam::new("Bass On", true),
+            drums_on: BoolParam::new("Drums On", true),
         }
     }
 
@@ -457,6 +542,7 @@ impl PixelodyParams {
             threshold: self.threshold.value(),
             invert: self.invert.value(),
             snap: self.snap.value(),
+            style: self.style.value().style(),
         }
         .clamped()
     }
@@ -500,7 +586,29 @@ impl PixelodyParams {
                 SwapChoice::Immediately => SwapAt::Immediately,
             },
             transpose: 0,
+            part_db: self.part_levels().map(|p| p.value()),
+            part_on: self.part_switches().map(|p| p.value()),
         }
+    }
+
+    /// Each part's Level, in `Part` order (melody, harmony, bass, drums).
+    pub fn part_levels(&self) -> [&FloatParam; 4] {
+        [
+            &self.melody_level,
+            &self.harmony_level,
+            &self.bass_level,
+            &self.drums_level,
+        ]
+    }
+
+    /// Each part's On switch, in `Part` order.
+    pub fn part_switches(&self) -> [&BoolParam; 4] {
+        [
+            &self.melody_on,
+            &self.harmony_on,
+            &self.bass_on,
+            &self.drums_on,
+        ]
     }
 }
 

@@ -18,6 +18,44 @@ pub enum Part {
     Melody,
     Harmony,
     Bass,
+    /// General MIDI drum notes (36 kick, 38 snare, 39 clap, 42 closed hat, 46 open hat, 70
+    /// shaker), played by the synthesised kit and sent on MIDI channel 10.
+    Drums,
+}
+
+impl Part {
+    pub const ALL: [Part; 4] = [Part::Melody, Part::Harmony, Part::Bass, Part::Drums];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Part::Melody => "Melody",
+            Part::Harmony => "Harmony",
+            Part::Bass => "Bass",
+            Part::Drums => "Drums",
+        }
+    }
+
+    /// The MIDI channel (0-based) the part's notes go out on: 1, 2, 3 and 10 (drums, as General
+    /// MIDI has them).
+    pub fn channel(self) -> u8 {
+        match self {
+            Part::Melody => 0,
+            Part::Harmony => 1,
+            Part::Bass => 2,
+            Part::Drums => 9,
+        }
+    }
+}
+
+/// General MIDI drum notes the kit plays.
+pub mod drum {
+    pub const KICK: u8 = 36;
+    pub const SNARE: u8 = 38;
+    pub const CLAP: u8 = 39;
+    pub const CLOSED_HAT: u8 = 42;
+    pub const OPEN_HAT: u8 = 46;
+    pub const SHAKER: u8 = 70;
+    pub const ALL: [u8; 6] = [KICK, SNARE, CLAP, CLOSED_HAT, OPEN_HAT, SHAKER];
 }
 
 /// Spectral mode's score: a picture read as a spectrogram. `amps` and `pans` hold
@@ -84,6 +122,10 @@ pub struct Score {
     /// Key and scale in words ("D Dorian"), for display.
     #[serde(default)]
     pub tonality: String,
+    /// The style Compose mode arranged it in ("Ballad"), for display; empty in other modes and
+    /// in scores saved before styles existed.
+    #[serde(default)]
+    pub style: String,
     /// The timbre the picture proposes.
     #[serde(default)]
     pub patch: Patch,
@@ -124,6 +166,7 @@ impl Score {
             notes,
             source,
             tonality: String::new(),
+            style: String::new(),
             patch: Patch::default(),
             spectrum: None,
         }
@@ -142,6 +185,7 @@ impl Score {
     pub fn sanitized(self) -> Self {
         let mut s = Score::new(self.length_beats, self.notes, self.source);
         s.tonality = self.tonality;
+        s.style = self.style;
         let p = self.patch;
         let ok = |v: f32, lo: f32, hi: f32| v.is_finite() && (lo..=hi).contains(&v);
         if ok(p.attack_ms, 0.0, 10_000.0)

@@ -1,0 +1,121 @@
+//! Styles: the texture a Compose score is arranged in (accompaniment pattern, bass line, drums,
+//! feel), chosen by the musician or read from the picture.
+
+use serde::{Deserialize, Serialize};
+
+use crate::analysis::Features;
+
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Style {
+    /// Slow pads, a sparse melody, roots held under them, almost no drums.
+    Ambient,
+    /// Broken chords and arpeggios in eighths, a singing bass, light drums in half time.
+    Ballad,
+    /// Rhythmic comping (stabs, strums in busy bars), a syncopated bass, a backbeat.
+    Pop,
+    /// An ostinato repeated bar after bar, an eighth-note bass pulse, four on the floor.
+    Pulse,
+    /// Fast arpeggios in sixteenths, octave bass, tight drums.
+    Chiptune,
+    /// Swung, seventh chords, a walking bass, laid-back drums.
+    LoFi,
+}
+
+impl Style {
+    pub const ALL: [Style; 6] = [
+        Style::Ambient,
+        Style::Ballad,
+        Style::Pop,
+        Style::Pulse,
+        Style::Chiptune,
+        Style::LoFi,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Style::Ambient => "Ambient",
+            Style::Ballad => "Ballad",
+            Style::Pop => "Pop",
+            Style::Pulse => "Pulse",
+            Style::Chiptune => "Chiptune",
+            Style::LoFi => "Lo-fi",
+        }
+    }
+
+    /// Where an off-beat eighth falls, as a share of the beat: 0.5 straight, 2/3 swung.
+    pub fn swing(self) -> f64 {
+        match self {
+            Style::LoFi => 2.0 / 3.0,
+            _ => 0.5,
+        }
+    }
+
+    /// How busy the melody is against what the picture suggests.
+    pub fn melody_activity(self) -> f32 {
+        match self {
+            Style::Ambient => 0.6,
+            Style::Chiptune => 1.2,
+            _ => 1.0,
+        }
+    }
+}
+
+/// What Auto reads: energy (edges, colourfulness, contrast), 0..1.
+pub fn energy(f: &Features) -> f32 {
+    0.5 * (f.edge_density / 0.12).clamp(0.0, 1.0)
+        + 0.25 * (f.chroma.mean / 0.12).clamp(0.0, 1.0)
+        + 0.25 * (f.lightness.std / 0.25).clamp(0.0, 1.0)
+}
+
+/// The style a picture asks for. Calm pictures (little energy) are Ambient; patterns with energy
+/// are Pulse, or Chiptune where they are colourful and light (pixel art, tiles, flags); darker,
+/// cooler pictures with some energy are Lo-fi; lively, light ones Pop; the rest Ballad.
+pub fn auto(f: &Features, repetition: f32) -> Style {
+    let e = energy(f);
+    let valence = super::mood(f);
+    if e < 0.3 {
+        Style::Ambient
+    } else if repetition >= 0.8 && e >= 0.5 {
+        if f.chroma.mean > 0.08 && valence > 0.0 {
+            Style::Chiptune
+        } else {
+            Style::Pulse
+        }
+    } else if valence < -0.15 {
+        Style::LoFi
+    } else if e >= 0.55 {
+        Style::Pop
+    } else {
+        Style::Ballad
+    }
+}
+
+/// `beat` with its off-beat eighths moved to `swing` of the beat (positions in between follow
+/// linearly, so sixteenths keep their order).
+pub fn swung(beat: f64, swing: f64) -> f64 {
+    let whole = beat.floor();
+    let frac = beat - whole;
+    whole
+        + if frac <= 0.5 {
+            frac / 0.5 * swing
+        } else {
+            swing + (frac - 0.5) / 0.5 * (1.0 - swing)
+        }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn swing_moves_the_off_beats_and_keeps_the_beats() {
+        assert_eq!(swung(3.0, 2.0 / 3.0), 3.0);
+        assert!((swung(2.5, 2.0 / 3.0) - (2.0 + 2.0 / 3.0)).abs() < 1e-12);
+        assert_eq!(swung(1.25, 0.5), 1.25);
+        let order: Vec<f64> = [0.0, 0.25, 0.5, 0.75, 1.0]
+            .iter()
+            .map(|&b| swung(b, 2.0 / 3.0))
+            .collect();
+        assert!(order.windows(2).all(|w| w[1] > w[0]), "{order:?}");
+    }
+}

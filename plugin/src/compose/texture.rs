@@ -1,0 +1,470 @@
+//! Compose mode's accompaniment in a style: how the chords are played (held, broken, arpeggiated,
+//! stabbed, strummed), the bass line, and the drum part. The chords themselves (harmony.rs) and
+//! the melody do not depend on the style; the texture is most of what a listener calls style.
+//!
+//! Every pattern is varied by the picture: busier bars (edges in the bar's region, ranked within
+//! the picture) take the busier variant; the drums' hi-hats go to sixteenths where the picture has
+//! many edges, their accents follow local contrast, and an extra kick falls where the picture's
+//! strongest edges sit low and strong (the bottom third).
+
+use super::arrange::{rank, span};
+use super::harmony::{self, spans, triad, voice, HALVES};
+use super::style::Style;
+use super::theory::Tonality;
+use crate::analysis::Features;
+use crate::score::{drum, Note, Part, BEATS_PER_BAR};
+
+/// Sixteenths per bar: the drum grid.
+const SIXTEENTHS: usize = 16;
+
+/// One chord of the loop: where it sounds (beats from the loop start), its voicing (three notes,
+/// four with a seventh) and its bass pitch.
+#[derive(Clone, Debug)]
+struct Chord {
+    start: f64,
+    end: f64,
+    voicing: Vec<i32>,
+    root: i32,
+}
+
+pub struct Texture<'a> {
+    pub f: &'a Features,
+    /// The chords' seven-note tonality.
+    pub ct: Tonality,
+    /// Chord degree per half bar.
+    pub degrees: &'a [i32],
+    pub harmony_lo: i32,
+    pub bass_lo: i32,
+    pub density: f32,
+    pub style: Style,
+    /// Which of the style's three variants (broken-chord order, stab rhythm, kick pattern...):
+    /// from the Variation setting, so another Variation is another take on the same style.
+    pub variant: usize,
+}
+
+fn note(start: f64, len: f64, pitch: i32, velocity: f32, part: Part) -> Note {
+    Note {
+        start_beats: start,
+        length_beats: len.max(0.05),
+        pitch: pitch.clamp(0, 127) as u8,
+        velocity: velocity.clamp(0.05, 1.0),
+        part,
+    }
+}
+
+impl Texture<'_> {
+    fn bars(&self) -> usize {
+        self.degrees.len() / HALVES
+    }
+
+    /// Whether bar `b` is one of the picture's busier (edges ranked within the picture).
+    fn busy(&self, b: usize) -> bool {
+        let edges = span(self.f.regions.iter().map(|r| r.edges));
+        rank(self.f.regions[b].edges, edges) > 0.5 || self.density > 0.75
+    }
+
+    fn chords(&self) -> Vec<Chord> {
+        let half = BEATS_PER_BAR / HALVES as f64;
+        let sevenths = self.style == Style::LoFi;
+        let mut previous: Option<[i32; 3]> = None;
+        let mut root_prev: Option<i32> = None;
+        spans(self.degrees)
+            .into_iter()
+            .map(|(h, len, d)| {
+                let pcs = triad(self.ct, d);
+                let v = voice(pcs, self.harmony_lo, previous);
+                previous = Some(v);
+                let mut voicing = v.to_vec();
+                if sevenths {
+                    // The seventh inside the voicing, above its lowest note.
+                    let pc7 = self.ct.pitch(d + 6).rem_euclid(12);
+                    voicing.push(v[0] + 1 + (pc7 - v[0] - 1).rem_euclid(12));
+                    voicing.sort_unstable();
+                }
+                // The root in the bass's octave, nearest the previous one.
+                let first = self.bass_lo + (pcs[0] - self.bass_lo).rem_euclid(12);
+                let root = match root_prev {
+                    Some(p) if (first + 12 - p).abs() < (first - p).abs() => first + 12,
+                    _ => first,
+                };
+                root_prev = Some(root);
+                Chord {
+                    start: h as f64 * half,
+                    end: (h + len) as f64 * half,
+                    voicing,
+                    root,
+                }
+            })
+            .collect()
+    }
+
+    /// The harmony, bass and drum parts.
+    pub fn parts(&self) -> Vec<Note> {
+        let chords = self.chords();
+        let mut notes = self.harmony(&chords);
+        notes.extend(self.bass(&chords));
+        notes.extend(self.drums());
+        notes
+    }
+
+    fn harmony(&self, chords: &[Chord]) -> Vec<Note> {
+        let mut notes = Vec::new();
+        let velocity = |c: &Chord| {
+            let b = (c.start / BEATS_PER_BAR) as usize;
+            0.4 + 0.2 * self.f.regions[b].chroma.min(0.2) / 0.2
+        };
+        // Chord `c` struck at every beat of `at` (within the bar) that falls in it, each held until
+        // the next strike or the chord's end, less `gap`.
+        let strikes = |c: &Chord, at: &[f64], gap: f64, notes: &mut Vec<Note>| {
+            let bar = (c.start / BEATS_PER_BAR).floor() * BEATS_PER_BAR;
+            let mut times: Vec<f64> = at
+                .iter()
+                .map(|&t| bar + t)
+                .filter(|&t| t > c.start + 1e-9 && t < c.end - 1e-9)
+                .collect();
+            times.insert(0, c.start);
+            for (k, &t) in times.iter().enumerate() {
+                let until = times.get(k + 1).copied().unwrap_or(c.end);
+                for &p in &c.voicing {
+                    notes.push(note(t, until - t - gap, p, velocity(c), Part::Harmony));
+                }
+            }
+        };
+        // The voicing's notes one at a time, in `order` (indices into the voicing, cycling), every
+        // `rate` beats, each held `hold` beats.
+        let figure = |c: &Chord, order: &[usize], rate: f64, hold: f64, notes: &mut Vec<Note>| {
+            let mut t = c.start;
+            let mut k = 0;
+            while t < c.end - 1e-9 {
+                // (An index past the voicing is its lowest notes an octave up.)
+                let i = order[k % order.len()];
+                let m = c.voicing.len();
+                let pitch = c.voicing[i % m] + 12 * (i / m) as i32;
+                let accent = if (t - t.floor()).abs() < 1e-9 {
+                    1.0
+                } else {
+                    0.85
+                };
+                let len = hold.min(c.end - t);
+                notes.push(note(t, len, pitch, velocity(c) * accent, Part::Harmony));
+                t += rate;
+                k += 1;
+            }
+        };
+        let v = self.variant % 3;
+        for c in chords {
+            let busy = self.busy((c.start / BEATS_PER_BAR) as usize);
+            let n = c.voicing.len();
+            match self.style {
+                // Pads: held for the whole chord.
+                Style::Ambient => strikes(c, &[], 0.05, &mut notes),
+                // Broken chords (low, high, middle, high) in calm bars, arpeggios up and down in
+                // busy ones, eighths held over each other.
+                Style::Ballad => {
+                    let calm: [&[usize]; 3] = [&[0, 2, 1, 2], &[0, 1, 2, 1], &[0, 1, 2]];
+                    let order: &[usize] = if busy { &[0, 1, 2, 1] } else { calm[v] };
+                    figure(c, order, 0.5, 0.9, &mut notes);
+                }
+                // Stabs on 1, 2& and 4 in calm bars; strummed on every eighth in busy ones.
+                Style::Pop => {
+                    if busy {
+                        let bar = (c.start / BEATS_PER_BAR).floor() * BEATS_PER_BAR;
+                        for e in 0..8 {
+                            let t = bar + e as f64 * 0.5;
+                            if t < c.start - 1e-9 || t >= c.end - 1e-9 {
+                                continue;
+                            }
+                            // Down strokes low to high on the beat, up strokes high to low between.
+                            let down = e % 2 == 0;
+                            for (k, &p) in c.voicing.iter().enumerate() {
+                                let order = if down { k } else { n - 1 - k };
+                                let at = t + 0.02 * order as f64;
+                                let accent = if down { 1.0 } else { 0.75 };
+                                notes.push(note(at, 0.4, p, velocity(c) * accent, Part::Harmony));
+                            }
+                        }
+                    } else {
+                        let from = notes.len();
+                        let rhythms: [&[f64]; 3] =
+                            [&[0.0, 1.5, 3.0], &[0.0, 1.5, 2.5], &[0.0, 0.5, 1.5, 3.0]];
+                        strikes(c, rhythms[v], 0.0, &mut notes);
+                        // Stabs are short.
+                        for x in &mut notes[from..] {
+                            x.length_beats = x.length_beats.min(0.45);
+                        }
+                    }
+                }
+                // The same figure every bar: an ostinato.
+                Style::Pulse => {
+                    let ostinato: [&[usize]; 3] = [&[0, 1, 2, 1], &[0, 2, 1, 2], &[0, 0, 2, 1]];
+                    figure(c, ostinato[v], 0.5, 0.35, &mut notes);
+                }
+                // Fast arpeggios: sixteenths up, up and down in busy bars.
+                Style::Chiptune => {
+                    let calm: [&[usize]; 3] = [&[0, 1, 2, 3], &[3, 2, 1, 0], &[0, 2, 1, 3]];
+                    let order: &[usize] = if busy { &[0, 1, 2, 3, 2, 1] } else { calm[v] };
+                    figure(c, order, 0.25, 0.2, &mut notes);
+                }
+                // Seventh chords struck on 1 and 2& (and 3& in busy bars), held.
+                Style::LoFi => {
+                    let calm: [&[f64]; 3] = [&[0.0, 1.5], &[0.0, 2.5], &[0.0, 1.5, 3.0]];
+                    let at: &[f64] = if busy { &[0.0, 1.5, 2.5] } else { calm[v] };
+                    strikes(c, at, 0.1, &mut notes);
+                }
+            }
+        }
+        notes
+    }
+
+    fn bass(&self, chords: &[Chord]) -> Vec<Note> {
+        if self.style == Style::Ballad {
+            // The singing line: roots, inversions, passing tones (harmony.rs).
+            let lows = span(self.f.regions.iter().map(|r| r.low_edges));
+            let busy =
+                |b: usize| rank(self.f.regions[b].low_edges, lows) * 0.5 + self.density * 0.5;
+            return harmony::bass(self.ct, self.degrees, self.bass_lo, busy)
+                .into_iter()
+                .map(|(start, len, pitch, velocity)| note(start, len, pitch, velocity, Part::Bass))
+                .collect();
+        }
+        #[derive(Clone, Copy)]
+        enum Role {
+            Root,
+            Fifth,
+            Octave,
+            /// A scale step into the next chord's root.
+            Approach,
+            /// The next chord's root, early (syncopation).
+            Next,
+        }
+        use Role::*;
+        let pattern: &[(f64, Role)] = match self.style {
+            Style::Ambient | Style::Ballad => &[],
+            Style::Pop => &[(0.0, Root), (1.5, Root), (3.0, Fifth), (3.5, Next)],
+            Style::Pulse => &[
+                (0.0, Root),
+                (0.5, Root),
+                (1.0, Root),
+                (1.5, Root),
+                (2.0, Root),
+                (2.5, Root),
+                (3.0, Root),
+                (3.5, Root),
+            ],
+            Style::Chiptune => &[
+                (0.0, Root),
+                (0.5, Octave),
+                (1.0, Root),
+                (1.5, Octave),
+                (2.0, Root),
+                (2.5, Octave),
+                (3.0, Root),
+                (3.5, Octave),
+            ],
+            Style::LoFi => &[(0.0, Root), (1.0, Fifth), (2.0, Root), (3.0, Approach)],
+        };
+        let mut notes = Vec::new();
+        if self.style == Style::Ambient {
+            for c in chords {
+                notes.push(note(
+                    c.start,
+                    c.end - c.start - 0.05,
+                    c.root,
+                    0.75,
+                    Part::Bass,
+                ));
+            }
+            return notes;
+        }
+        let total = self.bars() as f64 * BEATS_PER_BAR;
+        for b in 0..self.bars() {
+            let bar = b as f64 * BEATS_PER_BAR;
+            // Every chord that starts inside the bar gets its root where it starts.
+            let mut times: Vec<(f64, Role)> = pattern.iter().map(|&(t, r)| (bar + t, r)).collect();
+            for c in chords
+                .iter()
+                .filter(|c| c.start > bar && c.start < bar + BEATS_PER_BAR)
+            {
+                if !times.iter().any(|(t, _)| (t - c.start).abs() < 1e-9) {
+                    times.push((c.start, Root));
+                }
+            }
+            times.sort_by(|a, b| a.0.total_cmp(&b.0));
+            for (k, &(t, role)) in times.iter().enumerate() {
+                let until = times.get(k + 1).map_or(bar + BEATS_PER_BAR, |x| x.0);
+                let here = chords
+                    .iter()
+                    .rposition(|c| c.start <= t + 1e-9)
+                    .unwrap_or(0);
+                let c = &chords[here];
+                let next = &chords[(here + 1) % chords.len()];
+                let next_root = if next.root - c.root > 6 {
+                    next.root - 12
+                } else if c.root - next.root > 6 {
+                    next.root + 12
+                } else {
+                    next.root
+                };
+                let pitch = match role {
+                    Root => c.root,
+                    Fifth => c.root + 7,
+                    Octave => c.root + 12,
+                    Next if next.start - t <= 1.0 + 1e-9 || (t + 0.5 >= total - 1e-9) => next_root,
+                    Next => c.root,
+                    Approach => {
+                        let d = self.ct.degree_at_or_below(next_root);
+                        if next_root >= c.root {
+                            self.ct.pitch(d - 1)
+                        } else {
+                            self.ct.pitch(d + 1)
+                        }
+                    }
+                };
+                let accent = if (t - bar).abs() < 1e-9 { 0.85 } else { 0.7 };
+                let len =
+                    ((until - t) * 0.9).min(if self.style == Style::Pulse { 0.4 } else { 4.0 });
+                notes.push(note(t, len, pitch, accent, Part::Bass));
+            }
+        }
+        notes
+    }
+
+    fn drums(&self) -> Vec<Note> {
+        use drum::*;
+        let f = self.f;
+        let edge = (f.edge_density / 0.12).clamp(0.0, 1.0);
+        let sixteenth_hats = edge >= 0.6;
+        let contrasts = span(f.columns.iter().map(|c| c.contrast));
+        let energies = span(f.columns.iter().map(|c| c.energy));
+        let bars = self.bars();
+        let v = self.variant % 3;
+        let mut notes = Vec::new();
+        for b in 0..bars {
+            let busy = self.busy(b);
+            // The last bar of a four-bar period (or of the loop) ends with a fill.
+            let fill = (b + 1) % 4 == 0 || b + 1 == bars;
+            let mut hits: Vec<(usize, u8, f32)> = Vec::new();
+            let hats = |hits: &mut Vec<(usize, u8, f32)>, every: usize| {
+                for s in (0..SIXTEENTHS).step_by(every) {
+                    let strong = s % 4 == 0;
+                    hits.push((s, CLOSED_HAT, if strong { 0.5 } else { 0.35 }));
+                }
+            };
+            match self.style {
+                Style::Ambient => {
+                    if b % 4 == 0 {
+                        hits.push((0, KICK, 0.45));
+                    }
+                    if busy {
+                        hits.push((8, SHAKER, 0.3));
+                    }
+                }
+                Style::Ballad => {
+                    hits.push((0, KICK, 0.75));
+                    if v == 1 {
+                        hits.push((10, KICK, 0.5));
+                    }
+                    hits.push((8, SNARE, 0.6));
+                    for s in [0, 4, 8, 12] {
+                        hits.push((s, CLOSED_HAT, 0.35));
+                    }
+                    if fill {
+                        hits.push((14, SNARE, 0.45));
+                    }
+                }
+                Style::Pop => {
+                    let kicks: [&[usize]; 3] = [&[0, 8], &[0, 10], &[0, 6, 8]];
+                    for &k in kicks[v] {
+                        hits.push((k, KICK, if k == 0 { 0.9 } else { 0.8 }));
+                    }
+                    hits.extend([(4, SNARE, 0.85), (12, SNARE, 0.9)]);
+                    if busy {
+                        hits.push((12, CLAP, 0.7));
+                    }
+                    hats(&mut hits, if sixteenth_hats { 1 } else { 2 });
+                    if fill {
+                        hits.retain(|h| h.0 < 12 || h.1 != CLOSED_HAT);
+                        hits.extend([(13, SNARE, 0.5), (14, SNARE, 0.65), (15, SNARE, 0.8)]);
+                    } else if b % 2 == 1 {
+                        hits.retain(|h| !(h.0 == 14 && h.1 == CLOSED_HAT));
+                        hits.push((14, OPEN_HAT, 0.5));
+                    }
+                }
+                Style::Pulse => {
+                    for s in [0, 4, 8, 12] {
+                        hits.push((s, KICK, 0.95));
+                    }
+                    hits.extend([(4, CLAP, 0.7), (12, CLAP, 0.75)]);
+                    for s in [2, 6, 10, 14] {
+                        hits.push((s, OPEN_HAT, 0.55));
+                    }
+                    if sixteenth_hats {
+                        for s in [1, 3, 5, 7, 9, 11, 13, 15] {
+                            hits.push((s, CLOSED_HAT, 0.3));
+                        }
+                    }
+                }
+                Style::Chiptune => {
+                    hits.extend([
+                        (0, KICK, 0.9),
+                        (6, KICK, 0.7),
+                        (8, KICK, 0.85),
+                        (4, SNARE, 0.85),
+                        (12, SNARE, 0.85),
+                    ]);
+                    hats(&mut hits, 1);
+                    if fill {
+                        hits.retain(|h| h.0 < 12 || h.1 != CLOSED_HAT);
+                        hits.extend([(13, SNARE, 0.55), (14, SNARE, 0.7), (15, SNARE, 0.85)]);
+                    }
+                }
+                Style::LoFi => {
+                    let second = [6, 10, 7][v];
+                    hits.extend([
+                        (0, KICK, 0.85),
+                        (second, KICK, 0.6),
+                        (4, SNARE, 0.65),
+                        (12, SNARE, 0.7),
+                    ]);
+                    hats(&mut hits, 2);
+                    if fill {
+                        hits.push((15, SNARE, 0.3));
+                    }
+                    for s in [2, 6, 10, 14] {
+                        hits.push((s, SHAKER, 0.2));
+                    }
+                }
+            }
+            // An extra kick where the picture's strongest edges sit low and strong (the bottom
+            // third), on an eighth with no kick near it.
+            if !matches!(self.style, Style::Ambient | Style::Pulse) {
+                let kicks: Vec<usize> = hits.iter().filter(|h| h.1 == KICK).map(|h| h.0).collect();
+                let extra = (0..8)
+                    .map(|e| (e * 2, f.columns[b * 8 + e]))
+                    .filter(|(s, c)| {
+                        c.height < 1.0 / 3.0
+                            && rank(c.energy, energies) > 0.75
+                            && kicks.iter().all(|k| k.abs_diff(*s) > 2)
+                    })
+                    .max_by(|a, b| a.1.energy.total_cmp(&b.1.energy));
+                if let Some((s, _)) = extra {
+                    hits.push((s, KICK, 0.7));
+                }
+            }
+            for (s, pitch, velocity) in hits {
+                // Accents follow the picture's local contrast.
+                let c = f.columns[(b * 8 + s / 2).min(f.columns.len() - 1)];
+                let accent = 0.8 + 0.4 * rank(c.contrast, contrasts);
+                let len = if pitch == OPEN_HAT { 0.45 } else { 0.1 };
+                notes.push(note(
+                    b as f64 * BEATS_PER_BAR + s as f64 * 0.25,
+                    len,
+                    i32::from(pitch),
+                    velocity * accent,
+                    Part::Drums,
+                ));
+            }
+        }
+        notes
+    }
+}
