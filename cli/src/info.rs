@@ -36,6 +36,8 @@ fn reading(name: &str, picture: &analysis::Picture, settings: &Settings) -> Valu
             "scale_from": if settings.scale.is_some() { "setting" } else { "mood" },
             "mood": d(compose::mood(&features)),
             "register_shift_semitones": compose::register_shift(&features),
+            "style": compose::style(&features, settings).name(),
+            "style_from": if settings.style.is_some() { "setting" } else { "energy, mood and repetition" },
             "bars": settings.bars,
         },
         "proposed_timbre": patch_json(&patch),
@@ -85,12 +87,14 @@ fn text(r: &Value) -> String {
         r["picture"]["working_copy"][1],
     );
     out += &format!(
-        "Key {} {} (key from {}, scale from {}); mood {:+.2} (-1 dark, grey, cool .. +1 light, \
-         colourful, warm); melody range moved {:+} semitones by lightness\n\n",
+        "Key {} {} (key from {}, scale from {}); style {} (from {}); mood {:+.2} (-1 dark, grey, \
+         cool .. +1 light, colourful, warm); melody range moved {:+} semitones by lightness\n\n",
         m["key"].as_str().unwrap_or(""),
         m["scale"].as_str().unwrap_or(""),
         m["key_from"].as_str().unwrap_or(""),
         m["scale_from"].as_str().unwrap_or(""),
+        m["style"].as_str().unwrap_or(""),
+        m["style_from"].as_str().unwrap_or(""),
         n(&m["mood"]),
         m["register_shift_semitones"],
     );

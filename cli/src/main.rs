@@ -9,7 +9,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
-use pixelody::compose::{self, Mode, Scale, Settings};
+use pixelody::compose::{self, Mode, Scale, Settings, Style};
 
 #[derive(Parser, Debug)]
 #[command(
@@ -43,6 +43,10 @@ pub struct ComposeArgs {
     /// Scale: auto (from lightness, saturation and warmth) or major, minor, dorian, ... chromatic.
     #[arg(long, default_value = "auto", value_parser = parse_scale)]
     scale: ScaleArg,
+    /// Style (compose): auto (from the picture's energy, mood and repetition) or ambient, ballad,
+    /// pop, pulse, chiptune, lo-fi.
+    #[arg(long, default_value = "auto", value_parser = parse_style)]
+    style: StyleArg,
     /// Variation: another number gives another score from the same picture.
     #[arg(long, default_value_t = 0)]
     seed: u32,
@@ -113,6 +117,28 @@ fn parse_scale(text: &str) -> Result<ScaleArg, String> {
         })
 }
 
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct StyleArg(Option<Style>);
+
+/// A style's command-line name: its name in lower case ("lo-fi").
+pub fn style_arg_name(style: Style) -> String {
+    style.name().to_lowercase()
+}
+
+fn parse_style(text: &str) -> Result<StyleArg, String> {
+    if text.eq_ignore_ascii_case("auto") {
+        return Ok(StyleArg(None));
+    }
+    Style::ALL
+        .iter()
+        .find(|s| style_arg_name(**s) == text.to_lowercase().replace("lofi", "lo-fi"))
+        .map(|s| StyleArg(Some(*s)))
+        .ok_or_else(|| {
+            let names: Vec<String> = Style::ALL.iter().map(|s| style_arg_name(*s)).collect();
+            format!("'{text}' is not auto or one of {}", names.join(", "))
+        })
+}
+
 fn parse_grid(text: &str) -> Result<u32, String> {
     match text.parse::<u32>() {
         Ok(g) if compose::GRIDS.contains(&g) => Ok(g),
@@ -158,6 +184,7 @@ impl ComposeArgs {
             threshold: self.threshold,
             invert: self.invert,
             snap: self.snap,
+            style: self.style.0,
         })
     }
 }

@@ -85,12 +85,17 @@ pub fn render(job: &Job) -> Result<String, String> {
         })?;
     }
     Ok(format!(
-        "Rendered {} -> {}: {} mode, {}, {} bars x {} at {} BPM, {} notes{}, {:.3} s at {} Hz \
+        "Rendered {} -> {}: {} mode, {}{}, {} bars x {} at {} BPM, {} notes{}, {:.3} s at {} Hz \
          (blocks of {}), score {:016x}",
         score.source,
         display(&job.output),
         settings.mode.name(),
         score.tonality,
+        if score.style.is_empty() {
+            String::new()
+        } else {
+            format!(", {}", score.style)
+        },
         score.bars(),
         job.loops,
         job.bpm,

@@ -1,5 +1,6 @@
 //! Engine cost at 48 kHz in 128-sample blocks: real-time factor (seconds of audio per CPU second)
-//! and nanoseconds per voice-sample, for Compose scores with 8/16/32 voices sounding and Spectral
+//! and nanoseconds per voice-sample, for Compose scores with 8/16/32 voices sounding (and 16 with a
+//! busy drum part) and Spectral
 //! scores with 32/128/512 partials; then the worst block across a render with 10 score changes.
 //! Run with `cargo xtask bench`. Prints figures; asserts nothing.
 //!
@@ -33,6 +34,41 @@ fn chord_score(voices: usize, seed: u8) -> Score {
         })
         .collect();
     Score::new(16.0, notes, String::from("bench"))
+}
+
+/// `chord_score(voices)` with a busy drum part on top: sixteenth hats, kick, snare, clap and an
+/// open hat every bar (issue 18's target: 16 voices plus the drums at 120x real time or more).
+fn band_score(voices: usize) -> Score {
+    use pixelody::score::drum::*;
+    let mut score = chord_score(voices, 0);
+    let mut notes = score.notes.clone();
+    for bar in 0..4 {
+        for s in 0..16 {
+            let at = bar as f64 * 4.0 + s as f64 * 0.25;
+            let mut hit = |pitch| {
+                notes.push(Note {
+                    start_beats: at,
+                    length_beats: 0.1,
+                    pitch,
+                    velocity: 0.8,
+                    part: Part::Drums,
+                })
+            };
+            hit(CLOSED_HAT);
+            match s {
+                0 | 8 => hit(KICK),
+                4 => hit(SNARE),
+                12 => {
+                    hit(SNARE);
+                    hit(CLAP)
+                }
+                14 => hit(OPEN_HAT),
+                _ => {}
+            }
+        }
+    }
+    score = Score::new(16.0, notes, String::from("bench"));
+    score
 }
 
 fn spectral_score(partials: usize) -> Score {
@@ -120,6 +156,11 @@ fn main() {
             cpu * 1e9 / (samples * voices as f64)
         );
     }
+    let (cpu, _) = best_of(|| band_score(16), Vec::new);
+    println!(
+        "  Compose, 16 voices and the drum kit (hats in sixteenths): {:7.0}x real time",
+        SECONDS as f64 / cpu
+    );
     for partials in [32, 128, 512] {
         let (cpu, _) = best_of(|| spectral_score(partials), Vec::new);
         println!(

@@ -5,8 +5,8 @@
 
 use std::path::PathBuf;
 
-use pixelody::compose::measure::{median, melody_measures};
-use pixelody::compose::{compose, gallery::gallery, Settings};
+use pixelody::compose::measure::{median, melody_measures, texture_signature};
+use pixelody::compose::{compose, gallery::gallery, Settings, Style};
 use pixelody::score::Part;
 
 const BARS: u32 = 8;
@@ -72,7 +72,7 @@ fn main() {
         image::RgbImage::from_pixel(panel_w * columns, panel_h * rows, image::Rgb([22, 23, 28]));
 
     println!(
-        "{:<26} {:>6} {:>6} {:>9} {:>10} {:>6}  key",
+        "{:<26} {:>6} {:>6} {:>9} {:>10} {:>6}  key, style",
         "picture", "steps", "range", "recurring", "notes/bar", "peak"
     );
     let (mut steps, mut ranges, mut recurring, mut busy) = (vec![], vec![], vec![], vec![]);
@@ -93,14 +93,15 @@ fn main() {
         match melody_measures(&score) {
             Some(m) => {
                 println!(
-                    "{:<26} {:>6.2} {:>6} {:>9.2} {:>10.1} {:>6}  {}",
+                    "{:<26} {:>6.2} {:>6} {:>9.2} {:>10.1} {:>6}  {}, {}",
                     name,
                     m.step_share,
                     m.range,
                     m.recurring_bars,
                     m.notes_per_bar,
                     peak_bars(m.climax_at, m.climax_until),
-                    score.tonality
+                    score.tonality,
+                    score.style
                 );
                 steps.push(m.step_share);
                 ranges.push(f32::from(m.range));
@@ -148,6 +149,7 @@ fn main() {
                 Part::Melody => [255, 196, 84],
                 Part::Harmony => [84, 206, 190],
                 Part::Bass => [170, 124, 255],
+                Part::Drums => [230, 110, 110],
             };
             let x0 = rx + (n.start_beats * 2.0 * f64::from(STEP_PX)) as u32;
             let x1 = rx + ((n.start_beats + n.length_beats) * 2.0 * f64::from(STEP_PX)) as u32;
@@ -189,6 +191,51 @@ fn main() {
         ranges.iter().filter(|r| **r < 5.0).count(),
         BARS
     );
+    // Styles: which Auto picks, and each style's texture forced on every picture.
+    let mut chosen: Vec<(String, usize)> = Style::ALL
+        .iter()
+        .map(|s| (s.name().to_string(), 0))
+        .collect();
+    for (_, picture) in &set {
+        let score = compose(picture, &settings, String::new());
+        if let Some(c) = chosen.iter_mut().find(|c| c.0 == score.style) {
+            c.1 += 1;
+        }
+    }
+    println!();
+    println!(
+        "Auto style over {} pictures: {}",
+        set.len(),
+        chosen
+            .iter()
+            .map(|(name, n)| format!("{name} {n}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    println!("Texture signature, each style forced on every picture (medians):");
+    println!(
+        "  {:<10} {:>16} {:>18} {:>14} {:>14}",
+        "style", "harmony onsets/bar", "harmony length", "bass onsets/bar", "drum hits/bar"
+    );
+    for style in Style::ALL {
+        let forced = Settings {
+            style: Some(style),
+            ..settings
+        };
+        let sigs: Vec<[f32; 4]> = set
+            .iter()
+            .map(|(_, p)| texture_signature(&compose(p, &forced, String::new())))
+            .collect();
+        let m = |k: usize| median(&sigs.iter().map(|s| s[k]).collect::<Vec<_>>());
+        println!(
+            "  {:<10} {:>16.1} {:>18.2} {:>14.1} {:>14.1}",
+            style.name(),
+            m(0),
+            m(1),
+            m(2),
+            m(3)
+        );
+    }
     let out = std::env::var_os("CARGO_TARGET_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target"))

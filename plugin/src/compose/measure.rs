@@ -105,6 +105,34 @@ pub fn melody_measures(score: &Score) -> Option<MelodyMeasures> {
     })
 }
 
+/// What a listener calls a style, as numbers: (harmony onsets per bar, mean harmony note length
+/// in beats, bass onsets per bar, drum hits per bar). Harmony onsets closer than 0.1 beat (a
+/// strum) count once.
+pub fn texture_signature(score: &Score) -> [f32; 4] {
+    let bars = score.bars().max(1.0) as f32;
+    let part = |p: Part| score.notes.iter().filter(move |n| n.part == p);
+    let mut onsets: Vec<f64> = part(Part::Harmony).map(|n| n.start_beats).collect();
+    onsets.sort_by(f64::total_cmp);
+    let mut distinct = 0;
+    let mut last = f64::NEG_INFINITY;
+    for t in onsets {
+        if t - last >= 0.1 {
+            distinct += 1;
+            last = t;
+        }
+    }
+    let lengths: Vec<f64> = part(Part::Harmony).map(|n| n.length_beats).collect();
+    let mean_length = lengths.iter().sum::<f64>() / lengths.len().max(1) as f64;
+    let mut bass: Vec<f64> = part(Part::Bass).map(|n| n.start_beats).collect();
+    bass.dedup();
+    [
+        distinct as f32 / bars,
+        mean_length as f32,
+        bass.len() as f32 / bars,
+        part(Part::Drums).count() as f32 / bars,
+    ]
+}
+
 /// The median of `values` (NaN when empty).
 pub fn median(values: &[f32]) -> f32 {
     let mut v: Vec<f32> = values.iter().copied().filter(|x| x.is_finite()).collect();

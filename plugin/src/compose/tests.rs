@@ -942,3 +942,120 @@ fn the_melody_climbs_to_one_climax_two_thirds_through_and_leads_back_to_its_star
         set.len()
     );
 }
+
+/// The generated picture set (`compose::gallery`), 8 bars each, in `style` (`None` = Auto).
+fn gallery_in(style: Option<super::Style>) -> Vec<(String, Score)> {
+    super::gallery::gallery()
+        .into_iter()
+        .map(|(name, p)| {
+            let settings = Settings {
+                bars: 8,
+                style,
+                ..Settings::default()
+            };
+            let score = compose(&p, &settings, name.clone());
+            (name, score)
+        })
+        .collect()
+}
+
+#[test]
+fn auto_picks_a_style_from_the_picture_and_every_style_is_chosen() {
+    use std::collections::HashMap;
+    let set = gallery_in(None);
+    let mut chosen: HashMap<&str, usize> = HashMap::new();
+    for (_, score) in &set {
+        *chosen.entry(score.style.as_str()).or_default() += 1;
+    }
+    for style in super::Style::ALL {
+        assert!(
+            chosen.contains_key(style.name()),
+            "{} never chosen: {chosen:?}",
+            style.name()
+        );
+    }
+    let style_of = |name: &str| set.iter().find(|s| s.0 == name).unwrap().1.style.clone();
+    // Calm pictures are Ambient, regular patterns Pulse or Chiptune, a lively painting Pop.
+    assert_eq!(style_of("white"), "Ambient");
+    for pattern in ["checkerboard", "vertical stripes", "tiles", "polka dots"] {
+        assert!(
+            ["Pulse", "Chiptune"].contains(&style_of(pattern).as_str()),
+            "{pattern}"
+        );
+    }
+    assert_eq!(style_of("mondrian"), "Pop");
+    // The style is the musician's when chosen, whatever the picture.
+    for (_, score) in gallery_in(Some(super::Style::LoFi)) {
+        assert_eq!(score.style, "Lo-fi");
+    }
+}
+
+#[test]
+fn styles_have_textures_a_listener_tells_apart() {
+    use super::measure::{median, texture_signature};
+    use super::Style;
+    let medians: Vec<(Style, [f32; 4])> = Style::ALL
+        .iter()
+        .map(|&style| {
+            let sigs: Vec<[f32; 4]> = gallery_in(Some(style))
+                .iter()
+                .map(|(_, s)| texture_signature(s))
+                .collect();
+            let m = |k: usize| median(&sigs.iter().map(|s| s[k]).collect::<Vec<_>>());
+            (style, [m(0), m(1), m(2), m(3)])
+        })
+        .collect();
+    // Harmony onsets a bar, harmony note length, bass onsets a bar, drum hits a bar: every two
+    // styles differ by more than 20% in at least one.
+    for (i, (a, sa)) in medians.iter().enumerate() {
+        for (b, sb) in &medians[i + 1..] {
+            let apart = (0..4).any(|k| (sa[k] - sb[k]).abs() > 0.2 * sa[k].max(sb[k]));
+            assert!(apart, "{a:?} {sa:?} and {b:?} {sb:?} sound alike");
+        }
+    }
+    // And each is what its name promises.
+    let sig = |s: Style| medians.iter().find(|m| m.0 == s).unwrap().1;
+    assert!(
+        sig(Style::Ambient)[1] >= 2.0 && sig(Style::Ambient)[3] <= 1.0,
+        "pads, few drums"
+    );
+    assert!(sig(Style::Chiptune)[0] >= 12.0, "sixteenth arpeggios");
+    assert!(sig(Style::Pulse)[2] >= 8.0, "an eighth-note bass pulse");
+}
+
+#[test]
+fn drums_play_the_general_midi_kit_and_lofi_swings() {
+    use crate::score::drum;
+    for style in super::Style::ALL {
+        for (name, score) in gallery_in(Some(style)).into_iter().take(12) {
+            for n in score.notes.iter().filter(|n| n.part == Part::Drums) {
+                assert!(
+                    drum::ALL.contains(&n.pitch),
+                    "{name} {style:?}: drum {}",
+                    n.pitch
+                );
+            }
+            let hits = score.notes.iter().filter(|n| n.part == Part::Drums).count();
+            if style != super::Style::Ambient {
+                // A backbeat at least: a kick and a snare or clap in every bar.
+                assert!(hits >= 8 * 2, "{name} {style:?}: {hits} hits");
+            }
+        }
+    }
+    // Lo-fi swings: no note of any part starts on a straight off-beat eighth; some start on the
+    // swung one (two thirds of the beat).
+    for (name, score) in gallery_in(Some(super::Style::LoFi)).into_iter().take(12) {
+        let frac = |n: &Note| n.start_beats - n.start_beats.floor();
+        assert!(
+            score.notes.iter().all(|n| (frac(n) - 0.5).abs() > 1e-6),
+            "{name}"
+        );
+        assert!(
+            score
+                .notes
+                .iter()
+                .any(|n| (frac(n) - 2.0 / 3.0).abs() < 1e-6),
+            "{name}"
+        );
+    }
+}

@@ -12,7 +12,7 @@ use crate::plugin::composition::Composition;
 use crate::plugin::loader::{looks_like_picture, LoadStatus};
 use crate::plugin::params::PixelodyParams;
 use crate::plugin::status::Playhead;
-use crate::score::{Part, Score};
+use crate::score::{drum, Part, Score};
 
 const ACCENT: Color32 = Color32::from_rgb(255, 176, 72);
 const BACKGROUND: Color32 = Color32::from_rgb(22, 23, 28);
@@ -108,7 +108,11 @@ pub fn music(
             &score.tonality
         });
         ui.separator();
-        ui.label(format!("{:?}", settings.mode));
+        if score.style.is_empty() {
+            ui.label(format!("{:?}", settings.mode));
+        } else {
+            ui.label(format!("{:?} · {}", settings.mode, score.style));
+        }
         ui.separator();
         ui.label(format!(
             "{} bars, {} notes",
@@ -190,23 +194,47 @@ pub fn music(
             }
         }
     } else if !score.notes.is_empty() {
-        let lo = score
-            .notes
-            .iter()
+        // Drums in lanes at the bottom (one per drum of the kit), pitched notes above.
+        let has_drums = score.notes.iter().any(|n| n.part == Part::Drums);
+        let lane = if has_drums {
+            (roll_area.height() * 0.04).clamp(3.0, 9.0)
+        } else {
+            0.0
+        };
+        let drum_height = lane * drum::ALL.len() as f32;
+        let pitched_area = Rect::from_min_max(
+            roll_area.min,
+            Pos2::new(
+                roll_area.max.x,
+                roll_area.max.y - drum_height - if has_drums { 4.0 } else { 0.0 },
+            ),
+        );
+        for n in score.notes.iter().filter(|n| n.part == Part::Drums) {
+            let k = drum::ALL.iter().position(|&d| d == n.pitch).unwrap_or(1);
+            let x0 = roll_area.min.x + (n.start_beats / beats) as f32 * roll_area.width();
+            let w = ((n.length_beats / beats) as f32 * roll_area.width()).clamp(2.0, 6.0);
+            let y = roll_area.max.y - (k + 1) as f32 * lane;
+            let rect = Rect::from_min_size(Pos2::new(x0, y), Vec2::new(w, lane));
+            let c =
+                part_colour(Part::Drums).gamma_multiply(0.45 + 0.55 * n.velocity.clamp(0.0, 1.0));
+            painter.rect_filled(rect.shrink(0.5), 1.0, c);
+        }
+        let roll_area = pitched_area;
+        let pitched = || score.notes.iter().filter(|n| n.part != Part::Drums);
+        let lo = pitched()
             .map(|n| n.pitch)
             .min()
             .unwrap_or(48)
             .saturating_sub(2);
-        let hi = score
-            .notes
-            .iter()
+        let hi = pitched()
             .map(|n| n.pitch)
             .max()
             .unwrap_or(84)
-            .saturating_add(2);
+            .saturating_add(2)
+            .max(lo + 1);
         let rows = f32::from(hi - lo + 1);
         let row = roll_area.height() / rows;
-        for n in &score.notes {
+        for n in pitched() {
             let x0 = roll_area.min.x + (n.start_beats / beats) as f32 * roll_area.width();
             let w = ((n.length_beats / beats) as f32 * roll_area.width()).max(2.0);
             let y = roll_area.max.y - f32::from(n.pitch - lo + 1) * row;
@@ -228,11 +256,11 @@ pub fn music(
     }
     // Legend.
     let mut x = roll_area.min.x + 8.0;
-    for part in [Part::Melody, Part::Harmony, Part::Bass] {
+    for part in Part::ALL {
         let r = painter.text(
             Pos2::new(x, roll_area.min.y + 6.0),
             Align2::LEFT_TOP,
-            format!("{part:?}"),
+            part.name(),
             FontId::proportional(12.0),
             part_colour(part),
         );
@@ -303,6 +331,7 @@ pub fn controls(ui: &mut Ui, p: &PixelodyParams, setter: &ParamSetter) {
         row(ui, p.mode.name(), |ui| choice(ui, &p.mode, setter));
         row(ui, p.key.name(), |ui| choice(ui, &p.key, setter));
         row(ui, p.scale.name(), |ui| choice(ui, &p.scale, setter));
+        row(ui, p.style.name(), |ui| choice(ui, &p.style, setter));
         slider(ui, &p.bars, setter);
         slider(ui, &p.density, setter);
         slider(ui, &p.low_note, setter);
@@ -312,6 +341,21 @@ pub fn controls(ui: &mut Ui, p: &PixelodyParams, setter: &ParamSetter) {
         slider(ui, &p.threshold, setter);
         row(ui, p.invert.name(), |ui| switch(ui, &p.invert, setter));
         row(ui, p.snap.name(), |ui| switch(ui, &p.snap, setter));
+    });
+    ui.separator();
+    group(ui, "Parts", |ui| {
+        // On switch and Level, a part to a row.
+        for (part, (on, level)) in Part::ALL
+            .iter()
+            .zip(p.part_switches().into_iter().zip(p.part_levels()))
+        {
+            row(ui, part.name(), |ui| {
+                ui.horizontal(|ui| {
+                    switch(ui, on, setter);
+                    ui.add(ParamSlider::for_param(level, setter).with_width(122.0));
+                });
+            });
+        }
     });
     ui.separator();
     group(ui, "Timbre", |ui| {

@@ -726,3 +726,168 @@ fn a_hosts_tempo_is_sanitised_in_one_place() {
     assert_eq!(tempo_bpm(Some(-3.0), 97.0), 97.0);
     assert_eq!(tempo_bpm(None, f64::INFINITY), 120.0);
 }
+
+/// Two bars of a backbeat under a bass and a melody note.
+fn band() -> Score {
+    use crate::score::drum::*;
+    let mut notes = vec![
+        Note {
+            part: Part::Bass,
+            ..note(0.0, 2.0, 36)
+        },
+        note(1.0, 1.0, 72),
+    ];
+    for bar in 0..2 {
+        let b = f64::from(bar) * 4.0;
+        for (beat, pitch) in [
+            (0.0, KICK),
+            (1.0, SNARE),
+            (2.0, KICK),
+            (3.0, CLAP),
+            (0.5, CLOSED_HAT),
+            (1.5, OPEN_HAT),
+            (2.5, CLOSED_HAT),
+            (3.5, SHAKER),
+        ] {
+            notes.push(Note {
+                part: Part::Drums,
+                ..note(b + beat, 0.1, pitch)
+            });
+        }
+    }
+    Score::new(8.0, notes, String::from("band"))
+}
+
+#[test]
+fn drums_sound_on_their_samples_and_go_out_on_channel_ten() {
+    let mut engine = Engine::new(48_000.0);
+    engine.reset(&params());
+    engine.swap_score(Box::new(band()));
+    let p = params();
+    let mut events = Vec::new();
+    let mut left = Vec::new();
+    for block in 0..400 {
+        let (mut l, mut r) = (vec![0.0; 480], vec![0.0; 480]);
+        let t = TransportState {
+            playing: true,
+            tempo_bpm: Some(120.0),
+            pos_beats: Some(block as f64 * 480.0 / 24_000.0),
+            beats_per_bar: None,
+        };
+        engine.process(&t, &p, &mut l, &mut r);
+        events.extend(
+            engine
+                .note_events()
+                .iter()
+                .map(|e| (block * 480 + e.offset as usize, *e)),
+        );
+        left.extend(l);
+    }
+    // Every drum note starts on its sample on channel 10 (9 from 0) and ends 0.1 beat later;
+    // pitched parts keep their channels; the drums are not transposed.
+    let drums: Vec<(usize, bool, u8)> = events
+        .iter()
+        .filter(|(_, e)| e.channel == 9)
+        .map(|(at, e)| (*at, e.on, e.pitch))
+        .collect();
+    let expected_on: Vec<(usize, u8)> = band()
+        .notes
+        .iter()
+        .filter(|n| n.part == Part::Drums)
+        .map(|n| ((n.start_beats * 24_000.0) as usize, n.pitch))
+        .collect();
+    let ons: Vec<(usize, u8)> = drums.iter().filter(|d| d.1).map(|d| (d.0, d.2)).collect();
+    assert_eq!(ons, expected_on);
+    assert_eq!(drums.iter().filter(|d| !d.1).count(), ons.len());
+    assert!(events.iter().any(|(_, e)| e.channel == 2 && e.pitch == 36));
+    // The kick of the second bar (sample 96000) is heard from its sample on: the half beat
+    // before it holds only the tails of the shaker and the clap.
+    let peak = |x: &[f32]| x.iter().map(|v| v.abs()).fold(0.0, f32::max);
+    let (before, after) = (peak(&left[93_000..96_000]), peak(&left[96_000..96_480]));
+    assert!(after > 10.0 * before, "before {before}, after {after}");
+}
+
+#[test]
+fn a_part_switched_off_plays_nothing_and_a_silent_level_still_sends_midi() {
+    let job = OfflineRender {
+        sample_rate: 48_000.0,
+        bpm: 120.0,
+        samples: 96_000,
+        block_size: 256,
+    };
+    let all = render_offline(&band(), &params(), &job);
+    let mut drums_silent = params();
+    drums_silent.part_db[Part::Drums as usize] = -60.0;
+    let mut no_drums = params();
+    no_drums.part_on[Part::Drums as usize] = false;
+    let mut only_drums = params();
+    only_drums.part_on = [false, false, false, true];
+    let silent = render_offline(&band(), &drums_silent, &job);
+    let off = render_offline(&band(), &no_drums, &job);
+    let drums = render_offline(&band(), &only_drums, &job);
+    // Level at -60 dB sounds exactly like the part switched off; the two parts add up to the whole.
+    assert_eq!(silent, off);
+    for i in 0..job.samples {
+        assert!(
+            (off.0[i] + drums.0[i] - all.0[i]).abs() < 1e-5,
+            "sample {i}"
+        );
+    }
+    assert!(drums.0.iter().any(|v| v.abs() > 0.05));
+    // MIDI: the silent level still sends the drums, the switch does not.
+    let count = |p: &EngineParams| {
+        let mut n = 0;
+        let blocks = [
+            (120.0, 0.0, 24_000usize),
+            (120.0, 1.0, 24_000),
+            (120.0, 2.0, 24_000),
+        ];
+        let mut engine = Engine::new(48_000.0);
+        engine.reset(p);
+        engine.swap_score(Box::new(band()));
+        for (tempo, pos, frames) in blocks {
+            let (mut l, mut r) = (vec![0.0; frames], vec![0.0; frames]);
+            let t = TransportState {
+                playing: true,
+                tempo_bpm: Some(tempo),
+                pos_beats: Some(pos),
+                beats_per_bar: None,
+            };
+            engine.process(&t, p, &mut l, &mut r);
+            n += engine
+                .note_events()
+                .iter()
+                .filter(|e| e.channel == 9)
+                .count();
+        }
+        n
+    };
+    assert!(count(&drums_silent) > 0);
+    assert_eq!(count(&no_drums), 0);
+}
+
+#[test]
+fn drums_do_not_depend_on_block_size() {
+    let reference = render_offline(
+        &band(),
+        &params(),
+        &OfflineRender {
+            sample_rate: 44_100.0,
+            bpm: 137.0,
+            samples: 60_000,
+            block_size: 1,
+        },
+    );
+    for block in [7, 64, 512, 4096] {
+        let job = OfflineRender {
+            sample_rate: 44_100.0,
+            bpm: 137.0,
+            samples: 60_000,
+            block_size: block,
+        };
+        assert!(
+            render_offline(&band(), &params(), &job) == reference,
+            "block size {block}"
+        );
+    }
+}
