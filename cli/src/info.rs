@@ -20,7 +20,10 @@ fn d(v: f32) -> f64 {
 fn reading(name: &str, picture: &analysis::Picture, settings: &Settings) -> Value {
     let features = compose::features(picture, settings);
     let tonality = compose::tonality(&features, settings);
-    let patch = compose::propose_timbre(&features);
+    let mut patch = compose::propose_timbre(&features);
+    if settings.mode == compose::Mode::Compose {
+        compose::style(&features, settings).shape(&mut patch);
+    }
     json!({
         "picture": {
             "file": name,

@@ -190,7 +190,8 @@ pub fn register_shift(features: &analysis::Features) -> i32 {
         .clamp(-6.0, 6.0) as i32
 }
 
-/// The timbre a picture proposes (what Lock Timbre keeps out).
+/// The timbre a picture proposes (what Lock Timbre keeps out), before Compose mode's style
+/// nudges it (`Style::shape`).
 pub fn propose_timbre(features: &analysis::Features) -> crate::score::Patch {
     timbre::propose(features)
 }
@@ -227,6 +228,9 @@ pub fn compose(picture: &Picture, settings: &Settings, source: String) -> Score 
     };
     score.tonality = tonality.name();
     score.patch = timbre::propose(&features);
+    if settings.mode == Mode::Compose {
+        style(&features, &settings).shape(&mut score.patch);
+    }
     score
 }
 

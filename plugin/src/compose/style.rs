@@ -50,6 +50,34 @@ impl Style {
         }
     }
 
+    /// The picture's proposed timbre, nudged towards the style's sound: Ambient swells and rings,
+    /// Chiptune is a bright raw wave with short notes (the nearest the synth has to a square),
+    /// Lo-fi is dull and dusty (low cutoff, a little noise and detune), Pulse is tight.
+    pub fn shape(self, p: &mut crate::score::Patch) {
+        match self {
+            Style::Ambient => {
+                p.attack_ms = p.attack_ms.max(60.0);
+                p.release_ms = p.release_ms.max(900.0);
+                p.decay_ms = p.decay_ms.max(600.0);
+            }
+            Style::Chiptune => {
+                p.brightness = 1.0;
+                p.noise = 0.0;
+                p.detune_cents = 0.0;
+                p.attack_ms = p.attack_ms.min(3.0);
+                p.release_ms = p.release_ms.min(80.0);
+                p.cutoff_hz = p.cutoff_hz.max(8_000.0);
+            }
+            Style::LoFi => {
+                p.cutoff_hz = p.cutoff_hz.min(2_200.0);
+                p.noise = p.noise.max(0.05);
+                p.detune_cents = p.detune_cents.max(8.0);
+            }
+            Style::Pulse => p.release_ms = p.release_ms.min(150.0),
+            Style::Ballad | Style::Pop => {}
+        }
+    }
+
     /// How busy the melody is against what the picture suggests.
     pub fn melody_activity(self) -> f32 {
         match self {
