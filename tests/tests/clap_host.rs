@@ -482,3 +482,54 @@ fn a_locate_among_rounded_positions_still_reseeks() {
         ]
     );
 }
+
+#[test]
+fn drums_go_out_on_channel_ten_and_a_part_switched_off_through_the_host_plays_nothing() {
+    use pixelody::score::drum;
+    let mut notes = sparse_score().notes;
+    for (k, &pitch) in drum::ALL.iter().enumerate() {
+        notes.push(Note {
+            start_beats: 0.5 * k as f64,
+            length_beats: 0.1,
+            pitch,
+            velocity: 0.9,
+            part: Part::Drums,
+        });
+    }
+    let score = Score::new(4.0, notes, String::from("band"));
+    let tempo = 120.0;
+    let total = 2 * 96_000;
+    let mut host = host_with(&score, 480);
+    let (_, _, out) = host.process_with_notes(&playing_blocks(total, 480, tempo, SR));
+    let drums: Vec<(usize, u8)> = out
+        .iter()
+        .filter(|n| n.on && n.channel == 9)
+        .map(|n| (n.sample, n.key))
+        .collect();
+    let expected: Vec<(usize, u8)> = (0..2)
+        .flat_map(|lap| {
+            drum::ALL
+                .iter()
+                .enumerate()
+                .map(move |(k, &p)| (lap * 96_000 + k * 12_000, p))
+        })
+        .collect();
+    assert_eq!(drums, expected);
+
+    // Drums Level at its bottom: silent inside, still sent; Drums On off: nothing.
+    let level = host.param_id("Drums Level");
+    let mut blocks = playing_blocks(total, 480, tempo, SR);
+    blocks[0].param = Some((level, -60.0));
+    let (_, _, quiet) = host.process_with_notes(&blocks);
+    assert_eq!(
+        quiet.iter().filter(|n| n.on && n.channel == 9).count(),
+        drums.len()
+    );
+    let on = host.param_id("Drums On");
+    let mut blocks = playing_blocks(total, 480, tempo, SR);
+    blocks[0].param = Some((on, 0.0));
+    let (_, _, none) = host.process_with_notes(&blocks);
+    assert_eq!(none.iter().filter(|n| n.channel == 9).count(), 0);
+    // The other parts play on.
+    assert!(none.iter().any(|n| n.on && n.channel == 0));
+}

@@ -2,19 +2,26 @@
 //! aborts the whole process if `process()` allocates or frees. This test drives it through a score
 //! swap, a host loop wrap, a locate jump and a stop; reaching the end means none happened.
 
-use pixelody::score::{Note, Part, Score};
+use pixelody::score::{drum, Note, Part, Score};
 use pixelody_tests::*;
 
 const SR: f64 = 48_000.0;
 
 fn score(pitch: u8, count: usize) -> Score {
     let notes = (0..count)
-        .map(|i| Note {
-            start_beats: i as f64 * 0.5,
-            length_beats: 0.75,
-            pitch: pitch + (i % 12) as u8,
-            velocity: 0.7,
-            part: if i % 3 == 0 { Part::Bass } else { Part::Melody },
+        .map(|i| {
+            let part = [Part::Bass, Part::Melody, Part::Drums, Part::Harmony][i % 4];
+            Note {
+                start_beats: i as f64 * 0.5,
+                length_beats: 0.75,
+                pitch: if part == Part::Drums {
+                    drum::ALL[i % drum::ALL.len()]
+                } else {
+                    pitch + (i % 12) as u8
+                },
+                velocity: 0.7,
+                part,
+            }
         })
         .collect();
     Score::new(count as f64 * 0.5, notes, format!("rt test {pitch}"))

@@ -668,6 +668,10 @@ impl Engine {
                 self.gain += (gain_target - self.gain) * k;
                 for (g, target) in self.part_gain.iter_mut().zip(part_targets) {
                     *g += (target - *g) * k;
+                    // Arrive exactly (gliding to silence would otherwise end in denormals).
+                    if (target - *g).abs() < 1e-6 {
+                        *g = target;
+                    }
                 }
                 let t = &mut self.timbre;
                 t.brightness += (target.brightness - t.brightness) * k;

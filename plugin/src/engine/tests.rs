@@ -891,3 +891,33 @@ fn drums_do_not_depend_on_block_size() {
         );
     }
 }
+
+#[test]
+fn levels_glide_to_silence_and_back_without_denormals() {
+    let mut engine = Engine::new(48_000.0);
+    let mut p = params();
+    engine.reset(&p);
+    engine.swap_score(Box::new(band()));
+    let mut out = Vec::new();
+    for block in 0..600 {
+        // Every part turned down to -inf after 100 blocks, back up after 400.
+        p.part_db = if (100..400).contains(&block) {
+            [-60.0; 4]
+        } else {
+            [0.0; 4]
+        };
+        let (mut l, mut r) = (vec![0.0; 256], vec![0.0; 256]);
+        let t = TransportState {
+            playing: true,
+            tempo_bpm: Some(120.0),
+            pos_beats: Some(block as f64 * 256.0 / 24_000.0),
+            beats_per_bar: None,
+        };
+        engine.process(&t, &p, &mut l, &mut r);
+        out.extend(l.iter().chain(&r).copied());
+    }
+    assert!(out.iter().all(|v| v.is_finite() && !v.is_subnormal()));
+    // Silent (exactly) once the glide has arrived, sounding again after.
+    assert!(out[2 * 256 * 200..2 * 256 * 400].iter().all(|v| *v == 0.0));
+    assert!(out[2 * 256 * 450..].iter().any(|v| v.abs() > 0.01));
+}
