@@ -6,8 +6,10 @@ use serde::{Deserialize, Serialize};
 mod patch;
 pub use patch::{Patch, Smoothing, Taper, TimbreParam, ValueText, TIMBRE};
 
-/// Bumped whenever the serialized shape of [`Score`] changes, so old projects can be migrated.
-pub const SCORE_FORMAT_VERSION: u32 = 1;
+/// Bumped whenever the serialized shape of [`Score`] changes, so old projects can be migrated
+/// (and a project from a newer build is refused with a message, not misread). 2: the drum part
+/// and the style; version 1 scores read as they are (no drums, no style).
+pub const SCORE_FORMAT_VERSION: u32 = 2;
 
 /// Beats (quarter notes) per bar. The foundation composes in 4/4.
 pub const BEATS_PER_BAR: f64 = 4.0;
