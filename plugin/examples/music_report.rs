@@ -7,6 +7,7 @@ use std::path::PathBuf;
 
 use pixelody::compose::measure::{median, melody_measures, texture_signature};
 use pixelody::compose::{compose, gallery::gallery, Settings, Style};
+use pixelody::engine::{render_offline, EngineParams, OfflineRender};
 use pixelody::score::Part;
 
 const BARS: u32 = 8;
@@ -236,6 +237,52 @@ fn main() {
             m(3)
         );
     }
+    // Loudness: 4 bars of each picture as the command line renders it (its proposed timbre and
+    // space, 120 BPM, 48 kHz), integrated loudness and true peak (ITU-R BS.1770, ebur128).
+    let mut louds = Vec::new();
+    let mut peaks = Vec::new();
+    for (_, picture) in &set {
+        let four = Settings {
+            bars: 4,
+            ..settings
+        };
+        let score = compose(picture, &four, String::new());
+        let params = EngineParams::with_patch(&score.patch);
+        let job = OfflineRender {
+            sample_rate: 48_000.0,
+            bpm: 120.0,
+            samples: 8 * 48_000,
+            block_size: 512,
+        };
+        let (l, r) = render_offline(&score, &params, &job);
+        let mut meter =
+            ebur128::EbuR128::new(2, 48_000, ebur128::Mode::I | ebur128::Mode::TRUE_PEAK)
+                .expect("a loudness meter");
+        let frames: Vec<f32> = l.iter().zip(&r).flat_map(|(a, b)| [*a, *b]).collect();
+        meter.add_frames_f32(&frames).expect("measuring");
+        louds.push(meter.loudness_global().unwrap_or(f64::NEG_INFINITY) as f32);
+        let tp = (0..2)
+            .map(|c| meter.true_peak(c).unwrap_or(0.0))
+            .fold(0.0, f64::max);
+        peaks.push(20.0 * (tp.max(1e-9)).log10() as f32);
+    }
+    let finite: Vec<f32> = louds.iter().copied().filter(|v| v.is_finite()).collect();
+    let (lo, hi) = finite
+        .iter()
+        .fold((f32::INFINITY, f32::NEG_INFINITY), |(a, b), v| {
+            (a.min(*v), b.max(*v))
+        });
+    println!();
+    println!(
+        "Loudness, 4 bars each at the picture's own timbre: median {:.1} LUFS, {:.1} to {:.1} \
+         (spread {:.1} LU; target median -20 to -14, spread <= 6); true peak at most {:.1} dBFS \
+         (target <= -1)",
+        median(&finite),
+        lo,
+        hi,
+        hi - lo,
+        peaks.iter().copied().fold(f32::NEG_INFINITY, f32::max)
+    );
     let out = std::env::var_os("CARGO_TARGET_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target"))

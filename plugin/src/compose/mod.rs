@@ -8,6 +8,7 @@
 mod arrange;
 pub mod gallery;
 mod harmony;
+mod loudness;
 pub mod measure;
 mod melody;
 mod scan;
@@ -231,6 +232,7 @@ pub fn compose(picture: &Picture, settings: &Settings, source: String) -> Score 
     if settings.mode == Mode::Compose {
         style(&features, &settings).shape(&mut score.patch);
     }
+    score.level_db = loudness::trim(&score);
     score
 }
 

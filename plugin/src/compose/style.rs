@@ -50,7 +50,8 @@ impl Style {
         }
     }
 
-    /// The picture's proposed timbre, nudged towards the style's sound: Ambient swells and rings,
+    /// The picture's proposed timbre, nudged towards the style's sound: Ambient swells and rings
+    /// in a large reverb with a few echoes,
     /// Chiptune is a bright raw wave with short notes (the nearest the synth has to a square),
     /// Lo-fi is dull and dusty (low cutoff, a little noise and detune), Pulse is tight.
     pub fn shape(self, p: &mut crate::score::Patch) {
@@ -59,6 +60,9 @@ impl Style {
                 p.attack_ms = p.attack_ms.max(60.0);
                 p.release_ms = p.release_ms.max(900.0);
                 p.decay_ms = p.decay_ms.max(600.0);
+                p.reverb_mix = p.reverb_mix.max(0.35);
+                p.reverb_size = p.reverb_size.max(0.7);
+                p.delay_mix = p.delay_mix.max(0.15);
             }
             Style::Chiptune => {
                 p.brightness = 1.0;
@@ -67,11 +71,13 @@ impl Style {
                 p.attack_ms = p.attack_ms.min(3.0);
                 p.release_ms = p.release_ms.min(80.0);
                 p.cutoff_hz = p.cutoff_hz.max(8_000.0);
+                p.reverb_mix = p.reverb_mix.min(0.1);
             }
             Style::LoFi => {
                 p.cutoff_hz = p.cutoff_hz.min(2_200.0);
                 p.noise = p.noise.max(0.05);
                 p.detune_cents = p.detune_cents.max(8.0);
+                p.reverb_damping = p.reverb_damping.max(0.6);
             }
             Style::Pulse => p.release_ms = p.release_ms.min(150.0),
             Style::Ballad | Style::Pop => {}

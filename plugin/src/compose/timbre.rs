@@ -10,6 +10,9 @@
 //! - Noise: fine texture (high lightness entropy with many edges) becomes breath (up to 25%).
 //! - Width: a palette of distant colours spreads wide, a monochrome one stays narrow.
 //! - Detune: texture (entropy) thickens the sound (up to 18 cents of unison).
+//! - Space: dark, smooth pictures and wide palettes get more reverb (4% to 40%) and a longer one,
+//!   busy ones stay drier; darker pictures a darker tail; smooth, colourful ones a few delay
+//!   repeats (up to 30%).
 
 use crate::analysis::Features;
 use crate::score::Patch;
@@ -40,5 +43,13 @@ pub fn propose(f: &Features) -> Patch {
         noise: 0.25 * texture * edges,
         width: (0.2 + spread / 0.1).clamp(0.2, 1.0),
         detune_cents: 18.0 * texture,
+        // Space: dark, smooth, wide pictures more and longer reverb, busy ones drier; dark ones
+        // a darker tail; smooth, colourful ones a few repeats.
+        reverb_mix: (0.12 + 0.18 * (1.0 - light) + 0.1 * (spread / 0.1).min(1.0) - 0.15 * edges)
+            .clamp(0.04, 0.4),
+        reverb_size: (0.25 + 0.45 * (1.0 - edges) + 0.2 * (1.0 - light)).clamp(0.0, 1.0),
+        reverb_damping: (0.3 + 0.5 * (1.0 - light)).clamp(0.0, 1.0),
+        delay_mix: (0.15 * (1.0 - edges) * saturation).clamp(0.0, 0.3),
+        delay_feedback: 0.3,
     }
 }

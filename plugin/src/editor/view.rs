@@ -375,6 +375,17 @@ pub fn controls(ui: &mut Ui, p: &PixelodyParams, setter: &ParamSetter) {
         slider(ui, &p.width, setter);
     });
     ui.separator();
+    group(ui, "Space", |ui| {
+        slider(ui, &p.reverb_mix, setter);
+        slider(ui, &p.reverb_size, setter);
+        slider(ui, &p.reverb_damping, setter);
+        row(ui, p.delay_time.name(), |ui| {
+            choice(ui, &p.delay_time, setter)
+        });
+        slider(ui, &p.delay_mix, setter);
+        slider(ui, &p.delay_feedback, setter);
+    });
+    ui.separator();
     group(ui, "Output", |ui| {
         slider(ui, &p.gain_db, setter);
         row(ui, p.internal_synth.name(), |ui| {

@@ -3,6 +3,7 @@
 //! it never allocates, frees, locks or blocks; everything it needs is built in [`Engine::new`].
 
 mod drums;
+pub mod effects;
 mod offline;
 mod sequencer;
 mod spectral;
@@ -15,6 +16,7 @@ pub use sequencer::{onset_offset, ONSET_TOLERANCE_SAMPLES};
 
 use crate::score::{Note, Part, Patch, Score, BEATS_PER_BAR};
 use drums::DrumKit;
+use effects::{Effects, FxParams};
 use sequencer::Cursor;
 use spectral::{SpectralBank, CHUNK as SPECTRAL_CHUNK};
 use voice::{Envelope, Timbre, VoicePool, MAX_VOICES};
@@ -171,6 +173,8 @@ pub struct EngineParams {
     pub swap_at: SwapAt,
     /// Semitones added to every note started from now on (MIDI transpose; not the drums).
     pub transpose: i32,
+    /// The delay's time in beats (a note value).
+    pub delay_beats: f64,
     /// Level of each part's internal sound in decibels (`Part as usize`: melody, harmony, bass,
     /// drums); -60 and below is silent. MIDI out is not affected.
     pub part_db: [f32; 4],
@@ -193,6 +197,7 @@ impl EngineParams {
             fallback_bpm: DEFAULT_BPM,
             swap_at: SwapAt::NextBar,
             transpose: 0,
+            delay_beats: 0.75,
             part_db: [0.0; 4],
             part_on: [true; 4],
         }
@@ -213,6 +218,24 @@ fn transposed(note: &Note, semitones: i32) -> Note {
     Note {
         pitch: (i32::from(note.pitch) + semitones).clamp(0, 127) as u8,
         ..*note
+    }
+}
+
+/// The effects' settings the parameters ask for at `tempo`.
+fn fx_target(p: &EngineParams, tempo: f64, sample_rate: f32) -> FxParams {
+    let t = p.timbre.clamped();
+    let beats = if p.delay_beats.is_finite() {
+        p.delay_beats.clamp(0.0625, 4.0)
+    } else {
+        0.75
+    };
+    FxParams {
+        delay_samples: (beats * 60.0 / tempo * f64::from(sample_rate)) as f32,
+        delay_feedback: t.delay_feedback,
+        delay_mix: t.delay_mix,
+        reverb_size: t.reverb_size,
+        reverb_damping: t.reverb_damping,
+        reverb_mix: t.reverb_mix,
     }
 }
 
@@ -276,6 +299,11 @@ pub struct Engine {
     cursor: Cursor,
     voices: VoicePool,
     drums: DrumKit,
+    effects: Effects,
+    /// The effects' settings as they are now, gliding towards the parameters.
+    fx: FxParams,
+    /// The tempo of the last block played (the delay keeps its time when the transport stops).
+    last_tempo: f64,
     spectral: SpectralBank,
     notes_out: NoteSink,
     /// Our own clock: where the host's next block should start if it keeps playing; `None`
@@ -312,6 +340,9 @@ impl Engine {
             cursor: Cursor::default(),
             voices: VoicePool::new(MAX_VOICES),
             drums: DrumKit::new(sample_rate),
+            effects: Effects::new(sample_rate),
+            fx: FxParams::DRY,
+            last_tempo: DEFAULT_BPM,
             spectral: SpectralBank::new(),
             notes_out: NoteSink::with_capacity(MAX_NOTE_EVENTS),
             timeline: None,
@@ -339,6 +370,8 @@ impl Engine {
     pub fn reset(&mut self, params: &EngineParams) {
         self.voices.kill_all();
         self.drums.kill_all();
+        self.effects.reset();
+        self.fx = fx_target(params, DEFAULT_BPM, self.sample_rate);
         self.part_gain = params.part_db.map(part_gain);
         self.spectral.reset();
         self.timeline = None;
@@ -628,8 +661,14 @@ impl Engine {
         base: usize,
         clock: Option<Clock>,
     ) {
-        let gain_target = db_to_gain(params.gain_db.clamp(-100.0, 24.0));
+        // The Output Gain and the score's own level (its loudness made even, `Score::level_db`).
+        let level = self.score.as_deref().map_or(0.0, |s| s.level_db);
+        let gain_target = db_to_gain((params.gain_db + level).clamp(-100.0, 24.0));
         let part_targets = params.part_db.map(part_gain);
+        if let Some(c) = clock {
+            self.last_tempo = c.beats_per_sample * 60.0 * f64::from(self.sample_rate);
+        }
+        let fx = fx_target(params, self.last_tempo, self.sample_rate);
         let target = timbre_target(params);
         let k = self.smoothing_coeff;
         let sr = self.sample_rate;
@@ -696,11 +735,37 @@ impl Engine {
                     vl += spectral_l[j];
                     vr += spectral_r[j];
                 }
-                *l = vl * self.gain;
-                *r = vr * self.gain;
+                let f = &mut self.fx;
+                f.delay_samples = fx.delay_samples;
+                f.delay_feedback += (fx.delay_feedback - f.delay_feedback) * k;
+                f.delay_mix += (fx.delay_mix - f.delay_mix) * k;
+                f.reverb_size += (fx.reverb_size - f.reverb_size) * k;
+                f.reverb_damping += (fx.reverb_damping - f.reverb_damping) * k;
+                f.reverb_mix += (fx.reverb_mix - f.reverb_mix) * k;
+                for (v, t) in [
+                    (&mut f.delay_mix, fx.delay_mix),
+                    (&mut f.reverb_mix, fx.reverb_mix),
+                ] {
+                    // Arrive exactly, so a dry setting is dry.
+                    if (*v - t).abs() < 1e-6 {
+                        *v = t;
+                    }
+                }
+                let (wl, wr) = self.effects.tick(vl, vr, f);
+                let (ol, or) = self.effects.limit(wl * self.gain, wr * self.gain);
+                *l = ol;
+                *r = or;
             }
         }
         self.voices.flush_denormals();
         self.drums.flush_denormals();
+        self.effects.flush_denormals(&self.fx);
+    }
+
+    /// How long the sound rings after the notes stop (release, delay, reverb), in samples.
+    pub fn tail_samples(&self, params: &EngineParams) -> u32 {
+        let release = params.timbre.clamped().release_ms * 0.001 * self.sample_rate;
+        let fx = fx_target(params, self.last_tempo, self.sample_rate);
+        (release as u32).saturating_add(self.effects.tail_samples(&fx))
     }
 }

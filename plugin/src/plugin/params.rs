@@ -212,6 +212,42 @@ fn part_level(name: &str) -> FloatParam {
     .with_smoother(SmoothingStyle::None)
 }
 
+/// The delay's time as a note value of the host's tempo.
+#[derive(Enum, Debug, Clone, Copy, PartialEq)]
+pub enum DelayChoice {
+    #[id = "1/16"]
+    #[name = "1/16"]
+    Sixteenth,
+    #[id = "1/8"]
+    #[name = "1/8"]
+    Eighth,
+    #[id = "1/8d"]
+    #[name = "1/8 dotted"]
+    DottedEighth,
+    #[id = "1/4"]
+    #[name = "1/4"]
+    Quarter,
+    #[id = "1/4d"]
+    #[name = "1/4 dotted"]
+    DottedQuarter,
+    #[id = "1/2"]
+    #[name = "1/2"]
+    Half,
+}
+
+impl DelayChoice {
+    pub fn beats(self) -> f64 {
+        match self {
+            DelayChoice::Sixteenth => 0.25,
+            DelayChoice::Eighth => 0.5,
+            DelayChoice::DottedEighth => 0.75,
+            DelayChoice::Quarter => 1.0,
+            DelayChoice::DottedQuarter => 1.5,
+            DelayChoice::Half => 2.0,
+        }
+    }
+}
+
 #[derive(Enum, Debug, Clone, Copy, PartialEq)]
 pub enum GridChoice {
     #[id = "4"]
@@ -336,6 +372,18 @@ pub struct PixelodyParams {
     /// Unison detune between the two oscillators of a voice; 0 = one oscillator.
     #[id = "detune"]
     pub detune_cents: FloatParam,
+    #[id = "reverb_mix"]
+    pub reverb_mix: FloatParam,
+    #[id = "reverb_size"]
+    pub reverb_size: FloatParam,
+    #[id = "reverb_damping"]
+    pub reverb_damping: FloatParam,
+    #[id = "delay_mix"]
+    pub delay_mix: FloatParam,
+    #[id = "delay_feedback"]
+    pub delay_feedback: FloatParam,
+    #[id = "delay_time"]
+    pub delay_time: EnumParam<DelayChoice>,
     /// The tempo Pixelody keeps when the host reports none.
     #[id = "tempo"]
     pub free_tempo_bpm: FloatParam,
@@ -448,6 +496,12 @@ impl PixelodyParams {
             noise: timbre_param(&TIMBRE[8]),
             width: timbre_param(&TIMBRE[9]),
             detune_cents: timbre_param(&TIMBRE[10]),
+            reverb_mix: timbre_param(&TIMBRE[11]),
+            reverb_size: timbre_param(&TIMBRE[12]),
+            reverb_damping: timbre_param(&TIMBRE[13]),
+            delay_mix: timbre_param(&TIMBRE[14]),
+            delay_feedback: timbre_param(&TIMBRE[15]),
+            delay_time: EnumParam::new("Delay Time", DelayChoice::DottedEighth),
             free_tempo_bpm: FloatParam::new(
                 "Free-run Tempo",
                 DEFAULT_BPM as f32,
@@ -549,7 +603,7 @@ impl PixelodyParams {
 
     /// The timbre parameters in the order of the timbre table (`score::TIMBRE`); a test checks
     /// that each has its entry's id, name, range and default.
-    pub fn timbre(&self) -> [&FloatParam; 11] {
+    pub fn timbre(&self) -> [&FloatParam; 16] {
         [
             &self.attack_ms,
             &self.release_ms,
@@ -562,6 +616,11 @@ impl PixelodyParams {
             &self.noise,
             &self.width,
             &self.detune_cents,
+            &self.reverb_mix,
+            &self.reverb_size,
+            &self.reverb_damping,
+            &self.delay_mix,
+            &self.delay_feedback,
         ]
     }
 
@@ -586,6 +645,7 @@ impl PixelodyParams {
                 SwapChoice::Immediately => SwapAt::Immediately,
             },
             transpose: 0,
+            delay_beats: self.delay_time.value().beats(),
             part_db: self.part_levels().map(|p| p.value()),
             part_on: self.part_switches().map(|p| p.value()),
         }

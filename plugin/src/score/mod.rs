@@ -131,6 +131,10 @@ pub struct Score {
     /// The timbre the picture proposes.
     #[serde(default)]
     pub patch: Patch,
+    /// Gain in dB that brings this score to Pixelody's loudness (every picture about as loud as
+    /// another at the same Output Gain); 0 in scores saved before it existed.
+    #[serde(default)]
+    pub level_db: f32,
     /// Present in Spectral mode: the frames the engine resynthesises.
     #[serde(default)]
     pub spectrum: Option<Spectrum>,
@@ -170,6 +174,7 @@ impl Score {
             tonality: String::new(),
             style: String::new(),
             patch: Patch::default(),
+            level_db: 0.0,
             spectrum: None,
         }
     }
@@ -188,6 +193,9 @@ impl Score {
         let mut s = Score::new(self.length_beats, self.notes, self.source);
         s.tonality = self.tonality;
         s.style = self.style;
+        if self.level_db.is_finite() {
+            s.level_db = self.level_db.clamp(-24.0, 24.0);
+        }
         let p = self.patch;
         let ok = |v: f32, lo: f32, hi: f32| v.is_finite() && (lo..=hi).contains(&v);
         if ok(p.attack_ms, 0.0, 10_000.0)

@@ -28,6 +28,16 @@ pub struct Patch {
     pub width: f32,
     /// Unison detune in cents; 0 = one oscillator.
     pub detune_cents: f32,
+    /// 0..1: how much reverb is heard.
+    pub reverb_mix: f32,
+    /// 0..1: the reverb's decay, 0.4 s to 8 s.
+    pub reverb_size: f32,
+    /// 0..1: how dark the reverb's tail gets.
+    pub reverb_damping: f32,
+    /// 0..1: how loud the delay's repeats are.
+    pub delay_mix: f32,
+    /// 0..0.9: how much of each repeat comes back.
+    pub delay_feedback: f32,
 }
 
 /// How a parameter's range is laid along its knob (the plugin's `FloatRange`).
@@ -119,7 +129,7 @@ const fn param(
 const PERCENT: (f32, f32, Taper) = (0.0, 1.0, Taper::Linear);
 
 /// Every timbre parameter, in the order the plugin lists them.
-pub const TIMBRE: [TimbreParam; 11] = {
+pub const TIMBRE: [TimbreParam; 16] = {
     use Smoothing::*;
     use ValueText::*;
     [
@@ -244,6 +254,61 @@ pub const TIMBRE: [TimbreParam; 11] = {
             Glide,
             field!(detune_cents),
         ),
+        param(
+            "reverb_mix",
+            "Reverb Mix",
+            "",
+            PERCENT,
+            0.0,
+            None,
+            Percent,
+            Glide,
+            field!(reverb_mix),
+        ),
+        param(
+            "reverb_size",
+            "Reverb Size",
+            "",
+            PERCENT,
+            0.5,
+            None,
+            Percent,
+            Glide,
+            field!(reverb_size),
+        ),
+        param(
+            "reverb_damping",
+            "Reverb Damping",
+            "",
+            PERCENT,
+            0.5,
+            None,
+            Percent,
+            Glide,
+            field!(reverb_damping),
+        ),
+        param(
+            "delay_mix",
+            "Delay Mix",
+            "",
+            PERCENT,
+            0.0,
+            None,
+            Percent,
+            Glide,
+            field!(delay_mix),
+        ),
+        param(
+            "delay_feedback",
+            "Delay Feedback",
+            "",
+            (0.0, 0.9, Taper::Linear),
+            0.35,
+            None,
+            Percent,
+            Glide,
+            field!(delay_feedback),
+        ),
     ]
 };
 
@@ -271,6 +336,11 @@ impl Patch {
             noise: 0.0,
             width: 0.0,
             detune_cents: 0.0,
+            reverb_mix: 0.0,
+            reverb_size: 0.0,
+            reverb_damping: 0.0,
+            delay_mix: 0.0,
+            delay_feedback: 0.0,
         }
     }
 

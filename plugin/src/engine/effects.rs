@@ -1,0 +1,356 @@
+//! The effects after the voices: a tempo-synced stereo (ping-pong) delay, a feedback-delay-network
+//! reverb, and a peak limiter that keeps every picture under -1 dBFS.
+//!
+//! - Delay: two lines crossing over (each repeat moves to the other side), the repeats darkened by
+//!   a one-pole low-pass in the loop; the time is a note value of the host's tempo, glided (50 ms)
+//!   when the tempo or the value changes so nothing clicks.
+//! - Reverb: two allpass diffusers, then eight delay lines (22 to 47 ms, mutually prime) mixed by a
+//!   Hadamard matrix (lossless), each line's gain set from the decay time (RT60 from 0.4 to 8 s by
+//!   Size) and damped by a one-pole low-pass (Damping); left and right read different lines.
+//! - Limiter: instant attack (the gain drops to exactly what keeps the peak at the ceiling), 80 ms
+//!   release; it rests at unity and only moves on peaks.
+//!
+//! All buffers are allocated in `new`; `tick` only reads and writes them.
+
+/// The limiter's ceiling: -1.5 dBFS sample peak (true peak stays under -1 dBFS).
+pub const CEILING: f32 = 0.841;
+/// Longest delay time held, seconds.
+const MAX_DELAY_SECONDS: f32 = 4.0;
+/// The reverb's lines at 48 kHz, samples (scaled to the sample rate).
+const LINES: [usize; 8] = [1051, 1201, 1373, 1511, 1693, 1867, 2039, 2251];
+const DIFFUSERS: [usize; 2] = [223, 337];
+
+/// What the effects need each sample (already smoothed by the engine).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct FxParams {
+    /// Delay time in samples (the note value at the current tempo).
+    pub delay_samples: f32,
+    pub delay_feedback: f32,
+    pub delay_mix: f32,
+    /// 0..1: the decay time, 0.4 s to 8 s.
+    pub reverb_size: f32,
+    /// 0..1: how dark the reverb gets.
+    pub reverb_damping: f32,
+    pub reverb_mix: f32,
+}
+
+impl FxParams {
+    pub const DRY: FxParams = FxParams {
+        delay_samples: 1.0,
+        delay_feedback: 0.0,
+        delay_mix: 0.0,
+        reverb_size: 0.5,
+        reverb_damping: 0.5,
+        reverb_mix: 0.0,
+    };
+}
+
+/// RT60 in seconds for a Size of 0..1.
+pub fn decay_seconds(size: f32) -> f32 {
+    0.4 * 20f32.powf(size.clamp(0.0, 1.0))
+}
+
+struct Line {
+    buf: Vec<f32>,
+    pos: usize,
+}
+
+impl Line {
+    fn new(len: usize) -> Line {
+        Line {
+            buf: vec![0.0; len.max(2)],
+            pos: 0,
+        }
+    }
+
+    /// The sample written `delay` samples ago (fractional, linear interpolation), 1 <= delay < len.
+    #[inline(always)]
+    fn read(&self, delay: f32) -> f32 {
+        let n = self.buf.len();
+        let d = delay.clamp(1.0, (n - 2) as f32);
+        let whole = d as usize;
+        let frac = d - whole as f32;
+        let a = self.buf[(self.pos + n - whole) % n];
+        let b = self.buf[(self.pos + n - whole - 1) % n];
+        a + (b - a) * frac
+    }
+
+    /// The sample written `len - 1` samples ago: a fixed delay of the whole line.
+    #[inline(always)]
+    fn oldest(&self) -> f32 {
+        self.buf[(self.pos + 1) % self.buf.len()]
+    }
+
+    #[inline(always)]
+    fn write(&mut self, x: f32) {
+        self.pos = (self.pos + 1) % self.buf.len();
+        self.buf[self.pos] = x;
+    }
+
+    fn clear(&mut self) {
+        self.buf.fill(0.0);
+    }
+}
+
+pub struct Effects {
+    sample_rate: f32,
+    delay: [Line; 2],
+    delay_tone: [f32; 2],
+    /// The delay time as it glides.
+    delay_now: f32,
+    glide: f32,
+    diffusers: [Line; 2],
+    lines: [Line; 8],
+    damp_state: [f32; 8],
+    /// The lines' loop gains and the Size they were computed for.
+    gains: [f32; 8],
+    gains_for: f32,
+    limiter_gain: f32,
+    release: f32,
+    /// Whether anything may still ring (skips the work when the effects are dry and silent).
+    active: bool,
+}
+
+impl Effects {
+    pub fn new(sample_rate: f32) -> Effects {
+        let scale = sample_rate / 48_000.0;
+        let len = |n: usize| ((n as f32 * scale) as usize).max(8);
+        Effects {
+            sample_rate,
+            delay: [
+                Line::new((MAX_DELAY_SECONDS * sample_rate) as usize + 4),
+                Line::new((MAX_DELAY_SECONDS * sample_rate) as usize + 4),
+            ],
+            delay_tone: [0.0; 2],
+            delay_now: 1.0,
+            glide: 1.0 - (-1.0 / (0.05 * sample_rate)).exp(),
+            diffusers: DIFFUSERS.map(|n| Line::new(len(n))),
+            lines: LINES.map(|n| Line::new(len(n))),
+            damp_state: [0.0; 8],
+            gains: [0.0; 8],
+            gains_for: f32::NAN,
+            limiter_gain: 1.0,
+            release: 1.0 - (-1.0 / (0.08 * sample_rate)).exp(),
+            active: false,
+        }
+    }
+
+    pub fn reset(&mut self) {
+        for l in self
+            .delay
+            .iter_mut()
+            .chain(&mut self.diffusers)
+            .chain(&mut self.lines)
+        {
+            l.clear();
+        }
+        self.delay_tone = [0.0; 2];
+        self.damp_state = [0.0; 8];
+        self.limiter_gain = 1.0;
+        self.active = false;
+    }
+
+    /// How long the effects ring after the input stops, in samples: the reverb's decay to -60 dB
+    /// or the delay's repeats falling 60 dB, whichever is longer.
+    pub fn tail_samples(&self, p: &FxParams) -> u32 {
+        let reverb = if p.reverb_mix > 0.0 {
+            decay_seconds(p.reverb_size) * self.sample_rate
+        } else {
+            0.0
+        };
+        let delay = if p.delay_mix > 0.0 && p.delay_feedback > 0.0 {
+            let repeats = (-3.0 / p.delay_feedback.min(0.95).log10()).ceil();
+            repeats * p.delay_samples
+        } else {
+            0.0
+        };
+        reverb.max(delay).min(60.0 * self.sample_rate) as u32
+    }
+
+    /// One stereo sample through delay and reverb (not the limiter).
+    #[inline]
+    pub fn tick(&mut self, l: f32, r: f32, p: &FxParams) -> (f32, f32) {
+        if !self.active && p.delay_mix <= 0.0 && p.reverb_mix <= 0.0 {
+            return (l, r);
+        }
+        if !self.active {
+            // Waking up: the delay starts at its time (nothing in the line to glide over).
+            self.delay_now = p.delay_samples;
+            self.active = true;
+        }
+        // Delay: ping-pong, the mono input into the left line.
+        self.delay_now += (p.delay_samples - self.delay_now) * self.glide;
+        let (dl, dr) = (
+            self.delay[0].read(self.delay_now),
+            self.delay[1].read(self.delay_now),
+        );
+        let fb = p.delay_feedback.clamp(0.0, 0.95);
+        self.delay_tone[0] += (dr - self.delay_tone[0]) * 0.35;
+        self.delay_tone[1] += (dl - self.delay_tone[1]) * 0.35;
+        self.delay[0].write(0.5 * (l + r) + fb * self.delay_tone[0]);
+        self.delay[1].write(fb * self.delay_tone[1]);
+        let (l, r) = (l + p.delay_mix * dl, r + p.delay_mix * dr);
+
+        // Reverb: diffuse, then the network.
+        let mut x = 0.5 * (l + r);
+        for d in &mut self.diffusers {
+            let delayed = d.oldest();
+            let v = x + 0.6 * delayed;
+            d.write(v);
+            x = delayed - 0.6 * v;
+        }
+        let outs: [f32; 8] = std::array::from_fn(|i| self.lines[i].oldest());
+        let mixed = hadamard(outs);
+        if (p.reverb_size - self.gains_for).abs() > 1e-4 || self.gains_for.is_nan() {
+            // -60 dB over the decay time, for each line's length.
+            let rt60 = decay_seconds(p.reverb_size) * self.sample_rate;
+            for (g, line) in self.gains.iter_mut().zip(&self.lines) {
+                *g = 10f32.powf(-3.0 * line.buf.len() as f32 / rt60);
+            }
+            self.gains_for = p.reverb_size;
+        }
+        let damp = 0.05 + 0.9 * p.reverb_damping.clamp(0.0, 1.0);
+        for (i, line) in self.lines.iter_mut().enumerate() {
+            let g = self.gains[i];
+            let s = &mut self.damp_state[i];
+            *s += (mixed[i] - *s) * (1.0 - damp);
+            let sign = if i % 2 == 0 { 1.0 } else { -1.0 };
+            line.write(g * *s + sign * x * 0.35);
+        }
+        let wet_l = (outs[0] + outs[2] + outs[4] + outs[6]) * 0.5;
+        let wet_r = (outs[1] + outs[3] + outs[5] + outs[7]) * 0.5;
+        (l + p.reverb_mix * wet_l, r + p.reverb_mix * wet_r)
+    }
+
+    /// The limiter: `(l, r)` with at most `CEILING` of peak.
+    #[inline(always)]
+    pub fn limit(&mut self, l: f32, r: f32) -> (f32, f32) {
+        let peak = l.abs().max(r.abs());
+        self.limiter_gain += (1.0 - self.limiter_gain) * self.release;
+        if peak * self.limiter_gain > CEILING {
+            self.limiter_gain = CEILING / peak;
+        }
+        (l * self.limiter_gain, r * self.limiter_gain)
+    }
+
+    /// Flushes tiny values in the loops (denormals) at the end of a block; drops back to the
+    /// cheap path once everything has died away.
+    pub fn flush_denormals(&mut self, p: &FxParams) {
+        let mut loudest: f32 = 0.0;
+        for s in self.delay_tone.iter_mut().chain(&mut self.damp_state) {
+            if s.abs() < 1e-20 {
+                *s = 0.0;
+            }
+            loudest = loudest.max(s.abs());
+        }
+        if self.active && p.delay_mix <= 0.0 && p.reverb_mix <= 0.0 && loudest < 1e-9 {
+            self.reset();
+        }
+    }
+}
+
+/// The 8-point Hadamard transform, normalised (energy-preserving).
+#[inline(always)]
+fn hadamard(x: [f32; 8]) -> [f32; 8] {
+    let mut y = x;
+    let mut h = 1;
+    while h < 8 {
+        for i in (0..8).step_by(h * 2) {
+            for j in i..i + h {
+                let (a, b) = (y[j], y[j + h]);
+                y[j] = a + b;
+                y[j + h] = a - b;
+            }
+        }
+        h *= 2;
+    }
+    y.map(|v| v * (1.0 / 8f32.sqrt()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn impulse_response(p: &FxParams, seconds: f32) -> Vec<(f32, f32)> {
+        let mut fx = Effects::new(48_000.0);
+        (0..(seconds * 48_000.0) as usize)
+            .map(|i| fx.tick(if i == 0 { 1.0 } else { 0.0 }, 0.0, p))
+            .collect()
+    }
+
+    #[test]
+    fn the_delay_repeats_on_the_beat_and_crosses_sides() {
+        let p = FxParams {
+            delay_samples: 12_000.0,
+            delay_feedback: 0.5,
+            delay_mix: 1.0,
+            ..FxParams::DRY
+        };
+        let out = impulse_response(&p, 1.0);
+        // The first repeat on the left at 12000, the second on the right at 24000, softer.
+        let peak = |range: std::ops::Range<usize>, right: bool| {
+            out[range]
+                .iter()
+                .map(|s| if right { s.1 } else { s.0 }.abs())
+                .fold(0.0, f32::max)
+        };
+        assert!(peak(11_990..12_010, false) > 0.3);
+        assert!(peak(11_990..12_010, true) < 1e-6);
+        let second = peak(23_990..24_040, true);
+        assert!(
+            second > 0.05 && second < peak(11_990..12_010, false),
+            "{second}"
+        );
+        assert!(peak(100..11_900, false) < 1e-6);
+    }
+
+    #[test]
+    fn the_reverb_decays_in_its_time_and_spreads_both_sides() {
+        for size in [0.2, 0.7] {
+            // (Undamped: damping shortens the high frequencies' decay on purpose.)
+            let p = FxParams {
+                reverb_size: size,
+                reverb_damping: 0.0,
+                reverb_mix: 1.0,
+                ..FxParams::DRY
+            };
+            let t60 = decay_seconds(size);
+            let out = impulse_response(&p, t60 * 1.5 + 0.5);
+            let energy = |from: f32, to: f32| {
+                out[(from * 48_000.0) as usize..(to * 48_000.0) as usize]
+                    .iter()
+                    .map(|s| s.0 * s.0 + s.1 * s.1)
+                    .sum::<f32>()
+                    / ((to - from) * 48_000.0)
+            };
+            let early = energy(0.05, 0.15);
+            let at_t60 = energy(0.05 + t60, 0.15 + t60);
+            let db = 10.0 * (at_t60 / early).log10();
+            assert!(
+                (-70.0..-50.0).contains(&db),
+                "size {size}: {db} dB after {t60} s"
+            );
+            let (l, r): (Vec<f32>, Vec<f32>) = out[2400..24_000].iter().copied().unzip();
+            let corr = crate::compose::tests::correlation(&l, &r);
+            assert!(corr.abs() < 0.5, "left and right should differ: {corr}");
+            assert!(out.iter().all(|s| s.0.is_finite() && s.1.is_finite()));
+        }
+    }
+
+    #[test]
+    fn the_limiter_holds_the_ceiling_and_lets_quiet_signals_through() {
+        let mut fx = Effects::new(48_000.0);
+        let mut peak: f32 = 0.0;
+        for i in 0..48_000 {
+            let x = 3.0 * ((i as f32) * 0.05).sin();
+            let (l, r) = fx.limit(x, -x);
+            peak = peak.max(l.abs()).max(r.abs());
+        }
+        assert!(peak <= CEILING + 1e-6, "{peak}");
+        let mut fx = Effects::new(48_000.0);
+        for i in 0..4_800 {
+            let x = 0.5 * ((i as f32) * 0.05).sin();
+            assert_eq!(fx.limit(x, x), (x, x));
+        }
+    }
+}
