@@ -206,6 +206,8 @@ def make_picture_state(tmp_path, fixture_state, bpm):
         ("attack_ms", "attack"), ("release_ms", "release"), ("brightness", "bright"), ("decay_ms", "decay"),
         ("sustain", "sustain"), ("cutoff_hz", "cutoff"), ("resonance", "resonance"),
         ("filter_env_oct", "filter_env"), ("noise", "noise"), ("width", "width"), ("detune_cents", "detune"),
+        ("reverb_mix", "reverb_mix"), ("reverb_size", "reverb_size"), ("reverb_damping", "reverb_damping"),
+        ("delay_mix", "delay_mix"), ("delay_feedback", "delay_feedback"),
     ]:
         params[param] = {"f32": patch[field]}
     state["fields"]["composition"] = json.dumps(composition)

@@ -239,6 +239,15 @@ fn fx_target(p: &EngineParams, tempo: f64, sample_rate: f32) -> FxParams {
     }
 }
 
+/// A score's level (`Score::level_db`) as a gain.
+fn score_level(score: &Score) -> f32 {
+    if score.level_db.is_finite() {
+        db_to_gain(score.level_db.clamp(-24.0, 24.0))
+    } else {
+        1.0
+    }
+}
+
 /// A part's level as a gain: 0 at -60 dB and below.
 fn part_gain(db: f32) -> f32 {
     if db.is_finite() && db > -60.0 {
@@ -314,6 +323,8 @@ pub struct Engine {
     gain: f32,
     /// Each part's gain as it is now, gliding towards its Level.
     part_gain: [f32; 4],
+    /// The score's level as a gain, as it is now.
+    level: f32,
     /// The timbre as it is now, gliding towards the parameters.
     timbre: Timbre,
     smoothing_coeff: f32,
@@ -349,6 +360,7 @@ impl Engine {
             free_beat: 0.0,
             gain: db_to_gain(defaults.gain_db),
             part_gain: defaults.part_db.map(part_gain),
+            level: 1.0,
             timbre: timbre_target(&defaults),
             smoothing_coeff: 1.0 - (-1.0 / (SMOOTHING_SECONDS * sample_rate)).exp(),
             needs_seek: true,
@@ -370,6 +382,7 @@ impl Engine {
     pub fn reset(&mut self, params: &EngineParams) {
         self.voices.kill_all();
         self.drums.kill_all();
+        self.level = self.score.as_deref().map_or(1.0, score_level);
         self.effects.reset();
         self.fx = fx_target(params, DEFAULT_BPM, self.sample_rate);
         self.part_gain = params.part_db.map(part_gain);
@@ -385,6 +398,7 @@ impl Engine {
     /// audio thread. Sounding notes finish with their release; the new score takes over at once.
     pub fn swap_score(&mut self, score: Box<Score>) -> Option<Box<Score>> {
         self.needs_seek = true;
+        self.level = score_level(&score);
         self.spectral.retune();
         self.score.replace(score)
     }
@@ -661,9 +675,10 @@ impl Engine {
         base: usize,
         clock: Option<Clock>,
     ) {
-        // The Output Gain and the score's own level (its loudness made even, `Score::level_db`).
-        let level = self.score.as_deref().map_or(0.0, |s| s.level_db);
-        let gain_target = db_to_gain((params.gain_db + level).clamp(-100.0, 24.0));
+        let gain_target = db_to_gain(params.gain_db.clamp(-100.0, 24.0));
+        // The score's own level (its loudness made even, `Score::level_db`): set when a score is
+        // installed directly, glided when one takes over while playing.
+        let level_target = self.score.as_deref().map_or(1.0, score_level);
         let part_targets = params.part_db.map(part_gain);
         if let Some(c) = clock {
             self.last_tempo = c.beats_per_sample * 60.0 * f64::from(self.sample_rate);
@@ -705,6 +720,10 @@ impl Engine {
             }
             for (j, (l, r)) in left.iter_mut().zip(right.iter_mut()).enumerate() {
                 self.gain += (gain_target - self.gain) * k;
+                self.level += (level_target - self.level) * k;
+                if (level_target - self.level).abs() < 1e-6 {
+                    self.level = level_target;
+                }
                 for (g, target) in self.part_gain.iter_mut().zip(part_targets) {
                     *g += (target - *g) * k;
                     // Arrive exactly (gliding to silence would otherwise end in denormals).
@@ -752,7 +771,8 @@ impl Engine {
                     }
                 }
                 let (wl, wr) = self.effects.tick(vl, vr, f);
-                let (ol, or) = self.effects.limit(wl * self.gain, wr * self.gain);
+                let g = self.gain * self.level;
+                let (ol, or) = self.effects.limit(wl * g, wr * g);
                 *l = ol;
                 *r = or;
             }
