@@ -97,7 +97,7 @@ def read_wav(path):
 
 def run_ardour(env, session, out, samples, tries=3, **extra):
     """Runs session.lua; returns the exported samples. Retries a run whose export is missing or
-    short (Ardour 7.3's teardown can abort; see the module note)."""
+    short, or that hangs (Ardour 7.3's teardown can abort or hang; see the module note)."""
     run_env = {
         **env,
         "PIXELODY_SESSION": str(session),
@@ -112,7 +112,13 @@ def run_ardour(env, session, out, samples, tries=3, **extra):
             out.unlink()
         if run_env.get("PIXELODY_NEW") == "1" and session.exists():
             shutil.rmtree(session)
-        p = subprocess.run(["ardour7-lua", str(SCRIPT)], env=run_env, capture_output=True, text=True, timeout=300)
+        try:
+            p = subprocess.run(["ardour7-lua", str(SCRIPT)], env=run_env, capture_output=True, text=True, timeout=120)
+        except subprocess.TimeoutExpired as e:
+            # Ardour 7.3 once hung here in its export's teardown (glibc's heap lock, inside
+            # libsndfile); a run takes seconds, so a stuck one is killed and tried again.
+            log += f"--- attempt {attempt + 1} hung for {e.timeout} s and was killed\n"
+            continue
         log += f"--- attempt {attempt + 1}, exit {p.returncode}\n{p.stdout}\n{p.stderr}\n"
         if "exported" in p.stdout and out.exists():
             audio = read_wav(out)
