@@ -70,20 +70,29 @@ impl Line {
         let d = delay.clamp(1.0, (n - 2) as f32);
         let whole = d as usize;
         let frac = d - whole as f32;
-        let a = self.buf[(self.pos + n - whole) % n];
-        let b = self.buf[(self.pos + n - whole - 1) % n];
+        // (Wrapped by subtraction: a division per read costs more than the rest of it.)
+        let mut i = self.pos + n - whole;
+        if i >= n {
+            i -= n;
+        }
+        let j = if i == 0 { n - 1 } else { i - 1 };
+        let (a, b) = (self.buf[i], self.buf[j]);
         a + (b - a) * frac
     }
 
     /// The sample written `len - 1` samples ago: a fixed delay of the whole line.
     #[inline(always)]
     fn oldest(&self) -> f32 {
-        self.buf[(self.pos + 1) % self.buf.len()]
+        let i = self.pos + 1;
+        self.buf[if i == self.buf.len() { 0 } else { i }]
     }
 
     #[inline(always)]
     fn write(&mut self, x: f32) {
-        self.pos = (self.pos + 1) % self.buf.len();
+        self.pos += 1;
+        if self.pos == self.buf.len() {
+            self.pos = 0;
+        }
         self.buf[self.pos] = x;
     }
 
