@@ -35,8 +35,18 @@ fn process_never_allocates_through_swaps_wraps_jumps_and_stops() {
     let tempo = 120.0;
     let bps = tempo / 60.0 / SR;
 
-    // Play the example picture's score through one host loop wrap (8 beats back to 0).
+    // Play the example picture's score through one host loop wrap (8 beats back to 0), with the
+    // delay and the reverb turned up in the first blocks.
     let mut blocks = playing_blocks(8 * 24_000, 512, tempo, SR);
+    for (k, name) in ["Reverb Mix", "Delay Mix", "Drums Level"]
+        .into_iter()
+        .enumerate()
+    {
+        blocks[k].param = Some((
+            host.param_id(name),
+            if name == "Drums Level" { -12.0 } else { 0.4 },
+        ));
+    }
     blocks.extend(playing_blocks(24_000, 512, tempo, SR));
     let (l, _) = host.process(&blocks);
     assert!(l.iter().any(|s| *s != 0.0));

@@ -508,6 +508,7 @@ fn the_filter_darkens_the_noise_adds_air_and_width_spreads() {
     assert!(mono > 0.999 && wide < 0.9, "mono {mono}, wide {wide}");
 }
 
+/// (With the delay and the reverb on: their lines and loops are per-sample state too.)
 #[test]
 fn the_full_synth_does_not_depend_on_block_size() {
     let p = params().with_timbre(|t| {
@@ -516,6 +517,10 @@ fn the_full_synth_does_not_depend_on_block_size() {
         t.width = 0.8;
         t.resonance = 0.7;
         t.filter_env_oct = 3.0;
+        t.reverb_mix = 0.4;
+        t.reverb_size = 0.6;
+        t.delay_mix = 0.3;
+        t.delay_feedback = 0.5;
     });
     let reference = chord_render(&p, 1);
     for block in [7, 64, 512, 4096] {
@@ -920,4 +925,44 @@ fn levels_glide_to_silence_and_back_without_denormals() {
     // Silent (exactly) once the glide has arrived, sounding again after.
     assert!(out[2 * 256 * 200..2 * 256 * 400].iter().all(|v| *v == 0.0));
     assert!(out[2 * 256 * 450..].iter().any(|v| v.abs() > 0.01));
+}
+
+#[test]
+fn the_effects_ring_on_after_stop_and_the_limiter_keeps_every_sample_under_the_ceiling() {
+    let p = params().with_timbre(|t| {
+        t.reverb_mix = 0.5;
+        t.reverb_size = 0.7;
+        t.delay_mix = 0.4;
+    });
+    let mut engine = Engine::new(48_000.0);
+    engine.reset(&p);
+    let loud: Vec<Note> = (0..24)
+        .map(|k| Note {
+            velocity: 1.0,
+            ..note(0.0, 1.0, 36 + 2 * k)
+        })
+        .collect();
+    engine.swap_score(Box::new(Score::new(4.0, loud, String::new())));
+    let mut out = Vec::new();
+    for block in 0..200 {
+        let (mut l, mut r) = (vec![0.0; 480], vec![0.0; 480]);
+        // Plays for one beat (50 blocks), then stops.
+        let t = TransportState {
+            playing: block < 50,
+            tempo_bpm: Some(120.0),
+            pos_beats: Some(block as f64 * 480.0 / 24_000.0),
+            beats_per_bar: None,
+        };
+        let p = EngineParams { gain_db: 12.0, ..p };
+        engine.process(&t, &p, &mut l, &mut r);
+        out.extend(l.iter().zip(&r).map(|(a, b)| a.abs().max(b.abs())));
+    }
+    assert!(out.iter().all(|v| *v <= super::effects::CEILING + 1e-6));
+    assert!(
+        out.iter().any(|v| *v > 0.8 * super::effects::CEILING),
+        "the limiter was reached"
+    );
+    // A second after the stop (and the notes' 10 ms release), the reverb still sounds.
+    let after = &out[48_000 + 24_000..48_000 + 28_800];
+    assert!(after.iter().any(|v| *v > 1e-3), "no tail");
 }
