@@ -20,10 +20,7 @@ fn d(v: f32) -> f64 {
 fn reading(name: &str, picture: &analysis::Picture, settings: &Settings) -> Value {
     let features = compose::features(picture, settings);
     let tonality = compose::tonality(&features, settings);
-    let mut patch = compose::propose_timbre(&features);
-    if settings.mode == compose::Mode::Compose {
-        compose::style(&features, settings).shape(&mut patch);
-    }
+    let patch = compose::proposed_patch(&features, settings);
     json!({
         "picture": {
             "file": name,

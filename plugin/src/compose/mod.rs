@@ -191,10 +191,14 @@ pub fn register_shift(features: &analysis::Features) -> i32 {
         .clamp(-6.0, 6.0) as i32
 }
 
-/// The timbre a picture proposes (what Lock Timbre keeps out), before Compose mode's style
-/// nudges it (`Style::shape`).
-pub fn propose_timbre(features: &analysis::Features) -> crate::score::Patch {
-    timbre::propose(features)
+/// The timbre and space a picture proposes with `settings` (what Lock Timbre keeps out): in
+/// Compose mode nudged by the style (`Style::shape`).
+pub fn proposed_patch(features: &analysis::Features, settings: &Settings) -> crate::score::Patch {
+    let mut patch = timbre::propose(features);
+    if settings.mode == Mode::Compose {
+        style(features, settings).shape(&mut patch);
+    }
+    patch
 }
 
 /// How a picture is named in its score and in the editor: "sunset.jpg (4000 x 3000)".
@@ -228,10 +232,7 @@ pub fn compose(picture: &Picture, settings: &Settings, source: String) -> Score 
         }
     };
     score.tonality = tonality.name();
-    score.patch = timbre::propose(&features);
-    if settings.mode == Mode::Compose {
-        style(&features, &settings).shape(&mut score.patch);
-    }
+    score.patch = proposed_patch(&features, &settings);
     score.level_db = loudness::trim(&score);
     score
 }

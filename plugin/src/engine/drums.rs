@@ -13,6 +13,7 @@
 //! Everything is per-sample state computed from the hit's own sample count, so the sound does not
 //! depend on block boundaries. `new` allocates nothing on the heap; nothing here does.
 
+use super::voice::svf_coeffs;
 use super::{NoteOut, NoteSink};
 use crate::score::{drum, Note, Part};
 
@@ -21,6 +22,8 @@ pub const DRUM_VOICES: usize = 8;
 const DRUM_LEVEL: f32 = 0.5;
 /// The drum machine's square-wave hi-hat frequencies (Hz).
 const HAT_SQUARES: [f32; 6] = [205.3, 304.4, 369.6, 522.7, 540.0, 800.0];
+/// The hats' and shaker's high-pass damping (the voices' filter at 32% resonance: 2 - 1.9 x 0.32).
+const HIGH_PASS_K: f32 = 2.0 - 1.9 * 0.32;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Kind {
@@ -53,15 +56,6 @@ impl Kind {
             _ => 0.0,
         }
     }
-}
-
-/// Trapezoidal state-variable filter coefficients (as the voices' filter) for `cutoff_hz`, with
-/// damping `k` (2 = no resonance).
-fn svf_coeffs(cutoff_hz: f32, k: f32, sample_rate: f32) -> [f32; 3] {
-    let fc = cutoff_hz.clamp(20.0, 0.45 * sample_rate);
-    let g = (std::f32::consts::PI * fc / sample_rate).tan();
-    let a1 = 1.0 / (1.0 + g * (g + k));
-    [a1, g * a1, g * g * a1]
 }
 
 /// sin(2 pi x) for x in 0..1, to about 0.1% (a parabola with Bhaskara-like correction): plenty
@@ -210,10 +204,10 @@ impl Rates {
             clap_bursts: (0.03 * sample_rate).round().max(1.0) as u32,
             shaker_attack: (0.005 * sample_rate).round().max(1.0) as u32,
             click: (0.01 * sample_rate).round().max(1.0) as u32,
-            snare_band: svf_coeffs(3_000.0, 1.2, sample_rate),
-            clap_band: svf_coeffs(1_200.0, 0.8, sample_rate),
-            hat_high: svf_coeffs(7_000.0, 1.4, sample_rate),
-            shaker_high: svf_coeffs(5_000.0, 1.4, sample_rate),
+            snare_band: svf_coeffs(3_000.0, 0.42, sample_rate),
+            clap_band: svf_coeffs(1_200.0, 0.63, sample_rate),
+            hat_high: svf_coeffs(7_000.0, 0.32, sample_rate),
+            shaker_high: svf_coeffs(5_000.0, 0.32, sample_rate),
         }
     }
 }
@@ -382,7 +376,7 @@ impl DrumKit {
                     let w = h.white();
                     let x = metal / 6.0 * 0.6 + w * 0.4;
                     let (band, low) = svf(&mut h.filter, &r.hat_high, x);
-                    let high = x - 1.4 * band - low;
+                    let high = x - HIGH_PASS_K * band - low;
                     let y = high * h.env * 0.9;
                     h.env *= if h.choked {
                         r.choke
@@ -396,7 +390,7 @@ impl DrumKit {
                 Kind::Shaker => {
                     let w = h.white();
                     let (band, low) = svf(&mut h.filter, &r.shaker_high, w);
-                    let high = w - 1.4 * band - low;
+                    let high = w - HIGH_PASS_K * band - low;
                     if h.t < r.shaker_attack {
                         high * h.env * h.t as f32 / r.shaker_attack as f32 * 0.6
                     } else {

@@ -159,23 +159,6 @@ impl Effects {
         self.active = false;
     }
 
-    /// How long the effects ring after the input stops, in samples: the reverb's decay to -60 dB
-    /// or the delay's repeats falling 60 dB, whichever is longer.
-    pub fn tail_samples(&self, p: &FxParams) -> u32 {
-        let reverb = if p.reverb_mix > 0.0 {
-            decay_seconds(p.reverb_size) * self.sample_rate
-        } else {
-            0.0
-        };
-        let delay = if p.delay_mix > 0.0 && p.delay_feedback > 0.0 {
-            let repeats = (-3.0 / p.delay_feedback.min(0.95).log10()).ceil();
-            repeats * p.delay_samples
-        } else {
-            0.0
-        };
-        reverb.max(delay).min(60.0 * self.sample_rate) as u32
-    }
-
     /// One stereo sample through delay and reverb (not the limiter).
     #[inline]
     pub fn tick(&mut self, l: f32, r: f32, p: &FxParams) -> (f32, f32) {

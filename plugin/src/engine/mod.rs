@@ -239,6 +239,16 @@ fn fx_target(p: &EngineParams, tempo: f64, sample_rate: f32) -> FxParams {
     }
 }
 
+/// `value` one smoothing step towards `target`, landing on it exactly once within 1e-6: levels
+/// gliding to silence would otherwise end in denormals, and a dry mix would never be dry.
+#[inline(always)]
+fn glide(value: &mut f32, target: f32, k: f32) {
+    *value += (target - *value) * k;
+    if (target - *value).abs() < 1e-6 {
+        *value = target;
+    }
+}
+
 /// A score's level (`Score::level_db`) as a gain.
 fn score_level(score: &Score) -> f32 {
     if score.level_db.is_finite() {
@@ -720,16 +730,9 @@ impl Engine {
             }
             for (j, (l, r)) in left.iter_mut().zip(right.iter_mut()).enumerate() {
                 self.gain += (gain_target - self.gain) * k;
-                self.level += (level_target - self.level) * k;
-                if (level_target - self.level).abs() < 1e-6 {
-                    self.level = level_target;
-                }
+                glide(&mut self.level, level_target, k);
                 for (g, target) in self.part_gain.iter_mut().zip(part_targets) {
-                    *g += (target - *g) * k;
-                    // Arrive exactly (gliding to silence would otherwise end in denormals).
-                    if (target - *g).abs() < 1e-6 {
-                        *g = target;
-                    }
+                    glide(g, target, k);
                 }
                 let t = &mut self.timbre;
                 t.brightness += (target.brightness - t.brightness) * k;
@@ -757,19 +760,10 @@ impl Engine {
                 let f = &mut self.fx;
                 f.delay_samples = fx.delay_samples;
                 f.delay_feedback += (fx.delay_feedback - f.delay_feedback) * k;
-                f.delay_mix += (fx.delay_mix - f.delay_mix) * k;
                 f.reverb_size += (fx.reverb_size - f.reverb_size) * k;
                 f.reverb_damping += (fx.reverb_damping - f.reverb_damping) * k;
-                f.reverb_mix += (fx.reverb_mix - f.reverb_mix) * k;
-                for (v, t) in [
-                    (&mut f.delay_mix, fx.delay_mix),
-                    (&mut f.reverb_mix, fx.reverb_mix),
-                ] {
-                    // Arrive exactly, so a dry setting is dry.
-                    if (*v - t).abs() < 1e-6 {
-                        *v = t;
-                    }
-                }
+                glide(&mut f.delay_mix, fx.delay_mix, k);
+                glide(&mut f.reverb_mix, fx.reverb_mix, k);
                 let (wl, wr) = self.effects.tick(vl, vr, f);
                 let g = self.gain * self.level;
                 let (ol, or) = self.effects.limit(wl * g, wr * g);
@@ -780,12 +774,5 @@ impl Engine {
         self.voices.flush_denormals();
         self.drums.flush_denormals();
         self.effects.flush_denormals(&self.fx);
-    }
-
-    /// How long the sound rings after the notes stop (release, delay, reverb), in samples.
-    pub fn tail_samples(&self, params: &EngineParams) -> u32 {
-        let release = params.timbre.clamped().release_ms * 0.001 * self.sample_rate;
-        let fx = fx_target(params, self.last_tempo, self.sample_rate);
-        (release as u32).saturating_add(self.effects.tail_samples(&fx))
     }
 }

@@ -732,6 +732,26 @@ fn a_hosts_tempo_is_sanitised_in_one_place() {
     assert_eq!(tempo_bpm(None, f64::INFINITY), 120.0);
 }
 
+/// One block of `frames` samples at 120 BPM and 48 kHz from sample `at` (the position derived
+/// from it, as a host does), the transport playing or stopped.
+fn block_at(
+    engine: &mut Engine,
+    p: &EngineParams,
+    at: usize,
+    frames: usize,
+    playing: bool,
+) -> (Vec<f32>, Vec<f32>) {
+    let (mut l, mut r) = (vec![0.0; frames], vec![0.0; frames]);
+    let t = TransportState {
+        playing,
+        tempo_bpm: Some(120.0),
+        pos_beats: Some(at as f64 / 24_000.0),
+        beats_per_bar: None,
+    };
+    engine.process(&t, p, &mut l, &mut r);
+    (l, r)
+}
+
 /// Two bars of a backbeat under a bass and a melody note.
 fn band() -> Score {
     use crate::score::drum::*;
@@ -772,14 +792,7 @@ fn drums_sound_on_their_samples_and_go_out_on_channel_ten() {
     let mut events = Vec::new();
     let mut left = Vec::new();
     for block in 0..400 {
-        let (mut l, mut r) = (vec![0.0; 480], vec![0.0; 480]);
-        let t = TransportState {
-            playing: true,
-            tempo_bpm: Some(120.0),
-            pos_beats: Some(block as f64 * 480.0 / 24_000.0),
-            beats_per_bar: None,
-        };
-        engine.process(&t, &p, &mut l, &mut r);
+        let (l, _) = block_at(&mut engine, &p, block * 480, 480, true);
         events.extend(
             engine
                 .note_events()
@@ -842,23 +855,11 @@ fn a_part_switched_off_plays_nothing_and_a_silent_level_still_sends_midi() {
     // MIDI: the silent level still sends the drums, the switch does not.
     let count = |p: &EngineParams| {
         let mut n = 0;
-        let blocks = [
-            (120.0, 0.0, 24_000usize),
-            (120.0, 1.0, 24_000),
-            (120.0, 2.0, 24_000),
-        ];
         let mut engine = Engine::new(48_000.0);
         engine.reset(p);
         engine.swap_score(Box::new(band()));
-        for (tempo, pos, frames) in blocks {
-            let (mut l, mut r) = (vec![0.0; frames], vec![0.0; frames]);
-            let t = TransportState {
-                playing: true,
-                tempo_bpm: Some(tempo),
-                pos_beats: Some(pos),
-                beats_per_bar: None,
-            };
-            engine.process(&t, p, &mut l, &mut r);
+        for block in 0..3 {
+            block_at(&mut engine, p, block * 24_000, 24_000, true);
             n += engine
                 .note_events()
                 .iter()
@@ -911,14 +912,7 @@ fn levels_glide_to_silence_and_back_without_denormals() {
         } else {
             [0.0; 4]
         };
-        let (mut l, mut r) = (vec![0.0; 256], vec![0.0; 256]);
-        let t = TransportState {
-            playing: true,
-            tempo_bpm: Some(120.0),
-            pos_beats: Some(block as f64 * 256.0 / 24_000.0),
-            beats_per_bar: None,
-        };
-        engine.process(&t, &p, &mut l, &mut r);
+        let (l, r) = block_at(&mut engine, &p, block * 256, 256, true);
         out.extend(l.iter().chain(&r).copied());
     }
     assert!(out.iter().all(|v| v.is_finite() && !v.is_subnormal()));
@@ -945,16 +939,9 @@ fn the_effects_ring_on_after_stop_and_the_limiter_keeps_every_sample_under_the_c
     engine.swap_score(Box::new(Score::new(4.0, loud, String::new())));
     let mut out = Vec::new();
     for block in 0..200 {
-        let (mut l, mut r) = (vec![0.0; 480], vec![0.0; 480]);
         // Plays for one beat (50 blocks), then stops.
-        let t = TransportState {
-            playing: block < 50,
-            tempo_bpm: Some(120.0),
-            pos_beats: Some(block as f64 * 480.0 / 24_000.0),
-            beats_per_bar: None,
-        };
         let p = EngineParams { gain_db: 12.0, ..p };
-        engine.process(&t, &p, &mut l, &mut r);
+        let (l, r) = block_at(&mut engine, &p, block * 480, 480, block < 50);
         out.extend(l.iter().zip(&r).map(|(a, b)| a.abs().max(b.abs())));
     }
     assert!(out.iter().all(|v| *v <= super::effects::CEILING + 1e-6));

@@ -164,7 +164,7 @@ fn poly_blep(t: f32x4, dt: f32x4) -> f32x4 {
 }
 
 /// Cytomic's trapezoidal state-variable filter coefficients for a low-pass at `cutoff_hz`.
-fn svf_coeffs(cutoff_hz: f32, resonance: f32, sample_rate: f32) -> [f32; 3] {
+pub(super) fn svf_coeffs(cutoff_hz: f32, resonance: f32, sample_rate: f32) -> [f32; 3] {
     let fc = cutoff_hz.clamp(20.0, 0.45 * sample_rate);
     let g = (std::f32::consts::PI * fc / sample_rate).tan();
     let k = 2.0 - 1.9 * resonance.clamp(0.0, 1.0);
