@@ -89,11 +89,40 @@ fn spectral_score(partials: usize) -> Score {
 
 /// Whether the cases run with the delay and the reverb on (30% reverb, 20% delay).
 static WET: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+/// Whether every part plays half the picture's wave (a 64-row wave, scanning).
+static PICTURE: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// `score` with a 64-row wave of stripes, gradients and noise.
+fn with_wave(mut score: Score) -> Score {
+    let mut x = 0x2468_ace1u32;
+    let rows = (0..64 * 128)
+        .map(|i| {
+            x ^= x << 13;
+            x ^= x >> 17;
+            x ^= x << 5;
+            let (row, col) = (i / 128, i % 128);
+            match row % 3 {
+                0 => (col * 2) as u8,
+                1 => (x >> 24) as u8,
+                _ => {
+                    if (col / (row + 1)) % 2 == 0 {
+                        230
+                    } else {
+                        20
+                    }
+                }
+            }
+        })
+        .collect();
+    score.wave = Some(pixelody::score::Wave::from_rows(64, 128, rows));
+    score
+}
 
 /// Renders `seconds` of `score`, returning (CPU seconds, per-block times in ns).
 fn render(score: Score, swaps: &[(usize, Score)]) -> (f64, Vec<u64>) {
     let mut engine = Engine::new(SR);
     let wet = WET.load(std::sync::atomic::Ordering::Relaxed);
+    let picture = PICTURE.load(std::sync::atomic::Ordering::Relaxed);
     let params = EngineParams {
         swap_at: SwapAt::Immediately,
         ..EngineParams::default()
@@ -103,6 +132,12 @@ fn render(score: Score, swaps: &[(usize, Score)]) -> (f64, Vec<u64>) {
         if wet {
             t.reverb_mix = 0.3;
             t.delay_mix = 0.2;
+        }
+        if picture {
+            for part in [&mut t.melody, &mut t.harmony, &mut t.bass] {
+                part.picture = 0.5;
+            }
+            t.wave_scan = 0.3;
         }
     });
     engine.reset(&params);
@@ -177,6 +212,13 @@ fn main() {
         "  Compose, 16 voices, the drum kit, delay and reverb: {:7.0}x real time",
         SECONDS as f64 / cpu
     );
+    PICTURE.store(true, std::sync::atomic::Ordering::Relaxed);
+    let (cpu, _) = best_of(|| with_wave(band_score(16)), Vec::new);
+    println!(
+        "  ... the same with every part half on the picture's wave, scanning: {:7.0}x real time",
+        SECONDS as f64 / cpu
+    );
+    PICTURE.store(false, std::sync::atomic::Ordering::Relaxed);
     WET.store(false, std::sync::atomic::Ordering::Relaxed);
     for partials in [32, 128, 512] {
         let (cpu, _) = best_of(|| spectral_score(partials), Vec::new);

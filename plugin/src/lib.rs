@@ -1,6 +1,7 @@
 //! Pixelody: a picture becomes a score (notes in beats) that a synth plays in time with the host.
 //!
-//! Layers, each a folder, dependencies pointing down: `score` (plain data) <- `analysis`
+//! Layers, each a folder, dependencies pointing down: `wavetable` (band-limited tables, built off
+//! the audio thread) <- `score` (plain data) <- `analysis`
 //! (picture -> features) <- `compose` (features -> score); `engine` (real-time playback) depends on
 //! `score` only; `plugin` (nice-plug glue) knows them all; `editor` (egui) sits on top of the
 //! glue. The command line (`cli/`, the `pixelody` binary) is a crate of its own on this library.
@@ -12,6 +13,7 @@ pub mod engine;
 pub mod export;
 pub mod plugin;
 pub mod score;
+pub mod wavetable;
 
 use analysis::PictureError;
 use score::Score;

@@ -17,6 +17,7 @@ pub mod style;
 mod texture;
 pub mod theory;
 mod timbre;
+pub mod wave;
 
 use serde::{Deserialize, Serialize};
 
@@ -192,13 +193,19 @@ pub fn register_shift(features: &analysis::Features) -> i32 {
 }
 
 /// The timbre and space a picture proposes with `settings` (what Lock Timbre keeps out): in
-/// Compose mode nudged by the style (`Style::shape`).
-pub fn proposed_patch(features: &analysis::Features, settings: &Settings) -> crate::score::Patch {
+/// Compose mode nudged by the style (`Style::shape`). `wave` is the picture's wave (`wave::wave`),
+/// which proposes where to listen in it.
+pub fn proposed_patch(
+    features: &analysis::Features,
+    wave: &crate::score::Wave,
+    settings: &Settings,
+) -> crate::score::Patch {
     let mut patch = timbre::propose(features);
+    (patch.wave_position, patch.wave_scan) = wave::proposed_position_and_scan(wave);
     if settings.mode == Mode::Compose {
         style(features, settings).shape(&mut patch);
     }
-    patch
+    patch.clamped()
 }
 
 /// How a picture is named in its score and in the editor: "sunset.jpg (4000 x 3000)".
@@ -232,7 +239,9 @@ pub fn compose(picture: &Picture, settings: &Settings, source: String) -> Score 
         }
     };
     score.tonality = tonality.name();
-    score.patch = proposed_patch(&features, &settings);
+    let wave = wave::wave(picture);
+    score.patch = proposed_patch(&features, &wave, &settings);
+    score.wave = Some(wave);
     score.level_db = loudness::trim(&score);
     score
 }

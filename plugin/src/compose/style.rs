@@ -63,6 +63,10 @@ impl Style {
                 p.reverb_mix = p.reverb_mix.max(0.35);
                 p.reverb_size = p.reverb_size.max(0.7);
                 p.delay_mix = p.delay_mix.max(0.15);
+                p.harmony.envelope = p.harmony.envelope.max(0.5);
+                p.melody.picture = p.melody.picture.max(0.5);
+                p.wave_scan = p.wave_scan.max(0.3);
+                p.kit_decay = p.kit_decay.max(0.3);
             }
             Style::Chiptune => {
                 p.brightness = 1.0;
@@ -72,14 +76,28 @@ impl Style {
                 p.release_ms = p.release_ms.min(80.0);
                 p.cutoff_hz = p.cutoff_hz.max(8_000.0);
                 p.reverb_mix = p.reverb_mix.min(0.1);
+                // The raw oscillator, tight envelopes, a bright kit.
+                for part in [&mut p.melody, &mut p.harmony, &mut p.bass] {
+                    part.picture = 0.0;
+                    part.envelope = part.envelope.min(-0.3);
+                }
+                p.kit_tune = p.kit_tune.max(2.0);
+                p.kit_decay = p.kit_decay.min(-0.4);
             }
             Style::LoFi => {
                 p.cutoff_hz = p.cutoff_hz.min(2_200.0);
                 p.noise = p.noise.max(0.05);
                 p.detune_cents = p.detune_cents.max(8.0);
                 p.reverb_damping = p.reverb_damping.max(0.6);
+                p.kit_tune = p.kit_tune.min(-2.0);
+                p.kit_decay = p.kit_decay.min(-0.2);
             }
-            Style::Pulse => p.release_ms = p.release_ms.min(150.0),
+            Style::Pulse => {
+                p.release_ms = p.release_ms.min(150.0);
+                for part in [&mut p.melody, &mut p.harmony, &mut p.bass] {
+                    part.envelope = part.envelope.min(0.0);
+                }
+            }
             Style::Ballad | Style::Pop => {}
         }
     }

@@ -13,9 +13,15 @@
 //! - Space: dark, smooth pictures and wide palettes get more reverb (4% to 40%) and a longer one,
 //!   busy ones stay drier; darker pictures a darker tail; smooth, colourful ones a few delay
 //!   repeats (up to 30%).
+//! - A sound per part: the melody a little brighter, pluckier the busier the picture, playing more
+//!   of the picture's own wave the more textured it is; the chords darker and softer, swelling
+//!   in smooth pictures, their wave more the picture's the more colourful it is; the bass low and
+//!   round, a little of the picture's wave where it has edges.
+//! - Drums: lighter pictures tune the kit up (up to 4 semitones, darker ones down), smooth ones
+//!   let it ring longer, busy ones shorten it.
 
 use crate::analysis::Features;
-use crate::score::Patch;
+use crate::score::{PartSound, Patch};
 
 pub fn propose(f: &Features) -> Patch {
     let edges = (f.edge_density / 0.12).clamp(0.0, 1.0);
@@ -51,5 +57,25 @@ pub fn propose(f: &Features) -> Patch {
         reverb_damping: (0.3 + 0.5 * (1.0 - light)).clamp(0.0, 1.0),
         delay_mix: (0.15 * (1.0 - edges) * saturation).clamp(0.0, 0.3),
         delay_feedback: 0.3,
+        // Set from the picture's rows by `compose::proposed_patch`.
+        wave_position: 0.0,
+        wave_scan: 0.0,
+        melody: PartSound {
+            tone_oct: 0.5,
+            envelope: (0.3 - 0.8 * edges).clamp(-1.0, 1.0),
+            picture: (0.25 + 0.5 * texture).clamp(0.0, 1.0),
+        },
+        harmony: PartSound {
+            tone_oct: -0.5,
+            envelope: (0.1 + 0.5 * (1.0 - edges)).clamp(-1.0, 1.0),
+            picture: (0.3 + 0.4 * saturation + 0.2 * texture).clamp(0.0, 1.0),
+        },
+        bass: PartSound {
+            tone_oct: -1.0 + 0.5 * edges,
+            envelope: -0.3 * edges,
+            picture: 0.15 + 0.25 * edges,
+        },
+        kit_tune: ((light - 0.5) * 80.0).round() / 10.0,
+        kit_decay: (0.5 * (1.0 - edges) - 0.3 * edges).clamp(-1.0, 1.0),
     }
 }

@@ -17,6 +17,8 @@ use super::voice::svf_coeffs;
 use super::{NoteOut, NoteSink};
 use crate::score::{drum, Note, Part};
 
+/// No hit rings longer than this (the open hat at the longest Decay stops here).
+pub const LONGEST_RING_SECONDS: f32 = 4.0;
 pub const DRUM_VOICES: usize = 8;
 /// Level of a full-velocity hit before the part and master gains.
 const DRUM_LEVEL: f32 = 0.5;
@@ -99,6 +101,10 @@ struct Hit {
     noise: u32,
     /// Choked: fading out fast.
     choked: bool,
+    /// The kit's tuning as a frequency ratio, and the main envelope's multiplier per sample
+    /// (the kind's decay, lengthened or shortened by the kit's Decay), both fixed at the hit.
+    tune: f32,
+    decay: f32,
     age: u64,
     /// MIDI bookkeeping: the key, whether its note-off is still owed, and the block sample of it.
     pitch: u8,
@@ -121,6 +127,8 @@ impl Hit {
         filter: [0.0; 2],
         noise: 1,
         choked: false,
+        tune: 1.0,
+        decay: 0.0,
         age: 0,
         pitch: 0,
         midi_open: false,
@@ -252,16 +260,44 @@ impl DrumKit {
         }
     }
 
-    /// Strikes `note` at block sample `offset` on a free voice or the oldest one.
+    /// Strikes `note` at block sample `offset` on a free voice or the oldest one, tuned by
+    /// `tune_st` semitones and with its decay `2^decay` times as long (`decay` in -1..1: half as
+    /// long to twice as long).
+    #[allow(clippy::too_many_arguments)]
     pub fn hit(
         &mut self,
         note: &Note,
         offset: u32,
         end_beat: f64,
         release_at: i64,
+        tune_st: f32,
+        decay: f32,
         out: &mut NoteSink,
     ) {
         let kind = Kind::of(note.pitch);
+        let r = &self.rates;
+        let base = match kind {
+            Kind::Kick => r.kick_env,
+            Kind::Snare => r.snare_noise,
+            Kind::Clap => r.clap_tail,
+            Kind::ClosedHat => r.closed_hat,
+            Kind::OpenHat => r.open_hat,
+            Kind::Shaker => r.shaker,
+        };
+        // exp(-1 / (T sr)) to the power 1 / k is the multiplier of a decay k times as long.
+        let lengthen = 2f32.powf(if decay.is_finite() {
+            decay.clamp(-1.0, 1.0)
+        } else {
+            0.0
+        });
+        let decay = base.powf(1.0 / lengthen);
+        let tune = 2f32.powf(
+            if tune_st.is_finite() {
+                tune_st.clamp(-12.0, 12.0)
+            } else {
+                0.0
+            } / 12.0,
+        );
         if kind == Kind::ClosedHat {
             for h in &mut self.hits {
                 if h.kind == Kind::OpenHat && h.sounding() {
@@ -299,6 +335,8 @@ impl DrumKit {
             age: self.next_age,
             pitch: note.pitch,
             midi_open: true,
+            tune,
+            decay,
             end_beat,
             release_at,
             ..Hit::IDLE
@@ -319,7 +357,7 @@ impl DrumKit {
             }
             let x = match h.kind {
                 Kind::Kick => {
-                    let freq = 50.0 + 110.0 * h.env2;
+                    let freq = (50.0 + 110.0 * h.env2) * h.tune;
                     h.env2 *= r.kick_pitch;
                     h.phase += freq / r.sample_rate;
                     if h.phase >= 1.0 {
@@ -332,11 +370,11 @@ impl DrumKit {
                         0.0
                     };
                     let y = (sine(h.phase) + click) * h.env;
-                    h.env *= r.kick_env;
+                    h.env *= h.decay;
                     y
                 }
                 Kind::Snare => {
-                    h.phase += 185.0 / r.sample_rate;
+                    h.phase += 185.0 * h.tune / r.sample_rate;
                     if h.phase >= 1.0 {
                         h.phase -= 1.0;
                     }
@@ -345,7 +383,7 @@ impl DrumKit {
                     let w = h.white();
                     let (band, _) = svf(&mut h.filter, &r.snare_band, w);
                     let y = tone + band * h.env * 1.2;
-                    h.env *= r.snare_noise;
+                    h.env *= h.decay;
                     y
                 }
                 Kind::Clap => {
@@ -357,7 +395,7 @@ impl DrumKit {
                         h.env3 *= r.clap_burst;
                         h.env3
                     } else {
-                        h.env *= r.clap_tail;
+                        h.env *= h.decay;
                         h.env
                     };
                     let w = h.white();
@@ -367,7 +405,7 @@ impl DrumKit {
                 Kind::ClosedHat | Kind::OpenHat => {
                     let mut metal = 0.0;
                     for (p, inc) in h.squares.iter_mut().zip(r.hat_incs) {
-                        *p += inc;
+                        *p += inc * h.tune;
                         if *p >= 1.0 {
                             *p -= 1.0;
                         }
@@ -378,13 +416,7 @@ impl DrumKit {
                     let (band, low) = svf(&mut h.filter, &r.hat_high, x);
                     let high = x - HIGH_PASS_K * band - low;
                     let y = high * h.env * 0.9;
-                    h.env *= if h.choked {
-                        r.choke
-                    } else if h.kind == Kind::ClosedHat {
-                        r.closed_hat
-                    } else {
-                        r.open_hat
-                    };
+                    h.env *= if h.choked { r.choke } else { h.decay };
                     y
                 }
                 Kind::Shaker => {
@@ -394,14 +426,14 @@ impl DrumKit {
                     if h.t < r.shaker_attack {
                         high * h.env * h.t as f32 / r.shaker_attack as f32 * 0.6
                     } else {
-                        h.env *= r.shaker;
+                        h.env *= h.decay;
                         high * h.env * 0.6
                     }
                 }
             };
             h.t = h.t.saturating_add(1);
             // Done at -60 dB below the hit (-66 dBFS at most): inaudible under the music.
-            if h.env < 1e-3 || h.t > 2 * r.sample_rate as u32 {
+            if h.env < 1e-3 || h.t as f32 > LONGEST_RING_SECONDS * r.sample_rate {
                 h.env = 0.0;
                 h.filter = [0.0; 2];
             }
@@ -429,6 +461,10 @@ mod tests {
     use super::*;
 
     fn render(pitch: u8, seconds: f32) -> Vec<f32> {
+        render_tuned(pitch, seconds, 0.0, 0.0)
+    }
+
+    fn render_tuned(pitch: u8, seconds: f32, tune: f32, decay: f32) -> Vec<f32> {
         let sr = 48_000.0;
         let mut kit = DrumKit::new(sr);
         let mut out = NoteSink::with_capacity(8);
@@ -439,7 +475,7 @@ mod tests {
             velocity: 1.0,
             part: Part::Drums,
         };
-        kit.hit(&note, 0, 0.1, i64::MAX, &mut out);
+        kit.hit(&note, 0, 0.1, i64::MAX, tune, decay, &mut out);
         (0..(seconds * sr) as i64)
             .map(|i| kit.tick(i, 1.0, &mut out).0)
             .collect()
@@ -456,6 +492,36 @@ mod tests {
 
     fn energy(x: &[f32]) -> f32 {
         x.iter().map(|v| v * v).sum()
+    }
+
+    #[test]
+    fn the_kits_tune_and_decay_move_pitch_and_length() {
+        // An octave up doubles where the kick settles; Decay +1 rings twice as long.
+        let settle = |x: &[f32]| crossings(&x[4_800..24_000]);
+        let (kick, up) = (
+            render(drum::KICK, 0.5),
+            render_tuned(drum::KICK, 0.5, 12.0, 0.0),
+        );
+        let ratio = settle(&up) / settle(&kick);
+        assert!((1.8..2.2).contains(&ratio), "{ratio}");
+        // Time for the open hat to fall 40 dB below its first 10 ms.
+        let ring = |x: &[f32]| {
+            let peak = x[..480].iter().fold(0.0f32, |m, v| m.max(v.abs()));
+            x.iter().rposition(|v| v.abs() > peak * 0.01).unwrap_or(0)
+        };
+        let (open, long, short) = (
+            render(drum::OPEN_HAT, 4.0),
+            render_tuned(drum::OPEN_HAT, 4.0, 0.0, 1.0),
+            render_tuned(drum::OPEN_HAT, 4.0, 0.0, -1.0),
+        );
+        let (n, l, s) = (ring(&open) as f32, ring(&long) as f32, ring(&short) as f32);
+        assert!((1.7..2.3).contains(&(l / n)), "{n} {l}");
+        assert!((0.4..0.6).contains(&(s / n)), "{n} {s}");
+        // Nonsense values play the kit as it is.
+        assert_eq!(
+            render_tuned(drum::SNARE, 0.2, f32::NAN, f32::INFINITY),
+            render(drum::SNARE, 0.2)
+        );
     }
 
     #[test]
@@ -505,11 +571,11 @@ mod tests {
             velocity: 1.0,
             part: Part::Drums,
         };
-        kit.hit(&n(drum::OPEN_HAT), 0, 0.1, 100, &mut out);
+        kit.hit(&n(drum::OPEN_HAT), 0, 0.1, 100, 0.0, 0.0, &mut out);
         for i in 0..2_400 {
             kit.tick(i, 1.0, &mut out);
         }
-        kit.hit(&n(drum::CLOSED_HAT), 0, 0.1, 100, &mut out);
+        kit.hit(&n(drum::CLOSED_HAT), 0, 0.1, 100, 0.0, 0.0, &mut out);
         let open = kit.hits.iter().find(|h| h.kind == Kind::OpenHat).unwrap();
         assert!(open.choked);
         for i in 0..24_000 {

@@ -6,6 +6,8 @@ mod drums;
 pub mod effects;
 mod offline;
 mod sequencer;
+#[cfg(test)]
+mod sound_tests;
 mod spectral;
 #[cfg(test)]
 mod tests;
@@ -19,7 +21,7 @@ use drums::DrumKit;
 use effects::{Effects, FxParams};
 use sequencer::Cursor;
 use spectral::{SpectralBank, CHUNK as SPECTRAL_CHUNK};
-use voice::{Envelope, Timbre, VoicePool, MAX_VOICES};
+use voice::{Envelope, Timbre, VoicePool, Waves, MAX_VOICES};
 
 /// Tempo used when the host does not report one (DawDreamer's first blocks, some bounce paths).
 pub const DEFAULT_BPM: f64 = 120.0;
@@ -27,6 +29,9 @@ const MIN_BPM: f64 = 1.0;
 const MAX_BPM: f64 = 999.0;
 /// Time constant of the per-sample parameter smoothing.
 const SMOOTHING_SECONDS: f32 = 0.01;
+/// How long notes sounding when a new score takes over take to move from the old score's
+/// picture wave to the new one's (the old score is kept, then handed back, after it).
+const WAVE_FADE_SECONDS: f32 = 0.02;
 
 /// How far, in beats, a host's reported position may differ from our own clock and still be read
 /// as the same timeline, rounded. Real hosts quantise what they send: Ardour counts beats in ticks
@@ -279,6 +284,24 @@ fn timbre_target(p: &EngineParams) -> Timbre {
         noise: t.noise,
         width: t.width,
         detune_cents: t.detune_cents,
+        tone_oct: [t.melody.tone_oct, t.harmony.tone_oct, t.bass.tone_oct],
+        picture: [t.melody.picture, t.harmony.picture, t.bass.picture],
+    }
+}
+
+/// The wave position (0..1) at loop phase `phase` (0..1): `position` (0..1), moved by `scan`
+/// (0..1) down the picture and back over the loop (a triangle, so the loop's end meets its
+/// start), reflected at the picture's bottom.
+fn scanned_position(position: f32, scan: f32, phase: f64) -> f32 {
+    // The fractional part without `floor` or `%` (library calls on baseline x86-64).
+    let whole = phase - (phase as i64) as f64;
+    let phase = if whole < 0.0 { whole + 1.0 } else { whole };
+    let tri = 1.0 - (2.0 * phase as f32 - 1.0).abs();
+    let p = (position + scan * tri).clamp(0.0, 2.0);
+    if p > 1.0 {
+        2.0 - p
+    } else {
+        p
     }
 }
 
@@ -344,6 +367,15 @@ pub struct Engine {
     swap_beat: Option<f64>,
     /// The score a boundary swap replaced, waiting to be handed back for freeing.
     retired: Option<Box<Score>>,
+    /// The score just replaced while its wave still sounds in the notes it left (for
+    /// `fade_left` more samples); then it is retired.
+    fading: Option<Box<Score>>,
+    fade_left: u32,
+    /// The wave position and scan as they are now, gliding towards the parameters, and where in
+    /// the loop the scan stands (kept when the transport stops).
+    wave_position: f32,
+    wave_scan: f32,
+    loop_phase: f64,
 }
 
 impl Engine {
@@ -377,6 +409,11 @@ impl Engine {
             pending: None,
             swap_beat: None,
             retired: None,
+            fading: None,
+            fade_left: 0,
+            wave_position: defaults.timbre.wave_position,
+            wave_scan: defaults.timbre.wave_scan,
+            loop_phase: 0.0,
         }
     }
 
@@ -401,6 +438,11 @@ impl Engine {
         self.free_beat = 0.0;
         self.gain = db_to_gain(params.gain_db);
         self.timbre = timbre_target(params);
+        let t = params.timbre.clamped();
+        (self.wave_position, self.wave_scan) = (t.wave_position, t.wave_scan);
+        self.loop_phase = 0.0;
+        self.fade_left = 0;
+        self.finish_wave_fade();
         self.needs_seek = true;
     }
 
@@ -437,19 +479,34 @@ impl Engine {
         self.retired.take()
     }
 
+    /// Retires the replaced score once its wave has faded out of the notes it left.
+    fn finish_wave_fade(&mut self) {
+        if self.fade_left == 0 && self.retired.is_none() {
+            self.retired = self.fading.take();
+        }
+    }
+
     /// Gives a retired score back when it could not be handed on yet; it is offered again later.
     pub fn put_back_retired(&mut self, score: Box<Score>) {
         self.retired = Some(score);
     }
 
-    /// Installs the pending score if the retired slot is free (nothing is ever freed here).
+    /// Installs the pending score if the retired slot is free (nothing is ever freed here). Notes
+    /// still sounding fade from the old score's wave to the new one's.
     fn install_pending(&mut self) -> bool {
-        if self.retired.is_some() {
+        if self.retired.is_some() || self.fading.is_some() {
             return false;
         }
         match self.pending.take() {
             Some(next) => {
-                self.retired = self.score.replace(next);
+                self.fading = self.score.replace(next);
+                self.fade_left = if self.voices.active() > 0 {
+                    self.voices.begin_wave_fade();
+                    (WAVE_FADE_SECONDS * self.sample_rate) as u32
+                } else {
+                    0
+                };
+                self.finish_wave_fade();
                 self.spectral.retune();
                 self.swap_beat = None;
                 true
@@ -500,6 +557,38 @@ impl Engine {
         }
     }
 
+    /// Samples until everything sounding now has died away (60 dB down) once no note starts: the
+    /// longest release of a pitched part, or the drums' longest ring, then the delay's repeats
+    /// and the reverb's decay. What the host is told after the transport stops.
+    pub fn tail_samples(&self, params: &EngineParams) -> u32 {
+        let t = params.timbre.clamped();
+        let longest_part = [t.melody, t.harmony, t.bass]
+            .iter()
+            .map(|p| p.time_scale())
+            .fold(0.0f32, f32::max);
+        let release = t.release_ms * 0.001 * longest_part;
+        let drums = if params.part_on[Part::Drums as usize] {
+            drums::LONGEST_RING_SECONDS
+        } else {
+            0.0
+        };
+        let fx = fx_target(params, self.last_tempo, self.sample_rate);
+        let delay = if fx.delay_mix > 0.0 && fx.delay_feedback > 0.0 {
+            // Repeats until the feedback has taken them 60 dB down, one delay time each.
+            let repeats = (1e-3f32).ln() / fx.delay_feedback.max(1e-3).ln();
+            (repeats.ceil() + 1.0) * fx.delay_samples / self.sample_rate
+        } else {
+            0.0
+        };
+        let reverb = if fx.reverb_mix > 0.0 {
+            effects::decay_seconds(fx.reverb_size)
+        } else {
+            0.0
+        };
+        let seconds = release.max(drums) + delay + reverb;
+        (seconds * self.sample_rate).ceil().min(u32::MAX as f32) as u32
+    }
+
     /// Number of voices currently sounding (including releases).
     pub fn active_voices(&self) -> usize {
         self.voices.active() + self.drums.active()
@@ -523,12 +612,12 @@ impl Engine {
             decay: samples(timbre.decay_ms),
             sustain: timbre.sustain,
             release: samples(timbre.release_ms),
+            part_scale: [timbre.melody, timbre.harmony, timbre.bass].map(|p| p.time_scale()),
         };
-        let release = env.release;
 
         if !transport.playing {
             if self.timeline.take().is_some() {
-                self.voices.release_all(release, &mut self.notes_out);
+                self.voices.release_all(&mut self.notes_out);
                 self.drums.release_all(&mut self.notes_out);
             }
             self.needs_seek = true;
@@ -569,7 +658,7 @@ impl Engine {
         }
         if how == HostPosition::Jumped {
             if own.is_some() {
-                self.voices.release_all(release, &mut self.notes_out);
+                self.voices.release_all(&mut self.notes_out);
                 self.drums.release_all(&mut self.notes_out);
             }
             self.needs_seek = true;
@@ -652,8 +741,15 @@ impl Engine {
                 if !params.part_on[note.part as usize] {
                     // A part switched off: neither sound nor MIDI.
                 } else if note.part == Part::Drums {
-                    self.drums
-                        .hit(&note, i as u32, end_beat, release_at, &mut self.notes_out);
+                    self.drums.hit(
+                        &note,
+                        i as u32,
+                        end_beat,
+                        release_at,
+                        timbre.kit_tune,
+                        timbre.kit_decay,
+                        &mut self.notes_out,
+                    );
                 } else {
                     self.voices.note_on(
                         &transposed(&note, params.transpose),
@@ -701,6 +797,20 @@ impl Engine {
         let score = self.score.as_deref();
         let spectrum = score.and_then(|s| s.spectrum.as_ref());
         let length = score.map_or(1.0, |s| s.length_beats);
+        let table = score.and_then(|s| s.wave.as_ref()).map(|w| w.table());
+        let old_table = self
+            .fading
+            .as_deref()
+            .and_then(|s| s.wave.as_ref())
+            .map(|w| w.table());
+        let fade_step = 1.0 / (WAVE_FADE_SECONDS * sr);
+        let patch = params.timbre.clamped();
+        // The parts' sounds and the wave position rarely move: once they have landed on their
+        // targets (`glide` lands exactly), a block skips their smoothing.
+        let parts_settled = self.timbre.tone_oct == target.tone_oct
+            && self.timbre.picture == target.picture
+            && self.wave_position == patch.wave_position
+            && self.wave_scan == patch.wave_scan;
         // The sample index on the host timeline, so positions do not depend on block boundaries.
         let origin = clock.map(|c| (c.start / c.beats_per_sample).round());
         // The spectral bank renders a chunk at a time (its partials stay in registers across
@@ -742,10 +852,34 @@ impl Engine {
                 t.noise += (target.noise - t.noise) * k;
                 t.width += (target.width - t.width) * k;
                 t.detune_cents += (target.detune_cents - t.detune_cents) * k;
+                if !parts_settled {
+                    for p in 0..3 {
+                        glide(&mut t.tone_oct[p], target.tone_oct[p], k);
+                        glide(&mut t.picture[p], target.picture[p], k);
+                    }
+                    glide(&mut self.wave_position, patch.wave_position, k);
+                    glide(&mut self.wave_scan, patch.wave_scan, k);
+                }
+                // The scan follows the loop (and holds where it is while the transport stops).
+                let position = if table.is_some() && self.wave_scan > 0.0 {
+                    if let (Some(c), Some(o)) = (clock, origin) {
+                        self.loop_phase = (o + (first + j) as f64) * c.beats_per_sample / length;
+                    }
+                    scanned_position(self.wave_position, self.wave_scan, self.loop_phase)
+                } else {
+                    self.wave_position
+                };
+                self.fade_left = self.fade_left.saturating_sub(1);
+                let waves = Waves {
+                    table,
+                    old: old_table,
+                    position,
+                    fade_step,
+                };
                 let index = (first + j) as i64;
                 let (mut vl, mut vr) =
                     self.voices
-                        .tick(index, t, &self.part_gain, sr, &mut self.notes_out);
+                        .tick(index, t, &self.part_gain, sr, &waves, &mut self.notes_out);
                 let (dl, dr) = self.drums.tick(
                     index,
                     self.part_gain[Part::Drums as usize],
@@ -774,5 +908,6 @@ impl Engine {
         self.voices.flush_denormals();
         self.drums.flush_denormals();
         self.effects.flush_denormals(&self.fx);
+        self.finish_wave_fade();
     }
 }

@@ -1,6 +1,11 @@
-//! A fixed pool of synth voices: one or two (unison, detuned and spread) sine/saw oscillators plus
-//! noise, a resonant low-pass (topology-preserving state-variable filter) opened by the envelope,
-//! a linear ADSR and a constant-power pan per part.
+//! A fixed pool of synth voices: one or two (unison, detuned and spread) oscillators plus noise, a
+//! resonant low-pass (topology-preserving state-variable filter) opened by the envelope, a linear
+//! ADSR and a constant-power pan per part.
+//!
+//! The oscillator is the analog wave (a sine blended into a sawtooth by Brightness) blended into
+//! the picture's wave by the part's Picture amount. The sawtooth and the picture's wave are
+//! band-limited wavetables (`crate::wavetable`): each note reads the octave level whose harmonics
+//! all stay under Nyquist, so nothing folds back at any pitch.
 //!
 //! Voices sit in groups of four: each voice's envelope and note bookkeeping run one voice at a
 //! time (they branch), then the oscillators, filters and mix of the whole group run as one
@@ -8,11 +13,12 @@
 //! elsewhere). A group with no sounding voice is skipped.
 //! `new` allocates; everything else runs on the audio thread without allocating.
 
-use wide::f32x4;
+use wide::{f32x4, i32x4};
 
 use super::sequencer::onset_offset;
 use super::{NoteOut, NoteSink};
 use crate::score::{Note, Part};
+use crate::wavetable::{self, MipTable, CYCLE};
 
 pub const MAX_VOICES: usize = 32;
 /// Level of each voice before the master gain, leaving headroom for chords.
@@ -23,6 +29,8 @@ const FILTER_UPDATE: u32 = 32;
 /// Where a new oscillator starts in its cycle: both the sine and the falling ramp are positive
 /// here, so the first sample of every note is non-zero (an onset is visible on its own sample).
 const START_PHASE: f32 = 0.25;
+/// Unison detunes the upper oscillator by up to 100 cents: the octave level is chosen for it.
+const DETUNE_MARGIN: f32 = 1.06;
 
 #[derive(Clone, Copy, Debug, PartialEq)]
 enum Stage {
@@ -57,6 +65,9 @@ struct Voice {
     /// Samples since the note-on.
     clock: u32,
     noise: u32,
+    /// The log2 cutoff and resonance the lane's filter coefficients were last made for (a
+    /// sustained note under a steady timbre keeps them, without recomputing).
+    filter_for: (f32, f32),
 }
 
 impl Voice {
@@ -76,6 +87,7 @@ impl Voice {
         part: 0,
         clock: 0,
         noise: 1,
+        filter_for: (f32::NAN, f32::NAN),
     };
 
     /// Starts the release (the note's MIDI note-off, at `offset`).
@@ -115,6 +127,10 @@ pub struct Timbre {
     pub width: f32,
     /// Unison detune in cents (0 = a single oscillator).
     pub detune_cents: f32,
+    /// Each pitched part's cutoff offset in octaves (melody, harmony, bass).
+    pub tone_oct: [f32; 3],
+    /// Each pitched part's share of the picture's wave, 0..1.
+    pub picture: [f32; 3],
 }
 
 /// Envelope times at note-on, in samples, and the sustain level.
@@ -124,49 +140,160 @@ pub struct Envelope {
     pub decay: f32,
     pub sustain: f32,
     pub release: f32,
+    /// How much longer each pitched part's times are (melody, harmony, bass).
+    pub part_scale: [f32; 3],
 }
 
-/// Four voices' oscillators at `phase`: the sine table blended with a PolyBLEP ramp.
+/// The picture's wave as the voices read it this sample.
+#[derive(Clone, Copy, Debug)]
+pub struct Waves<'a> {
+    /// The playing score's wave; `None` plays the analog wave where a part asks for the picture.
+    pub table: Option<&'a MipTable>,
+    /// The wave of the score just replaced, which notes sounding at the swap fade out of.
+    pub old: Option<&'a MipTable>,
+    /// 0..1: where between the first frame and the last.
+    pub position: f32,
+    /// How much of the old wave's share goes per sample.
+    pub fade_step: f32,
+}
+
+#[cfg(test)]
+impl Waves<'_> {
+    pub const NONE: Waves<'static> = Waves {
+        table: None,
+        old: None,
+        position: 0.0,
+        fade_step: 1.0,
+    };
+}
+
+/// Four lanes' samples of a table: sample `at` of `data` and the fraction towards the next.
 #[inline(always)]
-fn oscillator(sine: &[f32; SINE_SIZE + 1], phase: f32x4, inc: f32x4, brightness: f32x4) -> f32x4 {
-    let x = phase * f32x4::splat(SINE_SIZE as f32);
+fn read(data: &[f32], at: [usize; 4], frac: f32x4) -> f32x4 {
+    // One bounds check per lane: the sample and its neighbour as a pair.
+    let pair = |k: usize| -> [f32; 2] {
+        match data.get(at[k]..at[k] + 2) {
+            Some(&[a, b]) => [a, b],
+            _ => [0.0; 2],
+        }
+    };
+    let (p0, p1, p2, p3) = (pair(0), pair(1), pair(2), pair(3));
+    let a = f32x4::from([p0[0], p1[0], p2[0], p3[0]]);
+    let b = f32x4::from([p0[1], p1[1], p2[1], p3[1]]);
+    a + (b - a) * frac
+}
+
+/// Where four phases (0..1) fall in a cycle of [`CYCLE`] samples: the sample and the fraction.
+#[inline(always)]
+fn cycle_index(phase: f32x4) -> (i32x4, f32x4) {
+    let x = phase * f32x4::splat(CYCLE as f32);
     let i = x.trunc_int();
     let frac = x - f32x4::from_i32x4(i);
-    let i = i.to_array();
-    let at = |k: usize| (i[k] as usize).min(SINE_SIZE - 1);
-    let (a, b): ([f32; 4], [f32; 4]) = (
-        [sine[at(0)], sine[at(1)], sine[at(2)], sine[at(3)]],
-        [
-            sine[at(0) + 1],
-            sine[at(1) + 1],
-            sine[at(2) + 1],
-            sine[at(3) + 1],
-        ],
-    );
-    let (a, b) = (f32x4::from(a), f32x4::from(b));
-    let s = a + (b - a) * frac;
-    let ramp = f32x4::ONE - f32x4::splat(2.0) * phase + poly_blep(phase, inc);
-    s + (ramp - s) * brightness
+    (i.max(i32x4::ZERO).min(i32x4::splat(CYCLE as i32 - 1)), frac)
 }
 
-/// PolyBLEP residual that removes the aliasing step of a ramp's reset (`dt` > 0 where it
-/// matters; a lane with `dt` = 0 is silent and gets 0).
+/// Adds per-lane offsets to sample indices.
 #[inline(always)]
-fn poly_blep(t: f32x4, dt: f32x4) -> f32x4 {
-    let one = f32x4::ONE;
-    let x = t / dt;
-    let early = x + x - x * x - one;
-    let y = (t - one) / dt;
-    let late = y * y + y + y + one;
-    let zero = f32x4::ZERO;
-    t.simd_lt(dt)
-        .select(early, t.simd_gt(one - dt).select(late, zero))
+fn offsets(base: [u32; 4], idx: i32x4) -> [usize; 4] {
+    let i = idx.to_array();
+    [0, 1, 2, 3].map(|k| base[k] as usize + i[k] as usize)
+}
+
+/// `table` at `position` (0..1 through its frames, neighbouring frames crossfaded), each lane at
+/// its octave level.
+#[inline(always)]
+fn frames_at(table: &MipTable, levels: [u32; 4], position: f32, idx: i32x4, frac: f32x4) -> f32x4 {
+    let last = table.frames() - 1;
+    let x = position.clamp(0.0, 1.0) * last as f32;
+    let f0 = (x as usize).min(last);
+    let w = x - f0 as f32;
+    let base = |f: usize| levels.map(|l| table.offset(l as usize, f) as u32);
+    let a = read(table.data(), offsets(base(f0), idx), frac);
+    if f0 == last || w <= 0.0 {
+        return a;
+    }
+    let b = read(table.data(), offsets(base(f0 + 1), idx), frac);
+    a + (b - a) * f32x4::splat(w)
+}
+
+/// What an oscillator reads: the analog table (sine and band-limited sawtooth sample pairs, see
+/// [`analog_table`]) and the picture's wave.
+struct Sources<'a> {
+    analog: &'a [f32],
+    waves: &'a Waves<'a>,
+}
+
+/// The analog oscillator's table: per octave level and sample, the sine's and the band-limited
+/// sawtooth's values side by side, so one four-float load per lane brings both and their next
+/// samples (`[sine_i, saw_i, sine_i+1, saw_i+1]`).
+fn analog_table(saw: &MipTable) -> Box<[f32]> {
+    let mut t = Vec::with_capacity(wavetable::LEVELS * wavetable::STRIDE * 2);
+    for level in 0..wavetable::LEVELS {
+        for (i, s) in saw.frame(level, 0).iter().enumerate() {
+            let x = (i % CYCLE) as f64 / CYCLE as f64 * std::f64::consts::TAU;
+            t.push(x.sin() as f32);
+            t.push(*s);
+        }
+    }
+    t.into_boxed_slice()
+}
+
+/// Four lanes' sine and sawtooth at `at` (pair index) with the fraction towards the next.
+#[inline(always)]
+fn read_analog(data: &[f32], at: [usize; 4], frac: f32x4) -> (f32x4, f32x4) {
+    let quad = |k: usize| -> f32x4 {
+        match data.get(2 * at[k]..2 * at[k] + 4) {
+            Some(&[a, b, c, d]) => f32x4::from([a, b, c, d]),
+            _ => f32x4::ZERO,
+        }
+    };
+    let [sine_a, saw_a, sine_b, saw_b] = f32x4::transpose([quad(0), quad(1), quad(2), quad(3)]);
+    (
+        sine_a + (sine_b - sine_a) * frac,
+        saw_a + (saw_b - saw_a) * frac,
+    )
+}
+
+/// Four voices' oscillators at `phase`: sine to sawtooth by `brightness`, then to the picture's
+/// wave by `picture` (lanes still fading out of the old wave by `old`). `levels` are the lanes'
+/// octave levels, `analog_at` where those levels start in the analog table.
+#[inline(always)]
+fn oscillator(
+    src: &Sources,
+    phase: f32x4,
+    levels: [u32; 4],
+    analog_at: [u32; 4],
+    brightness: f32x4,
+    picture: Option<(f32x4, f32x4)>,
+) -> f32x4 {
+    let (idx, frac) = cycle_index(phase);
+    let (sine, saw) = read_analog(src.analog, offsets(analog_at, idx), frac);
+    let analog = sine + (saw - sine) * brightness;
+    let Some((amount, old)) = picture else {
+        return analog;
+    };
+    let w = src.waves;
+    let wave =
+        |t: Option<&MipTable>| t.map_or(analog, |t| frames_at(t, levels, w.position, idx, frac));
+    let mut pic = wave(w.table);
+    if w.old.is_some() && old.simd_gt(f32x4::ZERO).any() {
+        pic += (wave(w.old) - pic) * old;
+    }
+    analog + (pic - analog) * amount
+}
+
+/// tan(x) for 0 <= x <= 0.45 pi (a cutoff up to 0.45 of the sample rate), to within 3e-5 (the
+/// [5/4] Padé approximant): every voice recomputes its filter often, and `tan` is a library call.
+#[inline(always)]
+fn tan(x: f32) -> f32 {
+    let x2 = x * x;
+    x * (945.0 - 105.0 * x2 + x2 * x2) / (945.0 - 420.0 * x2 + 15.0 * x2 * x2)
 }
 
 /// Cytomic's trapezoidal state-variable filter coefficients for a low-pass at `cutoff_hz`.
 pub(super) fn svf_coeffs(cutoff_hz: f32, resonance: f32, sample_rate: f32) -> [f32; 3] {
     let fc = cutoff_hz.clamp(20.0, 0.45 * sample_rate);
-    let g = (std::f32::consts::PI * fc / sample_rate).tan();
+    let g = tan(std::f32::consts::PI * fc / sample_rate);
     let k = 2.0 - 1.9 * resonance.clamp(0.0, 1.0);
     let a1 = 1.0 / (1.0 + g * (g + k));
     [a1, g * a1, g * g * a1]
@@ -195,6 +322,12 @@ struct Lanes {
     coeffs: [f32x4; 3],
     pan_l: f32x4,
     pan_r: f32x4,
+    /// Each lane's octave level in the wavetables (`wavetable::level_for`), and where that level
+    /// starts in the analog table (in sample pairs).
+    levels: [u32; 4],
+    analog_at: [u32; 4],
+    /// How much each lane still plays the replaced score's wave (1 at the swap, fading to 0).
+    old: f32x4,
 }
 
 impl Lanes {
@@ -206,6 +339,9 @@ impl Lanes {
         coeffs: [f32x4::ZERO; 3],
         pan_l: f32x4::ZERO,
         pan_r: f32x4::ZERO,
+        levels: [0; 4],
+        analog_at: [0; 4],
+        old: f32x4::ZERO,
     };
 }
 
@@ -220,12 +356,9 @@ pub struct VoicePool {
     voices: Vec<Voice>,
     lanes: Vec<Lanes>,
     next_age: u64,
-    /// One sine cycle (plus a guard point) for table lookup: `sin` itself costs more than the
-    /// rest of a voice.
-    sine: Box<[f32; SINE_SIZE + 1]>,
+    /// The sine and the band-limited sawtooth at every octave level ([`analog_table`]).
+    analog: Box<[f32]>,
 }
-
-const SINE_SIZE: usize = 4096;
 
 impl VoicePool {
     pub fn new(capacity: usize) -> Self {
@@ -233,12 +366,7 @@ impl VoicePool {
             voices: vec![Voice::IDLE; capacity],
             lanes: vec![Lanes::SILENT; capacity.div_ceil(4)],
             next_age: 0,
-            sine: (0..=SINE_SIZE)
-                .map(|i| (i as f64 / SINE_SIZE as f64 * std::f64::consts::TAU).sin() as f32)
-                .collect::<Vec<f32>>()
-                .into_boxed_slice()
-                .try_into()
-                .expect("SINE_SIZE + 1 values"),
+            analog: analog_table(&MipTable::saw()),
         }
     }
 
@@ -254,10 +382,23 @@ impl VoicePool {
         self.lanes.fill(Lanes::SILENT);
     }
 
-    /// Releases every sounding note at the start of the block.
-    pub fn release_all(&mut self, release_samples: f32, out: &mut NoteSink) {
+    /// Releases every sounding note at the start of the block (each with its own release time).
+    pub fn release_all(&mut self, out: &mut NoteSink) {
         for v in &mut self.voices {
-            v.release(release_samples, 0, out);
+            v.release(v.release_samples, 0, out);
+        }
+    }
+
+    /// A new score's wave takes over: the lanes sounding now fade from the old wave to it.
+    pub fn begin_wave_fade(&mut self) {
+        for (voices, g) in self.voices.chunks(4).zip(self.lanes.iter_mut()) {
+            let mut old = [0.0; 4];
+            for (o, v) in old.iter_mut().zip(voices) {
+                if v.stage != Stage::Idle {
+                    *o = 1.0;
+                }
+            }
+            g.old = f32x4::from(old);
         }
     }
 
@@ -284,7 +425,17 @@ impl VoicePool {
         env: &Envelope,
         out: &mut NoteSink,
     ) {
-        let (attack_samples, release_samples) = (env.attack, env.release);
+        let scale = match note.part {
+            Part::Drums => 1.0,
+            p => env.part_scale[p as usize],
+        };
+        let scale = if scale.is_finite() {
+            scale.clamp(0.1, 10.0)
+        } else {
+            1.0
+        };
+        let (attack_samples, release_samples) = (env.attack * scale, env.release * scale);
+        let decay_samples = env.decay * scale;
         let slot = match self.voices.iter().position(|v| v.stage == Stage::Idle) {
             Some(i) => i,
             None => {
@@ -330,7 +481,7 @@ impl VoicePool {
             end_beat,
             release_at,
             age: self.next_age,
-            decay_step: (1.0 - env.sustain) / env.decay.max(1.0),
+            decay_step: (1.0 - env.sustain) / decay_samples.max(1.0),
             sustain: env.sustain,
             pitch: note.pitch,
             channel,
@@ -338,6 +489,7 @@ impl VoicePool {
             clock: 0,
             // Deterministic noise, different for each note.
             noise: 0x9e37_79b9 ^ (u32::from(note.pitch) << 16) ^ (self.next_age as u32) | 1,
+            filter_for: (f32::NAN, f32::NAN),
         };
         self.next_age += 1;
         // A free voice starts at a known phase with a quiet filter; a stolen one keeps its phase
@@ -352,6 +504,10 @@ impl VoicePool {
         }
         let inc = (freq / f64::from(sample_rate)).min(0.49) as f32;
         g.phase_inc = with_lane(g.phase_inc, i, inc);
+        let level = wavetable::level_for(inc * DETUNE_MARGIN);
+        g.levels[i] = level as u32;
+        g.analog_at[i] = (level * wavetable::STRIDE) as u32;
+        g.old = with_lane(g.old, i, 0.0);
         g.pan_l = with_lane(g.pan_l, i, angle.cos());
         g.pan_r = with_lane(g.pan_r, i, angle.sin());
     }
@@ -364,8 +520,17 @@ impl VoicePool {
         t: &Timbre,
         part_gain: &[f32; 4],
         sample_rate: f32,
+        waves: &Waves,
         out: &mut NoteSink,
     ) -> (f32, f32) {
+        let src = Sources {
+            analog: &self.analog,
+            waves,
+        };
+        let fade = f32x4::splat(waves.fade_step);
+        // Whether any part plays the picture's wave (or a lane still fades out of an old one):
+        // if not, no lane pays for it.
+        let any_picture = t.picture.iter().any(|p| *p > 0.0);
         let unison = t.detune_cents > 0.01;
         // 2^(cents/1200) to within 3e-5 for up to 100 cents, without a powf per sample.
         let x = f64::from(t.detune_cents) * (std::f64::consts::LN_2 / 1200.0);
@@ -385,6 +550,7 @@ impl VoicePool {
             // Envelopes and note bookkeeping, a voice at a time.
             let mut gain = [0.0f32; 4];
             let mut white = [0.0f32; 4];
+            let mut picture = [0.0f32; 4];
             let mut sounding = false;
             for (i, v) in voices.iter_mut().enumerate() {
                 if v.stage == Stage::Idle {
@@ -411,11 +577,21 @@ impl VoicePool {
                     }
                     _ => {}
                 }
+                let part = usize::from(v.part).min(2);
+                if any_picture {
+                    picture[i] = t.picture[part];
+                }
                 if v.clock % FILTER_UPDATE == 0 {
-                    let cutoff = (t.cutoff_log2 + t.filter_env_oct * v.level).exp2();
-                    let c = svf_coeffs(cutoff, t.resonance, sample_rate);
-                    for (lanes, c) in g.coeffs.iter_mut().zip(c) {
-                        *lanes = with_lane(*lanes, i, c);
+                    let key = (
+                        t.cutoff_log2 + t.tone_oct[part] + t.filter_env_oct * v.level,
+                        t.resonance,
+                    );
+                    if key != v.filter_for {
+                        v.filter_for = key;
+                        let c = svf_coeffs(key.0.exp2(), key.1, sample_rate);
+                        for (lanes, c) in g.coeffs.iter_mut().zip(c) {
+                            *lanes = with_lane(*lanes, i, c);
+                        }
                     }
                 }
                 v.clock = v.clock.wrapping_add(1);
@@ -433,16 +609,28 @@ impl VoicePool {
             }
             // Oscillators, filters and mix, four voices at once.
             let (gain, white) = (f32x4::from(gain), f32x4::from(white));
+            let picture = if any_picture {
+                let picture = f32x4::from(picture);
+                let on = picture
+                    .simd_gt(f32x4::ZERO)
+                    .any()
+                    .then_some((picture, g.old));
+                g.old = (g.old - fade).max(f32x4::ZERO);
+                on
+            } else {
+                g.old = f32x4::ZERO;
+                None
+            };
             let inc1 = if unison {
                 g.phase_inc * detune_down
             } else {
                 g.phase_inc
             };
-            let o1 = oscillator(&self.sine, g.phase, inc1, brightness);
+            let o1 = oscillator(&src, g.phase, g.levels, g.analog_at, brightness, picture);
             g.phase = wrap(g.phase + inc1);
             let (sl, sr) = if unison {
                 let inc2 = (g.phase_inc * detune_up).min(f32x4::splat(0.49));
-                let o2 = oscillator(&self.sine, g.phase2, inc2, brightness);
+                let o2 = oscillator(&src, g.phase2, g.levels, g.analog_at, brightness, picture);
                 g.phase2 = wrap(g.phase2 + inc2);
                 // Two oscillators spread by Width; noise in both.
                 let (a, b) = (o1 + (white - o1) * noise, o2 + (white - o2) * noise);
@@ -494,6 +682,29 @@ fn sum(v: f32x4) -> f32 {
 mod tests {
     use super::*;
 
+    #[test]
+    fn the_fast_tan_is_close() {
+        for i in 1..1_000 {
+            let x = i as f32 / 1_000.0 * 0.45 * std::f32::consts::PI;
+            let (got, want) = (f64::from(tan(x)), f64::from(x).tan());
+            assert!((got / want - 1.0).abs() < 3e-5, "tan {x}: {got} vs {want}");
+        }
+    }
+
+    #[test]
+    fn the_analog_table_pairs_the_sine_with_the_sawtooth() {
+        let saw = MipTable::saw();
+        let t = analog_table(&saw);
+        for level in [0, 5, 10] {
+            for i in [0, 512, 1000, CYCLE] {
+                let at = 2 * (level * wavetable::STRIDE + i);
+                let x = (i % CYCLE) as f32 / CYCLE as f32 * std::f32::consts::TAU;
+                assert!((t[at] - x.sin()).abs() < 1e-6);
+                assert_eq!(t[at + 1], saw.frame(level, 0)[i]);
+            }
+        }
+    }
+
     fn note() -> Note {
         Note {
             start_beats: 0.0,
@@ -509,6 +720,7 @@ mod tests {
         decay: 4_800.0,
         sustain: 0.6,
         release: 480.0,
+        part_scale: [1.0; 3],
     };
 
     fn timbre(brightness: f32) -> Timbre {
@@ -520,6 +732,8 @@ mod tests {
             noise: 0.0,
             width: 0.0,
             detune_cents: 0.0,
+            tone_oct: [0.0; 3],
+            picture: [0.0; 3],
         }
     }
 
@@ -531,13 +745,22 @@ mod tests {
         for brightness in [0.0, 0.5, 1.0] {
             let mut p = VoicePool::new(1);
             p.note_on(&note(), 0, 1.0, 100, 48_000.0, &ENV, &mut out);
-            let (l, r) = p.tick(0, &timbre(brightness), &[1.0; 4], 48_000.0, &mut out);
+            let (l, r) = p.tick(
+                0,
+                &timbre(brightness),
+                &[1.0; 4],
+                48_000.0,
+                &Waves::NONE,
+                &mut out,
+            );
             assert!(l > 0.0 && r > 0.0, "brightness {brightness}: {l} {r}");
         }
         out.clear();
         let mut last = 0.0;
         for i in 0..2_000 {
-            last = pool.tick(i, &timbre(0.5), &[1.0; 4], 48_000.0, &mut out).0;
+            last = pool
+                .tick(i, &timbre(0.5), &[1.0; 4], 48_000.0, &Waves::NONE, &mut out)
+                .0;
         }
         assert_eq!(last, 0.0);
         assert_eq!(pool.active(), 0);

@@ -280,7 +280,13 @@ impl Plugin for Pixelody {
             self.key_in(&event, root, follow, trigger_mode);
             next = context.next_event();
         }
-        ProcessStatus::KeepAlive
+        // While the music plays it is made here, without input: keep processing. Once stopped,
+        // what sounds rings out (releases, delay, reverb) for a tail the host is told.
+        if shown_playing {
+            ProcessStatus::KeepAlive
+        } else {
+            ProcessStatus::Tail(self.engine.tail_samples(&params))
+        }
     }
 }
 

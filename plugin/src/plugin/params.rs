@@ -384,6 +384,37 @@ pub struct PixelodyParams {
     pub delay_feedback: FloatParam,
     #[id = "delay_time"]
     pub delay_time: EnumParam<DelayChoice>,
+    // Each part's sound (Tone, Envelope, Picture) and the picture's wave.
+    /// Which row of the picture sounds where a part plays the picture's wave.
+    #[id = "wave_position"]
+    pub wave_position: FloatParam,
+    /// How far the wave position travels down the picture and back over the loop.
+    #[id = "wave_scan"]
+    pub wave_scan: FloatParam,
+    #[id = "melody_tone"]
+    pub melody_tone: FloatParam,
+    #[id = "melody_envelope"]
+    pub melody_envelope: FloatParam,
+    #[id = "melody_picture"]
+    pub melody_picture: FloatParam,
+    #[id = "harmony_tone"]
+    pub harmony_tone: FloatParam,
+    #[id = "harmony_envelope"]
+    pub harmony_envelope: FloatParam,
+    #[id = "harmony_picture"]
+    pub harmony_picture: FloatParam,
+    #[id = "bass_tone"]
+    pub bass_tone: FloatParam,
+    #[id = "bass_envelope"]
+    pub bass_envelope: FloatParam,
+    #[id = "bass_picture"]
+    pub bass_picture: FloatParam,
+    /// The drum kit's tuning in semitones.
+    #[id = "kit_tune"]
+    pub kit_tune: FloatParam,
+    /// The drum kit's decays, shorter or longer.
+    #[id = "kit_decay"]
+    pub kit_decay: FloatParam,
     /// The tempo Pixelody keeps when the host reports none.
     #[id = "tempo"]
     pub free_tempo_bpm: FloatParam,
@@ -501,6 +532,19 @@ impl PixelodyParams {
             reverb_damping: timbre_param(&TIMBRE[13]),
             delay_mix: timbre_param(&TIMBRE[14]),
             delay_feedback: timbre_param(&TIMBRE[15]),
+            wave_position: timbre_param(&TIMBRE[16]),
+            wave_scan: timbre_param(&TIMBRE[17]),
+            melody_tone: timbre_param(&TIMBRE[18]),
+            melody_envelope: timbre_param(&TIMBRE[19]),
+            melody_picture: timbre_param(&TIMBRE[20]),
+            harmony_tone: timbre_param(&TIMBRE[21]),
+            harmony_envelope: timbre_param(&TIMBRE[22]),
+            harmony_picture: timbre_param(&TIMBRE[23]),
+            bass_tone: timbre_param(&TIMBRE[24]),
+            bass_envelope: timbre_param(&TIMBRE[25]),
+            bass_picture: timbre_param(&TIMBRE[26]),
+            kit_tune: timbre_param(&TIMBRE[27]),
+            kit_decay: timbre_param(&TIMBRE[28]),
             delay_time: EnumParam::new("Delay Time", DelayChoice::DottedEighth),
             free_tempo_bpm: FloatParam::new(
                 "Free-run Tempo",
@@ -603,7 +647,7 @@ impl PixelodyParams {
 
     /// The timbre parameters in the order of the timbre table (`score::TIMBRE`); a test checks
     /// that each has its entry's id, name, range and default.
-    pub fn timbre(&self) -> [&FloatParam; 16] {
+    pub fn timbre(&self) -> [&FloatParam; 29] {
         [
             &self.attack_ms,
             &self.release_ms,
@@ -621,6 +665,19 @@ impl PixelodyParams {
             &self.reverb_damping,
             &self.delay_mix,
             &self.delay_feedback,
+            &self.wave_position,
+            &self.wave_scan,
+            &self.melody_tone,
+            &self.melody_envelope,
+            &self.melody_picture,
+            &self.harmony_tone,
+            &self.harmony_envelope,
+            &self.harmony_picture,
+            &self.bass_tone,
+            &self.bass_envelope,
+            &self.bass_picture,
+            &self.kit_tune,
+            &self.kit_decay,
         ]
     }
 

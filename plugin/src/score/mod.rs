@@ -4,12 +4,15 @@
 use serde::{Deserialize, Serialize};
 
 mod patch;
-pub use patch::{Patch, Smoothing, Taper, TimbreParam, ValueText, TIMBRE};
+pub mod wave;
+pub use patch::{PartSound, Patch, Smoothing, Taper, TimbreParam, ValueText, TIMBRE};
+pub use wave::Wave;
 
 /// Bumped whenever the serialized shape of [`Score`] changes, so old projects can be migrated
 /// (and a project from a newer build is refused with a message, not misread). 2: the drum part
-/// and the style; version 1 scores read as they are (no drums, no style).
-pub const SCORE_FORMAT_VERSION: u32 = 2;
+/// and the style; 3: the picture's wave and the per-part sound. Older scores read as they are (no
+/// drums, no style, no wave: every part plays the analog oscillator).
+pub const SCORE_FORMAT_VERSION: u32 = 3;
 
 /// Beats (quarter notes) per bar. The foundation composes in 4/4.
 pub const BEATS_PER_BAR: f64 = 4.0;
@@ -138,6 +141,10 @@ pub struct Score {
     /// Present in Spectral mode: the frames the engine resynthesises.
     #[serde(default)]
     pub spectrum: Option<Spectrum>,
+    /// The picture's rows as waveforms (the voices' Picture wave); absent in scores saved before
+    /// it existed, where the Picture amount has nothing to play and the analog wave sounds.
+    #[serde(default)]
+    pub wave: Option<Wave>,
 }
 
 impl Score {
@@ -176,6 +183,7 @@ impl Score {
             patch: Patch::default(),
             level_db: 0.0,
             spectrum: None,
+            wave: None,
         }
     }
 
@@ -205,6 +213,7 @@ impl Score {
             s.patch = p;
         }
         s.spectrum = self.spectrum.filter(Spectrum::is_valid);
+        s.wave = self.wave;
         s
     }
 
@@ -224,6 +233,10 @@ impl Score {
             for v in sp.freqs_hz.iter().chain(&sp.amps).chain(&sp.pans) {
                 eat(&v.to_le_bytes());
             }
+        }
+        if let Some(w) = &self.wave {
+            eat(&(w.frames() as u64).to_le_bytes());
+            eat(w.rows());
         }
         for n in &self.notes {
             eat(&n.start_beats.to_le_bytes());

@@ -38,6 +38,38 @@ pub struct Patch {
     pub delay_mix: f32,
     /// 0..0.9: how much of each repeat comes back.
     pub delay_feedback: f32,
+    /// 0..1: which of the picture's waves sounds (0 = the top row's, 1 = the bottom row's).
+    pub wave_position: f32,
+    /// 0..1: how far the position travels down the picture and back over the loop.
+    pub wave_scan: f32,
+    /// Each pitched part's sound (melody, harmony, bass), around the shared timbre.
+    pub melody: PartSound,
+    pub harmony: PartSound,
+    pub bass: PartSound,
+    /// Semitones the drum kit is tuned by.
+    pub kit_tune: f32,
+    /// -1..1: the kit's decays from half as long to twice as long.
+    pub kit_decay: f32,
+}
+
+/// One pitched part's sound around the shared timbre.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Default)]
+#[serde(default)]
+pub struct PartSound {
+    /// Octaves the part's filter cutoff sits above (or below) the shared Cutoff.
+    pub tone_oct: f32,
+    /// -1..1: the part's envelope, from a short pluck (attack, decay and release a quarter as
+    /// long) through the shared one (0) to a slow swell (four times as long).
+    pub envelope: f32,
+    /// 0..1: how much of the part's wave is the picture's own (the rest the analog oscillator).
+    pub picture: f32,
+}
+
+impl PartSound {
+    /// How much longer the part's envelope times are than the shared ones.
+    pub fn time_scale(&self) -> f32 {
+        4f32.powf(self.envelope.clamp(-1.0, 1.0))
+    }
 }
 
 /// How a parameter's range is laid along its knob (the plugin's `FloatRange`).
@@ -92,8 +124,8 @@ pub struct TimbreParam {
 type Access = (fn(&Patch) -> f32, fn(&mut Patch, f32));
 
 macro_rules! field {
-    ($f:ident) => {
-        (|p: &Patch| p.$f, |p: &mut Patch, v: f32| p.$f = v)
+    ($($f:ident).+) => {
+        (|p: &Patch| p.$($f).+, |p: &mut Patch, v: f32| p.$($f).+ = v)
     };
 }
 
@@ -127,9 +159,11 @@ const fn param(
 }
 
 const PERCENT: (f32, f32, Taper) = (0.0, 1.0, Taper::Linear);
+const BIPOLAR: (f32, f32, Taper) = (-1.0, 1.0, Taper::Linear);
+const TONE: (f32, f32, Taper) = (-3.0, 3.0, Taper::Linear);
 
 /// Every timbre parameter, in the order the plugin lists them.
-pub const TIMBRE: [TimbreParam; 16] = {
+pub const TIMBRE: [TimbreParam; 29] = {
     use Smoothing::*;
     use ValueText::*;
     [
@@ -309,6 +343,149 @@ pub const TIMBRE: [TimbreParam; 16] = {
             Glide,
             field!(delay_feedback),
         ),
+        param(
+            "wave_position",
+            "Wave Position",
+            "",
+            PERCENT,
+            0.0,
+            None,
+            Percent,
+            Glide,
+            field!(wave_position),
+        ),
+        param(
+            "wave_scan",
+            "Wave Scan",
+            "",
+            PERCENT,
+            0.0,
+            None,
+            Percent,
+            Glide,
+            field!(wave_scan),
+        ),
+        param(
+            "melody_tone",
+            "Melody Tone",
+            " oct",
+            TONE,
+            0.0,
+            Some(0.01),
+            Decimals(2),
+            Glide,
+            field!(melody.tone_oct),
+        ),
+        param(
+            "melody_envelope",
+            "Melody Envelope",
+            "",
+            BIPOLAR,
+            0.0,
+            None,
+            Percent,
+            AtNoteStart,
+            field!(melody.envelope),
+        ),
+        param(
+            "melody_picture",
+            "Melody Picture",
+            "",
+            PERCENT,
+            0.0,
+            None,
+            Percent,
+            Glide,
+            field!(melody.picture),
+        ),
+        param(
+            "harmony_tone",
+            "Harmony Tone",
+            " oct",
+            TONE,
+            0.0,
+            Some(0.01),
+            Decimals(2),
+            Glide,
+            field!(harmony.tone_oct),
+        ),
+        param(
+            "harmony_envelope",
+            "Harmony Envelope",
+            "",
+            BIPOLAR,
+            0.0,
+            None,
+            Percent,
+            AtNoteStart,
+            field!(harmony.envelope),
+        ),
+        param(
+            "harmony_picture",
+            "Harmony Picture",
+            "",
+            PERCENT,
+            0.0,
+            None,
+            Percent,
+            Glide,
+            field!(harmony.picture),
+        ),
+        param(
+            "bass_tone",
+            "Bass Tone",
+            " oct",
+            TONE,
+            0.0,
+            Some(0.01),
+            Decimals(2),
+            Glide,
+            field!(bass.tone_oct),
+        ),
+        param(
+            "bass_envelope",
+            "Bass Envelope",
+            "",
+            BIPOLAR,
+            0.0,
+            None,
+            Percent,
+            AtNoteStart,
+            field!(bass.envelope),
+        ),
+        param(
+            "bass_picture",
+            "Bass Picture",
+            "",
+            PERCENT,
+            0.0,
+            None,
+            Percent,
+            Glide,
+            field!(bass.picture),
+        ),
+        param(
+            "kit_tune",
+            "Drums Tune",
+            " st",
+            (-12.0, 12.0, Taper::Linear),
+            0.0,
+            Some(0.1),
+            Decimals(1),
+            AtNoteStart,
+            field!(kit_tune),
+        ),
+        param(
+            "kit_decay",
+            "Drums Decay",
+            "",
+            BIPOLAR,
+            0.0,
+            None,
+            Percent,
+            AtNoteStart,
+            field!(kit_decay),
+        ),
     ]
 };
 
@@ -341,6 +518,13 @@ impl Patch {
             reverb_damping: 0.0,
             delay_mix: 0.0,
             delay_feedback: 0.0,
+            wave_position: 0.0,
+            wave_scan: 0.0,
+            melody: PartSound::default(),
+            harmony: PartSound::default(),
+            bass: PartSound::default(),
+            kit_tune: 0.0,
+            kit_decay: 0.0,
         }
     }
 
@@ -398,9 +582,15 @@ mod tests {
         seen.sort();
         seen.dedup();
         assert_eq!(seen.len(), TIMBRE.len(), "ids are unique");
-        // serde sees the same number of fields.
+        // serde sees the same number of fields (a part's sound is one object of three).
         let json = serde_json::to_value(Patch::default()).unwrap();
-        assert_eq!(json.as_object().unwrap().len(), TIMBRE.len());
+        let fields: usize = json
+            .as_object()
+            .unwrap()
+            .values()
+            .map(|v| v.as_object().map_or(1, |o| o.len()))
+            .sum();
+        assert_eq!(fields, TIMBRE.len());
     }
 
     #[test]

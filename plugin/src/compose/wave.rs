@@ -1,0 +1,125 @@
+//! The picture as a wavetable: up to 64 of its rows, evenly spaced from top to bottom, each read
+//! left to right as one cycle of a wave (lightness is the wave's height; the engine plays the row
+//! there and back, so the cycle has no jump and the row's shape makes the harmonics). A smooth
+//! sky gives a round, mellow frame; a row through leaves or text a bright, buzzing one.
+//!
+//! The picture also proposes where to listen: Wave Position at the row with the most detail, and
+//! Wave Scan as far as the rows differ from one another (a picture whose rows all look alike
+//! has nothing to scan through).
+
+use crate::analysis::Picture;
+use crate::score::wave::{Wave, MAX_FRAMES};
+
+/// Points per row: enough for 128 harmonics (the cycle is the row and its mirror).
+const WIDTH: usize = 128;
+
+/// The picture's rows as a [`Wave`].
+pub fn wave(picture: &Picture) -> Wave {
+    let (w, h) = (picture.width.max(1), picture.height.max(1));
+    let frames = h.min(MAX_FRAMES);
+    let width = w.min(WIDTH);
+    let mut rows = Vec::with_capacity(frames * width);
+    for f in 0..frames {
+        // Each frame averages the band of rows it stands for, each point a span of columns.
+        let (y0, y1) = (
+            f * h / frames,
+            ((f + 1) * h / frames).max(f * h / frames + 1),
+        );
+        for x in 0..width {
+            let (x0, x1) = (x * w / width, ((x + 1) * w / width).max(x * w / width + 1));
+            let mut sum = 0.0;
+            for y in y0..y1.min(h) {
+                for xx in x0..x1.min(w) {
+                    sum += picture.at(xx, y).l;
+                }
+            }
+            let mean = sum / ((y1 - y0) * (x1 - x0)) as f32;
+            rows.push((mean.clamp(0.0, 1.0) * 255.0).round() as u8);
+        }
+    }
+    Wave::from_rows(frames, width, rows)
+}
+
+/// How much a row changes from point to point, relative to its width.
+fn detail(row: &[u8]) -> f32 {
+    row.windows(2)
+        .map(|p| (f32::from(p[0]) - f32::from(p[1])).abs())
+        .sum::<f32>()
+        / (255.0 * row.len().max(1) as f32)
+}
+
+/// The proposed Wave Position (the row with the most detail, 0 = top) and Wave Scan (how far the
+/// rows differ from one another), both 0..1.
+pub fn proposed_position_and_scan(wave: &Wave) -> (f32, f32) {
+    let frames = wave.frames();
+    if frames < 2 {
+        return (0.0, 0.0);
+    }
+    let mut best = (0, -1.0f32);
+    for f in 0..frames {
+        let d = detail(wave.row(f));
+        if d > best.1 {
+            best = (f, d);
+        }
+    }
+    let change = (1..frames)
+        .map(|f| {
+            wave.row(f)
+                .iter()
+                .zip(wave.row(f - 1))
+                .map(|(a, b)| (f32::from(*a) - f32::from(*b)).abs())
+                .sum::<f32>()
+                / (255.0 * wave.width() as f32)
+        })
+        .sum::<f32>()
+        / (frames - 1) as f32;
+    let position = best.0 as f32 / (frames - 1) as f32;
+    (position, (change * 8.0).clamp(0.0, 0.6))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn picture(w: usize, h: usize, f: impl Fn(usize, usize) -> u8) -> Picture {
+        let rgb = (0..w * h)
+            .map(|i| {
+                let v = f(i % w, i / w);
+                [v, v, v]
+            })
+            .collect();
+        Picture::from_rgb(w, h, rgb, w as u32, h as u32)
+    }
+
+    #[test]
+    fn rows_become_frames_and_the_busiest_row_is_proposed() {
+        // Smooth gradient on top, stripes at the bottom.
+        let p = picture(160, 100, |x, y| {
+            if y < 70 {
+                (x * 255 / 159) as u8
+            } else if (x / 4) % 2 == 0 {
+                255
+            } else {
+                0
+            }
+        });
+        let w = wave(&p);
+        assert_eq!((w.frames(), w.width()), (64, 128));
+        // Top row rises left to right.
+        let top = w.row(0);
+        assert!(top[0] < 10 && top[127] > 245, "{} {}", top[0], top[127]);
+        let (position, scan) = proposed_position_and_scan(&w);
+        assert!(position > 0.7, "the striped rows: {position}");
+        assert!(scan > 0.0);
+        // A flat picture proposes no scan.
+        let flat = wave(&picture(64, 64, |_, _| 90));
+        assert_eq!(proposed_position_and_scan(&flat).1, 0.0);
+    }
+
+    #[test]
+    fn tiny_pictures_make_a_wave_too() {
+        let w = wave(&picture(1, 1, |_, _| 200));
+        assert_eq!((w.frames(), w.width()), (1, 1));
+        assert_eq!(proposed_position_and_scan(&w), (0.0, 0.0));
+    }
+}
