@@ -324,6 +324,37 @@ fn group(ui: &mut Ui, title: &str, add: impl FnOnce(&mut Ui)) {
         .show(ui, add);
 }
 
+/// The picture's row at `position` as the wave it plays (one cycle: the row there and back).
+fn wave_preview(ui: &mut Ui, score: &crate::score::Score, position: f32) {
+    let (rect, _) = ui.allocate_exact_size(egui::vec2(150.0, 40.0), egui::Sense::hover());
+    let painter = ui.painter_at(rect);
+    painter.rect_filled(rect, 2.0, Color32::from_gray(24));
+    let Some(wave) = &score.wave else {
+        painter.text(
+            rect.center(),
+            egui::Align2::CENTER_CENTER,
+            "no picture wave",
+            egui::FontId::proportional(11.0),
+            Color32::GRAY,
+        );
+        return;
+    };
+    let frame = (position.clamp(0.0, 1.0) * (wave.frames() - 1) as f32).round() as usize;
+    let row = wave.row(frame);
+    let cycle: Vec<u8> = row.iter().chain(row.iter().rev()).copied().collect();
+    let n = cycle.len().max(2);
+    let points: Vec<egui::Pos2> = cycle
+        .iter()
+        .enumerate()
+        .map(|(i, v)| {
+            let x = rect.left() + rect.width() * i as f32 / (n - 1) as f32;
+            let y = rect.bottom() - 3.0 - (rect.height() - 6.0) * f32::from(*v) / 255.0;
+            egui::pos2(x, y)
+        })
+        .collect();
+    painter.add(egui::Shape::line(points, egui::Stroke::new(1.5, ACCENT)));
+}
+
 /// Every parameter, grouped. Sliders: drag, Shift for fine steps, double-click (or Ctrl+click)
 /// to reset, click the value to type one.
 pub fn controls(ui: &mut Ui, p: &PixelodyParams, setter: &ParamSetter) {
@@ -373,6 +404,40 @@ pub fn controls(ui: &mut Ui, p: &PixelodyParams, setter: &ParamSetter) {
         slider(ui, &p.noise, setter);
         slider(ui, &p.detune_cents, setter);
         slider(ui, &p.width, setter);
+    });
+    ui.separator();
+    // Each part's sound around the shared timbre, a group per part.
+    for (title, [tone, envelope, picture]) in [
+        (
+            "Melody sound",
+            [&p.melody_tone, &p.melody_envelope, &p.melody_picture],
+        ),
+        (
+            "Harmony sound",
+            [&p.harmony_tone, &p.harmony_envelope, &p.harmony_picture],
+        ),
+        (
+            "Bass sound",
+            [&p.bass_tone, &p.bass_envelope, &p.bass_picture],
+        ),
+    ] {
+        group(ui, title, |ui| {
+            slider(ui, tone, setter);
+            slider(ui, envelope, setter);
+            slider(ui, picture, setter);
+        });
+    }
+    group(ui, "Drum kit", |ui| {
+        slider(ui, &p.kit_tune, setter);
+        slider(ui, &p.kit_decay, setter);
+    });
+    ui.separator();
+    group(ui, "Picture wave", |ui| {
+        slider(ui, &p.wave_position, setter);
+        slider(ui, &p.wave_scan, setter);
+        row(ui, "", |ui| {
+            wave_preview(ui, &p.score.current(), p.wave_position.value())
+        });
     });
     ui.separator();
     group(ui, "Space", |ui| {
