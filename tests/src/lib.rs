@@ -12,6 +12,7 @@ use clack_extensions::gui::{
 };
 use clack_extensions::params::{ParamInfoBuffer, PluginParams};
 use clack_extensions::state::PluginState;
+use clack_extensions::tail::{PluginTail, TailLength};
 use clack_host::events::event_types::{
     NoteOffEvent, NoteOnEvent, ParamValueEvent, TransportEvent, TransportFlags,
 };
@@ -198,6 +199,9 @@ pub struct ClapHost {
     processor: Option<StoppedPluginAudioProcessor<TestHost>>,
     pub sample_rate: f64,
     pub max_block: usize,
+    /// The tail the plugin reported (CLAP `tail`, asked on the audio thread) after the last block
+    /// processed.
+    pub tail: Option<TailLength>,
     // Declared last: the library must outlive the instance.
     _entry: PluginEntry,
 }
@@ -229,6 +233,7 @@ impl ClapHost {
             processor: None,
             sample_rate: 0.0,
             max_block: 0,
+            tail: None,
             _entry: entry,
         }
     }
@@ -276,7 +281,7 @@ impl ClapHost {
     pub fn process_with_notes(&mut self, blocks: &[Block]) -> (Vec<f32>, Vec<f32>, Vec<NoteOut>) {
         let stopped = self.processor.take().expect("activate before processing");
         let max_block = self.max_block;
-        let (stopped, left, right, notes) = std::thread::scope(|s| {
+        let (stopped, left, right, notes, tail) = std::thread::scope(|s| {
             s.spawn(move || {
                 let total: usize = blocks.iter().map(|b| b.frames).sum();
                 let mut left = vec![0.0f32; total];
@@ -347,12 +352,17 @@ impl ClapHost {
                     right[pos..pos + n].copy_from_slice(&bufs[1][..n]);
                     pos += n;
                 }
-                (started.stop_processing(), left, right, notes)
+                let tail = started
+                    .shared_plugin_handle()
+                    .get_extension::<PluginTail>()
+                    .map(|ext| ext.get(&started.plugin_handle()));
+                (started.stop_processing(), left, right, notes, tail)
             })
             .join()
             .expect("the audio thread panicked")
         });
         self.processor = Some(stopped);
+        self.tail = tail;
         (left, right, notes)
     }
 

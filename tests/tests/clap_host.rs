@@ -2,6 +2,7 @@
 //! the audio does not depend on the host's block size and equals the CLI's offline render, the
 //! score survives a project reload, and a host without tempo or position still gets music.
 
+use clack_extensions::tail::TailLength;
 use pixelody::engine::{onset_offset, render_offline, EngineParams, OfflineRender};
 use pixelody::score::{Note, Part, Score};
 use pixelody_tests::*;
@@ -174,6 +175,10 @@ fn stopping_the_transport_lets_notes_ring_out_then_goes_silent() {
     );
     let mut host = host_with(&score, 512);
     let mut blocks = playing_blocks(24_064, 512, 120.0, SR);
+    // While it plays, the host is told to keep it running (the music needs no input).
+    let mut playing = host_with(&score, 512);
+    playing.process(&blocks[..8]);
+    assert_eq!(playing.tail, Some(TailLength::Infinite));
     let stopped = HostTransport {
         playing: false,
         tempo: Some(120.0),
@@ -192,6 +197,11 @@ fn stopping_the_transport_lets_notes_ring_out_then_goes_silent() {
     // Release defaults to 120 ms: silence from then on, no stuck note.
     let silent_from = stop + (0.121 * SR) as usize;
     assert!(left[silent_from..].iter().all(|s| *s == 0.0));
+    // Once stopped, the host is told that tail (no drums, a dry default sound).
+    assert_eq!(
+        host.tail,
+        Some(TailLength::Finite((0.12 * SR).ceil() as u32))
+    );
 }
 
 #[test]

@@ -19,6 +19,19 @@ use crate::score::{drum, Note, Part};
 
 /// No hit rings longer than this (the open hat at the longest Decay stops here).
 pub const LONGEST_RING_SECONDS: f32 = 4.0;
+/// The open hat's decay time constant, the kit's longest.
+const OPEN_HAT_SECONDS: f32 = 0.3;
+
+/// How long the kit's longest hit (the open hat) rings until it stops (60 dB down) at Drums Decay
+/// `decay`.
+pub fn ring_seconds(decay: f32) -> f32 {
+    let d = if decay.is_finite() {
+        decay.clamp(-1.0, 1.0)
+    } else {
+        0.0
+    };
+    (OPEN_HAT_SECONDS * 2f32.powf(d) * 1000f32.ln()).min(LONGEST_RING_SECONDS)
+}
 pub const DRUM_VOICES: usize = 8;
 /// Level of a full-velocity hit before the part and master gains.
 const DRUM_LEVEL: f32 = 0.5;
@@ -204,7 +217,7 @@ impl Rates {
             snare_noise: decay(0.14),
             clap_tail: decay(0.12),
             closed_hat: decay(0.035),
-            open_hat: decay(0.3),
+            open_hat: decay(OPEN_HAT_SECONDS),
             shaker: decay(0.05),
             choke: decay(0.005),
             clap_burst: decay(0.003),

@@ -567,8 +567,12 @@ impl Engine {
             .map(|p| p.time_scale())
             .fold(0.0f32, f32::max);
         let release = t.release_ms * 0.001 * longest_part;
-        let drums = if params.part_on[Part::Drums as usize] {
-            drums::LONGEST_RING_SECONDS
+        let has_drums = self
+            .score
+            .as_deref()
+            .is_some_and(|s| s.notes.iter().any(|n| n.part == Part::Drums));
+        let drums = if has_drums && params.part_on[Part::Drums as usize] {
+            drums::ring_seconds(t.kit_decay)
         } else {
             0.0
         };
