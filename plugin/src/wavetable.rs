@@ -27,7 +27,8 @@ const MAX_GAIN: f32 = 16.0;
 #[derive(Clone)]
 pub struct MipTable {
     frames: usize,
-    data: Arc<[f32]>,
+    // (A `Vec` behind the `Arc`: wrapping it moves the samples, `Arc<[f32]>` would copy them.)
+    data: Arc<Vec<f32>>,
 }
 
 impl std::fmt::Debug for MipTable {
@@ -89,7 +90,7 @@ impl MipTable {
         }
         MipTable {
             frames,
-            data: data.into(),
+            data: Arc::new(data),
         }
     }
 
