@@ -5,6 +5,11 @@
 //! Built off the audio thread (realfft: one forward transform per frame, one inverse per frame and
 //! level); the engine only reads. Frames hold [`CYCLE`] samples plus a guard point for
 //! interpolation; level `k` keeps harmonics `1..=MAX_HARMONIC >> k`.
+//!
+//! Samples are stored in pairs, each frame's sample beside the next frame's same sample (the last
+//! frame beside itself): one four-float load brings a lane both frames at two neighbouring
+//! samples, everything a morph between neighbouring frames reads. Twice the memory, half the
+//! loads on the audio thread.
 
 use std::sync::Arc;
 
@@ -55,14 +60,16 @@ impl MipTable {
     /// high harmonics does not fade away at the top of the keyboard where only its low ones fit.
     fn from_spectra(spectra: &[Vec<Complex<f32>>], normalise: bool) -> MipTable {
         let frames = spectra.len();
-        let mut data = vec![0.0f32; LEVELS * frames * STRIDE];
+        let mut data = Vec::with_capacity(2 * LEVELS * frames * STRIDE);
         let inverse = RealFftPlanner::<f32>::new().plan_fft_inverse(CYCLE);
         let mut bins = inverse.make_input_vec();
         let mut cycle = inverse.make_output_vec();
         let mut scratch = inverse.make_scratch_vec();
-        for (f, spectrum) in spectra.iter().enumerate() {
-            for level in 0..LEVELS {
-                let top = MAX_HARMONIC >> level;
+        // A level at a time (its frames side by side), then stored as pairs.
+        let mut level_frames = vec![0.0f32; frames * STRIDE];
+        for level in 0..LEVELS {
+            let top = MAX_HARMONIC >> level;
+            for (f, spectrum) in spectra.iter().enumerate() {
                 bins.fill(Complex::new(0.0, 0.0));
                 for (h, c) in spectrum.iter().enumerate().take(top) {
                     // x[n] = sum X[k] e^{2 pi i k n / N} (unnormalised, real part doubled): a
@@ -80,12 +87,19 @@ impl MipTable {
                 } else {
                     1.0
                 };
-                let at = (level * frames + f) * STRIDE;
-                let out = &mut data[at..at + STRIDE];
+                let out = &mut level_frames[f * STRIDE..(f + 1) * STRIDE];
                 for (o, x) in out.iter_mut().zip(&cycle) {
                     *o = x * scale;
                 }
                 out[CYCLE] = out[0];
+            }
+            // Pairs: frame f's sample i, then frame f + 1's (the last frame's own).
+            for f in 0..frames {
+                let (at, next) = (f * STRIDE, (f + 1).min(frames - 1) * STRIDE);
+                for i in 0..STRIDE {
+                    data.push(level_frames[at + i]);
+                    data.push(level_frames[next + i]);
+                }
             }
         }
         MipTable {
@@ -138,22 +152,24 @@ impl MipTable {
         self.frames
     }
 
-    /// Where frame `frame` of `level` starts in [`MipTable::data`].
+    /// Where frame `frame` of `level` starts in [`MipTable::data`], counted in pairs (the floats
+    /// of sample `i` are at `2 * (offset + i)` and the one after).
     #[inline(always)]
     pub fn offset(&self, level: usize, frame: usize) -> usize {
-        (level * self.frames + frame) * STRIDE
+        (level * self.frames + frame.min(self.frames - 1)) * STRIDE
     }
 
-    /// All samples: frame after frame, level after level, [`STRIDE`] each.
+    /// All samples as pairs (this frame's, the next frame's): frame after frame, level after
+    /// level, [`STRIDE`] pairs each.
     #[inline(always)]
     pub fn data(&self) -> &[f32] {
         &self.data
     }
 
-    /// One frame at one level, with its guard point.
-    pub fn frame(&self, level: usize, frame: usize) -> &[f32] {
+    /// One frame at one level, with its guard point (a copy, for building and tests).
+    pub fn frame(&self, level: usize, frame: usize) -> Vec<f32> {
         let at = self.offset(level, frame);
-        &self.data[at..at + STRIDE]
+        (0..STRIDE).map(|i| self.data[2 * (at + i)]).collect()
     }
 }
 
@@ -199,6 +215,14 @@ mod tests {
         let t = MipTable::from_cycles(&[square, flat]);
         assert_eq!(t.frames(), 2);
         let peak = |f: usize, l: usize| t.frame(l, f).iter().fold(0.0f32, |m, x| m.max(x.abs()));
+        // Each sample sits beside the next frame's (the last frame beside its own).
+        let at = 2 * (t.offset(3, 0) + 100);
+        assert_eq!(
+            (t.data()[at], t.data()[at + 1]),
+            (t.frame(3, 0)[100], t.frame(3, 1)[100])
+        );
+        let at = 2 * (t.offset(3, 1) + 100);
+        assert_eq!(t.data()[at], t.data()[at + 1]);
         assert!((peak(0, 0) - 1.0).abs() < 1e-4);
         assert!((peak(0, 7) - 1.0).abs() < 1e-4, "every level at full scale");
         let mean: f32 = t.frame(0, 0)[..CYCLE].iter().sum::<f32>() / CYCLE as f32;

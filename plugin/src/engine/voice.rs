@@ -167,22 +167,6 @@ impl Waves<'_> {
     };
 }
 
-/// Four lanes' samples of a table: sample `at` of `data` and the fraction towards the next.
-#[inline(always)]
-fn read(data: &[f32], at: [usize; 4], frac: f32x4) -> f32x4 {
-    // One bounds check per lane: the sample and its neighbour as a pair.
-    let pair = |k: usize| -> [f32; 2] {
-        match data.get(at[k]..at[k] + 2) {
-            Some(&[a, b]) => [a, b],
-            _ => [0.0; 2],
-        }
-    };
-    let (p0, p1, p2, p3) = (pair(0), pair(1), pair(2), pair(3));
-    let a = f32x4::from([p0[0], p1[0], p2[0], p3[0]]);
-    let b = f32x4::from([p0[1], p1[1], p2[1], p3[1]]);
-    a + (b - a) * frac
-}
-
 /// Where four phases (0..1) fall in a cycle of [`CYCLE`] samples: the sample and the fraction.
 #[inline(always)]
 fn cycle_index(phase: f32x4) -> (i32x4, f32x4) {
@@ -200,20 +184,16 @@ fn offsets(base: [u32; 4], idx: i32x4) -> [usize; 4] {
 }
 
 /// `table` at `position` (0..1 through its frames, neighbouring frames crossfaded), each lane at
-/// its octave level.
+/// its octave level: one four-float load per lane (the table stores each frame beside the next).
 #[inline(always)]
 fn frames_at(table: &MipTable, levels: [u32; 4], position: f32, idx: i32x4, frac: f32x4) -> f32x4 {
     let last = table.frames() - 1;
     let x = position.clamp(0.0, 1.0) * last as f32;
     let f0 = (x as usize).min(last);
-    let w = x - f0 as f32;
-    let base = |f: usize| levels.map(|l| table.offset(l as usize, f) as u32);
-    let a = read(table.data(), offsets(base(f0), idx), frac);
-    if f0 == last || w <= 0.0 {
-        return a;
-    }
-    let b = read(table.data(), offsets(base(f0 + 1), idx), frac);
-    a + (b - a) * f32x4::splat(w)
+    let w = f32x4::splat(x - f0 as f32);
+    let base = levels.map(|l| table.offset(l as usize, f0) as u32);
+    let (a, b) = read_pairs(table.data(), offsets(base, idx), frac);
+    a + (b - a) * w
 }
 
 /// What an oscillator reads: the analog table (sine and band-limited sawtooth sample pairs, see
@@ -229,18 +209,20 @@ struct Sources<'a> {
 fn analog_table(saw: &MipTable) -> Box<[f32]> {
     let mut t = Vec::with_capacity(wavetable::LEVELS * wavetable::STRIDE * 2);
     for level in 0..wavetable::LEVELS {
-        for (i, s) in saw.frame(level, 0).iter().enumerate() {
+        for (i, s) in saw.frame(level, 0).into_iter().enumerate() {
             let x = (i % CYCLE) as f64 / CYCLE as f64 * std::f64::consts::TAU;
             t.push(x.sin() as f32);
-            t.push(*s);
+            t.push(s);
         }
     }
     t.into_boxed_slice()
 }
 
-/// Four lanes' sine and sawtooth at `at` (pair index) with the fraction towards the next.
+/// Four lanes' pairs of values at pair index `at` (the analog table's sine and sawtooth, a
+/// wavetable's frame and the next frame), each interpolated by the fraction towards the next
+/// sample.
 #[inline(always)]
-fn read_analog(data: &[f32], at: [usize; 4], frac: f32x4) -> (f32x4, f32x4) {
+fn read_pairs(data: &[f32], at: [usize; 4], frac: f32x4) -> (f32x4, f32x4) {
     let quad = |k: usize| -> f32x4 {
         match data.get(2 * at[k]..2 * at[k] + 4) {
             Some(&[a, b, c, d]) => f32x4::from([a, b, c, d]),
@@ -267,7 +249,7 @@ fn oscillator(
     picture: Option<(f32x4, f32x4)>,
 ) -> f32x4 {
     let (idx, frac) = cycle_index(phase);
-    let (sine, saw) = read_analog(src.analog, offsets(analog_at, idx), frac);
+    let (sine, saw) = read_pairs(src.analog, offsets(analog_at, idx), frac);
     let analog = sine + (saw - sine) * brightness;
     let Some((amount, old)) = picture else {
         return analog;
