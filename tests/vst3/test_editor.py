@@ -3,8 +3,9 @@
 What a musician would notice: the picture is on screen in its own colours; dropping a picture
 file from a file manager (XDND) changes the music to that picture's, and its proposed timbre
 reaches the timbre parameters; a dropped text file is refused with a visible message while the
-music stays; dragging a slider with the mouse changes the host's parameter; the editor opens and
-closes 50 times without crashing or leaking.
+music stays; dragging a slider with the mouse changes the host's parameter; Randomise picks
+another Variation and the music follows; the editor opens and closes 50 times without crashing or
+leaking.
 """
 
 import ctypes
@@ -291,6 +292,36 @@ def test_export_midi_from_the_editor_writes_the_score(screen, tmp_path, monkeypa
     ref = tmp_path / "ref.mid"
     subprocess.run([CLI, "render", EXAMPLE, "-o", tmp_path / "ref.wav", "--bpm", "120", "--midi", ref], check=True, capture_output=True)
     assert written.read_bytes() == ref.read_bytes()
+
+
+# The top bar's "Randomise" button, from the editor's top-left.
+RANDOMISE_BUTTON = (346, 12)
+
+
+def test_randomise_picks_another_variation_in_one_change_and_the_music_follows(screen, tmp_path):
+    engine, synth = new_synth()
+    names = {p["name"]: p["index"] for p in synth.get_parameters_description()}
+    before = synth.get_parameter(names["Variation"])
+    notes_before = plugin_state(synth, tmp_path)["score"]["notes"]
+
+    def click(d):
+        x, y, _w, _h = xh.geometry(d, xh.plugin_window(d))
+        time.sleep(1.0)
+        xh.xdotool("mousemove", x + RANDOMISE_BUTTON[0], y + RANDOMISE_BUTTON[1], "click", "1")
+        time.sleep(1.5)
+
+    xh.drive_editor(synth.open_editor, click)
+    # Parameter changes from the editor reach a processing plugin through the host, with the
+    # next block: render before reading.
+    engine.render(1.0)
+    after = synth.get_parameter(names["Variation"])
+    assert after != before, "Variation did not move"
+    # The style stays Auto without Shift; the score is composed again with the new Variation.
+    assert synth.get_parameter(names["Style"]) == pytest.approx(0.0)
+    deadline = time.time() + 10
+    while plugin_state(synth, tmp_path)["score"]["notes"] == notes_before and time.time() < deadline:
+        engine.render(0.5)
+    assert plugin_state(synth, tmp_path)["score"]["notes"] != notes_before
 
 
 def rss_kb():

@@ -364,6 +364,15 @@ impl NiceEguiApp for App {
                         if ui.button("Export MIDI...").clicked() {
                             open_browser = Some(Purpose::ExportMidi);
                         }
+                        let randomise = ui.button("Randomise").on_hover_text(
+                            "Another Variation of this picture (Shift-click: another style \
+                             too), as one change the host can undo",
+                        );
+                        if randomise.clicked() {
+                            let shift = ui.input(|i| i.modifiers.shift);
+                            let style = self.link.params.score.current().style.clone();
+                            view::randomise(&self.link.params, &setter, &style, shift);
+                        }
                         ui.add_space(12.0);
                         view::status_line(ui, &status, self.info.as_ref());
                     });
