@@ -5,6 +5,7 @@
 
 pub mod browser;
 mod gl_driver;
+mod tooltips;
 mod view;
 
 use std::sync::atomic::AtomicUsize;

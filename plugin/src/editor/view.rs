@@ -343,20 +343,32 @@ fn choice<T: Enum + PartialEq + Copy + 'static>(
 
 fn switch(ui: &mut Ui, param: &BoolParam, setter: &ParamSetter) {
     let mut on = param.value();
-    if ui.checkbox(&mut on, "").changed() {
+    let response = ui.checkbox(&mut on, "");
+    if response.changed() {
         set_with_gesture(setter, param, on);
+    }
+    hint(response, param.name());
+}
+
+/// `response` with the tooltip of the parameter named `name` (see `tooltips`).
+fn hint(response: egui::Response, name: &str) -> egui::Response {
+    match super::tooltips::tooltip(name) {
+        Some(text) => response.on_hover_text(text),
+        None => response,
     }
 }
 
+/// A labelled row; the label carries the tooltip of the parameter it names.
 fn row(ui: &mut Ui, name: &str, add: impl FnOnce(&mut Ui)) {
-    ui.label(name);
+    hint(ui.label(name), name);
     add(ui);
     ui.end_row();
 }
 
 fn slider<P: Param>(ui: &mut Ui, param: &P, setter: &ParamSetter) {
     row(ui, param.name(), |ui| {
-        ui.add(ParamSlider::for_param(param, setter).with_width(150.0));
+        let response = ui.add(ParamSlider::for_param(param, setter).with_width(150.0));
+        hint(response, param.name());
     });
 }
 
@@ -428,7 +440,8 @@ pub fn controls(ui: &mut Ui, p: &PixelodyParams, setter: &ParamSetter) {
             row(ui, part.name(), |ui| {
                 ui.horizontal(|ui| {
                     switch(ui, on, setter);
-                    ui.add(ParamSlider::for_param(level, setter).with_width(122.0));
+                    let response = ui.add(ParamSlider::for_param(level, setter).with_width(122.0));
+                    hint(response, level.name());
                 });
             });
         }
