@@ -375,7 +375,8 @@ impl NiceEguiApp for App {
                             view::randomise(&self.link.params, &setter, &style, shift);
                         }
                         ui.add_space(12.0);
-                        view::status_line(ui, &status, self.info.as_ref());
+                        let score = self.link.params.score.current();
+                        view::status_line(ui, &status, self.info.as_ref(), &score);
                     });
                     for notice in self.link.params.notices.all() {
                         ui.horizontal(|ui| {

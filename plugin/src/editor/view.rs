@@ -61,7 +61,26 @@ impl PictureTexture {
     }
 }
 
-pub fn status_line(ui: &mut Ui, status: &LoadStatus, info: Option<&(String, bool)>) {
+/// What a loaded picture became, for the status line: "coffee.jpg: G major, Ballad, 8 bars".
+pub fn became(name: &str, score: &Score) -> String {
+    let bars = score.bars();
+    let length = if bars == 1.0 {
+        String::from("1 bar")
+    } else {
+        format!("{bars} bars")
+    };
+    let mut parts = vec![score.tonality.clone()];
+    if !score.style.is_empty() {
+        parts.push(score.style.clone());
+    } else if score.spectrum.is_some() {
+        parts.push(String::from("Spectral"));
+    }
+    parts.push(length);
+    parts.retain(|p| !p.is_empty());
+    format!("{name}: {}", parts.join(", "))
+}
+
+pub fn status_line(ui: &mut Ui, status: &LoadStatus, info: Option<&(String, bool)>, score: &Score) {
     match status {
         LoadStatus::Working { name, since } => {
             ui.add(egui::Spinner::new());
@@ -84,9 +103,15 @@ pub fn status_line(ui: &mut Ui, status: &LoadStatus, info: Option<&(String, bool
         Some((message, false)) => {
             ui.label(message);
         }
-        None => {
-            ui.weak("Drop a picture here, or open one.");
-        }
+        None => match status {
+            LoadStatus::Loaded { name } => {
+                ui.label(became(name, score));
+                ui.weak("Drop another picture to change it.");
+            }
+            _ => {
+                ui.weak("Drop a picture here, or open one.");
+            }
+        },
     }
 }
 
@@ -565,6 +590,25 @@ pub fn drop_overlay(ctx: &egui::Context) {
         FontId::proportional(22.0),
         colour,
     );
+}
+
+#[cfg(test)]
+mod became_tests {
+    use super::*;
+
+    #[test]
+    fn the_status_line_says_what_the_picture_became() {
+        let mut score = Score::new(32.0, Vec::new(), String::from("coffee.jpg (400 x 300)"));
+        score.tonality = String::from("G major");
+        score.style = String::from("Ballad");
+        assert_eq!(
+            became("coffee.jpg", &score),
+            "coffee.jpg: G major, Ballad, 8 bars"
+        );
+        let mut one = Score::new(4.0, Vec::new(), String::new());
+        one.tonality = String::from("D Dorian");
+        assert_eq!(became("a.png", &one), "a.png: D Dorian, 1 bar");
+    }
 }
 
 #[cfg(test)]
