@@ -2,7 +2,7 @@
 //! aborts the whole process if `process()` allocates or frees. This test drives it through a score
 //! swap, a host loop wrap, a locate jump and a stop; reaching the end means none happened.
 
-use pixelody::score::{drum, Note, Part, Score};
+use pixelody::score::{drum, Note, Part, Score, Wave};
 use pixelody_tests::*;
 
 const SR: f64 = 48_000.0;
@@ -24,7 +24,13 @@ fn score(pitch: u8, count: usize) -> Score {
             }
         })
         .collect();
-    Score::new(count as f64 * 0.5, notes, format!("rt test {pitch}"))
+    let mut s = Score::new(count as f64 * 0.5, notes, format!("rt test {pitch}"));
+    // A wave of its own, so a swap under sounding notes fades between two picture waves.
+    let rows = (0..8 * 32)
+        .map(|i| (i * usize::from(pitch) % 256) as u8)
+        .collect();
+    s.wave = Some(Wave::from_rows(8, 32, rows));
+    s
 }
 
 #[test]
@@ -36,16 +42,20 @@ fn process_never_allocates_through_swaps_wraps_jumps_and_stops() {
     let bps = tempo / 60.0 / SR;
 
     // Play the example picture's score through one host loop wrap (8 beats back to 0), with the
-    // delay and the reverb turned up in the first blocks.
+    // delay and the reverb turned up in the first blocks, every part on the picture's wave and
+    // the wave scanning.
     let mut blocks = playing_blocks(8 * 24_000, 512, tempo, SR);
-    for (k, name) in ["Reverb Mix", "Delay Mix", "Drums Level"]
-        .into_iter()
-        .enumerate()
-    {
-        blocks[k].param = Some((
-            host.param_id(name),
-            if name == "Drums Level" { -12.0 } else { 0.4 },
-        ));
+    let turned = [
+        ("Reverb Mix", 0.4),
+        ("Delay Mix", 0.4),
+        ("Drums Level", -12.0),
+        ("Melody Picture", 0.8),
+        ("Harmony Picture", 0.6),
+        ("Bass Picture", 0.5),
+        ("Wave Scan", 0.5),
+    ];
+    for (k, (name, value)) in turned.into_iter().enumerate() {
+        blocks[k].param = Some((host.param_id(name), value));
     }
     blocks.extend(playing_blocks(24_000, 512, tempo, SR));
     let (l, _) = host.process(&blocks);

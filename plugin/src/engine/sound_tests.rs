@@ -211,15 +211,8 @@ fn a_score_swap_under_a_held_note_fades_between_the_waves_without_a_click() {
 
 fn timbre_for_clicks() -> Timbre {
     Timbre {
-        brightness: 0.0,
-        cutoff_log2: 20_000f32.log2(),
-        resonance: 0.0,
-        filter_env_oct: 0.0,
-        noise: 0.0,
-        width: 0.0,
-        detune_cents: 0.0,
-        tone_oct: [0.0; 3],
         picture: [1.0; 3],
+        ..super::voice::tests::timbre(0.0)
     }
 }
 
@@ -303,10 +296,7 @@ fn each_parts_tone_envelope_and_picture_shape_only_that_part() {
         p.part_on[part as usize] = true;
         render(&score, &p, 0.9)
     };
-    let bright = |x: &[f32]| {
-        let d: f32 = x.windows(2).map(|w| (w[1] - w[0]).powi(2)).sum();
-        d / x.iter().map(|v| v * v).sum::<f32>().max(1e-12)
-    };
+    let bright = super::tests::brightness_of;
     // Melody Tone up two octaves brightens the melody, leaves the bass as it was.
     let toned = base.with_timbre(|t| t.melody.tone_oct = 2.0);
     let (m0, m1) = (solo(&base, Part::Melody), solo(&toned, Part::Melody));
@@ -348,10 +338,7 @@ fn wave_position_and_scan_move_through_the_pictures_rows_in_time_with_the_loop()
             t.wave_scan = scan;
         })
     };
-    let bright = |x: &[f32]| {
-        let d: f32 = x.windows(2).map(|w| (w[1] - w[0]).powi(2)).sum();
-        d / x.iter().map(|v| v * v).sum::<f32>().max(1e-12)
-    };
+    let bright = super::tests::brightness_of;
     let top = render(&score, &p(0.0, 0.0), 1.0);
     let bottom = render(&score, &p(1.0, 0.0), 1.0);
     assert!(bright(&bottom[4_800..]) > 3.0 * bright(&top[4_800..]));

@@ -443,7 +443,7 @@ fn chord_render(p: &EngineParams, block_size: usize) -> (Vec<f32>, Vec<f32>) {
 }
 
 /// Energy of the first difference relative to the signal's: rises with high frequencies.
-fn brightness_of(x: &[f32]) -> f32 {
+pub(super) fn brightness_of(x: &[f32]) -> f32 {
     let diff: f32 = x.windows(2).map(|w| (w[1] - w[0]).powi(2)).sum();
     diff / x.iter().map(|v| v * v).sum::<f32>().max(1e-12)
 }

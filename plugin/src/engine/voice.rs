@@ -661,7 +661,7 @@ fn sum(v: f32x4) -> f32 {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
 
     #[test]
@@ -705,7 +705,8 @@ mod tests {
         part_scale: [1.0; 3],
     };
 
-    fn timbre(brightness: f32) -> Timbre {
+    /// A plain open timbre (no filter movement, noise or unison) at `brightness`.
+    pub(in crate::engine) fn timbre(brightness: f32) -> Timbre {
         Timbre {
             brightness,
             cutoff_log2: 20_000f32.log2(),
