@@ -10,6 +10,7 @@ use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use pixelody::compose::{self, Mode, Scale, Settings, Style};
+use pixelody::score::Part;
 
 #[derive(Parser, Debug)]
 #[command(
@@ -227,6 +228,29 @@ struct RenderArgs {
     /// Also write the notes as a standard MIDI file, one track per part.
     #[arg(long, value_name = "OUT.mid")]
     midi: Option<PathBuf>,
+    /// With --midi: only this part's track (as the editor's Drag MIDI handles give it).
+    #[arg(long, value_enum, requires = "midi")]
+    midi_part: Option<PartArg>,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+enum PartArg {
+    Melody,
+    /// The chords.
+    Harmony,
+    Bass,
+    Drums,
+}
+
+impl PartArg {
+    fn part(self) -> Part {
+        match self {
+            PartArg::Melody => Part::Melody,
+            PartArg::Harmony => Part::Harmony,
+            PartArg::Bass => Part::Bass,
+            PartArg::Drums => Part::Drums,
+        }
+    }
 }
 
 #[derive(Args, Debug)]
@@ -256,6 +280,7 @@ fn main() -> ExitCode {
                     block_size: args.block_size as usize,
                     json: args.json,
                     midi: args.midi,
+                    midi_part: args.midi_part.map(PartArg::part),
                 })
                 .map_err(failure)
             }),

@@ -20,6 +20,8 @@ pub struct Job {
     pub block_size: usize,
     pub json: Option<PathBuf>,
     pub midi: Option<PathBuf>,
+    /// Only this part in the MIDI file.
+    pub midi_part: Option<pixelody::score::Part>,
 }
 
 pub fn display(path: &Path) -> String {
@@ -76,7 +78,11 @@ pub fn render(job: &Job) -> Result<String, String> {
         })?;
     }
     if let Some(path) = &job.midi {
-        std::fs::write(path, pixelody::export::midi_file(&score, job.bpm)).map_err(|e| {
+        std::fs::write(
+            path,
+            pixelody::export::midi_file_of(&score, job.bpm, job.midi_part),
+        )
+        .map_err(|e| {
             format!(
                 "{}: cannot write the MIDI file ({})",
                 display(path),

@@ -26,6 +26,12 @@ fn ticks(beats: f64) -> u64 {
 /// part that has notes (channel 1 melody, 2 chords, 3 bass, 10 drums in the General MIDI drum
 /// map). Notes keep their beat positions.
 pub fn midi_file(score: &Score, bpm: f64) -> Vec<u8> {
+    midi_file_of(score, bpm, None)
+}
+
+/// [`midi_file`] with only `only`'s track when it names a part (the tempo track stays, so the
+/// clip lands at the score's tempo).
+pub fn midi_file_of(score: &Score, bpm: f64, only: Option<Part>) -> Vec<u8> {
     let mut tracks: Vec<Track> = Vec::new();
     let micros = (60_000_000.0 / bpm.clamp(1.0, 1000.0)).round() as u32;
     tracks.push(vec![
@@ -35,6 +41,9 @@ pub fn midi_file(score: &Score, bpm: f64) -> Vec<u8> {
         meta(ticks(score.length_beats) as u32, MetaMessage::EndOfTrack),
     ]);
     for (part, name) in PARTS {
+        if only.is_some_and(|o| o != part) {
+            continue;
+        }
         let channel = part.channel();
         // (tick, is_on, pitch, velocity); offs sort before ons at the same tick.
         let mut events: Vec<(u64, bool, u8, u8)> = Vec::new();
@@ -171,5 +180,19 @@ mod tests {
                 (4, 38, 960, 120, 114)
             ]
         );
+    }
+
+    #[test]
+    fn one_part_is_the_tempo_track_and_that_parts_track_of_the_whole_file() {
+        let score = crate::plugin::example_score();
+        let whole_bytes = midi_file(&score, 120.0);
+        let whole = Smf::parse(&whole_bytes).unwrap().tracks;
+        for (i, part) in Part::ALL.into_iter().enumerate() {
+            let bytes = midi_file_of(&score, 120.0, Some(part));
+            let tracks = Smf::parse(&bytes).unwrap().tracks;
+            assert_eq!(tracks.len(), 2, "{part:?}");
+            assert_eq!(tracks[0], whole[0]);
+            assert_eq!(tracks[1], whole[i + 1], "{part:?}");
+        }
     }
 }

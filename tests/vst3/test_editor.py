@@ -294,6 +294,36 @@ def test_export_midi_from_the_editor_writes_the_score(screen, tmp_path, monkeypa
     assert written.read_bytes() == ref.read_bytes()
 
 
+# The Drag MIDI handles above the picture, from the editor's top-left.
+DRAG_HANDLES = {"all": (92, 44), "melody": (146, 44), "harmony": (212, 44), "bass": (268, 44), "drums": (325, 44)}
+
+
+@pytest.mark.parametrize(
+    "toolkit, part", [("gtk", "all"), ("gtk", "bass"), ("qt", "all"), ("qt", "melody")]
+)
+def test_dragging_midi_out_gives_a_real_toolkit_the_export(screen, tmp_path, toolkit, part):
+    """A musician drags a handle onto a DAW track or a file manager (GTK 3 and Qt drop targets):
+    the file they receive is the one Export MIDI writes (and the CLI), for the whole score or the
+    one part; it is named after the picture."""
+    _engine, synth = new_synth()
+    received = tmp_path / "received.mid"
+
+    def drag(d):
+        x, y, _w, _h = xh.geometry(d, xh.plugin_window(d))
+        time.sleep(1.0)
+        hx, hy = DRAG_HANDLES[part]
+        return xh.drag_to_toolkit(toolkit, (x + hx, y + hy), received)
+
+    lines = xh.drive_editor(synth.open_editor, drag)
+    name = "example.mid" if part == "all" else f"example-{part}.mid"
+    assert any(l.startswith("received file://") and l.endswith(f"/{name}") for l in lines), lines
+    ref = tmp_path / "ref.mid"
+    only = [] if part == "all" else ["--midi-part", part]
+    # The host is stopped: the editor uses Free-run Tempo, 120 BPM.
+    subprocess.run([CLI, "render", EXAMPLE, "-o", tmp_path / "ref.wav", "--bpm", "120", "--midi", ref, *only], check=True, capture_output=True)
+    assert received.read_bytes() == ref.read_bytes()
+
+
 # The top bar's "Randomise" button, from the editor's top-left.
 RANDOMISE_BUTTON = (346, 12)
 

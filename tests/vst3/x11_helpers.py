@@ -387,10 +387,76 @@ def drive_editor(open_editor, actions, timeout=60.0):
     return result.get("value")
 
 
-DRAG_SOURCES = Path(__file__).resolve().parents[1] / "drag_sources"
+TOOLKIT_SCRIPTS = Path(__file__).resolve().parents[1]
 # The toolkits' Python bindings come from Debian (python3-gi with gir1.2-gtk-3.0, python3-pyqt5),
-# so the drag sources run on the system's Python, not the test venv's.
+# so the drag sources and drop targets run on the system's Python, not the test venv's.
 SYSTEM_PYTHON = "/usr/bin/python3"
+
+
+class ToolkitWindow:
+    """A real toolkit's window (a script in tests/drag_sources or tests/drop_targets) on the
+    system's Python, with what it prints collected as it comes."""
+
+    def __init__(self, script, *args, timeout=15.0):
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTHON", "VIRTUAL_ENV"))}
+        self.name = script.name
+        self.timeout = timeout
+        self.proc = subprocess.Popen(
+            [SYSTEM_PYTHON, str(script), *map(str, args)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=env,
+        )
+        self.lines = []
+        self.reader = threading.Thread(target=self._read, daemon=True)
+        self.reader.start()
+
+    def _read(self):
+        for line in self.proc.stdout:
+            self.lines.append(line.strip())
+
+    def wait_for(self, prefix):
+        """The first line starting with `prefix`; fails with everything printed if none comes."""
+        deadline = time.time() + self.timeout
+        while time.time() < deadline:
+            hit = next((l for l in self.lines if l.startswith(prefix)), None)
+            if hit is not None:
+                return hit
+            if self.proc.poll() is not None and not self.reader.is_alive():
+                break
+            time.sleep(0.05)
+        self.proc.kill()
+        raise AssertionError(f"{self.name} never said '{prefix}': {self.lines} {self.proc.stderr.read()}")
+
+    def centre(self):
+        """Where its window's centre is on screen, once it is there."""
+        _, x, y, w, h = self.wait_for("ready").split()
+        return int(x) + int(w) // 2, int(y) + int(h) // 2
+
+    def close(self):
+        try:
+            self.proc.wait(5)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+
+
+def hand_drag(frm, to):
+    """Drags with the mouse from `frm` to `to` as a hand does: press, past the toolkits' drag
+    threshold, across the screen in steps, a little wiggle over the target."""
+    sx, sy = frm
+    tx, ty = to
+    xdotool("mousemove", sx, sy)
+    time.sleep(0.2)
+    xdotool("mousedown", 1)
+    for i in range(1, 31):
+        xdotool("mousemove", sx + (tx - sx) * i // 30, sy + (ty - sy) * i // 30)
+        time.sleep(0.03)
+    for dx in (3, -3, 0):
+        time.sleep(0.2)
+        xdotool("mousemove", tx + dx, ty)
+    time.sleep(0.8)
 
 
 def toolkit_drag(toolkit, path, to, while_hovering=None, place=(1100, 640), timeout=15.0):
@@ -398,57 +464,26 @@ def toolkit_drag(toolkit, path, to, while_hovering=None, place=(1100, 640), time
     `to` with the mouse (xdotool: press, motion, release), as a musician drags a file from a file
     manager. Calls `while_hovering()` while the file hovers at `to` and returns (its result, the
     lines the source printed)."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTHON", "VIRTUAL_ENV"))}
-    proc = subprocess.Popen(
-        [SYSTEM_PYTHON, str(DRAG_SOURCES / f"{toolkit}_source.py"), str(path), *map(str, place)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=env,
-    )
-    lines = []
-
-    def read():
-        for line in proc.stdout:
-            lines.append(line.strip())
-
-    reader = threading.Thread(target=read, daemon=True)
-    reader.start()
-
-    def wait_for(prefix):
-        deadline = time.time() + timeout
-        while time.time() < deadline:
-            hit = next((l for l in lines if l.startswith(prefix)), None)
-            if hit is not None:
-                return hit
-            if proc.poll() is not None and not reader.is_alive():
-                break
-            time.sleep(0.05)
-        proc.kill()
-        raise AssertionError(f"the {toolkit} drag source never said '{prefix}': {lines} {proc.stderr.read()}")
-
+    source = ToolkitWindow(TOOLKIT_SCRIPTS / "drag_sources" / f"{toolkit}_source.py", path, *place, timeout=timeout)
     try:
-        _, x, y, w, h = wait_for("ready").split()
-        sx, sy = int(x) + int(w) // 2, int(y) + int(h) // 2
-        tx, ty = to
-        xdotool("mousemove", sx, sy)
-        time.sleep(0.2)
-        xdotool("mousedown", 1)
-        # Past the toolkit's drag threshold, then across the screen in steps, as a hand moves.
-        for i in range(1, 31):
-            xdotool("mousemove", sx + (tx - sx) * i // 30, sy + (ty - sy) * i // 30)
-            time.sleep(0.03)
-        for dx in (3, -3, 0):
-            time.sleep(0.2)
-            xdotool("mousemove", tx + dx, ty)
-        time.sleep(0.8)
+        hand_drag(source.centre(), to)
         hovered = while_hovering() if while_hovering is not None else None
         xdotool("mouseup", 1)
-        wait_for("drag-end")
-        return hovered, list(lines)
+        source.wait_for("drag-end")
+        return hovered, list(source.lines)
     finally:
-        try:
-            proc.wait(5)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        source.close()
+
+
+def drag_to_toolkit(toolkit, frm, out, place=(1100, 640), timeout=15.0):
+    """Drags with the mouse from the screen point `frm` (a drag handle) onto a real `toolkit`
+    ("gtk" or "qt") drop target window, which copies the file it receives to `out`. Returns the
+    lines the target printed; fails if it received nothing."""
+    target = ToolkitWindow(TOOLKIT_SCRIPTS / "drop_targets" / f"{toolkit}_target.py", out, *place, timeout=timeout)
+    try:
+        hand_drag(frm, target.centre())
+        xdotool("mouseup", 1)
+        target.wait_for("received")
+        return list(target.lines)
+    finally:
+        target.close()

@@ -4,6 +4,7 @@
 //! thread of their own ([`loader`]), the playhead comes from atomics the audio thread writes.
 
 pub mod browser;
+mod drag_out;
 mod gl_driver;
 mod tooltips;
 mod view;
@@ -25,7 +26,7 @@ use nice_plug_egui::{
 use crate::plugin::loader::{looks_like_picture, LoadStatus, Loader};
 use crate::plugin::params::PixelodyParams;
 use crate::plugin::status::Playhead;
-use crate::score::Patch;
+use crate::score::{Part, Patch};
 use browser::{Browser, Chosen, Purpose, Recent};
 
 pub const DEFAULT_SIZE: (u32, u32) = (960, 640);
@@ -211,6 +212,10 @@ pub struct App {
     info: Option<(String, bool)>,
     /// The picture being loaded, for the recent list once it has loaded.
     loading: Option<std::path::PathBuf>,
+    /// A MIDI file being dragged out of the editor.
+    drag_out: drag_out::DragOut,
+    /// The mouse button, still down, has started a drag out already.
+    press_dragged: bool,
 }
 
 /// Editors alive in this process, logged at each close: a leak shows as a growing number.
@@ -238,7 +243,88 @@ impl App {
             recent: Recent::default(),
             info: None,
             loading: None,
+            drag_out: drag_out::DragOut::default(),
+            press_dragged: false,
         }
+    }
+
+    /// The tempo a MIDI file gets: the host's, or Free-run Tempo when the host says none.
+    fn tempo(&self) -> f64 {
+        self.link
+            .playhead
+            .tempo()
+            .unwrap_or_else(|| f64::from(self.link.params.free_tempo_bpm.value()))
+    }
+
+    /// Writes the score (or one part) where a drag hands it out, and starts the drag.
+    fn drag_midi(&mut self, part: Option<Part>) {
+        let score = self.link.params.score.current();
+        let bytes = crate::export::midi_file_of(&score, self.tempo(), part);
+        let name = drag_out::file_name(&score.source, part);
+        match drag_out::write(&drag_out::folder(), &name, &bytes) {
+            Ok(path) => {
+                self.info = Some((format!("Dragging {name}..."), false));
+                self.drag_out.start(path);
+            }
+            Err(e) => {
+                self.info = Some((format!("Could not write {name} to drag it: {e}"), true));
+            }
+        }
+    }
+
+    /// The Drag MIDI handles: the whole score, or one part. A drag starts when the button went
+    /// down on a handle and the pointer has since moved past egui's click distance. egui's own
+    /// drag detection is not used: when the press also focuses the window, the window manager
+    /// holds the pointer's events and hands them over at once, so the frame that sees the press
+    /// also sees the pointer already off the handle, and egui credits the press to nothing.
+    fn drag_handles(&mut self, ui: &mut egui::Ui) {
+        let score = self.link.params.score.current();
+        let (origin, down, at) = ui.input(|i| {
+            (
+                i.pointer.press_origin(),
+                i.pointer.primary_down(),
+                i.pointer.latest_pos(),
+            )
+        });
+        let moved = origin.zip(at).is_some_and(|(o, p)| o.distance(p) > 6.0);
+        if !down {
+            self.press_dragged = false;
+        }
+        ui.horizontal(|ui| {
+            ui.label("Drag MIDI:");
+            let handles = [
+                ("All", None),
+                ("Melody", Some(Part::Melody)),
+                ("Chords", Some(Part::Harmony)),
+                ("Bass", Some(Part::Bass)),
+                ("Drums", Some(Part::Drums)),
+            ];
+            for (label, part) in handles {
+                let has_notes = score.notes.iter().any(|n| part.is_none_or(|p| n.part == p));
+                let what = part.map_or("the whole score", |_| "this part");
+                let enabled = has_notes && !self.drag_out.busy();
+                let handle = ui
+                    .add_enabled(
+                        enabled,
+                        egui::Button::new(label).sense(egui::Sense::click_and_drag()),
+                    )
+                    .on_hover_text(format!(
+                        "Drag onto a track in your DAW, or into a folder: {what} as a MIDI \
+                         file at the current tempo"
+                    ))
+                    .on_hover_cursor(egui::CursorIcon::Grab);
+                let pressed_here = origin.is_some_and(|o| handle.rect.contains(o));
+                if enabled && down && pressed_here && moved && !self.press_dragged {
+                    self.press_dragged = true;
+                    self.drag_midi(part);
+                } else if handle.clicked() {
+                    self.info = Some((
+                        String::from("Hold the mouse button on a handle and drag it out"),
+                        false,
+                    ));
+                }
+            }
+        });
     }
 
     fn load(&mut self, path: std::path::PathBuf) {
@@ -255,11 +341,7 @@ impl App {
 
     fn export_midi(&mut self, path: &std::path::Path) {
         let score = self.link.params.score.current();
-        let bpm = self
-            .link
-            .playhead
-            .tempo()
-            .unwrap_or_else(|| f64::from(self.link.params.free_tempo_bpm.value()));
+        let bpm = self.tempo();
         let bytes = crate::export::midi_file(&score, bpm);
         let name = path
             .file_name()
@@ -338,6 +420,11 @@ impl NiceEguiApp for App {
             }
         }
         self.handle_drops(&ctx);
+        if let Some((name, outcome)) = self.drag_out.poll() {
+            let (message, bad) = drag_out::message(&name, &outcome);
+            nice_plug::nice_log!("Drag MIDI out: {message}");
+            self.info = Some((message, bad));
+        }
         let Some(gui) = self.gui.clone() else { return };
         let setter = gui.param_setter();
 
@@ -396,6 +483,7 @@ impl NiceEguiApp for App {
                         });
                     });
                 egui::CentralPanel::default().show(ui, |ui| {
+                    self.drag_handles(ui);
                     let composition = self.link.params.composition.current();
                     let score = self.link.params.score.current();
                     view::music(
@@ -419,7 +507,7 @@ impl NiceEguiApp for App {
         }
         view::drop_overlay(&ctx);
 
-        let busy = matches!(status, LoadStatus::Working { .. });
+        let busy = matches!(status, LoadStatus::Working { .. }) || self.drag_out.busy();
         if self.link.playhead.playing() || busy {
             ctx.request_repaint_after(Duration::from_millis(16));
         } else {
