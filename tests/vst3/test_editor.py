@@ -4,8 +4,10 @@ What a musician would notice: the picture is on screen in its own colours; dropp
 file from a file manager (XDND) changes the music to that picture's, and its proposed timbre
 reaches the timbre parameters; a dropped text file is refused with a visible message while the
 music stays; dragging a slider with the mouse changes the host's parameter; Randomise picks
-another Variation and the music follows; the editor opens and closes 50 times without crashing or
-leaking.
+another Variation and the music follows; the Drag MIDI handles give GTK and Qt drop targets the
+file Export MIDI writes; previous/next load whole presets and Save writes one; a fresh instance
+says what to do and offers the bundled examples; the editor opens and closes 50 times without
+crashing or leaking.
 """
 
 import ctypes
@@ -241,7 +243,7 @@ def test_a_text_file_dragged_from_gtk_is_refused_and_the_music_stays(screen, tmp
 
 
 # Where the Density slider sits in the default-size editor (960 x 640), from its top-left.
-DENSITY_SLIDER = (650, 211)
+DENSITY_SLIDER = (650, 249)
 
 
 def test_dragging_a_slider_changes_the_host_parameter(screen):
@@ -352,6 +354,98 @@ def test_randomise_picks_another_variation_in_one_change_and_the_music_follows(s
     while plugin_state(synth, tmp_path)["score"]["notes"] == notes_before and time.time() < deadline:
         engine.render(0.5)
     assert plugin_state(synth, tmp_path)["score"]["notes"] != notes_before
+
+
+# The preset bar at the top of the controls, from the editor's top-left, and the Save button of
+# the window Save... opens (centred on the editor).
+PRESET_PREVIOUS, PRESET_NEXT, PRESET_SAVE, SAVE_WINDOW_SAVE = (615, 38), (834, 38), (880, 38), (337, 361)
+
+
+def test_next_and_previous_presets_load_whole_presets_and_the_music_follows(screen, tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+    engine, synth = new_synth()
+    names = {p["name"]: p["index"] for p in synth.get_parameters_description()}
+    ambient = json.loads((ROOT / "plugin" / "presets" / "02-ambient-drift.json").read_text())["values"]
+
+    def click(d, *buttons):
+        x, y, _w, _h = xh.geometry(d, xh.plugin_window(d))
+        time.sleep(1.0)
+        for bx, by in buttons:
+            xh.xdotool("mousemove", x + bx, y + by, "click", "1")
+            time.sleep(0.7)
+
+    # Next from the fresh instance (the first preset, every default): the second, Ambient Drift.
+    xh.drive_editor(synth.open_editor, lambda d: click(d, PRESET_NEXT))
+    engine.render(0.5)
+    assert synth.get_parameter_text(names["Style"]) == "Ambient"
+    assert synth.get_parameter_text(names["Length"]).startswith(str(ambient["bars"]))
+    assert synth.get_parameter_text(names["Lock Timbre"]).lower() in ("on", "true", "1")
+    assert synth.get_parameter(names["Drums On"]) == pytest.approx(0.0)
+    assert synth.get_parameter_text(names["Attack"]).startswith("600")
+    deadline = time.time() + 10
+    while plugin_state(synth, tmp_path)["score"]["style"] != "Ambient" and time.time() < deadline:
+        engine.render(0.5)
+    score = plugin_state(synth, tmp_path)["score"]
+    assert score["style"] == "Ambient" and score["length_beats"] == 32.0
+    # Previous: back to every default, Lock Timbre off.
+    xh.drive_editor(synth.open_editor, lambda d: click(d, PRESET_PREVIOUS))
+    engine.render(0.5)
+    assert synth.get_parameter_text(names["Style"]) == "Auto"
+    assert synth.get_parameter(names["Drums On"]) == pytest.approx(1.0)
+    assert synth.get_parameter(names["Lock Timbre"]) == pytest.approx(0.0)
+
+
+def test_save_writes_the_settings_as_a_user_preset(screen, tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+    engine, synth = new_synth()
+
+    def click(d, *buttons):
+        x, y, _w, _h = xh.geometry(d, xh.plugin_window(d))
+        time.sleep(1.0)
+        for bx, by in buttons:
+            xh.xdotool("mousemove", x + bx, y + by, "click", "1")
+            time.sleep(0.7)
+
+    # Load Ambient Drift; the host applies the editor's changes with the next block.
+    xh.drive_editor(synth.open_editor, lambda d: click(d, PRESET_NEXT))
+    engine.render(0.5)
+    # Save..., then Save under the name it proposes.
+    xh.drive_editor(synth.open_editor, lambda d: click(d, PRESET_SAVE, SAVE_WINDOW_SAVE))
+    saved = tmp_path / "config" / "pixelody" / "presets" / "My preset.json"
+    assert saved.exists(), list((tmp_path / "config").rglob("*"))
+    preset = json.loads(saved.read_text())
+    ambient = json.loads((ROOT / "plugin" / "presets" / "02-ambient-drift.json").read_text())["values"]
+    assert preset["name"] == "My preset" and preset["pixelody_preset"] == 1
+    # Every setting the preset covers, as the parameters were: Ambient Drift's where it names them.
+    assert len(preset["values"]) == 51
+    for key, value in ambient.items():
+        if isinstance(value, (str, bool)):
+            assert preset["values"][key] == value, key
+        else:
+            assert preset["values"][key] == pytest.approx(value, rel=1e-4), key
+
+
+# The first-minute card's link over the picture, and the browser's "Night city" example.
+FIRST_MINUTE_LINK, NIGHT_CITY_EXAMPLE = (354, 313), (511, 330)
+
+
+def test_a_fresh_instance_says_what_to_do_and_offers_examples(screen, tmp_path, monkeypatch):
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+    engine, synth = new_synth()
+
+    def pick(d):
+        x, y, _w, _h = xh.geometry(d, xh.plugin_window(d))
+        time.sleep(1.0)
+        xh.xdotool("mousemove", x + FIRST_MINUTE_LINK[0], y + FIRST_MINUTE_LINK[1], "click", "1")
+        time.sleep(0.7)
+        xh.xdotool("mousemove", x + NIGHT_CITY_EXAMPLE[0], y + NIGHT_CITY_EXAMPLE[1], "click", "1")
+        time.sleep(2.0)
+
+    xh.drive_editor(synth.open_editor, pick)
+    engine.render(0.5)
+    state = plugin_state(synth, tmp_path)
+    assert state["score"]["source"] == "Night city.png (96 x 64)"
 
 
 def rss_kb():

@@ -18,6 +18,8 @@ pub enum Purpose {
 #[derive(Clone, Debug, PartialEq)]
 pub enum Chosen {
     Picture(PathBuf),
+    /// One of the examples built into the plugin.
+    Example(&'static str),
     MidiFile(PathBuf),
 }
 
@@ -215,6 +217,13 @@ impl Browser {
                                 .clicked()
                             {
                                 chosen = Some(Chosen::Picture(path.clone()));
+                            }
+                        }
+                        ui.add_space(8.0);
+                        ui.strong("Examples");
+                        for (name, _) in crate::plugin::examples::EXAMPLES {
+                            if ui.link(name).clicked() {
+                                chosen = Some(Chosen::Example(name));
                             }
                         }
                     } else {

@@ -6,6 +6,7 @@
 pub mod browser;
 mod drag_out;
 mod gl_driver;
+mod presets;
 mod tooltips;
 mod view;
 
@@ -23,7 +24,7 @@ use nice_plug_egui::{
     NiceEguiApp, RepaintNotifier,
 };
 
-use crate::plugin::loader::{looks_like_picture, LoadStatus, Loader};
+use crate::plugin::loader::{looks_like_picture, LoadStatus, Loader, Source};
 use crate::plugin::params::PixelodyParams;
 use crate::plugin::status::Playhead;
 use crate::score::{Part, Patch};
@@ -216,6 +217,7 @@ pub struct App {
     drag_out: drag_out::DragOut,
     /// The mouse button, still down, has started a drag out already.
     press_dragged: bool,
+    presets: presets::PresetBar,
 }
 
 /// Editors alive in this process, logged at each close: a leak shows as a growing number.
@@ -245,6 +247,7 @@ impl App {
             loading: None,
             drag_out: drag_out::DragOut::default(),
             press_dragged: false,
+            presets: presets::PresetBar::default(),
         }
     }
 
@@ -327,12 +330,15 @@ impl App {
         });
     }
 
-    fn load(&mut self, path: std::path::PathBuf) {
+    fn load(&mut self, source: Source) {
         let params = &self.link.params;
         self.info = None;
-        self.loading = Some(path.clone());
+        self.loading = match &source {
+            Source::File(path) => Some(path.clone()),
+            Source::Example(_) => None,
+        };
         self.link.loader.load(
-            path,
+            source,
             params.composition.clone(),
             params.score.clone(),
             params.settings(),
@@ -391,7 +397,7 @@ impl App {
             .find(|p| looks_like_picture(p))
             .unwrap_or(&dropped[0])
             .clone();
-        self.load(pick);
+        self.load(Source::File(pick));
     }
 }
 
@@ -405,6 +411,8 @@ impl NiceEguiApp for App {
         view::style(&egui_ctx);
         self.gui = Some(gui);
         self.recent = Recent::load();
+        self.presets.reload_user();
+        self.info = self.presets.take_problems();
         self.link
             .playhead
             .editor_open
@@ -478,6 +486,11 @@ impl NiceEguiApp for App {
                     .resizable(false)
                     .exact_size(410.0)
                     .show(ui, |ui| {
+                        let said = self.presets.show(ui, &self.link.params, &setter);
+                        if said.is_some() {
+                            self.info = said;
+                        }
+                        ui.separator();
                         egui::ScrollArea::vertical().show(ui, |ui| {
                             view::controls(ui, &self.link.params, &setter);
                         });
@@ -486,13 +499,18 @@ impl NiceEguiApp for App {
                     self.drag_handles(ui);
                     let composition = self.link.params.composition.current();
                     let score = self.link.params.score.current();
-                    view::music(
+                    let picture_area = view::music(
                         ui,
                         &mut self.picture,
                         &composition,
                         &score,
                         &self.link.playhead,
                     );
+                    if view::first_minute(&composition, &status)
+                        && view::first_minute_card(ui, picture_area)
+                    {
+                        open_browser = Some(Purpose::OpenPicture);
+                    }
                 });
             });
 
@@ -501,7 +519,8 @@ impl NiceEguiApp for App {
             self.browser.open(purpose, start.as_deref());
         }
         match self.browser.show(&ctx, &self.recent) {
-            Some(Chosen::Picture(path)) => self.load(path),
+            Some(Chosen::Picture(path)) => self.load(Source::File(path)),
+            Some(Chosen::Example(name)) => self.load(Source::Example(name)),
             Some(Chosen::MidiFile(path)) => self.export_midi(&path),
             None => {}
         }

@@ -115,14 +115,15 @@ pub fn status_line(ui: &mut Ui, status: &LoadStatus, info: Option<&(String, bool
     }
 }
 
-/// The picture above, the piano roll below, one playhead through both.
+/// The picture above, the piano roll below, one playhead through both. Returns where the
+/// picture is drawn.
 pub fn music(
     ui: &mut Ui,
     texture: &mut PictureTexture,
     composition: &Composition,
     score: &Score,
     playhead: &Playhead,
-) {
+) -> Rect {
     let settings = &composition.settings;
     ui.horizontal(|ui| {
         ui.strong(&score.source);
@@ -291,6 +292,45 @@ pub fn music(
         );
         x = r.max.x + 12.0;
     }
+    picture_area
+}
+
+/// Whether the editor shows a fresh instance: the bundled example plays and nothing has been
+/// loaded since.
+pub fn first_minute(composition: &Composition, status: &LoadStatus) -> bool {
+    matches!(status, LoadStatus::Idle)
+        && composition
+            .source
+            .starts_with(&format!("{} (", crate::plugin::EXAMPLE_NAME))
+}
+
+/// The first-minute card over the bottom of the picture: what to do. Returns true when its
+/// button is clicked (open the browser, where the examples are).
+pub fn first_minute_card(ui: &mut Ui, picture_area: Rect) -> bool {
+    let size = Vec2::new(picture_area.width().min(400.0), 74.0);
+    let card = Rect::from_center_size(
+        Pos2::new(
+            picture_area.center().x,
+            picture_area.max.y - size.y / 2.0 - 10.0,
+        ),
+        size,
+    );
+    let mut open = false;
+    ui.scope_builder(egui::UiBuilder::new().max_rect(card), |ui| {
+        egui::Frame::popup(ui.style())
+            .fill(Color32::from_black_alpha(200))
+            .show(ui, |ui| {
+                ui.set_width(card.width() - 16.0);
+                ui.vertical_centered(|ui| {
+                    ui.strong("Drop a picture here to turn it into music");
+                    ui.horizontal(|ui| {
+                        ui.weak("This is the bundled example.");
+                        open = ui.link("Open a picture, or pick an example").clicked();
+                    });
+                });
+            });
+    });
+    open
 }
 
 /// Sets a parameter the way a host records a musician's change: begin, set, end.

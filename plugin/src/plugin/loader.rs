@@ -73,6 +73,31 @@ fn file_name(path: &Path) -> String {
         .unwrap_or_else(|| path.to_string_lossy().into_owned())
 }
 
+/// Where a picture comes from: a file, or one of the examples built into the plugin.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Source {
+    File(PathBuf),
+    Example(&'static str),
+}
+
+impl Source {
+    /// How the musician knows it ("coffee.jpg", "Night city.png").
+    pub fn name(&self) -> String {
+        match self {
+            Source::File(path) => file_name(path),
+            Source::Example(name) => super::examples::file_name(name),
+        }
+    }
+
+    fn bytes(&self) -> Result<Vec<u8>, String> {
+        match self {
+            Source::File(path) => read_picture_file(path),
+            Source::Example(name) => super::examples::png(name)
+                .ok_or_else(|| format!("{name}: there is no such example")),
+        }
+    }
+}
+
 /// Reads a file the musician chose, with the reasons it can fail in their words.
 pub fn read_picture_file(path: &Path) -> Result<Vec<u8>, String> {
     let name = file_name(path);
@@ -113,17 +138,17 @@ impl Loader {
         lock(&self.proposal).take()
     }
 
-    /// Starts loading `path` on a new thread and returns at once. Any load still running is
+    /// Starts loading `source` on a new thread and returns at once. Any load still running is
     /// superseded: it finishes its current step and then gives up without publishing.
     pub fn load(
         self: &Arc<Self>,
-        path: PathBuf,
+        source: Source,
         composition: Arc<CompositionSlot>,
         scores: Arc<ScoreSlot>,
         settings: crate::compose::Settings,
     ) {
         let ticket = self.latest.fetch_add(1, Ordering::AcqRel) + 1;
-        let name = file_name(&path);
+        let name = source.name();
         self.set_status(LoadStatus::Working {
             name: name.clone(),
             since: Instant::now(),
@@ -134,7 +159,7 @@ impl Loader {
         let spawned = std::thread::Builder::new()
             .name(String::from("pixelody-load"))
             .spawn(move || {
-                loader.run(ticket, &path, &name, &composition, &scores, settings);
+                loader.run(ticket, &source, &name, &composition, &scores, settings);
                 loader.running.fetch_sub(1, Ordering::AcqRel);
             });
         if let Err(e) = spawned {
@@ -156,13 +181,13 @@ impl Loader {
     fn run(
         &self,
         ticket: u64,
-        path: &Path,
+        source: &Source,
         name: &str,
         composition: &CompositionSlot,
         scores: &ScoreSlot,
         settings: crate::compose::Settings,
     ) {
-        let outcome = read_picture_file(path).and_then(|bytes| {
+        let outcome = source.bytes().and_then(|bytes| {
             composition
                 .load_picture(&bytes, name, settings, scores, &|| self.current(ticket))
                 .map_err(|e| e.to_string())
@@ -228,7 +253,7 @@ mod tests {
             .unwrap();
         let path = temp("blue.png", &png);
         loader.load(
-            path,
+            Source::File(path),
             composition.clone(),
             scores.clone(),
             Default::default(),
@@ -263,7 +288,7 @@ mod tests {
             (dir.clone(), "is a folder"),
         ] {
             loader.load(
-                path,
+                Source::File(path),
                 composition.clone(),
                 scores.clone(),
                 Default::default(),
@@ -287,13 +312,13 @@ mod tests {
         let slow = temp("slow.png", &big);
         let fast = temp("fast.png", EXAMPLE_PICTURE);
         loader.load(
-            slow,
+            Source::File(slow),
             composition.clone(),
             scores.clone(),
             Default::default(),
         );
         loader.load(
-            fast,
+            Source::File(fast),
             composition.clone(),
             scores.clone(),
             Default::default(),

@@ -4,8 +4,10 @@
 
 pub mod bridge;
 pub mod composition;
+pub mod examples;
 pub mod loader;
 pub mod params;
+pub mod presets;
 pub mod recovery;
 pub mod status;
 pub mod sync;
@@ -22,6 +24,8 @@ use composition::{Composition, CompositionSlot};
 use params::{PixelodyParams, PlayChoice};
 use status::Playhead;
 
+/// The file name the bundled example is known by.
+pub const EXAMPLE_NAME: &str = "example.png";
 /// The picture a fresh instance plays until the musician brings their own.
 pub const EXAMPLE_PICTURE: &[u8] = include_bytes!("../../assets/example.png");
 
@@ -103,7 +107,7 @@ pub enum Task {
 /// The bundled example picture at the default settings, and its score.
 pub fn example() -> (Composition, Score) {
     let picture = crate::analysis::decode(EXAMPLE_PICTURE).expect("the example picture decodes");
-    Composition::compose(picture, "example.png", crate::compose::Settings::default())
+    Composition::compose(picture, EXAMPLE_NAME, crate::compose::Settings::default())
 }
 
 /// The score of the bundled example picture, at the default settings.
