@@ -14,7 +14,7 @@
 //! - Velocity follows local contrast.
 
 use super::harmony::{self, chord_tonality, triad};
-use super::melody::{self, METRIC_WEIGHT};
+use super::melody::{self, Motif, METRIC_WEIGHT};
 use super::style::{swung, Style};
 use super::texture::Texture;
 use super::theory::{Rng, Tonality};
@@ -42,6 +42,19 @@ pub(super) fn rank(v: f32, (lo, hi): (f32, f32)) -> f32 {
 }
 
 pub fn arrange(f: &Features, s: &Settings, t: Tonality, style: Style, rng: &mut Rng) -> Vec<Note> {
+    arrange_with(f, s, t, style, rng, None).0
+}
+
+/// [`arrange`], with `theme` (when given) as the melody's opening material instead of a motif
+/// from the picture; also returns the opening material it used (a piece's theme).
+pub(super) fn arrange_with(
+    f: &Features,
+    s: &Settings,
+    t: Tonality,
+    style: Style,
+    rng: &mut Rng,
+    theme: Option<Motif>,
+) -> (Vec<Note>, Motif) {
     let bars = f.regions.len();
     let steps = bars * STEPS_PER_BAR;
     let mood = super::mood(f);
@@ -71,7 +84,9 @@ pub fn arrange(f: &Features, s: &Settings, t: Tonality, style: Style, rng: &mut 
     let edge = (f.edge_density / 0.12).clamp(0.0, 1.0);
     let activity = ((0.1 + 0.55 * s.density + 0.3 * edge + 0.2 * mood) * style.melody_activity())
         .clamp(0.05, 1.0);
-    for tone in melody::melody(f, t, &chords, deg_lo, deg_hi, activity, mood, rng) {
+    let (tones, opening) =
+        melody::melody(f, t, &chords, (deg_lo, deg_hi), activity, mood, rng, theme);
+    for tone in tones {
         let c = f.columns[tone.step.min(steps - 1)];
         let velocity = 0.5
             + 0.4 * rank(c.contrast, contrasts)
@@ -105,5 +120,5 @@ pub fn arrange(f: &Features, s: &Settings, t: Tonality, style: Style, rng: &mut 
             n.start_beats = start;
         }
     }
-    notes
+    (notes, opening)
 }

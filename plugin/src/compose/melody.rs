@@ -155,7 +155,7 @@ fn motif(f: &Features, bar: usize, activity: f32, mood: f32, rng: &mut Rng) -> M
 
 /// The motif with its rhythm loosened for an answer: a note merged into its neighbour now and
 /// then (never below two notes).
-fn vary_rhythm(m: &Motif, rng: &mut Rng) -> Motif {
+pub(super) fn vary_rhythm(m: &Motif, rng: &mut Rng) -> Motif {
     let mut v = m.clone();
     if v.onsets.len() > 2 && rng.unit() < 0.6 {
         let k = 1 + (rng.unit() * (v.onsets.len() - 1) as f32) as usize % (v.onsets.len() - 1);
@@ -326,28 +326,33 @@ pub(super) fn developed(m: &Motif, d: Development, b: usize) -> Option<Motif> {
 }
 
 /// The melody for a loop of `chords.len() / HALVES` bars (`chords`: the pitch classes of the
-/// chord on each half bar), between degrees `lo` and `hi` of `t`.
+/// chord on each half bar), between degrees `lo` and `hi` of `t`. `theme`, when given, is the
+/// opening material (a piece's theme returning); the opening material used comes back with the
+/// tones.
 #[allow(clippy::too_many_arguments)]
-pub fn melody(
+pub(super) fn melody(
     f: &Features,
     t: Tonality,
     chords: &[[i32; 3]],
-    lo: i32,
-    hi: i32,
+    (lo, hi): (i32, i32),
     activity: f32,
     mood: f32,
     rng: &mut Rng,
-) -> Vec<Tone> {
+    theme: Option<Motif>,
+) -> (Vec<Tone>, Motif) {
     let bars = chords.len() / HALVES;
     let phrase_bars = PHRASE_BARS.min(bars);
     let phrases = bars.div_ceil(phrase_bars);
     // How literally material returns: the picture's own self-similarity.
     let literal = repetition(f);
     let (plans, sources) = form(f, phrases, phrase_bars, literal, rng);
-    let motifs: Vec<Motif> = sources
+    let mut motifs: Vec<Motif> = sources
         .iter()
         .map(|&bar| motif(f, bar, activity, mood, rng))
         .collect();
+    if let Some(theme) = theme {
+        motifs[0] = theme;
+    }
     // The climax: the phrase two thirds through sounds the loop's highest note, once: its answer
     // bar rises (by `lift` degrees more) until it does.
     let climax = (phrases >= 2).then_some(phrases * 2 / 3);
@@ -410,7 +415,7 @@ pub fn melody(
         };
         tones[k].len = (next - tones[k].step).min(cap).max(1);
     }
-    tones
+    (tones, motifs.swap_remove(0))
 }
 
 /// A pickup at the end of the loop's last bar, after its closing note, that leads by step into

@@ -11,6 +11,7 @@ mod harmony;
 mod loudness;
 pub mod measure;
 mod melody;
+pub mod piece;
 mod scan;
 mod spectral;
 pub mod style;

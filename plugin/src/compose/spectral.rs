@@ -18,8 +18,19 @@ fn hz(midi: f32) -> f32 {
 }
 
 pub fn spectrum(p: &Picture, f: &Features, s: &Settings, t: Tonality) -> Spectrum {
+    spectrum_with(p, f, s, t, p.height.clamp(1, MAX_PARTIALS))
+}
+
+/// [`spectrum`] with `partials` rows (a piece reads every section with its first picture's).
+pub fn spectrum_with(
+    p: &Picture,
+    f: &Features,
+    s: &Settings,
+    t: Tonality,
+    partials: usize,
+) -> Spectrum {
     let frames = s.bars as usize * FRAMES_PER_BAR;
-    let partials = p.height.clamp(1, MAX_PARTIALS);
+    let partials = partials.clamp(1, MAX_PARTIALS);
     let (low, high) = (f32::from(s.low), f32::from(s.high));
     let freqs_hz = (0..partials)
         .map(|k| {
@@ -72,4 +83,20 @@ pub fn spectrum(p: &Picture, f: &Features, s: &Settings, t: Tonality) -> Spectru
         amps,
         pans,
     }
+}
+
+/// Spectra with the same partials, one after another in time; `None` for none, or when the
+/// partials differ.
+pub fn join(spectra: Vec<Spectrum>) -> Option<Spectrum> {
+    let mut spectra = spectra.into_iter();
+    let mut joined = spectra.next()?;
+    for s in spectra {
+        if s.freqs_hz != joined.freqs_hz {
+            return None;
+        }
+        joined.frames += s.frames;
+        joined.amps.extend(s.amps);
+        joined.pans.extend(s.pans);
+    }
+    Some(joined)
 }

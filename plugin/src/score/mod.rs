@@ -145,6 +145,20 @@ pub struct Score {
     /// it existed, where the Picture amount has nothing to play and the analog wave sounds.
     #[serde(default)]
     pub wave: Option<Wave>,
+    /// A piece of several pictures: where each section starts, its picture and its key. Empty
+    /// for one picture (and in scores saved before pieces existed).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub sections: Vec<Section>,
+}
+
+/// One section of a piece: a picture's part of the loop.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+pub struct Section {
+    pub start_beats: f64,
+    /// The picture ("walk-03.jpg (4000 x 3000)", "anim.gif, frame 12").
+    pub source: String,
+    /// Its key and scale in words.
+    pub tonality: String,
 }
 
 impl Score {
@@ -184,6 +198,7 @@ impl Score {
             level_db: 0.0,
             spectrum: None,
             wave: None,
+            sections: Vec::new(),
         }
     }
 

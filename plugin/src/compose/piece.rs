@@ -1,0 +1,417 @@
+//! Pieces in sections: several pictures (a series, or an animation's frames) become one piece
+//! that travels through them, each picture a section `Settings::bars` long, looping over the
+//! whole. One piece, not a playlist:
+//!
+//! - One style (the first picture's, or the musician's) and one key centre: a section's key is
+//!   its own picture's, moved to at most one fifth from the first section's tonic and from the
+//!   section before (so every change is to a neighbour on the circle of fifths), in its own
+//!   picture's mode. A Key or Scale the musician sets holds for every section.
+//! - The first section's opening motif returns as the opening material of every later section:
+//!   as it was where the picture is about as bright, upside down where it is darker, its rhythm
+//!   loosened where it is busier.
+//! - A section whose successor is in another key ends on that key's dominant chord (the pivot
+//!   into it), and the last section leads back to the first the same way.
+//!
+//! Scan mode scans each picture in the shared key; Spectral mode reads every picture with the
+//! first one's partials, so the frames join into one spectrogram.
+
+use super::melody::Motif;
+use super::theory::{Rng, Tonality};
+use super::{arrange, features, loudness, mood, picture_seed, proposed_patch, scan, spectral};
+use super::{style, tonality, wave, Mode, Settings};
+use crate::analysis::Picture;
+use crate::score::{Note, Part, Score, Section, BEATS_PER_BAR};
+
+/// The most sections a piece has; a longer series or animation is sampled down to this.
+pub const MAX_SECTIONS: usize = 16;
+
+/// A section's tonality: its picture's own, kept within a fifth of the centre and of `previous`
+/// (positions on the circle of fifths relative to the centre, -1, 0 or +1).
+fn section_tonality(own: Tonality, centre: Tonality, previous: i32) -> (Tonality, i32) {
+    // The circle-of-fifths position of a pitch class: 7 semitones is one step (7 * 7 = 1 mod 12).
+    let fifths = |pc: u8| (i32::from(pc) * 7).rem_euclid(12);
+    let mut d = (fifths(own.tonic) - fifths(centre.tonic) + 6).rem_euclid(12) - 6;
+    d = d.clamp(-1, 1);
+    if (d - previous).abs() > 1 {
+        d = 0;
+    }
+    let tonic = (i32::from(centre.tonic) + 7 * d).rem_euclid(12) as u8;
+    (
+        Tonality {
+            tonic,
+            scale: own.scale,
+        },
+        d,
+    )
+}
+
+/// The theme as a later section states it: upside down under a darker picture, its rhythm
+/// loosened under a busier one, as it was otherwise.
+fn restated(theme: &Motif, first_mood: f32, mood: f32, busier: bool, rng: &mut Rng) -> Motif {
+    if mood < first_mood - 0.25 {
+        Motif {
+            onsets: theme.onsets.clone(),
+            shape: theme.shape.iter().map(|s| -s).collect(),
+        }
+    } else if busier {
+        super::melody::vary_rhythm(theme, rng)
+    } else {
+        theme.clone()
+    }
+}
+
+/// Turns the last half bar before `end` (beats) into the dominant chord of `next`: chord and
+/// bass notes that start there move to its nearest chord tones (the bass to its root), and so do
+/// melody notes, so the section hands over to the next key.
+fn pivot_into(notes: &mut [Note], end: f64, next: Tonality) {
+    let root = (i32::from(next.tonic) + 7).rem_euclid(12);
+    let chord = [root, (root + 4) % 12, (root + 7) % 12];
+    let nearest = |pitch: u8, allowed: &[i32]| -> u8 {
+        let p = i32::from(pitch);
+        (0..=6)
+            .flat_map(|d| [p - d, p + d])
+            .find(|q| (0..=127).contains(q) && allowed.contains(&q.rem_euclid(12)))
+            .unwrap_or(p) as u8
+    };
+    for n in notes
+        .iter_mut()
+        .filter(|n| n.start_beats >= end - BEATS_PER_BAR / 2.0 - 1e-9 && n.start_beats < end)
+    {
+        n.pitch = match n.part {
+            Part::Bass => nearest(n.pitch, &chord[..1]),
+            Part::Harmony | Part::Melody => nearest(n.pitch, &chord),
+            Part::Drums => n.pitch,
+        };
+    }
+}
+
+/// Composes `sections` (pictures with the names they are known by) as one piece with
+/// `settings`; `source` names the piece. One section is exactly [`super::compose`].
+pub fn compose_piece(
+    sections: &[(&Picture, String)],
+    settings: &Settings,
+    source: String,
+) -> Score {
+    let settings = settings.clamped();
+    let sections = &sections[..sections.len().min(MAX_SECTIONS)];
+    let Some(((first, _), _)) = sections.split_first() else {
+        return Score::new(f64::from(settings.bars) * BEATS_PER_BAR, Vec::new(), source);
+    };
+    if sections.len() == 1 {
+        return super::compose(first, &settings, source);
+    }
+    let section_beats = f64::from(settings.bars) * BEATS_PER_BAR;
+    let first_features = features(first, &settings);
+    let centre = tonality(&first_features, &settings);
+    let first_mood = mood(&first_features);
+    let chosen_style = style(&first_features, &settings);
+    let partials = first.height.clamp(1, spectral::MAX_PARTIALS);
+
+    // Every section's key first: each hands over to the next one's.
+    let mut keys = Vec::with_capacity(sections.len());
+    let mut position = 0;
+    for (k, (picture, _)) in sections.iter().enumerate() {
+        let f = features(picture, &settings);
+        let t = if k == 0 || settings.mode == Mode::Spectral {
+            centre
+        } else {
+            let (t, d) = section_tonality(tonality(&f, &settings), centre, position);
+            position = d;
+            t
+        };
+        keys.push((f, t));
+    }
+
+    let mut notes = Vec::new();
+    let mut frames = Vec::new();
+    let mut theme: Option<Motif> = None;
+    let mut section_list = Vec::with_capacity(sections.len());
+    for (k, ((picture, name), (f, t))) in sections.iter().zip(&keys).enumerate() {
+        let start = k as f64 * section_beats;
+        let mut rng = Rng::new(picture_seed(picture, settings.seed));
+        let mut part = match settings.mode {
+            Mode::Compose => {
+                let statement = theme.as_ref().map(|m| {
+                    let busier = f.edge_density > first_features.edge_density * 1.3;
+                    restated(m, first_mood, mood(f), busier, &mut rng)
+                });
+                let (part, opening) =
+                    arrange::arrange_with(f, &settings, *t, chosen_style, &mut rng, statement);
+                theme.get_or_insert(opening);
+                part
+            }
+            Mode::Scan => scan::scan(picture, &settings, *t),
+            Mode::Spectral => {
+                frames.push(spectral::spectrum_with(picture, f, &settings, *t, partials));
+                Vec::new()
+            }
+        };
+        let next = keys[(k + 1) % keys.len()].1;
+        if next != *t {
+            pivot_into(&mut part, section_beats, next);
+        }
+        notes.extend(part.into_iter().map(|n| Note {
+            start_beats: n.start_beats + start,
+            ..n
+        }));
+        section_list.push(Section {
+            start_beats: start,
+            source: name.clone(),
+            tonality: t.name(),
+        });
+    }
+
+    let mut score = Score::new(section_beats * sections.len() as f64, notes, source);
+    if settings.mode == Mode::Compose {
+        score.style = chosen_style.name().to_string();
+    }
+    if settings.mode == Mode::Spectral {
+        score.spectrum = spectral::join(frames);
+    }
+    score.tonality = centre.name();
+    let wave = wave::wave(first);
+    score.patch = proposed_patch(&first_features, &wave, &settings);
+    score.wave = Some(wave);
+    score.sections = section_list;
+    score.level_db = loudness::trim(&score);
+    score
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::compose::gallery::gallery;
+    use crate::compose::{compose, Scale};
+
+    fn pictures(names: &[&str]) -> Vec<(Picture, String)> {
+        let all = gallery();
+        names
+            .iter()
+            .map(|n| {
+                let (_, p) = all.iter().find(|(g, _)| g == n).expect("a gallery picture");
+                (p.clone(), format!("{n}.png"))
+            })
+            .collect()
+    }
+
+    fn piece(names: &[&str], settings: &Settings) -> Score {
+        let owned = pictures(names);
+        let sections: Vec<(&Picture, String)> = owned.iter().map(|(p, n)| (p, n.clone())).collect();
+        compose_piece(&sections, settings, String::from("walk"))
+    }
+
+    #[test]
+    fn one_section_is_the_picture_composed_alone() {
+        let owned = pictures(&["forest"]);
+        let alone = compose(
+            &owned[0].0,
+            &Settings::default(),
+            String::from("forest.png"),
+        );
+        let sections = [(&owned[0].0, owned[0].1.clone())];
+        let one = compose_piece(&sections, &Settings::default(), String::from("forest.png"));
+        assert_eq!(one, alone);
+        assert!(one.sections.is_empty());
+    }
+
+    #[test]
+    fn sections_follow_each_other_for_the_whole_loop() {
+        let names = ["sunset", "night city", "forest", "beach"];
+        let s = Settings {
+            bars: 4,
+            ..Settings::default()
+        };
+        let score = piece(&names, &s);
+        assert_eq!(score.length_beats, 4.0 * 16.0);
+        assert_eq!(score.sections.len(), 4);
+        for (k, section) in score.sections.iter().enumerate() {
+            assert_eq!(section.start_beats, 16.0 * k as f64);
+            assert_eq!(section.source, format!("{}.png", names[k]));
+            // Every section plays: melody, chords and bass in each.
+            for part in [Part::Melody, Part::Harmony, Part::Bass] {
+                assert!(
+                    score.notes.iter().any(|n| n.part == part
+                        && n.start_beats >= section.start_beats
+                        && n.start_beats < section.start_beats + 16.0),
+                    "section {k} has no {part:?}"
+                );
+            }
+        }
+        // The same pictures and settings: the same piece.
+        assert_eq!(score, piece(&names, &s));
+    }
+
+    fn fifths_apart(a: u8, b: u8) -> i32 {
+        let d = ((i32::from(a) - i32::from(b)) * 7).rem_euclid(12);
+        d.min(12 - d)
+    }
+
+    #[test]
+    fn keys_stay_within_a_fifth_of_the_centre_and_of_each_other() {
+        // Pictures whose own keys lie all around the circle.
+        let names = [
+            "sunset",
+            "underwater",
+            "meadow flowers",
+            "autumn leaves",
+            "storm clouds",
+            "mondrian",
+            "night city",
+            "forest",
+        ];
+        let score = piece(&names, &Settings::default());
+        let tonics: Vec<u8> = score
+            .sections
+            .iter()
+            .map(|s| {
+                super::super::NOTE_NAMES
+                    .iter()
+                    .position(|n| s.tonality.split(' ').next() == Some(n))
+                    .expect("a tonic name") as u8
+            })
+            .collect();
+        let centre = tonics[0];
+        for (k, &t) in tonics.iter().enumerate() {
+            assert!(fifths_apart(t, centre) <= 1, "{:?}", score.sections);
+            let next = tonics[(k + 1) % tonics.len()];
+            assert!(fifths_apart(t, next) <= 1, "{:?}", score.sections);
+        }
+        assert!(
+            tonics.iter().any(|&t| t != centre),
+            "no section moves: {:?}",
+            score.sections
+        );
+        // A key the musician sets holds everywhere.
+        let fixed = piece(
+            &names,
+            &Settings {
+                key: Some(2),
+                scale: Some(Scale::Dorian),
+                ..Settings::default()
+            },
+        );
+        assert!(fixed.sections.iter().all(|s| s.tonality == "D Dorian"));
+    }
+
+    #[test]
+    fn a_section_in_another_key_ends_on_that_keys_dominant() {
+        let names = [
+            "sunset",
+            "underwater",
+            "meadow flowers",
+            "autumn leaves",
+            "storm clouds",
+            "mondrian",
+        ];
+        let score = piece(&names, &Settings::default());
+        let bar = 4.0 * f64::from(Settings::default().bars);
+        let mut pivots = 0;
+        for (k, s) in score.sections.iter().enumerate() {
+            let next = &score.sections[(k + 1) % score.sections.len()];
+            if next.tonality == s.tonality {
+                continue;
+            }
+            pivots += 1;
+            let tonic = super::super::NOTE_NAMES
+                .iter()
+                .position(|n| next.tonality.split(' ').next() == Some(n))
+                .unwrap() as i32;
+            let v = (tonic + 7) % 12;
+            let end = s.start_beats + bar;
+            let last: Vec<&Note> = score
+                .notes
+                .iter()
+                .filter(|n| {
+                    n.part != Part::Drums && n.start_beats >= end - 2.0 && n.start_beats < end
+                })
+                .collect();
+            assert!(!last.is_empty());
+            for n in last {
+                let pc = i32::from(n.pitch) % 12;
+                assert!(
+                    [v, (v + 4) % 12, (v + 7) % 12].contains(&pc),
+                    "{n:?} before {}",
+                    next.tonality
+                );
+                if n.part == Part::Bass {
+                    assert_eq!(pc, v);
+                }
+            }
+        }
+        assert!(pivots > 0);
+    }
+
+    /// The melody's first bar in a section, as intervals between its notes.
+    fn opening_intervals(score: &Score, section: &Section) -> Vec<i32> {
+        let mut m: Vec<&Note> = score
+            .notes
+            .iter()
+            .filter(|n| {
+                n.part == Part::Melody
+                    && n.start_beats >= section.start_beats
+                    && n.start_beats < section.start_beats + 4.0
+            })
+            .collect();
+        m.sort_by(|a, b| a.start_beats.total_cmp(&b.start_beats));
+        m.windows(2)
+            .map(|w| i32::from(w[1].pitch) - i32::from(w[0].pitch))
+            .collect()
+    }
+
+    #[test]
+    fn the_opening_motif_returns_in_later_sections() {
+        // The same picture three times: the theme comes back as it was.
+        let same = piece(&["forest", "forest", "forest"], &Settings::default());
+        let first = opening_intervals(&same, &same.sections[0]);
+        assert!(first.len() >= 2);
+        for s in &same.sections[1..] {
+            let again = opening_intervals(&same, s);
+            let signs = |v: &[i32]| v.iter().map(|i| i.signum()).collect::<Vec<_>>();
+            assert_eq!(signs(&again), signs(&first), "the theme's contour");
+        }
+        // Under a much darker picture it comes back upside down.
+        let dark = piece(&["snowy mountain", "night city"], &Settings::default());
+        let (a, b) = (
+            opening_intervals(&dark, &dark.sections[0]),
+            opening_intervals(&dark, &dark.sections[1]),
+        );
+        let n = a.len().min(b.len());
+        assert!(n >= 1);
+        let opposite = (0..n)
+            .filter(|&i| a[i].signum() == -b[i].signum() && a[i] != 0)
+            .count();
+        assert!(opposite * 2 >= n, "{a:?} then {b:?}");
+    }
+
+    #[test]
+    fn spectral_sections_join_into_one_spectrogram() {
+        let s = Settings {
+            mode: Mode::Spectral,
+            ..Settings::default()
+        };
+        let score = piece(&["sunset", "portrait", "beach"], &s);
+        let spectrum = score.spectrum.as_ref().expect("a spectrum");
+        assert!(spectrum.is_valid());
+        assert_eq!(
+            spectrum.frames,
+            3 * s.bars as usize * spectral::FRAMES_PER_BAR
+        );
+        let alone = compose(&pictures(&["sunset"])[0].0, &s, String::new());
+        assert_eq!(spectrum.freqs_hz, alone.spectrum.unwrap().freqs_hz);
+    }
+
+    #[test]
+    fn scan_sections_play_each_picture_in_turn() {
+        let s = Settings {
+            mode: Mode::Scan,
+            ..Settings::default()
+        };
+        let score = piece(&["black", "white"], &s);
+        let half = score.length_beats / 2.0;
+        assert!(!score.notes.is_empty());
+        assert!(
+            score.notes.iter().all(|n| n.start_beats >= half),
+            "black plays nothing"
+        );
+    }
+}
