@@ -72,8 +72,8 @@ pub struct ComposeArgs {
     /// Spectral: partials snapped to the scale.
     #[arg(long)]
     snap: bool,
-    /// Loop length in bars of 4/4.
-    #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u32).range(i64::from(compose::MIN_BARS)..=i64::from(compose::MAX_BARS)))]
+    /// Loop length in bars of 4/4 (with several pictures: each section's length).
+    #[arg(long, visible_alias = "section-bars", default_value_t = 2, value_parser = clap::value_parser!(u32).range(i64::from(compose::MIN_BARS)..=i64::from(compose::MAX_BARS)))]
     bars: u32,
 }
 
@@ -200,8 +200,10 @@ enum TimbreArg {
 
 #[derive(Args, Debug)]
 struct RenderArgs {
-    /// The picture (PNG, JPEG, GIF, WebP, BMP or TIFF).
-    picture: PathBuf,
+    /// The picture (PNG, JPEG, GIF, WebP, BMP or TIFF), or several: one piece with a section per
+    /// picture (an animated GIF, WebP or PNG gives a section per frame, up to 16 in all).
+    #[arg(required = true, num_args = 1..)]
+    pictures: Vec<PathBuf>,
     /// Where to write the audio (stereo, 32-bit float WAV).
     #[arg(short, long, value_name = "OUT.wav")]
     output: PathBuf,
@@ -270,7 +272,7 @@ fn main() -> ExitCode {
         match cli.command {
             Command::Render(args) => args.compose.settings().map_err(usage).and_then(|settings| {
                 render::render(&render::Job {
-                    picture: args.picture,
+                    pictures: args.pictures,
                     output: args.output,
                     settings,
                     picture_timbre: args.timbre == TimbreArg::Picture,
@@ -357,7 +359,7 @@ mod tests {
             panic!("not render")
         };
         let s = r.compose.settings().unwrap();
-        assert_eq!(r.picture, PathBuf::from("pic.png"));
+        assert_eq!(r.pictures, [PathBuf::from("pic.png")]);
         assert_eq!(
             (s.bars, r.loops, r.bpm, r.sample_rate, r.block_size),
             (4, 3, 97.5, 44_100, 1)

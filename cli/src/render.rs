@@ -9,7 +9,8 @@ use pixelody::engine::{render_offline, EngineParams, OfflineRender};
 /// A validated render request.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Job {
-    pub picture: PathBuf,
+    /// One picture, or several: a section each.
+    pub pictures: Vec<PathBuf>,
     pub output: PathBuf,
     pub settings: Settings,
     /// Play the picture's proposed timbre (true) or the plugin's default parameters.
@@ -44,12 +45,28 @@ pub fn read_picture(path: &Path) -> Result<(Vec<u8>, String), String> {
     Ok((bytes, name))
 }
 
-/// Reads, composes and renders; returns what to print on success.
+/// Reads, composes and renders; returns what to print on success. With several pictures, one
+/// that cannot be used is named on stderr and skipped; none usable is an error.
 pub fn render(job: &Job) -> Result<String, String> {
-    let (bytes, name) = read_picture(&job.picture)?;
     let settings = job.settings;
-    let score = pixelody::picture_to_score(&bytes, &name, &settings)
-        .map_err(|e| format!("{}: {}", display(&job.picture), e.message))?;
+    let files = job
+        .pictures
+        .iter()
+        .map(|path| {
+            let name = path
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_else(|| display(path));
+            (name, move || read_picture(path).map(|(bytes, _)| bytes))
+        })
+        .collect();
+    let gathered = pixelody::sections::gather(files, &|| true);
+    let score = gathered
+        .compose(&settings)
+        .ok_or_else(|| gathered.refusals().unwrap_or_default())?;
+    for why in &gathered.refused {
+        eprintln!("pixelody: skipped {why}");
+    }
     let samples = (score.length_beats * f64::from(job.loops) * 60.0 / job.bpm
         * f64::from(job.sample_rate))
     .round() as usize;
@@ -91,8 +108,8 @@ pub fn render(job: &Job) -> Result<String, String> {
         })?;
     }
     Ok(format!(
-        "Rendered {} -> {}: {} mode, {}{}, {} bars x {} at {} BPM, {} notes{}, {:.3} s at {} Hz \
-         (blocks of {}), score {:016x}",
+        "Rendered {} -> {}: {} mode, {}{}, {} bars{} x {} at {} BPM, {} notes{}, {:.3} s at {} \
+         Hz (blocks of {}), score {:016x}",
         score.source,
         display(&job.output),
         settings.mode.name(),
@@ -103,6 +120,10 @@ pub fn render(job: &Job) -> Result<String, String> {
             format!(", {}", score.style)
         },
         score.bars(),
+        match score.sections.len() {
+            0 | 1 => String::new(),
+            n => format!(" in {n} sections"),
+        },
         job.loops,
         job.bpm,
         score.notes.len(),

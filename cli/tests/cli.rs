@@ -231,3 +231,108 @@ fn info_says_what_pixelody_reads_in_a_picture() {
         "{stderr}"
     );
 }
+
+fn png(path: &Path, rgb: [u8; 3]) {
+    image::RgbImage::from_pixel(48, 32, image::Rgb(rgb))
+        .save(path)
+        .unwrap();
+}
+
+fn score_json(path: &Path) -> serde_json::Value {
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+#[test]
+fn several_pictures_render_as_one_piece_in_sections_and_a_bad_one_is_skipped_by_name() {
+    let (a, b, bad, c) = (
+        scratch("walk-a.png"),
+        scratch("walk-b.png"),
+        scratch("walk-notes.txt"),
+        scratch("walk-c.png"),
+    );
+    png(&a, [200, 60, 40]);
+    png(&b, [40, 90, 200]);
+    png(&c, [230, 220, 90]);
+    std::fs::write(&bad, "not a picture").unwrap();
+    let (out, json) = (scratch("walk.wav"), scratch("walk.json"));
+    let args: Vec<&std::ffi::OsStr> = vec![
+        "render".as_ref(),
+        a.as_os_str(),
+        b.as_os_str(),
+        bad.as_os_str(),
+        c.as_os_str(),
+        "-o".as_ref(),
+        out.as_os_str(),
+        "--section-bars".as_ref(),
+        "4".as_ref(),
+        "--json".as_ref(),
+        json.as_os_str(),
+    ];
+    let (code, stdout, stderr) = pixelody(&args);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stdout.contains("12 bars in 3 sections"), "{stdout}");
+    assert_eq!(
+        stderr.trim(),
+        "pixelody: skipped walk-notes.txt: this is not a picture Pixelody can read (it reads \
+         PNG, JPEG, GIF, WebP, BMP or TIFF)"
+    );
+    let score = score_json(&json);
+    assert_eq!(score["length_beats"], 48.0);
+    let sections = score["sections"].as_array().unwrap();
+    let sources: Vec<&str> = sections
+        .iter()
+        .map(|s| s["source"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        sources,
+        [
+            "walk-a.png (48 x 32)",
+            "walk-b.png (48 x 32)",
+            "walk-c.png (48 x 32)"
+        ]
+    );
+    // The WAV is the whole piece: 12 bars at 120 BPM.
+    let wav = hound::WavReader::open(&out).unwrap();
+    assert_eq!(wav.duration(), 24 * 48_000);
+}
+
+#[test]
+fn an_animated_gif_renders_a_section_per_frame() {
+    let gif = scratch("anim.gif");
+    {
+        let mut e = image::codecs::gif::GifEncoder::new(std::fs::File::create(&gif).unwrap());
+        for v in [20u8, 120, 240] {
+            let frame = image::RgbaImage::from_pixel(40, 30, image::Rgba([v, 255 - v, v / 2, 255]));
+            e.encode_frame(image::Frame::new(frame)).unwrap();
+        }
+    }
+    let (out, json) = (scratch("anim.wav"), scratch("anim.json"));
+    let (code, stdout, stderr) = pixelody(&[
+        "render".as_ref(),
+        gif.as_os_str(),
+        "-o".as_ref(),
+        out.as_os_str(),
+        "--json".as_ref(),
+        json.as_os_str(),
+    ]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(
+        stdout.starts_with("Rendered anim.gif (40 x 30), 3 of 3 frames"),
+        "{stdout}"
+    );
+    let score = score_json(&json);
+    let sources: Vec<&str> = score["sections"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["source"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        sources,
+        [
+            "anim.gif, frame 1 of 3",
+            "anim.gif, frame 2 of 3",
+            "anim.gif, frame 3 of 3"
+        ]
+    );
+}

@@ -13,6 +13,7 @@ pub mod engine;
 pub mod export;
 pub mod plugin;
 pub mod score;
+pub mod sections;
 pub mod wavetable;
 
 use analysis::PictureError;

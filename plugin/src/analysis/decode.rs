@@ -27,7 +27,7 @@ pub struct PictureError {
 }
 
 impl PictureError {
-    fn new(message: impl Into<String>) -> Self {
+    pub(super) fn new(message: impl Into<String>) -> Self {
         PictureError {
             file: None,
             message: message.into(),
@@ -54,7 +54,7 @@ impl std::error::Error for PictureError {}
 
 const READABLE: &str = "PNG, JPEG, GIF, WebP, BMP or TIFF";
 
-fn describe(format: Option<image::ImageFormat>, err: ImageError) -> PictureError {
+pub(super) fn describe(format: Option<image::ImageFormat>, err: ImageError) -> PictureError {
     let kind = format
         .map(|f| format!("{f:?}").to_uppercase())
         .unwrap_or_else(|| String::from("picture"));
@@ -89,19 +89,19 @@ pub struct Decoded {
     pub source_height: u32,
 }
 
-/// Decodes `bytes`, refusing oversized pictures from their header before allocating pixels.
-/// JPEGs are decoded at a reduced scale (the DCT's 1/2, 1/4 or 1/8) where the working copy still
-/// gets at least one decoded pixel per cell: most of the cost of a large photo is never paid.
-pub fn read(bytes: &[u8]) -> Result<Decoded, PictureError> {
+fn reader(bytes: &[u8]) -> Result<ImageReader<Cursor<&[u8]>>, PictureError> {
+    ImageReader::new(Cursor::new(bytes))
+        .with_guessed_format()
+        .map_err(|e| PictureError::new(format!("the file could not be read ({e})")))
+}
+
+/// The file's format and size from its header, refusing what is not a picture we read, has no
+/// pixels or is too large, before any pixel memory is allocated.
+pub(super) fn probe(bytes: &[u8]) -> Result<(ImageFormat, u32, u32), PictureError> {
     if bytes.is_empty() {
         return Err(PictureError::new("the file is empty"));
     }
-    let reader = || {
-        ImageReader::new(Cursor::new(bytes))
-            .with_guessed_format()
-            .map_err(|e| PictureError::new(format!("the file could not be read ({e})")))
-    };
-    let probe = reader()?;
+    let probe = reader(bytes)?;
     let Some(format) = probe.format() else {
         return Err(PictureError::new(format!(
             "this is not a picture Pixelody can read (it reads {READABLE})"
@@ -120,6 +120,14 @@ pub fn read(bytes: &[u8]) -> Result<Decoded, PictureError> {
             MAX_PIXELS / 1_000_000
         )));
     }
+    Ok((format, w, h))
+}
+
+/// Decodes `bytes`, refusing oversized pictures from their header before allocating pixels.
+/// JPEGs are decoded at a reduced scale (the DCT's 1/2, 1/4 or 1/8) where the working copy still
+/// gets at least one decoded pixel per cell: most of the cost of a large photo is never paid.
+pub fn read(bytes: &[u8]) -> Result<Decoded, PictureError> {
+    let (format, w, h) = probe(bytes)?;
     // Report the size as the musician sees the picture: upright.
     let decoded = |image: DynamicImage| {
         let turned = (image.width() > image.height()) != (w > h);
@@ -140,7 +148,7 @@ pub fn read(bytes: &[u8]) -> Result<Decoded, PictureError> {
         }
     }
 
-    let mut reader = reader()?;
+    let mut reader = reader(bytes)?;
     let mut limits = Limits::default();
     limits.max_image_width = Some(MAX_DIMENSION);
     limits.max_image_height = Some(MAX_DIMENSION);

@@ -1,0 +1,222 @@
+//! Animations: the frames of an animated GIF, WebP or PNG as pictures (a piece's sections).
+//! Frames are decoded one at a time and each kept one is reduced to its working copy at once, so
+//! a long or large animation never holds more than the decoder's canvas and the frame being
+//! decoded at full size. Frames are sampled evenly over the whole animation: kept at a stride
+//! that doubles whenever twice the wanted number have been kept, then thinned to the number
+//! wanted at equal steps.
+
+use std::io::Cursor;
+
+use image::codecs::gif::GifDecoder;
+use image::codecs::png::PngDecoder;
+use image::codecs::webp::WebPDecoder;
+use image::{AnimationDecoder, DynamicImage, ImageDecoder, ImageFormat, Limits};
+
+use super::decode::{describe, probe, PictureError};
+use super::{downscale, Decoded, Picture};
+
+/// The largest animation canvas we decode (4K UHD): every frame is this size in memory.
+const MAX_ANIMATION_PIXELS: u64 = 3840 * 2160;
+/// Frames read at most; a longer animation is sampled from its first this many.
+pub const MAX_FRAMES_READ: usize = 20_000;
+
+/// What a file holds for a piece: its pictures (an animation's sampled frames, each with its
+/// frame number from 0) and how many frames were read.
+pub struct Frames {
+    pub pictures: Vec<(usize, Picture)>,
+    pub total: usize,
+}
+
+/// The frames of `bytes` as at most `max` pictures (at least one): every frame of a short
+/// animation, an even sample of a long one, and a still picture as itself.
+pub fn decode_frames(bytes: &[u8], max: usize) -> Result<Frames, PictureError> {
+    let max = max.max(1);
+    let (format, w, h) = probe(bytes)?;
+    let still = || {
+        Ok(Frames {
+            pictures: vec![(0, super::decode(bytes)?)],
+            total: 1,
+        })
+    };
+    let animated = match format {
+        ImageFormat::Gif => true,
+        ImageFormat::WebP => WebPDecoder::new(Cursor::new(bytes))
+            .map(|d| d.has_animation())
+            .unwrap_or(false),
+        ImageFormat::Png => PngDecoder::new(Cursor::new(bytes))
+            .and_then(|d| d.is_apng())
+            .unwrap_or(false),
+        _ => false,
+    };
+    if !animated || max == 1 {
+        return still();
+    }
+    if u64::from(w) * u64::from(h) > MAX_ANIMATION_PIXELS {
+        return Err(PictureError::new(format!(
+            "the animation is {w} x {h} pixels, too large to read frame by frame (limit 3840 x \
+             2160)"
+        )));
+    }
+    let limits = || {
+        let mut l = Limits::default();
+        l.max_image_width = Some(w);
+        l.max_image_height = Some(h);
+        // Room for the canvas, the frame and the decoder's own buffers, no more.
+        l.max_alloc = Some(MAX_ANIMATION_PIXELS * 4 * 4);
+        l
+    };
+    let fail = |e| describe(Some(format), e);
+    let frames = match format {
+        ImageFormat::Gif => {
+            let mut d = GifDecoder::new(Cursor::new(bytes)).map_err(fail)?;
+            d.set_limits(limits()).map_err(fail)?;
+            d.into_frames()
+        }
+        ImageFormat::WebP => {
+            let mut d = WebPDecoder::new(Cursor::new(bytes)).map_err(fail)?;
+            d.set_limits(limits()).map_err(fail)?;
+            d.into_frames()
+        }
+        _ => PngDecoder::with_limits(Cursor::new(bytes), limits())
+            .and_then(PngDecoder::apng)
+            .map_err(fail)?
+            .into_frames(),
+    };
+    let mut kept: Vec<(usize, Picture)> = Vec::new();
+    let mut stride = 1;
+    let mut total = 0;
+    let mut problem = None;
+    for (i, frame) in frames.take(MAX_FRAMES_READ).enumerate() {
+        let frame = match frame {
+            Ok(frame) => frame,
+            // A damaged frame ends the animation: the frames before it still play.
+            Err(e) => {
+                problem = Some(fail(e));
+                break;
+            }
+        };
+        total = i + 1;
+        if i % stride != 0 {
+            continue;
+        }
+        let image = DynamicImage::ImageRgba8(frame.into_buffer());
+        kept.push((
+            i,
+            downscale(&Decoded {
+                source_width: image.width(),
+                source_height: image.height(),
+                image,
+            }),
+        ));
+        if kept.len() == 2 * max {
+            kept = kept.into_iter().step_by(2).collect();
+            stride *= 2;
+        }
+    }
+    if kept.is_empty() {
+        return Err(problem.unwrap_or_else(|| PictureError::new("the animation has no frames")));
+    }
+    Ok(Frames {
+        pictures: evenly(kept, max),
+        total,
+    })
+}
+
+/// `max` of `items` at equal steps, the first and the last included.
+fn evenly<T>(items: Vec<T>, max: usize) -> Vec<T> {
+    let n = items.len();
+    if n <= max {
+        return items;
+    }
+    let wanted: Vec<usize> = (0..max)
+        .map(|j| (j * (n - 1) + (max - 1) / 2) / (max - 1).max(1))
+        .collect();
+    items
+        .into_iter()
+        .enumerate()
+        .filter(|(i, _)| wanted.contains(i))
+        .map(|(_, item)| item)
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use image::codecs::gif::{GifEncoder, Repeat};
+    use image::{Delay, Frame, Rgba, RgbaImage};
+
+    /// An animated GIF of `n` frames, `w` x `h`, frame k filled with a grey level of k.
+    fn gif(n: usize, w: u32, h: u32) -> Vec<u8> {
+        let mut out = Vec::new();
+        {
+            let mut e = GifEncoder::new_with_speed(&mut out, 30);
+            e.set_repeat(Repeat::Infinite).unwrap();
+            for k in 0..n {
+                let v = (k * 255 / n.max(2).saturating_sub(1)) as u8;
+                let img = RgbaImage::from_pixel(w, h, Rgba([v, v, v, 255]));
+                e.encode_frame(Frame::from_parts(
+                    img,
+                    0,
+                    0,
+                    Delay::from_numer_denom_ms(40, 1),
+                ))
+                .unwrap();
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn a_short_animation_gives_every_frame_in_order() {
+        let f = decode_frames(&gif(5, 32, 24), 16).unwrap();
+        assert_eq!(f.total, 5);
+        let frames: Vec<usize> = f.pictures.iter().map(|(i, _)| *i).collect();
+        assert_eq!(frames, vec![0, 1, 2, 3, 4]);
+        // Each frame is its own picture: darkest first, lightest last.
+        let light = |p: &Picture| p.pixels.iter().map(|c| c.l).sum::<f32>();
+        assert!(light(&f.pictures[0].1) < light(&f.pictures[4].1));
+        assert_eq!(
+            (f.pictures[0].1.source_width, f.pictures[0].1.source_height),
+            (32, 24)
+        );
+    }
+
+    #[test]
+    fn a_long_animation_is_sampled_evenly_first_to_last() {
+        let f = decode_frames(&gif(300, 8, 8), 16).unwrap();
+        assert_eq!(f.total, 300);
+        let frames: Vec<usize> = f.pictures.iter().map(|(i, _)| *i).collect();
+        assert_eq!(frames.len(), 16);
+        assert_eq!(frames[0], 0);
+        assert!(frames[15] >= 280, "{frames:?}");
+        let steps: Vec<usize> = frames.windows(2).map(|w| w[1] - w[0]).collect();
+        let (lo, hi) = (steps.iter().min().unwrap(), steps.iter().max().unwrap());
+        assert!(hi - lo <= *lo, "uneven: {frames:?}");
+    }
+
+    #[test]
+    fn a_still_picture_is_one_section() {
+        let mut png = Vec::new();
+        RgbaImage::from_pixel(4, 4, Rgba([9, 9, 9, 255]))
+            .write_to(&mut Cursor::new(&mut png), ImageFormat::Png)
+            .unwrap();
+        let f = decode_frames(&png, 16).unwrap();
+        assert_eq!((f.total, f.pictures.len()), (1, 1));
+    }
+
+    #[test]
+    fn a_cut_animation_plays_the_frames_before_the_cut_and_garbage_is_refused() {
+        let whole = gif(10, 16, 16);
+        let cut = &whole[..whole.len() * 2 / 3];
+        let f = decode_frames(cut, 16).unwrap();
+        assert!(f.total >= 1 && f.total < 10, "{}", f.total);
+        assert!(decode_frames(b"GIF89a nonsense", 16).is_err());
+    }
+
+    #[test]
+    fn evenly_keeps_the_ends() {
+        assert_eq!(evenly((0..10).collect(), 4), vec![0, 3, 6, 9]);
+        assert_eq!(evenly((0..3).collect(), 4), vec![0, 1, 2]);
+        assert_eq!(evenly((0..32).collect(), 16).len(), 16);
+    }
+}

@@ -1,0 +1,177 @@
+//! Files to a piece's sections, for the plugin's loader and the command line alike: each still
+//! picture is a section, each animation its frames (sampled evenly), and more than
+//! [`MAX_SECTIONS`] in all are sampled evenly down to that. Files that cannot be used are named
+//! with the reason and skipped; the others still make the piece. Files are read and decoded one
+//! at a time, so only one file's bytes are held at once.
+
+use crate::analysis::{self, Picture};
+use crate::compose::{self, piece::MAX_SECTIONS};
+use crate::score::Score;
+
+/// The pictures gathered for a piece, each with the name its section is known by, and one line
+/// for each file that was refused.
+#[derive(Default)]
+pub struct Gathered {
+    pub sections: Vec<(Picture, String)>,
+    pub refused: Vec<String>,
+    /// Describes the piece's origin when it is one animation ("anim.gif (320 x 240), 16 of 300
+    /// frames"); `None` otherwise.
+    animation: Option<String>,
+}
+
+/// Reads `files` (each a name and a way to read its bytes, called when its turn comes), stopping
+/// early when `wanted` says the work is no longer wanted.
+pub fn gather<F>(files: Vec<(String, F)>, wanted: &dyn Fn() -> bool) -> Gathered
+where
+    F: FnOnce() -> Result<Vec<u8>, String>,
+{
+    let mut g = Gathered::default();
+    let count = files.len();
+    for (name, read) in files {
+        if !wanted() {
+            break;
+        }
+        let frames = read().and_then(|bytes| {
+            analysis::decode_frames(&bytes, MAX_SECTIONS).map_err(|e| e.in_file(&name).to_string())
+        });
+        match frames {
+            Ok(f) if f.total > 1 => {
+                let first = &f.pictures[0].1;
+                if count == 1 {
+                    g.animation = Some(format!(
+                        "{} ({} x {}), {} of {} frames",
+                        name,
+                        first.source_width,
+                        first.source_height,
+                        f.pictures.len(),
+                        f.total
+                    ));
+                }
+                for (i, picture) in f.pictures {
+                    g.sections
+                        .push((picture, format!("{name}, frame {} of {}", i + 1, f.total)));
+                }
+            }
+            Ok(f) => {
+                for (_, picture) in f.pictures {
+                    let source = compose::source_name(&name, &picture);
+                    g.sections.push((picture, source));
+                }
+            }
+            Err(why) => g.refused.push(why),
+        }
+    }
+    if g.sections.len() > MAX_SECTIONS {
+        let n = g.sections.len();
+        let keep: Vec<usize> = (0..MAX_SECTIONS)
+            .map(|j| (j * (n - 1) + (MAX_SECTIONS - 1) / 2) / (MAX_SECTIONS - 1))
+            .collect();
+        g.sections = std::mem::take(&mut g.sections)
+            .into_iter()
+            .enumerate()
+            .filter(|(i, _)| keep.contains(i))
+            .map(|(_, s)| s)
+            .collect();
+    }
+    g
+}
+
+impl Gathered {
+    /// How the piece is named: the one picture's name, the animation's, or the first picture's
+    /// and how many follow.
+    pub fn source(&self) -> String {
+        match (&self.animation, self.sections.as_slice()) {
+            (Some(a), _) => a.clone(),
+            (None, [(_, one)]) => one.clone(),
+            (None, [(_, first), rest @ ..]) => format!("{first} + {} more", rest.len()),
+            (None, []) => String::new(),
+        }
+    }
+
+    /// The piece, composed with `settings`; `None` when no file gave a picture.
+    pub fn compose(&self, settings: &compose::Settings) -> Option<Score> {
+        if self.sections.is_empty() {
+            return None;
+        }
+        let sections: Vec<(&Picture, String)> =
+            self.sections.iter().map(|(p, n)| (p, n.clone())).collect();
+        Some(compose::piece::compose_piece(
+            &sections,
+            settings,
+            self.source(),
+        ))
+    }
+
+    /// What the musician is told about refused files: "b.txt: this is not a picture ...; ...".
+    pub fn refusals(&self) -> Option<String> {
+        (!self.refused.is_empty()).then(|| self.refused.join("; "))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn png(w: u32, h: u32, v: u8) -> Vec<u8> {
+        let mut out = Vec::new();
+        image::RgbImage::from_pixel(w, h, image::Rgb([v, v / 2, 255 - v]))
+            .write_to(&mut std::io::Cursor::new(&mut out), image::ImageFormat::Png)
+            .unwrap();
+        out
+    }
+
+    type Read = Box<dyn FnOnce() -> Result<Vec<u8>, String>>;
+
+    fn file(name: &str, bytes: Vec<u8>) -> (String, Read) {
+        (name.to_owned(), Box::new(move || Ok(bytes)))
+    }
+
+    #[test]
+    fn good_files_make_sections_in_order_and_bad_ones_are_named() {
+        let files = vec![
+            file("a.png", png(40, 30, 10)),
+            file("notes.txt", b"not a picture".to_vec()),
+            file("b.png", png(20, 20, 200)),
+            (
+                String::from("gone.png"),
+                Box::new(|| Err(String::from("gone.png: the file is not there any more"))) as Read,
+            ),
+        ];
+        let g = gather(files, &|| true);
+        let names: Vec<&str> = g.sections.iter().map(|(_, n)| n.as_str()).collect();
+        assert_eq!(names, ["a.png (40 x 30)", "b.png (20 x 20)"]);
+        assert_eq!(g.refused.len(), 2);
+        assert!(
+            g.refused[0].starts_with("notes.txt: this is not a picture"),
+            "{:?}",
+            g.refused
+        );
+        assert_eq!(g.source(), "a.png (40 x 30) + 1 more");
+        let score = g.compose(&compose::Settings::default()).unwrap();
+        assert_eq!(score.sections.len(), 2);
+        assert_eq!(score.source, "a.png (40 x 30) + 1 more");
+    }
+
+    #[test]
+    fn more_than_sixteen_pictures_are_sampled_evenly() {
+        let files: Vec<(String, Read)> = (0..40)
+            .map(|k| file(&format!("p{k:02}.png"), png(8, 8, (k * 6) as u8)))
+            .collect();
+        let g = gather(files, &|| true);
+        assert_eq!(g.sections.len(), MAX_SECTIONS);
+        assert_eq!(g.sections[0].1, "p00.png (8 x 8)");
+        assert_eq!(g.sections[15].1, "p39.png (8 x 8)");
+    }
+
+    #[test]
+    fn one_picture_is_named_as_before_and_nothing_usable_composes_nothing() {
+        let g = gather(vec![file("a.png", png(4, 4, 1))], &|| true);
+        assert_eq!(g.source(), "a.png (4 x 4)");
+        let g = gather(vec![file("x.txt", b"x".to_vec())], &|| true);
+        assert!(g.compose(&compose::Settings::default()).is_none());
+        assert!(g.refusals().unwrap().starts_with("x.txt"));
+        // Work no longer wanted stops before reading.
+        let g = gather(vec![file("a.png", png(4, 4, 1))], &|| false);
+        assert!(g.sections.is_empty() && g.refused.is_empty());
+    }
+}
