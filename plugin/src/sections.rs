@@ -4,7 +4,7 @@
 //! with the reason and skipped; the others still make the piece. Files are read and decoded one
 //! at a time, so only one file's bytes are held at once.
 
-use crate::analysis::{self, Picture};
+use crate::analysis::{self, evenly_spaced, Picture};
 use crate::compose::{self, piece::MAX_SECTIONS};
 use crate::score::Score;
 
@@ -27,6 +27,13 @@ where
 {
     let mut g = Gathered::default();
     let count = files.len();
+    // More files than sections: only those an even sample keeps are read.
+    let keep = evenly_spaced(count, MAX_SECTIONS);
+    let files = files
+        .into_iter()
+        .enumerate()
+        .filter(|(i, _)| keep.contains(i))
+        .map(|(_, f)| f);
     for (name, read) in files {
         if !wanted() {
             break;
@@ -62,10 +69,7 @@ where
         }
     }
     if g.sections.len() > MAX_SECTIONS {
-        let n = g.sections.len();
-        let keep: Vec<usize> = (0..MAX_SECTIONS)
-            .map(|j| (j * (n - 1) + (MAX_SECTIONS - 1) / 2) / (MAX_SECTIONS - 1))
-            .collect();
+        let keep = evenly_spaced(g.sections.len(), MAX_SECTIONS);
         g.sections = std::mem::take(&mut g.sections)
             .into_iter()
             .enumerate()
@@ -157,7 +161,21 @@ mod tests {
         let files: Vec<(String, Read)> = (0..40)
             .map(|k| file(&format!("p{k:02}.png"), png(8, 8, (k * 6) as u8)))
             .collect();
+        let read = std::cell::Cell::new(0);
+        type Counted<'a> = Box<dyn FnOnce() -> Result<Vec<u8>, String> + 'a>;
+        let files: Vec<(String, Counted<'_>)> = files
+            .into_iter()
+            .map(|(name, f)| {
+                let read = &read;
+                let counted: Counted<'_> = Box::new(move || {
+                    read.set(read.get() + 1);
+                    f()
+                });
+                (name, counted)
+            })
+            .collect();
         let g = gather(files, &|| true);
+        assert_eq!(read.get(), MAX_SECTIONS, "only the files kept are read");
         assert_eq!(g.sections.len(), MAX_SECTIONS);
         assert_eq!(g.sections[0].1, "p00.png (8 x 8)");
         assert_eq!(g.sections[15].1, "p39.png (8 x 8)");

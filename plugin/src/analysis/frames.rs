@@ -122,15 +122,19 @@ pub fn decode_frames(bytes: &[u8], max: usize) -> Result<Frames, PictureError> {
     })
 }
 
+/// Which of `n` items an even sample of at most `max` keeps, the first and the last included.
+pub fn evenly_spaced(n: usize, max: usize) -> Vec<usize> {
+    if n <= max {
+        return (0..n).collect();
+    }
+    (0..max)
+        .map(|j| (j * (n - 1) + (max - 1) / 2) / (max - 1).max(1))
+        .collect()
+}
+
 /// `max` of `items` at equal steps, the first and the last included.
 fn evenly<T>(items: Vec<T>, max: usize) -> Vec<T> {
-    let n = items.len();
-    if n <= max {
-        return items;
-    }
-    let wanted: Vec<usize> = (0..max)
-        .map(|j| (j * (n - 1) + (max - 1) / 2) / (max - 1).max(1))
-        .collect();
+    let wanted = evenly_spaced(items.len(), max);
     items
         .into_iter()
         .enumerate()

@@ -10,7 +10,7 @@ mod oklab;
 pub use decode::{decode, read, Decoded, PictureError, MAX_SIDE};
 pub use downscale::downscale;
 pub use features::{analyse, Column, Features, Region, Stats, Swatch};
-pub use frames::{decode_frames, Frames, MAX_FRAMES_READ};
+pub use frames::{decode_frames, evenly_spaced, Frames, MAX_FRAMES_READ};
 pub use oklab::{linear_to_oklab, srgb_to_oklab, Lab};
 
 /// The downscaled working copy that analysis reads: row-major, top row first, as the 8-bit sRGB

@@ -22,8 +22,7 @@ use super::{style, tonality, wave, Mode, Settings};
 use crate::analysis::Picture;
 use crate::score::{Note, Part, Score, Section, BEATS_PER_BAR};
 
-/// The most sections a piece has; a longer series or animation is sampled down to this.
-pub const MAX_SECTIONS: usize = 16;
+pub use crate::score::MAX_SECTIONS;
 
 /// A section's tonality: its picture's own, kept within a fifth of the centre and of `previous`
 /// (positions on the circle of fifths relative to the centre, -1, 0 or +1).

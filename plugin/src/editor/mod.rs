@@ -330,15 +330,15 @@ impl App {
         });
     }
 
-    fn load(&mut self, source: Source) {
+    fn load(&mut self, sources: Vec<Source>) {
         let params = &self.link.params;
         self.info = None;
-        self.loading = match &source {
-            Source::File(path) => Some(path.clone()),
-            Source::Example(_) => None,
+        self.loading = match sources.as_slice() {
+            [Source::File(path)] => Some(path.clone()),
+            _ => None,
         };
         self.link.loader.load(
-            source,
+            sources,
             params.composition.clone(),
             params.score.clone(),
             params.settings(),
@@ -390,15 +390,31 @@ impl App {
         if dropped.is_empty() {
             return;
         }
-        // A picture by its name first; otherwise the decoder looks at the content and says why
-        // it is not a picture.
-        let pick = dropped
-            .iter()
-            .find(|p| looks_like_picture(p))
-            .unwrap_or(&dropped[0])
-            .clone();
-        self.load(Source::File(pick));
+        // Every file dropped, a folder as the pictures in it (by name): one picture, or a piece
+        // of several. What is not a picture is named in the status line and skipped.
+        let sources = dropped
+            .into_iter()
+            .flat_map(|path| match pictures_in(&path) {
+                Some(inside) if !inside.is_empty() => inside,
+                _ => vec![path],
+            })
+            .map(Source::File)
+            .collect();
+        self.load(sources);
     }
+}
+
+/// The pictures in `dir` (by their names, not in subfolders), sorted by name; `None` when it is
+/// not a folder.
+fn pictures_in(dir: &std::path::Path) -> Option<Vec<std::path::PathBuf>> {
+    let mut found: Vec<std::path::PathBuf> = std::fs::read_dir(dir)
+        .ok()?
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.is_file() && looks_like_picture(p))
+        .collect();
+    found.sort();
+    Some(found)
 }
 
 impl NiceEguiApp for App {
@@ -519,8 +535,8 @@ impl NiceEguiApp for App {
             self.browser.open(purpose, start.as_deref());
         }
         match self.browser.show(&ctx, &self.recent) {
-            Some(Chosen::Picture(path)) => self.load(Source::File(path)),
-            Some(Chosen::Example(name)) => self.load(Source::Example(name)),
+            Some(Chosen::Picture(path)) => self.load(vec![Source::File(path)]),
+            Some(Chosen::Example(name)) => self.load(vec![Source::Example(name)]),
             Some(Chosen::MidiFile(path)) => self.export_midi(&path),
             None => {}
         }

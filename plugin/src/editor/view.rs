@@ -104,9 +104,16 @@ pub fn status_line(ui: &mut Ui, status: &LoadStatus, info: Option<&(String, bool
             ui.label(message);
         }
         None => match status {
-            LoadStatus::Loaded { name } => {
+            LoadStatus::Loaded { name, skipped } => {
                 ui.label(became(name, score));
-                ui.weak("Drop another picture to change it.");
+                if skipped.is_empty() {
+                    ui.weak("Drop another picture to change it.");
+                } else {
+                    ui.colored_label(
+                        ui.visuals().warn_fg_color,
+                        format!("Skipped {}", skipped.join("; ")),
+                    );
+                }
             }
             _ => {
                 ui.weak("Drop a picture here, or open one.");
@@ -154,7 +161,12 @@ pub fn music(
     let painter = ui.painter_at(full);
 
     // The picture, fitted, with the playhead.
-    let picture = &composition.picture;
+    // The playing section's picture (a piece shows each in turn), else the first.
+    let picture = if playhead.playing() {
+        composition.picture_at(playhead.beat(), score.length_beats)
+    } else {
+        composition.picture()
+    };
     let aspect = picture.width as f32 / picture.height.max(1) as f32;
     let size = if picture_area.width() / picture_area.height() > aspect {
         Vec2::new(picture_area.height() * aspect, picture_area.height())

@@ -10,18 +10,22 @@ use nice_plug::params::persist::PersistentField;
 use serde::{Deserialize, Serialize};
 
 use super::bridge::ScoreSlot;
-use crate::analysis::{Picture, PictureError, MAX_SIDE};
+use crate::analysis::{Picture, MAX_SIDE};
 use crate::compose::{self, Settings};
 use crate::score::Score;
+use crate::sections::Gathered;
 
-const COMPOSITION_FORMAT_VERSION: u32 = 1;
+/// 1: one picture. 2: a piece may hold more pictures (`sections`); a version-1 state is a piece
+/// of one.
+const COMPOSITION_FORMAT_VERSION: u32 = 2;
 
 /// What a project stores: the working copy as base64 of its 8-bit sRGB bytes (at most
-/// 128 x 128 x 3 bytes) and the settings the score was composed with.
+/// 128 x 128 x 3 bytes) and the settings the score was composed with. A piece of several
+/// pictures stores the first here and the others in `sections` (at most 15, about 1 MB).
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
 pub struct CompositionState {
     pub version: u32,
-    /// How the musician knows the picture ("sunset.jpg (4000 x 3000)").
+    /// How the musician knows the picture ("sunset.jpg (4000 x 3000)"), or the piece.
     pub source: String,
     pub width: usize,
     pub height: usize,
@@ -29,70 +33,196 @@ pub struct CompositionState {
     pub source_height: u32,
     pub rgb_base64: String,
     pub settings: Settings,
+    /// In a piece: the first picture's section name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub first_section: Option<String>,
+    /// In a piece: the pictures after the first, in order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub sections: Vec<SectionState>,
+}
+
+/// A later section's picture as a project stores it.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+pub struct SectionState {
+    pub name: String,
+    pub width: usize,
+    pub height: usize,
+    pub source_width: u32,
+    pub source_height: u32,
+    pub rgb_base64: String,
+}
+
+/// One picture of a composition, with the name its section is known by.
+#[derive(Clone, Debug)]
+pub struct SectionPicture {
+    pub name: String,
+    pub picture: Arc<Picture>,
 }
 
 #[derive(Clone, Debug)]
 pub struct Composition {
     pub source: String,
-    pub picture: Arc<Picture>,
+    /// The pictures, a section each; never empty (one for a single picture).
+    pub sections: Vec<SectionPicture>,
     pub settings: Settings,
+}
+
+fn picture_base64(p: &Picture) -> String {
+    let bytes: Vec<u8> = p.rgb.iter().flatten().copied().collect();
+    base64::engine::general_purpose::STANDARD.encode(bytes)
+}
+
+/// A stored working copy back as a picture; `None` when it is not one.
+fn picture_from(
+    (w, h): (usize, usize),
+    (source_width, source_height): (u32, u32),
+    rgb_base64: &str,
+) -> Option<Picture> {
+    if w == 0 || h == 0 || w > MAX_SIDE || h > MAX_SIDE {
+        return None;
+    }
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(rgb_base64.as_bytes())
+        .ok()?;
+    if bytes.len() != w * h * 3 {
+        return None;
+    }
+    let rgb = bytes.chunks_exact(3).map(|c| [c[0], c[1], c[2]]).collect();
+    Some(Picture::from_rgb(w, h, rgb, source_width, source_height))
 }
 
 impl Composition {
     /// A decoded picture, known to the musician as `file`, composed with `settings`: the one way
-    /// a picture becomes a composition (loaded, dropped, or the bundled example) and its score.
+    /// a single picture becomes a composition (the bundled example, the examples) and its score.
     pub fn compose(picture: Picture, file: &str, settings: Settings) -> (Composition, Score) {
-        let settings = settings.clamped();
         let source = compose::source_name(file, &picture);
-        let score = compose::compose(&picture, &settings, source.clone());
         let composition = Composition {
+            sections: vec![SectionPicture {
+                name: source.clone(),
+                picture: Arc::new(picture),
+            }],
             source,
-            picture: Arc::new(picture),
-            settings,
+            settings: settings.clamped(),
         };
+        let score = composition.score(&composition.settings);
         (composition, score)
     }
 
+    /// The pictures gathered from files (see `sections::gather`) as a composition and its
+    /// score; `None` when no file gave a picture.
+    pub fn from_gathered(g: Gathered, settings: Settings) -> Option<(Composition, Score)> {
+        let source = g.source();
+        let composition = Composition {
+            source,
+            sections: g
+                .sections
+                .into_iter()
+                .map(|(picture, name)| SectionPicture {
+                    name,
+                    picture: Arc::new(picture),
+                })
+                .collect(),
+            settings: settings.clamped(),
+        };
+        if composition.sections.is_empty() {
+            return None;
+        }
+        let score = composition.score(&composition.settings);
+        Some((composition, score))
+    }
+
+    /// The first picture: the one shown when no section is playing.
+    pub fn picture(&self) -> &Arc<Picture> {
+        &self.sections[0].picture
+    }
+
+    /// The picture of the section playing at `beat` of a score `length_beats` long.
+    pub fn picture_at(&self, beat: f64, length_beats: f64) -> &Arc<Picture> {
+        let n = self.sections.len();
+        let k = if length_beats > 0.0 && beat.is_finite() {
+            ((beat / length_beats * n as f64).floor().max(0.0) as usize).min(n - 1)
+        } else {
+            0
+        };
+        &self.sections[k].picture
+    }
+
+    /// The score of these pictures with `settings`.
+    pub fn score(&self, settings: &Settings) -> Score {
+        let sections: Vec<(&Picture, String)> = self
+            .sections
+            .iter()
+            .map(|s| (&*s.picture, s.name.clone()))
+            .collect();
+        compose::piece::compose_piece(&sections, settings, self.source.clone())
+    }
+
     pub fn to_state(&self) -> CompositionState {
-        let bytes: Vec<u8> = self.picture.rgb.iter().flatten().copied().collect();
+        let first = self.picture();
+        let piece = self.sections.len() > 1;
         CompositionState {
             version: COMPOSITION_FORMAT_VERSION,
             source: self.source.clone(),
-            width: self.picture.width,
-            height: self.picture.height,
-            source_width: self.picture.source_width,
-            source_height: self.picture.source_height,
-            rgb_base64: base64::engine::general_purpose::STANDARD.encode(bytes),
+            width: first.width,
+            height: first.height,
+            source_width: first.source_width,
+            source_height: first.source_height,
+            rgb_base64: picture_base64(first),
             settings: self.settings,
+            first_section: piece.then(|| self.sections[0].name.clone()),
+            sections: self.sections[1..]
+                .iter()
+                .map(|s| SectionState {
+                    name: s.name.clone(),
+                    width: s.picture.width,
+                    height: s.picture.height,
+                    source_width: s.picture.source_width,
+                    source_height: s.picture.source_height,
+                    rgb_base64: picture_base64(&s.picture),
+                })
+                .collect(),
         }
     }
 
-    /// Rebuilds a composition from stored state; `None` when the state is not usable.
+    /// Rebuilds a composition from stored state; `None` when the state is not usable (a later
+    /// section that is not is left out: the piece plays on without it).
     pub fn from_state(state: CompositionState) -> Option<Composition> {
-        let (w, h) = (state.width, state.height);
-        if w == 0 || h == 0 || w > MAX_SIDE || h > MAX_SIDE {
-            return None;
-        }
-        let bytes = base64::engine::general_purpose::STANDARD
-            .decode(state.rgb_base64.as_bytes())
-            .ok()?;
-        if bytes.len() != w * h * 3 {
-            return None;
-        }
-        let rgb = bytes.chunks_exact(3).map(|c| [c[0], c[1], c[2]]).collect();
+        let first = picture_from(
+            (state.width, state.height),
+            (state.source_width, state.source_height),
+            &state.rgb_base64,
+        )?;
+        let mut sections = vec![SectionPicture {
+            name: state.first_section.unwrap_or_else(|| state.source.clone()),
+            picture: Arc::new(first),
+        }];
+        sections.extend(
+            state
+                .sections
+                .iter()
+                .take(compose::piece::MAX_SECTIONS - 1)
+                .filter_map(|s| {
+                    let p = picture_from(
+                        (s.width, s.height),
+                        (s.source_width, s.source_height),
+                        &s.rgb_base64,
+                    )?;
+                    Some(SectionPicture {
+                        name: s.name.clone(),
+                        picture: Arc::new(p),
+                    })
+                }),
+        );
         Some(Composition {
             source: state.source,
-            picture: Arc::new(Picture::from_rgb(
-                w,
-                h,
-                rgb,
-                state.source_width,
-                state.source_height,
-            )),
+            sections,
             settings: state.settings.clamped(),
         })
     }
 }
+
+/// A load's published score and the files it skipped (each named with why).
+pub type Loaded = (Arc<Score>, Vec<String>);
 
 /// Shared by the plugin, its parameters' callbacks and the background thread.
 pub struct CompositionSlot {
@@ -133,30 +263,38 @@ impl CompositionSlot {
         if c.settings == wanted {
             return;
         }
-        let score = compose::compose(&c.picture, &wanted, c.source.clone());
+        let score = c.score(&wanted);
         if scores.publish_if_unchanged(generation, score) {
             self.set_settings(wanted);
         }
     }
 
-    /// Loads a new picture (from the editor's drop or file browser; off the audio thread):
-    /// decodes it, composes it with `settings` and publishes the score. `wanted` is asked before
-    /// composing and again just before publishing: once it says no (a newer picture was asked
+    /// Loads new pictures (from the editor's drop or file browser; off the audio thread):
+    /// `files` are read and decoded one at a time (see `sections::gather`), composed with
+    /// `settings` as one piece, and the score published. `wanted` is asked before each file, before
+    /// composing and again just before publishing: once it says no (newer pictures were asked
     /// for), the work is abandoned and `Ok(None)` returned. On success the published score comes
-    /// back. On any error nothing changes: the previous picture stays and its score keeps playing.
-    pub fn load_picture(
+    /// back with the files that were skipped (each named with why). When no file gave a picture
+    /// nothing changes (the previous pictures stay and their score keeps playing) and the error
+    /// says why.
+    pub fn load<F>(
         &self,
-        bytes: &[u8],
-        name: &str,
+        files: Vec<(String, F)>,
         settings: Settings,
         scores: &ScoreSlot,
         wanted: &dyn Fn() -> bool,
-    ) -> Result<Option<Arc<Score>>, PictureError> {
-        let picture = crate::analysis::decode(bytes).map_err(|e| e.in_file(name))?;
+    ) -> Result<Option<Loaded>, String>
+    where
+        F: FnOnce() -> Result<Vec<u8>, String>,
+    {
+        let gathered = crate::sections::gather(files, wanted);
         if !wanted() {
             return Ok(None);
         }
-        let (composition, score) = Composition::compose(picture, name, settings);
+        let refused = gathered.refused.clone();
+        let Some((composition, score)) = Composition::from_gathered(gathered, settings) else {
+            return Err(refused.join("; "));
+        };
         let mut current = self
             .current
             .write()
@@ -167,7 +305,7 @@ impl CompositionSlot {
         }
         *current = composition;
         scores.publish(score);
-        Ok(Some(scores.current()))
+        Ok(Some((scores.current(), refused)))
     }
 
     pub fn take_dirty(&self) -> bool {
@@ -206,16 +344,26 @@ mod tests {
         let rgb = (0..12u8).map(|i| [i * 20, 255 - i * 20, i]).collect();
         Composition {
             source: String::from("test.png (4 x 3)"),
-            picture: Arc::new(Picture::from_rgb(4, 3, rgb, 4, 3)),
+            sections: vec![SectionPicture {
+                name: String::from("test.png (4 x 3)"),
+                picture: Arc::new(Picture::from_rgb(4, 3, rgb, 4, 3)),
+            }],
             settings: Settings::default(),
         }
+    }
+
+    type Read = Box<dyn FnOnce() -> Result<Vec<u8>, String>>;
+
+    fn one(name: &str, bytes: &[u8]) -> Vec<(String, Read)> {
+        let bytes = bytes.to_vec();
+        vec![(name.to_owned(), Box::new(move || Ok(bytes)))]
     }
 
     #[test]
     fn state_round_trips_the_picture_exactly() {
         let c = composition();
         let back = Composition::from_state(c.to_state()).unwrap();
-        assert_eq!(*back.picture, *c.picture);
+        assert_eq!(**back.picture(), **c.picture());
         assert_eq!(back.settings, c.settings);
         assert_eq!(back.source, c.source);
     }
@@ -238,8 +386,13 @@ mod tests {
         let (scores, _audio) = ScoreSlot::new(crate::score::Score::empty());
         let slot = CompositionSlot::new(composition());
         let good = crate::plugin::EXAMPLE_PICTURE;
-        slot.load_picture(good, "sunset.png", Settings::default(), &scores, &|| true)
-            .unwrap();
+        slot.load(
+            one("sunset.png", good),
+            Settings::default(),
+            &scores,
+            &|| true,
+        )
+        .unwrap();
         let playing = scores.current();
         assert_eq!(playing.source, "sunset.png (96 x 64)");
         for (bytes, why) in [
@@ -248,10 +401,12 @@ mod tests {
             (&[][..], "empty"),
         ] {
             let err = slot
-                .load_picture(bytes, "bad.png", Settings::default(), &scores, &|| true)
+                .load(one("bad.png", bytes), Settings::default(), &scores, &|| {
+                    true
+                })
                 .unwrap_err();
-            assert!(err.to_string().starts_with("bad.png: "), "{err}");
-            assert!(err.message.contains(why), "{err}");
+            assert!(err.starts_with("bad.png: "), "{err}");
+            assert!(err.contains(why), "{err}");
             assert_eq!(
                 *scores.current(),
                 *playing,
@@ -274,5 +429,76 @@ mod tests {
         slot.recompose(scan, &scores);
         assert_eq!(scores.generation(), 1);
         assert_eq!(slot.current().settings.mode, compose::Mode::Scan);
+    }
+
+    /// A piece of `n` sections from the test gallery, as the loader makes it.
+    fn piece(n: usize) -> (Composition, Score) {
+        let files: Vec<(String, Read)> = crate::compose::gallery::gallery()
+            .into_iter()
+            .take(n)
+            .map(|(name, p)| {
+                let flat: Vec<u8> = p.rgb.iter().flatten().copied().collect();
+                let img = image::RgbImage::from_raw(p.width as u32, p.height as u32, flat).unwrap();
+                let mut png = Vec::new();
+                img.write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png)
+                    .unwrap();
+                (format!("{name}.png"), Box::new(move || Ok(png)) as Read)
+            })
+            .collect();
+        let g = crate::sections::gather(files, &|| true);
+        Composition::from_gathered(g, Settings::default()).unwrap()
+    }
+
+    #[test]
+    fn a_piece_saves_every_picture_within_its_budget_and_reloads_as_the_same_music() {
+        let (c, score) = piece(16);
+        assert_eq!(c.sections.len(), 16);
+        let json = serde_json::to_string(&c.to_state()).unwrap();
+        // The gallery's pictures are 96 x 64; at the largest working copy (128 x 128) sixteen
+        // sections would store 16 x 65,536 base64 bytes: 1 MB, well within 2 MB.
+        assert!(json.len() < 2 << 20, "{} bytes", json.len());
+        let back = Composition::from_state(serde_json::from_str(&json).unwrap()).unwrap();
+        assert_eq!(back.source, c.source);
+        assert_eq!(back.sections.len(), 16);
+        for (a, b) in back.sections.iter().zip(&c.sections) {
+            assert_eq!(a.name, b.name);
+            assert_eq!(*a.picture, *b.picture);
+        }
+        assert_eq!(
+            back.score(&back.settings),
+            score,
+            "the reloaded piece composes the same"
+        );
+        // A single picture's state is as before: no sections written.
+        let single = composition().to_state();
+        let text = serde_json::to_string(&single).unwrap();
+        assert!(
+            !text.contains("sections") && !text.contains("first_section"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn a_damaged_later_section_is_left_out_and_the_piece_plays_on() {
+        let (c, _) = piece(3);
+        let mut state = c.to_state();
+        state.sections[0].rgb_base64 = String::from("garbage");
+        let back = Composition::from_state(state).unwrap();
+        assert_eq!(back.sections.len(), 2);
+        assert_eq!(back.sections[1].name, c.sections[2].name);
+    }
+
+    #[test]
+    fn the_picture_shown_follows_the_playing_section() {
+        let (c, score) = piece(4);
+        let quarter = score.length_beats / 4.0;
+        for k in 0..4 {
+            let at = c.picture_at(quarter * (k as f64 + 0.5), score.length_beats);
+            assert!(Arc::ptr_eq(at, &c.sections[k].picture));
+        }
+        assert!(Arc::ptr_eq(
+            c.picture_at(f64::NAN, score.length_beats),
+            c.picture()
+        ));
     }
 }

@@ -35,9 +35,10 @@ pub enum LoadStatus {
         name: String,
         since: Instant,
     },
-    /// The last load worked.
+    /// The last load worked; `skipped` names the files that could not be used, with why.
     Loaded {
         name: String,
+        skipped: Vec<String>,
     },
     /// The last load failed; the previous picture keeps playing.
     Failed {
@@ -89,9 +90,9 @@ impl Source {
         }
     }
 
-    fn bytes(&self) -> Result<Vec<u8>, String> {
+    fn bytes(self) -> Result<Vec<u8>, String> {
         match self {
-            Source::File(path) => read_picture_file(path),
+            Source::File(path) => read_picture_file(&path),
             Source::Example(name) => super::examples::png(name)
                 .ok_or_else(|| format!("{name}: there is no such example")),
         }
@@ -138,17 +139,21 @@ impl Loader {
         lock(&self.proposal).take()
     }
 
-    /// Starts loading `source` on a new thread and returns at once. Any load still running is
-    /// superseded: it finishes its current step and then gives up without publishing.
+    /// Starts loading `sources` (one picture, or several: a piece) on a new thread and returns at
+    /// once. Any load still running is superseded: it finishes its current step and then gives
+    /// up without publishing.
     pub fn load(
         self: &Arc<Self>,
-        source: Source,
+        sources: Vec<Source>,
         composition: Arc<CompositionSlot>,
         scores: Arc<ScoreSlot>,
         settings: crate::compose::Settings,
     ) {
         let ticket = self.latest.fetch_add(1, Ordering::AcqRel) + 1;
-        let name = source.name();
+        let name = match sources.as_slice() {
+            [one] => one.name(),
+            many => format!("{} pictures", many.len()),
+        };
         self.set_status(LoadStatus::Working {
             name: name.clone(),
             since: Instant::now(),
@@ -159,7 +164,7 @@ impl Loader {
         let spawned = std::thread::Builder::new()
             .name(String::from("pixelody-load"))
             .spawn(move || {
-                loader.run(ticket, &source, &name, &composition, &scores, settings);
+                loader.run(ticket, sources, &name, &composition, &scores, settings);
                 loader.running.fetch_sub(1, Ordering::AcqRel);
             });
         if let Err(e) = spawned {
@@ -181,27 +186,33 @@ impl Loader {
     fn run(
         &self,
         ticket: u64,
-        source: &Source,
+        sources: Vec<Source>,
         name: &str,
         composition: &CompositionSlot,
         scores: &ScoreSlot,
         settings: crate::compose::Settings,
     ) {
-        let outcome = source.bytes().and_then(|bytes| {
-            composition
-                .load_picture(&bytes, name, settings, scores, &|| self.current(ticket))
-                .map_err(|e| e.to_string())
-        });
+        let files = sources
+            .into_iter()
+            .map(|source| (source.name(), move || source.bytes()))
+            .collect();
+        let outcome = composition.load(files, settings, scores, &|| self.current(ticket));
         if !self.current(ticket) {
             return;
         }
         match outcome {
-            Ok(Some(score)) => {
+            Ok(Some((score, skipped))) => {
                 nice_plug::nice_log!("Loaded {}", score.source);
+                for why in &skipped {
+                    nice_plug::nice_warn!("Skipped {why}");
+                }
                 *lock(&self.proposal) = Some(score.patch);
-                self.set_status(LoadStatus::Loaded {
-                    name: name.to_string(),
-                });
+                let name = if score.sections.is_empty() {
+                    name.to_string()
+                } else {
+                    score.source.clone()
+                };
+                self.set_status(LoadStatus::Loaded { name, skipped });
             }
             Ok(None) => {}
             Err(message) => self.refuse(message),
@@ -253,7 +264,7 @@ mod tests {
             .unwrap();
         let path = temp("blue.png", &png);
         loader.load(
-            Source::File(path),
+            vec![Source::File(path)],
             composition.clone(),
             scores.clone(),
             Default::default(),
@@ -261,7 +272,8 @@ mod tests {
         assert_eq!(
             wait_idle(&loader),
             LoadStatus::Loaded {
-                name: String::from("blue.png")
+                name: String::from("blue.png"),
+                skipped: Vec::new(),
             }
         );
         assert_eq!(scores.current().source, "blue.png (40 x 30)");
@@ -288,7 +300,7 @@ mod tests {
             (dir.clone(), "is a folder"),
         ] {
             loader.load(
-                Source::File(path),
+                vec![Source::File(path)],
                 composition.clone(),
                 scores.clone(),
                 Default::default(),
@@ -302,6 +314,70 @@ mod tests {
     }
 
     #[test]
+    fn several_files_load_as_one_piece_and_the_bad_ones_are_named() {
+        let (composition, scores, _audio) = slots();
+        let loader = Arc::new(Loader::default());
+        let png = |v: u8| {
+            let mut out = Vec::new();
+            image::RgbImage::from_pixel(30, 20, image::Rgb([v, 255 - v, 90]))
+                .write_to(&mut std::io::Cursor::new(&mut out), image::ImageFormat::Png)
+                .unwrap();
+            out
+        };
+        let files = vec![
+            Source::File(temp("walk-1.png", &png(30))),
+            Source::File(temp("walk-2.txt", b"a shopping list")),
+            Source::File(temp("walk-3.png", &png(220))),
+            Source::Example("Night city"),
+        ];
+        loader.load(
+            files,
+            composition.clone(),
+            scores.clone(),
+            Default::default(),
+        );
+        match wait_idle(&loader) {
+            LoadStatus::Loaded { name, skipped } => {
+                assert_eq!(name, "walk-1.png (30 x 20) + 2 more");
+                assert_eq!(skipped.len(), 1);
+                assert!(skipped[0].starts_with("walk-2.txt: this is not a picture"));
+            }
+            s => panic!("{s:?}"),
+        }
+        let score = scores.current();
+        let sources: Vec<&str> = score.sections.iter().map(|s| s.source.as_str()).collect();
+        assert_eq!(
+            sources,
+            [
+                "walk-1.png (30 x 20)",
+                "walk-3.png (30 x 20)",
+                "Night city.png (96 x 64)"
+            ]
+        );
+        assert_eq!(composition.current().sections.len(), 3);
+        // All bad: nothing changes, and every file is named.
+        loader.load(
+            vec![
+                Source::File(temp("a.txt", b"x")),
+                Source::File(temp("b.txt", b"y")),
+            ],
+            composition.clone(),
+            scores.clone(),
+            Default::default(),
+        );
+        match wait_idle(&loader) {
+            LoadStatus::Failed { message } => {
+                assert!(
+                    message.starts_with("a.txt: ") && message.contains("; b.txt: "),
+                    "{message}"
+                )
+            }
+            s => panic!("{s:?}"),
+        }
+        assert_eq!(scores.current(), score);
+    }
+
+    #[test]
     fn a_newer_load_supersedes_an_older_one() {
         let (composition, scores, _audio) = slots();
         let loader = Arc::new(Loader::default());
@@ -312,13 +388,13 @@ mod tests {
         let slow = temp("slow.png", &big);
         let fast = temp("fast.png", EXAMPLE_PICTURE);
         loader.load(
-            Source::File(slow),
+            vec![Source::File(slow)],
             composition.clone(),
             scores.clone(),
             Default::default(),
         );
         loader.load(
-            Source::File(fast),
+            vec![Source::File(fast)],
             composition.clone(),
             scores.clone(),
             Default::default(),

@@ -68,7 +68,7 @@ pub fn filter_state(state: &mut PluginState) {
             Ok(_) => {}
             Err(_) => match composition {
                 Some(Some(c)) => {
-                    let score = crate::compose::compose(&c.picture, &c.settings, c.source);
+                    let score = c.score(&c.settings);
                     match serde_json::to_string(&score) {
                         Ok(json) => {
                             state.fields.insert(String::from("score"), json);

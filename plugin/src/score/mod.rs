@@ -12,7 +12,7 @@ pub use wave::Wave;
 /// (and a project from a newer build is refused with a message, not misread). 2: the drum part
 /// and the style; 3: the picture's wave and the per-part sound. Older scores read as they are (no
 /// drums, no style, no wave: every part plays the analog oscillator).
-pub const SCORE_FORMAT_VERSION: u32 = 3;
+pub const SCORE_FORMAT_VERSION: u32 = 4;
 
 /// Beats (quarter notes) per bar. The foundation composes in 4/4.
 pub const BEATS_PER_BAR: f64 = 4.0;
@@ -151,6 +151,9 @@ pub struct Score {
     pub sections: Vec<Section>,
 }
 
+/// The most sections a piece has; a longer series or animation is sampled down to this.
+pub const MAX_SECTIONS: usize = 16;
+
 /// One section of a piece: a picture's part of the loop.
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
 pub struct Section {
@@ -229,6 +232,13 @@ impl Score {
         }
         s.spectrum = self.spectrum.filter(Spectrum::is_valid);
         s.wave = self.wave;
+        let length = s.length_beats;
+        s.sections = self
+            .sections
+            .into_iter()
+            .filter(|x| x.start_beats.is_finite() && (0.0..length).contains(&x.start_beats))
+            .take(MAX_SECTIONS)
+            .collect();
         s
     }
 
