@@ -448,6 +448,95 @@ def test_a_fresh_instance_says_what_to_do_and_offers_examples(screen, tmp_path, 
     assert state["score"]["source"] == "Night city.png (96 x 64)"
 
 
+def solid_png(path, rgb, w=48, h=32):
+    """A picture of one colour with a lighter band, written by ImageMagick."""
+    pixels = np.zeros((h, w, 3), np.uint8)
+    pixels[:] = rgb
+    pixels[h // 3 : h // 2] = np.minimum(np.array(rgb) + 90, 255)
+    ppm = path.with_suffix(".ppm")
+    ppm.write_bytes(f"P6\n{w} {h}\n255\n".encode() + pixels.tobytes())
+    subprocess.run(["convert", str(ppm), str(path)], check=True)
+    return path
+
+
+# In the filmstrip under the picture, from the editor's top-left: the first section's remove
+# corner, and the middles of the first and second sections.
+FIRST_SECTION_REMOVE, FIRST_SECTION, SECOND_SECTION = (62, 327), (40, 339), (108, 339)
+
+
+def test_pictures_dropped_together_play_as_one_piece_and_reload_identically(screen, tmp_path):
+    engine, synth = new_synth()
+    walk = [
+        solid_png(tmp_path / "walk-1.png", (200, 60, 40)),
+        tmp_path / "walk-notes.txt",
+        solid_png(tmp_path / "walk-2.png", (40, 90, 200)),
+        solid_png(tmp_path / "walk-3.png", (40, 160, 60)),
+    ]
+    walk[1].write_text("not a picture")
+
+    def drop(d):
+        target = xh.plugin_window(d)
+        time.sleep(0.5)
+        accepted = xh.xdnd_drop(d, target, walk)
+        time.sleep(2.5)
+        return accepted
+
+    assert xh.drive_editor(synth.open_editor, drop) == (True, True)
+    engine.render(0.5)
+    state = plugin_state(synth, tmp_path)
+    score = state["score"]
+    assert [s["source"] for s in score["sections"]] == [
+        "walk-1.png (48 x 32)",
+        "walk-2.png (48 x 32)",
+        "walk-3.png (48 x 32)",
+    ]
+    assert "walk-notes.txt: this is not a picture" in LOG.read_text(errors="replace")
+    # The piece is what the command line composes from the same pictures.
+    ref = tmp_path / "ref.json"
+    good = [walk[0], walk[2], walk[3]]
+    subprocess.run([CLI, "render", *good, "-o", tmp_path / "ref.wav", "--json", ref], check=True, capture_output=True)
+    assert score["notes"] == json.loads(ref.read_text())["notes"]
+    assert score["length_beats"] == 3 * 8.0
+    # Saved and loaded into a new instance, it sounds the same.
+    saved = tmp_path / "piece.state"
+    synth.save_state(str(saved))
+    engine2, synth2 = new_synth()
+    synth2.load_state(str(saved))
+    engine.render(0.1)
+    engine2.render(0.1)
+    engine.set_bpm(120)
+    engine.render(6.0)
+    engine2.render(6.0)
+    assert np.array_equal(engine.get_audio(), engine2.get_audio())
+    assert plugin_state(synth2, tmp_path)["fields"]["composition"] == state["fields"]["composition"]
+
+    def sources():
+        return [s["source"].split(" ")[0] for s in plugin_state(synth, tmp_path)["score"].get("sections", [])]
+
+    def edit(d):
+        x, y, _w, _h = xh.geometry(d, xh.plugin_window(d))
+        time.sleep(1.0)
+        # Remove the first section: its corner x.
+        xh.xdotool("mousemove", x + FIRST_SECTION_REMOVE[0] - 4, y + FIRST_SECTION_REMOVE[1] + 4)
+        time.sleep(0.3)
+        xh.xdotool("mousemove", x + FIRST_SECTION_REMOVE[0], y + FIRST_SECTION_REMOVE[1], "click", "1")
+        time.sleep(2.0)
+        # Then drag the (new) second section onto the first's place.
+        sx, sy = x + SECOND_SECTION[0], y + SECOND_SECTION[1]
+        xh.xdotool("mousemove", sx, sy)
+        xh.xdotool("mousedown", "1")
+        for i in range(1, 11):
+            xh.xdotool("mousemove", sx + (FIRST_SECTION[0] - SECOND_SECTION[0]) * i // 10, sy)
+            time.sleep(0.05)
+        time.sleep(0.3)
+        xh.xdotool("mouseup", "1")
+        time.sleep(2.0)
+
+    xh.drive_editor(synth.open_editor, edit)
+    engine.render(0.5)
+    assert sources() == ["walk-3.png", "walk-2.png"]
+
+
 def rss_kb():
     """Resident memory after glibc returns its free pages (malloc_trim): with an arena per
     thread, free but unreturned memory wanders by megabytes and would hide what is held."""

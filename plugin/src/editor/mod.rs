@@ -515,13 +515,23 @@ impl NiceEguiApp for App {
                     self.drag_handles(ui);
                     let composition = self.link.params.composition.current();
                     let score = self.link.params.score.current();
-                    let picture_area = view::music(
+                    let (picture_area, strip) = view::music(
                         ui,
                         &mut self.picture,
                         &composition,
                         &score,
                         &self.link.playhead,
                     );
+                    if let Some(action) = strip {
+                        let order = action.order(composition.sections.len());
+                        let p = &self.link.params;
+                        self.link.loader.rearrange(
+                            order,
+                            p.composition.clone(),
+                            p.score.clone(),
+                            p.settings(),
+                        );
+                    }
                     if view::first_minute(&composition, &status)
                         && view::first_minute_card(ui, picture_area)
                     {

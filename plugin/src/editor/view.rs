@@ -39,26 +39,146 @@ pub fn style(ctx: &egui::Context) {
     });
 }
 
-/// The picture as a texture, uploaded again only when the picture changes.
+/// The pictures as textures (a piece's every section), each uploaded once while it is shown.
 #[derive(Default)]
 pub struct PictureTexture {
-    shown: Option<(Arc<Picture>, egui::TextureHandle)>,
+    shown: Vec<(Arc<Picture>, egui::TextureHandle)>,
 }
 
 impl PictureTexture {
     fn get(&mut self, ctx: &egui::Context, picture: &Arc<Picture>) -> egui::TextureId {
-        match &self.shown {
-            Some((p, t)) if Arc::ptr_eq(p, picture) => t.id(),
-            _ => {
-                let bytes: Vec<u8> = picture.rgb.iter().flatten().copied().collect();
-                let image = egui::ColorImage::from_rgb([picture.width, picture.height], &bytes);
-                let texture = ctx.load_texture("picture", image, egui::TextureOptions::LINEAR);
-                let id = texture.id();
-                self.shown = Some((picture.clone(), texture));
-                id
-            }
+        if let Some((_, t)) = self.shown.iter().find(|(p, _)| Arc::ptr_eq(p, picture)) {
+            return t.id();
         }
+        let bytes: Vec<u8> = picture.rgb.iter().flatten().copied().collect();
+        let image = egui::ColorImage::from_rgb([picture.width, picture.height], &bytes);
+        let texture = ctx.load_texture("picture", image, egui::TextureOptions::LINEAR);
+        let id = texture.id();
+        self.shown.push((picture.clone(), texture));
+        id
     }
+
+    /// Lets go of the textures of pictures `composition` no longer has.
+    fn keep_only(&mut self, composition: &Composition) {
+        self.shown.retain(|(p, _)| {
+            composition
+                .sections
+                .iter()
+                .any(|s| Arc::ptr_eq(p, &s.picture))
+        });
+    }
+}
+
+/// What the musician did in the filmstrip.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum StripAction {
+    Remove(usize),
+    /// Section `from` dragged onto section `to`'s place.
+    Move {
+        from: usize,
+        to: usize,
+    },
+}
+
+impl StripAction {
+    /// The sections' new order (indices into the current `n`).
+    pub fn order(self, n: usize) -> Vec<usize> {
+        let mut order: Vec<usize> = (0..n).collect();
+        match self {
+            StripAction::Remove(k) if k < n => {
+                order.remove(k);
+            }
+            StripAction::Move { from, to } if from < n && to < n => {
+                let moved = order.remove(from);
+                order.insert(to, moved);
+            }
+            _ => {}
+        }
+        order
+    }
+}
+
+/// The filmstrip of a piece's sections in `strip`: each picture small, the playing one framed in
+/// the accent colour; drag one onto another's place to move it, click its corner x to remove it.
+fn filmstrip(
+    ui: &mut Ui,
+    strip: Rect,
+    textures: &mut PictureTexture,
+    composition: &Composition,
+    playing: Option<usize>,
+) -> Option<StripAction> {
+    let n = composition.sections.len();
+    let gap = 4.0;
+    let height = strip.height();
+    let width = ((strip.width() - gap * (n as f32 - 1.0)) / n as f32).min(height * 1.6);
+    let mut action = None;
+    ui.scope_builder(egui::UiBuilder::new().max_rect(strip), |ui| {
+        ui.horizontal(|ui| {
+            ui.spacing_mut().item_spacing.x = gap;
+            for (k, section) in composition.sections.iter().enumerate() {
+                let (rect, response) =
+                    ui.allocate_exact_size(Vec2::new(width, height), Sense::click_and_drag());
+                let id = textures.get(ui.ctx(), &section.picture);
+                let painter = ui.painter_at(rect);
+                painter.rect_filled(rect, 2.0, BACKGROUND);
+                let p = &section.picture;
+                let aspect = p.width as f32 / p.height.max(1) as f32;
+                let size = if rect.width() / rect.height() > aspect {
+                    Vec2::new(rect.height() * aspect, rect.height())
+                } else {
+                    Vec2::new(rect.width(), rect.width() / aspect)
+                };
+                painter.image(
+                    id,
+                    Rect::from_center_size(rect.center(), size),
+                    Rect::from_min_max(Pos2::ZERO, Pos2::new(1.0, 1.0)),
+                    Color32::WHITE,
+                );
+                if playing == Some(k) {
+                    painter.rect_stroke(rect, 2.0, Stroke::new(2.0, ACCENT), StrokeKind::Inside);
+                }
+                let close = Rect::from_min_size(
+                    Pos2::new(rect.max.x - 16.0, rect.min.y),
+                    Vec2::splat(16.0),
+                );
+                if response.hovered() && n > 1 {
+                    painter.rect_filled(close, 2.0, Color32::from_black_alpha(200));
+                    painter.text(
+                        close.center(),
+                        Align2::CENTER_CENTER,
+                        "x",
+                        FontId::proportional(12.0),
+                        Color32::WHITE,
+                    );
+                }
+                if response.dnd_hover_payload::<usize>().is_some() {
+                    painter.rect_stroke(
+                        rect,
+                        2.0,
+                        Stroke::new(2.0, Color32::WHITE),
+                        StrokeKind::Inside,
+                    );
+                }
+                let response = response.on_hover_text(format!(
+                    "{}: drag onto another section to move it there; x removes it",
+                    section.name
+                ));
+                response.dnd_set_drag_payload(k);
+                if let Some(from) = response.dnd_release_payload::<usize>() {
+                    if *from != k {
+                        action = Some(StripAction::Move { from: *from, to: k });
+                    }
+                }
+                let on_close = response
+                    .interact_pointer_pos()
+                    .is_some_and(|p| close.contains(p));
+                if response.clicked() && on_close && n > 1 {
+                    action = Some(StripAction::Remove(k));
+                }
+            }
+        });
+    });
+    action
 }
 
 /// What a loaded picture became, for the status line: "coffee.jpg: G major, Ballad, 8 bars".
@@ -122,15 +242,15 @@ pub fn status_line(ui: &mut Ui, status: &LoadStatus, info: Option<&(String, bool
     }
 }
 
-/// The picture above, the piano roll below, one playhead through both. Returns where the
-/// picture is drawn.
+/// The picture above (with a piece's filmstrip under it), the piano roll below, one playhead
+/// through both. Returns where the picture is drawn and what was done in the filmstrip.
 pub fn music(
     ui: &mut Ui,
     texture: &mut PictureTexture,
     composition: &Composition,
     score: &Score,
     playhead: &Playhead,
-) -> Rect {
+) -> (Rect, Option<StripAction>) {
     let settings = &composition.settings;
     ui.horizontal(|ui| {
         ui.strong(&score.source);
@@ -155,8 +275,20 @@ pub fn music(
     });
     let full = ui.available_rect_before_wrap();
     let picture_height = (full.height() * 0.5).max(80.0);
-    let picture_area = Rect::from_min_size(full.min, Vec2::new(full.width(), picture_height));
-    let roll_area = Rect::from_min_max(Pos2::new(full.min.x, picture_area.max.y + 8.0), full.max);
+    let pieces = composition.sections.len() > 1;
+    let strip_height = if pieces { 44.0 } else { 0.0 };
+    let picture_area = Rect::from_min_size(
+        full.min,
+        Vec2::new(full.width(), picture_height - strip_height),
+    );
+    let strip_area = Rect::from_min_size(
+        Pos2::new(full.min.x, picture_area.max.y + 4.0),
+        Vec2::new(full.width(), (strip_height - 4.0).max(0.0)),
+    );
+    let roll_area = Rect::from_min_max(
+        Pos2::new(full.min.x, picture_area.max.y + strip_height + 8.0),
+        full.max,
+    );
     ui.allocate_rect(full, Sense::hover());
     let painter = ui.painter_at(full);
 
@@ -210,6 +342,14 @@ pub fn music(
             Stroke::new(1.0, Color32::from_gray(52)),
         );
         b += bar_beats;
+    }
+    // A piece's sections begin on brighter lines.
+    for section in score.sections.iter().skip(1) {
+        let x = roll_area.min.x + (section.start_beats / beats) as f32 * roll_area.width();
+        painter.line_segment(
+            [Pos2::new(x, roll_area.min.y), Pos2::new(x, roll_area.max.y)],
+            Stroke::new(2.0, Color32::from_gray(110)),
+        );
     }
     if let Some(spectrum) = score.spectrum.as_ref().filter(|s| s.is_valid()) {
         let (frames, partials) = (spectrum.frames, spectrum.partials());
@@ -304,7 +444,16 @@ pub fn music(
         );
         x = r.max.x + 12.0;
     }
-    picture_area
+    texture.keep_only(composition);
+    let action = if pieces {
+        let playing = playhead
+            .playing()
+            .then(|| composition.section_at(playhead.beat(), score.length_beats));
+        filmstrip(ui, strip_area, texture, composition, playing)
+    } else {
+        None
+    };
+    (picture_area, action)
 }
 
 /// Whether the editor shows a fresh instance: the bundled example plays and nothing has been

@@ -136,15 +136,19 @@ impl Composition {
         &self.sections[0].picture
     }
 
-    /// The picture of the section playing at `beat` of a score `length_beats` long.
-    pub fn picture_at(&self, beat: f64, length_beats: f64) -> &Arc<Picture> {
+    /// The section playing at `beat` of a score `length_beats` long.
+    pub fn section_at(&self, beat: f64, length_beats: f64) -> usize {
         let n = self.sections.len();
-        let k = if length_beats > 0.0 && beat.is_finite() {
+        if length_beats > 0.0 && beat.is_finite() {
             ((beat / length_beats * n as f64).floor().max(0.0) as usize).min(n - 1)
         } else {
             0
-        };
-        &self.sections[k].picture
+        }
+    }
+
+    /// The picture of the section playing at `beat` of a score `length_beats` long.
+    pub fn picture_at(&self, beat: f64, length_beats: f64) -> &Arc<Picture> {
+        &self.sections[self.section_at(beat, length_beats)].picture
     }
 
     /// The score of these pictures with `settings`.
@@ -219,6 +223,31 @@ impl Composition {
             settings: state.settings.clamped(),
         })
     }
+}
+
+/// `c` with its sections in `order` (indices into them; each at most once, at least one);
+/// `None` for an order that is not one. One section left is named as that picture.
+pub fn rearranged(c: &Composition, order: &[usize]) -> Option<Composition> {
+    let mut seen = vec![false; c.sections.len()];
+    for &i in order {
+        if i >= seen.len() || std::mem::replace(&mut seen[i], true) {
+            return None;
+        }
+    }
+    if order.is_empty() {
+        return None;
+    }
+    let sections: Vec<SectionPicture> = order.iter().map(|&i| c.sections[i].clone()).collect();
+    let source = if sections.len() == 1 {
+        sections[0].name.clone()
+    } else {
+        c.source.clone()
+    };
+    Some(Composition {
+        source,
+        sections,
+        settings: c.settings,
+    })
 }
 
 /// A load's published score and the files it skipped (each named with why).
@@ -306,6 +335,35 @@ impl CompositionSlot {
         *current = composition;
         scores.publish(score);
         Ok(Some((scores.current(), refused)))
+    }
+
+    /// Rearranges the piece's sections into `order` (indices into the current sections: a
+    /// section left out is removed; at least one must stay), composes it with `settings` and
+    /// publishes the score, unless `wanted` says no or a newer score was published meanwhile.
+    /// Background thread only.
+    pub fn rearrange(
+        &self,
+        order: &[usize],
+        settings: Settings,
+        scores: &ScoreSlot,
+        wanted: &dyn Fn() -> bool,
+    ) -> Option<Arc<Score>> {
+        let generation = scores.generation();
+        let current = self.current();
+        let c = rearranged(&current, order)?;
+        let score = c.score(&settings.clamped());
+        let mut slot = self
+            .current
+            .write()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        if !wanted() || !scores.publish_if_unchanged(generation, score) {
+            return None;
+        }
+        *slot = Composition {
+            settings: settings.clamped(),
+            ..c
+        };
+        Some(scores.current())
     }
 
     pub fn take_dirty(&self) -> bool {
@@ -486,6 +544,34 @@ mod tests {
         let back = Composition::from_state(state).unwrap();
         assert_eq!(back.sections.len(), 2);
         assert_eq!(back.sections[1].name, c.sections[2].name);
+    }
+
+    #[test]
+    fn sections_reorder_and_leave_and_the_piece_follows() {
+        let (c, _) = piece(4);
+        let (scores, _audio) = ScoreSlot::new(crate::score::Score::empty());
+        let slot = CompositionSlot::new(c.clone());
+        let score = slot
+            .rearrange(&[3, 0, 2], Settings::default(), &scores, &|| true)
+            .unwrap();
+        let names: Vec<&str> = score.sections.iter().map(|s| s.source.as_str()).collect();
+        let want: Vec<&str> = [3, 0, 2]
+            .iter()
+            .map(|&i| c.sections[i].name.as_str())
+            .collect();
+        assert_eq!(names, want);
+        assert_eq!(slot.current().sections.len(), 3);
+        assert_eq!(score.length_beats, 3.0 * 8.0);
+        // Down to one: named as that picture, composed as it alone is.
+        let one = slot
+            .rearrange(&[1], Settings::default(), &scores, &|| true)
+            .unwrap();
+        assert!(one.sections.is_empty());
+        assert_eq!(one.source, c.sections[0].name);
+        // Not an order: nothing happens.
+        assert!(rearranged(&c, &[]).is_none());
+        assert!(rearranged(&c, &[0, 0]).is_none());
+        assert!(rearranged(&c, &[9]).is_none());
     }
 
     #[test]

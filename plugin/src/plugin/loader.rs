@@ -173,6 +173,33 @@ impl Loader {
         }
     }
 
+    /// Rearranges the piece's sections into `order` (see `CompositionSlot::rearrange`) on a new
+    /// thread, as a load does: the music follows when it is composed.
+    pub fn rearrange(
+        self: &Arc<Self>,
+        order: Vec<usize>,
+        composition: Arc<CompositionSlot>,
+        scores: Arc<ScoreSlot>,
+        settings: crate::compose::Settings,
+    ) {
+        let ticket = self.latest.fetch_add(1, Ordering::AcqRel) + 1;
+        let loader = self.clone();
+        self.running.fetch_add(1, Ordering::AcqRel);
+        let spawned = std::thread::Builder::new()
+            .name(String::from("pixelody-rearrange"))
+            .spawn(move || {
+                let wanted = || loader.current(ticket);
+                if let Some(score) = composition.rearrange(&order, settings, &scores, &wanted) {
+                    nice_plug::nice_log!("Sections now: {}", score.source);
+                }
+                loader.running.fetch_sub(1, Ordering::AcqRel);
+            });
+        if let Err(e) = spawned {
+            self.running.fetch_sub(1, Ordering::AcqRel);
+            self.refuse(format!("Could not rearrange the sections ({e})"));
+        }
+    }
+
     /// How many load threads are still running, superseded ones included (they finish their
     /// current step before they notice).
     pub fn loads_running(&self) -> usize {
