@@ -1,4 +1,5 @@
-//! Picture -> score, stage by stage, beside the bare `image::load_from_memory` of the same bytes.
+//! Picture -> score, stage by stage, beside the bare `image::load_from_memory` of the same bytes;
+//! then pieces: a 16-picture drop, and a 500-frame 1080p animation read frame by frame.
 //! Run with `cargo xtask bench` (or `cargo bench -p pixelody --bench pipeline`). Prints figures;
 //! asserts nothing.
 
@@ -126,4 +127,87 @@ fn main() {
             peak / rgb,
         );
     }
+    pieces();
+}
+
+/// A 1080p animated GIF of `frames` frames (a gradient that drifts), written with the gif crate's
+/// indexed frames so building it takes seconds, not the quantiser's minutes.
+fn animation(frames: usize) -> Vec<u8> {
+    let (w, h) = (1920u16, 1080u16);
+    let palette: Vec<u8> = (0..=255u8).flat_map(|i| [i, 255 - i, i / 2]).collect();
+    let mut out = Vec::new();
+    {
+        let mut e = gif::Encoder::new(&mut out, w, h, &palette).unwrap();
+        e.set_repeat(gif::Repeat::Infinite).unwrap();
+        for f in 0..frames {
+            let pixels: Vec<u8> = (0..usize::from(h))
+                .flat_map(|y| {
+                    (0..usize::from(w)).map(move |x| ((x / 48 + y / 48 + f * 3) % 256) as u8)
+                })
+                .collect();
+            let mut frame = gif::Frame::from_indexed_pixels(w, h, pixels, None);
+            frame.delay = 4;
+            e.write_frame(&frame).unwrap();
+        }
+    }
+    out
+}
+
+fn pieces() {
+    println!("Pieces:");
+    let settings = Settings::default();
+    // Sixteen different 640x480 PNGs dropped at once, against one of them alone.
+    let pngs: Vec<Vec<u8>> = (0..16)
+        .map(|k| {
+            let img = photo(640 + k * 8, 480);
+            let mut out = Cursor::new(Vec::new());
+            img.write_to(&mut out, ImageFormat::Png).unwrap();
+            out.into_inner()
+        })
+        .collect();
+    let single = median_ms(5, || {
+        black_box(pixelody::picture_to_score(&pngs[0], "one.png", &settings).unwrap());
+    });
+    let drop = || {
+        let files: Vec<(String, _)> = pngs
+            .iter()
+            .enumerate()
+            .map(|(k, bytes)| (format!("{k}.png"), move || Ok::<_, String>(bytes.clone())))
+            .collect();
+        let gathered = pixelody::sections::gather(files, &|| true);
+        gathered.compose(&settings).unwrap()
+    };
+    let sixteen = median_ms(5, || {
+        black_box(drop());
+    });
+    LIVE.store(0, Ordering::Relaxed);
+    PEAK.store(0, Ordering::Relaxed);
+    black_box(drop());
+    let peak = PEAK.load(Ordering::Relaxed) as f64;
+    println!(
+        "  16 x 640x480 PNG dropped at once: drop to score {sixteen:7.1} ms = {:.1} ms a section \
+         = {:.2}x one picture alone ({single:.1} ms) | peak heap {:.1} MB",
+        sixteen / 16.0,
+        sixteen / 16.0 / single,
+        peak / 1e6
+    );
+    // A 500-frame 1080p animation: decoded frame by frame, 16 frames kept.
+    let gif = animation(500);
+    let started = Instant::now();
+    LIVE.store(0, Ordering::Relaxed);
+    PEAK.store(0, Ordering::Relaxed);
+    let frames = analysis::decode_frames(&gif, 16).unwrap();
+    let read = started.elapsed().as_secs_f64() * 1e3;
+    let peak = PEAK.load(Ordering::Relaxed) as f64;
+    let frame_bytes = 1920.0 * 1080.0 * 4.0;
+    println!(
+        "  500-frame 1920x1080 GIF ({} KB): {} frames read, {} kept, {read:.0} ms = {:.1} ms a \
+         frame | peak heap {:.1} MB = {:.1} full frames (target <= 64 MB)",
+        gif.len() / 1024,
+        frames.total,
+        frames.pictures.len(),
+        read / frames.total as f64,
+        peak / 1e6,
+        peak / frame_bytes
+    );
 }
