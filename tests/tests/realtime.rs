@@ -1,6 +1,7 @@
 //! The real-time check: the plugin built with nice-plug's `assert_process_allocs` (xtask test)
-//! aborts the whole process if `process()` allocates or frees. This test drives it through a score
-//! swap, a host loop wrap, a locate jump and a stop; reaching the end means none happened.
+//! aborts the whole process if `process()` allocates or frees. This test drives it through score
+//! swaps (a sixteen-section piece among them), a host loop wrap, a locate jump and a stop;
+//! reaching the end means none happened.
 
 use pixelody::score::{drum, Note, Part, Score, Wave};
 use pixelody_tests::*;
@@ -77,6 +78,32 @@ fn process_never_allocates_through_swaps_wraps_jumps_and_stops() {
         host.process(&blocks);
         host.pump_main_thread();
     }
+
+    // A piece of sixteen pictures swaps in and plays across its section boundaries (every 8
+    // beats at the default Length), keys changing on their pivots.
+    let gallery = pixelody::compose::gallery::gallery();
+    let sections: Vec<(&pixelody::analysis::Picture, String)> = gallery
+        .iter()
+        .take(16)
+        .map(|(n, p)| (p, n.clone()))
+        .collect();
+    let piece = pixelody::compose::piece::compose_piece(
+        &sections,
+        &pixelody::compose::Settings::default(),
+        String::from("rt piece"),
+    );
+    assert_eq!(piece.sections.len(), 16);
+    assert!(host.load_state(&state_with_score(&saved, &piece)));
+    let blocks: Vec<Block> = (0..200)
+        .map(|i| Block {
+            frames: 480,
+            transport: HostTransport::playing_at(tempo, 6.0 + i as f64 * 480.0 * bps),
+            param: None,
+            key: None,
+        })
+        .collect();
+    host.process(&blocks);
+    host.pump_main_thread();
 
     // A locate jump, then a stop with voices sounding, then playing from a negative pre-roll.
     let mut blocks = playing_blocks(10_000, 256, tempo, SR);
