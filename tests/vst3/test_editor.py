@@ -6,8 +6,9 @@ reaches the timbre parameters; a dropped text file is refused with a visible mes
 music stays; dragging a slider with the mouse changes the host's parameter; Randomise picks
 another Variation and the music follows; the Drag MIDI handles give GTK and Qt drop targets the
 file Export MIDI writes; previous/next load whole presets and Save writes one; a fresh instance
-says what to do and offers the bundled examples; the editor opens and closes 50 times without
-crashing or leaking.
+says what to do and offers the bundled examples; pictures dropped together (or added) play as
+one piece in sections, reload identically, and the filmstrip removes and reorders them; the
+editor opens and closes 50 times without crashing or leaking.
 """
 
 import ctypes
@@ -446,6 +447,31 @@ def test_a_fresh_instance_says_what_to_do_and_offers_examples(screen, tmp_path, 
     engine.render(0.5)
     state = plugin_state(synth, tmp_path)
     assert state["score"]["source"] == "Night city.png (96 x 64)"
+
+
+# "+ Add pictures" beside the Drag MIDI handles, from the editor's top-left.
+ADD_PICTURES = (415, 44)
+
+
+def test_add_pictures_turns_the_picture_into_a_piece(screen, tmp_path, monkeypatch):
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+    engine, synth = new_synth()
+
+    def add(d):
+        x, y, _w, _h = xh.geometry(d, xh.plugin_window(d))
+        time.sleep(1.0)
+        xh.xdotool("mousemove", x + ADD_PICTURES[0], y + ADD_PICTURES[1], "click", "1")
+        time.sleep(0.7)
+        xh.xdotool("mousemove", x + NIGHT_CITY_EXAMPLE[0], y + NIGHT_CITY_EXAMPLE[1], "click", "1")
+        time.sleep(2.0)
+
+    xh.drive_editor(synth.open_editor, add)
+    engine.render(0.5)
+    score = plugin_state(synth, tmp_path)["score"]
+    assert [s["source"] for s in score["sections"]] == ["example.png (96 x 64)", "Night city.png (96 x 64)"]
+    assert score["source"] == "example.png (96 x 64) + 1 more"
+    assert score["length_beats"] == 16.0
 
 
 def solid_png(path, rgb, w=48, h=32):

@@ -4,22 +4,25 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::plugin::loader::looks_like_picture;
+use crate::plugin::loader::{looks_like_picture, Source};
 
 const RECENT_MAX: usize = 10;
 
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum Purpose {
     OpenPicture,
+    /// Pictures to add to the piece as sections after the ones it has.
+    AddPictures,
     ExportMidi,
 }
 
 /// What the musician chose in the browser.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Chosen {
-    Picture(PathBuf),
-    /// One of the examples built into the plugin.
-    Example(&'static str),
+    /// One picture, or several (picked with Ctrl or Shift): a piece.
+    Pictures(Vec<Source>),
+    /// Pictures to add to the piece.
+    MorePictures(Vec<Source>),
     MidiFile(PathBuf),
 }
 
@@ -37,7 +40,8 @@ pub struct Browser {
     typed: String,
     /// The file name to save under (Export MIDI).
     save_name: String,
-    selected: Option<PathBuf>,
+    /// The files picked (Ctrl-click adds or removes one, Shift-click a run from the last).
+    selected: Vec<PathBuf>,
     problem: Option<String>,
 }
 
@@ -55,7 +59,7 @@ impl Default for Browser {
             entries: Vec::new(),
             typed: String::new(),
             save_name: String::from("pixelody.mid"),
-            selected: None,
+            selected: Vec::new(),
             problem: None,
         }
     }
@@ -111,7 +115,7 @@ impl Browser {
                 self.entries = entries;
                 self.typed = dir.to_string_lossy().into_owned();
                 self.dir = dir;
-                self.selected = None;
+                self.selected.clear();
                 self.problem = None;
             }
             Err(e) => {
@@ -124,7 +128,8 @@ impl Browser {
     pub fn show(&mut self, ctx: &egui::Context, recent: &Recent) -> Option<Chosen> {
         let purpose = self.purpose?;
         let title = match purpose {
-            Purpose::OpenPicture => "Open picture",
+            Purpose::OpenPicture => "Open picture (Ctrl or Shift: several, as one piece)",
+            Purpose::AddPictures => "Add pictures to the piece",
             Purpose::ExportMidi => "Export MIDI file",
         };
         let mut chosen = None;
@@ -154,8 +159,8 @@ impl Browser {
                         let typed = PathBuf::from(self.typed.trim());
                         if typed.is_dir() {
                             go_to = Some(typed);
-                        } else if purpose == Purpose::OpenPicture {
-                            chosen = Some(Chosen::Picture(typed));
+                        } else if purpose != Purpose::ExportMidi {
+                            chosen = Some(pictures(purpose, vec![typed]));
                         }
                     }
                 });
@@ -170,38 +175,40 @@ impl Browser {
                         .show(&mut cols[0], |ui| {
                             if self.entries.is_empty() {
                                 ui.weak(match purpose {
-                                    Purpose::OpenPicture => "No pictures in this folder",
                                     Purpose::ExportMidi => "No MIDI files in this folder",
+                                    _ => "No pictures in this folder",
                                 });
                             }
-                            for e in &self.entries {
+                            let modifiers = ui.input(|i| i.modifiers);
+                            for (index, e) in self.entries.iter().enumerate() {
                                 let label = if e.is_dir {
                                     format!("{}/", e.name)
                                 } else {
                                     e.name.clone()
                                 };
-                                let selected = self.selected.as_deref() == Some(&e.path);
+                                let selected = self.selected.contains(&e.path);
                                 let r = ui.selectable_label(selected, label);
                                 if r.clicked() {
                                     if e.is_dir {
                                         go_to = Some(e.path.clone());
+                                    } else if purpose == Purpose::ExportMidi {
+                                        self.selected = vec![e.path.clone()];
+                                        self.save_name = e.name.clone();
                                     } else {
-                                        self.selected = Some(e.path.clone());
-                                        if purpose == Purpose::ExportMidi {
-                                            self.save_name = e.name.clone();
-                                        }
+                                        self.selected =
+                                            picked(&self.entries, &self.selected, index, modifiers);
                                     }
                                 }
                                 if r.double_clicked() && !e.is_dir {
                                     chosen = Some(match purpose {
-                                        Purpose::OpenPicture => Chosen::Picture(e.path.clone()),
                                         Purpose::ExportMidi => Chosen::MidiFile(e.path.clone()),
+                                        _ => pictures(purpose, vec![e.path.clone()]),
                                     });
                                 }
                             }
                         });
                     let ui = &mut cols[1];
-                    if purpose == Purpose::OpenPicture {
+                    if purpose != Purpose::ExportMidi {
                         ui.strong("Recent");
                         if recent.paths.is_empty() {
                             ui.weak("Pictures you open appear here.");
@@ -216,14 +223,14 @@ impl Browser {
                                 .on_hover_text(path.to_string_lossy())
                                 .clicked()
                             {
-                                chosen = Some(Chosen::Picture(path.clone()));
+                                chosen = Some(pictures(purpose, vec![path.clone()]));
                             }
                         }
                         ui.add_space(8.0);
                         ui.strong("Examples");
                         for (name, _) in crate::plugin::examples::EXAMPLES {
                             if ui.link(name).clicked() {
-                                chosen = Some(Chosen::Example(name));
+                                chosen = Some(sources(purpose, vec![Source::Example(name)]));
                             }
                         }
                     } else {
@@ -236,15 +243,21 @@ impl Browser {
                 ui.horizontal(|ui| {
                     let action = match purpose {
                         Purpose::OpenPicture => "Open",
+                        Purpose::AddPictures => "Add",
                         Purpose::ExportMidi => "Save",
                     };
                     let ready = match purpose {
-                        Purpose::OpenPicture => self.selected.is_some(),
                         Purpose::ExportMidi => !self.save_name.trim().is_empty(),
+                        _ => !self.selected.is_empty(),
                     };
+                    if self.selected.len() > 1 {
+                        ui.weak(format!("{} pictures: one piece", self.selected.len()));
+                    }
                     if ui.add_enabled(ready, egui::Button::new(action)).clicked() {
                         chosen = match purpose {
-                            Purpose::OpenPicture => self.selected.clone().map(Chosen::Picture),
+                            Purpose::OpenPicture | Purpose::AddPictures => {
+                                Some(pictures(purpose, self.selected.clone()))
+                            }
                             Purpose::ExportMidi => {
                                 let mut name = self.save_name.trim().to_string();
                                 if !name.to_lowercase().ends_with(".mid") {
@@ -266,6 +279,53 @@ impl Browser {
             self.purpose = None;
         }
         chosen
+    }
+}
+
+/// What choosing `paths` means for `purpose`.
+fn pictures(purpose: Purpose, paths: Vec<PathBuf>) -> Chosen {
+    sources(purpose, paths.into_iter().map(Source::File).collect())
+}
+
+fn sources(purpose: Purpose, sources: Vec<Source>) -> Chosen {
+    match purpose {
+        Purpose::AddPictures => Chosen::MorePictures(sources),
+        _ => Chosen::Pictures(sources),
+    }
+}
+
+/// The files picked after a click on entry `index`: it alone; with Ctrl (Cmd) it added to or
+/// taken from `selected`; with Shift the run from the last picked to it. Folders are never
+/// picked.
+fn picked(
+    entries: &[Entry],
+    selected: &[PathBuf],
+    index: usize,
+    modifiers: egui::Modifiers,
+) -> Vec<PathBuf> {
+    let path = &entries[index].path;
+    if modifiers.command {
+        let mut v = selected.to_vec();
+        match v.iter().position(|p| p == path) {
+            Some(i) => {
+                v.remove(i);
+            }
+            None => v.push(path.clone()),
+        }
+        v
+    } else if modifiers.shift {
+        let anchor = selected
+            .last()
+            .and_then(|last| entries.iter().position(|e| &e.path == last))
+            .unwrap_or(index);
+        let (a, b) = (anchor.min(index), anchor.max(index));
+        entries[a..=b]
+            .iter()
+            .filter(|e| !e.is_dir)
+            .map(|e| e.path.clone())
+            .collect()
+    } else {
+        vec![path.clone()]
     }
 }
 
@@ -319,5 +379,49 @@ impl Recent {
                 nice_plug::nice_warn!("Could not save the recent files list: {e}");
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entries() -> Vec<Entry> {
+        ["dir", "a.png", "b.png", "c.png", "d.png"]
+            .iter()
+            .map(|n| Entry {
+                name: n.to_string(),
+                path: PathBuf::from(n),
+                is_dir: *n == "dir",
+            })
+            .collect()
+    }
+
+    fn paths(v: &[&str]) -> Vec<PathBuf> {
+        v.iter().map(PathBuf::from).collect()
+    }
+
+    #[test]
+    fn ctrl_adds_and_removes_shift_picks_a_run_without_folders() {
+        let e = entries();
+        let none = egui::Modifiers::NONE;
+        let ctrl = egui::Modifiers::COMMAND;
+        let shift = egui::Modifiers::SHIFT;
+        let one = picked(&e, &[], 1, none);
+        assert_eq!(one, paths(&["a.png"]));
+        let two = picked(&e, &one, 3, ctrl);
+        assert_eq!(two, paths(&["a.png", "c.png"]));
+        assert_eq!(picked(&e, &two, 1, ctrl), paths(&["c.png"]));
+        // A run from the last picked (c) back to the folder: the folder is left out.
+        assert_eq!(
+            picked(&e, &two, 0, shift),
+            paths(&["a.png", "b.png", "c.png"])
+        );
+        assert_eq!(
+            picked(&e, &one, 4, shift),
+            paths(&["a.png", "b.png", "c.png", "d.png"])
+        );
+        // A plain click picks only that one again.
+        assert_eq!(picked(&e, &two, 2, none), paths(&["b.png"]));
     }
 }

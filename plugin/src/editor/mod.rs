@@ -275,12 +275,13 @@ impl App {
         }
     }
 
-    /// The Drag MIDI handles: the whole score, or one part. A drag starts when the button went
+    /// The Drag MIDI handles: the whole score, or one part; then "+ Add pictures" (true when
+    /// clicked). A drag starts when the button went
     /// down on a handle and the pointer has since moved past egui's click distance. egui's own
     /// drag detection is not used: when the press also focuses the window, the window manager
     /// holds the pointer's events and hands them over at once, so the frame that sees the press
     /// also sees the pointer already off the handle, and egui credits the press to nothing.
-    fn drag_handles(&mut self, ui: &mut egui::Ui) {
+    fn drag_handles(&mut self, ui: &mut egui::Ui) -> bool {
         let score = self.link.params.score.current();
         let (origin, down, at) = ui.input(|i| {
             (
@@ -327,7 +328,12 @@ impl App {
                     ));
                 }
             }
-        });
+            ui.separator();
+            ui.link("+ Add pictures")
+                .on_hover_text("Pictures to play after these, as sections of one piece")
+                .clicked()
+        })
+        .inner
     }
 
     fn load(&mut self, sources: Vec<Source>) {
@@ -338,6 +344,18 @@ impl App {
             _ => None,
         };
         self.link.loader.load(
+            sources,
+            params.composition.clone(),
+            params.score.clone(),
+            params.settings(),
+        );
+    }
+
+    /// Adds pictures to the piece as sections after the ones it has.
+    fn add(&mut self, sources: Vec<Source>) {
+        let params = &self.link.params;
+        self.info = None;
+        self.link.loader.add(
             sources,
             params.composition.clone(),
             params.score.clone(),
@@ -512,7 +530,9 @@ impl NiceEguiApp for App {
                         });
                     });
                 egui::CentralPanel::default().show(ui, |ui| {
-                    self.drag_handles(ui);
+                    if self.drag_handles(ui) {
+                        open_browser = Some(Purpose::AddPictures);
+                    }
                     let composition = self.link.params.composition.current();
                     let score = self.link.params.score.current();
                     let (picture_area, strip) = view::music(
@@ -545,8 +565,8 @@ impl NiceEguiApp for App {
             self.browser.open(purpose, start.as_deref());
         }
         match self.browser.show(&ctx, &self.recent) {
-            Some(Chosen::Picture(path)) => self.load(vec![Source::File(path)]),
-            Some(Chosen::Example(name)) => self.load(vec![Source::Example(name)]),
+            Some(Chosen::Pictures(sources)) => self.load(sources),
+            Some(Chosen::MorePictures(sources)) => self.add(sources),
             Some(Chosen::MidiFile(path)) => self.export_midi(&path),
             None => {}
         }

@@ -445,7 +445,7 @@ pub fn music(
         x = r.max.x + 12.0;
     }
     texture.keep_only(composition);
-    let action = if pieces {
+    let strip = if pieces {
         let playing = playhead
             .playing()
             .then(|| composition.section_at(playhead.beat(), score.length_beats));
@@ -453,7 +453,7 @@ pub fn music(
     } else {
         None
     };
-    (picture_area, action)
+    (picture_area, strip)
 }
 
 /// Whether the editor shows a fresh instance: the bundled example plays and nothing has been
@@ -832,5 +832,28 @@ mod randomise_tests {
             assert_eq!(randomised(7, 999, "Ballad", false, entropy).1, None);
         }
         assert_eq!(seen.len(), 5, "every other style comes up");
+    }
+}
+
+#[cfg(test)]
+mod strip_tests {
+    use super::StripAction;
+
+    #[test]
+    fn strip_actions_give_the_new_order() {
+        assert_eq!(StripAction::Remove(1).order(4), vec![0, 2, 3]);
+        assert_eq!(
+            StripAction::Move { from: 3, to: 0 }.order(4),
+            vec![3, 0, 1, 2]
+        );
+        assert_eq!(
+            StripAction::Move { from: 0, to: 2 }.order(4),
+            vec![1, 2, 0, 3]
+        );
+        assert_eq!(
+            StripAction::Remove(9).order(2),
+            vec![0, 1],
+            "out of range: unchanged"
+        );
     }
 }

@@ -316,12 +316,48 @@ impl CompositionSlot {
     where
         F: FnOnce() -> Result<Vec<u8>, String>,
     {
-        let gathered = crate::sections::gather(files, wanted);
+        self.load_or_add(files, false, settings, scores, wanted)
+    }
+
+    /// [`Self::load`], keeping the pictures there are when `add`: the new ones become sections
+    /// after them (up to 16 in all; the ones beyond are named as skipped).
+    pub fn load_or_add<F>(
+        &self,
+        files: Vec<(String, F)>,
+        add: bool,
+        settings: Settings,
+        scores: &ScoreSlot,
+        wanted: &dyn Fn() -> bool,
+    ) -> Result<Option<Loaded>, String>
+    where
+        F: FnOnce() -> Result<Vec<u8>, String>,
+    {
+        let mut gathered = crate::sections::gather(files, wanted);
         if !wanted() {
             return Ok(None);
         }
-        let refused = gathered.refused.clone();
-        let Some((composition, score)) = Composition::from_gathered(gathered, settings) else {
+        let mut refused = std::mem::take(&mut gathered.refused);
+        let made = if add && !gathered.sections.is_empty() {
+            let mut c = self.current();
+            let room = compose::piece::MAX_SECTIONS.saturating_sub(c.sections.len());
+            for (k, (picture, name)) in gathered.sections.into_iter().enumerate() {
+                if k < room {
+                    c.sections.push(SectionPicture {
+                        name,
+                        picture: Arc::new(picture),
+                    });
+                } else {
+                    refused.push(format!("{name}: the piece already has 16 sections"));
+                }
+            }
+            c.source = format!("{} + {} more", c.sections[0].name, c.sections.len() - 1);
+            c.settings = settings.clamped();
+            let score = c.score(&c.settings);
+            Some((c, score))
+        } else {
+            Composition::from_gathered(gathered, settings)
+        };
+        let Some((composition, score)) = made else {
             return Err(refused.join("; "));
         };
         let mut current = self

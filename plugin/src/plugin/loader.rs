@@ -149,6 +149,28 @@ impl Loader {
         scores: Arc<ScoreSlot>,
         settings: crate::compose::Settings,
     ) {
+        self.load_or_add(sources, false, composition, scores, settings);
+    }
+
+    /// Adds `sources` to the piece as sections after the ones it has, as a load does.
+    pub fn add(
+        self: &Arc<Self>,
+        sources: Vec<Source>,
+        composition: Arc<CompositionSlot>,
+        scores: Arc<ScoreSlot>,
+        settings: crate::compose::Settings,
+    ) {
+        self.load_or_add(sources, true, composition, scores, settings);
+    }
+
+    fn load_or_add(
+        self: &Arc<Self>,
+        sources: Vec<Source>,
+        add: bool,
+        composition: Arc<CompositionSlot>,
+        scores: Arc<ScoreSlot>,
+        settings: crate::compose::Settings,
+    ) {
         let ticket = self.latest.fetch_add(1, Ordering::AcqRel) + 1;
         let name = match sources.as_slice() {
             [one] => one.name(),
@@ -164,7 +186,7 @@ impl Loader {
         let spawned = std::thread::Builder::new()
             .name(String::from("pixelody-load"))
             .spawn(move || {
-                loader.run(ticket, sources, &name, &composition, &scores, settings);
+                loader.run(ticket, sources, add, &name, &composition, &scores, settings);
                 loader.running.fetch_sub(1, Ordering::AcqRel);
             });
         if let Err(e) = spawned {
@@ -210,10 +232,12 @@ impl Loader {
         self.latest.load(Ordering::Acquire) == ticket
     }
 
+    #[allow(clippy::too_many_arguments)]
     fn run(
         &self,
         ticket: u64,
         sources: Vec<Source>,
+        add: bool,
         name: &str,
         composition: &CompositionSlot,
         scores: &ScoreSlot,
@@ -223,7 +247,8 @@ impl Loader {
             .into_iter()
             .map(|source| (source.name(), move || source.bytes()))
             .collect();
-        let outcome = composition.load(files, settings, scores, &|| self.current(ticket));
+        let outcome =
+            composition.load_or_add(files, add, settings, scores, &|| self.current(ticket));
         if !self.current(ticket) {
             return;
         }
@@ -382,6 +407,20 @@ mod tests {
             ]
         );
         assert_eq!(composition.current().sections.len(), 3);
+        // More added after them: four sections, the new one last.
+        loader.add(
+            vec![Source::Example("Mondrian")],
+            composition.clone(),
+            scores.clone(),
+            Default::default(),
+        );
+        assert!(matches!(wait_idle(&loader), LoadStatus::Loaded { .. }));
+        let added = scores.current();
+        assert_eq!(added.sections.len(), 4);
+        assert_eq!(added.sections[3].source, "Mondrian.png (96 x 64)");
+        assert_eq!(added.sections[0].source, "walk-1.png (30 x 20)");
+        assert_eq!(added.source, "walk-1.png (30 x 20) + 3 more");
+        let score = added;
         // All bad: nothing changes, and every file is named.
         loader.load(
             vec![
