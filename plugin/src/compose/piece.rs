@@ -12,6 +12,10 @@
 //! - A section whose successor is in another key ends on that key's dominant chord (the pivot
 //!   into it), and the last section leads back to the first the same way.
 //!
+//! - The sound glides from section to section: each section's picture proposes its own
+//!   brightness and cutoff, kept as the difference from the first picture's, which the engine
+//!   glides to over the beat before the section.
+//!
 //! Scan mode scans each picture in the shared key; Spectral mode reads every picture with the
 //! first one's partials, so the frames join into one spectrogram.
 
@@ -20,7 +24,7 @@ use super::theory::{Rng, Tonality};
 use super::{arrange, features, loudness, mood, picture_seed, proposed_patch, scan, spectral};
 use super::{style, tonality, wave, Mode, Settings};
 use crate::analysis::Picture;
-use crate::score::{Note, Part, Score, Section, BEATS_PER_BAR};
+use crate::score::{Note, Part, Score, Section, SectionSound, BEATS_PER_BAR};
 
 pub use crate::score::MAX_SECTIONS;
 
@@ -105,6 +109,8 @@ pub fn compose_piece(
     let first_mood = mood(&first_features);
     let chosen_style = style(&first_features, &settings);
     let partials = first.height.clamp(1, spectral::MAX_PARTIALS);
+    let first_wave = wave::wave(first);
+    let first_patch = proposed_patch(&first_features, &first_wave, &settings);
 
     // Every section's key first: each hands over to the next one's.
     let mut keys = Vec::with_capacity(sections.len());
@@ -153,10 +159,16 @@ pub fn compose_piece(
             start_beats: n.start_beats + start,
             ..n
         }));
+        let own = proposed_patch(f, &first_wave, &settings);
         section_list.push(Section {
             start_beats: start,
             source: name.clone(),
             tonality: t.name(),
+            sound: SectionSound {
+                brightness: own.brightness - first_patch.brightness,
+                cutoff_oct: (own.cutoff_hz / first_patch.cutoff_hz).log2(),
+            }
+            .clamped(),
         });
     }
 
@@ -168,9 +180,8 @@ pub fn compose_piece(
         score.spectrum = spectral::join(frames);
     }
     score.tonality = centre.name();
-    let wave = wave::wave(first);
-    score.patch = proposed_patch(&first_features, &wave, &settings);
-    score.wave = Some(wave);
+    score.patch = first_patch;
+    score.wave = Some(first_wave);
     score.sections = section_list;
     score.level_db = loudness::trim(&score);
     score
@@ -380,6 +391,13 @@ mod tests {
             .filter(|&i| a[i].signum() == -b[i].signum() && a[i] != 0)
             .count();
         assert!(opposite * 2 >= n, "{a:?} then {b:?}");
+        // The night sounds darker than the snowy day: its section sound says so.
+        assert_eq!(dark.sections[0].sound, SectionSound::default());
+        let night = dark.sections[1].sound;
+        assert!(
+            night.brightness < 0.0 || night.cutoff_oct < 0.0,
+            "{night:?}"
+        );
     }
 
     #[test]

@@ -16,7 +16,7 @@ mod voice;
 pub use offline::{render_offline, OfflineRender};
 pub use sequencer::{onset_offset, ONSET_TOLERANCE_SAMPLES};
 
-use crate::score::{Note, Part, Patch, Score, BEATS_PER_BAR};
+use crate::score::{Note, Part, Patch, Score, Section, SectionSound, BEATS_PER_BAR};
 use drums::DrumKit;
 use effects::{Effects, FxParams};
 use sequencer::Cursor;
@@ -289,6 +289,30 @@ fn timbre_target(p: &EngineParams) -> Timbre {
     }
 }
 
+/// Cutoff's range in octaves above 1 Hz (20 Hz to 20 kHz), for a section's offset.
+const MIN_CUTOFF_LOG2: f32 = 4.321_928;
+const MAX_CUTOFF_LOG2: f32 = 14.287_712;
+
+/// A piece's section sound at loop phase `phase` (any real; its fraction counts) of a loop
+/// `length` beats long, `sections` of equal length: the section's own, gliding (smoothstep)
+/// into the next one's over the beat before it starts (over half a section if that is shorter).
+fn section_sound(sections: &[Section], phase: f64, length: f64) -> SectionSound {
+    let n = sections.len();
+    let whole = phase - (phase as i64) as f64;
+    let phase = if whole < 0.0 { whole + 1.0 } else { whole };
+    let u = phase * n as f64;
+    let k = (u as usize).min(n - 1);
+    let within = (u - k as f64) as f32;
+    let ramp = ((n as f64 / length.max(1e-9)) as f32).min(0.5);
+    let w = ((within - (1.0 - ramp)) / ramp).clamp(0.0, 1.0);
+    let w = w * w * (3.0 - 2.0 * w);
+    let (a, b) = (sections[k].sound, sections[(k + 1) % n].sound);
+    SectionSound {
+        brightness: a.brightness + (b.brightness - a.brightness) * w,
+        cutoff_oct: a.cutoff_oct + (b.cutoff_oct - a.cutoff_oct) * w,
+    }
+}
+
 /// The wave position (0..1) at loop phase `phase` (0..1): `position` (0..1), moved by `scan`
 /// (0..1) down the picture and back over the loop (a triangle, so the loop's end meets its
 /// start), reflected at the picture's bottom.
@@ -376,6 +400,8 @@ pub struct Engine {
     wave_position: f32,
     wave_scan: f32,
     loop_phase: f64,
+    /// A piece's section sound where the playhead is (held while the transport stops).
+    section_sound: SectionSound,
 }
 
 impl Engine {
@@ -414,6 +440,7 @@ impl Engine {
             wave_position: defaults.timbre.wave_position,
             wave_scan: defaults.timbre.wave_scan,
             loop_phase: 0.0,
+            section_sound: SectionSound::default(),
         }
     }
 
@@ -802,6 +829,10 @@ impl Engine {
         let spectrum = score.and_then(|s| s.spectrum.as_ref());
         let length = score.map_or(1.0, |s| s.length_beats);
         let table = score.and_then(|s| s.wave.as_ref()).map(|w| w.table());
+        // A piece whose sections sound different: each sample's section sound, from its position.
+        let sections = score
+            .map(|s| s.sections.as_slice())
+            .filter(|x| x.len() > 1 && x.iter().any(|x| x.sound != SectionSound::default()));
         let old_table = self
             .fading
             .as_deref()
@@ -848,9 +879,22 @@ impl Engine {
                 for (g, target) in self.part_gain.iter_mut().zip(part_targets) {
                     glide(g, target, k);
                 }
+                if let (Some(sections), Some(c), Some(o)) = (sections, clock, origin) {
+                    let phase = (o + (first + j) as f64) * c.beats_per_sample / length;
+                    self.section_sound = section_sound(sections, phase, length);
+                }
+                let (brightness, cutoff_log2) = if sections.is_some() {
+                    let s = self.section_sound;
+                    (
+                        (target.brightness + s.brightness).clamp(0.0, 1.0),
+                        (target.cutoff_log2 + s.cutoff_oct).clamp(MIN_CUTOFF_LOG2, MAX_CUTOFF_LOG2),
+                    )
+                } else {
+                    (target.brightness, target.cutoff_log2)
+                };
                 let t = &mut self.timbre;
-                t.brightness += (target.brightness - t.brightness) * k;
-                t.cutoff_log2 += (target.cutoff_log2 - t.cutoff_log2) * k;
+                t.brightness += (brightness - t.brightness) * k;
+                t.cutoff_log2 += (cutoff_log2 - t.cutoff_log2) * k;
                 t.resonance += (target.resonance - t.resonance) * k;
                 t.filter_env_oct += (target.filter_env_oct - t.filter_env_oct) * k;
                 t.noise += (target.noise - t.noise) * k;

@@ -7,7 +7,7 @@ use realfft::RealFftPlanner;
 use super::offline::{render_offline, OfflineRender};
 use super::voice::{Envelope, Timbre, VoicePool, Waves};
 use super::{Engine, EngineParams, NoteSink, SwapAt, TransportState};
-use crate::score::{Note, Part, Score, Wave};
+use crate::score::{Note, Part, Score, Section, SectionSound, Wave};
 
 const SR: f32 = 48_000.0;
 
@@ -365,6 +365,80 @@ fn wave_position_and_scan_move_through_the_pictures_rows_in_time_with_the_loop()
             "{b}"
         );
     }
+}
+
+#[test]
+fn a_pieces_sound_glides_from_section_to_section_over_the_beat_before() {
+    // Two sections of 4 beats, one held note each; the second section darker (-0.5 brightness,
+    // two octaves lower cutoff). 120 BPM: a beat is 24,000 samples.
+    let notes = vec![
+        note(0.0, 4.0, 57, Part::Harmony),
+        note(4.0, 4.0, 57, Part::Harmony),
+    ];
+    let mut score = Score::new(8.0, notes, String::from("piece"));
+    let dark = SectionSound {
+        brightness: -0.5,
+        cutoff_oct: -2.0,
+    };
+    score.sections = [(0.0, SectionSound::default()), (4.0, dark)]
+        .into_iter()
+        .map(|(start_beats, sound)| Section {
+            start_beats,
+            source: String::new(),
+            tonality: String::new(),
+            sound,
+        })
+        .collect();
+    let p = open_params().with_timbre(|t| {
+        t.brightness = 0.8;
+        t.cutoff_hz = 4_000.0;
+    });
+    let out = render(&score, &p, 8.0);
+    let bright = |beat: f64| {
+        let s = (beat * 24_000.0) as usize;
+        super::tests::brightness_of(&out[s - 2_400..s + 2_400])
+    };
+    // Each section sounds as its picture asks, the first brighter; the glide starts a beat before
+    // the second section and is halfway at half that beat.
+    assert!(
+        bright(2.0) > 2.0 * bright(6.0),
+        "{} vs {}",
+        bright(2.0),
+        bright(6.0)
+    );
+    assert!(
+        bright(2.5) > 0.97 * bright(2.0),
+        "no change two beats before"
+    );
+    let halfway = bright(3.5);
+    assert!(
+        halfway < 0.9 * bright(2.0) && halfway > 1.1 * bright(6.0),
+        "{halfway}"
+    );
+    // The last beat of the loop glides back to the first section's sound.
+    assert!(bright(7.6) > 1.2 * bright(6.0));
+    // Block size changes nothing.
+    let job = |block_size| OfflineRender {
+        sample_rate: SR,
+        bpm: 120.0,
+        samples: 120_000,
+        block_size,
+    };
+    let reference = render_offline(&score, &p, &job(1));
+    for b in [17, 480, 4096] {
+        assert!(render_offline(&score, &p, &job(b)) == reference, "{b}");
+    }
+    // Without section sounds, the sections change nothing.
+    let mut plain = score.clone();
+    for s in &mut plain.sections {
+        s.sound = SectionSound::default();
+    }
+    let flat = render(&plain, &p, 8.0);
+    let fb = |beat: f64| {
+        let s = (beat * 24_000.0) as usize;
+        super::tests::brightness_of(&flat[s - 2_400..s + 2_400])
+    };
+    assert!((fb(2.0) / fb(6.0) - 1.0).abs() < 0.05);
 }
 
 #[test]

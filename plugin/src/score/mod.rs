@@ -162,6 +162,30 @@ pub struct Section {
     pub source: String,
     /// Its key and scale in words.
     pub tonality: String,
+    /// How its picture's sound differs from the first section's; the engine glides to it over
+    /// the beat before the section starts.
+    #[serde(default)]
+    pub sound: SectionSound,
+}
+
+/// A section's sound relative to the piece's (the first picture's proposal, or the parameters).
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, Default, PartialEq)]
+pub struct SectionSound {
+    /// Added to Brightness (-0.6..0.6).
+    pub brightness: f32,
+    /// Octaves added to Cutoff (-2.5..2.5).
+    pub cutoff_oct: f32,
+}
+
+impl SectionSound {
+    /// Within its range, and zero where it is not a number.
+    pub fn clamped(self) -> Self {
+        let fit = |v: f32, r: f32| if v.is_finite() { v.clamp(-r, r) } else { 0.0 };
+        SectionSound {
+            brightness: fit(self.brightness, 0.6),
+            cutoff_oct: fit(self.cutoff_oct, 2.5),
+        }
+    }
 }
 
 impl Score {
@@ -238,6 +262,10 @@ impl Score {
             .into_iter()
             .filter(|x| x.start_beats.is_finite() && (0.0..length).contains(&x.start_beats))
             .take(MAX_SECTIONS)
+            .map(|x| Section {
+                sound: x.sound.clamped(),
+                ..x
+            })
             .collect();
         s
     }
