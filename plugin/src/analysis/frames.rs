@@ -218,6 +218,72 @@ mod tests {
     }
 
     #[test]
+    fn ten_thousand_frames_are_read_one_by_one_and_sampled() {
+        let f = decode_frames(&gif(10_000, 2, 2), 16).unwrap();
+        assert_eq!(f.total, 10_000);
+        assert_eq!(f.pictures.len(), 16);
+        assert_eq!(f.pictures[0].0, 0);
+        assert!(f.pictures[15].0 >= 9_000, "{}", f.pictures[15].0);
+    }
+
+    #[test]
+    fn frames_of_different_sizes_are_placed_on_the_canvas() {
+        let mut out = Vec::new();
+        {
+            let mut e = GifEncoder::new(&mut out);
+            // A full-size red frame, then a small blue patch in its corner.
+            let red = RgbaImage::from_pixel(40, 30, Rgba([255, 0, 0, 255]));
+            e.encode_frame(Frame::new(red)).unwrap();
+            let blue = RgbaImage::from_pixel(10, 10, Rgba([0, 0, 255, 255]));
+            e.encode_frame(Frame::from_parts(
+                blue,
+                30,
+                20,
+                Delay::from_numer_denom_ms(40, 1),
+            ))
+            .unwrap();
+        }
+        let f = decode_frames(&out, 16).unwrap();
+        assert_eq!(f.pictures.len(), 2);
+        for (_, p) in &f.pictures {
+            assert_eq!((p.source_width, p.source_height), (40, 30));
+        }
+        // The small frame is its 10 x 10 patch on the canvas (as the decoder composes it).
+        let blue = |p: &Picture| p.rgb.iter().filter(|c| c[2] > 200 && c[0] < 50).count();
+        assert_eq!(blue(&f.pictures[1].1), 100);
+        assert_eq!(blue(&f.pictures[0].1), 0);
+    }
+
+    /// An animated WebP's header (RIFF, VP8X with the animation flag) claiming `w` x `h` pixels,
+    /// with nothing behind it.
+    fn webp_header(w: u32, h: u32) -> Vec<u8> {
+        let mut b = Vec::new();
+        b.extend_from_slice(b"RIFF");
+        b.extend_from_slice(&22u32.to_le_bytes());
+        b.extend_from_slice(b"WEBPVP8X");
+        b.extend_from_slice(&10u32.to_le_bytes());
+        b.extend_from_slice(&[0x02, 0, 0, 0]);
+        b.extend_from_slice(&(w - 1).to_le_bytes()[..3]);
+        b.extend_from_slice(&(h - 1).to_le_bytes()[..3]);
+        b
+    }
+
+    #[test]
+    fn an_animated_webp_claiming_gigabytes_is_refused_before_decoding() {
+        // 16000 x 16000 RGBA frames would be 1 GB each.
+        for (w, h) in [(16_000, 16_000), (5_000, 5_000)] {
+            let err = decode_frames(&webp_header(w, h), 16)
+                .err()
+                .expect("refused");
+            assert!(!err.message.is_empty());
+            assert!(
+                err.message.contains("too large") || err.message.contains("damaged"),
+                "{w} x {h}: {err}"
+            );
+        }
+    }
+
+    #[test]
     fn evenly_keeps_the_ends() {
         assert_eq!(evenly((0..10).collect(), 4), vec![0, 3, 6, 9]);
         assert_eq!(evenly((0..3).collect(), 4), vec![0, 1, 2]);
