@@ -601,12 +601,12 @@ fn write_bmp(path: &Path, w: usize, h: usize, tint: u8) {
     std::fs::write(path, b).unwrap();
 }
 
-/// Drags `file` from a real `toolkit` drag source ("gtk" or "qt", tests/drag_sources, on
+/// Drags `file` from a real `toolkit` drag source ("gtk" or "qt", tests/toolkits, on
 /// Debian's Python) to the screen point `to` with xdotool, as a hand would. Returns what the
 /// source printed.
 fn toolkit_drag(display: &str, toolkit: &str, file: &Path, to: (i32, i32)) -> String {
     let script =
-        Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("drag_sources/{toolkit}_source.py"));
+        Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("toolkits/{toolkit}_source.py"));
     let out_path = target_dir().join(format!("drag-{toolkit}.out"));
     let out = std::fs::File::create(&out_path).unwrap();
     let mut source = Command::new("/usr/bin/python3")

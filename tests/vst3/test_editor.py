@@ -269,6 +269,21 @@ def test_dragging_a_slider_changes_the_host_parameter(screen):
     assert synth.get_parameter(index) > 0.9
 
 
+def clicking(*buttons, then=0.0):
+    """An editor action for `xh.drive_editor`: clicks `buttons` (points from the editor's
+    top-left) in turn, giving each 0.7 s, then waits `then` seconds more."""
+
+    def act(d):
+        x, y, _w, _h = xh.geometry(d, xh.plugin_window(d))
+        time.sleep(1.0)
+        for bx, by in buttons:
+            xh.xdotool("mousemove", x + bx, y + by, "click", "1")
+            time.sleep(0.7)
+        time.sleep(then)
+
+    return act
+
+
 # The top bar's "Export MIDI..." button, and the Save button of the browser it opens.
 EXPORT_BUTTON, SAVE_BUTTON = (252, 12), (228, 396)
 
@@ -279,15 +294,7 @@ def test_export_midi_from_the_editor_writes_the_score(screen, tmp_path, monkeypa
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
     _engine, synth = new_synth()
 
-    def export(d):
-        x, y, _w, _h = xh.geometry(d, xh.plugin_window(d))
-        time.sleep(1.0)
-        xh.xdotool("mousemove", x + EXPORT_BUTTON[0], y + EXPORT_BUTTON[1], "click", "1")
-        time.sleep(0.7)
-        xh.xdotool("mousemove", x + SAVE_BUTTON[0], y + SAVE_BUTTON[1], "click", "1")
-        time.sleep(0.7)
-
-    xh.drive_editor(synth.open_editor, export)
+    xh.drive_editor(synth.open_editor, clicking(EXPORT_BUTTON, SAVE_BUTTON))
     written = tmp_path / "pixelody.mid"
     assert written.exists(), "no MIDI file was written"
     # Byte for byte the file the CLI writes for the same picture at the same tempo (the host is
@@ -337,13 +344,7 @@ def test_randomise_picks_another_variation_in_one_change_and_the_music_follows(s
     before = synth.get_parameter(names["Variation"])
     notes_before = plugin_state(synth, tmp_path)["score"]["notes"]
 
-    def click(d):
-        x, y, _w, _h = xh.geometry(d, xh.plugin_window(d))
-        time.sleep(1.0)
-        xh.xdotool("mousemove", x + RANDOMISE_BUTTON[0], y + RANDOMISE_BUTTON[1], "click", "1")
-        time.sleep(1.5)
-
-    xh.drive_editor(synth.open_editor, click)
+    xh.drive_editor(synth.open_editor, clicking(RANDOMISE_BUTTON, then=0.8))
     # Parameter changes from the editor reach a processing plugin through the host, with the
     # next block: render before reading.
     engine.render(1.0)
@@ -368,15 +369,8 @@ def test_next_and_previous_presets_load_whole_presets_and_the_music_follows(scre
     names = {p["name"]: p["index"] for p in synth.get_parameters_description()}
     ambient = json.loads((ROOT / "plugin" / "presets" / "02-ambient-drift.json").read_text())["values"]
 
-    def click(d, *buttons):
-        x, y, _w, _h = xh.geometry(d, xh.plugin_window(d))
-        time.sleep(1.0)
-        for bx, by in buttons:
-            xh.xdotool("mousemove", x + bx, y + by, "click", "1")
-            time.sleep(0.7)
-
     # Next from the fresh instance (the first preset, every default): the second, Ambient Drift.
-    xh.drive_editor(synth.open_editor, lambda d: click(d, PRESET_NEXT))
+    xh.drive_editor(synth.open_editor, clicking(PRESET_NEXT))
     engine.render(0.5)
     assert synth.get_parameter_text(names["Style"]) == "Ambient"
     assert synth.get_parameter_text(names["Length"]).startswith(str(ambient["bars"]))
@@ -389,7 +383,7 @@ def test_next_and_previous_presets_load_whole_presets_and_the_music_follows(scre
     score = plugin_state(synth, tmp_path)["score"]
     assert score["style"] == "Ambient" and score["length_beats"] == 32.0
     # Previous: back to every default, Lock Timbre off.
-    xh.drive_editor(synth.open_editor, lambda d: click(d, PRESET_PREVIOUS))
+    xh.drive_editor(synth.open_editor, clicking(PRESET_PREVIOUS))
     engine.render(0.5)
     assert synth.get_parameter_text(names["Style"]) == "Auto"
     assert synth.get_parameter(names["Drums On"]) == pytest.approx(1.0)
@@ -400,18 +394,11 @@ def test_save_writes_the_settings_as_a_user_preset(screen, tmp_path, monkeypatch
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
     engine, synth = new_synth()
 
-    def click(d, *buttons):
-        x, y, _w, _h = xh.geometry(d, xh.plugin_window(d))
-        time.sleep(1.0)
-        for bx, by in buttons:
-            xh.xdotool("mousemove", x + bx, y + by, "click", "1")
-            time.sleep(0.7)
-
     # Load Ambient Drift; the host applies the editor's changes with the next block.
-    xh.drive_editor(synth.open_editor, lambda d: click(d, PRESET_NEXT))
+    xh.drive_editor(synth.open_editor, clicking(PRESET_NEXT))
     engine.render(0.5)
     # Save..., then Save under the name it proposes.
-    xh.drive_editor(synth.open_editor, lambda d: click(d, PRESET_SAVE, SAVE_WINDOW_SAVE))
+    xh.drive_editor(synth.open_editor, clicking(PRESET_SAVE, SAVE_WINDOW_SAVE))
     saved = tmp_path / "config" / "pixelody" / "presets" / "My preset.json"
     assert saved.exists(), list((tmp_path / "config").rglob("*"))
     preset = json.loads(saved.read_text())
@@ -435,15 +422,7 @@ def test_a_fresh_instance_says_what_to_do_and_offers_examples(screen, tmp_path, 
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
     engine, synth = new_synth()
 
-    def pick(d):
-        x, y, _w, _h = xh.geometry(d, xh.plugin_window(d))
-        time.sleep(1.0)
-        xh.xdotool("mousemove", x + FIRST_MINUTE_LINK[0], y + FIRST_MINUTE_LINK[1], "click", "1")
-        time.sleep(0.7)
-        xh.xdotool("mousemove", x + NIGHT_CITY_EXAMPLE[0], y + NIGHT_CITY_EXAMPLE[1], "click", "1")
-        time.sleep(2.0)
-
-    xh.drive_editor(synth.open_editor, pick)
+    xh.drive_editor(synth.open_editor, clicking(FIRST_MINUTE_LINK, NIGHT_CITY_EXAMPLE, then=1.3))
     engine.render(0.5)
     state = plugin_state(synth, tmp_path)
     assert state["score"]["source"] == "Night city.png (96 x 64)"
@@ -458,15 +437,7 @@ def test_add_pictures_turns_the_picture_into_a_piece(screen, tmp_path, monkeypat
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
     engine, synth = new_synth()
 
-    def add(d):
-        x, y, _w, _h = xh.geometry(d, xh.plugin_window(d))
-        time.sleep(1.0)
-        xh.xdotool("mousemove", x + ADD_PICTURES[0], y + ADD_PICTURES[1], "click", "1")
-        time.sleep(0.7)
-        xh.xdotool("mousemove", x + NIGHT_CITY_EXAMPLE[0], y + NIGHT_CITY_EXAMPLE[1], "click", "1")
-        time.sleep(2.0)
-
-    xh.drive_editor(synth.open_editor, add)
+    xh.drive_editor(synth.open_editor, clicking(ADD_PICTURES, NIGHT_CITY_EXAMPLE, then=1.3))
     engine.render(0.5)
     score = plugin_state(synth, tmp_path)["score"]
     assert [s["source"] for s in score["sections"]] == ["example.png (96 x 64)", "Night city.png (96 x 64)"]

@@ -387,14 +387,14 @@ def drive_editor(open_editor, actions, timeout=60.0):
     return result.get("value")
 
 
-TOOLKIT_SCRIPTS = Path(__file__).resolve().parents[1]
+TOOLKIT_SCRIPTS = Path(__file__).resolve().parents[1] / "toolkits"
 # The toolkits' Python bindings come from Debian (python3-gi with gir1.2-gtk-3.0, python3-pyqt5),
 # so the drag sources and drop targets run on the system's Python, not the test venv's.
 SYSTEM_PYTHON = "/usr/bin/python3"
 
 
 class ToolkitWindow:
-    """A real toolkit's window (a script in tests/drag_sources or tests/drop_targets) on the
+    """A real toolkit's window (a script in tests/toolkits) on the
     system's Python, with what it prints collected as it comes."""
 
     def __init__(self, script, *args, timeout=15.0):
@@ -464,7 +464,7 @@ def toolkit_drag(toolkit, path, to, while_hovering=None, place=(1100, 640), time
     `to` with the mouse (xdotool: press, motion, release), as a musician drags a file from a file
     manager. Calls `while_hovering()` while the file hovers at `to` and returns (its result, the
     lines the source printed)."""
-    source = ToolkitWindow(TOOLKIT_SCRIPTS / "drag_sources" / f"{toolkit}_source.py", path, *place, timeout=timeout)
+    source = ToolkitWindow(TOOLKIT_SCRIPTS / f"{toolkit}_source.py", path, *place, timeout=timeout)
     try:
         hand_drag(source.centre(), to)
         hovered = while_hovering() if while_hovering is not None else None
@@ -479,7 +479,7 @@ def drag_to_toolkit(toolkit, frm, out, place=(1100, 640), timeout=15.0):
     """Drags with the mouse from the screen point `frm` (a drag handle) onto a real `toolkit`
     ("gtk" or "qt") drop target window, which copies the file it receives to `out`. Returns the
     lines the target printed; fails if it received nothing."""
-    target = ToolkitWindow(TOOLKIT_SCRIPTS / "drop_targets" / f"{toolkit}_target.py", out, *place, timeout=timeout)
+    target = ToolkitWindow(TOOLKIT_SCRIPTS / f"{toolkit}_target.py", out, *place, timeout=timeout)
     try:
         hand_drag(frm, target.centre())
         xdotool("mouseup", 1)

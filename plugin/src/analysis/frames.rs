@@ -283,6 +283,55 @@ mod tests {
         }
     }
 
+    /// The frames' dominant colours: 'r', 'g' or 'b' for each.
+    fn colours(f: &Frames) -> String {
+        f.pictures
+            .iter()
+            .map(|(_, p)| {
+                let [r, g, b] = p.rgb[p.rgb.len() / 2];
+                if r > g && r > b {
+                    'r'
+                } else if g > b {
+                    'g'
+                } else {
+                    'b'
+                }
+            })
+            .collect()
+    }
+
+    #[test]
+    fn an_animated_webp_gives_its_frames() {
+        // Made by ImageMagick: red, green, blue frames, 24 x 16.
+        let bytes = std::fs::read(
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/pictures/animated.webp"),
+        )
+        .unwrap();
+        let f = decode_frames(&bytes, 16).unwrap();
+        assert_eq!(f.total, 3);
+        assert_eq!(colours(&f), "rgb");
+    }
+
+    #[test]
+    fn an_animated_png_gives_its_frames() {
+        let mut out = Vec::new();
+        {
+            let mut e = png::Encoder::new(&mut out, 8, 6);
+            e.set_color(png::ColorType::Rgb);
+            e.set_depth(png::BitDepth::Eight);
+            e.set_animated(3, 0).unwrap();
+            let mut w = e.write_header().unwrap();
+            for rgb in [[250u8, 10, 10], [10, 250, 10], [10, 10, 250]] {
+                let frame: Vec<u8> = (0..8 * 6).flat_map(|_| rgb).collect();
+                w.write_image_data(&frame).unwrap();
+            }
+            w.finish().unwrap();
+        }
+        let f = decode_frames(&out, 16).unwrap();
+        assert_eq!(f.total, 3);
+        assert_eq!(colours(&f), "rgb");
+    }
+
     #[test]
     fn evenly_keeps_the_ends() {
         assert_eq!(evenly((0..10).collect(), 4), vec![0, 3, 6, 9]);

@@ -256,29 +256,34 @@ mod tests {
         d.min(12 - d)
     }
 
+    /// Pictures whose own keys lie all around the circle of fifths.
+    const AROUND_THE_CIRCLE: [&str; 8] = [
+        "sunset",
+        "underwater",
+        "meadow flowers",
+        "autumn leaves",
+        "storm clouds",
+        "mondrian",
+        "night city",
+        "forest",
+    ];
+
+    /// The tonic's pitch class in a section's key ("Bb Dorian" gives 10).
+    fn tonic_of(tonality: &str) -> i32 {
+        super::super::NOTE_NAMES
+            .iter()
+            .position(|n| tonality.split(' ').next() == Some(n))
+            .expect("a tonic name") as i32
+    }
+
     #[test]
     fn keys_stay_within_a_fifth_of_the_centre_and_of_each_other() {
-        // Pictures whose own keys lie all around the circle.
-        let names = [
-            "sunset",
-            "underwater",
-            "meadow flowers",
-            "autumn leaves",
-            "storm clouds",
-            "mondrian",
-            "night city",
-            "forest",
-        ];
+        let names = AROUND_THE_CIRCLE;
         let score = piece(&names, &Settings::default());
         let tonics: Vec<u8> = score
             .sections
             .iter()
-            .map(|s| {
-                super::super::NOTE_NAMES
-                    .iter()
-                    .position(|n| s.tonality.split(' ').next() == Some(n))
-                    .expect("a tonic name") as u8
-            })
+            .map(|s| tonic_of(&s.tonality) as u8)
             .collect();
         let centre = tonics[0];
         for (k, &t) in tonics.iter().enumerate() {
@@ -305,15 +310,7 @@ mod tests {
 
     #[test]
     fn a_section_in_another_key_ends_on_that_keys_dominant() {
-        let names = [
-            "sunset",
-            "underwater",
-            "meadow flowers",
-            "autumn leaves",
-            "storm clouds",
-            "mondrian",
-        ];
-        let score = piece(&names, &Settings::default());
+        let score = piece(&AROUND_THE_CIRCLE[..6], &Settings::default());
         let bar = 4.0 * f64::from(Settings::default().bars);
         let mut pivots = 0;
         for (k, s) in score.sections.iter().enumerate() {
@@ -322,10 +319,7 @@ mod tests {
                 continue;
             }
             pivots += 1;
-            let tonic = super::super::NOTE_NAMES
-                .iter()
-                .position(|n| next.tonality.split(' ').next() == Some(n))
-                .unwrap() as i32;
+            let tonic = tonic_of(&next.tonality);
             let v = (tonic + 7) % 12;
             let end = s.start_beats + bar;
             let last: Vec<&Note> = score

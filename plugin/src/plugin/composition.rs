@@ -300,28 +300,14 @@ impl CompositionSlot {
 
     /// Loads new pictures (from the editor's drop or file browser; off the audio thread):
     /// `files` are read and decoded one at a time (see `sections::gather`), composed with
-    /// `settings` as one piece, and the score published. `wanted` is asked before each file, before
-    /// composing and again just before publishing: once it says no (newer pictures were asked
-    /// for), the work is abandoned and `Ok(None)` returned. On success the published score comes
-    /// back with the files that were skipped (each named with why). When no file gave a picture
-    /// nothing changes (the previous pictures stay and their score keeps playing) and the error
-    /// says why.
+    /// `settings` as one piece, and the score published. With `add`, the pictures there are stay
+    /// and the new ones become sections after them (up to 16 in all; the ones beyond are named as
+    /// skipped). `wanted` is asked before each file, before composing and again just before
+    /// publishing: once it says no (newer pictures were asked for), the work is abandoned and
+    /// `Ok(None)` returned. On success the published score comes back with the files that were
+    /// skipped (each named with why). When no file gave a picture nothing changes (the previous
+    /// pictures stay and their score keeps playing) and the error says why.
     pub fn load<F>(
-        &self,
-        files: Vec<(String, F)>,
-        settings: Settings,
-        scores: &ScoreSlot,
-        wanted: &dyn Fn() -> bool,
-    ) -> Result<Option<Loaded>, String>
-    where
-        F: FnOnce() -> Result<Vec<u8>, String>,
-    {
-        self.load_or_add(files, false, settings, scores, wanted)
-    }
-
-    /// [`Self::load`], keeping the pictures there are when `add`: the new ones become sections
-    /// after them (up to 16 in all; the ones beyond are named as skipped).
-    pub fn load_or_add<F>(
         &self,
         files: Vec<(String, F)>,
         add: bool,
@@ -482,6 +468,7 @@ mod tests {
         let good = crate::plugin::EXAMPLE_PICTURE;
         slot.load(
             one("sunset.png", good),
+            false,
             Settings::default(),
             &scores,
             &|| true,
@@ -495,9 +482,13 @@ mod tests {
             (&[][..], "empty"),
         ] {
             let err = slot
-                .load(one("bad.png", bytes), Settings::default(), &scores, &|| {
-                    true
-                })
+                .load(
+                    one("bad.png", bytes),
+                    false,
+                    Settings::default(),
+                    &scores,
+                    &|| true,
+                )
                 .unwrap_err();
             assert!(err.starts_with("bad.png: "), "{err}");
             assert!(err.contains(why), "{err}");

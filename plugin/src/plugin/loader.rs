@@ -247,8 +247,7 @@ impl Loader {
             .into_iter()
             .map(|source| (source.name(), move || source.bytes()))
             .collect();
-        let outcome =
-            composition.load_or_add(files, add, settings, scores, &|| self.current(ticket));
+        let outcome = composition.load(files, add, settings, scores, &|| self.current(ticket));
         if !self.current(ticket) {
             return;
         }

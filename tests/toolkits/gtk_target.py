@@ -19,14 +19,14 @@ import gi
 
 gi.require_version("Gtk", "3.0")
 gi.require_version("Gdk", "3.0")
-from gi.repository import Gdk, GLib, Gtk  # noqa: E402
+from gi.repository import Gdk, Gtk  # noqa: E402
+
+import gtk_window  # noqa: E402
 
 
 def main():
     out, x, y = Path(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
     win = Gtk.Window(title="GTK drop target")
-    win.set_default_size(160, 120)
-    win.move(x, y)
     box = Gtk.EventBox()
     box.add(Gtk.Label(label="drop here"))
     win.add(box)
@@ -38,23 +38,10 @@ def main():
         if uris:
             shutil.copyfile(unquote(urlparse(uris[0]).path), out)
         print(f"received {' '.join(uris)}", flush=True)
-        GLib.timeout_add(500, Gtk.main_quit)
-
-    def mapped(*_args):
-        def report():
-            ox, oy = win.get_window().get_origin()[1:]
-            print(f"ready {ox} {oy} {win.get_allocated_width()} {win.get_allocated_height()}", flush=True)
-            return False
-
-        GLib.timeout_add(300, report)
-        return False
+        gtk_window.quit_soon()
 
     box.connect("drag-data-received", received)
-    win.connect("map-event", mapped)
-    win.connect("destroy", Gtk.main_quit)
-    GLib.timeout_add_seconds(60, Gtk.main_quit)
-    win.show_all()
-    Gtk.main()
+    gtk_window.run(win, x, y)
 
 
 if __name__ == "__main__":

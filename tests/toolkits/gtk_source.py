@@ -16,15 +16,15 @@ import gi
 
 gi.require_version("Gtk", "3.0")
 gi.require_version("Gdk", "3.0")
-from gi.repository import Gdk, GLib, Gtk  # noqa: E402
+from gi.repository import Gdk, Gtk  # noqa: E402
+
+import gtk_window  # noqa: E402
 
 
 def main():
     path, x, y = Path(sys.argv[1]).resolve(), int(sys.argv[2]), int(sys.argv[3])
     uri = path.as_uri()
     win = Gtk.Window(title="GTK drag source")
-    win.set_default_size(160, 120)
-    win.move(x, y)
     box = Gtk.EventBox()
     box.add(Gtk.Label(label=path.name))
     win.add(box)
@@ -41,26 +41,12 @@ def main():
 
     def ended(*_args):
         print("drag-end", flush=True)
-        GLib.timeout_add(500, Gtk.main_quit)
-
-    def mapped(*_args):
-        # Wait for the window manager to place the window, then say where it is.
-        def report():
-            ox, oy = win.get_window().get_origin()[1:]
-            print(f"ready {ox} {oy} {win.get_allocated_width()} {win.get_allocated_height()}", flush=True)
-            return False
-
-        GLib.timeout_add(300, report)
-        return False
+        gtk_window.quit_soon()
 
     box.connect("drag-data-get", data_get)
     box.connect("drag-failed", failed)
     box.connect("drag-end", ended)
-    win.connect("map-event", mapped)
-    win.connect("destroy", Gtk.main_quit)
-    GLib.timeout_add_seconds(60, Gtk.main_quit)
-    win.show_all()
-    Gtk.main()
+    gtk_window.run(win, x, y)
 
 
 if __name__ == "__main__":

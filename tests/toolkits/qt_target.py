@@ -12,8 +12,9 @@ import shutil
 import sys
 from pathlib import Path
 
-from PyQt5.QtCore import QTimer
 from PyQt5.QtWidgets import QApplication, QLabel
+
+import qt_window
 
 
 class Target(QLabel):
@@ -22,7 +23,6 @@ class Target(QLabel):
         self.out = out
         self.setAcceptDrops(True)
         self.setWindowTitle("Qt drop target")
-        self.resize(160, 120)
 
     def dragEnterEvent(self, e):
         if e.mimeData().hasUrls():
@@ -38,23 +38,13 @@ class Target(QLabel):
             shutil.copyfile(urls[0].toLocalFile(), self.out)
         e.acceptProposedAction()
         print(f"received {' '.join(u.toString() for u in urls)}", flush=True)
-        QTimer.singleShot(500, QApplication.quit)
+        qt_window.quit_soon()
 
 
 def main():
     app = QApplication(sys.argv[:1])
     out, x, y = Path(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
-    w = Target(out)
-    w.move(x, y)
-    w.show()
-
-    def report():
-        g = w.geometry()
-        print(f"ready {g.x()} {g.y()} {g.width()} {g.height()}", flush=True)
-
-    QTimer.singleShot(500, report)
-    QTimer.singleShot(60_000, app.quit)
-    app.exec_()
+    qt_window.run(app, Target(out), x, y)
 
 
 if __name__ == "__main__":

@@ -10,9 +10,11 @@ drop was refused or missed, 1 = copied); quits shortly after, or after 60 s.
 import sys
 from pathlib import Path
 
-from PyQt5.QtCore import QMimeData, Qt, QTimer, QUrl
+from PyQt5.QtCore import QMimeData, Qt, QUrl
 from PyQt5.QtGui import QDrag
 from PyQt5.QtWidgets import QApplication, QLabel
+
+import qt_window
 
 
 class Source(QLabel):
@@ -21,7 +23,6 @@ class Source(QLabel):
         self.path = path
         self.dragging = False
         self.setWindowTitle("Qt drag source")
-        self.resize(160, 120)
 
     def mouseMoveEvent(self, e):
         if not (e.buttons() & Qt.LeftButton) or self.dragging:
@@ -33,23 +34,13 @@ class Source(QLabel):
         drag.setMimeData(mime)
         action = drag.exec_(Qt.CopyAction)
         print(f"drag-end {int(action)}", flush=True)
-        QTimer.singleShot(500, QApplication.quit)
+        qt_window.quit_soon()
 
 
 def main():
     app = QApplication(sys.argv[:1])
     path, x, y = Path(sys.argv[1]).resolve(), int(sys.argv[2]), int(sys.argv[3])
-    w = Source(path)
-    w.move(x, y)
-    w.show()
-
-    def report():
-        g = w.geometry()
-        print(f"ready {g.x()} {g.y()} {g.width()} {g.height()}", flush=True)
-
-    QTimer.singleShot(500, report)
-    QTimer.singleShot(60_000, app.quit)
-    app.exec_()
+    qt_window.run(app, Source(path), x, y)
 
 
 if __name__ == "__main__":
