@@ -730,11 +730,12 @@ impl PixelodyParams {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::compose::NOTE_NAMES;
 
-    fn params() -> PixelodyParams {
+    /// The parameters of an instance playing the bundled example.
+    pub(crate) fn params() -> PixelodyParams {
         let (composition, score) = super::super::example();
         let (slot, _audio) = ScoreSlot::new(score);
         PixelodyParams::new(slot, CompositionSlot::new(composition))

@@ -372,14 +372,7 @@ pub fn save_user(folder: &Path, preset: &Preset) -> std::io::Result<PathBuf> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::plugin::bridge::ScoreSlot;
-    use crate::plugin::composition::CompositionSlot;
-
-    fn params() -> PixelodyParams {
-        let (composition, score) = crate::plugin::example();
-        let (slot, _audio) = ScoreSlot::new(score);
-        PixelodyParams::new(slot, CompositionSlot::new(composition))
-    }
+    use crate::plugin::params::tests::params;
 
     #[test]
     fn the_knobs_are_the_parameters_the_host_knows_by_those_ids() {
