@@ -34,12 +34,26 @@ pub fn midi_file(score: &Score, bpm: f64) -> Vec<u8> {
 pub fn midi_file_of(score: &Score, bpm: f64, only: Option<Part>) -> Vec<u8> {
     let mut tracks: Vec<Track> = Vec::new();
     let micros = (60_000_000.0 / bpm.clamp(1.0, 1000.0)).round() as u32;
-    tracks.push(vec![
+    // The tempo track; a piece's sections as markers named after their pictures.
+    let mut tempo = vec![
         meta(0, MetaMessage::TrackName(b"Pixelody")),
         meta(0, MetaMessage::Tempo(u24::new(micros))),
         meta(0, MetaMessage::TimeSignature(4, 2, 24, 8)),
-        meta(ticks(score.length_beats) as u32, MetaMessage::EndOfTrack),
-    ]);
+    ];
+    let mut at = 0;
+    for section in &score.sections {
+        let t = ticks(section.start_beats);
+        tempo.push(meta(
+            (t - at) as u32,
+            MetaMessage::Marker(section.source.as_bytes()),
+        ));
+        at = t;
+    }
+    tempo.push(meta(
+        (ticks(score.length_beats) - at) as u32,
+        MetaMessage::EndOfTrack,
+    ));
+    tracks.push(tempo);
     for (part, name) in PARTS {
         if only.is_some_and(|o| o != part) {
             continue;
@@ -89,7 +103,7 @@ pub fn midi_file_of(score: &Score, bpm: f64, only: Option<Part>) -> Vec<u8> {
     out
 }
 
-fn meta(delta: u32, m: MetaMessage<'static>) -> TrackEvent<'static> {
+fn meta(delta: u32, m: MetaMessage<'_>) -> TrackEvent<'_> {
     TrackEvent {
         delta: u28::new(delta),
         kind: TrackEventKind::Meta(m),
@@ -178,6 +192,41 @@ mod tests {
                 (2, 52, 0, 3840, 51),
                 (3, 36, 1920, 1920, 102),
                 (4, 38, 960, 120, 114)
+            ]
+        );
+    }
+
+    #[test]
+    fn a_pieces_sections_are_markers_at_their_starts() {
+        let mut score = crate::plugin::example_score();
+        score.length_beats = 16.0;
+        score.sections = [(0.0, "a.png (4 x 4)"), (8.0, "b.png (4 x 4)")]
+            .into_iter()
+            .map(|(start_beats, source)| crate::score::Section {
+                start_beats,
+                source: source.to_string(),
+                tonality: String::new(),
+                sound: Default::default(),
+            })
+            .collect();
+        let bytes = midi_file(&score, 120.0);
+        let smf = Smf::parse(&bytes).unwrap();
+        let mut t = 0;
+        let mut markers = Vec::new();
+        for e in &smf.tracks[0] {
+            t += e.delta.as_int();
+            if let TrackEventKind::Meta(MetaMessage::Marker(m)) = e.kind {
+                markers.push((t, String::from_utf8_lossy(m).into_owned()));
+            }
+            if let TrackEventKind::Meta(MetaMessage::EndOfTrack) = e.kind {
+                assert_eq!(t, 16 * 960, "the track lasts the piece");
+            }
+        }
+        assert_eq!(
+            markers,
+            [
+                (0, String::from("a.png (4 x 4)")),
+                (7680, String::from("b.png (4 x 4)"))
             ]
         );
     }

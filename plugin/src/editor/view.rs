@@ -99,13 +99,15 @@ impl StripAction {
 }
 
 /// The filmstrip of a piece's sections in `strip`: each picture small, the playing one framed in
-/// the accent colour; drag one onto another's place to move it, click its corner x to remove it.
+/// the accent colour with the playhead across it (`playing`: the section and how far through it
+/// the playhead is, 0..1); drag one onto another's place to move it, click its corner x to
+/// remove it.
 fn filmstrip(
     ui: &mut Ui,
     strip: Rect,
     textures: &mut PictureTexture,
     composition: &Composition,
-    playing: Option<usize>,
+    playing: Option<(usize, f32)>,
 ) -> Option<StripAction> {
     let n = composition.sections.len();
     let gap = 4.0;
@@ -134,8 +136,13 @@ fn filmstrip(
                     Rect::from_min_max(Pos2::ZERO, Pos2::new(1.0, 1.0)),
                     Color32::WHITE,
                 );
-                if playing == Some(k) {
+                if let Some((_, through)) = playing.filter(|(p, _)| *p == k) {
                     painter.rect_stroke(rect, 2.0, Stroke::new(2.0, ACCENT), StrokeKind::Inside);
+                    let x = rect.min.x + through.clamp(0.0, 1.0) * rect.width();
+                    painter.line_segment(
+                        [Pos2::new(x, rect.min.y), Pos2::new(x, rect.max.y)],
+                        Stroke::new(1.5, Color32::WHITE),
+                    );
                 }
                 let close = Rect::from_min_size(
                     Pos2::new(rect.max.x - 16.0, rect.min.y),
@@ -446,9 +453,11 @@ pub fn music(
     }
     texture.keep_only(composition);
     let strip = if pieces {
-        let playing = playhead
-            .playing()
-            .then(|| composition.section_at(playhead.beat(), score.length_beats));
+        let playing = playhead.playing().then(|| {
+            let k = composition.section_at(playhead.beat(), score.length_beats);
+            let n = composition.sections.len() as f32;
+            (k, progress * n - k as f32)
+        });
         filmstrip(ui, strip_area, texture, composition, playing)
     } else {
         None
