@@ -42,6 +42,14 @@ def screen():
         yield s
 
 
+@pytest.fixture
+def own_home(tmp_path, monkeypatch):
+    """A home and config folder of the test's own: no recent pictures, no user presets."""
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+    return tmp_path
+
+
 def new_synth():
     engine = daw.RenderEngine(SR, 512)
     engine.set_bpm(120)
@@ -288,10 +296,8 @@ def clicking(*buttons, then=0.0):
 EXPORT_BUTTON, SAVE_BUTTON = (252, 12), (228, 396)
 
 
-def test_export_midi_from_the_editor_writes_the_score(screen, tmp_path, monkeypatch):
+def test_export_midi_from_the_editor_writes_the_score(screen, tmp_path, own_home):
     # With no recent pictures, the browser starts in the home folder.
-    monkeypatch.setenv("HOME", str(tmp_path))
-    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
     _engine, synth = new_synth()
 
     xh.drive_editor(synth.open_editor, clicking(EXPORT_BUTTON, SAVE_BUTTON))
@@ -363,8 +369,7 @@ def test_randomise_picks_another_variation_in_one_change_and_the_music_follows(s
 PRESET_PREVIOUS, PRESET_NEXT, PRESET_SAVE, SAVE_WINDOW_SAVE = (615, 38), (834, 38), (880, 38), (337, 361)
 
 
-def test_next_and_previous_presets_load_whole_presets_and_the_music_follows(screen, tmp_path, monkeypatch):
-    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+def test_next_and_previous_presets_load_whole_presets_and_the_music_follows(screen, tmp_path, own_home):
     engine, synth = new_synth()
     names = {p["name"]: p["index"] for p in synth.get_parameters_description()}
     ambient = json.loads((ROOT / "plugin" / "presets" / "02-ambient-drift.json").read_text())["values"]
@@ -390,8 +395,7 @@ def test_next_and_previous_presets_load_whole_presets_and_the_music_follows(scre
     assert synth.get_parameter(names["Lock Timbre"]) == pytest.approx(0.0)
 
 
-def test_save_writes_the_settings_as_a_user_preset(screen, tmp_path, monkeypatch):
-    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+def test_save_writes_the_settings_as_a_user_preset(screen, tmp_path, own_home):
     engine, synth = new_synth()
 
     # Load Ambient Drift; the host applies the editor's changes with the next block.
@@ -417,9 +421,7 @@ def test_save_writes_the_settings_as_a_user_preset(screen, tmp_path, monkeypatch
 FIRST_MINUTE_LINK, NIGHT_CITY_EXAMPLE = (354, 313), (511, 330)
 
 
-def test_a_fresh_instance_says_what_to_do_and_offers_examples(screen, tmp_path, monkeypatch):
-    monkeypatch.setenv("HOME", str(tmp_path))
-    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+def test_a_fresh_instance_says_what_to_do_and_offers_examples(screen, tmp_path, own_home):
     engine, synth = new_synth()
 
     xh.drive_editor(synth.open_editor, clicking(FIRST_MINUTE_LINK, NIGHT_CITY_EXAMPLE, then=1.3))
@@ -432,9 +434,7 @@ def test_a_fresh_instance_says_what_to_do_and_offers_examples(screen, tmp_path, 
 ADD_PICTURES = (415, 44)
 
 
-def test_add_pictures_turns_the_picture_into_a_piece(screen, tmp_path, monkeypatch):
-    monkeypatch.setenv("HOME", str(tmp_path))
-    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+def test_add_pictures_turns_the_picture_into_a_piece(screen, tmp_path, own_home):
     engine, synth = new_synth()
 
     xh.drive_editor(synth.open_editor, clicking(ADD_PICTURES, NIGHT_CITY_EXAMPLE, then=1.3))

@@ -336,27 +336,17 @@ impl App {
         .inner
     }
 
-    fn load(&mut self, sources: Vec<Source>) {
+    /// Loads pictures (one, or a piece); with `add` they become sections after the ones there are.
+    fn load(&mut self, sources: Vec<Source>, add: bool) {
         let params = &self.link.params;
         self.info = None;
         self.loading = match sources.as_slice() {
-            [Source::File(path)] => Some(path.clone()),
+            [Source::File(path)] if !add => Some(path.clone()),
             _ => None,
         };
         self.link.loader.load(
             sources,
-            params.composition.clone(),
-            params.score.clone(),
-            params.settings(),
-        );
-    }
-
-    /// Adds pictures to the piece as sections after the ones it has.
-    fn add(&mut self, sources: Vec<Source>) {
-        let params = &self.link.params;
-        self.info = None;
-        self.link.loader.add(
-            sources,
+            add,
             params.composition.clone(),
             params.score.clone(),
             params.settings(),
@@ -418,7 +408,7 @@ impl App {
             })
             .map(Source::File)
             .collect();
-        self.load(sources);
+        self.load(sources, false);
     }
 }
 
@@ -565,8 +555,8 @@ impl NiceEguiApp for App {
             self.browser.open(purpose, start.as_deref());
         }
         match self.browser.show(&ctx, &self.recent) {
-            Some(Chosen::Pictures(sources)) => self.load(sources),
-            Some(Chosen::MorePictures(sources)) => self.add(sources),
+            Some(Chosen::Pictures(sources)) => self.load(sources, false),
+            Some(Chosen::MorePictures(sources)) => self.load(sources, true),
             Some(Chosen::MidiFile(path)) => self.export_midi(&path),
             None => {}
         }

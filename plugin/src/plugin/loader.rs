@@ -140,30 +140,9 @@ impl Loader {
     }
 
     /// Starts loading `sources` (one picture, or several: a piece) on a new thread and returns at
-    /// once. Any load still running is superseded: it finishes its current step and then gives
-    /// up without publishing.
+    /// once; with `add` they become sections after the ones the piece has. Any load still running
+    /// is superseded: it finishes its current step and then gives up without publishing.
     pub fn load(
-        self: &Arc<Self>,
-        sources: Vec<Source>,
-        composition: Arc<CompositionSlot>,
-        scores: Arc<ScoreSlot>,
-        settings: crate::compose::Settings,
-    ) {
-        self.load_or_add(sources, false, composition, scores, settings);
-    }
-
-    /// Adds `sources` to the piece as sections after the ones it has, as a load does.
-    pub fn add(
-        self: &Arc<Self>,
-        sources: Vec<Source>,
-        composition: Arc<CompositionSlot>,
-        scores: Arc<ScoreSlot>,
-        settings: crate::compose::Settings,
-    ) {
-        self.load_or_add(sources, true, composition, scores, settings);
-    }
-
-    fn load_or_add(
         self: &Arc<Self>,
         sources: Vec<Source>,
         add: bool,
@@ -316,6 +295,7 @@ mod tests {
         let path = temp("blue.png", &png);
         loader.load(
             vec![Source::File(path)],
+            false,
             composition.clone(),
             scores.clone(),
             Default::default(),
@@ -352,6 +332,7 @@ mod tests {
         ] {
             loader.load(
                 vec![Source::File(path)],
+                false,
                 composition.clone(),
                 scores.clone(),
                 Default::default(),
@@ -383,6 +364,7 @@ mod tests {
         ];
         loader.load(
             files,
+            false,
             composition.clone(),
             scores.clone(),
             Default::default(),
@@ -407,8 +389,9 @@ mod tests {
         );
         assert_eq!(composition.current().sections.len(), 3);
         // More added after them: four sections, the new one last.
-        loader.add(
+        loader.load(
             vec![Source::Example("Mondrian")],
+            true,
             composition.clone(),
             scores.clone(),
             Default::default(),
@@ -426,6 +409,7 @@ mod tests {
                 Source::File(temp("a.txt", b"x")),
                 Source::File(temp("b.txt", b"y")),
             ],
+            false,
             composition.clone(),
             scores.clone(),
             Default::default(),
@@ -454,12 +438,14 @@ mod tests {
         let fast = temp("fast.png", EXAMPLE_PICTURE);
         loader.load(
             vec![Source::File(slow)],
+            false,
             composition.clone(),
             scores.clone(),
             Default::default(),
         );
         loader.load(
             vec![Source::File(fast)],
+            false,
             composition.clone(),
             scores.clone(),
             Default::default(),
