@@ -13,11 +13,13 @@ use clack_extensions::gui::{
 use clack_extensions::params::{ParamInfoBuffer, PluginParams};
 use clack_extensions::state::PluginState;
 use clack_extensions::tail::{PluginTail, TailLength};
-use clack_host::events::event_types::{
+pub use clack_host::events::event_types::{
     NoteOffEvent, NoteOnEvent, ParamValueEvent, TransportEvent, TransportFlags,
 };
-use clack_host::events::{EventFlags, Match};
+use clack_host::events::EventFlags;
+pub use clack_host::events::Match;
 use clack_host::prelude::*;
+pub use clack_host::prelude::{ClapId, EventBuffer, Pckn};
 use clack_host::utils::{BeatTime, SecondsTime};
 use pixelody::score::Score;
 
@@ -186,11 +188,51 @@ fn entry(path: &Path) -> PluginEntry {
     if let Some((_, e)) = loaded.iter().find(|(p, _)| p == path) {
         return e.clone();
     }
+    if loaded.is_empty() && std::env::var_os("NICE_LOG").is_none() {
+        // nice-plug reads NICE_LOG as the library loads; the first load in this process happens
+        // here, under the lock, so no other test thread loads the plugin meanwhile.
+        let log = target_dir().join(format!("pixelody-tests-{}.log", test_binary_name()));
+        let _ = std::fs::remove_file(&log);
+        std::env::set_var("NICE_LOG", &log);
+    }
     // SAFETY: the library is our own plugin, built from this workspace.
     let e = unsafe { PluginEntry::load(path) }
         .unwrap_or_else(|err| panic!("loading {}: {err:?}", path.display()));
     loaded.push((path.to_path_buf(), e.clone()));
     e
+}
+
+fn test_binary_name() -> String {
+    std::env::current_exe()
+        .ok()
+        .and_then(|p| p.file_stem().map(|s| s.to_string_lossy().into_owned()))
+        .unwrap_or_else(|| String::from("unknown"))
+}
+
+/// The file the plugin logs to in this test process (`NICE_LOG`).
+pub fn plugin_log() -> Option<PathBuf> {
+    std::env::var_os("NICE_LOG").map(PathBuf::from)
+}
+
+/// The lines of the plugin's log that say something panicked. The plugin is its own library with
+/// its own panic hook (nice-plug's, which logs), so a panic on one of its threads (the shared
+/// background worker, an editor thread) never reaches this process's test harness: a test that
+/// passes while the plug-in froze for the user. Every host here therefore reads the log.
+pub fn plugin_panics() -> Vec<String> {
+    let Some(text) = plugin_log().and_then(|p| std::fs::read(p).ok()) else {
+        return Vec::new();
+    };
+    String::from_utf8_lossy(&text)
+        .lines()
+        .filter(|l| l.contains("panicked") || l.contains("ERROR thread"))
+        .map(String::from)
+        .collect()
+}
+
+/// Fails the test if the plugin's log says anything panicked in this process.
+pub fn assert_no_plugin_panics() {
+    let panics = plugin_panics();
+    assert!(panics.is_empty(), "the plugin panicked: {panics:#?}");
 }
 
 /// A loaded plugin instance.
@@ -279,6 +321,16 @@ impl ClapHost {
 
     /// Like [`ClapHost::process`], also returning the note events the plugin sent out.
     pub fn process_with_notes(&mut self, blocks: &[Block]) -> (Vec<f32>, Vec<f32>, Vec<NoteOut>) {
+        self.process_with_events(blocks, &|_, _| {})
+    }
+
+    /// Like [`ClapHost::process_with_notes`]; `extra(i, events)` adds more input events to block
+    /// `i` (after its `param` and `key`, in time order), built on the host's side before the call.
+    pub fn process_with_events(
+        &mut self,
+        blocks: &[Block],
+        extra: &(dyn Fn(usize, &mut EventBuffer) + Sync),
+    ) -> (Vec<f32>, Vec<f32>, Vec<NoteOut>) {
         let stopped = self.processor.take().expect("activate before processing");
         let max_block = self.max_block;
         let (stopped, left, right, notes, tail) = std::thread::scope(|s| {
@@ -293,7 +345,7 @@ impl ClapHost {
                 let mut started = stopped.start_processing().expect("start_processing");
                 let mut notes = Vec::new();
                 let mut pos = 0;
-                for block in blocks {
+                for (index, block) in blocks.iter().enumerate() {
                     let n = block.frames;
                     assert!(n >= 1 && n <= max_block, "block of {n} frames");
                     let transport = block.transport.event();
@@ -322,6 +374,7 @@ impl ClapHost {
                             input_events_buf.push(&NoteOffEvent::new(time, pckn, 0.0));
                         }
                     }
+                    extra(index, &mut input_events_buf);
                     started
                         .process(
                             &input_audio,
@@ -532,6 +585,9 @@ impl ClapHost {
 impl Drop for ClapHost {
     fn drop(&mut self) {
         self.deactivate();
+        if !std::thread::panicking() {
+            assert_no_plugin_panics();
+        }
     }
 }
 

@@ -543,3 +543,56 @@ fn drums_go_out_on_channel_ten_and_a_part_switched_off_through_the_host_plays_no
     // The other parts play on.
     assert!(none.iter().any(|n| n.on && n.channel == 0));
 }
+
+#[test]
+fn the_hosts_bypass_fades_out_and_back_in_without_a_click_and_keeps_time() {
+    // The example picture, playing; the host bypasses it at 1 s and lifts the bypass at 2 s.
+    let mut host = ClapHost::load(&release_bundle());
+    host.activate(SR, 256);
+    let bypass = host.param_id("Bypass");
+    let total = 3 * SR as usize;
+    let blocks = playing_blocks(total, 256, 120.0, SR);
+    let (reference, _) = host.process(&blocks);
+    host.activate(SR, 256);
+    let (on, off) = (SR as usize / 256, 2 * SR as usize / 256);
+    let mut toggled = playing_blocks(total, 256, 120.0, SR);
+    toggled[on].param = Some((bypass, 1.0));
+    toggled[off].param = Some((bypass, 0.0));
+    let (out, _) = host.process(&toggled);
+    assert_clean("bypassed", &out, &out);
+
+    let largest_step = |x: &[f32]| {
+        x.windows(2)
+            .map(|w| (w[1] - w[0]).abs())
+            .fold(0.0f32, f32::max)
+    };
+    // No sample jumps further than the music itself ever does.
+    assert!(
+        largest_step(&out) <= largest_step(&reference) * 1.001,
+        "a click: largest step {} against the music's own {}",
+        largest_step(&out),
+        largest_step(&reference)
+    );
+    // Before the bypass: untouched. Once faded (20 ms): silent. After the fade back in: the
+    // same samples as without the bypass, so the music stayed in time with the transport.
+    let (b0, b1) = (on * 256, off * 256);
+    let fade = (0.02 * SR) as usize;
+    assert_eq!(out[..b0], reference[..b0]);
+    assert!(
+        out[b0 + fade..b1].iter().all(|s| *s == 0.0),
+        "sound while bypassed"
+    );
+    assert!(reference[b0 + fade..b1].iter().any(|s| *s != 0.0));
+    assert_eq!(out[b1 + fade..], reference[b1 + fade..]);
+    // And the fades are fades: the level moves through the middle, neither cut nor delayed.
+    let rms = |x: &[f32]| (x.iter().map(|s| s * s).sum::<f32>() / x.len() as f32).sqrt();
+    let half = fade / 2;
+    let (fading, full) = (
+        rms(&out[b0 + half - 48..b0 + half + 48]),
+        rms(&reference[b0 + half - 48..b0 + half + 48]),
+    );
+    assert!(
+        fading > 0.2 * full && fading < 0.8 * full,
+        "{fading} of {full} halfway out"
+    );
+}

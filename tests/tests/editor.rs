@@ -792,3 +792,149 @@ fn drops_from_gtk_and_qt_into_two_embedded_editors() {
     }
     std::thread::sleep(Duration::from_millis(300));
 }
+
+const AUTOMATED: &str = "every_parameter_automated_with_the_editor_open";
+
+/// A host automating every parameter (from its audio thread) while the editor is open, for 10 s
+/// of audio, with the main thread serving the plugin's callbacks meanwhile: afterwards a
+/// composition change still recomposes, and the plugin's log holds no panic (checked as the
+/// instance is removed). In a child process (its display set before the library loads).
+#[test]
+fn automation_with_the_editor_open_leaves_the_plugin_working() {
+    let _one = DISPLAY_IN_USE.lock().unwrap_or_else(|e| e.into_inner());
+    if let Err(e) = run_in_child(AUTOMATED, &[], Duration::from_secs(180)) {
+        panic!("automation with the editor open: {e}");
+    }
+}
+
+/// The automation behind `automation_with_the_editor_open_leaves_the_plugin_working`.
+#[test]
+#[ignore = "run by automation_with_the_editor_open_leaves_the_plugin_working"]
+fn every_parameter_automated_with_the_editor_open() {
+    let x = Xvfb::start();
+    std::env::set_var("DISPLAY", &x.display);
+    let (conn, screen) = x11rb::connect(Some(&x.display)).expect("connecting to Xvfb");
+    let root = conn.setup().roots[screen].root;
+    let mut host = ClapHost::load(&release_bundle());
+    host.activate(48_000.0, 256);
+    let parent = host_window(&conn, root, 0);
+    // SAFETY: `parent` lives until after `close_editor` below.
+    let size = unsafe { host.open_editor_x11(parent) };
+    wait_until_drawn(&conn, editor_window(&conn, parent, size), size);
+    let params: Vec<_> = host
+        .params()
+        .into_iter()
+        .filter(|(_, name, _, _)| name != "Bypass")
+        .collect();
+    let mut rng = pixelody_tests::Rng(9);
+    let mut changes = 0;
+    for second in 0..20 {
+        // Half a second of audio a turn, a parameter change in every block; between turns the
+        // host's main thread runs what the plugin asked of it (the editor's notifications).
+        let mut blocks = playing_blocks(24_000, 256, 120.0, 48_000.0);
+        for (i, b) in blocks.iter_mut().enumerate() {
+            let (id, _, lo, hi) = params[(second * 97 + i) % params.len()].clone();
+            b.param = Some((id, lo + (hi - lo) * rng.unit()));
+            changes += 1;
+        }
+        let (l, r) = host.process(&blocks);
+        assert_clean("automated with the editor open", &l, &r);
+        host.pump_main_thread();
+    }
+    assert!(changes >= 1_800);
+    // One more change of Variation must give a score composed with it (the project's
+    // composition says which Variation its score was made with).
+    let variation = host.param_id("Variation");
+    let mut blocks = playing_blocks(2_048, 256, 120.0, 48_000.0);
+    blocks[0].param = Some((variation, 321.0));
+    host.process(&blocks);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        host.process(&playing_blocks(2_048, 256, 120.0, 48_000.0));
+        host.pump_main_thread();
+        let state = pixelody_tests::state_json(&host.save_state());
+        let composition: serde_json::Value =
+            serde_json::from_str(state["fields"]["composition"].as_str().unwrap()).unwrap();
+        if composition["settings"]["seed"] == 321 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "nothing recomposes any more");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    host.close_editor();
+    pixelody_tests::assert_no_plugin_panics();
+}
+
+const DESTROYED_UNDER: &str = "host_windows_destroyed_under_two_hundred_editors";
+
+/// A DAW's plug-in window closes under the editor: the window manager destroys its frame, the
+/// host its window, while the editor is still walking up its new ancestors (it names itself their
+/// drop proxy). Xlib's default error handler ends the process at the first X error that reaches
+/// it, and this test process installs none: every request the plugin makes about windows it does
+/// not own must tolerate their disappearance. 200 times, under a real window manager (openbox,
+/// which frames the host's window), in a child process.
+#[test]
+fn host_windows_destroyed_under_the_editor_never_end_the_host() {
+    let _one = DISPLAY_IN_USE.lock().unwrap_or_else(|e| e.into_inner());
+    if let Err(e) = run_in_child(DESTROYED_UNDER, &[], Duration::from_secs(300)) {
+        panic!("host windows destroyed under the editor: {e}");
+    }
+}
+
+/// The window manager's frame around `window` once it has one (its parent is no longer the root).
+fn frame_of(conn: &RustConnection, window: Window, root: Window) -> Window {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let parent = conn.query_tree(window).unwrap().reply().unwrap().parent;
+        if parent != root {
+            return parent;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the window manager never framed the window"
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+/// The cycles behind `host_windows_destroyed_under_the_editor_never_end_the_host`.
+#[test]
+#[ignore = "run by host_windows_destroyed_under_the_editor_never_end_the_host"]
+fn host_windows_destroyed_under_two_hundred_editors() {
+    let x = Xvfb::start();
+    std::env::set_var("DISPLAY", &x.display);
+    let mut wm = Command::new("openbox")
+        .env("DISPLAY", &x.display)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("starting openbox (Debian package openbox; .ci/run installs it)");
+    let (conn, screen) = x11rb::connect(Some(&x.display)).expect("connecting to Xvfb");
+    let root = conn.setup().roots[screen].root;
+    let mut host = ClapHost::load(&release_bundle());
+    host.activate(48_000.0, 512);
+    for n in 0..200u32 {
+        let parent = host_window(&conn, root, 0);
+        let frame = frame_of(&conn, parent, root);
+        // SAFETY: the plugin must cope with `parent` going away; that is the test.
+        unsafe { host.open_editor_x11(parent) };
+        // Gone at once, or a moment later, while the editor draws and walks its ancestors.
+        std::thread::sleep(Duration::from_micros(u64::from(n % 10) * 500));
+        if n % 2 == 0 {
+            conn.destroy_window(frame).unwrap();
+        } else {
+            conn.destroy_window(parent).unwrap();
+            conn.destroy_window(frame).unwrap();
+        }
+        conn.flush().unwrap();
+        host.process(&playing_blocks(2_048, 512, 120.0, 48_000.0));
+        host.close_editor();
+        host.pump_main_thread();
+        if n % 50 == 49 {
+            println!("{} host windows destroyed under the editor", n + 1);
+        }
+    }
+    drop(host);
+    let _ = wm.kill();
+    let _ = wm.wait();
+}

@@ -212,3 +212,93 @@ fn removing_an_instance_with_work_pending_leaves_the_others_working() {
     kept.process(&blocks);
     kept.wait_for_score("the remaining instance's recomposition", |s| *s != before);
 }
+
+#[test]
+fn instances_created_and_removed_two_hundred_times_with_work_pending() {
+    // The worker thread every instance shares held the last reference to a removed instance while
+    // it ran that instance's last task; the instance's drop then dropped the last handle to the
+    // worker on the worker itself, which joined itself and panicked ("failed to join thread:
+    // Resource deadlock avoided"): a dead worker, nothing recomposed again. Cycles alternate
+    // between removing every instance (the worker ends and a new one starts) and keeping one.
+    for n in 0..200u32 {
+        let mut one = host();
+        let mut two = host();
+        for h in [&mut one, &mut two] {
+            h.activate(48_000.0, 512);
+        }
+        let mut blocks = playing(1_024, 48_000.0, 0.0, 512);
+        blocks[0].param = Some((one.param_id("Variation"), f64::from(n % 900 + 1)));
+        one.process(&blocks);
+        if n % 2 == 0 {
+            drop(one);
+            drop(two);
+        } else {
+            drop(one);
+            // The survivor recomposes now and then (each wait takes a recomposition).
+            if n % 50 == 1 {
+                let before = two.saved_score();
+                let mut blocks = playing(1_024, 48_000.0, 0.0, 512);
+                blocks[0].param = Some((two.param_id("Variation"), f64::from(n + 3)));
+                two.process(&blocks);
+                two.wait_for_score("the survivor's recomposition", |s| *s != before);
+            }
+        }
+    }
+    let mut last = host();
+    last.activate(48_000.0, 512);
+    let before = last.saved_score();
+    let mut blocks = playing(2_048, 48_000.0, 0.0, 512);
+    blocks[0].param = Some((last.param_id("Variation"), 11.0));
+    last.process(&blocks);
+    last.wait_for_score("a recomposition after 200 cycles", |s| *s != before);
+    assert_no_plugin_panics();
+}
+
+#[test]
+fn every_parameter_every_sample_for_ten_seconds_and_a_flood_of_keys() {
+    // What the VST3 validator's extensive mode does: each parameter moves at every sample. The
+    // wrapper must take it without allocating on the audio thread (this build aborts if it does),
+    // and a block with more events than its buffer holds (here 6,000 keys) drops the excess
+    // instead of growing the buffer, and says so in the log once processing stops.
+    let mut host = host();
+    let params = host.params();
+    assert!(params.len() >= 59);
+    const SR: f64 = 48_000.0;
+    const BLOCK: usize = 512;
+    host.activate(SR, BLOCK);
+    let log_start = plugin_log()
+        .and_then(|p| std::fs::metadata(p).ok())
+        .map_or(0, |m| m.len() as usize);
+    let blocks = playing(10 * SR as usize, SR, 0.0, BLOCK);
+    // In time order, as a host sends them: at each sample every parameter, and in one block
+    // 6,000 keys on its first sample besides (the wrapper
+    // gathers the keys between two parameter changes, so these arrive together).
+    let storm = |index: usize, events: &mut EventBuffer| {
+        let mut rng = Rng(index as u64 * 7919 + 1);
+        for t in 0..BLOCK as u32 {
+            for (id, name, lo, hi) in &params {
+                // Bypass on would only fade the sound out; everything else moves.
+                if name == "Bypass" {
+                    continue;
+                }
+                let value = lo + (hi - lo) * rng.unit();
+                events.push(&ParamValueEvent::new(t, *id, Pckn::match_all(), value));
+            }
+            if index == 3 && t == 0 {
+                for k in 0..6_000u16 {
+                    let pckn = Pckn::new(0u16, 0u16, k % 128, Match::All);
+                    events.push(&NoteOnEvent::new(t, pckn, 1.0));
+                }
+            }
+        }
+    };
+    let (l, r, _) = host.process_with_events(&blocks, &storm);
+    assert_clean("every parameter every sample", &l, &r);
+    host.deactivate();
+    let log = std::fs::read(plugin_log().expect("the tests log to a file")).unwrap_or_default();
+    let log = String::from_utf8_lossy(&log[log_start.min(log.len())..]).into_owned();
+    assert!(
+        log.contains("were dropped"),
+        "the dropped keys are reported off the audio thread; the log says:\n{log}"
+    );
+}

@@ -534,6 +534,63 @@ def test_pictures_dropped_together_play_as_one_piece_and_reload_identically(scre
     assert sources() == ["walk-3.png", "walk-2.png"]
 
 
+def test_host_automation_with_the_editor_open_leaves_the_plugin_working(screen, tmp_path):
+    """A host automates every parameter from its own thread while the editor opens, stays open
+    and closes (what the validators' "Editor Automation" test does, and a musician automating
+    with the window open). The editor's notifications used to reach its window from the shared
+    background thread, which panicked there (or on the window being opened or closed meanwhile)
+    and died: nothing recomposed again. Now the notifications that cannot reach the window are
+    dropped, the window shows the values anyway, and the worker lives on (the log check in
+    tests/conftest.py fails this test on any panic)."""
+    import threading
+
+    engine, synth = new_synth()
+    params = synth.get_parameters_description()
+    rng = np.random.default_rng(3)
+    done = {"changes": 0, "error": None}
+
+    def automate():
+        try:
+            start = time.time()
+            for round_ in range(2000):
+                for p in params:
+                    synth.set_parameter(p["index"], float(rng.random()))
+                    done["changes"] += 1
+                # A block with these values: the changes reach the plug-in in its process call.
+                engine.render(0.011)
+                # Spread over about 10 s, as a host's automation would be.
+                ahead = start + 10.0 * (round_ + 1) / 2000 - time.time()
+                if ahead > 0:
+                    time.sleep(ahead)
+        except BaseException as e:  # reported on the main thread
+            done["error"] = e
+
+    host = threading.Thread(target=automate)
+    host.start()
+    openings = 0
+    while host.is_alive():
+        xh.drive_editor(synth.open_editor, lambda d: time.sleep(0.4), timeout=60)
+        openings += 1
+    host.join()
+    assert done["error"] is None, done["error"]
+    assert done["changes"] == 2000 * len(params)
+    assert openings >= 3
+    # Back to the defaults, then one composition change: the background thread still composes
+    # (the project's composition says which Variation its score was made with).
+    for p in params:
+        synth.set_parameter(p["index"], float(p["defaultValue"]))
+    variation = {p["name"]: p["index"] for p in params}["Variation"]
+    synth.set_parameter(variation, 123 / 999)
+
+    def composed_seed():
+        return json.loads(plugin_state(synth, tmp_path)["fields"]["composition"])["settings"]["seed"]
+
+    deadline = time.time() + 30
+    while composed_seed() != 123 and time.time() < deadline:
+        engine.render(0.25)
+    assert composed_seed() == 123, "nothing recomposes any more"
+
+
 def rss_kb():
     """Resident memory after glibc returns its free pages (malloc_trim): with an arena per
     thread, free but unreturned memory wanders by megabytes and would hide what is held."""

@@ -55,6 +55,7 @@ pub fn tooltip(name: &str) -> Option<&'static str> {
         "MIDI Transpose" => "Transport mode: keys you play transpose the score",
         "Score Change" => "When a new score takes over from the one playing",
         "Free-run Tempo" => "The tempo kept when the host reports none",
+        "Bypass" => "The host's bypass: the sound fades out and back in, and the music stays in time meanwhile",
         _ => return None,
     })
 }
@@ -74,7 +75,7 @@ mod tests {
             crate::plugin::composition::CompositionSlot::new(composition),
         );
         let mut missing = Vec::new();
-        assert_eq!(params.param_map().len(), 59, "the parameters the host sees");
+        assert_eq!(params.param_map().len(), 60, "the parameters the host sees");
         for (id, ptr, _) in params.param_map() {
             // SAFETY: the pointer comes from the parameters alive above.
             let name = unsafe { ptr.name() };

@@ -388,6 +388,12 @@ impl CompositionSlot {
         Some(scores.current())
     }
 
+    /// Whether a composition parameter changed since the last recomposition began (the audio
+    /// thread asks; the background thread takes it).
+    pub fn is_dirty(&self) -> bool {
+        self.dirty.load(Ordering::Acquire)
+    }
+
     pub fn take_dirty(&self) -> bool {
         self.dirty.swap(false, Ordering::AcqRel)
     }

@@ -36,7 +36,17 @@ pub struct Pixelody {
     keys: Keys,
     playhead: Arc<Playhead>,
     loader: Arc<loader::Loader>,
+    /// The output's gain under the host's bypass: 1 playing, 0 bypassed, a ramp between.
+    bypass_gain: f32,
+    /// Samples until the audio thread may ask for a recomposition again.
+    recompose_wait: usize,
 }
+
+/// How often, at most, the audio thread asks the background thread to recompose.
+const RECOMPOSE_ASK_SECONDS: f32 = 0.05;
+
+/// How long the host's bypass takes to fade the output out or back in.
+const BYPASS_FADE_SECONDS: f32 = 0.02;
 
 /// What incoming MIDI keys set: the held key (MIDI Trigger), the transposition, and the
 /// position of a triggered phrase in beats since its key went down.
@@ -96,12 +106,34 @@ fn send_note(context: &mut impl ProcessContext<Pixelody>, e: &crate::engine::Not
     let _ = context.try_send_event(event);
 }
 
+/// Applies the bypass gain to a stretch of output, moving it by `step` a sample towards 0 or 1.
+/// The engine keeps playing underneath, so the music is in time when the bypass lifts.
+fn bypass_fade(gain: &mut f32, step: f32, left: &mut [f32], right: &mut [f32]) {
+    if step > 0.0 && *gain >= 1.0 {
+        return;
+    }
+    for (l, r) in left.iter_mut().zip(right.iter_mut()) {
+        *gain = (*gain + step).clamp(0.0, 1.0);
+        *l *= *gain;
+        *r *= *gain;
+    }
+}
+
 /// Work the audio thread hands to the background thread. Holds no heap data.
 pub enum Task {
     /// Free the scores the audio thread has retired.
     CollectRetired,
     /// A composition parameter changed: compose the picture again with the new settings.
     Recompose,
+}
+
+impl Task {
+    fn name(&self) -> &'static str {
+        match self {
+            Task::CollectRetired => "free retired scores",
+            Task::Recompose => "recompose",
+        }
+    }
 }
 
 /// The bundled example picture at the default settings, and its score.
@@ -126,6 +158,8 @@ impl Default for Pixelody {
             keys: Keys::default(),
             playhead: Arc::default(),
             loader: Arc::default(),
+            bypass_gain: 1.0,
+            recompose_wait: 0,
         }
     }
 }
@@ -149,6 +183,10 @@ impl Plugin for Pixelody {
     const MIDI_OUTPUT: MidiConfig = MidiConfig::Basic;
     /// Keys trigger or transpose the score (Play Mode, MIDI Transpose).
     const MIDI_INPUT: MidiConfig = MidiConfig::Basic;
+    /// Room for every parameter moving at 64 points of a block plus keys; a host that sends more
+    /// in one block has the excess dropped (automation thinned, each block's final values kept),
+    /// never an allocation on the audio thread (see vendor/nice-plug/PIXELODY.md).
+    const INPUT_EVENT_CAPACITY: usize = 4096;
 
     type Editor = crate::editor::PixelodyEditor;
     type SysExMessage = ();
@@ -172,11 +210,24 @@ impl Plugin for Pixelody {
 
     fn task_executor(&mut self) -> TaskExecutor<Self> {
         let params = self.params.clone();
-        Box::new(move |task| match task {
-            Task::CollectRetired => params.score.collect_retired(),
-            Task::Recompose => params
-                .composition
-                .recompose(params.settings(), &params.score),
+        Box::new(move |task| {
+            let name = task.name();
+            let run = std::panic::AssertUnwindSafe(|| match task {
+                Task::CollectRetired => params.score.collect_retired(),
+                Task::Recompose => {
+                    if params.composition.take_dirty() {
+                        params
+                            .composition
+                            .recompose(params.settings(), &params.score)
+                    }
+                }
+            });
+            // The worker thread is shared by every instance in the host; a panic must end
+            // neither it nor the sound (the score playing stays). The panic hook has logged
+            // where it happened; this says which task it was.
+            if std::panic::catch_unwind(run).is_err() {
+                nice_error!("The background task '{name}' panicked; Pixelody carries on");
+            }
         })
     }
 
@@ -194,6 +245,7 @@ impl Plugin for Pixelody {
 
     fn reset(&mut self) {
         self.keys = Keys::default();
+        self.bypass_gain = if self.params.bypass.value() { 0.0 } else { 1.0 };
         self.engine.reset(&self.params.engine_params());
     }
 
@@ -206,8 +258,13 @@ impl Plugin for Pixelody {
         if self.audio.install_newest(&mut self.engine) {
             context.execute_background(Task::CollectRetired);
         }
-        if self.params.composition.take_dirty() {
+        // A composition parameter changed: ask the background thread to recompose. The flag is
+        // taken there, so a request lost to a full task queue (a host automating faster than
+        // anything can compose) is simply made again, at most every RECOMPOSE_ASK_SECONDS.
+        self.recompose_wait = self.recompose_wait.saturating_sub(buffer.samples());
+        if self.recompose_wait == 0 && self.params.composition.is_dirty() {
             context.execute_background(Task::Recompose);
+            self.recompose_wait = (RECOMPOSE_ASK_SECONDS * self.engine.sample_rate()) as usize;
         }
         let t = context.transport();
         let host = TransportState {
@@ -224,6 +281,12 @@ impl Plugin for Pixelody {
         let root = self.params.root_key.value();
         let follow = trigger_mode || self.params.midi_transpose.value();
         let synth_on = self.params.internal_synth.value();
+        // The wrapper cuts the block where the host moves Bypass, so this is sample-accurate.
+        let bypass_step = if self.params.bypass.value() {
+            -1.0
+        } else {
+            1.0
+        } / (BYPASS_FADE_SECONDS * self.engine.sample_rate());
         let tempo = crate::engine::tempo_bpm(host.tempo_bpm, params.fallback_bpm);
         let beats_per_sample = tempo / 60.0 / f64::from(self.engine.sample_rate());
         let loop_beats = self.engine.score().map_or(0.0, |s| s.length_beats);
@@ -273,6 +336,7 @@ impl Plugin for Pixelody {
                 l.fill(0.0);
                 r.fill(0.0);
             }
+            bypass_fade(&mut self.bypass_gain, bypass_step, l, r);
             self.keys.beat += (end - pos) as f64 * beats_per_sample;
             for e in self.engine.note_events() {
                 send_note(context, e, pos as u32);

@@ -492,6 +492,11 @@ pub struct PixelodyParams {
     pub bass_on: BoolParam,
     #[id = "drums_on"]
     pub drums_on: BoolParam,
+
+    /// The host's bypass (VST3 and CLAP hosts show it as their own switch): the output fades out
+    /// and back in; the score keeps following the transport meanwhile.
+    #[id = "bypass"]
+    pub bypass: BoolParam,
 }
 
 impl PixelodyParams {
@@ -618,6 +623,7 @@ impl PixelodyParams {
             harmony_on: BoolParam::new("Harmony On", true),
             bass_on: BoolParam::new("Bass On", true),
             drums_on: BoolParam::new("Drums On", true),
+            bypass: BoolParam::new("Bypass", false).make_bypass(),
         }
     }
 

@@ -4,7 +4,7 @@
 //! This is essentially a slimmed down version of the `LinuxEventLoop`.
 
 use anymap3::Entry;
-use nice_plug_core::nice_trace;
+use nice_plug_core::{nice_error, nice_trace};
 use parking_lot::Mutex;
 use std::sync::{Arc, LazyLock, Weak};
 use std::thread::{self, JoinHandle};
@@ -92,15 +92,29 @@ impl<T: Send + 'static, E: MainThreadExecutor<T> + 'static> WorkerThread<T, E> {
     }
 }
 
+impl<T, E> WorkerThread<T, E> {
+    /// Pixelody patch: whether the thread still takes tasks.
+    fn is_running(&self) -> bool {
+        self.join_handle.as_ref().is_some_and(|h| !h.is_finished())
+    }
+}
+
 impl<T, E> Drop for WorkerThread<T, E> {
     fn drop(&mut self) {
         // The thread is shut down and joined when the handle is dropped
-        // Pixelody patch: a worker that already ended (a task panicked) cannot take the request;
-        // panicking here would unwind into the host's `destroy`, so it is only logged.
+        // Pixelody patch: a worker that already ended cannot take the request; panicking here
+        // would unwind into the host's `destroy`, so it is only logged.
         if self.tasks_sender.send(Message::Shutdown).is_err() {
             nice_trace!("The worker thread had already ended");
         }
         if let Some(handle) = self.join_handle.take() {
+            // Pixelody patch: the last handle can be dropped on the worker itself (a task held
+            // the last reference to its plugin instance, whose drop ends here). Joining oneself
+            // fails with EDEADLK, and `join` panics on that; the worker instead finds the
+            // shutdown request once this task returns, and ends on its own.
+            if handle.thread().id() == thread::current().id() {
+                return;
+            }
             if handle.join().is_err() {
                 nice_trace!("The worker thread had panicked");
             }
@@ -121,7 +135,9 @@ where
     match handle_map.entry::<Weak<WorkerThread<T, E>>>() {
         Entry::Occupied(mut entry) => {
             let weak = entry.get_mut();
-            if let Some(arc) = weak.upgrade() {
+            // Pixelody patch: a worker that ended (it cannot, short of an abort, but it must
+            // never be handed out dead) is replaced for new instances.
+            if let Some(arc) = weak.upgrade().filter(|w| w.is_running()) {
                 arc
             } else {
                 let arc = Arc::new(WorkerThread::spawn());
@@ -147,7 +163,15 @@ where
     loop {
         match tasks_receiver.recv() {
             Ok(Message::Task((task, executor))) => match executor.upgrade() {
-                Some(e) => e.execute(task, true),
+                // Pixelody patch: a task that panics (the panic hook has logged it, with its
+                // thread and place) must not end the worker every instance shares: nothing
+                // scheduled afterwards would ever run again.
+                Some(e) => {
+                    let run = std::panic::AssertUnwindSafe(|| e.execute(task, true));
+                    if std::panic::catch_unwind(run).is_err() {
+                        nice_error!("A background task panicked; the worker thread carries on");
+                    }
+                }
                 // Pixelody patch: the worker is shared by every instance of the plugin in the
                 // process; one instance removed with a task still queued must not stop it for
                 // the others (their tasks were never run again, and dropping the last handle

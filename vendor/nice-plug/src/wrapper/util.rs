@@ -144,6 +144,52 @@ pub fn setup_logger<P: Plugin>() {
     }
 }
 
+/// Pixelody patch: input events dropped because a block brought more than the plugin's
+/// `INPUT_EVENT_CAPACITY` (counted on the audio thread, which must not allocate to take them).
+static DROPPED_INPUT_EVENTS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+/// Counts `n` input events the audio thread had no room for. Never allocates.
+pub fn note_dropped_input_events(n: u64) {
+    DROPPED_INPUT_EVENTS.fetch_add(n, std::sync::atomic::Ordering::Relaxed);
+}
+
+/// Logs, and forgets, the input events dropped since the last report. Call it off the audio thread.
+pub fn report_dropped_input_events() {
+    let n = DROPPED_INPUT_EVENTS.swap(0, std::sync::atomic::Ordering::Relaxed);
+    if n > 0 {
+        nice_plug_core::nice_warn!(
+            "The host sent more events in a block than the plugin has room for: {n} were \
+             dropped (parameter automation was thinned, keeping each block's final values)"
+        );
+    }
+}
+
+/// Pixelody patch: runs `f` on the open editor window, if it can be reached from this thread.
+///
+/// Editor notifications (a parameter changed, the state was loaded) are tasks that normally run on
+/// the GUI thread, but a host that changes parameters from another thread while the editor is open
+/// (automation from its own thread, a validator) has them run on the shared background thread:
+/// reaching the window there panicked (it lives in a `Fragile`), as did borrowing it while the GUI
+/// thread was opening or closing it. Such a notification is dropped instead: the editor reads the
+/// parameters themselves whenever it draws, so it shows the current values either way.
+#[cfg(feature = "editor")]
+pub fn with_editor_window<W>(
+    window: &atomic_refcell::AtomicRefCell<Option<fragile::Fragile<W>>>,
+    f: impl FnOnce(&W),
+) {
+    let Ok(window) = window.try_borrow() else {
+        nice_plug_core::nice_trace!("The editor is opening or closing; a notification is dropped");
+        return;
+    };
+    match window.as_ref().map(fragile::Fragile::try_get) {
+        Some(Ok(window)) => f(window),
+        Some(Err(_)) => {
+            nice_plug_core::nice_trace!("Not the editor's thread; a notification is dropped")
+        }
+        None => {}
+    }
+}
+
 /// This is copied from same as the `log_panics` crate, but it's wrapped in `permit_alloc()`.
 /// Otherwise logging panics will trigger `assert_no_alloc` as this also allocates.
 fn log_panics() {

@@ -6,6 +6,7 @@ use std::cell::Cell;
 use std::error::Error;
 use std::os::raw::{c_int, c_uchar, c_ulong};
 use std::panic::AssertUnwindSafe;
+use std::sync::atomic::{AtomicPtr, Ordering};
 
 thread_local! {
     /// Used as part of [`XErrorHandler::handle()`]. When an X11 error occurs during this function,
@@ -40,8 +41,21 @@ impl<'a> XErrorHandler<'a> {
         /// # Safety
         /// The given display and error pointers *must* be valid for the duration of this function.
         unsafe extern "C" fn error_handler(
-            _dpy: *mut xlib::Display, err: *mut xlib::XErrorEvent,
+            dpy: *mut xlib::Display, err: *mut xlib::XErrorEvent,
         ) -> i32 {
+            // Pixelody patch: Xlib's error handler is one for the whole process, and this one is
+            // in place while another thread (the host's) makes its own X requests. An error about
+            // another display is the host's: it goes to the handler the host had installed, as if
+            // this one were not there.
+            if HANDLED_DISPLAY.with(Cell::get) != dpy {
+                let previous = PREVIOUS_HANDLER.load(Ordering::Acquire);
+                if previous.is_null() {
+                    return 0;
+                }
+                // SAFETY: PREVIOUS_HANDLER only ever holds a handler XSetErrorHandler returned.
+                let previous: ErrorHandlerFn = unsafe { std::mem::transmute(previous) };
+                return unsafe { previous(dpy, err) };
+            }
             // SAFETY: the error pointer should always be valid for reads
             let err = unsafe { err.read() };
 
@@ -58,20 +72,29 @@ impl<'a> XErrorHandler<'a> {
             })
         }
 
+        // Pixelody patch: one swap at a time in the process. Two windows' threads swapping at
+        // once restored each other's handler, and could leave this one installed for good (or the
+        // host's replaced by a stale one).
+        let _swap = SWAP.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+
         // Flush all possible previous errors
         conn.sync();
 
         CURRENT_X11_ERROR.with(|error| {
             // Make sure to clear any errors from the last call to this function
             error.set(None);
+            HANDLED_DISPLAY.with(|d| d.set(conn.as_raw()));
 
             let old_handler = conn.set_error_handler(Some(error_handler));
+            PREVIOUS_HANDLER
+                .store(old_handler.map_or(std::ptr::null_mut(), |h| h as *mut ()), Ordering::Release);
             let panic_result = std::panic::catch_unwind(AssertUnwindSafe(|| {
                 let mut h = XErrorHandler { conn, error };
                 handler(&mut h)
             }));
             // Whatever happened, restore old error handler
             conn.set_error_handler(old_handler);
+            HANDLED_DISPLAY.with(|d| d.set(std::ptr::null_mut()));
 
             match panic_result {
                 Ok(v) => v,
@@ -79,6 +102,19 @@ impl<'a> XErrorHandler<'a> {
             }
         })
     }
+}
+
+type ErrorHandlerFn = unsafe extern "C" fn(*mut xlib::Display, *mut xlib::XErrorEvent) -> c_int;
+
+/// Pixelody patch: serializes the swaps of Xlib's process-wide error handler.
+static SWAP: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+/// Pixelody patch: the handler that was installed before ours, for errors that are not ours.
+static PREVIOUS_HANDLER: AtomicPtr<()> = AtomicPtr::new(std::ptr::null_mut());
+
+thread_local! {
+    /// Pixelody patch: the display whose errors this thread is catching, inside `handle`.
+    static HANDLED_DISPLAY: Cell<*mut xlib::Display> = const { Cell::new(std::ptr::null_mut()) };
 }
 
 #[derive(Copy, Clone)]

@@ -106,6 +106,8 @@ use crate::wrapper::clap::util::{read_stream, write_stream};
 use crate::wrapper::state::{self};
 use crate::wrapper::util::buffer_management::{BufferManager, ChannelPointers};
 use crate::wrapper::util::{clamp_input_event_timing, hash_param_id, process_wrapper, strlcpy};
+#[cfg(feature = "editor")]
+use crate::wrapper::util::with_editor_window;
 
 /// How many output parameter changes we can store in our output parameter change queue. Storing
 /// more than this many parameters at a time will cause changes to get lost.
@@ -402,21 +404,18 @@ impl<P: ClapPlugin> MainThreadExecutor<Task<P>> for Wrapper<P> {
             Task::ParameterValueChanged(param_hash, normalized_value) => {
                 use nice_plug_core::editor::EditorHandle;
 
-                if let Some(window) = self.editor_window.borrow().as_ref() {
-                    let param_id = &self.param_id_by_hash[&param_hash];
-                    window
-                        .get()
-                        .handle
-                        .param_value_changed(param_id, normalized_value);
-                }
+                // Pixelody patch: see `with_editor_window`.
+                with_editor_window(&self.editor_window, |w| {
+                    if let Some(param_id) = self.param_id_by_hash.get(&param_hash) {
+                        w.handle.param_value_changed(param_id, normalized_value);
+                    }
+                });
             }
             Task::StateChanged => {
                 #[cfg(feature = "editor")]
                 {
                     use nice_plug_core::editor::EditorHandle;
-                    if let Some(window) = self.editor_window.borrow().as_ref() {
-                        window.get().handle.state_changed();
-                    }
+                    with_editor_window(&self.editor_window, |w| w.handle.state_changed());
                 }
 
                 if let Some(host_params) = &*self.host_params.borrow() {
@@ -428,13 +427,11 @@ impl<P: ClapPlugin> MainThreadExecutor<Task<P>> for Wrapper<P> {
             Task::ParameterModulationChanged(param_hash, modulation_offset) => {
                 use nice_plug_core::editor::EditorHandle;
 
-                if let Some(window) = self.editor_window.borrow().as_ref() {
-                    let param_id = &self.param_id_by_hash[&param_hash];
-                    window
-                        .get()
-                        .handle
-                        .param_modulation_changed(param_id, modulation_offset);
-                }
+                with_editor_window(&self.editor_window, |w| {
+                    if let Some(param_id) = self.param_id_by_hash.get(&param_hash) {
+                        w.handle.param_modulation_changed(param_id, modulation_offset);
+                    }
+                });
             }
             Task::LatencyChanged => match &*self.host_latency.borrow() {
                 Some(host_latency) => {
@@ -923,14 +920,14 @@ impl<P: ClapPlugin> Wrapper<P> {
                             {
                                 // The GUI needs to be informed about the changed parameter value. This
                                 // triggers an `Editor::param_value_changed()` call on the GUI thread.
-                                let task_posted = self.schedule_gui(Task::ParameterValueChanged(
+                                // Pixelody patch: a full queue (a host that automates faster
+                                // than it runs main-thread callbacks) only costs the editor a
+                                // notification it does not need: it reads the values as it draws.
+                                // Not worth a log line per change, on the audio thread.
+                                let _ = self.schedule_gui(Task::ParameterValueChanged(
                                     hash,
                                     normalized_value,
                                 ));
-                                crate::nice_debug_assert!(
-                                    task_posted,
-                                    "The task queue is full, dropping task..."
-                                );
                             }
                         }
 
@@ -951,13 +948,11 @@ impl<P: ClapPlugin> Wrapper<P> {
 
                             #[cfg(feature = "editor")]
                             {
-                                let task_posted = self.schedule_gui(
-                                    Task::ParameterModulationChanged(hash, normalized_delta),
-                                );
-                                crate::nice_debug_assert!(
-                                    task_posted,
-                                    "The task queue is full, dropping task..."
-                                );
+                                // Pixelody patch: as for `ParameterValueChanged` above.
+                                let _ = self.schedule_gui(Task::ParameterModulationChanged(
+                                    hash,
+                                    normalized_delta,
+                                ));
                             }
                         }
 
@@ -1176,12 +1171,12 @@ impl<P: ClapPlugin> Wrapper<P> {
         let push_event = |input_events: &mut AtomicRefMut<VecDeque<PluginNoteEvent<P>>>,
                           event: PluginNoteEvent<P>| {
             permit_alloc(|| {
-                // In the rare case the host sends a very large amount of events at once, there
-                // is not much we can do except to just accept the allocation.
+                // Pixelody patch: the excess of a host that sends more events in one block than
+                // the buffer holds is dropped and counted, not allocated for on the audio thread
+                // (reported off the audio thread: `note_dropped_input_events`).
                 if input_events.len() == input_events.capacity() {
-                    crate::nice_warn!(
-                        "Input event buffer filled up! This will cause an allocation."
-                    );
+                    crate::wrapper::util::note_dropped_input_events(1);
+                    return;
                 }
                 input_events.push_back(event);
             });
@@ -1810,6 +1805,9 @@ impl<P: ClapPlugin> Wrapper<P> {
     }
 
     unsafe extern "C" fn deactivate(plugin: *const clap_plugin) {
+        // Pixelody patch: said here, on the host's main thread, not where it happened.
+        crate::wrapper::util::report_dropped_input_events();
+
         check_null_ptr!((), plugin, unsafe { (*plugin).plugin_data });
         let wrapper = unsafe { &*((*plugin).plugin_data as *const Self) };
 

@@ -37,6 +37,8 @@ use crate::util::permit_alloc;
 use crate::wrapper::state;
 use crate::wrapper::util::buffer_management::BufferManager;
 use crate::wrapper::util::hash_param_id;
+#[cfg(feature = "editor")]
+use crate::wrapper::util::with_editor_window;
 use crate::wrapper::vst3::Vst3Plugin;
 #[cfg(feature = "editor")]
 use crate::wrapper::vst3::context::WrapperGuiContext;
@@ -557,12 +559,11 @@ impl<P: Vst3Plugin> WrapperInner<P> {
 
                     #[cfg(feature = "editor")]
                     {
-                        let task_posted =
+                        // Pixelody patch: a full queue (a host automating faster than the tasks
+                        // run) only costs the editor a notification it does not need: it reads
+                        // the values as it draws. Not worth a log line per change.
+                        let _ =
                             self.schedule_gui(Task::ParameterValueChanged(hash, normalized_value));
-                        crate::nice_debug_assert!(
-                            task_posted,
-                            "The task queue is full, dropping task..."
-                        );
                     }
                 }
 
@@ -702,21 +703,18 @@ impl<P: Vst3Plugin> MainThreadExecutor<Task<P>> for WrapperInner<P> {
             Task::StateChanged => {
                 use nice_plug_core::editor::EditorHandle;
 
-                if let Some(editor_window) = self.editor_window.borrow().as_ref() {
-                    editor_window.get().handle.state_changed();
-                }
+                // Pixelody patch: see `with_editor_window`.
+                with_editor_window(&self.editor_window, |w| w.handle.state_changed());
             }
             #[cfg(feature = "editor")]
             Task::ParameterValueChanged(param_hash, normalized_value) => {
                 use nice_plug_core::editor::EditorHandle;
 
-                if let Some(editor_window) = self.editor_window.borrow().as_ref() {
-                    let param_id = &self.param_id_by_hash[&param_hash];
-                    editor_window
-                        .get()
-                        .handle
-                        .param_value_changed(param_id, normalized_value);
-                }
+                with_editor_window(&self.editor_window, |w| {
+                    if let Some(param_id) = self.param_id_by_hash.get(&param_hash) {
+                        w.handle.param_value_changed(param_id, normalized_value);
+                    }
+                });
             }
             Task::TriggerRestart(flags) => match &*self.component_handler.borrow() {
                 Some(handler) => unsafe {
@@ -750,12 +748,9 @@ impl<P: Vst3Plugin> MainThreadExecutor<Task<P>> for WrapperInner<P> {
             Task::CallMainThread => {
                 use nice_plug_core::editor::EditorHandle;
 
-                if let Some(editor_window) = self.editor_window.borrow().as_ref() {
-                    let editor_window = editor_window.get();
-                    editor_window
-                        .handle
-                        .host_main_thread_callback(&editor_window.window)
-                }
+                with_editor_window(&self.editor_window, |w| {
+                    w.handle.host_main_thread_callback(&w.window)
+                });
             }
         }
     }

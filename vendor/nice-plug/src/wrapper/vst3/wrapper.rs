@@ -403,6 +403,9 @@ impl<P: Vst3Plugin> IComponentTrait for Wrapper<P> {
     }
 
     unsafe fn setActive(&self, state: TBool) -> tresult {
+        // Pixelody patch: said here, on the host's main thread, not where it happened.
+        crate::wrapper::util::report_dropped_input_events();
+
         // We could call activate in `IAudioProcessor::setup_processing()`, but REAPER will set
         // the bus arrangements between that function and this function. So to be able to handle
         // custom channel layout overrides we need to activate here.
@@ -1107,12 +1110,14 @@ impl<P: Vst3Plugin> IAudioProcessorTrait for Wrapper<P> {
             let push_process_event = |process_events: &mut AtomicRefMut<Vec<ProcessEvent<P>>>,
                                       event: ProcessEvent<P>| {
                 permit_alloc(|| {
-                    // In the rare case the host sends a very large amount of events at once, there
-                    // is not much we can do except to just accept the allocation.
+                    // Pixelody patch: a host can send any number of events in one block (every
+                    // parameter at every sample); growing the buffer here allocated on the audio
+                    // thread. The excess is dropped and counted instead (reported off the audio
+                    // thread, see `note_dropped_input_events`); parameter queues are thinned
+                    // below so that each one's last point, its value at the block's end, fits.
                     if process_events.len() == process_events.capacity() {
-                        crate::nice_warn!(
-                            "Input event buffer filled up! This will cause an allocation."
-                        );
+                        crate::wrapper::util::note_dropped_input_events(1);
+                        return;
                     }
 
                     // Make sure events are (stable) sorted by timing. The majority of the time hosts
@@ -1151,9 +1156,20 @@ impl<P: Vst3Plugin> IAudioProcessorTrait for Wrapper<P> {
                             continue;
                         }
 
+                        // Pixelody patch: this queue's fair share of the room left in the event
+                        // buffer; past it, an even subset of the points that always keeps the
+                        // last one (see `push_process_event`).
+                        let room = process_events.capacity() - process_events.len();
+                        let queues_left = (num_param_queues - change_queue_idx).max(1) as usize;
+                        let share = (room / queues_left).max(1);
+                        let stride = (num_changes as usize).div_ceil(share);
                         let mut sample_offset = 0i32;
                         let mut value = 0.0f64;
                         for change_idx in 0..num_changes {
+                            if (num_changes - 1 - change_idx) as usize % stride != 0 {
+                                crate::wrapper::util::note_dropped_input_events(1);
+                                continue;
+                            }
                             if unsafe {
                                 param_change_queue.getPoint(
                                     change_idx,
