@@ -5,7 +5,9 @@
 
 use std::path::PathBuf;
 
-use pixelody::compose::measure::{median, melody_measures, texture_signature};
+use pixelody::compose::measure::{
+    bass_measures, groove_signature, median, melody_measures, texture_signature,
+};
 use pixelody::compose::{compose, gallery::gallery, Settings, Style};
 use pixelody::engine::{render_offline, EngineParams, OfflineRender};
 use pixelody::score::Part;
@@ -191,6 +193,61 @@ fn main() {
         "  barely moving    {} melodies span under 5 semitones in {} bars (a tune, not a drone, needs more)",
         ranges.iter().filter(|r| **r < 5.0).count(),
         BARS
+    );
+    // The bass and the accompaniment's groove, per picture.
+    println!();
+    println!(
+        "{:<26} {:>5} {:>5} {:>5} {:>5} {:>6} {:>6} {:>8}  style",
+        "picture", "low", "high", "first", "last", "above", "par.", "outside"
+    );
+    let (mut grooves, mut cellar_ok, mut outside_total) = (Vec::new(), 0, 0);
+    let mut bass_highs = Vec::new();
+    for (name, picture) in &set {
+        let score = compose(picture, &settings, String::new());
+        let outside = score
+            .notes
+            .iter()
+            .filter(|n| {
+                n.part == Part::Melody && (n.pitch < settings.low || n.pitch > settings.high)
+            })
+            .count();
+        outside_total += outside;
+        grooves.push(groove_signature(&score));
+        if let Some(b) = bass_measures(&score) {
+            let ok = b.highest <= 60 && b.above_chord == 0 && b.first.abs_diff(b.last) <= 7;
+            cellar_ok += usize::from(ok);
+            bass_highs.push(f32::from(b.highest));
+            println!(
+                "{:<26} {:>5} {:>5} {:>5} {:>5} {:>6} {:>6} {:>8}  {}",
+                name,
+                b.lowest,
+                b.highest,
+                b.first,
+                b.last,
+                b.above_chord,
+                b.parallels,
+                outside,
+                score.style
+            );
+        }
+    }
+    let own = grooves
+        .iter()
+        .filter(|g| grooves.iter().filter(|o| o == g).count() == 1)
+        .count();
+    println!(
+        "Bass: {cellar_ok} of {} in the cellar (never above C4 or the chord, first and last within \
+         a fifth); median highest {:.0}. Melody notes outside Low/High: {outside_total}. Grooves: \
+         {own} of {} pictures have one of their own ({} distinct).",
+        bass_highs.len(),
+        median(&bass_highs),
+        grooves.len(),
+        {
+            let mut g = grooves.clone();
+            g.sort();
+            g.dedup();
+            g.len()
+        }
     );
     // Styles: which Auto picks, and each style's texture forced on every picture.
     let mut chosen: Vec<(String, usize)> = Style::ALL

@@ -41,6 +41,47 @@ pub(super) fn rank(v: f32, (lo, hi): (f32, f32)) -> f32 {
     }
 }
 
+/// The lowest a bass note goes: E1, the open string of a bass guitar.
+pub(super) const BASS_FLOOR: i32 = 28;
+/// The highest a bass root goes (C3); a fifth or an octave above it may reach a little higher,
+/// never above the chord's lowest note.
+pub(super) const BASS_ROOT_CEILING: i32 = 48;
+/// How wide the melody sings, in semitones: a singable tune keeps to about an octave.
+const MELODY_SPAN: i32 = 12;
+
+/// The melody's degrees of `t`: an octave (or all of Low..High where that is narrower) inside
+/// the musician's Low and High Note, placed higher the lighter the picture (`shift`, -6..6).
+fn melody_window(t: Tonality, s: &Settings, shift: i32) -> (i32, i32) {
+    let (low, high) = (i32::from(s.low), i32::from(s.high));
+    let width = MELODY_SPAN.min(high - low);
+    let room = high - low - width;
+    let base = low + (room as f32 * (shift + 6) as f32 / 12.0).round() as i32;
+    let n = t.scale.intervals().len() as i32;
+    let mut lo = t.degree_at_or_below(base);
+    if t.pitch(lo) < base {
+        lo += 1;
+    }
+    // The octave starts on the tonic or the dominant (the old authentic and plagal ranges), the
+    // one nearest where lightness puts it inside Low..High: cadences then find their note
+    // inside it, a step from the line.
+    let fifth = (0..n).find(|&k| t.scale.intervals()[k as usize] == 7);
+    let anchors = (lo - n..=lo + n).filter(|d| {
+        let k = d.rem_euclid(n);
+        (k == 0 || Some(k) == fifth) && t.pitch(*d) >= low && t.pitch(d + n) <= high
+    });
+    if let Some(anchor) = anchors.min_by_key(|d| (t.pitch(*d) - base).abs()) {
+        lo = anchor;
+    }
+    // An octave from the lowest note (both ends the same note), where Low..High has room.
+    let octave = lo + n;
+    let hi = if t.pitch(octave) <= high {
+        octave
+    } else {
+        t.degree_at_or_below(base + width)
+    };
+    (lo, hi.max(lo + 1))
+}
+
 pub fn arrange(f: &Features, s: &Settings, t: Tonality, style: Style, rng: &mut Rng) -> Vec<Note> {
     arrange_with(f, s, t, style, rng, None).0
 }
@@ -59,10 +100,11 @@ pub(super) fn arrange_with(
     let steps = bars * STEPS_PER_BAR;
     let mood = super::mood(f);
     let shift = super::register_shift(f);
-    let (low, high) = (i32::from(s.low) + shift, i32::from(s.high) + shift);
-    let (deg_lo, deg_hi) = (t.degree_at_or_below(low) + 1, t.degree_at_or_below(high));
+    let low = i32::from(s.low) + shift;
+    let (deg_lo, deg_hi) = melody_window(t, s, shift);
     let harmony_lo = (low - 10).max(24);
-    let bass_lo = (low - 24).max(12);
+    // The bass's roots lie in the octave from here (E1 to E2 at the lowest and highest).
+    let bass_lo = (low - 24).clamp(BASS_FLOOR, BASS_FLOOR + 12);
 
     let contrasts = span(f.columns.iter().map(|c| c.contrast));
 

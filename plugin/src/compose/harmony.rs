@@ -270,14 +270,19 @@ pub fn bass(ct: Tonality, degrees: &[i32], lo: i32, busy: impl Fn(usize) -> f32)
     // The pitch of pitch class `pc` nearest `previous` within the bass's range (down to a fifth
     // below `lo`, never below E1 unless `lo` is).
     let floor = (lo - 7).max(lo.min(28));
+    // (Never above C3 or an octave over `lo`: the line must not climb away from the cellar.)
+    let ceiling = (lo + 12)
+        .min(super::arrange::BASS_ROOT_CEILING)
+        .max(floor + 12);
     let near = |pc: i32, previous: Option<i32>| {
         let first = lo + (pc - lo).rem_euclid(12);
         match previous {
             Some(p) => [first - 12, first, first + 12]
                 .into_iter()
-                .filter(|&c| c >= floor)
+                .filter(|&c| c >= floor && c <= ceiling)
                 .min_by_key(|&c| (c - p).abs())
                 .unwrap_or(first),
+            None if first > ceiling => first - 12,
             None => first,
         }
     };
@@ -313,6 +318,10 @@ pub fn bass(ct: Tonality, degrees: &[i32], lo: i32, busy: impl Fn(usize) -> f32)
         roots.push(pitch);
         previous = Some(pitch);
     }
+    // The loop comes round: its last chord's bass in the octave nearest the first.
+    if let [first, .., last] = roots.as_mut_slice() {
+        *last = near(last.rem_euclid(12), Some(*first));
+    }
 
     let mut notes = Vec::new();
     for (k, &(h, len, _)) in spans.iter().enumerate() {
@@ -336,7 +345,8 @@ pub fn bass(ct: Tonality, degrees: &[i32], lo: i32, busy: impl Fn(usize) -> f32)
         let here = roots[k];
         let (next, wraps) = match roots.get(k + 1) {
             Some(&n) => (n, false),
-            None => (near(triad(ct, degrees[0])[0], Some(here)), true),
+            // (Back to where the line started, so the loop comes round within a fifth.)
+            None => (roots[0], true),
         };
         for (i, &t) in beats.iter().enumerate() {
             let until = beats.get(i + 1).copied().unwrap_or(end);

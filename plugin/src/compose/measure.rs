@@ -133,6 +133,100 @@ pub fn texture_signature(score: &Score) -> [f32; 4] {
     ]
 }
 
+/// Where a bass line sits and how it moves against the rest, as a listener hears it.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct BassMeasures {
+    pub lowest: u8,
+    pub highest: u8,
+    /// The loop's first and last bass notes: far apart, the line jumps every time round.
+    pub first: u8,
+    pub last: u8,
+    /// Bass notes that start above the lowest harmony note sounding with them.
+    pub above_chord: usize,
+    /// Strong beats (beats 1 and 3) where melody and bass move in parallel octaves or fifths.
+    pub parallels: usize,
+}
+
+/// The bass line's measures, or `None` without a bass.
+pub fn bass_measures(score: &Score) -> Option<BassMeasures> {
+    let mut bass: Vec<&crate::score::Note> = score
+        .notes
+        .iter()
+        .filter(|n| n.part == Part::Bass)
+        .collect();
+    bass.sort_by(|a, b| a.start_beats.total_cmp(&b.start_beats));
+    let (first, last) = (bass.first()?, bass.last()?);
+    let sounding = |part: Part, t: f64| {
+        score.notes.iter().filter(move |n| {
+            n.part == part && n.start_beats <= t + 1e-6 && n.start_beats + n.length_beats > t + 1e-6
+        })
+    };
+    let above_chord = bass
+        .iter()
+        .filter(|b| {
+            sounding(Part::Harmony, b.start_beats)
+                .map(|n| n.pitch)
+                .min()
+                .is_some_and(|low| b.pitch > low)
+        })
+        .count();
+    // Melody and bass at every strong beat: (melody top, bass bottom) where both sound.
+    let beats = (score.length_beats / 2.0).round() as usize;
+    let pairs: Vec<Option<(i32, i32)>> = (0..beats)
+        .map(|k| {
+            let t = k as f64 * 2.0;
+            let m = sounding(Part::Melody, t)
+                .map(|n| i32::from(n.pitch))
+                .max()?;
+            let b = sounding(Part::Bass, t).map(|n| i32::from(n.pitch)).min()?;
+            Some((m, b))
+        })
+        .collect();
+    let parallels = pairs
+        .windows(2)
+        .filter(|w| match (w[0], w[1]) {
+            (Some((m0, b0)), Some((m1, b1))) => {
+                let (i0, i1) = ((m0 - b0).rem_euclid(12), (m1 - b1).rem_euclid(12));
+                i0 == i1
+                    && (i0 == 0 || i0 == 7)
+                    && m0 != m1
+                    && (m1 - m0).signum() == (b1 - b0).signum()
+            }
+            _ => false,
+        })
+        .count();
+    Some(BassMeasures {
+        lowest: bass.iter().map(|n| n.pitch).min()?,
+        highest: bass.iter().map(|n| n.pitch).max()?,
+        first: first.pitch,
+        last: last.pitch,
+        above_chord,
+        parallels,
+    })
+}
+
+/// The accompaniment's rhythm as one string: the onsets of harmony, bass and drums (with the
+/// drum's note) in twelfths of a beat over the loop. Two pictures with the same string have the
+/// same groove.
+pub fn groove_signature(score: &Score) -> String {
+    let mut out = String::new();
+    for part in [Part::Harmony, Part::Bass, Part::Drums] {
+        let mut onsets: Vec<(i64, u8)> = score
+            .notes
+            .iter()
+            .filter(|n| n.part == part)
+            .map(|n| {
+                let at = (n.start_beats * 12.0).round() as i64;
+                (at, if part == Part::Drums { n.pitch } else { 0 })
+            })
+            .collect();
+        onsets.sort_unstable();
+        onsets.dedup();
+        out.push_str(&format!("{part:?}:{onsets:?};"));
+    }
+    out
+}
+
 /// The median of `values` (NaN when empty).
 pub fn median(values: &[f32]) -> f32 {
     let mut v: Vec<f32> = values.iter().copied().filter(|x| x.is_finite()).collect();

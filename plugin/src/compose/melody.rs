@@ -679,14 +679,37 @@ fn phrases_of(
                 *d += n;
             }
         }
+        // The top of the range is the climax's: other phrases stay a step below it (where that
+        // leaves them every note of the scale).
+        let is_climax = climax.is_some_and(|(c, _)| c == p);
+        let hi = if is_climax || climax.is_none() || hi - lo < n {
+            hi
+        } else {
+            hi - 1
+        };
         while phrase.iter().any(|t| t.degree > hi) && phrase.iter().all(|t| t.degree - n >= lo) {
             phrase.iter_mut().for_each(|t| t.degree -= n);
         }
         while phrase.iter().any(|t| t.degree < lo) && phrase.iter().all(|t| t.degree + n <= hi) {
             phrase.iter_mut().for_each(|t| t.degree += n);
         }
-        for t in &mut phrase {
-            t.degree = t.degree.clamp(lo, hi);
+        // What is still outside is held at the edge, but the cadence is folded in by octaves
+        // (it keeps its tonic or dominant), clamped only where the range is under an octave.
+        let cadence = phrase.len().saturating_sub(1);
+        for k in 0..phrase.len() {
+            let d = phrase[k].degree;
+            if k == cadence && k > 0 && !(lo..=hi).contains(&d) {
+                // The octave of the cadence note nearest the note before it.
+                let before = phrase[k - 1].degree;
+                if let Some(best) = (-3..=3)
+                    .map(|o| d + o * n)
+                    .filter(|c| (lo..=hi).contains(c))
+                    .min_by_key(|c| (c - before).abs())
+                {
+                    phrase[k].degree = best;
+                }
+            }
+            phrase[k].degree = phrase[k].degree.clamp(lo, hi);
         }
         if climax.is_some_and(|(c, _)| c == p) {
             ceiling = phrase.iter().map(|t| t.degree).max();

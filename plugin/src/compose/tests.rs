@@ -1092,3 +1092,54 @@ fn every_picture_comes_out_about_as_loud_and_none_clips() {
     assert!(hi - lo <= 6.0, "loudness from {lo} to {hi} LUFS");
     assert!((-20.0..=-14.0).contains(&median), "median {median} LUFS");
 }
+
+#[test]
+fn melodies_keep_to_low_and_high_and_an_octave_and_the_bass_stays_in_the_cellar() {
+    // Issue 29: the melody promised to respect Low/High Note and went outside them in 16 of 58
+    // pictures, sprawled over more than an octave, and 25 of 58 basses climbed an octave over the
+    // loop (the loop then jumped down every time round), reaching C4 and above the chords.
+    for (name, score, m) in gallery_melodies() {
+        assert!(
+            m.range <= 12,
+            "{name}: the melody spans {} semitones",
+            m.range
+        );
+        let melody: Vec<u8> = score
+            .notes
+            .iter()
+            .filter(|n| n.part == Part::Melody)
+            .map(|n| n.pitch)
+            .collect();
+        assert!(
+            melody.iter().all(|p| (60..=84).contains(p)),
+            "{name}: a melody note outside Low/High: {melody:?}"
+        );
+        let b = super::measure::bass_measures(&score).unwrap_or_else(|| panic!("{name}: no bass"));
+        assert!(b.highest <= 60, "{name}: the bass reaches {}", b.highest);
+        assert!(b.lowest >= 24, "{name}: the bass falls to {}", b.lowest);
+        assert_eq!(b.above_chord, 0, "{name}: the bass rises above the chord");
+        assert!(
+            b.first.abs_diff(b.last) <= 7,
+            "{name}: the bass starts on {} and ends on {}",
+            b.first,
+            b.last
+        );
+    }
+    // A narrow Low/High, far from the default, is kept too, light picture or dark.
+    let narrow = Settings {
+        bars: 8,
+        low: 50,
+        high: 59,
+        ..Settings::default()
+    };
+    for (name, p) in super::gallery::gallery().into_iter().step_by(5) {
+        let score = compose(&p, &narrow, name.clone());
+        let outside: Vec<u8> = score
+            .notes
+            .iter()
+            .filter(|n| n.part == Part::Melody && !(50..=59).contains(&n.pitch))
+            .map(|n| n.pitch)
+            .collect();
+        assert!(outside.is_empty(), "{name}: outside 50..59: {outside:?}");
+    }
+}

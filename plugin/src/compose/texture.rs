@@ -7,7 +7,7 @@
 //! many edges, their accents follow local contrast, and an extra kick falls where the picture's
 //! strongest edges sit low and strong (the bottom third).
 
-use super::arrange::{rank, span};
+use super::arrange::{rank, span, BASS_FLOOR, BASS_ROOT_CEILING};
 use super::harmony::{self, spans, triad, voice, HALVES};
 use super::style::Style;
 use super::theory::Tonality;
@@ -42,6 +42,19 @@ pub struct Texture<'a> {
     pub variant: usize,
 }
 
+/// The octave of `pitch` nearest `previous` (or `pitch`'s own) among those in the bass's root
+/// register, E1 to C3.
+fn bass_pitch_near(pitch: i32, previous: Option<i32>) -> i32 {
+    let pc = pitch.rem_euclid(12);
+    let lowest = BASS_FLOOR + (pc - BASS_FLOOR).rem_euclid(12);
+    let target = previous.unwrap_or(pitch);
+    [lowest, lowest + 12]
+        .into_iter()
+        .filter(|&p| p <= BASS_ROOT_CEILING)
+        .min_by_key(|&p| (p - target).abs())
+        .unwrap_or(lowest)
+}
+
 fn note(start: f64, len: f64, pitch: i32, velocity: f32, part: Part) -> Note {
     Note {
         start_beats: start,
@@ -64,6 +77,16 @@ impl Texture<'_> {
     }
 
     fn chords(&self) -> Vec<Chord> {
+        let mut chords = self.chords_voiced();
+        // The loop comes round: its last root in the octave nearest its first, so the bass does
+        // not drop an octave every time it starts again.
+        if let [first, .., last] = chords.as_mut_slice() {
+            last.root = bass_pitch_near(last.root, Some(first.root));
+        }
+        chords
+    }
+
+    fn chords_voiced(&self) -> Vec<Chord> {
         let half = BEATS_PER_BAR / HALVES as f64;
         let sevenths = self.style == Style::LoFi;
         let mut previous: Option<[i32; 3]> = None;
@@ -81,12 +104,9 @@ impl Texture<'_> {
                     voicing.push(v[0] + 1 + (pc7 - v[0] - 1).rem_euclid(12));
                     voicing.sort_unstable();
                 }
-                // The root in the bass's octave, nearest the previous one.
+                // The root nearest the previous one, within the bass's register.
                 let first = self.bass_lo + (pcs[0] - self.bass_lo).rem_euclid(12);
-                let root = match root_prev {
-                    Some(p) if (first + 12 - p).abs() < (first - p).abs() => first + 12,
-                    _ => first,
-                };
+                let root = bass_pitch_near(first, root_prev);
                 root_prev = Some(root);
                 Chord {
                     start: h as f64 * half,
@@ -305,10 +325,18 @@ impl Texture<'_> {
                 } else {
                     next.root
                 };
+                // Fifths and octaves go below the root where above it they would reach the
+                // chord (the bass stays under the harmony).
+                let ceiling = c.voicing.first().map_or(BASS_ROOT_CEILING + 7, |&v| v - 1);
                 let pitch = match role {
                     Root => c.root,
-                    Fifth => c.root + 7,
-                    Octave => c.root + 12,
+                    Fifth if c.root + 7 <= ceiling => c.root + 7,
+                    Fifth => c.root - 5,
+                    // (The loop's last note comes home to the root it starts from.)
+                    Octave if t + 0.5 >= total - 1e-9 => c.root,
+                    Octave if c.root + 12 <= ceiling => c.root + 12,
+                    Octave if c.root - 12 >= BASS_FLOOR => c.root - 12,
+                    Octave => c.root,
                     Next if next.start - t <= 1.0 + 1e-9 || (t + 0.5 >= total - 1e-9) => next_root,
                     Next => c.root,
                     Approach => {
