@@ -213,6 +213,23 @@ fn main() {
             .count();
         outside_total += outside;
         grooves.push(groove_signature(&score));
+        if std::env::var_os("PIXELODY_REPORT_STYLE").is_some() {
+            let f = pixelody::compose::features(picture, &settings);
+            println!(
+                "  {name}: energy {:.2} mood {:.2} repetition {:.2} chroma {:.3} edges {:.3} entropy {:.2} light {:.2}",
+                pixelody::compose::style::energy(&f),
+                pixelody::compose::mood(&f),
+                pixelody::compose::repetition(&f),
+                f.chroma.mean,
+                f.edge_density,
+                f.entropy,
+                f.lightness.mean
+            );
+            let e: Vec<f32> = f.columns.iter().map(|c| c.energy).collect();
+            let m = e.iter().sum::<f32>() / e.len() as f32;
+            let sd = (e.iter().map(|x| (x - m) * (x - m)).sum::<f32>() / e.len() as f32).sqrt();
+            println!("    column energy mean {m:.3} cv {:.2}", sd / m.max(1e-6));
+        }
         if let Some(b) = bass_measures(&score) {
             let ok = b.highest <= 60 && b.above_chord == 0 && b.first.abs_diff(b.last) <= 7;
             cellar_ok += usize::from(ok);

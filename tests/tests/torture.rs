@@ -295,8 +295,16 @@ fn every_parameter_every_sample_for_ten_seconds_and_a_flood_of_keys() {
     let (l, r, _) = host.process_with_events(&blocks, &storm);
     assert_clean("every parameter every sample", &l, &r);
     host.deactivate();
-    let log = std::fs::read(plugin_log().expect("the tests log to a file")).unwrap_or_default();
-    let log = String::from_utf8_lossy(&log[log_start.min(log.len())..]).into_owned();
+    // (The log is written by a thread of its own: give it a moment.)
+    let read = || {
+        let log = std::fs::read(plugin_log().expect("the tests log to a file")).unwrap_or_default();
+        String::from_utf8_lossy(&log[log_start.min(log.len())..]).into_owned()
+    };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while !read().contains("were dropped") && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let log = read();
     assert!(
         log.contains("were dropped"),
         "the dropped keys are reported off the audio thread; the log says:\n{log}"

@@ -24,6 +24,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::analysis::{self, Picture};
 use crate::score::{Score, BEATS_PER_BAR};
+pub use melody::repetition;
 pub use style::Style;
 pub use theory::{pitch_class, Rng, Scale, Tonality, NOTE_NAMES};
 

@@ -119,20 +119,30 @@ pub fn energy(f: &Features) -> f32 {
         + 0.25 * (f.lightness.std / 0.25).clamp(0.0, 1.0)
 }
 
-/// The style a picture asks for. Calm pictures (little energy) are Ambient; patterns with energy
-/// are Pulse, or Chiptune where they are colourful and light (pixel art, tiles, flags); darker,
-/// cooler pictures with some energy are Lo-fi; lively, light ones Pop; the rest Ballad.
+/// The style a picture asks for.
+///
+/// - Calm pictures (little energy), and dim ones with little more, are Ambient.
+/// - Patterns are Pulse, or Chiptune where colourful and light: a picture that repeats from left
+///   to right (tiles, stripes), or one busy with small shapes all over (a lattice, a wall of cups,
+///   a field of plants: many edges, spread evenly along it).
+/// - Flat bright colour (few tones, strong colour, a light mood: illustrations, pixel art) is
+///   Chiptune.
+/// - Darker, cooler pictures with some energy are Lo-fi; lively, light ones Pop; the rest Ballad.
 pub fn auto(f: &Features, repetition: f32) -> Style {
     let e = energy(f);
     let valence = super::mood(f);
-    if e < 0.3 {
+    let colourful_and_light = f.chroma.mean > 0.08 && valence > 0.0;
+    let flat_colour = f.chroma.mean >= 0.09 && f.entropy <= 0.65 && valence > 0.0 && e < 0.55;
+    if e < 0.3 || (e < 0.4 && valence < -0.4) {
         Style::Ambient
-    } else if repetition >= 0.8 && e >= 0.5 {
-        if f.chroma.mean > 0.08 && valence > 0.0 {
+    } else if (repetition >= 0.8 && e >= 0.5) || busy_all_over(f) {
+        if colourful_and_light {
             Style::Chiptune
         } else {
             Style::Pulse
         }
+    } else if flat_colour {
+        Style::Chiptune
     } else if valence < -0.15 {
         Style::LoFi
     } else if e >= 0.55 {
@@ -140,6 +150,20 @@ pub fn auto(f: &Features, repetition: f32) -> Style {
     } else {
         Style::Ballad
     }
+}
+
+/// Many small edges, evenly along the picture (their energy varies little from column to
+/// column): texture that reads as a regular pattern even where no period shows.
+fn busy_all_over(f: &Features) -> bool {
+    let n = f.columns.len().max(1) as f32;
+    let mean = f.columns.iter().map(|c| c.energy).sum::<f32>() / n;
+    let var = f
+        .columns
+        .iter()
+        .map(|c| (c.energy - mean) * (c.energy - mean))
+        .sum::<f32>()
+        / n;
+    f.edge_density >= 0.12 && var.sqrt() <= 0.35 * mean
 }
 
 /// `beat` with its off-beat eighths moved to `swing` of the beat (positions in between follow
