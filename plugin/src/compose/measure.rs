@@ -205,9 +205,9 @@ pub fn bass_measures(score: &Score) -> Option<BassMeasures> {
     })
 }
 
-/// The accompaniment's rhythm as one string: the onsets of harmony, bass and drums (with the
-/// drum's note) in twelfths of a beat over the loop. Two pictures with the same string have the
-/// same groove.
+/// The accompaniment's rhythm as one string: for harmony, bass and drums (with the drum's note),
+/// the places in the bar where they strike anywhere in the loop, in twelfths of a beat. Two
+/// pictures with the same string have the same groove, whatever their chords.
 pub fn groove_signature(score: &Score) -> String {
     let mut out = String::new();
     for part in [Part::Harmony, Part::Bass, Part::Drums] {
@@ -216,7 +216,7 @@ pub fn groove_signature(score: &Score) -> String {
             .iter()
             .filter(|n| n.part == part)
             .map(|n| {
-                let at = (n.start_beats * 12.0).round() as i64;
+                let at = (n.start_beats * 12.0).round() as i64 % (BEATS_PER_BAR as i64 * 12);
                 (at, if part == Part::Drums { n.pitch } else { 0 })
             })
             .collect();

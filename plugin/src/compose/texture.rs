@@ -70,6 +70,52 @@ impl Texture<'_> {
         self.degrees.len() / HALVES
     }
 
+    /// The picture's rhythm folded onto one bar: for each eighth of the bar, how much its
+    /// columns change (mean energy over the loop's bars), ranked within the bar, 0..1. With
+    /// `low`, only the changes in the bottom third of the picture (where a kick belongs).
+    fn accents(&self, low: bool) -> [f32; 8] {
+        let mut sum = [0.0f32; 8];
+        for (i, c) in self.f.columns.iter().enumerate() {
+            if !low || c.height < 1.0 / 3.0 {
+                sum[i % 8] += c.energy;
+            }
+        }
+        let range = span(sum.iter().copied());
+        sum.map(|v| rank(v, range))
+    }
+
+    /// The `k` places of `candidates` (beats within the bar) where the picture's accents are
+    /// strongest, in time order; Variation moves the choice one place along among near-equals.
+    fn strongest(&self, candidates: &[f64], k: usize, accents: &[f32; 8]) -> Vec<f64> {
+        let mut ranked: Vec<(f64, f32)> = candidates
+            .iter()
+            .enumerate()
+            .map(|(i, &t)| {
+                let a = accents[((t * 2.0) as usize).min(7)];
+                // (A nudge from Variation that only reorders close calls.)
+                let nudge = 0.08 * ((i + self.variant) % candidates.len().max(1)) as f32
+                    / candidates.len().max(1) as f32;
+                (t, a + nudge)
+            })
+            .collect();
+        ranked.sort_by(|a, b| b.1.total_cmp(&a.1));
+        let mut chosen: Vec<f64> = ranked.into_iter().take(k).map(|(t, _)| t).collect();
+        chosen.sort_by(f64::total_cmp);
+        chosen
+    }
+
+    /// One of `n` choices, read from where the picture's accents fall in the bar (its strongest
+    /// eighth overall and at the bottom), turned by Variation and by `salt` (which choice this
+    /// is): pictures with their accents in the same places make the same choices.
+    fn pick(&self, n: usize, salt: usize) -> usize {
+        let strongest = |a: [f32; 8]| (0..8).max_by(|&i, &j| a[i].total_cmp(&a[j])).unwrap_or(0);
+        let (top, low) = (
+            strongest(self.accents(false)),
+            strongest(self.accents(true)),
+        );
+        (top * 3 + low * 5 + salt * 7 + self.variant) % n.max(1)
+    }
+
     /// Whether bar `b` is one of the picture's busier (edges ranked within the picture).
     fn busy(&self, b: usize) -> bool {
         let edges = span(self.f.regions.iter().map(|r| r.edges));
@@ -152,12 +198,56 @@ impl Texture<'_> {
         };
         // The voicing's notes one at a time, in `order` (indices into the voicing, cycling), every
         // `rate` beats, each held `hold` beats.
+        // The picture's weakest off-beat eighths in the bar (ranked by its accents), where the
+        // figures rest: a picture's own gaps make the figure's rhythm its own.
+        let accents = self.accents(false);
+        let mut offbeats: Vec<usize> = vec![1, 3, 5, 7];
+        offbeats.sort_by(|&a, &b| accents[a].total_cmp(&accents[b]));
+        let rests = |t: f64, rate: f64| {
+            let within = t.rem_euclid(BEATS_PER_BAR);
+            let eighth = (within * 2.0 + 1e-9) as usize;
+            let on_second_half = (within * 2.0 - eighth as f64) > 1e-6;
+            // Eighth figures rest on the weakest off-beat eighth; sixteenth figures skip the
+            // second sixteenth of the two weakest eighths (a gallop).
+            if rate >= 0.5 {
+                eighth == offbeats[0]
+            } else {
+                on_second_half && (eighth == offbeats[0] || eighth == offbeats[1])
+            }
+        };
         let figure = |c: &Chord, order: &[usize], rate: f64, hold: f64, notes: &mut Vec<Note>| {
             let mut t = c.start;
             let mut k = 0;
+            // (A chord of half a bar plays every note: it has none to spare.)
+            let may_rest = c.end - c.start > BEATS_PER_BAR / 2.0 + 1e-9;
+            // An eighth figure that rests in a half bar plays the chord's notes once each in
+            // what is left of it (so the half bar still sounds the whole chord).
+            let mut once: Vec<usize> = Vec::new();
+            for &i in order {
+                if !once.contains(&i) {
+                    once.push(i);
+                }
+            }
+            let half = BEATS_PER_BAR / 2.0;
+            let half_rests = |t: f64| {
+                let from = (t / half).floor() * half;
+                (0..(half / rate).round() as usize).any(|j| rests(from + j as f64 * rate, rate))
+            };
             while t < c.end - 1e-9 {
+                if may_rest && rests(t, rate) {
+                    t += rate;
+                    continue;
+                }
                 // (An index past the voicing is its lowest notes an octave up.)
-                let i = order[k % order.len()];
+                let i = if may_rest && rate >= 0.5 && half_rests(t) {
+                    let from = (t / half).floor() * half;
+                    let before = (0..((t - from) / rate).round() as usize)
+                        .filter(|&j| !rests(from + j as f64 * rate, rate))
+                        .count();
+                    once[before % once.len()]
+                } else {
+                    order[k % order.len()]
+                };
                 let m = c.voicing.len();
                 let pitch = c.voicing[i % m] + 12 * (i / m) as i32;
                 let accent = if (t - t.floor()).abs() < 1e-9 {
@@ -171,7 +261,6 @@ impl Texture<'_> {
                 k += 1;
             }
         };
-        let v = self.variant % 3;
         for c in chords {
             let busy = self.busy((c.start / BEATS_PER_BAR) as usize);
             let n = c.voicing.len();
@@ -182,7 +271,11 @@ impl Texture<'_> {
                 // busy ones, eighths held over each other.
                 Style::Ballad => {
                     let calm: [&[usize]; 3] = [&[0, 2, 1, 2], &[0, 1, 2, 1], &[0, 1, 2]];
-                    let order: &[usize] = if busy { &[0, 1, 2, 1] } else { calm[v] };
+                    let order: &[usize] = if busy {
+                        &[0, 1, 2, 1]
+                    } else {
+                        calm[self.pick(3, 1)]
+                    };
                     figure(c, order, 0.5, 0.9, &mut notes);
                 }
                 // Stabs on 1, 2& and 4 in calm bars; strummed on every eighth in busy ones.
@@ -204,10 +297,11 @@ impl Texture<'_> {
                             }
                         }
                     } else {
+                        // Stabs on 1 and where the picture's accents fall.
                         let from = notes.len();
-                        let rhythms: [&[f64]; 3] =
-                            [&[0.0, 1.5, 3.0], &[0.0, 1.5, 2.5], &[0.0, 0.5, 1.5, 3.0]];
-                        strikes(c, rhythms[v], 0.0, &mut notes);
+                        let more = 2 + usize::from(self.density > 0.6);
+                        let at = self.strongest(&[0.5, 1.0, 1.5, 2.5, 3.0, 3.5], more, &accents);
+                        strikes(c, &at, 0.0, &mut notes);
                         // Stabs are short.
                         for x in &mut notes[from..] {
                             x.length_beats = x.length_beats.min(0.45);
@@ -217,19 +311,23 @@ impl Texture<'_> {
                 // The same figure every bar: an ostinato.
                 Style::Pulse => {
                     let ostinato: [&[usize]; 3] = [&[0, 1, 2, 1], &[0, 2, 1, 2], &[0, 0, 2, 1]];
-                    figure(c, ostinato[v], 0.5, 0.35, &mut notes);
+                    figure(c, ostinato[self.pick(3, 2)], 0.5, 0.35, &mut notes);
                 }
                 // Fast arpeggios: sixteenths up, up and down in busy bars.
                 Style::Chiptune => {
                     let calm: [&[usize]; 3] = [&[0, 1, 2, 3], &[3, 2, 1, 0], &[0, 2, 1, 3]];
-                    let order: &[usize] = if busy { &[0, 1, 2, 3, 2, 1] } else { calm[v] };
+                    let order: &[usize] = if busy {
+                        &[0, 1, 2, 3, 2, 1]
+                    } else {
+                        calm[self.pick(3, 3)]
+                    };
                     figure(c, order, 0.25, 0.2, &mut notes);
                 }
                 // Seventh chords struck on 1 and 2& (and 3& in busy bars), held.
                 Style::LoFi => {
-                    let calm: [&[f64]; 3] = [&[0.0, 1.5], &[0.0, 2.5], &[0.0, 1.5, 3.0]];
-                    let at: &[f64] = if busy { &[0.0, 1.5, 2.5] } else { calm[v] };
-                    strikes(c, at, 0.1, &mut notes);
+                    let at =
+                        self.strongest(&[1.5, 2.0, 2.5, 3.0, 3.5], 1 + usize::from(busy), &accents);
+                    strikes(c, &at, 0.1, &mut notes);
                 }
             }
         }
@@ -257,10 +355,56 @@ impl Texture<'_> {
             /// The next chord's root, early (syncopation).
             Next,
         }
+        impl Role {
+            /// Root for a fifth, a fifth for anything else.
+            fn other(self) -> Role {
+                match self {
+                    Role::Fifth => Role::Root,
+                    _ => Role::Fifth,
+                }
+            }
+        }
         use Role::*;
+        let accents = self.accents(true);
+        // Pop: the root on 1, then where the bottom of the picture is busiest, the next root
+        // anticipated on 4&. Lo-fi: a note a beat, the second and third a fifth or the root as
+        // the picture leans, an approach into the next chord, and an eighth pushed where the
+        // picture's bottom is busiest off the beat.
+        let pop: Vec<(f64, Role)> = std::iter::once((0.0, Root))
+            .chain(
+                self.strongest(&[1.0, 1.5, 2.0, 2.5, 3.0], 2, &accents)
+                    .into_iter()
+                    .map(|t| {
+                        (
+                            t,
+                            if t.fract() == 0.0 && t >= 2.0 {
+                                Fifth
+                            } else {
+                                Root
+                            },
+                        )
+                    }),
+            )
+            .chain(std::iter::once((3.5, Next)))
+            .collect();
+        let lofi: Vec<(f64, Role)> = {
+            let lean = |i: usize| if accents[i] > 0.5 { Fifth } else { Root };
+            let mut p = vec![
+                (0.0, Root),
+                (1.0, lean(2)),
+                (2.0, lean(4).other()),
+                (3.0, Approach),
+            ];
+            let push = self.strongest(&[0.5, 1.5, 2.5], 1, &accents)[0];
+            if accents[(push * 2.0) as usize] > 0.75 {
+                p.push((push, Root));
+                p.sort_by(|a, b| a.0.total_cmp(&b.0));
+            }
+            p
+        };
         let pattern: &[(f64, Role)] = match self.style {
             Style::Ambient | Style::Ballad => &[],
-            Style::Pop => &[(0.0, Root), (1.5, Root), (3.0, Fifth), (3.5, Next)],
+            Style::Pop => &pop,
             Style::Pulse => &[
                 (0.0, Root),
                 (0.5, Root),
@@ -281,7 +425,7 @@ impl Texture<'_> {
                 (3.0, Root),
                 (3.5, Octave),
             ],
-            Style::LoFi => &[(0.0, Root), (1.0, Fifth), (2.0, Root), (3.0, Approach)],
+            Style::LoFi => &lofi,
         };
         let mut notes = Vec::new();
         if self.style == Style::Ambient {
@@ -365,7 +509,8 @@ impl Texture<'_> {
         let contrasts = span(f.columns.iter().map(|c| c.contrast));
         let energies = span(f.columns.iter().map(|c| c.energy));
         let bars = self.bars();
-        let v = self.variant % 3;
+        let (accents, low_accents) = (self.accents(false), self.accents(true));
+        let pulse = super::style::energy(f) >= 0.4;
         let mut notes = Vec::new();
         for b in 0..bars {
             let busy = self.busy(b);
@@ -379,31 +524,42 @@ impl Texture<'_> {
                 }
             };
             match self.style {
+                // Silence for a calm picture; for a livelier one a real soft pulse: a low kick
+                // on the first beat of every other bar, a shaker on the picture's accent between.
                 Style::Ambient => {
-                    if b % 4 == 0 {
-                        hits.push((0, KICK, 0.45));
-                    }
-                    if busy {
-                        hits.push((8, SHAKER, 0.3));
+                    if pulse {
+                        if b % 2 == 0 {
+                            hits.push((0, KICK, 0.4));
+                        } else {
+                            let t = self.strongest(&[1.0, 2.0, 3.0], 1, &accents)[0];
+                            hits.push(((t * 4.0) as usize, SHAKER, 0.25));
+                        }
                     }
                 }
                 Style::Ballad => {
                     hits.push((0, KICK, 0.75));
-                    if v == 1 {
-                        hits.push((10, KICK, 0.5));
+                    // A soft second kick where the picture's bottom is busiest, if it is.
+                    let second = self.strongest(&[1.5, 2.5, 3.5], 1, &low_accents)[0];
+                    if low_accents[(second * 2.0) as usize] > 0.6 {
+                        hits.push(((second * 4.0) as usize, KICK, 0.5));
                     }
                     hits.push((8, SNARE, 0.6));
-                    for s in [0, 4, 8, 12] {
-                        hits.push((s, CLOSED_HAT, 0.35));
+                    // Hats in quarters, or in eighths where the picture has edges to spare.
+                    let every = if edge >= 0.4 { 2 } else { 4 };
+                    for s in (0..SIXTEENTHS).step_by(every) {
+                        hits.push((s, CLOSED_HAT, if s % 4 == 0 { 0.35 } else { 0.25 }));
                     }
                     if fill {
                         hits.push((14, SNARE, 0.45));
                     }
                 }
                 Style::Pop => {
-                    let kicks: [&[usize]; 3] = [&[0, 8], &[0, 10], &[0, 6, 8]];
-                    for &k in kicks[v] {
-                        hits.push((k, KICK, if k == 0 { 0.9 } else { 0.8 }));
+                    // The kick on 1, and on the eighths where the bottom of the picture is
+                    // busiest (one, or two in a busy bar), never on the snare's beats.
+                    hits.push((0, KICK, 0.9));
+                    let more = 1 + usize::from(busy);
+                    for t in self.strongest(&[1.5, 2.0, 2.5, 3.5], more, &low_accents) {
+                        hits.push(((t * 4.0) as usize, KICK, 0.8));
                     }
                     hits.extend([(4, SNARE, 0.85), (12, SNARE, 0.9)]);
                     if busy {
@@ -422,9 +578,20 @@ impl Texture<'_> {
                     for s in [0, 4, 8, 12] {
                         hits.push((s, KICK, 0.95));
                     }
-                    hits.extend([(4, CLAP, 0.7), (12, CLAP, 0.75)]);
+                    // Clap on the backbeat, or on every beat's off-beat sixteenth; the off-beat
+                    // hats open, or closed and a ride on the picture's accent.
+                    match self.pick(3, 4) {
+                        0 => hits.extend([(4, CLAP, 0.7), (12, CLAP, 0.75)]),
+                        1 => hits.extend([(4, CLAP, 0.7), (12, CLAP, 0.75), (15, CLAP, 0.4)]),
+                        _ => hits.extend([(4, SNARE, 0.6), (12, CLAP, 0.75)]),
+                    }
+                    let open = self.pick(2, 5) == 0;
                     for s in [2, 6, 10, 14] {
-                        hits.push((s, OPEN_HAT, 0.55));
+                        hits.push((s, if open { OPEN_HAT } else { CLOSED_HAT }, 0.55));
+                    }
+                    if !open {
+                        let t = self.strongest(&[0.5, 1.5, 2.5, 3.5], 1, &accents)[0];
+                        hits.push(((t * 4.0) as usize + 1, OPEN_HAT, 0.4));
                     }
                     if sixteenth_hats {
                         for s in [1, 3, 5, 7, 9, 11, 13, 15] {
@@ -433,13 +600,11 @@ impl Texture<'_> {
                     }
                 }
                 Style::Chiptune => {
-                    hits.extend([
-                        (0, KICK, 0.9),
-                        (6, KICK, 0.7),
-                        (8, KICK, 0.85),
-                        (4, SNARE, 0.85),
-                        (12, SNARE, 0.85),
-                    ]);
+                    let kicks: [&[usize]; 3] = [&[0, 6, 8], &[0, 8, 10], &[0, 3, 8, 11]];
+                    for &k in kicks[self.pick(3, 6)] {
+                        hits.push((k, KICK, if k % 4 == 0 { 0.9 } else { 0.7 }));
+                    }
+                    hits.extend([(4, SNARE, 0.85), (12, SNARE, 0.85)]);
                     hats(&mut hits, 1);
                     if fill {
                         hits.retain(|h| h.0 < 12 || h.1 != CLOSED_HAT);
@@ -447,12 +612,16 @@ impl Texture<'_> {
                     }
                 }
                 Style::LoFi => {
-                    let second = [6, 10, 7][v];
+                    // A lazy second kick where the picture's bottom leans, a ghost snare where
+                    // its accents fall off the beat.
+                    let second = self.strongest(&[1.5, 2.0, 2.5, 2.75], 1, &low_accents)[0];
+                    let ghost = self.strongest(&[0.75, 1.75, 2.75, 3.25], 1, &accents)[0];
                     hits.extend([
                         (0, KICK, 0.85),
-                        (second, KICK, 0.6),
+                        ((second * 4.0) as usize, KICK, 0.6),
                         (4, SNARE, 0.65),
                         (12, SNARE, 0.7),
+                        ((ghost * 4.0) as usize, SNARE, 0.25),
                     ]);
                     hats(&mut hits, 2);
                     if fill {
