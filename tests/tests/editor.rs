@@ -287,6 +287,15 @@ fn run_in_child(name: &str, envs: &[(&str, &str)], limit: Duration) -> Result<St
     }
 }
 
+/// Runs the ignored test `name` alone in a child process (see `run_in_child`), with this process's
+/// display lock held; fails saying `what` went wrong.
+fn in_child(name: &str, limit: Duration, what: &str) {
+    let _one = DISPLAY_IN_USE.lock().unwrap_or_else(|e| e.into_inner());
+    if let Err(e) = run_in_child(name, &[], limit) {
+        panic!("{what}: {e}");
+    }
+}
+
 /// The measurement behind `memory_stays_flat_over_many_editor_openings`, which runs it.
 #[test]
 #[ignore = "run by memory_stays_flat_over_many_editor_openings, with one malloc arena"]
@@ -533,10 +542,11 @@ const QUICK_CLOSES: &str = "two_hundred_editors_destroyed_right_after_creation";
 /// in a child process, which is killed if it has not finished within a minute.
 #[test]
 fn an_editor_destroyed_right_after_creation_never_freezes_the_host() {
-    let _one = DISPLAY_IN_USE.lock().unwrap_or_else(|e| e.into_inner());
-    if let Err(e) = run_in_child(QUICK_CLOSES, &[], Duration::from_secs(60)) {
-        panic!("the host froze or failed in quick create/destroy cycles: {e}");
-    }
+    in_child(
+        QUICK_CLOSES,
+        Duration::from_secs(60),
+        "the host froze or failed in quick create/destroy cycles",
+    );
 }
 
 /// The cycles behind `an_editor_destroyed_right_after_creation_never_freezes_the_host`.
@@ -566,10 +576,11 @@ const TOOLKIT_DROPS: &str = "drops_from_gtk_and_qt_into_two_embedded_editors";
 /// before the plugin library loads), killed after two minutes.
 #[test]
 fn pictures_dragged_from_gtk_and_qt_reach_editors_in_plain_host_windows() {
-    let _one = DISPLAY_IN_USE.lock().unwrap_or_else(|e| e.into_inner());
-    if let Err(e) = run_in_child(TOOLKIT_DROPS, &[], Duration::from_secs(120)) {
-        panic!("drops from real toolkits: {e}");
-    }
+    in_child(
+        TOOLKIT_DROPS,
+        Duration::from_secs(120),
+        "drops from real toolkits",
+    );
 }
 
 /// A small 24-bit BMP (no encoder needed): a diagonal blend whose colours depend on `tint`.
@@ -801,10 +812,11 @@ const AUTOMATED: &str = "every_parameter_automated_with_the_editor_open";
 /// instance is removed). In a child process (its display set before the library loads).
 #[test]
 fn automation_with_the_editor_open_leaves_the_plugin_working() {
-    let _one = DISPLAY_IN_USE.lock().unwrap_or_else(|e| e.into_inner());
-    if let Err(e) = run_in_child(AUTOMATED, &[], Duration::from_secs(180)) {
-        panic!("automation with the editor open: {e}");
-    }
+    in_child(
+        AUTOMATED,
+        Duration::from_secs(180),
+        "automation with the editor open",
+    );
 }
 
 /// The automation behind `automation_with_the_editor_open_leaves_the_plugin_working`.
@@ -875,10 +887,11 @@ const DESTROYED_UNDER: &str = "host_windows_destroyed_under_two_hundred_editors"
 /// which frames the host's window), in a child process.
 #[test]
 fn host_windows_destroyed_under_the_editor_never_end_the_host() {
-    let _one = DISPLAY_IN_USE.lock().unwrap_or_else(|e| e.into_inner());
-    if let Err(e) = run_in_child(DESTROYED_UNDER, &[], Duration::from_secs(300)) {
-        panic!("host windows destroyed under the editor: {e}");
-    }
+    in_child(
+        DESTROYED_UNDER,
+        Duration::from_secs(300),
+        "host windows destroyed under the editor",
+    );
 }
 
 /// The window manager's frame around `window` once it has one (its parent is no longer the root).
