@@ -82,6 +82,68 @@ fn melody_window(t: Tonality, s: &Settings, shift: i32) -> (i32, i32) {
     (lo, hi.max(lo + 1))
 }
 
+/// Parallel octaves and fifths between melody and bass on strong beats (beats 1 and 3) hollow
+/// the sound out: where the two move in the same direction into the same perfect interval, the
+/// bass note struck on the second beat takes its chord's third instead (the chord in first
+/// inversion), in the octave nearest it and still under the chord. Not on a phrase's last
+/// chord (cadences stand on their roots) or the loop's last bass note.
+fn avoid_parallels(notes: &mut [Note], ct: Tonality, degrees: &[i32]) {
+    let half = BEATS_PER_BAR / harmony::HALVES as f64;
+    fn sounding(notes: &[Note], part: Part, t: f64) -> impl Iterator<Item = (usize, i32)> + '_ {
+        notes
+            .iter()
+            .enumerate()
+            .filter(move |(_, n)| {
+                n.part == part
+                    && n.start_beats <= t + 1e-6
+                    && n.start_beats + n.length_beats > t + 1e-6
+            })
+            .map(|(i, n)| (i, i32::from(n.pitch)))
+    }
+    let last_bass = notes
+        .iter()
+        .enumerate()
+        .filter(|(_, n)| n.part == Part::Bass)
+        .max_by(|a, b| a.1.start_beats.total_cmp(&b.1.start_beats))
+        .map(|(i, _)| i);
+    let mut previous: Option<(i32, i32)> = None;
+    for (h, &degree) in degrees.iter().enumerate() {
+        let t = h as f64 * half;
+        let melody = sounding(notes, Part::Melody, t).map(|(_, p)| p).max();
+        let bass = sounding(notes, Part::Bass, t).min_by_key(|&(_, p)| p);
+        let (Some(m), Some((bi, b))) = (melody, bass) else {
+            previous = None;
+            continue;
+        };
+        let mut b = b;
+        let struck_here = (notes[bi].start_beats - t).abs() < 1e-6;
+        // (A phrase's last chord: the second half of every second bar.)
+        let cadence = h % (2 * harmony::HALVES) == 2 * harmony::HALVES - 1;
+        if let Some((m0, b0)) = previous {
+            let interval = (m - b).rem_euclid(12);
+            let parallel = interval == (m0 - b0).rem_euclid(12)
+                && (interval == 0 || interval == 7)
+                && m != m0
+                && (m - m0).signum() == (b - b0).signum();
+            if parallel && struck_here && !cadence && Some(bi) != last_bass {
+                let third = harmony::triad(ct, degree)[1];
+                let lowest_chord = sounding(notes, Part::Harmony, t).map(|(_, p)| p).min();
+                let ceiling = lowest_chord.map_or(BASS_ROOT_CEILING + 7, |p| p - 1);
+                let candidates = [-12, 0, 12].map(|o| b - (b - third).rem_euclid(12) + o);
+                if let Some(p) = candidates
+                    .into_iter()
+                    .filter(|&p| p >= BASS_FLOOR - 4 && p <= ceiling)
+                    .min_by_key(|&p| (p - b).abs())
+                {
+                    notes[bi].pitch = p as u8;
+                    b = p;
+                }
+            }
+        }
+        previous = Some((m, b));
+    }
+}
+
 pub fn arrange(f: &Features, s: &Settings, t: Tonality, style: Style, rng: &mut Rng) -> Vec<Note> {
     arrange_with(f, s, t, style, rng, None).0
 }
@@ -153,6 +215,7 @@ pub(super) fn arrange_with(
         variant: (rng.next_u64() % 3) as usize,
     };
     notes.extend(texture.parts());
+    avoid_parallels(&mut notes, ct, &degrees);
     // The style's feel: swung off-beats move every part together.
     let swing = style.swing();
     if swing != 0.5 {

@@ -1124,6 +1124,11 @@ fn melodies_keep_to_low_and_high_and_an_octave_and_the_bass_stays_in_the_cellar(
             b.first,
             b.last
         );
+        assert!(
+            b.parallels <= 1,
+            "{name}: {} parallel octaves or fifths with the melody on strong beats",
+            b.parallels
+        );
     }
     // A narrow Low/High, far from the default, is kept too, light picture or dark.
     let narrow = Settings {
