@@ -894,6 +894,45 @@ fn host_windows_destroyed_under_the_editor_never_end_the_host() {
     );
 }
 
+/// Waits until the window manager manages the screen: it has set `_NET_SUPPORTING_WM_CHECK` on
+/// the root window, the last step of openbox's start-up (a window mapped before then may never be
+/// framed).
+fn wait_for_window_manager(conn: &RustConnection, root: Window, wm: &mut Child) {
+    let check = conn
+        .intern_atom(false, b"_NET_SUPPORTING_WM_CHECK")
+        .unwrap()
+        .reply()
+        .unwrap()
+        .atom;
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let set = conn
+            .get_property(
+                false,
+                root,
+                check,
+                x11rb::protocol::xproto::AtomEnum::ANY,
+                0,
+                1,
+            )
+            .unwrap()
+            .reply()
+            .is_ok_and(|r| r.value_len > 0);
+        if set {
+            return;
+        }
+        assert!(
+            wm.try_wait().ok().flatten().is_none(),
+            "openbox exited at start-up"
+        );
+        assert!(
+            Instant::now() < deadline,
+            "openbox did not manage the screen within 20 s"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
 /// The window manager's frame around `window` once it has one (its parent is no longer the root).
 fn frame_of(conn: &RustConnection, window: Window, root: Window) -> Window {
     let deadline = Instant::now() + Duration::from_secs(10);
@@ -924,6 +963,7 @@ fn host_windows_destroyed_under_two_hundred_editors() {
         .expect("starting openbox (Debian package openbox; .ci/run installs it)");
     let (conn, screen) = x11rb::connect(Some(&x.display)).expect("connecting to Xvfb");
     let root = conn.setup().roots[screen].root;
+    wait_for_window_manager(&conn, root, &mut wm);
     let mut host = ClapHost::load(&release_bundle());
     host.activate(48_000.0, 512);
     for n in 0..200u32 {
