@@ -132,7 +132,11 @@ pub fn auto(f: &Features, repetition: f32) -> Style {
     let e = energy(f);
     let valence = super::mood(f);
     let colourful_and_light = f.chroma.mean > 0.08 && valence > 0.0;
-    let flat_colour = f.chroma.mean >= 0.09 && f.entropy <= 0.65 && valence > 0.0 && e < 0.55;
+    // (Bright: strongly coloured, or light and cheerful; a soft illustration is not.)
+    let flat_colour = f.chroma.mean >= 0.09
+        && f.entropy <= 0.65
+        && (f.chroma.mean >= 0.13 || valence >= 0.5)
+        && e < 0.55;
     if e < 0.3 || (e < 0.4 && valence < -0.4) {
         Style::Ambient
     } else if (repetition >= 0.8 && e >= 0.5) || busy_all_over(f) {

@@ -540,8 +540,8 @@ impl Texture<'_> {
                     hits.push((0, KICK, 0.75));
                     // A soft second kick where the picture's bottom is busiest, if it is.
                     let second = self.strongest(&[1.5, 2.5, 3.5], 1, &low_accents)[0];
-                    if low_accents[(second * 2.0) as usize] > 0.6 {
-                        hits.push(((second * 4.0) as usize, KICK, 0.5));
+                    if low_accents[(second * 2.0) as usize] > 0.8 {
+                        hits.push(((second * 4.0) as usize, KICK, 0.4));
                     }
                     hits.push((8, SNARE, 0.6));
                     // Hats in quarters, or in eighths where the picture has edges to spare.
