@@ -225,10 +225,10 @@ fn main() {
                 f.entropy,
                 f.lightness.mean
             );
-            let e: Vec<f32> = f.columns.iter().map(|c| c.energy).collect();
-            let m = e.iter().sum::<f32>() / e.len() as f32;
-            let sd = (e.iter().map(|x| (x - m) * (x - m)).sum::<f32>() / e.len() as f32).sqrt();
-            println!("    column energy mean {m:.3} cv {:.2}", sd / m.max(1e-6));
+            println!(
+                "    busy all over (a pattern to Auto): {}",
+                pixelody::compose::style::busy_all_over(&f)
+            );
         }
         if let Some(b) = bass_measures(&score) {
             let ok = b.highest <= 60 && b.above_chord == 0 && b.first.abs_diff(b.last) <= 7;

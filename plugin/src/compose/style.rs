@@ -158,7 +158,7 @@ pub fn auto(f: &Features, repetition: f32) -> Style {
 
 /// Many small edges, evenly along the picture (their energy varies little from column to
 /// column): texture that reads as a regular pattern even where no period shows.
-fn busy_all_over(f: &Features) -> bool {
+pub fn busy_all_over(f: &Features) -> bool {
     let n = f.columns.len().max(1) as f32;
     let mean = f.columns.iter().map(|c| c.energy).sum::<f32>() / n;
     let var = f
