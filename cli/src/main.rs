@@ -35,9 +35,9 @@ enum Command {
 /// How the picture becomes a score: the plugin's composition parameters.
 #[derive(Args, Debug, Clone)]
 pub struct ComposeArgs {
-    /// How the picture is read.
-    #[arg(long, value_enum, default_value_t = ModeArg::Compose)]
-    mode: ModeArg,
+    /// How the picture is read: compose, scan or spectral.
+    #[arg(long, default_value = "compose", value_parser = parse_mode)]
+    mode: Mode,
     /// Tonic: auto (from the picture's dominant hue) or a note name (C, C#, Db, ... B).
     #[arg(long, default_value = "auto", value_parser = parse_key)]
     key: KeyArg,
@@ -45,7 +45,7 @@ pub struct ComposeArgs {
     #[arg(long, default_value = "auto", value_parser = parse_scale)]
     scale: ScaleArg,
     /// Style (compose): auto (from the picture's energy, mood and repetition) or ambient, ballad,
-    /// pop, pulse, chiptune, lo-fi.
+    /// pop, pulse, chiptune, lofi.
     #[arg(long, default_value = "auto", value_parser = parse_style)]
     style: StyleArg,
     /// Variation: another number gives another score from the same picture.
@@ -77,13 +77,6 @@ pub struct ComposeArgs {
     bars: u32,
 }
 
-#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
-enum ModeArg {
-    Compose,
-    Scan,
-    Spectral,
-}
-
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct KeyArg(Option<u8>);
 
@@ -99,45 +92,36 @@ fn parse_key(text: &str) -> Result<KeyArg, String> {
         .ok_or_else(|| format!("'{text}' is not auto or a note name (C, C#, Db, D, ... B)"))
 }
 
-/// A scale's command-line name: its name in lower case, spaces as hyphens.
-pub fn scale_arg_name(scale: Scale) -> String {
-    scale.name().to_lowercase().replace(' ', "-")
-}
-
 fn parse_scale(text: &str) -> Result<ScaleArg, String> {
     if text.eq_ignore_ascii_case("auto") {
         return Ok(ScaleArg(None));
     }
-    Scale::ALL
-        .iter()
-        .find(|s| scale_arg_name(**s).eq_ignore_ascii_case(text))
-        .map(|s| ScaleArg(Some(*s)))
-        .ok_or_else(|| {
-            let names: Vec<String> = Scale::ALL.iter().map(|s| scale_arg_name(*s)).collect();
-            format!("'{text}' is not auto or one of {}", names.join(", "))
-        })
+    compose::choice_named(&Scale::ALL, Scale::id, Scale::name, text)
+        .map(|s| ScaleArg(Some(s)))
+        .ok_or_else(|| not_one_of(text, Scale::ALL.map(Scale::id).as_slice(), true))
+}
+
+/// The message for a choice the command line does not know.
+fn not_one_of(text: &str, ids: &[&str], auto: bool) -> String {
+    let or_auto = if auto { "auto or " } else { "" };
+    format!("'{text}' is not {or_auto}one of {}", ids.join(", "))
+}
+
+fn parse_mode(text: &str) -> Result<Mode, String> {
+    compose::choice_named(&Mode::ALL, Mode::name, Mode::name, text)
+        .ok_or_else(|| not_one_of(text, Mode::ALL.map(Mode::name).as_slice(), false))
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct StyleArg(Option<Style>);
 
-/// A style's command-line name: its name in lower case ("lo-fi").
-pub fn style_arg_name(style: Style) -> String {
-    style.name().to_lowercase()
-}
-
 fn parse_style(text: &str) -> Result<StyleArg, String> {
     if text.eq_ignore_ascii_case("auto") {
         return Ok(StyleArg(None));
     }
-    Style::ALL
-        .iter()
-        .find(|s| style_arg_name(**s) == text.to_lowercase().replace("lofi", "lo-fi"))
-        .map(|s| StyleArg(Some(*s)))
-        .ok_or_else(|| {
-            let names: Vec<String> = Style::ALL.iter().map(|s| style_arg_name(*s)).collect();
-            format!("'{text}' is not auto or one of {}", names.join(", "))
-        })
+    compose::choice_named(&Style::ALL, Style::id, Style::name, text)
+        .map(|s| StyleArg(Some(s)))
+        .ok_or_else(|| not_one_of(text, Style::ALL.map(Style::id).as_slice(), true))
 }
 
 fn parse_grid(text: &str) -> Result<u32, String> {
@@ -169,11 +153,7 @@ impl ComposeArgs {
             ));
         }
         Ok(Settings {
-            mode: match self.mode {
-                ModeArg::Compose => Mode::Compose,
-                ModeArg::Scan => Mode::Scan,
-                ModeArg::Spectral => Mode::Spectral,
-            },
+            mode: self.mode,
             bars: self.bars,
             key: self.key.0,
             scale: self.scale.0,

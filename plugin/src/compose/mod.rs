@@ -41,6 +41,8 @@ pub enum Mode {
 impl Mode {
     pub const ALL: [Mode; 3] = [Mode::Compose, Mode::Scan, Mode::Spectral];
 
+    /// The mode's stable id (also how it is written): the plug-in's Mode choice, presets and the
+    /// command line use it.
     pub fn name(self) -> &'static str {
         match self {
             Mode::Compose => "compose",
@@ -48,6 +50,27 @@ impl Mode {
             Mode::Spectral => "spectral",
         }
     }
+}
+
+/// The choice among `all` that `text` names, by its id or its name, whatever the case, with
+/// spaces, hyphens or nothing between words ("lofi", "Lo-fi", "harmonic minor"). The one parser
+/// of the composition's choices, for the command line and anything else that reads them as text.
+pub fn choice_named<T: Copy>(
+    all: &[T],
+    id: fn(T) -> &'static str,
+    name: fn(T) -> &'static str,
+    text: &str,
+) -> Option<T> {
+    let plain = |s: &str| -> String {
+        s.chars()
+            .filter(|c| c.is_alphanumeric())
+            .flat_map(char::to_lowercase)
+            .collect()
+    };
+    let wanted = plain(text);
+    all.iter()
+        .copied()
+        .find(|&c| plain(id(c)) == wanted || plain(name(c)) == wanted)
 }
 
 /// Choices that shape the score, as the musician sets them.

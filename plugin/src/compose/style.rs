@@ -31,6 +31,19 @@ impl Style {
         Style::LoFi,
     ];
 
+    /// The style's stable one-word id: the plug-in's Style choice, presets and the command line
+    /// all use it.
+    pub fn id(self) -> &'static str {
+        match self {
+            Style::Ambient => "ambient",
+            Style::Ballad => "ballad",
+            Style::Pop => "pop",
+            Style::Pulse => "pulse",
+            Style::Chiptune => "chiptune",
+            Style::LoFi => "lofi",
+        }
+    }
+
     pub fn name(self) -> &'static str {
         match self {
             Style::Ambient => "Ambient",

@@ -92,6 +92,23 @@ impl Scale {
         }
     }
 
+    /// The scale's stable id: the plug-in's Scale choice, presets and the command line use it.
+    pub fn id(self) -> &'static str {
+        match self {
+            Scale::Major => "major",
+            Scale::Minor => "minor",
+            Scale::Dorian => "dorian",
+            Scale::Phrygian => "phrygian",
+            Scale::Lydian => "lydian",
+            Scale::Mixolydian => "mixolydian",
+            Scale::Locrian => "locrian",
+            Scale::HarmonicMinor => "harmonic-minor",
+            Scale::MajorPentatonic => "major-pentatonic",
+            Scale::MinorPentatonic => "minor-pentatonic",
+            Scale::Chromatic => "chromatic",
+        }
+    }
+
     pub fn name(self) -> &'static str {
         match self {
             Scale::Major => "major",

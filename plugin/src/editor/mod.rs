@@ -256,7 +256,7 @@ impl App {
         self.link
             .playhead
             .tempo()
-            .unwrap_or_else(|| f64::from(self.link.params.free_tempo_bpm.value()))
+            .unwrap_or_else(|| f64::from(self.link.params.output.free_tempo_bpm.value()))
     }
 
     /// Writes the score (or one part) where a drag hands it out, and starts the drag.
@@ -379,7 +379,7 @@ impl App {
         let Some(gui) = &self.gui else { return };
         let setter = gui.param_setter();
         let p = &self.link.params;
-        for (t, param) in crate::score::TIMBRE.iter().zip(p.timbre()) {
+        for (t, param) in p.timbre() {
             let value = (t.get)(patch);
             if value.is_finite() {
                 view::set_with_gesture(&setter, param, value);
@@ -447,7 +447,7 @@ impl NiceEguiApp for App {
     fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut nice_plug_egui::Frame) {
         let ctx = ui.ctx().clone();
         if let Some(patch) = self.link.loader.take_proposal() {
-            if !self.link.params.lock_timbre.value() {
+            if !self.link.params.sound.lock_timbre.value() {
                 self.apply_patch(&patch);
             }
         }

@@ -541,18 +541,23 @@ pub fn randomise(p: &PixelodyParams, setter: &ParamSetter, playing_style: &str, 
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_nanos() as u64)
         .wrapping_mul(0x9e37_79b9_7f4a_7c15);
-    let (variation, style) =
-        randomised(p.variation.value(), 999, playing_style, new_style, entropy);
-    setter.begin_set_parameter(&p.variation);
+    let (variation, style) = randomised(
+        p.composing.variation.value(),
+        999,
+        playing_style,
+        new_style,
+        entropy,
+    );
+    setter.begin_set_parameter(&p.composing.variation);
     if style.is_some() {
-        setter.begin_set_parameter(&p.style);
+        setter.begin_set_parameter(&p.composing.style);
     }
-    setter.set_parameter(&p.variation, variation);
+    setter.set_parameter(&p.composing.variation, variation);
     if let Some(style) = style {
-        setter.set_parameter(&p.style, style);
-        setter.end_set_parameter(&p.style);
+        setter.set_parameter(&p.composing.style, style);
+        setter.end_set_parameter(&p.composing.style);
     }
-    setter.end_set_parameter(&p.variation);
+    setter.end_set_parameter(&p.composing.variation);
 }
 
 /// A dropdown for an enum parameter, through the gesture path.
@@ -650,114 +655,96 @@ fn wave_preview(ui: &mut Ui, score: &crate::score::Score, position: f32) {
 /// Every parameter, grouped. Sliders: drag, Shift for fine steps, double-click (or Ctrl+click)
 /// to reset, click the value to type one.
 pub fn controls(ui: &mut Ui, p: &PixelodyParams, setter: &ParamSetter) {
+    let c = &p.composing;
     group(ui, "Composition", |ui| {
-        row(ui, p.mode.name(), |ui| choice(ui, &p.mode, setter));
-        row(ui, p.key.name(), |ui| choice(ui, &p.key, setter));
-        row(ui, p.scale.name(), |ui| choice(ui, &p.scale, setter));
-        row(ui, p.style.name(), |ui| choice(ui, &p.style, setter));
-        slider(ui, &p.bars, setter);
-        slider(ui, &p.density, setter);
-        slider(ui, &p.low_note, setter);
-        slider(ui, &p.high_note, setter);
-        slider(ui, &p.variation, setter);
-        row(ui, p.grid.name(), |ui| choice(ui, &p.grid, setter));
-        slider(ui, &p.threshold, setter);
-        row(ui, p.invert.name(), |ui| switch(ui, &p.invert, setter));
-        row(ui, p.snap.name(), |ui| switch(ui, &p.snap, setter));
+        row(ui, c.mode.name(), |ui| choice(ui, &c.mode, setter));
+        row(ui, c.key.name(), |ui| choice(ui, &c.key, setter));
+        row(ui, c.scale.name(), |ui| choice(ui, &c.scale, setter));
+        row(ui, c.style.name(), |ui| choice(ui, &c.style, setter));
+        slider(ui, &c.bars, setter);
+        slider(ui, &c.density, setter);
+        slider(ui, &c.low_note, setter);
+        slider(ui, &c.high_note, setter);
+        slider(ui, &c.variation, setter);
+        row(ui, c.grid.name(), |ui| choice(ui, &c.grid, setter));
+        slider(ui, &c.threshold, setter);
+        row(ui, c.invert.name(), |ui| switch(ui, &c.invert, setter));
+        row(ui, c.snap.name(), |ui| switch(ui, &c.snap, setter));
     });
     ui.separator();
     group(ui, "Parts", |ui| {
         // On switch and Level, a part to a row.
-        for (part, (on, level)) in Part::ALL
-            .iter()
-            .zip(p.part_switches().into_iter().zip(p.part_levels()))
-        {
+        for (part, mix) in Part::ALL.iter().zip(p.mixes()) {
             row(ui, part.name(), |ui| {
                 ui.horizontal(|ui| {
-                    switch(ui, on, setter);
-                    let response = ui.add(ParamSlider::for_param(level, setter).with_width(122.0));
-                    hint(response, level.name());
+                    switch(ui, &mix.on, setter);
+                    let response =
+                        ui.add(ParamSlider::for_param(&mix.level, setter).with_width(122.0));
+                    hint(response, mix.level.name());
                 });
             });
         }
     });
     ui.separator();
     group(ui, "Timbre", |ui| {
-        row(ui, p.lock_timbre.name(), |ui| {
-            switch(ui, &p.lock_timbre, setter);
+        row(ui, p.sound.lock_timbre.name(), |ui| {
+            switch(ui, &p.sound.lock_timbre, setter);
         });
-        slider(ui, &p.brightness, setter);
-        slider(ui, &p.attack_ms, setter);
-        slider(ui, &p.decay_ms, setter);
-        slider(ui, &p.sustain, setter);
-        slider(ui, &p.release_ms, setter);
-        slider(ui, &p.cutoff_hz, setter);
-        slider(ui, &p.resonance, setter);
-        slider(ui, &p.filter_env_oct, setter);
-        slider(ui, &p.noise, setter);
-        slider(ui, &p.detune_cents, setter);
-        slider(ui, &p.width, setter);
+        for (_, param) in p.sound.timbre() {
+            slider(ui, param, setter);
+        }
     });
     ui.separator();
     // Each part's sound around the shared timbre, a group per part.
-    for (title, [tone, envelope, picture]) in [
-        (
-            "Melody sound",
-            [&p.melody_tone, &p.melody_envelope, &p.melody_picture],
-        ),
-        (
-            "Harmony sound",
-            [&p.harmony_tone, &p.harmony_envelope, &p.harmony_picture],
-        ),
-        (
-            "Bass sound",
-            [&p.bass_tone, &p.bass_envelope, &p.bass_picture],
-        ),
-    ] {
-        group(ui, title, |ui| {
-            slider(ui, tone, setter);
-            slider(ui, envelope, setter);
-            slider(ui, picture, setter);
+    for (part, params) in Part::ALL.iter().zip(p.pitched()) {
+        group(ui, &format!("{} sound", part.name()), |ui| {
+            for (_, param) in params.timbre() {
+                slider(ui, param, setter);
+            }
         });
     }
     group(ui, "Drum kit", |ui| {
-        slider(ui, &p.kit_tune, setter);
-        slider(ui, &p.kit_decay, setter);
+        for (_, param) in p.drums.timbre() {
+            slider(ui, param, setter);
+        }
     });
     ui.separator();
     group(ui, "Picture wave", |ui| {
-        slider(ui, &p.wave_position, setter);
-        slider(ui, &p.wave_scan, setter);
+        for (_, param) in p.wave.timbre() {
+            slider(ui, param, setter);
+        }
         row(ui, "", |ui| {
-            wave_preview(ui, &p.score.current(), p.wave_position.value())
+            wave_preview(ui, &p.score.current(), p.wave.wave_position.value())
         });
     });
     ui.separator();
+    let s = &p.space;
     group(ui, "Space", |ui| {
-        slider(ui, &p.reverb_mix, setter);
-        slider(ui, &p.reverb_size, setter);
-        slider(ui, &p.reverb_damping, setter);
-        row(ui, p.delay_time.name(), |ui| {
-            choice(ui, &p.delay_time, setter)
+        slider(ui, &s.reverb_mix, setter);
+        slider(ui, &s.reverb_size, setter);
+        slider(ui, &s.reverb_damping, setter);
+        row(ui, s.delay_time.name(), |ui| {
+            choice(ui, &s.delay_time, setter)
         });
-        slider(ui, &p.delay_mix, setter);
-        slider(ui, &p.delay_feedback, setter);
+        slider(ui, &s.delay_mix, setter);
+        slider(ui, &s.delay_feedback, setter);
     });
     ui.separator();
+    let o = &p.output;
     group(ui, "Output", |ui| {
-        slider(ui, &p.gain_db, setter);
-        row(ui, p.internal_synth.name(), |ui| {
-            switch(ui, &p.internal_synth, setter)
+        slider(ui, &o.gain_db, setter);
+        row(ui, o.internal_synth.name(), |ui| {
+            switch(ui, &o.internal_synth, setter)
         });
-        row(ui, p.play_mode.name(), |ui| {
-            choice(ui, &p.play_mode, setter)
+        row(ui, o.play_mode.name(), |ui| {
+            choice(ui, &o.play_mode, setter)
         });
-        slider(ui, &p.root_key, setter);
-        row(ui, p.midi_transpose.name(), |ui| {
-            switch(ui, &p.midi_transpose, setter)
+        slider(ui, &o.root_key, setter);
+        row(ui, o.midi_transpose.name(), |ui| {
+            switch(ui, &o.midi_transpose, setter)
         });
-        row(ui, p.swap_at.name(), |ui| choice(ui, &p.swap_at, setter));
-        slider(ui, &p.free_tempo_bpm, setter);
+        row(ui, o.swap_at.name(), |ui| choice(ui, &o.swap_at, setter));
+        slider(ui, &o.free_tempo_bpm, setter);
     });
 }
 

@@ -245,7 +245,11 @@ impl Plugin for Pixelody {
 
     fn reset(&mut self) {
         self.keys = Keys::default();
-        self.bypass_gain = if self.params.bypass.value() { 0.0 } else { 1.0 };
+        self.bypass_gain = if self.params.output.bypass.value() {
+            0.0
+        } else {
+            1.0
+        };
         self.engine.reset(&self.params.engine_params());
     }
 
@@ -277,12 +281,12 @@ impl Plugin for Pixelody {
             },
         };
         let mut params = self.params.engine_params();
-        let trigger_mode = self.params.play_mode.value() == PlayChoice::Trigger;
-        let root = self.params.root_key.value();
-        let follow = trigger_mode || self.params.midi_transpose.value();
-        let synth_on = self.params.internal_synth.value();
+        let trigger_mode = self.params.output.play_mode.value() == PlayChoice::Trigger;
+        let root = self.params.output.root_key.value();
+        let follow = trigger_mode || self.params.output.midi_transpose.value();
+        let synth_on = self.params.output.internal_synth.value();
         // The wrapper cuts the block where the host moves Bypass, so this is sample-accurate.
-        let bypass_step = if self.params.bypass.value() {
+        let bypass_step = if self.params.output.bypass.value() {
             -1.0
         } else {
             1.0

@@ -11,7 +11,7 @@ use super::composition::CompositionSlot;
 use super::recovery::Notices;
 use crate::compose::{self, Scale, Settings, Style};
 use crate::engine::{EngineParams, SwapAt, DEFAULT_BPM};
-use crate::score::{Patch, Taper, TimbreParam, ValueText, TIMBRE};
+use crate::score::{Part, Patch, Taper, TimbreParam, ValueText, TIMBRE};
 
 /// A parameter callback that asks for the score to be recomposed. Callbacks may run on the audio
 /// thread, so it only raises a flag; `process` turns the flag into a background task.
@@ -190,28 +190,6 @@ impl StyleChoice {
     }
 }
 
-/// A part's Level: its internal sound only (MIDI out keeps its velocities); -60 dB is off.
-fn part_level(name: &str) -> FloatParam {
-    FloatParam::new(
-        name,
-        0.0,
-        FloatRange::Linear {
-            min: -60.0,
-            max: 6.0,
-        },
-    )
-    .with_unit(" dB")
-    .with_step_size(0.1)
-    .with_value_to_string(Arc::new(|v| {
-        if v <= -60.0 {
-            String::from("-inf")
-        } else {
-            format!("{v:.1}")
-        }
-    }))
-    .with_smoother(SmoothingStyle::None)
-}
-
 /// The delay's time as a note value of the host's tempo.
 #[derive(Enum, Debug, Clone, Copy, PartialEq)]
 pub enum DelayChoice {
@@ -317,125 +295,71 @@ impl GridChoice {
     }
 }
 
+/// The timbre table's row with this id, found at compile time: a misspelt id does not build.
+const fn row_index(id: &str) -> usize {
+    let mut i = 0;
+    while i < TIMBRE.len() {
+        let (a, b) = (TIMBRE[i].id.as_bytes(), id.as_bytes());
+        if a.len() == b.len() {
+            let mut j = 0;
+            while j < a.len() && a[j] == b[j] {
+                j += 1;
+            }
+            if j == a.len() {
+                return i;
+            }
+        }
+        i += 1;
+    }
+    panic!("no timbre table row has this id");
+}
+
+/// The timbre table's row with this id, as a `&'static TimbreParam` resolved when compiling.
+macro_rules! row {
+    ($id:expr) => {
+        const { &TIMBRE[row_index($id)] }
+    };
+}
+
+/// A group of parameters: its own fields (with their initialisers) and its timbre parameters,
+/// each made from its row of the timbre table (`score::TIMBRE`) by id. Adding a timbre parameter
+/// is its table row, its `Patch` field and its line here.
+macro_rules! param_group {
+    (
+        $(#[$meta:meta])*
+        pub struct $name:ident {
+            $( $(#[$fmeta:meta])* pub $field:ident: $ty:ty = $init:expr, )*
+            timbre { $( $(#[doc = $rdoc:literal])* $row:ident: $rid:literal, )* }
+        }
+    ) => {
+        $(#[$meta])*
+        #[derive(Params)]
+        pub struct $name {
+            $( $(#[$fmeta])* pub $field: $ty, )*
+            $( $(#[doc = $rdoc])* #[id = $rid] pub $row: FloatParam, )*
+        }
+
+        impl $name {
+            fn new() -> Self {
+                Self {
+                    $( $field: $init, )*
+                    $( $row: timbre_param(row!($rid)), )*
+                }
+            }
+
+            /// The group's timbre parameters beside their rows of the timbre table, in the order
+            /// the editor shows them.
+            pub fn timbre(&self) -> impl Iterator<Item = (&'static TimbreParam, &FloatParam)> {
+                [$( (row!($rid), &self.$row) ),*].into_iter()
+            }
+        }
+    };
+}
+
+/// The settings the picture is composed with; each change recomposes the score on the background
+/// thread.
 #[derive(Params)]
-pub struct PixelodyParams {
-    /// The score the project plays; saved with the project so a reload needs no picture.
-    #[persist = "score"]
-    pub score: Arc<ScoreSlot>,
-    /// The picture's working copy and the settings the score was composed with.
-    #[persist = "composition"]
-    pub composition: Arc<CompositionSlot>,
-    /// The editor's size, so the project reopens it as the musician left it.
-    #[persist = "editor-size"]
-    pub editor_size: Arc<crate::editor::EditorSize>,
-    /// What went wrong loading the project, for the editor (see `recovery`).
-    #[persist = "load-notice"]
-    pub notices: Arc<Notices>,
-
-    /// On: a new picture keeps the current sound. Off: the picture's proposed timbre is sent to
-    /// the timbre parameters (as recorded, undoable parameter changes).
-    #[id = "lock_timbre"]
-    pub lock_timbre: BoolParam,
-    /// Output level of the internal synth.
-    #[id = "gain"]
-    pub gain_db: FloatParam,
-    /// How fast notes reach full level; short for plucks, long for pads.
-    #[id = "attack"]
-    pub attack_ms: FloatParam,
-    /// How long notes ring after their end (and after the transport stops).
-    #[id = "release"]
-    pub release_ms: FloatParam,
-    /// Blend from a soft sine to a bright band-limited sawtooth.
-    #[id = "bright"]
-    pub brightness: FloatParam,
-    /// Time from full level down to the sustain level.
-    #[id = "decay"]
-    pub decay_ms: FloatParam,
-    /// Level held while a note lasts.
-    #[id = "sustain"]
-    pub sustain: FloatParam,
-    /// Low-pass filter cutoff before the envelope opens it.
-    #[id = "cutoff"]
-    pub cutoff_hz: FloatParam,
-    /// Emphasis at the cutoff.
-    #[id = "resonance"]
-    pub resonance: FloatParam,
-    /// How far each note's envelope opens the filter.
-    #[id = "filter_env"]
-    pub filter_env_oct: FloatParam,
-    /// Breath and grit: white noise mixed into every voice.
-    #[id = "noise"]
-    pub noise: FloatParam,
-    /// Stereo spread of the two unison oscillators.
-    #[id = "width"]
-    pub width: FloatParam,
-    /// Unison detune between the two oscillators of a voice; 0 = one oscillator.
-    #[id = "detune"]
-    pub detune_cents: FloatParam,
-    #[id = "reverb_mix"]
-    pub reverb_mix: FloatParam,
-    #[id = "reverb_size"]
-    pub reverb_size: FloatParam,
-    #[id = "reverb_damping"]
-    pub reverb_damping: FloatParam,
-    #[id = "delay_mix"]
-    pub delay_mix: FloatParam,
-    #[id = "delay_feedback"]
-    pub delay_feedback: FloatParam,
-    #[id = "delay_time"]
-    pub delay_time: EnumParam<DelayChoice>,
-    // Each part's sound (Tone, Envelope, Picture) and the picture's wave.
-    /// Which row of the picture sounds where a part plays the picture's wave.
-    #[id = "wave_position"]
-    pub wave_position: FloatParam,
-    /// How far the wave position travels down the picture and back over the loop.
-    #[id = "wave_scan"]
-    pub wave_scan: FloatParam,
-    #[id = "melody_tone"]
-    pub melody_tone: FloatParam,
-    #[id = "melody_envelope"]
-    pub melody_envelope: FloatParam,
-    #[id = "melody_picture"]
-    pub melody_picture: FloatParam,
-    #[id = "harmony_tone"]
-    pub harmony_tone: FloatParam,
-    #[id = "harmony_envelope"]
-    pub harmony_envelope: FloatParam,
-    #[id = "harmony_picture"]
-    pub harmony_picture: FloatParam,
-    #[id = "bass_tone"]
-    pub bass_tone: FloatParam,
-    #[id = "bass_envelope"]
-    pub bass_envelope: FloatParam,
-    #[id = "bass_picture"]
-    pub bass_picture: FloatParam,
-    /// The drum kit's tuning in semitones.
-    #[id = "kit_tune"]
-    pub kit_tune: FloatParam,
-    /// The drum kit's decays, shorter or longer.
-    #[id = "kit_decay"]
-    pub kit_decay: FloatParam,
-    /// The tempo Pixelody keeps when the host reports none.
-    #[id = "tempo"]
-    pub free_tempo_bpm: FloatParam,
-    /// When a recomposed score takes over from the one playing.
-    #[id = "swap"]
-    pub swap_at: EnumParam<SwapChoice>,
-    /// Transport: the score follows the host's timeline. MIDI Trigger: a held key plays the
-    /// score from its beginning, transposed from the Root Key; releasing it stops.
-    #[id = "play_mode"]
-    pub play_mode: EnumParam<PlayChoice>,
-    /// The key that plays the score untransposed.
-    #[id = "root"]
-    pub root_key: IntParam,
-    /// In Transport mode, incoming keys transpose the score (the last key pressed stays).
-    #[id = "midi_transpose"]
-    pub midi_transpose: BoolParam,
-    /// Off: only the MIDI notes go out (to drive another instrument); the internal synth is silent.
-    #[id = "synth"]
-    pub internal_synth: BoolParam,
-
-    // Composition: each change recomposes the score on the background thread.
+pub struct ComposingParams {
     /// How the picture is read: composed, scanned as a piano roll, or played as a spectrogram.
     #[id = "mode"]
     pub mode: EnumParam<ModeChoice>,
@@ -445,6 +369,8 @@ pub struct PixelodyParams {
     /// Auto reads it from lightness, saturation and warmth.
     #[id = "scale"]
     pub scale: EnumParam<ScaleChoice>,
+    #[id = "style"]
+    pub style: EnumParam<StyleChoice>,
     /// Loop length.
     #[id = "bars"]
     pub bars: IntParam,
@@ -472,44 +398,255 @@ pub struct PixelodyParams {
     /// Spectral: partials snapped to the scale.
     #[id = "snap"]
     pub snap: BoolParam,
-    #[id = "style"]
-    pub style: EnumParam<StyleChoice>,
+}
 
-    // Parts: Level shapes the internal sound; a part switched off plays nothing, MIDI included.
-    #[id = "melody_level"]
-    pub melody_level: FloatParam,
-    #[id = "harmony_level"]
-    pub harmony_level: FloatParam,
-    #[id = "bass_level"]
-    pub bass_level: FloatParam,
-    #[id = "drums_level"]
-    pub drums_level: FloatParam,
-    #[id = "melody_on"]
-    pub melody_on: BoolParam,
-    #[id = "harmony_on"]
-    pub harmony_on: BoolParam,
-    #[id = "bass_on"]
-    pub bass_on: BoolParam,
-    #[id = "drums_on"]
-    pub drums_on: BoolParam,
+impl ComposingParams {
+    fn new(dirty: &Arc<AtomicBool>) -> Self {
+        let c = Settings::default();
+        ComposingParams {
+            mode: EnumParam::new("Mode", ModeChoice::Compose)
+                .with_callback(recompose_on_change(dirty)),
+            key: EnumParam::new("Key", KeyChoice::Auto).with_callback(recompose_on_change(dirty)),
+            scale: EnumParam::new("Scale", ScaleChoice::Auto)
+                .with_callback(recompose_on_change(dirty)),
+            style: EnumParam::new("Style", StyleChoice::Auto)
+                .with_callback(recompose_on_change(dirty)),
+            bars: IntParam::new(
+                "Length",
+                c.bars as i32,
+                IntRange::Linear {
+                    min: compose::MIN_BARS as i32,
+                    max: compose::MAX_BARS as i32,
+                },
+            )
+            .with_unit(" bars")
+            .with_callback(recompose_on_change(dirty)),
+            density: percent("Density", c.density).with_callback(recompose_on_change(dirty)),
+            low_note: note("Low Note", c.low, 12, 113).with_callback(recompose_on_change(dirty)),
+            high_note: note("High Note", c.high, 19, 120).with_callback(recompose_on_change(dirty)),
+            variation: IntParam::new(
+                "Variation",
+                c.seed as i32,
+                IntRange::Linear { min: 0, max: 999 },
+            )
+            .with_callback(recompose_on_change(dirty)),
+            grid: EnumParam::new("Grid", GridChoice::Sixteenth)
+                .with_callback(recompose_on_change(dirty)),
+            threshold: percent("Threshold", c.threshold).with_callback(recompose_on_change(dirty)),
+            invert: BoolParam::new("Invert", c.invert).with_callback(recompose_on_change(dirty)),
+            snap: BoolParam::new("Snap to Scale", c.snap).with_callback(recompose_on_change(dirty)),
+        }
+    }
+}
 
+/// A MIDI note number parameter shown as a note name.
+fn note(name: &str, default: u8, min: i32, max: i32) -> IntParam {
+    IntParam::new(name, i32::from(default), IntRange::Linear { min, max })
+        .with_value_to_string(formatters::v2s_i32_key_formatter())
+        .with_string_to_value(formatters::s2v_i32_key_formatter())
+}
+
+param_group! {
+    /// The sound the pitched parts share, proposed by each new picture unless Lock Timbre is on.
+    pub struct SoundParams {
+        /// On: a new picture keeps the current sound. Off: the picture's proposed timbre is sent
+        /// to the timbre parameters (as recorded, undoable parameter changes).
+        #[id = "lock_timbre"]
+        pub lock_timbre: BoolParam = BoolParam::new("Lock Timbre", false),
+        timbre {
+            /// Blend from a soft sine to a bright band-limited sawtooth.
+            brightness: "bright",
+            /// How fast notes reach full level; short for plucks, long for pads.
+            attack_ms: "attack",
+            /// Time from full level down to the sustain level.
+            decay_ms: "decay",
+            /// Level held while a note lasts.
+            sustain: "sustain",
+            /// How long notes ring after their end (and after the transport stops).
+            release_ms: "release",
+            /// Low-pass filter cutoff before the envelope opens it.
+            cutoff_hz: "cutoff",
+            /// Emphasis at the cutoff.
+            resonance: "resonance",
+            /// How far each note's envelope opens the filter.
+            filter_env_oct: "filter_env",
+            /// Breath and grit: white noise mixed into every voice.
+            noise: "noise",
+            /// Unison detune between the two oscillators of a voice; 0 = one oscillator.
+            detune_cents: "detune",
+            /// Stereo spread of the two unison oscillators.
+            width: "width",
+        }
+    }
+}
+
+param_group! {
+    /// The picture's own rows as a wave (each pitched part's Picture blends it in).
+    pub struct WaveParams {
+        timbre {
+            /// Which row of the picture sounds where a part plays the picture's wave.
+            wave_position: "wave_position",
+            /// How far the wave position travels down the picture and back over the loop.
+            wave_scan: "wave_scan",
+        }
+    }
+}
+
+param_group! {
+    /// Reverb and the tempo-synced delay.
+    pub struct SpaceParams {
+        /// The delay's time as a note value of the host's tempo.
+        #[id = "delay_time"]
+        pub delay_time: EnumParam<DelayChoice> =
+            EnumParam::new("Delay Time", DelayChoice::DottedEighth),
+        timbre {
+            reverb_mix: "reverb_mix",
+            reverb_size: "reverb_size",
+            reverb_damping: "reverb_damping",
+            delay_mix: "delay_mix",
+            delay_feedback: "delay_feedback",
+        }
+    }
+}
+
+param_group! {
+    /// The drum kit's sound and the drums' place in the mix (ids `drums_level`, `drums_on`).
+    pub struct DrumParams {
+        #[nested(id_prefix = "drums")]
+        pub mix: MixParams = MixParams::new(Part::Drums),
+        timbre {
+            /// The drum kit's tuning in semitones.
+            kit_tune: "kit_tune",
+            /// The drum kit's decays, shorter or longer.
+            kit_decay: "kit_decay",
+        }
+    }
+}
+
+/// A part's place in the internal sound: Level shapes it (MIDI out keeps its velocities); a part
+/// switched off plays nothing, MIDI included.
+#[derive(Params)]
+pub struct MixParams {
+    /// -60 dB is off.
+    #[id = "level"]
+    pub level: FloatParam,
+    #[id = "on"]
+    pub on: BoolParam,
+}
+
+impl MixParams {
+    fn new(part: Part) -> Self {
+        MixParams {
+            level: FloatParam::new(
+                format!("{} Level", part.name()),
+                0.0,
+                FloatRange::Linear {
+                    min: -60.0,
+                    max: 6.0,
+                },
+            )
+            .with_unit(" dB")
+            .with_step_size(0.1)
+            .with_value_to_string(Arc::new(|v| {
+                if v <= -60.0 {
+                    String::from("-inf")
+                } else {
+                    format!("{v:.1}")
+                }
+            }))
+            .with_smoother(SmoothingStyle::None),
+            on: BoolParam::new(format!("{} On", part.name()), true),
+        }
+    }
+}
+
+/// A pitched part (melody, harmony, bass): its sound around the shared one and its place in the
+/// mix. Nested with the part's id prefix, so the ids read `melody_tone`, `melody_level` and so on.
+#[derive(Params)]
+pub struct PartParams {
+    /// Octaves the part's filter sits above or below the shared Cutoff.
+    #[id = "tone"]
+    pub tone: FloatParam,
+    /// From a short pluck through the shared envelope to a slow swell.
+    #[id = "envelope"]
+    pub envelope: FloatParam,
+    /// How much of the part's wave is the picture's own.
+    #[id = "picture"]
+    pub picture: FloatParam,
+    #[nested]
+    pub mix: MixParams,
+    /// The table rows of tone, envelope and picture.
+    rows: [&'static TimbreParam; 3],
+}
+
+impl PartParams {
+    fn new(part: Part) -> Self {
+        macro_rules! rows {
+            ($prefix:literal) => {
+                [
+                    row!(concat!($prefix, "_tone")),
+                    row!(concat!($prefix, "_envelope")),
+                    row!(concat!($prefix, "_picture")),
+                ]
+            };
+        }
+        let rows = match part {
+            Part::Melody => rows!("melody"),
+            Part::Harmony => rows!("harmony"),
+            Part::Bass | Part::Drums => rows!("bass"),
+        };
+        PartParams {
+            tone: timbre_param(rows[0]),
+            envelope: timbre_param(rows[1]),
+            picture: timbre_param(rows[2]),
+            mix: MixParams::new(part),
+            rows,
+        }
+    }
+
+    /// Tone, Envelope and Picture beside their rows of the timbre table.
+    pub fn timbre(&self) -> impl Iterator<Item = (&'static TimbreParam, &FloatParam)> {
+        self.rows
+            .into_iter()
+            .zip([&self.tone, &self.envelope, &self.picture])
+    }
+}
+
+/// Level, tempo and how the score plays.
+#[derive(Params)]
+pub struct OutputParams {
+    /// Output level of the internal synth.
+    #[id = "gain"]
+    pub gain_db: FloatParam,
+    /// Off: only the MIDI notes go out (to drive another instrument); the internal synth is silent.
+    #[id = "synth"]
+    pub internal_synth: BoolParam,
+    /// Transport: the score follows the host's timeline. MIDI Trigger: a held key plays the
+    /// score from its beginning, transposed from the Root Key; releasing it stops.
+    #[id = "play_mode"]
+    pub play_mode: EnumParam<PlayChoice>,
+    /// The key that plays the score untransposed.
+    #[id = "root"]
+    pub root_key: IntParam,
+    /// In Transport mode, incoming keys transpose the score (the last key pressed stays).
+    #[id = "midi_transpose"]
+    pub midi_transpose: BoolParam,
+    /// When a recomposed score takes over from the one playing.
+    #[id = "swap"]
+    pub swap_at: EnumParam<SwapChoice>,
+    /// The tempo Pixelody keeps when the host reports none.
+    #[id = "tempo"]
+    pub free_tempo_bpm: FloatParam,
     /// The host's bypass (VST3 and CLAP hosts show it as their own switch): the output fades out
     /// and back in; the score keeps following the transport meanwhile.
     #[id = "bypass"]
     pub bypass: BoolParam,
 }
 
-impl PixelodyParams {
-    pub fn new(score: Arc<ScoreSlot>, composition: Arc<CompositionSlot>) -> Self {
+impl OutputParams {
+    fn new() -> Self {
         let d = EngineParams::default();
-        let c = Settings::default();
-        let dirty = composition.dirty.clone();
-        PixelodyParams {
-            score,
-            composition,
-            editor_size: Arc::default(),
-            notices: Arc::default(),
-            lock_timbre: BoolParam::new("Lock Timbre", false),
+        OutputParams {
             gain_db: FloatParam::new(
                 "Output Gain",
                 d.gain_db,
@@ -521,36 +658,13 @@ impl PixelodyParams {
             .with_unit(" dB")
             .with_step_size(0.1)
             .with_value_to_string(formatters::v2s_f32_rounded(1)),
-            attack_ms: timbre_param(&TIMBRE[0]),
-            release_ms: timbre_param(&TIMBRE[1]),
-            brightness: timbre_param(&TIMBRE[2]),
-            decay_ms: timbre_param(&TIMBRE[3]),
-            sustain: timbre_param(&TIMBRE[4]),
-            cutoff_hz: timbre_param(&TIMBRE[5]),
-            resonance: timbre_param(&TIMBRE[6]),
-            filter_env_oct: timbre_param(&TIMBRE[7]),
-            noise: timbre_param(&TIMBRE[8]),
-            width: timbre_param(&TIMBRE[9]),
-            detune_cents: timbre_param(&TIMBRE[10]),
-            reverb_mix: timbre_param(&TIMBRE[11]),
-            reverb_size: timbre_param(&TIMBRE[12]),
-            reverb_damping: timbre_param(&TIMBRE[13]),
-            delay_mix: timbre_param(&TIMBRE[14]),
-            delay_feedback: timbre_param(&TIMBRE[15]),
-            wave_position: timbre_param(&TIMBRE[16]),
-            wave_scan: timbre_param(&TIMBRE[17]),
-            melody_tone: timbre_param(&TIMBRE[18]),
-            melody_envelope: timbre_param(&TIMBRE[19]),
-            melody_picture: timbre_param(&TIMBRE[20]),
-            harmony_tone: timbre_param(&TIMBRE[21]),
-            harmony_envelope: timbre_param(&TIMBRE[22]),
-            harmony_picture: timbre_param(&TIMBRE[23]),
-            bass_tone: timbre_param(&TIMBRE[24]),
-            bass_envelope: timbre_param(&TIMBRE[25]),
-            bass_picture: timbre_param(&TIMBRE[26]),
-            kit_tune: timbre_param(&TIMBRE[27]),
-            kit_decay: timbre_param(&TIMBRE[28]),
-            delay_time: EnumParam::new("Delay Time", DelayChoice::DottedEighth),
+            internal_synth: BoolParam::new("Internal Synth", true),
+            play_mode: EnumParam::new("Play Mode", PlayChoice::Transport),
+            root_key: IntParam::new("Root Key", 60, IntRange::Linear { min: 0, max: 127 })
+                .with_value_to_string(formatters::v2s_i32_key_formatter())
+                .with_string_to_value(formatters::s2v_i32_key_formatter()),
+            midi_transpose: BoolParam::new("MIDI Transpose", false),
+            swap_at: EnumParam::new("Score Change", SwapChoice::NextBar),
             free_tempo_bpm: FloatParam::new(
                 "Free-run Tempo",
                 DEFAULT_BPM as f32,
@@ -562,135 +676,124 @@ impl PixelodyParams {
             .with_unit(" BPM")
             .with_step_size(0.1)
             .with_value_to_string(formatters::v2s_f32_rounded(1)),
-            swap_at: EnumParam::new("Score Change", SwapChoice::NextBar),
-            play_mode: EnumParam::new("Play Mode", PlayChoice::Transport),
-            root_key: IntParam::new("Root Key", 60, IntRange::Linear { min: 0, max: 127 })
-                .with_value_to_string(formatters::v2s_i32_key_formatter())
-                .with_string_to_value(formatters::s2v_i32_key_formatter()),
-            midi_transpose: BoolParam::new("MIDI Transpose", false),
-            internal_synth: BoolParam::new("Internal Synth", true),
-            mode: EnumParam::new("Mode", ModeChoice::Compose)
-                .with_callback(recompose_on_change(&dirty)),
-            key: EnumParam::new("Key", KeyChoice::Auto).with_callback(recompose_on_change(&dirty)),
-            scale: EnumParam::new("Scale", ScaleChoice::Auto)
-                .with_callback(recompose_on_change(&dirty)),
-            bars: IntParam::new(
-                "Length",
-                c.bars as i32,
-                IntRange::Linear {
-                    min: compose::MIN_BARS as i32,
-                    max: compose::MAX_BARS as i32,
-                },
-            )
-            .with_unit(" bars")
-            .with_callback(recompose_on_change(&dirty)),
-            density: percent("Density", c.density).with_callback(recompose_on_change(&dirty)),
-            low_note: IntParam::new(
-                "Low Note",
-                i32::from(c.low),
-                IntRange::Linear { min: 12, max: 113 },
-            )
-            .with_value_to_string(formatters::v2s_i32_key_formatter())
-            .with_string_to_value(formatters::s2v_i32_key_formatter())
-            .with_callback(recompose_on_change(&dirty)),
-            high_note: IntParam::new(
-                "High Note",
-                i32::from(c.high),
-                IntRange::Linear { min: 19, max: 120 },
-            )
-            .with_value_to_string(formatters::v2s_i32_key_formatter())
-            .with_string_to_value(formatters::s2v_i32_key_formatter())
-            .with_callback(recompose_on_change(&dirty)),
-            variation: IntParam::new(
-                "Variation",
-                c.seed as i32,
-                IntRange::Linear { min: 0, max: 999 },
-            )
-            .with_callback(recompose_on_change(&dirty)),
-            grid: EnumParam::new("Grid", GridChoice::Sixteenth)
-                .with_callback(recompose_on_change(&dirty)),
-            threshold: percent("Threshold", c.threshold).with_callback(recompose_on_change(&dirty)),
-            invert: BoolParam::new("Invert", c.invert).with_callback(recompose_on_change(&dirty)),
-            snap: BoolParam::new("Snap to Scale", c.snap)
-                .with_callback(recompose_on_change(&dirty)),
-            style: EnumParam::new("Style", StyleChoice::Auto)
-                .with_callback(recompose_on_change(&dirty)),
-            melody_level: part_level("Melody Level"),
-            harmony_level: part_level("Harmony Level"),
-            bass_level: part_level("Bass Level"),
-            drums_level: part_level("Drums Level"),
-            melody_on: BoolParam::new("Melody On", true),
-            harmony_on: BoolParam::new("Harmony On", true),
-            bass_on: BoolParam::new("Bass On", true),
-            drums_on: BoolParam::new("Drums On", true),
             bypass: BoolParam::new("Bypass", false).make_bypass(),
+        }
+    }
+}
+
+/// Everything the host sees and saves: the persisted score and picture, then the parameters in
+/// groups (the host's parameter tree shows them as folders; the ids are flat and stable forever,
+/// saved projects name parameters by them).
+#[derive(Params)]
+pub struct PixelodyParams {
+    /// The score the project plays; saved with the project so a reload needs no picture.
+    #[persist = "score"]
+    pub score: Arc<ScoreSlot>,
+    /// The picture's working copy and the settings the score was composed with.
+    #[persist = "composition"]
+    pub composition: Arc<CompositionSlot>,
+    /// The editor's size, so the project reopens it as the musician left it.
+    #[persist = "editor-size"]
+    pub editor_size: Arc<crate::editor::EditorSize>,
+    /// What went wrong loading the project, for the editor (see `recovery`).
+    #[persist = "load-notice"]
+    pub notices: Arc<Notices>,
+
+    #[nested(group = "Composition")]
+    pub composing: ComposingParams,
+    #[nested(group = "Sound")]
+    pub sound: SoundParams,
+    #[nested(id_prefix = "melody", group = "Melody")]
+    pub melody: PartParams,
+    #[nested(id_prefix = "harmony", group = "Harmony")]
+    pub harmony: PartParams,
+    #[nested(id_prefix = "bass", group = "Bass")]
+    pub bass: PartParams,
+    #[nested(group = "Drums")]
+    pub drums: DrumParams,
+    #[nested(group = "Picture Wave")]
+    pub wave: WaveParams,
+    #[nested(group = "Space")]
+    pub space: SpaceParams,
+    #[nested(group = "Output")]
+    pub output: OutputParams,
+}
+
+impl PixelodyParams {
+    pub fn new(score: Arc<ScoreSlot>, composition: Arc<CompositionSlot>) -> Self {
+        let dirty = composition.dirty.clone();
+        PixelodyParams {
+            score,
+            composition,
+            editor_size: Arc::default(),
+            notices: Arc::default(),
+            composing: ComposingParams::new(&dirty),
+            sound: SoundParams::new(),
+            melody: PartParams::new(Part::Melody),
+            harmony: PartParams::new(Part::Harmony),
+            bass: PartParams::new(Part::Bass),
+            drums: DrumParams::new(),
+            wave: WaveParams::new(),
+            space: SpaceParams::new(),
+            output: OutputParams::new(),
         }
     }
 
     /// The composition settings the parameters describe now.
     pub fn settings(&self) -> Settings {
+        let p = &self.composing;
         Settings {
-            mode: match self.mode.value() {
+            mode: match p.mode.value() {
                 ModeChoice::Compose => compose::Mode::Compose,
                 ModeChoice::Scan => compose::Mode::Scan,
                 ModeChoice::Spectral => compose::Mode::Spectral,
             },
-            bars: self.bars.value().max(1) as u32,
-            key: self.key.value().pitch_class(),
-            scale: self.scale.value().scale(),
-            density: self.density.value(),
-            low: self.low_note.value().clamp(0, 127) as u8,
-            high: self.high_note.value().clamp(0, 127) as u8,
-            seed: self.variation.value().max(0) as u32,
-            grid: self.grid.value().steps(),
-            threshold: self.threshold.value(),
-            invert: self.invert.value(),
-            snap: self.snap.value(),
-            style: self.style.value().style(),
+            bars: p.bars.value().max(1) as u32,
+            key: p.key.value().pitch_class(),
+            scale: p.scale.value().scale(),
+            density: p.density.value(),
+            low: p.low_note.value().clamp(0, 127) as u8,
+            high: p.high_note.value().clamp(0, 127) as u8,
+            seed: p.variation.value().max(0) as u32,
+            grid: p.grid.value().steps(),
+            threshold: p.threshold.value(),
+            invert: p.invert.value(),
+            snap: p.snap.value(),
+            style: p.style.value().style(),
         }
         .clamped()
     }
 
-    /// The timbre parameters in the order of the timbre table (`score::TIMBRE`); a test checks
-    /// that each has its entry's id, name, range and default.
-    pub fn timbre(&self) -> [&FloatParam; 29] {
+    /// The pitched parts' groups, in `Part` order.
+    pub fn pitched(&self) -> [&PartParams; 3] {
+        [&self.melody, &self.harmony, &self.bass]
+    }
+
+    /// Each part's Level and On, in `Part` order (melody, harmony, bass, drums).
+    pub fn mixes(&self) -> [&MixParams; 4] {
         [
-            &self.attack_ms,
-            &self.release_ms,
-            &self.brightness,
-            &self.decay_ms,
-            &self.sustain,
-            &self.cutoff_hz,
-            &self.resonance,
-            &self.filter_env_oct,
-            &self.noise,
-            &self.width,
-            &self.detune_cents,
-            &self.reverb_mix,
-            &self.reverb_size,
-            &self.reverb_damping,
-            &self.delay_mix,
-            &self.delay_feedback,
-            &self.wave_position,
-            &self.wave_scan,
-            &self.melody_tone,
-            &self.melody_envelope,
-            &self.melody_picture,
-            &self.harmony_tone,
-            &self.harmony_envelope,
-            &self.harmony_picture,
-            &self.bass_tone,
-            &self.bass_envelope,
-            &self.bass_picture,
-            &self.kit_tune,
-            &self.kit_decay,
+            &self.melody.mix,
+            &self.harmony.mix,
+            &self.bass.mix,
+            &self.drums.mix,
         ]
+    }
+
+    /// Every timbre parameter beside its row of the timbre table (`score::TIMBRE`); a test
+    /// checks that each row is here once, with its id, name, range and default.
+    pub fn timbre(&self) -> impl Iterator<Item = (&'static TimbreParam, &FloatParam)> {
+        self.sound
+            .timbre()
+            .chain(self.pitched().into_iter().flat_map(PartParams::timbre))
+            .chain(self.drums.timbre())
+            .chain(self.wave.timbre())
+            .chain(self.space.timbre())
     }
 
     /// The timbre the parameters describe now.
     pub fn patch(&self) -> Patch {
         let mut patch = Patch::default();
-        for (t, param) in TIMBRE.iter().zip(self.timbre()) {
+        for (t, param) in self.timbre() {
             (t.set)(&mut patch, param.value());
         }
         patch
@@ -698,40 +801,21 @@ impl PixelodyParams {
 
     /// The values the engine needs, read once per (sub-)block; the engine smooths them per sample.
     pub fn engine_params(&self) -> EngineParams {
+        let o = &self.output;
         EngineParams {
-            gain_db: self.gain_db.value(),
+            gain_db: o.gain_db.value(),
             timbre: self.patch(),
-            fallback_bpm: f64::from(self.free_tempo_bpm.value()),
-            swap_at: match self.swap_at.value() {
+            fallback_bpm: f64::from(o.free_tempo_bpm.value()),
+            swap_at: match o.swap_at.value() {
                 SwapChoice::NextBar => SwapAt::NextBar,
                 SwapChoice::NextBeat => SwapAt::NextBeat,
                 SwapChoice::Immediately => SwapAt::Immediately,
             },
             transpose: 0,
-            delay_beats: self.delay_time.value().beats(),
-            part_db: self.part_levels().map(|p| p.value()),
-            part_on: self.part_switches().map(|p| p.value()),
+            delay_beats: self.space.delay_time.value().beats(),
+            part_db: self.mixes().map(|m| m.level.value()),
+            part_on: self.mixes().map(|m| m.on.value()),
         }
-    }
-
-    /// Each part's Level, in `Part` order (melody, harmony, bass, drums).
-    pub fn part_levels(&self) -> [&FloatParam; 4] {
-        [
-            &self.melody_level,
-            &self.harmony_level,
-            &self.bass_level,
-            &self.drums_level,
-        ]
-    }
-
-    /// Each part's On switch, in `Part` order.
-    pub fn part_switches(&self) -> [&BoolParam; 4] {
-        [
-            &self.melody_on,
-            &self.harmony_on,
-            &self.bass_on,
-            &self.drums_on,
-        ]
     }
 }
 
@@ -751,7 +835,12 @@ pub(crate) mod tests {
     fn the_timbre_parameters_are_the_table() {
         let p = params();
         let map = p.param_map();
-        for (t, param) in TIMBRE.iter().zip(p.timbre()) {
+        let rows: Vec<_> = p.timbre().collect();
+        assert_eq!(rows.len(), TIMBRE.len(), "every row once");
+        for row in &TIMBRE {
+            let mut found = rows.iter().filter(|(t, _)| t.id == row.id);
+            let (t, param) = *found.next().expect("a parameter for every row");
+            assert!(found.next().is_none(), "{} twice", row.id);
             let (id, _, _) = map
                 .iter()
                 .find(|(_, ptr, _)| *ptr == param.as_ptr())
@@ -764,6 +853,91 @@ pub(crate) mod tests {
         }
         // The engine gets exactly what the parameters say, field by field.
         assert_eq!(p.engine_params().timbre, Patch::default());
+    }
+
+    /// Saved projects and host automation name parameters by id: the grouping must never
+    /// change one (this is the list of ids the first release shipped, in its order).
+    #[test]
+    fn the_parameter_ids_are_the_ones_projects_saved() {
+        const SHIPPED: [&str; 60] = [
+            "lock_timbre",
+            "gain",
+            "attack",
+            "release",
+            "bright",
+            "decay",
+            "sustain",
+            "cutoff",
+            "resonance",
+            "filter_env",
+            "noise",
+            "width",
+            "detune",
+            "reverb_mix",
+            "reverb_size",
+            "reverb_damping",
+            "delay_mix",
+            "delay_feedback",
+            "delay_time",
+            "wave_position",
+            "wave_scan",
+            "melody_tone",
+            "melody_envelope",
+            "melody_picture",
+            "harmony_tone",
+            "harmony_envelope",
+            "harmony_picture",
+            "bass_tone",
+            "bass_envelope",
+            "bass_picture",
+            "kit_tune",
+            "kit_decay",
+            "tempo",
+            "swap",
+            "play_mode",
+            "root",
+            "midi_transpose",
+            "synth",
+            "mode",
+            "key",
+            "scale",
+            "bars",
+            "density",
+            "low",
+            "high",
+            "variation",
+            "grid",
+            "threshold",
+            "invert",
+            "snap",
+            "style",
+            "melody_level",
+            "harmony_level",
+            "bass_level",
+            "drums_level",
+            "melody_on",
+            "harmony_on",
+            "bass_on",
+            "drums_on",
+            "bypass",
+        ];
+        let p = params();
+        let map = p.param_map();
+        let mut ids: Vec<&str> = map.iter().map(|(id, _, _)| id.as_str()).collect();
+        ids.sort_unstable();
+        let mut shipped = SHIPPED.to_vec();
+        shipped.sort_unstable();
+        assert_eq!(ids, shipped);
+        // Each sits in its group (the host's folder), the parts' in their part's.
+        let group = |id: &str| &map.iter().find(|(i, _, _)| i == id).unwrap().2;
+        assert_eq!(group("melody_level"), "Melody");
+        assert_eq!(group("bass_tone"), "Bass");
+        assert_eq!(group("drums_on"), "Drums");
+        assert_eq!(group("kit_tune"), "Drums");
+        assert_eq!(group("style"), "Composition");
+        assert_eq!(group("bright"), "Sound");
+        assert_eq!(group("delay_time"), "Space");
+        assert_eq!(group("bypass"), "Output");
     }
 
     #[test]
@@ -789,6 +963,19 @@ pub(crate) mod tests {
             }
         }
         assert_eq!(scales, Scale::ALL, "every scale once, in order");
+        // The ids saved in projects and presets are the composer's own ids, so the plug-in, its
+        // presets and the command line name each choice one way.
+        let ids = |ids: Option<&'static [&'static str]>| ids.unwrap()[1..].to_vec();
+        assert_eq!(ids(ScaleChoice::ids()), Scale::ALL.map(Scale::id));
+        assert_eq!(ids(StyleChoice::ids()), Style::ALL.map(Style::id));
+        assert_eq!(
+            ModeChoice::ids().unwrap(),
+            compose::Mode::ALL.map(compose::Mode::name)
+        );
+        for (i, style) in Style::ALL.iter().enumerate() {
+            assert_eq!(StyleChoice::from_index(i + 1).style(), Some(*style));
+            assert_eq!(StyleChoice::variants()[i + 1], style.name());
+        }
         let grids: Vec<u32> = (0..GridChoice::variants().len())
             .map(|i| GridChoice::from_index(i).steps())
             .collect();

@@ -11,7 +11,6 @@ use nice_plug::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use super::params::PixelodyParams;
-use crate::score::TIMBRE;
 
 /// The version a preset file says it is written in; newer files are refused with a message.
 pub const FORMAT: u32 = 1;
@@ -186,40 +185,33 @@ impl Knob<'_> {
 /// with whichever variation of the picture is playing), style, Lock Timbre, the sound, the
 /// parts. Not the host-facing ones (Output Gain, tempo, play mode, MIDI, Internal Synth).
 pub fn knobs(p: &PixelodyParams) -> Vec<(&'static str, Knob<'_>)> {
+    let c = &p.composing;
     let mut knobs: Vec<(&'static str, Knob<'_>)> = vec![
-        ("mode", Knob::Choice(&p.mode)),
-        ("key", Knob::Choice(&p.key)),
-        ("scale", Knob::Choice(&p.scale)),
-        ("style", Knob::Choice(&p.style)),
-        ("bars", Knob::Int(&p.bars)),
-        ("density", Knob::Float(&p.density)),
-        ("low", Knob::Int(&p.low_note)),
-        ("high", Knob::Int(&p.high_note)),
-        ("grid", Knob::Choice(&p.grid)),
-        ("threshold", Knob::Float(&p.threshold)),
-        ("invert", Knob::Switch(&p.invert)),
-        ("snap", Knob::Switch(&p.snap)),
-        ("lock_timbre", Knob::Switch(&p.lock_timbre)),
-        ("delay_time", Knob::Choice(&p.delay_time)),
+        ("mode", Knob::Choice(&c.mode)),
+        ("key", Knob::Choice(&c.key)),
+        ("scale", Knob::Choice(&c.scale)),
+        ("style", Knob::Choice(&c.style)),
+        ("bars", Knob::Int(&c.bars)),
+        ("density", Knob::Float(&c.density)),
+        ("low", Knob::Int(&c.low_note)),
+        ("high", Knob::Int(&c.high_note)),
+        ("grid", Knob::Choice(&c.grid)),
+        ("threshold", Knob::Float(&c.threshold)),
+        ("invert", Knob::Switch(&c.invert)),
+        ("snap", Knob::Switch(&c.snap)),
+        ("lock_timbre", Knob::Switch(&p.sound.lock_timbre)),
+        ("delay_time", Knob::Choice(&p.space.delay_time)),
     ];
-    knobs.extend(
-        TIMBRE
-            .iter()
-            .zip(p.timbre())
-            .map(|(t, param)| (t.id, Knob::Float(param))),
-    );
+    knobs.extend(p.timbre().map(|(t, param)| (t.id, Knob::Float(param))));
     const PARTS: [(&str, &str); 4] = [
         ("melody_level", "melody_on"),
         ("harmony_level", "harmony_on"),
         ("bass_level", "bass_on"),
         ("drums_level", "drums_on"),
     ];
-    for ((level_id, on_id), (level, on)) in PARTS
-        .iter()
-        .zip(p.part_levels().into_iter().zip(p.part_switches()))
-    {
-        knobs.push((level_id, Knob::Float(level)));
-        knobs.push((on_id, Knob::Switch(on)));
+    for ((level_id, on_id), mix) in PARTS.iter().zip(p.mixes()) {
+        knobs.push((level_id, Knob::Float(&mix.level)));
+        knobs.push((on_id, Knob::Switch(&mix.on)));
     }
     knobs
 }
@@ -497,8 +489,11 @@ mod tests {
             let i = knobs(&p).iter().position(|(k, _)| *k == id).unwrap();
             targets[i].1
         };
-        assert_eq!(at("style"), p.style.default_normalized_value());
-        assert_eq!(at("density"), p.density.default_normalized_value());
+        assert_eq!(at("style"), p.composing.style.default_normalized_value());
+        assert_eq!(
+            at("density"),
+            p.composing.density.default_normalized_value()
+        );
         assert_eq!(at("bars"), 1.0, "clamped to the longest");
         assert_eq!(at("cutoff"), 0.0, "clamped to the lowest");
     }
