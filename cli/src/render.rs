@@ -60,7 +60,7 @@ pub fn render(job: &Job) -> Result<String, String> {
             (name, move || read_picture(path).map(|(bytes, _)| bytes))
         })
         .collect();
-    let gathered = pixelody::sections::gather(files, &|| true);
+    let gathered = pixelody::pipeline::gather(files, &|| true);
     let score = gathered
         .compose(&settings)
         .ok_or_else(|| gathered.refusals().unwrap_or_default())?;

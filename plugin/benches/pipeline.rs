@@ -107,17 +107,21 @@ fn main() {
         let compose_ms = median_ms(runs, || {
             black_box(compose::compose(&picture, &settings, String::new()));
         });
+        let composed = compose::compose(&picture, &settings, String::new());
+        let level_ms = median_ms(runs, || {
+            black_box(pixelody::pipeline::level(&mut composed.clone()));
+        });
         let total = median_ms(runs, || {
-            black_box(pixelody::picture_to_score(&bytes, "bench", &settings).unwrap());
+            black_box(pixelody::pipeline::picture_to_score(&bytes, "bench", &settings).unwrap());
         });
         LIVE.store(0, Ordering::Relaxed);
         PEAK.store(0, Ordering::Relaxed);
-        black_box(pixelody::picture_to_score(&bytes, "bench", &settings).unwrap());
+        black_box(pixelody::pipeline::picture_to_score(&bytes, "bench", &settings).unwrap());
         let peak = PEAK.load(Ordering::Relaxed) as f64;
         let rgb = f64::from(w) * f64::from(h) * 3.0;
         println!(
             "{name:>15} ({:>5} KB): bare decode {bare:7.1} ms | read {read:6.1} ms, downscale \
-             {downscale:5.2} ms, analyse {analyse:5.2} ms, analyse+compose {compose_ms:5.2} ms | \
+             {downscale:5.2} ms, analyse {analyse:5.2} ms, analyse+compose {compose_ms:5.2} ms, level {level_ms:5.2} ms | \
              end to end {total:6.1} ms = {:.2}x bare decode, analysis+compose {:.1}% of it | peak \
              heap {:.1} MB = {:.2}x decoded RGB",
             bytes.len() / 1024,
@@ -166,7 +170,7 @@ fn pieces() {
         })
         .collect();
     let single = median_ms(5, || {
-        black_box(pixelody::picture_to_score(&pngs[0], "one.png", &settings).unwrap());
+        black_box(pixelody::pipeline::picture_to_score(&pngs[0], "one.png", &settings).unwrap());
     });
     let drop = || {
         let files: Vec<(String, _)> = pngs
@@ -174,7 +178,7 @@ fn pieces() {
             .enumerate()
             .map(|(k, bytes)| (format!("{k}.png"), move || Ok::<_, String>(bytes.clone())))
             .collect();
-        let gathered = pixelody::sections::gather(files, &|| true);
+        let gathered = pixelody::pipeline::gather(files, &|| true);
         gathered.compose(&settings).unwrap()
     };
     let sixteen = median_ms(5, || {

@@ -320,7 +320,8 @@ fn main() {
             bars: 4,
             ..settings
         };
-        let score = compose(picture, &four, String::new());
+        let mut score = compose(picture, &four, String::new());
+        pixelody::pipeline::level(&mut score);
         let params = EngineParams::with_patch(&score.patch);
         let job = OfflineRender {
             sample_rate: 48_000.0,

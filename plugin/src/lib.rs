@@ -1,35 +1,30 @@
 //! Pixelody: a picture becomes a score (notes in beats) that a synth plays in time with the host.
 //!
-//! Layers, each a folder, dependencies pointing down: `wavetable` (band-limited tables, built off
-//! the audio thread) <- `score` (plain data) <- `analysis`
-//! (picture -> features) <- `compose` (features -> score); `engine` (real-time playback) depends on
-//! `score` only; `plugin` (nice-plug glue) knows them all; `editor` (egui) sits on top of the
-//! glue. The command line (`cli/`, the `pixelody` binary) is a crate of its own on this library.
+//! Layers, each a folder, dependencies pointing down:
+//! - `wavetable`: band-limited tables, built off the audio thread.
+//! - `score`: plain data (notes, timbre, the picture's wave); knows only `wavetable`.
+//! - `analysis`: picture bytes -> working copy -> features.
+//! - `compose`: features -> score (melody, harmony, bass, drums, scan, spectral).
+//! - `engine`: real-time playback of a score; knows `score` only, never the framework.
+//! - `pipeline`: the one path from files to a playable score (gather, compose, level the
+//!   loudness by rendering through the engine); the plug-in's loader, the CLI and the benches
+//!   start here.
+//! - `export`: a score as a MIDI file.
+//! - `plugin`: the nice-plug glue (parameters, the score hand-over, background tasks).
+//! - `editor`: egui, on top of the glue.
+//!
+//! The command line (`cli/`, the `pixelody` binary) is a crate of its own on this library.
+//! `docs/ARCHITECTURE.md` draws the threads and says where to change what.
 
 pub mod analysis;
 pub mod compose;
 pub mod editor;
 pub mod engine;
 pub mod export;
+pub mod pipeline;
 pub mod plugin;
 pub mod score;
-pub mod sections;
 pub mod wavetable;
-
-use analysis::PictureError;
-use score::Score;
-
-/// The whole off-audio-thread path: file bytes -> working copy -> features -> score.
-/// `name` is how the musician knows the file; it is named in errors and in the score's source.
-pub fn picture_to_score(
-    bytes: &[u8],
-    name: &str,
-    settings: &compose::Settings,
-) -> Result<Score, PictureError> {
-    let picture = analysis::decode(bytes).map_err(|e| e.in_file(name))?;
-    let source = compose::source_name(name, &picture);
-    Ok(compose::compose(&picture, settings, source))
-}
 
 nice_plug::nice_export_clap!(plugin::Pixelody);
 nice_plug::nice_export_vst3!(plugin::Pixelody);

@@ -48,7 +48,8 @@ fn a_rendered_picture_reads_back_from_its_spectrogram() {
         high: 96,
         ..Settings::default()
     };
-    let score = pixelody::picture_to_score(&picture_png(), "shapes.png", &settings).unwrap();
+    let score =
+        pixelody::pipeline::picture_to_score(&picture_png(), "shapes.png", &settings).unwrap();
     let spectrum = score.spectrum.clone().expect("a spectral score");
     let (frames, partials) = (spectrum.frames, spectrum.partials());
     assert_eq!((frames, partials), (32, 16));

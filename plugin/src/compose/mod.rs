@@ -8,7 +8,6 @@
 mod arrange;
 pub mod gallery;
 mod harmony;
-mod loudness;
 pub mod measure;
 mod melody;
 pub mod piece;
@@ -267,7 +266,6 @@ pub fn compose(picture: &Picture, settings: &Settings, source: String) -> Score 
     let wave = wave::wave(picture);
     score.patch = proposed_patch(&features, &wave, &settings);
     score.wave = Some(wave);
-    score.level_db = loudness::trim(&score);
     score
 }
 

@@ -21,7 +21,7 @@
 
 use super::melody::Motif;
 use super::theory::{Rng, Tonality};
-use super::{arrange, features, loudness, mood, picture_seed, proposed_patch, scan, spectral};
+use super::{arrange, features, mood, picture_seed, proposed_patch, scan, spectral};
 use super::{style, tonality, wave, Mode, Settings};
 use crate::analysis::Picture;
 use crate::score::{Note, Part, Score, Section, SectionSound, BEATS_PER_BAR};
@@ -183,7 +183,6 @@ pub fn compose_piece(
     score.patch = first_patch;
     score.wave = Some(first_wave);
     score.sections = section_list;
-    score.level_db = loudness::trim(&score);
     score
 }
 

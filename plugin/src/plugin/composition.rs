@@ -12,8 +12,8 @@ use serde::{Deserialize, Serialize};
 use super::bridge::ScoreSlot;
 use crate::analysis::{Picture, MAX_SIDE};
 use crate::compose::{self, Settings};
+use crate::pipeline::Gathered;
 use crate::score::Score;
-use crate::sections::Gathered;
 
 /// 1: one picture. 2: a piece may hold more pictures (`sections`); a version-1 state is a piece
 /// of one.
@@ -158,7 +158,7 @@ impl Composition {
             .iter()
             .map(|s| (&*s.picture, s.name.clone()))
             .collect();
-        compose::piece::compose_piece(&sections, settings, self.source.clone())
+        crate::pipeline::compose_sections(&sections, settings, self.source.clone())
     }
 
     pub fn to_state(&self) -> CompositionState {
@@ -318,7 +318,7 @@ impl CompositionSlot {
     where
         F: FnOnce() -> Result<Vec<u8>, String>,
     {
-        let mut gathered = crate::sections::gather(files, wanted);
+        let mut gathered = crate::pipeline::gather(files, wanted);
         if !wanted() {
             return Ok(None);
         }
@@ -536,7 +536,7 @@ mod tests {
                 (format!("{name}.png"), Box::new(move || Ok(png)) as Read)
             })
             .collect();
-        let g = crate::sections::gather(files, &|| true);
+        let g = crate::pipeline::gather(files, &|| true);
         Composition::from_gathered(g, Settings::default()).unwrap()
     }
 

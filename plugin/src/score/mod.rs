@@ -1,5 +1,7 @@
-//! The score: plain data that the composer writes and the engine plays.
-//! No dependencies besides serde; shared by every thread (moved, never shared mutably).
+//! The score: plain data that the composer writes and the engine plays; moved between threads,
+//! never shared mutably. Depends on serde and on `wavetable` alone: a score's wave keeps the
+//! picture's rows and builds their band-limited table where the score is made or read (a
+//! project's score as it loads), always off the audio thread.
 
 use serde::{Deserialize, Serialize};
 

@@ -52,3 +52,46 @@ pub fn trim(score: &Score) -> f32 {
     let db = 10.0 * ms.log10() as f32;
     (TARGET_DB - db).clamp(-MAX_TRIM_DB, MAX_TRIM_DB)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::compose::Settings;
+    use crate::pipeline::compose_sections;
+
+    #[test]
+    fn every_picture_comes_out_about_as_loud_and_none_clips() {
+        let mut loudness = Vec::new();
+        for (name, p) in crate::compose::gallery::gallery().into_iter().step_by(3) {
+            let settings = Settings {
+                bars: 4,
+                ..Settings::default()
+            };
+            let score = compose_sections(&[(&p, name.clone())], &settings, name.clone());
+            let job = OfflineRender {
+                sample_rate: 48_000.0,
+                bpm: 120.0,
+                samples: 8 * 48_000,
+                block_size: 512,
+            };
+            let (l, r) = render_offline(&score, &EngineParams::with_patch(&score.patch), &job);
+            let mut meter =
+                ebur128::EbuR128::new(2, 48_000, ebur128::Mode::I | ebur128::Mode::TRUE_PEAK)
+                    .unwrap();
+            let frames: Vec<f32> = l.iter().zip(&r).flat_map(|(a, b)| [*a, *b]).collect();
+            meter.add_frames_f32(&frames).unwrap();
+            let peak = (0..2)
+                .map(|c| meter.true_peak(c).unwrap())
+                .fold(0.0, f64::max);
+            assert!(20.0 * peak.log10() <= -1.0, "{name}: true peak {peak}");
+            loudness.push(meter.loudness_global().unwrap() as f32);
+        }
+        let (lo, hi) = (
+            loudness.iter().copied().fold(f32::MAX, f32::min),
+            loudness.iter().copied().fold(f32::MIN, f32::max),
+        );
+        let median = crate::compose::measure::median(&loudness);
+        assert!(hi - lo <= 6.0, "loudness from {lo} to {hi} LUFS");
+        assert!((-20.0..=-14.0).contains(&median), "median {median} LUFS");
+    }
+}

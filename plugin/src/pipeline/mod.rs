@@ -1,12 +1,52 @@
-//! Files to a piece's sections, for the plugin's loader and the command line alike: each still
-//! picture is a section, each animation its frames (sampled evenly), and more than
-//! [`MAX_SECTIONS`] in all are sampled evenly down to that. Files that cannot be used are named
-//! with the reason and skipped; the others still make the piece. Files are read and decoded one
-//! at a time, so only one file's bytes are held at once.
+//! The one path from files to a score, for the plug-in's loader, the command line and the
+//! benches alike: **gather** (read and decode the files, one at a time), **compose** (the pictures
+//! as one piece, `compose::piece`), **level** (render the first bars through the engine so every
+//! picture plays about as loud, [`loudness`]). It sits above `compose` and `engine`, which know
+//! nothing of each other.
+//!
+//! Gathering: each still picture is a section, each animation its frames (sampled evenly), and
+//! more than [`MAX_SECTIONS`] in all are sampled evenly down to that. Files that cannot be used
+//! are named with the reason and skipped; the others still make the piece. Files are read and
+//! decoded one at a time, so only one file's bytes are held at once.
 
-use crate::analysis::{self, evenly_spaced, Picture};
+pub mod loudness;
+
+use crate::analysis::{self, evenly_spaced, Picture, PictureError};
 use crate::compose::{self, piece::MAX_SECTIONS};
 use crate::score::Score;
+
+/// One picture file's bytes to its score: decode, compose, level. `name` is how the musician
+/// knows the file; it is named in errors and in the score's source.
+pub fn picture_to_score(
+    bytes: &[u8],
+    name: &str,
+    settings: &compose::Settings,
+) -> Result<Score, PictureError> {
+    let picture = analysis::decode(bytes).map_err(|e| e.in_file(name))?;
+    let source = compose::source_name(name, &picture);
+    Ok(compose_sections(
+        &[(&picture, source.clone())],
+        settings,
+        source,
+    ))
+}
+
+/// Pictures (each with the name its section is known by) to the piece's score, levelled;
+/// `source` names the piece. The plug-in's recomposing and loading both end here.
+pub fn compose_sections(
+    sections: &[(&Picture, String)],
+    settings: &compose::Settings,
+    source: String,
+) -> Score {
+    let mut score = compose::piece::compose_piece(sections, settings, source);
+    level(&mut score);
+    score
+}
+
+/// Sets the score's level so that it plays about as loud as any other (see [`loudness`]).
+pub fn level(score: &mut Score) {
+    score.level_db = loudness::trim(score);
+}
 
 /// The pictures gathered for a piece, each with the name its section is known by, and one line
 /// for each file that was refused.
@@ -92,18 +132,14 @@ impl Gathered {
         }
     }
 
-    /// The piece, composed with `settings`; `None` when no file gave a picture.
+    /// The piece, composed with `settings` and levelled; `None` when no file gave a picture.
     pub fn compose(&self, settings: &compose::Settings) -> Option<Score> {
         if self.sections.is_empty() {
             return None;
         }
         let sections: Vec<(&Picture, String)> =
             self.sections.iter().map(|(p, n)| (p, n.clone())).collect();
-        Some(compose::piece::compose_piece(
-            &sections,
-            settings,
-            self.source(),
-        ))
+        Some(compose_sections(&sections, settings, self.source()))
     }
 
     /// What the musician is told about refused files: "b.txt: this is not a picture ...; ...".
