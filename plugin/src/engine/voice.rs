@@ -157,6 +157,80 @@ pub struct Waves<'a> {
     pub fade_step: f32,
 }
 
+/// Envelopes and note bookkeeping for a lane of four voices, a voice at a time: each voice's gain,
+/// noise sample and picture share this sample (releases due now start, filters retune every
+/// `FILTER_UPDATE` samples); `None` when none of the four sounds.
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+fn envelopes(
+    voices: &mut [Voice],
+    g: &mut Lanes,
+    index: i64,
+    t: &Timbre,
+    part_gain: &[f32; 4],
+    any_picture: bool,
+    sample_rate: f32,
+    out: &mut NoteSink,
+) -> Option<([f32; 4], [f32; 4], [f32; 4])> {
+    let mut gain = [0.0f32; 4];
+    let mut white = [0.0f32; 4];
+    let mut picture = [0.0f32; 4];
+    let mut sounding = false;
+    for (i, v) in voices.iter_mut().enumerate() {
+        if v.stage == Stage::Idle {
+            continue;
+        }
+        if index >= v.release_at {
+            v.release(v.release_samples, index.max(0) as u32, out);
+        }
+        v.level += v.step;
+        match v.stage {
+            Stage::Attack if v.level >= 1.0 => {
+                v.level = 1.0;
+                v.stage = Stage::Decay;
+                v.step = -v.decay_step;
+            }
+            Stage::Decay if v.level <= v.sustain => {
+                v.level = v.sustain;
+                v.stage = Stage::Sustain;
+                v.step = 0.0;
+            }
+            Stage::Release if v.level <= 0.0 => {
+                *v = Voice::IDLE;
+                continue;
+            }
+            _ => {}
+        }
+        let part = usize::from(v.part).min(2);
+        if any_picture {
+            picture[i] = t.picture[part];
+        }
+        if v.clock % FILTER_UPDATE == 0 {
+            let key = (
+                t.cutoff_log2 + t.tone_oct[part] + t.filter_env_oct * v.level,
+                t.resonance,
+            );
+            if key != v.filter_for {
+                v.filter_for = key;
+                let c = svf_coeffs(key.0.exp2(), key.1, sample_rate);
+                for (lanes, c) in g.coeffs.iter_mut().zip(c) {
+                    *lanes = with_lane(*lanes, i, c);
+                }
+            }
+        }
+        v.clock = v.clock.wrapping_add(1);
+        if t.noise > 0.0 {
+            v.noise ^= v.noise << 13;
+            v.noise ^= v.noise >> 17;
+            v.noise ^= v.noise << 5;
+            white[i] = (v.noise as f32 / u32::MAX as f32) * 2.0 - 1.0;
+        }
+        gain[i] = v.level * v.velocity * VOICE_LEVEL * part_gain[usize::from(v.part) & 3];
+        sounding = true;
+    }
+    sounding.then_some((gain, white, picture))
+}
+
 #[cfg(test)]
 impl Waves<'_> {
     pub const NONE: Waves<'static> = Waves {
@@ -529,66 +603,18 @@ impl VoicePool {
         let half = f32x4::splat(0.5);
         let (mut acc_l, mut acc_r) = (f32x4::ZERO, f32x4::ZERO);
         for (voices, g) in self.voices.chunks_mut(4).zip(self.lanes.iter_mut()) {
-            // Envelopes and note bookkeeping, a voice at a time.
-            let mut gain = [0.0f32; 4];
-            let mut white = [0.0f32; 4];
-            let mut picture = [0.0f32; 4];
-            let mut sounding = false;
-            for (i, v) in voices.iter_mut().enumerate() {
-                if v.stage == Stage::Idle {
-                    continue;
-                }
-                if index >= v.release_at {
-                    v.release(v.release_samples, index.max(0) as u32, out);
-                }
-                v.level += v.step;
-                match v.stage {
-                    Stage::Attack if v.level >= 1.0 => {
-                        v.level = 1.0;
-                        v.stage = Stage::Decay;
-                        v.step = -v.decay_step;
-                    }
-                    Stage::Decay if v.level <= v.sustain => {
-                        v.level = v.sustain;
-                        v.stage = Stage::Sustain;
-                        v.step = 0.0;
-                    }
-                    Stage::Release if v.level <= 0.0 => {
-                        *v = Voice::IDLE;
-                        continue;
-                    }
-                    _ => {}
-                }
-                let part = usize::from(v.part).min(2);
-                if any_picture {
-                    picture[i] = t.picture[part];
-                }
-                if v.clock % FILTER_UPDATE == 0 {
-                    let key = (
-                        t.cutoff_log2 + t.tone_oct[part] + t.filter_env_oct * v.level,
-                        t.resonance,
-                    );
-                    if key != v.filter_for {
-                        v.filter_for = key;
-                        let c = svf_coeffs(key.0.exp2(), key.1, sample_rate);
-                        for (lanes, c) in g.coeffs.iter_mut().zip(c) {
-                            *lanes = with_lane(*lanes, i, c);
-                        }
-                    }
-                }
-                v.clock = v.clock.wrapping_add(1);
-                if t.noise > 0.0 {
-                    v.noise ^= v.noise << 13;
-                    v.noise ^= v.noise >> 17;
-                    v.noise ^= v.noise << 5;
-                    white[i] = (v.noise as f32 / u32::MAX as f32) * 2.0 - 1.0;
-                }
-                gain[i] = v.level * v.velocity * VOICE_LEVEL * part_gain[usize::from(v.part) & 3];
-                sounding = true;
-            }
-            if !sounding {
+            let Some((gain, white, picture)) = envelopes(
+                voices,
+                g,
+                index,
+                t,
+                part_gain,
+                any_picture,
+                sample_rate,
+                out,
+            ) else {
                 continue;
-            }
+            };
             // Oscillators, filters and mix, four voices at once.
             let (gain, white) = (f32x4::from(gain), f32x4::from(white));
             let picture = if any_picture {

@@ -1,0 +1,286 @@
+//! What the engine is told to play with: the parameter values as the musician set them
+//! ([`EngineParams`], read once per block), the targets they make ([`Targets`], once per
+//! segment) and the sound as it is now ([`Smoothed`]), gliding towards them sample by sample.
+
+use super::effects::FxParams;
+use super::sections::{scanned_position, section_sound, MAX_CUTOFF_LOG2, MIN_CUTOFF_LOG2};
+use super::voice::Timbre;
+use super::DEFAULT_BPM;
+use crate::score::{Patch, Score, Section, SectionSound};
+
+/// When a new score takes over from the one playing.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SwapAt {
+    Immediately,
+    NextBeat,
+    NextBar,
+}
+
+/// Parameter values as the musician set them; the engine smooths them per sample.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct EngineParams {
+    /// Output gain in decibels.
+    pub gain_db: f32,
+    /// The timbre parameters (the same set a picture proposes).
+    pub timbre: Patch,
+    /// Tempo when the host reports none.
+    pub fallback_bpm: f64,
+    /// When a queued score takes over.
+    pub swap_at: SwapAt,
+    /// Semitones added to every note started from now on (MIDI transpose; not the drums).
+    pub transpose: i32,
+    /// The delay's time in beats (a note value).
+    pub delay_beats: f64,
+    /// Level of each part's internal sound in decibels (`Part as usize`: melody, harmony, bass,
+    /// drums); -60 and below is silent. MIDI out is not affected.
+    pub part_db: [f32; 4],
+    /// Parts switched off play nothing: no sound and no MIDI.
+    pub part_on: [bool; 4],
+}
+
+impl Default for EngineParams {
+    fn default() -> Self {
+        EngineParams::with_patch(&Patch::default())
+    }
+}
+
+impl EngineParams {
+    /// Default settings playing a picture's proposed timbre (what the command-line renderer uses).
+    pub fn with_patch(patch: &Patch) -> Self {
+        EngineParams {
+            gain_db: -6.0,
+            timbre: *patch,
+            fallback_bpm: DEFAULT_BPM,
+            swap_at: SwapAt::NextBar,
+            transpose: 0,
+            delay_beats: 0.75,
+            part_db: [0.0; 4],
+            part_on: [true; 4],
+        }
+    }
+
+    /// These parameters with the timbre changed by `f`.
+    pub fn with_timbre(mut self, f: impl FnOnce(&mut Patch)) -> Self {
+        f(&mut self.timbre);
+        self
+    }
+}
+
+/// The effects' settings the parameters ask for at `tempo`.
+pub(super) fn fx_target(p: &EngineParams, tempo: f64, sample_rate: f32) -> FxParams {
+    let t = p.timbre.clamped();
+    let beats = if p.delay_beats.is_finite() {
+        p.delay_beats.clamp(0.0625, 4.0)
+    } else {
+        0.75
+    };
+    FxParams {
+        delay_samples: (beats * 60.0 / tempo * f64::from(sample_rate)) as f32,
+        delay_feedback: t.delay_feedback,
+        delay_mix: t.delay_mix,
+        reverb_size: t.reverb_size,
+        reverb_damping: t.reverb_damping,
+        reverb_mix: t.reverb_mix,
+    }
+}
+
+/// `value` one smoothing step towards `target`, landing on it exactly once within 1e-6: levels
+/// gliding to silence would otherwise end in denormals, and a dry mix would never be dry.
+#[inline(always)]
+pub(super) fn glide(value: &mut f32, target: f32, k: f32) {
+    *value += (target - *value) * k;
+    if (target - *value).abs() < 1e-6 {
+        *value = target;
+    }
+}
+
+/// A score's level (`Score::level_db`) as a gain.
+pub(super) fn score_level(score: &Score) -> f32 {
+    if score.level_db.is_finite() {
+        db_to_gain(score.level_db.clamp(-24.0, 24.0))
+    } else {
+        1.0
+    }
+}
+
+/// A part's level as a gain: 0 at -60 dB and below.
+pub(super) fn part_gain(db: f32) -> f32 {
+    if db.is_finite() && db > -60.0 {
+        db_to_gain(db.min(12.0))
+    } else {
+        0.0
+    }
+}
+
+/// The timbre the parameters ask for, in the engine's smoothing domain (the parameters' ranges
+/// come from the timbre table, `score::TIMBRE`).
+pub(super) fn timbre_target(p: &EngineParams) -> Timbre {
+    let t = p.timbre.clamped();
+    Timbre {
+        brightness: t.brightness,
+        cutoff_log2: t.cutoff_hz.log2(),
+        resonance: t.resonance,
+        filter_env_oct: t.filter_env_oct,
+        noise: t.noise,
+        width: t.width,
+        detune_cents: t.detune_cents,
+        tone_oct: [t.melody.tone_oct, t.harmony.tone_oct, t.bass.tone_oct],
+        picture: [t.melody.picture, t.harmony.picture, t.bass.picture],
+    }
+}
+
+pub fn db_to_gain(db: f32) -> f32 {
+    if db <= -100.0 {
+        0.0
+    } else {
+        10f32.powf(db / 20.0)
+    }
+}
+
+/// The sound's settings as they are now, each gliding per sample towards its target.
+#[derive(Clone, Copy, Debug)]
+pub(super) struct Smoothed {
+    pub gain: f32,
+    /// The score's level as a gain.
+    pub level: f32,
+    /// Each part's gain, gliding towards its Level.
+    pub part_gain: [f32; 4],
+    pub timbre: Timbre,
+    /// The effects' settings.
+    pub fx: FxParams,
+    /// The wave position and scan, and where in the loop the scan stands (kept when the
+    /// transport stops).
+    pub wave_position: f32,
+    pub wave_scan: f32,
+    pub loop_phase: f64,
+    /// A piece's section sound where the playhead is (held while the transport stops).
+    pub section_sound: SectionSound,
+}
+
+impl Smoothed {
+    /// Settled on what `params` ask for, with the effects at `fx` and the score at `level`.
+    pub fn at(params: &EngineParams, fx: FxParams, level: f32) -> Self {
+        let t = params.timbre.clamped();
+        Smoothed {
+            gain: db_to_gain(params.gain_db),
+            level,
+            part_gain: params.part_db.map(part_gain),
+            timbre: timbre_target(params),
+            fx,
+            wave_position: t.wave_position,
+            wave_scan: t.wave_scan,
+            loop_phase: 0.0,
+            section_sound: SectionSound::default(),
+        }
+    }
+
+    /// One sample's step towards `t`; `phase` is the loop phase at this sample while the
+    /// transport plays, `scanning` whether a picture wave is there to scan. Returns the wave
+    /// position to play.
+    #[inline(always)]
+    pub fn step(&mut self, t: &Targets, phase: Option<f64>, scanning: bool) -> f32 {
+        let k = t.k;
+        self.gain += (t.gain - self.gain) * k;
+        glide(&mut self.level, t.level, k);
+        for (g, target) in self.part_gain.iter_mut().zip(t.parts) {
+            glide(g, target, k);
+        }
+        if let (Some(sections), Some(phase)) = (t.sections, phase) {
+            self.section_sound = section_sound(sections, phase, t.length);
+        }
+        let (brightness, cutoff_log2) = if t.sections.is_some() {
+            let s = self.section_sound;
+            (
+                (t.timbre.brightness + s.brightness).clamp(0.0, 1.0),
+                (t.timbre.cutoff_log2 + s.cutoff_oct).clamp(MIN_CUTOFF_LOG2, MAX_CUTOFF_LOG2),
+            )
+        } else {
+            (t.timbre.brightness, t.timbre.cutoff_log2)
+        };
+        let (target, now) = (&t.timbre, &mut self.timbre);
+        now.brightness += (brightness - now.brightness) * k;
+        now.cutoff_log2 += (cutoff_log2 - now.cutoff_log2) * k;
+        now.resonance += (target.resonance - now.resonance) * k;
+        now.filter_env_oct += (target.filter_env_oct - now.filter_env_oct) * k;
+        now.noise += (target.noise - now.noise) * k;
+        now.width += (target.width - now.width) * k;
+        now.detune_cents += (target.detune_cents - now.detune_cents) * k;
+        if !t.parts_settled {
+            for p in 0..3 {
+                glide(&mut now.tone_oct[p], target.tone_oct[p], k);
+                glide(&mut now.picture[p], target.picture[p], k);
+            }
+            glide(&mut self.wave_position, t.wave_position, k);
+            glide(&mut self.wave_scan, t.wave_scan, k);
+        }
+        let f = &mut self.fx;
+        f.delay_samples = t.fx.delay_samples;
+        f.delay_feedback += (t.fx.delay_feedback - f.delay_feedback) * k;
+        f.reverb_size += (t.fx.reverb_size - f.reverb_size) * k;
+        f.reverb_damping += (t.fx.reverb_damping - f.reverb_damping) * k;
+        glide(&mut f.delay_mix, t.fx.delay_mix, k);
+        glide(&mut f.reverb_mix, t.fx.reverb_mix, k);
+        // The scan follows the loop (and holds where it is while the transport stops).
+        if scanning && self.wave_scan > 0.0 {
+            if let Some(phase) = phase {
+                self.loop_phase = phase;
+            }
+            scanned_position(self.wave_position, self.wave_scan, self.loop_phase)
+        } else {
+            self.wave_position
+        }
+    }
+}
+
+/// What a segment's samples glide towards, worked out once per segment.
+pub(super) struct Targets<'a> {
+    pub gain: f32,
+    pub level: f32,
+    pub parts: [f32; 4],
+    pub timbre: Timbre,
+    pub fx: FxParams,
+    pub wave_position: f32,
+    pub wave_scan: f32,
+    /// The parts' sounds and the wave position rarely move: once they have landed on their
+    /// targets (`glide` lands exactly), a segment skips their smoothing.
+    pub parts_settled: bool,
+    /// A piece whose sections sound different: each sample's section sound, from its position.
+    pub sections: Option<&'a [Section]>,
+    /// The score's length in beats.
+    pub length: f64,
+    /// The smoothing coefficient per sample.
+    pub k: f32,
+}
+
+impl<'a> Targets<'a> {
+    pub fn new(
+        params: &EngineParams,
+        score: Option<&'a Score>,
+        fx: FxParams,
+        now: &Smoothed,
+        k: f32,
+    ) -> Self {
+        let timbre = timbre_target(params);
+        let patch = params.timbre.clamped();
+        Targets {
+            gain: db_to_gain(params.gain_db.clamp(-100.0, 24.0)),
+            // The score's own level (its loudness made even, `Score::level_db`): set when a
+            // score is installed directly, glided when one takes over while playing.
+            level: score.map_or(1.0, score_level),
+            parts: params.part_db.map(part_gain),
+            parts_settled: now.timbre.tone_oct == timbre.tone_oct
+                && now.timbre.picture == timbre.picture
+                && now.wave_position == patch.wave_position
+                && now.wave_scan == patch.wave_scan,
+            timbre,
+            fx,
+            wave_position: patch.wave_position,
+            wave_scan: patch.wave_scan,
+            sections: score
+                .map(|s| s.sections.as_slice())
+                .filter(|x| x.len() > 1 && x.iter().any(|x| x.sound != SectionSound::default())),
+            length: score.map_or(1.0, |s| s.length_beats),
+            k,
+        }
+    }
+}
