@@ -65,6 +65,14 @@ impl Default for Browser {
     }
 }
 
+/// What the musician asked for in one frame of the browser.
+#[derive(Default)]
+struct Asked {
+    go_to: Option<PathBuf>,
+    chosen: Option<Chosen>,
+    close: bool,
+}
+
 impl Browser {
     pub fn is_open(&self) -> bool {
         self.purpose.is_some()
@@ -132,38 +140,14 @@ impl Browser {
             Purpose::AddPictures => "Add pictures to the piece",
             Purpose::ExportMidi => "Export MIDI file",
         };
-        let mut chosen = None;
-        let mut keep_open = true;
-        let mut go_to = None;
+        let mut asked = Asked::default();
         egui::Window::new(title)
             .collapsible(false)
             .resizable(true)
             .default_size([560.0, 420.0])
             .anchor(egui::Align2::CENTER_CENTER, [0.0, 0.0])
             .show(ctx, |ui| {
-                ui.horizontal(|ui| {
-                    if ui.button("Up").clicked() {
-                        if let Some(parent) = self.dir.parent() {
-                            go_to = Some(parent.to_path_buf());
-                        }
-                    }
-                    if ui.button("Home").clicked() {
-                        go_to = Some(home());
-                    }
-                    let field = ui.add(
-                        egui::TextEdit::singleline(&mut self.typed)
-                            .desired_width(f32::INFINITY)
-                            .hint_text("Folder or file path"),
-                    );
-                    if field.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter)) {
-                        let typed = PathBuf::from(self.typed.trim());
-                        if typed.is_dir() {
-                            go_to = Some(typed);
-                        } else if purpose != Purpose::ExportMidi {
-                            chosen = Some(pictures(purpose, vec![typed]));
-                        }
-                    }
-                });
+                self.path_bar(ui, purpose, &mut asked);
                 if let Some(problem) = &self.problem {
                     ui.colored_label(ui.visuals().error_fg_color, problem);
                 }
@@ -172,113 +156,150 @@ impl Browser {
                     egui::ScrollArea::vertical()
                         .id_salt("files")
                         .max_height(280.0)
-                        .show(&mut cols[0], |ui| {
-                            if self.entries.is_empty() {
-                                ui.weak(match purpose {
-                                    Purpose::ExportMidi => "No MIDI files in this folder",
-                                    _ => "No pictures in this folder",
-                                });
-                            }
-                            let modifiers = ui.input(|i| i.modifiers);
-                            for (index, e) in self.entries.iter().enumerate() {
-                                let label = if e.is_dir {
-                                    format!("{}/", e.name)
-                                } else {
-                                    e.name.clone()
-                                };
-                                let selected = self.selected.contains(&e.path);
-                                let r = ui.selectable_label(selected, label);
-                                if r.clicked() {
-                                    if e.is_dir {
-                                        go_to = Some(e.path.clone());
-                                    } else if purpose == Purpose::ExportMidi {
-                                        self.selected = vec![e.path.clone()];
-                                        self.save_name = e.name.clone();
-                                    } else {
-                                        self.selected =
-                                            picked(&self.entries, &self.selected, index, modifiers);
-                                    }
-                                }
-                                if r.double_clicked() && !e.is_dir {
-                                    chosen = Some(match purpose {
-                                        Purpose::ExportMidi => Chosen::MidiFile(e.path.clone()),
-                                        _ => pictures(purpose, vec![e.path.clone()]),
-                                    });
-                                }
-                            }
-                        });
-                    let ui = &mut cols[1];
-                    if purpose != Purpose::ExportMidi {
-                        ui.strong("Recent");
-                        if recent.paths.is_empty() {
-                            ui.weak("Pictures you open appear here.");
-                        }
-                        for path in &recent.paths {
-                            let name = path
-                                .file_name()
-                                .map(|n| n.to_string_lossy().into_owned())
-                                .unwrap_or_default();
-                            if ui
-                                .link(name)
-                                .on_hover_text(path.to_string_lossy())
-                                .clicked()
-                            {
-                                chosen = Some(pictures(purpose, vec![path.clone()]));
-                            }
-                        }
-                        ui.add_space(8.0);
-                        ui.strong("Examples");
-                        for (name, _) in crate::plugin::examples::EXAMPLES {
-                            if ui.link(name).clicked() {
-                                chosen = Some(sources(purpose, vec![Source::Example(name)]));
-                            }
-                        }
-                    } else {
-                        ui.strong("File name");
-                        ui.text_edit_singleline(&mut self.save_name);
-                        ui.weak("One track per part, with the tempo.");
-                    }
+                        .show(&mut cols[0], |ui| self.file_list(ui, purpose, &mut asked));
+                    self.side(&mut cols[1], purpose, recent, &mut asked);
                 });
                 ui.separator();
-                ui.horizontal(|ui| {
-                    let action = match purpose {
-                        Purpose::OpenPicture => "Open",
-                        Purpose::AddPictures => "Add",
-                        Purpose::ExportMidi => "Save",
-                    };
-                    let ready = match purpose {
-                        Purpose::ExportMidi => !self.save_name.trim().is_empty(),
-                        _ => !self.selected.is_empty(),
-                    };
-                    if self.selected.len() > 1 {
-                        ui.weak(format!("{} pictures: one piece", self.selected.len()));
-                    }
-                    if ui.add_enabled(ready, egui::Button::new(action)).clicked() {
-                        chosen = match purpose {
-                            Purpose::OpenPicture | Purpose::AddPictures => {
-                                Some(pictures(purpose, self.selected.clone()))
-                            }
-                            Purpose::ExportMidi => {
-                                let mut name = self.save_name.trim().to_string();
-                                if !name.to_lowercase().ends_with(".mid") {
-                                    name.push_str(".mid");
-                                }
-                                Some(Chosen::MidiFile(self.dir.join(name)))
-                            }
-                        };
-                    }
-                    if ui.button("Cancel").clicked() {
-                        keep_open = false;
-                    }
-                });
+                ui.horizontal(|ui| self.buttons(ui, purpose, &mut asked));
             });
-        if let Some(dir) = go_to {
+        if let Some(dir) = asked.go_to {
             self.go(dir);
         }
-        if ctx.input(|i| i.key_pressed(egui::Key::Escape)) || !keep_open || chosen.is_some() {
+        if ctx.input(|i| i.key_pressed(egui::Key::Escape)) || asked.close || asked.chosen.is_some()
+        {
             self.purpose = None;
         }
-        chosen
+        asked.chosen
+    }
+
+    /// Up, Home and a path to type.
+    fn path_bar(&mut self, ui: &mut egui::Ui, purpose: Purpose, asked: &mut Asked) {
+        ui.horizontal(|ui| {
+            if ui.button("Up").clicked() {
+                if let Some(parent) = self.dir.parent() {
+                    asked.go_to = Some(parent.to_path_buf());
+                }
+            }
+            if ui.button("Home").clicked() {
+                asked.go_to = Some(home());
+            }
+            let field = ui.add(
+                egui::TextEdit::singleline(&mut self.typed)
+                    .desired_width(f32::INFINITY)
+                    .hint_text("Folder or file path"),
+            );
+            if field.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter)) {
+                let typed = PathBuf::from(self.typed.trim());
+                if typed.is_dir() {
+                    asked.go_to = Some(typed);
+                } else if purpose != Purpose::ExportMidi {
+                    asked.chosen = Some(pictures(purpose, vec![typed]));
+                }
+            }
+        });
+    }
+
+    /// The folder's entries: a click selects (Ctrl or Shift: several), a double click takes.
+    fn file_list(&mut self, ui: &mut egui::Ui, purpose: Purpose, asked: &mut Asked) {
+        if self.entries.is_empty() {
+            ui.weak(match purpose {
+                Purpose::ExportMidi => "No MIDI files in this folder",
+                _ => "No pictures in this folder",
+            });
+        }
+        let modifiers = ui.input(|i| i.modifiers);
+        for (index, e) in self.entries.iter().enumerate() {
+            let label = if e.is_dir {
+                format!("{}/", e.name)
+            } else {
+                e.name.clone()
+            };
+            let selected = self.selected.contains(&e.path);
+            let r = ui.selectable_label(selected, label);
+            if r.clicked() {
+                if e.is_dir {
+                    asked.go_to = Some(e.path.clone());
+                } else if purpose == Purpose::ExportMidi {
+                    self.selected = vec![e.path.clone()];
+                    self.save_name = e.name.clone();
+                } else {
+                    self.selected = picked(&self.entries, &self.selected, index, modifiers);
+                }
+            }
+            if r.double_clicked() && !e.is_dir {
+                asked.chosen = Some(match purpose {
+                    Purpose::ExportMidi => Chosen::MidiFile(e.path.clone()),
+                    _ => pictures(purpose, vec![e.path.clone()]),
+                });
+            }
+        }
+    }
+
+    /// Beside the files: the recent pictures and the examples, or the MIDI file's name.
+    fn side(&mut self, ui: &mut egui::Ui, purpose: Purpose, recent: &Recent, asked: &mut Asked) {
+        if purpose == Purpose::ExportMidi {
+            ui.strong("File name");
+            ui.text_edit_singleline(&mut self.save_name);
+            ui.weak("One track per part, with the tempo.");
+            return;
+        }
+        ui.strong("Recent");
+        if recent.paths.is_empty() {
+            ui.weak("Pictures you open appear here.");
+        }
+        for path in &recent.paths {
+            let name = path
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            if ui
+                .link(name)
+                .on_hover_text(path.to_string_lossy())
+                .clicked()
+            {
+                asked.chosen = Some(pictures(purpose, vec![path.clone()]));
+            }
+        }
+        ui.add_space(8.0);
+        ui.strong("Examples");
+        for (name, _) in crate::plugin::examples::EXAMPLES {
+            if ui.link(name).clicked() {
+                asked.chosen = Some(sources(purpose, vec![Source::Example(name)]));
+            }
+        }
+    }
+
+    /// Open, Add or Save, and Cancel.
+    fn buttons(&mut self, ui: &mut egui::Ui, purpose: Purpose, asked: &mut Asked) {
+        let action = match purpose {
+            Purpose::OpenPicture => "Open",
+            Purpose::AddPictures => "Add",
+            Purpose::ExportMidi => "Save",
+        };
+        let ready = match purpose {
+            Purpose::ExportMidi => !self.save_name.trim().is_empty(),
+            _ => !self.selected.is_empty(),
+        };
+        if self.selected.len() > 1 {
+            ui.weak(format!("{} pictures: one piece", self.selected.len()));
+        }
+        if ui.add_enabled(ready, egui::Button::new(action)).clicked() {
+            asked.chosen = match purpose {
+                Purpose::OpenPicture | Purpose::AddPictures => {
+                    Some(pictures(purpose, self.selected.clone()))
+                }
+                Purpose::ExportMidi => {
+                    let mut name = self.save_name.trim().to_string();
+                    if !name.to_lowercase().ends_with(".mid") {
+                        name.push_str(".mid");
+                    }
+                    Some(Chosen::MidiFile(self.dir.join(name)))
+                }
+            };
+        }
+        if ui.button("Cancel").clicked() {
+            asked.close = true;
+        }
     }
 }
 

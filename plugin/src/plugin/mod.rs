@@ -8,6 +8,7 @@ pub mod examples;
 pub mod loader;
 pub mod params;
 pub mod presets;
+pub mod randomise;
 pub mod recovery;
 pub mod status;
 pub mod sync;

@@ -1,0 +1,206 @@
+//! The grouped controls: every parameter as a slider, switch or dropdown, each through the host's
+//! gesture path (begin, set, end) and with its tooltip.
+
+use egui::{Color32, Ui};
+use nice_plug::prelude::*;
+use nice_plug_egui::widgets::ParamSlider;
+
+use crate::plugin::params::PixelodyParams;
+use crate::score::Part;
+
+use super::theme::ACCENT;
+
+/// Sets a parameter the way a host records a musician's change: begin, set, end.
+pub fn set_with_gesture<P: Param>(setter: &ParamSetter, param: &P, value: P::Plain) {
+    setter.begin_set_parameter(param);
+    setter.set_parameter(param, value);
+    setter.end_set_parameter(param);
+}
+
+/// A dropdown for an enum parameter, through the gesture path.
+fn choice<T: Enum + PartialEq + Copy + 'static>(
+    ui: &mut Ui,
+    param: &EnumParam<T>,
+    setter: &ParamSetter,
+) {
+    let current = param.value();
+    let names = T::variants();
+    egui::ComboBox::from_id_salt(param.name())
+        .width(150.0)
+        .selected_text(names[current.to_index()])
+        .show_ui(ui, |ui| {
+            for (i, name) in names.iter().enumerate() {
+                let v = T::from_index(i);
+                if ui.selectable_label(v == current, *name).clicked() && v != current {
+                    set_with_gesture(setter, param, v);
+                }
+            }
+        });
+}
+
+fn switch(ui: &mut Ui, param: &BoolParam, setter: &ParamSetter) {
+    let mut on = param.value();
+    let response = ui.checkbox(&mut on, "");
+    if response.changed() {
+        set_with_gesture(setter, param, on);
+    }
+    hint(response, param.name());
+}
+
+/// `response` with the tooltip of the parameter named `name` (see `tooltips`).
+fn hint(response: egui::Response, name: &str) -> egui::Response {
+    match super::tooltips::tooltip(name) {
+        Some(text) => response.on_hover_text(text),
+        None => response,
+    }
+}
+
+/// A labelled row; the label carries the tooltip of the parameter it names.
+fn row(ui: &mut Ui, name: &str, add: impl FnOnce(&mut Ui)) {
+    hint(ui.label(name), name);
+    add(ui);
+    ui.end_row();
+}
+
+fn slider<P: Param>(ui: &mut Ui, param: &P, setter: &ParamSetter) {
+    row(ui, param.name(), |ui| {
+        let response = ui.add(ParamSlider::for_param(param, setter).with_width(150.0));
+        hint(response, param.name());
+    });
+}
+
+fn group(ui: &mut Ui, title: &str, add: impl FnOnce(&mut Ui)) {
+    ui.add_space(4.0);
+    ui.label(egui::RichText::new(title).strong().color(ACCENT).size(15.0));
+    egui::Grid::new(title)
+        .num_columns(2)
+        .spacing([10.0, 6.0])
+        .show(ui, add);
+}
+
+/// The picture's row at `position` as the wave it plays (one cycle: the row there and back).
+fn wave_preview(ui: &mut Ui, score: &crate::score::Score, position: f32) {
+    let (rect, _) = ui.allocate_exact_size(egui::vec2(150.0, 40.0), egui::Sense::hover());
+    let painter = ui.painter_at(rect);
+    painter.rect_filled(rect, 2.0, Color32::from_gray(24));
+    let Some(wave) = &score.wave else {
+        painter.text(
+            rect.center(),
+            egui::Align2::CENTER_CENTER,
+            "no picture wave",
+            egui::FontId::proportional(11.0),
+            Color32::GRAY,
+        );
+        return;
+    };
+    let frame = (position.clamp(0.0, 1.0) * (wave.frames() - 1) as f32).round() as usize;
+    let row = wave.row(frame);
+    let cycle: Vec<u8> = row.iter().chain(row.iter().rev()).copied().collect();
+    let n = cycle.len().max(2);
+    let points: Vec<egui::Pos2> = cycle
+        .iter()
+        .enumerate()
+        .map(|(i, v)| {
+            let x = rect.left() + rect.width() * i as f32 / (n - 1) as f32;
+            let y = rect.bottom() - 3.0 - (rect.height() - 6.0) * f32::from(*v) / 255.0;
+            egui::pos2(x, y)
+        })
+        .collect();
+    painter.add(egui::Shape::line(points, egui::Stroke::new(1.5, ACCENT)));
+}
+
+/// Every parameter, grouped. Sliders: drag, Shift for fine steps, double-click (or Ctrl+click)
+/// to reset, click the value to type one.
+pub fn controls(ui: &mut Ui, p: &PixelodyParams, setter: &ParamSetter) {
+    let c = &p.composing;
+    group(ui, "Composition", |ui| {
+        row(ui, c.mode.name(), |ui| choice(ui, &c.mode, setter));
+        row(ui, c.key.name(), |ui| choice(ui, &c.key, setter));
+        row(ui, c.scale.name(), |ui| choice(ui, &c.scale, setter));
+        row(ui, c.style.name(), |ui| choice(ui, &c.style, setter));
+        slider(ui, &c.bars, setter);
+        slider(ui, &c.density, setter);
+        slider(ui, &c.low_note, setter);
+        slider(ui, &c.high_note, setter);
+        slider(ui, &c.variation, setter);
+        row(ui, c.grid.name(), |ui| choice(ui, &c.grid, setter));
+        slider(ui, &c.threshold, setter);
+        row(ui, c.invert.name(), |ui| switch(ui, &c.invert, setter));
+        row(ui, c.snap.name(), |ui| switch(ui, &c.snap, setter));
+    });
+    ui.separator();
+    group(ui, "Parts", |ui| {
+        // On switch and Level, a part to a row.
+        for (part, mix) in Part::ALL.iter().zip(p.mixes()) {
+            row(ui, part.name(), |ui| {
+                ui.horizontal(|ui| {
+                    switch(ui, &mix.on, setter);
+                    let response =
+                        ui.add(ParamSlider::for_param(&mix.level, setter).with_width(122.0));
+                    hint(response, mix.level.name());
+                });
+            });
+        }
+    });
+    ui.separator();
+    group(ui, "Timbre", |ui| {
+        row(ui, p.sound.lock_timbre.name(), |ui| {
+            switch(ui, &p.sound.lock_timbre, setter);
+        });
+        for (_, param) in p.sound.timbre() {
+            slider(ui, param, setter);
+        }
+    });
+    ui.separator();
+    // Each part's sound around the shared timbre, a group per part.
+    for (part, params) in Part::ALL.iter().zip(p.pitched()) {
+        group(ui, &format!("{} sound", part.name()), |ui| {
+            for (_, param) in params.timbre() {
+                slider(ui, param, setter);
+            }
+        });
+    }
+    group(ui, "Drum kit", |ui| {
+        for (_, param) in p.drums.timbre() {
+            slider(ui, param, setter);
+        }
+    });
+    ui.separator();
+    group(ui, "Picture wave", |ui| {
+        for (_, param) in p.wave.timbre() {
+            slider(ui, param, setter);
+        }
+        row(ui, "", |ui| {
+            wave_preview(ui, &p.score.current(), p.wave.wave_position.value())
+        });
+    });
+    ui.separator();
+    let s = &p.space;
+    group(ui, "Space", |ui| {
+        slider(ui, &s.reverb_mix, setter);
+        slider(ui, &s.reverb_size, setter);
+        slider(ui, &s.reverb_damping, setter);
+        row(ui, s.delay_time.name(), |ui| {
+            choice(ui, &s.delay_time, setter)
+        });
+        slider(ui, &s.delay_mix, setter);
+        slider(ui, &s.delay_feedback, setter);
+    });
+    ui.separator();
+    let o = &p.output;
+    group(ui, "Output", |ui| {
+        slider(ui, &o.gain_db, setter);
+        row(ui, o.internal_synth.name(), |ui| {
+            switch(ui, &o.internal_synth, setter)
+        });
+        row(ui, o.play_mode.name(), |ui| {
+            choice(ui, &o.play_mode, setter)
+        });
+        slider(ui, &o.root_key, setter);
+        row(ui, o.midi_transpose.name(), |ui| {
+            switch(ui, &o.midi_transpose, setter)
+        });
+        row(ui, o.swap_at.name(), |ui| choice(ui, &o.swap_at, setter));
+        slider(ui, &o.free_tempo_bpm, setter);
+    });
+}

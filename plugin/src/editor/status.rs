@@ -1,0 +1,170 @@
+//! What the editor tells the musician in words: the status line (what a picture became, what is
+//! loading, what went wrong), the first-minute card of a fresh instance and the highlight over a
+//! file dragged onto the editor.
+
+use egui::{Align2, Color32, FontId, Pos2, Rect, Stroke, StrokeKind, Ui, Vec2};
+
+use crate::plugin::composition::Composition;
+use crate::plugin::loader::{looks_like_picture, LoadStatus};
+use crate::score::Score;
+
+use super::theme::ACCENT;
+
+/// What a loaded picture became, for the status line: "coffee.jpg: G major, Ballad, 8 bars".
+pub fn became(name: &str, score: &Score) -> String {
+    let bars = score.bars();
+    let length = if bars == 1.0 {
+        String::from("1 bar")
+    } else {
+        format!("{bars} bars")
+    };
+    let mut parts = vec![score.tonality.clone()];
+    if !score.style.is_empty() {
+        parts.push(score.style.clone());
+    } else if score.spectrum.is_some() {
+        parts.push(String::from("Spectral"));
+    }
+    parts.push(length);
+    parts.retain(|p| !p.is_empty());
+    format!("{name}: {}", parts.join(", "))
+}
+
+pub fn status_line(ui: &mut Ui, status: &LoadStatus, info: Option<&(String, bool)>, score: &Score) {
+    match status {
+        LoadStatus::Working { name, since } => {
+            ui.add(egui::Spinner::new());
+            ui.label(format!(
+                "Turning {name} into music... {:.1} s (the current sound keeps playing)",
+                since.elapsed().as_secs_f32()
+            ));
+            return;
+        }
+        LoadStatus::Failed { message } => {
+            ui.colored_label(ui.visuals().error_fg_color, message);
+            return;
+        }
+        _ => {}
+    }
+    match info {
+        Some((message, true)) => {
+            ui.colored_label(ui.visuals().error_fg_color, message);
+        }
+        Some((message, false)) => {
+            ui.label(message);
+        }
+        None => match status {
+            LoadStatus::Loaded { name, skipped } => {
+                ui.label(became(name, score));
+                if skipped.is_empty() {
+                    ui.weak("Drop another picture to change it.");
+                } else {
+                    ui.colored_label(
+                        ui.visuals().warn_fg_color,
+                        format!("Skipped {}", skipped.join("; ")),
+                    );
+                }
+            }
+            _ => {
+                ui.weak("Drop a picture here, or open one.");
+            }
+        },
+    }
+}
+
+/// Whether the editor shows a fresh instance: the bundled example plays and nothing has been
+/// loaded since.
+pub fn first_minute(composition: &Composition, status: &LoadStatus) -> bool {
+    matches!(status, LoadStatus::Idle)
+        && composition
+            .source
+            .starts_with(&format!("{} (", crate::plugin::EXAMPLE_NAME))
+}
+
+/// The first-minute card over the bottom of the picture: what to do. Returns true when its
+/// button is clicked (open the browser, where the examples are).
+pub fn first_minute_card(ui: &mut Ui, picture_area: Rect) -> bool {
+    let size = Vec2::new(picture_area.width().min(400.0), 74.0);
+    let card = Rect::from_center_size(
+        Pos2::new(
+            picture_area.center().x,
+            picture_area.max.y - size.y / 2.0 - 10.0,
+        ),
+        size,
+    );
+    let mut open = false;
+    ui.scope_builder(egui::UiBuilder::new().max_rect(card), |ui| {
+        egui::Frame::popup(ui.style())
+            .fill(Color32::from_black_alpha(200))
+            .show(ui, |ui| {
+                ui.set_width(card.width() - 16.0);
+                ui.vertical_centered(|ui| {
+                    ui.strong("Drop a picture here to turn it into music");
+                    ui.horizontal(|ui| {
+                        ui.weak("This is the bundled example.");
+                        open = ui.link("Open a picture, or pick an example").clicked();
+                    });
+                });
+            });
+    });
+    open
+}
+
+/// While a file hovers over the editor: a highlight that says whether it will be taken.
+pub fn drop_overlay(ctx: &egui::Context) {
+    let hovered = ctx.input(|i| i.raw.hovered_files.clone());
+    let Some(first) = hovered.first() else { return };
+    let path = first.path.clone().unwrap_or_default();
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let ok = hovered
+        .iter()
+        .any(|h| h.path.as_deref().is_some_and(looks_like_picture));
+    let (colour, text) = if ok {
+        (ACCENT, format!("Drop to turn {name} into music"))
+    } else {
+        (
+            Color32::from_rgb(235, 87, 87),
+            format!("{name} is not a picture (PNG, JPEG, GIF, WebP, BMP or TIFF)"),
+        )
+    };
+    let screen = ctx.content_rect();
+    let painter = ctx.layer_painter(egui::LayerId::new(
+        egui::Order::Foreground,
+        egui::Id::unique("pixelody-drop"),
+    ));
+    painter.rect_filled(screen, 0.0, Color32::from_black_alpha(170));
+    painter.rect_stroke(
+        screen.shrink(6.0),
+        8.0,
+        Stroke::new(4.0, colour),
+        StrokeKind::Inside,
+    );
+    painter.text(
+        screen.center(),
+        Align2::CENTER_CENTER,
+        text,
+        FontId::proportional(22.0),
+        colour,
+    );
+}
+
+#[cfg(test)]
+mod became_tests {
+    use super::*;
+
+    #[test]
+    fn the_status_line_says_what_the_picture_became() {
+        let mut score = Score::new(32.0, Vec::new(), String::from("coffee.jpg (400 x 300)"));
+        score.tonality = String::from("G major");
+        score.style = String::from("Ballad");
+        assert_eq!(
+            became("coffee.jpg", &score),
+            "coffee.jpg: G major, Ballad, 8 bars"
+        );
+        let mut one = Score::new(4.0, Vec::new(), String::new());
+        one.tonality = String::from("D Dorian");
+        assert_eq!(became("a.png", &one), "a.png: D Dorian, 1 bar");
+    }
+}
