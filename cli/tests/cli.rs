@@ -336,3 +336,69 @@ fn an_animated_gif_renders_a_section_per_frame() {
         ]
     );
 }
+
+/// The long options a subcommand's `--help` lists (with their aliases), `--help` and `--version`
+/// aside.
+fn options_of(subcommand: &str) -> Vec<String> {
+    let (code, help, _) = pixelody(&[subcommand.as_ref(), "--help".as_ref()]);
+    assert_eq!(code, 0);
+    let mut options = Vec::new();
+    for line in help.lines() {
+        let line = line.trim_start();
+        let flag = line.strip_prefix("-o, ").unwrap_or(line);
+        if let Some(name) = flag.strip_prefix("--") {
+            let name: String = name
+                .chars()
+                .take_while(|c| c.is_ascii_alphanumeric() || *c == '-')
+                .collect();
+            options.push(format!("--{name}"));
+        }
+        if let Some((_, alias)) = line.split_once("[alias: ") {
+            options.push(alias.trim_end_matches(']').to_string());
+        }
+    }
+    options.retain(|o| o != "--help" && o != "--version");
+    options
+}
+
+/// Every option of `render` and `info` has its row in the README's command-line table, and every
+/// option that table names exists.
+#[test]
+fn every_option_is_in_the_readmes_table() {
+    let readme = include_str!("../../README.md");
+    let section = readme
+        .split("\n## The command line")
+        .nth(1)
+        .expect("a command-line section")
+        .split("\n## ")
+        .next()
+        .unwrap();
+    let table: Vec<&str> = section.lines().filter(|l| l.starts_with("| `")).collect();
+    let first_column = |row: &str| row.split('|').nth(1).unwrap_or("").to_string();
+    let mut documented = Vec::new();
+    for row in &table {
+        for span in first_column(row).split('`').filter(|o| o.starts_with('-')) {
+            for option in span.split(", ") {
+                documented.push(option.split(' ').next().unwrap().to_string());
+            }
+        }
+    }
+    let mut seen = Vec::new();
+    for sub in ["render", "info"] {
+        let options = options_of(sub);
+        assert!(options.len() >= 3, "{sub}: {options:?}");
+        for option in options {
+            assert!(
+                documented.contains(&option),
+                "{sub} {option} is not in the README's table"
+            );
+            seen.push(option);
+        }
+    }
+    for option in documented.iter().filter(|o| o.starts_with("--")) {
+        assert!(
+            seen.contains(option),
+            "the README names {option}, which the command line does not have"
+        );
+    }
+}
