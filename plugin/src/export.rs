@@ -198,7 +198,7 @@ mod tests {
 
     #[test]
     fn a_pieces_sections_are_markers_at_their_starts() {
-        let mut score = crate::plugin::example_score();
+        let mut score = crate::test_support::example_score();
         score.length_beats = 16.0;
         score.sections = [(0.0, "a.png (4 x 4)"), (8.0, "b.png (4 x 4)")]
             .into_iter()
@@ -233,7 +233,7 @@ mod tests {
 
     #[test]
     fn one_part_is_the_tempo_track_and_that_parts_track_of_the_whole_file() {
-        let score = crate::plugin::example_score();
+        let score = crate::test_support::example_score();
         let whole_bytes = midi_file(&score, 120.0);
         let whole = Smf::parse(&whole_bytes).unwrap().tracks;
         for (i, part) in Part::ALL.into_iter().enumerate() {

@@ -24,6 +24,8 @@ pub mod export;
 pub mod pipeline;
 pub mod plugin;
 pub mod score;
+#[cfg(test)]
+pub(crate) mod test_support;
 pub mod wavetable;
 
 nice_plug::nice_export_clap!(plugin::Pixelody);

@@ -463,7 +463,7 @@ mod tests {
                     assert!(!e.message.is_empty());
                 }
             }
-            let mut rng = crate::compose::Rng::new(name.len() as u64);
+            let mut rng = crate::test_support::Noise::new(name.len() as u64);
             for _ in 0..200 {
                 let mut b = bytes.clone();
                 let i = (rng.next_u64() as usize) % b.len();

@@ -433,17 +433,8 @@ fn spectral_frames_reproduce_the_picture() {
             ys.push(p.at(x.min(p.width - 1), p.height - 1 - k).l);
         }
     }
-    let r = correlation(&xs, &ys);
+    let r = crate::test_support::correlation(&xs, &ys);
     assert!(r > 0.95, "correlation {r}");
-}
-
-pub fn correlation(x: &[f32], y: &[f32]) -> f32 {
-    let n = x.len() as f32;
-    let (mx, my) = (x.iter().sum::<f32>() / n, y.iter().sum::<f32>() / n);
-    let cov: f32 = x.iter().zip(y).map(|(a, b)| (a - mx) * (b - my)).sum();
-    let vx: f32 = x.iter().map(|a| (a - mx) * (a - mx)).sum();
-    let vy: f32 = y.iter().map(|b| (b - my) * (b - my)).sum();
-    cov / (vx * vy).sqrt()
 }
 
 #[test]

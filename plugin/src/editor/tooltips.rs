@@ -68,12 +68,7 @@ mod tests {
 
     #[test]
     fn every_parameter_the_host_sees_has_a_tooltip() {
-        let (composition, score) = crate::plugin::example();
-        let (slot, _audio) = crate::plugin::bridge::ScoreSlot::new(score);
-        let params = crate::plugin::params::PixelodyParams::new(
-            slot,
-            crate::plugin::composition::CompositionSlot::new(composition),
-        );
+        let params = crate::test_support::example_params();
         let mut missing = Vec::new();
         assert_eq!(params.param_map().len(), 60, "the parameters the host sees");
         for (id, ptr, _) in params.param_map() {

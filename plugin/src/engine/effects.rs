@@ -325,7 +325,7 @@ mod tests {
                 "size {size}: {db} dB after {t60} s"
             );
             let (l, r): (Vec<f32>, Vec<f32>) = out[2400..24_000].iter().copied().unzip();
-            let corr = crate::compose::tests::correlation(&l, &r);
+            let corr = crate::test_support::correlation(&l, &r);
             assert!(corr.abs() < 0.5, "left and right should differ: {corr}");
             assert!(out.iter().all(|s| s.0.is_finite() && s.1.is_finite()));
         }

@@ -9,15 +9,13 @@ use super::voice::{Envelope, Timbre, VoicePool, Waves};
 use super::{Engine, EngineParams, NoteSink, SwapAt, TransportState};
 use crate::score::{Note, Part, Score, Section, SectionSound, Wave};
 
+use crate::test_support::engine_playing;
 const SR: f32 = 48_000.0;
 
 fn note(start: f64, len: f64, pitch: u8, part: Part) -> Note {
     Note {
-        start_beats: start,
-        length_beats: len,
-        pitch,
         velocity: 0.9,
-        part,
+        ..crate::test_support::note(start, len, pitch, part)
     }
 }
 
@@ -159,9 +157,7 @@ fn swap_render(second_wave: Wave) -> Vec<f32> {
     first.wave = Some(ramp_wave(true));
     let mut second = Score::new(8.0, Vec::new(), String::new());
     second.wave = Some(second_wave);
-    let mut engine = Engine::new(SR);
-    engine.reset(&p);
-    engine.swap_score(Box::new(first));
+    let mut engine = engine_playing(SR, &p, first);
     let mut out = Vec::new();
     let block = 128;
     for b in 0..(3.0 * SR) as usize / block {
@@ -451,9 +447,7 @@ fn the_tail_the_host_is_told_covers_what_rings_after_stop() {
         t.delay_feedback = 0.5;
     });
     let score = Score::new(4.0, vec![note(0.0, 4.0, 60, Part::Melody)], String::new());
-    let mut engine = Engine::new(SR);
-    engine.reset(&p);
-    engine.swap_score(Box::new(score));
+    let mut engine = engine_playing(SR, &p, score);
     let block = 512;
     let play = |engine: &mut Engine, playing: bool, at: usize| {
         let (mut l, mut r) = (vec![0.0; block], vec![0.0; block]);

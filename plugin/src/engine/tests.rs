@@ -5,6 +5,7 @@ use super::{EngineParams, TransportState};
 use crate::engine::{onset_offset, Engine};
 use crate::score::Score;
 use crate::score::{Note, Part};
+use crate::test_support::{engine_playing, onsets};
 
 fn sparse_score() -> Score {
     let notes = [0.0, 0.75, 1.0 / 3.0 + 1.0, 2.5]
@@ -23,23 +24,6 @@ fn sparse_score() -> Score {
 
 fn params() -> EngineParams {
     EngineParams::default().with_timbre(|t| t.release_ms = 10.0)
-}
-
-/// First samples that are non-zero after at least `gap` silent samples.
-fn onsets(x: &[f32], gap: usize) -> Vec<usize> {
-    let mut out = Vec::new();
-    let mut silent = gap;
-    for (i, s) in x.iter().enumerate() {
-        if *s != 0.0 {
-            if silent >= gap {
-                out.push(i);
-            }
-            silent = 0;
-        } else {
-            silent += 1;
-        }
-    }
-    out
 }
 
 #[test]
@@ -163,10 +147,8 @@ fn spectral_playback_does_not_depend_on_block_size() {
 
 #[test]
 fn stopping_releases_every_voice() {
-    let mut engine = Engine::new(48_000.0);
     let p = params();
-    engine.reset(&p);
-    engine.swap_score(Box::new(sparse_score()));
+    let mut engine = engine_playing(48_000.0, &p, sparse_score());
     let (mut l, mut r) = (vec![0.0; 256], vec![0.0; 256]);
     let playing = TransportState {
         playing: true,
@@ -186,10 +168,8 @@ fn stopping_releases_every_voice() {
 
 #[test]
 fn a_jump_releases_and_reseeks() {
-    let mut engine = Engine::new(48_000.0);
     let p = params();
-    engine.reset(&p);
-    engine.swap_score(Box::new(sparse_score()));
+    let mut engine = engine_playing(48_000.0, &p, sparse_score());
     let (mut l, mut r) = (vec![0.0; 64], vec![0.0; 64]);
     let at = |beats| TransportState {
         playing: true,
@@ -215,13 +195,7 @@ fn a_jump_releases_and_reseeks() {
 }
 
 fn note(start: f64, len: f64, pitch: u8) -> Note {
-    Note {
-        start_beats: start,
-        length_beats: len,
-        pitch,
-        velocity: 0.8,
-        part: Part::Melody,
-    }
+    crate::test_support::note(start, len, pitch, Part::Melody)
 }
 
 /// Runs `engine` over `blocks` (tempo, position, frames) and returns the note events with
@@ -255,25 +229,25 @@ fn run(
 
 #[test]
 fn starting_inside_a_held_note_chases_it() {
-    let mut engine = Engine::new(48_000.0);
     let p = params();
-    engine.reset(&p);
-    engine.swap_score(Box::new(Score::new(
-        4.0,
-        vec![note(0.0, 3.0, 60), note(3.5, 1.0, 64)],
-        String::new(),
-    )));
+    let mut engine = engine_playing(
+        48_000.0,
+        &p,
+        Score::new(
+            4.0,
+            vec![note(0.0, 3.0, 60), note(3.5, 1.0, 64)],
+            String::new(),
+        ),
+    );
     // Start at beat 2: the note from beat 0 to 3 should already sound; the note from 3.5 that
     // wraps past the loop end sounds again from 0 of the next lap.
     let ev = run(&mut engine, &p, &[(120.0, 2.0, 256)]);
     assert_eq!(ev, vec![(0, true, 60)]);
-    let mut engine = Engine::new(48_000.0);
-    engine.reset(&p);
-    engine.swap_score(Box::new(Score::new(
-        4.0,
-        vec![note(3.5, 1.0, 64)],
-        String::new(),
-    )));
+    let mut engine = engine_playing(
+        48_000.0,
+        &p,
+        Score::new(4.0, vec![note(3.5, 1.0, 64)], String::new()),
+    );
     let ev = run(&mut engine, &p, &[(120.0, 4.25, 256)]);
     assert_eq!(
         ev,
@@ -284,14 +258,16 @@ fn starting_inside_a_held_note_chases_it() {
 
 #[test]
 fn a_new_score_takes_over_at_the_next_bar() {
-    let mut engine = Engine::new(48_000.0);
     let p = params();
-    engine.reset(&p);
-    engine.swap_score(Box::new(Score::new(
-        4.0,
-        vec![note(0.0, 0.5, 60), note(2.0, 0.5, 62)],
-        String::new(),
-    )));
+    let mut engine = engine_playing(
+        48_000.0,
+        &p,
+        Score::new(
+            4.0,
+            vec![note(0.0, 0.5, 60), note(2.0, 0.5, 62)],
+            String::new(),
+        ),
+    );
     let beats_per_sample = 120.0 / 60.0 / 48_000.0;
     let blocks = |from: usize, count: usize| -> Vec<(f64, f64, usize)> {
         (from..from + count)
@@ -323,14 +299,12 @@ fn a_new_score_takes_over_at_the_next_bar() {
 
 #[test]
 fn in_three_four_the_next_bar_is_three_beats_away() {
-    let mut engine = Engine::new(48_000.0);
     let p = params();
-    engine.reset(&p);
-    engine.swap_score(Box::new(Score::new(
-        4.0,
-        vec![note(0.0, 0.5, 60)],
-        String::new(),
-    )));
+    let mut engine = engine_playing(
+        48_000.0,
+        &p,
+        Score::new(4.0, vec![note(0.0, 0.5, 60)], String::new()),
+    );
     let beats_per_sample = 120.0 / 60.0 / 48_000.0;
     let block = |b: usize| TransportState {
         playing: true,
@@ -489,7 +463,7 @@ fn the_filter_darkens_the_noise_adds_air_and_width_spreads() {
     assert!(brightness_of(&noisy) > 20.0 * brightness_of(&clean));
     // Unison spread: left and right decorrelate; without detune both sides carry one signal.
     let corr = |(l, r): (Vec<f32>, Vec<f32>)| {
-        crate::compose::tests::correlation(&l[2_000..40_000], &r[2_000..40_000])
+        crate::test_support::correlation(&l[2_000..40_000], &r[2_000..40_000])
     };
     let mono = corr(chord_render(
         &base.with_timbre(|t| {
@@ -536,9 +510,7 @@ fn the_full_synth_does_not_depend_on_block_size() {
 fn missing_tempo_and_position_fall_back_to_free_running() {
     let score = sparse_score();
     let p = params();
-    let mut engine = Engine::new(48_000.0);
-    engine.reset(&p);
-    engine.swap_score(Box::new(score.clone()));
+    let mut engine = engine_playing(48_000.0, &p, score.clone());
     let mut out = vec![0.0; 48_000];
     let mut right = vec![0.0; 48_000];
     for (l, r) in out.chunks_mut(100).zip(right.chunks_mut(100)) {
@@ -590,9 +562,7 @@ fn render_reported(
     report: impl Fn(f64) -> f64,
 ) -> (Vec<f32>, Vec<(usize, bool, u8)>) {
     let p = params();
-    let mut engine = Engine::new(48_000.0);
-    engine.reset(&p);
-    engine.swap_score(Box::new(score.clone()));
+    let mut engine = engine_playing(48_000.0, &p, score.clone());
     let beats_per_sample = bpm / 60.0 / 48_000.0;
     let (mut left, mut right) = (vec![0.0; samples], vec![0.0; samples]);
     let mut events = Vec::new();
@@ -785,9 +755,7 @@ fn band() -> Score {
 
 #[test]
 fn drums_sound_on_their_samples_and_go_out_on_channel_ten() {
-    let mut engine = Engine::new(48_000.0);
-    engine.reset(&params());
-    engine.swap_score(Box::new(band()));
+    let mut engine = engine_playing(48_000.0, &params(), band());
     let p = params();
     let mut events = Vec::new();
     let mut left = Vec::new();

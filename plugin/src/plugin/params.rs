@@ -820,16 +820,11 @@ impl PixelodyParams {
 }
 
 #[cfg(test)]
-pub(crate) mod tests {
+mod tests {
     use super::*;
     use crate::compose::NOTE_NAMES;
 
-    /// The parameters of an instance playing the bundled example.
-    pub(crate) fn params() -> PixelodyParams {
-        let (composition, score) = super::super::example();
-        let (slot, _audio) = ScoreSlot::new(score);
-        PixelodyParams::new(slot, CompositionSlot::new(composition))
-    }
+    use crate::test_support::example_params as params;
 
     #[test]
     fn the_timbre_parameters_are_the_table() {

@@ -364,7 +364,7 @@ pub fn save_user(folder: &Path, preset: &Preset) -> std::io::Result<PathBuf> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::plugin::params::tests::params;
+    use crate::test_support::example_params as params;
 
     #[test]
     fn the_knobs_are_the_parameters_the_host_knows_by_those_ids() {
