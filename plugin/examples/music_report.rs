@@ -1,5 +1,5 @@
 //! `cargo xtask music-report [DIR]`: how Pixelody's melodies move, over the generated picture set
-//! (`compose::gallery`) or the pictures in DIR, 8 bars each, beside what human melodies do. Prints a line per picture
+//! (`gallery`) or the pictures in DIR, 8 bars each, beside what human melodies do. Prints a line per picture
 //! and the medians, and writes a sheet of piano rolls (picture, then its 8 bars) to
 //! target/music-report/piano-rolls.png to look at. It measures; it asserts nothing.
 
@@ -8,8 +8,9 @@ use std::path::PathBuf;
 use pixelody::compose::measure::{
     bass_measures, groove_signature, median, melody_measures, texture_signature,
 };
-use pixelody::compose::{compose, gallery::gallery, Settings, Style};
+use pixelody::compose::{compose, Settings, Style};
 use pixelody::engine::{render_offline, EngineParams, OfflineRender};
+use pixelody::gallery::gallery;
 use pixelody::score::Part;
 
 const BARS: u32 = 8;

@@ -10,6 +10,8 @@
 //!   loudness by rendering through the engine); the plug-in's loader, the CLI and the benches
 //!   start here.
 //! - `export`: a score as a MIDI file.
+//! - `gallery`: generated pictures, each a named painter: the editor's examples, and the set the
+//!   composer is measured on (whole only in tests and with the `gallery` feature).
 //! - `plugin`: the nice-plug glue (parameters, the score hand-over, background tasks).
 //! - `editor`: egui, on top of the glue.
 //!
@@ -21,6 +23,7 @@ pub mod compose;
 pub mod editor;
 pub mod engine;
 pub mod export;
+pub mod gallery;
 pub mod pipeline;
 pub mod plugin;
 pub mod score;

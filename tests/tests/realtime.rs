@@ -81,12 +81,12 @@ fn process_never_allocates_through_swaps_wraps_jumps_and_stops() {
 
     // A piece of sixteen pictures swaps in and plays across its section boundaries (every 8
     // beats at the default Length), keys changing on their pivots.
-    let gallery = pixelody::compose::gallery::gallery();
-    let sections: Vec<(&pixelody::analysis::Picture, String)> = gallery
-        .iter()
+    let gallery: Vec<(&str, pixelody::analysis::Picture)> = pixelody::gallery::names()
         .take(16)
-        .map(|(n, p)| (p, n.clone()))
+        .filter_map(|n| Some((n, pixelody::gallery::picture(n)?)))
         .collect();
+    let sections: Vec<(&pixelody::analysis::Picture, String)> =
+        gallery.iter().map(|(n, p)| (p, n.to_string())).collect();
     let piece = pixelody::compose::piece::compose_piece(
         &sections,
         &pixelody::compose::Settings::default(),

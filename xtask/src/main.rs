@@ -158,6 +158,8 @@ fn test() -> Result<()> {
         "clippy",
         "--all-targets",
         "--workspace",
+        "--features",
+        "pixelody/gallery",
         "--",
         "-D",
         "warnings",
@@ -435,6 +437,8 @@ fn main() {
                 "pixelody",
                 "--example",
                 "music_report",
+                "--features",
+                "gallery",
                 "--",
             ])
             .args(&args[1..])),

@@ -6,7 +6,6 @@
 //! proposes a patch from its colour, contrast and texture.
 
 mod arrange;
-pub mod gallery;
 mod harmony;
 pub mod measure;
 mod melody;

@@ -189,8 +189,8 @@ pub fn compose_piece(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::compose::gallery::gallery;
     use crate::compose::{compose, Scale};
+    use crate::gallery::gallery;
 
     fn pictures(names: &[&str]) -> Vec<(Picture, String)> {
         let all = gallery();

@@ -410,7 +410,7 @@ fn scan_keeps_the_brightest_notes_of_a_crowded_step() {
 
 #[test]
 fn spectral_frames_reproduce_the_picture() {
-    let p = gallery().remove(8).1; // the mountain
+    let p = gallery().remove(8).1; // the portrait
     let s = compose(
         &p,
         &Settings {
@@ -472,9 +472,9 @@ fn the_picture_proposes_its_timbre() {
     assert!(jagged.patch.attack_ms < smooth.patch.attack_ms / 4.0);
 }
 
-/// The melodies of the generated picture set (`compose::gallery`), 8 bars each.
+/// The melodies of the generated picture set (`gallery`), 8 bars each.
 fn gallery_melodies() -> Vec<(String, Score, super::measure::MelodyMeasures)> {
-    super::gallery::gallery()
+    crate::gallery::gallery()
         .into_iter()
         .map(|(name, p)| {
             let score = compose(
@@ -685,7 +685,7 @@ fn phrases_end_on_cadences_open_then_closed() {
 
 #[test]
 fn a_two_bar_loop_is_a_phrase_that_closes_with_a_full_cadence() {
-    for (name, p) in super::gallery::gallery() {
+    for (name, p) in crate::gallery::gallery() {
         let score = compose_default(&p);
         let (tonic, _) = score.tonality.split_once(' ').unwrap();
         let t = super::theory::pitch_class(tonic).unwrap();
@@ -708,7 +708,7 @@ fn busier_pictures_and_higher_density_change_chords_more_often() {
         roots.windows(2).filter(|w| w[0] != w[1]).count()
     };
     let (mut calm, mut busy) = (0, 0);
-    for (name, p) in super::gallery::gallery() {
+    for (name, p) in crate::gallery::gallery() {
         for (density, total) in [(0.0, &mut calm), (1.0, &mut busy)] {
             let settings = Settings {
                 bars: 8,
@@ -730,7 +730,7 @@ fn busier_pictures_and_higher_density_change_chords_more_often() {
 #[test]
 fn patterns_count_as_repetitive_and_scenes_do_not() {
     let by_name: std::collections::HashMap<String, Picture> =
-        super::gallery::gallery().into_iter().collect();
+        crate::gallery::gallery().into_iter().collect();
     let repetition = |name: &str| {
         let settings = Settings {
             bars: 8,
@@ -934,9 +934,9 @@ fn the_melody_climbs_to_one_climax_two_thirds_through_and_leads_back_to_its_star
     );
 }
 
-/// The generated picture set (`compose::gallery`), 8 bars each, in `style` (`None` = Auto).
+/// The generated picture set (`gallery`), 8 bars each, in `style` (`None` = Auto).
 fn gallery_in(style: Option<super::Style>) -> Vec<(String, Score)> {
-    super::gallery::gallery()
+    crate::gallery::gallery()
         .into_iter()
         .map(|(name, p)| {
             let settings = Settings {
@@ -1095,7 +1095,7 @@ fn melodies_keep_to_low_and_high_and_an_octave_and_the_bass_stays_in_the_cellar(
         high: 59,
         ..Settings::default()
     };
-    for (name, p) in super::gallery::gallery().into_iter().step_by(5) {
+    for (name, p) in crate::gallery::gallery().into_iter().step_by(5) {
         let score = compose(&p, &narrow, name.clone());
         let outside: Vec<u8> = score
             .notes

@@ -62,7 +62,7 @@ mod tests {
     #[test]
     fn every_picture_comes_out_about_as_loud_and_none_clips() {
         let mut loudness = Vec::new();
-        for (name, p) in crate::compose::gallery::gallery().into_iter().step_by(3) {
+        for (name, p) in crate::gallery::gallery().into_iter().step_by(3) {
             let settings = Settings {
                 bars: 4,
                 ..Settings::default()

@@ -524,7 +524,7 @@ mod tests {
 
     /// A piece of `n` sections from the test gallery, as the loader makes it.
     fn piece(n: usize) -> (Composition, Score) {
-        let files: Vec<(String, Read)> = crate::compose::gallery::gallery()
+        let files: Vec<(String, Read)> = crate::gallery::gallery()
             .into_iter()
             .take(n)
             .map(|(name, p)| {

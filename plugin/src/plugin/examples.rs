@@ -1,8 +1,6 @@
 //! The example pictures a musician can pick in the editor's browser, built into the plugin: the
-//! bundled sunset, and scenes from the composer's test gallery (`compose::gallery`), chosen to
+//! bundled sunset, and scenes from the generated gallery (`gallery`), chosen to
 //! sound unlike each other. Each reaches the loader as PNG bytes, the way a file would.
-
-use crate::compose::gallery;
 
 /// Name shown in the browser, and the gallery picture it is (`None`: the bundled sunset).
 pub const EXAMPLES: [(&str, Option<&str>); 7] = [
@@ -26,7 +24,7 @@ pub fn png(name: &str) -> Option<Vec<u8>> {
     let Some(painted) = painted else {
         return Some(super::EXAMPLE_PICTURE.to_vec());
     };
-    let (_, picture) = gallery::gallery().into_iter().find(|(n, _)| n == painted)?;
+    let picture = crate::gallery::picture(painted)?;
     let flat: Vec<u8> = picture.rgb.iter().flatten().copied().collect();
     let image = image::RgbImage::from_raw(picture.width as u32, picture.height as u32, flat)?;
     let mut out = std::io::Cursor::new(Vec::new());
