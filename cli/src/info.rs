@@ -20,7 +20,7 @@ fn d(v: f32) -> f64 {
 fn reading(name: &str, picture: &analysis::Picture, settings: &Settings) -> Value {
     let features = compose::features(picture, settings);
     let tonality = compose::tonality(&features, settings);
-    let patch = compose::proposed_patch(&features, &compose::wave::wave(picture), settings);
+    let patch = compose::proposed_patch(&features, &compose::wave_rows::wave(picture), settings);
     json!({
         "picture": {
             "file": name,

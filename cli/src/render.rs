@@ -62,7 +62,7 @@ pub fn render(job: &Job) -> Result<String, String> {
         .collect();
     let gathered = pixelody::pipeline::gather(files, &|| true);
     let score = gathered
-        .compose(&settings)
+        .score(&settings)
         .ok_or_else(|| gathered.refusals().unwrap_or_default())?;
     for why in &gathered.refused {
         eprintln!("pixelody: skipped {why}");
@@ -97,7 +97,7 @@ pub fn render(job: &Job) -> Result<String, String> {
     if let Some(path) = &job.midi {
         std::fs::write(
             path,
-            pixelody::export::midi_file_of(&score, job.bpm, job.midi_part),
+            pixelody::midi_file::midi_file_of(&score, job.bpm, job.midi_part),
         )
         .map_err(|e| {
             format!(

@@ -181,7 +181,7 @@ fn pieces() {
             .map(|(k, bytes)| (format!("{k}.png"), move || Ok::<_, String>(bytes.clone())))
             .collect();
         let gathered = pixelody::pipeline::gather(files, &|| true);
-        gathered.compose(&settings).unwrap()
+        gathered.score(&settings).unwrap()
     };
     let sixteen = median_ms(5, || {
         black_box(drop());

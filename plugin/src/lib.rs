@@ -9,7 +9,7 @@
 //! - `pipeline`: the one path from files to a playable score (gather, compose, level the
 //!   loudness by rendering through the engine); the plug-in's loader, the CLI and the benches
 //!   start here.
-//! - `export`: a score as a MIDI file.
+//! - `midi_file`: a score as a standard MIDI file.
 //! - `gallery`: generated pictures, each a named painter: the editor's examples, and the set the
 //!   composer is measured on (whole only in tests and with the `gallery` feature).
 //! - `plugin`: the nice-plug glue (parameters, the score hand-over, background tasks).
@@ -22,8 +22,8 @@ pub mod analysis;
 pub mod compose;
 pub mod editor;
 pub mod engine;
-pub mod export;
 pub mod gallery;
+pub mod midi_file;
 pub mod pipeline;
 pub mod plugin;
 pub mod score;

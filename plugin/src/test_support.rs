@@ -1,8 +1,8 @@
 //! What the library's unit tests share: small builders and measures that several layers' tests
 //! use, so no test imports another layer's tests and none keeps its own copy. Test builds only.
 
-use crate::plugin::bridge::ScoreSlot;
 use crate::plugin::composition::CompositionSlot;
+use crate::plugin::handover::ScoreSlot;
 use crate::plugin::params::PixelodyParams;
 use crate::score::{Note, Part, Score};
 

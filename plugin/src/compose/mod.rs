@@ -16,7 +16,7 @@ pub mod style;
 mod texture;
 pub mod theory;
 mod timbre;
-pub mod wave;
+pub mod wave_rows;
 
 use serde::{Deserialize, Serialize};
 
@@ -216,7 +216,7 @@ pub fn register_shift(features: &analysis::Features) -> i32 {
 }
 
 /// The timbre and space a picture proposes with `settings` (what Lock Timbre keeps out): in
-/// Compose mode nudged by the style (`Style::shape`). `wave` is the picture's wave (`wave::wave`),
+/// Compose mode nudged by the style (`Style::shape`). `wave` is the picture's wave (`wave_rows::wave`),
 /// which proposes where to listen in it.
 pub fn proposed_patch(
     features: &analysis::Features,
@@ -224,7 +224,7 @@ pub fn proposed_patch(
     settings: &Settings,
 ) -> crate::score::Patch {
     let mut patch = timbre::propose(features);
-    (patch.wave_position, patch.wave_scan) = wave::proposed_position_and_scan(wave);
+    (patch.wave_position, patch.wave_scan) = wave_rows::proposed_position_and_scan(wave);
     if settings.mode == Mode::Compose {
         style(features, settings).shape(&mut patch);
     }
@@ -262,7 +262,7 @@ pub fn compose(picture: &Picture, settings: &Settings, source: String) -> Score 
         }
     };
     score.tonality = tonality.name();
-    let wave = wave::wave(picture);
+    let wave = wave_rows::wave(picture);
     score.patch = proposed_patch(&features, &wave, &settings);
     score.wave = Some(wave);
     score

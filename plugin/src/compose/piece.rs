@@ -22,7 +22,7 @@
 use super::melody::Motif;
 use super::theory::{Rng, Tonality};
 use super::{arrange, features, mood, picture_seed, proposed_patch, scan, spectral};
-use super::{style, tonality, wave, Mode, Settings};
+use super::{style, tonality, wave_rows, Mode, Settings};
 use crate::analysis::Picture;
 use crate::score::{Note, Part, Score, Section, SectionSound, BEATS_PER_BAR};
 
@@ -109,7 +109,7 @@ pub fn compose_piece(
     let first_mood = mood(&first_features);
     let chosen_style = style(&first_features, &settings);
     let partials = first.height.clamp(1, spectral::MAX_PARTIALS);
-    let first_wave = wave::wave(first);
+    let first_wave = wave_rows::wave(first);
     let first_patch = proposed_patch(&first_features, &first_wave, &settings);
 
     // Every section's key first: each hands over to the next one's.

@@ -76,7 +76,7 @@ impl App {
     /// Writes the score (or one part) where a drag hands it out, and starts the drag.
     fn drag_midi(&mut self, part: Option<Part>) {
         let score = self.link.params.score.current();
-        let bytes = crate::export::midi_file_of(&score, self.tempo(), part);
+        let bytes = crate::midi_file::midi_file_of(&score, self.tempo(), part);
         let name = drag_out::file_name(&score.source, part);
         match drag_out::write(&drag_out::folder(), &name, &bytes) {
             Ok(path) => {
@@ -170,7 +170,7 @@ impl App {
     fn export_midi(&mut self, path: &std::path::Path) {
         let score = self.link.params.score.current();
         let bpm = self.tempo();
-        let bytes = crate::export::midi_file(&score, bpm);
+        let bytes = crate::midi_file::midi_file(&score, bpm);
         let name = path
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())

@@ -20,7 +20,7 @@ use std::sync::Arc;
 
 use crate::plugin::loader::Loader;
 use crate::plugin::params::PixelodyParams;
-use crate::plugin::status::Playhead;
+use crate::plugin::playhead::Playhead;
 pub use window::{EditorSize, PixelodyEditor, SavedSize, DEFAULT_SIZE, MIN_SIZE};
 
 /// What the editor shares with the plugin.

@@ -7,7 +7,7 @@ use egui::{Align2, Color32, FontId, Pos2, Rect, Sense, Stroke, Ui, Vec2};
 
 use crate::analysis::Picture;
 use crate::plugin::composition::Composition;
-use crate::plugin::status::Playhead;
+use crate::plugin::playhead::Playhead;
 use crate::score::{drum, Note, Part, Score, Spectrum, BEATS_PER_BAR};
 
 use super::filmstrip::{filmstrip, PictureTexture, StripAction};

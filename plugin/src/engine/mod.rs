@@ -31,7 +31,7 @@ use params::{fx_target, score_level, Smoothed, Targets};
 use sequencer::Cursor;
 use spectral::{SpectralBank, CHUNK as SPECTRAL_CHUNK};
 use transport::{locate, Clock, HostPosition, Timeline};
-use voice::{Envelope, VoicePool, Waves, MAX_VOICES};
+use voice::{Envelope, PictureWaves, VoicePool, MAX_VOICES};
 
 /// Tempo used when the host does not report one (DawDreamer's first blocks, some bounce paths).
 pub const DEFAULT_BPM: f64 = 120.0;
@@ -556,7 +556,7 @@ impl Engine {
             for (j, (l, r)) in left.iter_mut().zip(right.iter_mut()).enumerate() {
                 let position = self.now.step(&targets, phase(first + j), table.is_some());
                 self.fade_left = self.fade_left.saturating_sub(1);
-                let waves = Waves {
+                let waves = PictureWaves {
                     table,
                     old: old_table,
                     position,

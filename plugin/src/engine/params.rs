@@ -4,7 +4,7 @@
 
 use super::effects::FxParams;
 use super::sections::{scanned_position, section_sound, MAX_CUTOFF_LOG2, MIN_CUTOFF_LOG2};
-use super::voice::Timbre;
+use super::voice::VoiceSound;
 use super::DEFAULT_BPM;
 use crate::score::{Patch, Score, Section, SectionSound};
 
@@ -114,9 +114,9 @@ pub(super) fn part_gain(db: f32) -> f32 {
 
 /// The timbre the parameters ask for, in the engine's smoothing domain (the parameters' ranges
 /// come from the timbre table, `score::TIMBRE`).
-pub(super) fn timbre_target(p: &EngineParams) -> Timbre {
+pub(super) fn timbre_target(p: &EngineParams) -> VoiceSound {
     let t = p.timbre.clamped();
-    Timbre {
+    VoiceSound {
         brightness: t.brightness,
         cutoff_log2: t.cutoff_hz.log2(),
         resonance: t.resonance,
@@ -145,7 +145,7 @@ pub(super) struct Smoothed {
     pub level: f32,
     /// Each part's gain, gliding towards its Level.
     pub part_gain: [f32; 4],
-    pub timbre: Timbre,
+    pub timbre: VoiceSound,
     /// The effects' settings.
     pub fx: FxParams,
     /// The wave position and scan, and where in the loop the scan stands (kept when the
@@ -237,7 +237,7 @@ pub(super) struct Targets<'a> {
     pub gain: f32,
     pub level: f32,
     pub parts: [f32; 4],
-    pub timbre: Timbre,
+    pub timbre: VoiceSound,
     pub fx: FxParams,
     pub wave_position: f32,
     pub wave_scan: f32,

@@ -5,7 +5,7 @@
 use realfft::RealFftPlanner;
 
 use super::offline::{render_offline, OfflineRender};
-use super::voice::{Envelope, Timbre, VoicePool, Waves};
+use super::voice::{Envelope, PictureWaves, VoicePool, VoiceSound};
 use super::{Engine, EngineParams, NoteSink, SwapAt, TransportState};
 use crate::score::{Note, Part, Score, Section, SectionSound, Wave};
 
@@ -205,8 +205,8 @@ fn a_score_swap_under_a_held_note_fades_between_the_waves_without_a_click() {
     );
 }
 
-fn timbre_for_clicks() -> Timbre {
-    Timbre {
+fn timbre_for_clicks() -> VoiceSound {
+    VoiceSound {
         picture: [1.0; 3],
         ..super::voice::tests::timbre(0.0)
     }
@@ -216,7 +216,7 @@ fn timbre_for_clicks() -> Timbre {
 /// triangle; returns the output.
 fn pool_render(notes: &[(u8, usize, usize)], samples: usize) -> Vec<f32> {
     let wave = ramp_wave(true);
-    let waves = Waves {
+    let waves = PictureWaves {
         table: Some(wave.table()),
         old: None,
         position: 0.0,

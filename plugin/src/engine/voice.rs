@@ -112,7 +112,7 @@ impl Voice {
 
 /// The per-sample (smoothed) timbre controls every voice reads.
 #[derive(Clone, Copy, Debug, PartialEq)]
-pub struct Timbre {
+pub struct VoiceSound {
     /// 0 = sine .. 1 = sawtooth.
     pub brightness: f32,
     /// Cutoff before the envelope opens it, as log2 of Hz (the domain it is smoothed in).
@@ -146,7 +146,7 @@ pub struct Envelope {
 
 /// The picture's wave as the voices read it this sample.
 #[derive(Clone, Copy, Debug)]
-pub struct Waves<'a> {
+pub struct PictureWaves<'a> {
     /// The playing score's wave; `None` plays the analog wave where a part asks for the picture.
     pub table: Option<&'a MipTable>,
     /// The wave of the score just replaced, which notes sounding at the swap fade out of.
@@ -166,7 +166,7 @@ fn envelopes(
     voices: &mut [Voice],
     g: &mut Lanes,
     index: i64,
-    t: &Timbre,
+    t: &VoiceSound,
     part_gain: &[f32; 4],
     any_picture: bool,
     sample_rate: f32,
@@ -232,8 +232,8 @@ fn envelopes(
 }
 
 #[cfg(test)]
-impl Waves<'_> {
-    pub const NONE: Waves<'static> = Waves {
+impl PictureWaves<'_> {
+    pub const NONE: PictureWaves<'static> = PictureWaves {
         table: None,
         old: None,
         position: 0.0,
@@ -274,7 +274,7 @@ fn frames_at(table: &MipTable, levels: [u32; 4], position: f32, idx: i32x4, frac
 /// [`analog_table`]) and the picture's wave.
 struct Sources<'a> {
     analog: &'a [f32],
-    waves: &'a Waves<'a>,
+    waves: &'a PictureWaves<'a>,
 }
 
 /// The analog oscillator's table: per octave level and sample, the sine's and the band-limited
@@ -573,10 +573,10 @@ impl VoicePool {
     pub fn tick(
         &mut self,
         index: i64,
-        t: &Timbre,
+        t: &VoiceSound,
         part_gain: &[f32; 4],
         sample_rate: f32,
-        waves: &Waves,
+        waves: &PictureWaves,
         out: &mut NoteSink,
     ) -> (f32, f32) {
         let src = Sources {
@@ -732,8 +732,8 @@ pub(super) mod tests {
     };
 
     /// A plain open timbre (no filter movement, noise or unison) at `brightness`.
-    pub(in crate::engine) fn timbre(brightness: f32) -> Timbre {
-        Timbre {
+    pub(in crate::engine) fn timbre(brightness: f32) -> VoiceSound {
+        VoiceSound {
             brightness,
             cutoff_log2: 20_000f32.log2(),
             resonance: 0.0,
@@ -759,7 +759,7 @@ pub(super) mod tests {
                 &timbre(brightness),
                 &[1.0; 4],
                 48_000.0,
-                &Waves::NONE,
+                &PictureWaves::NONE,
                 &mut out,
             );
             assert!(l > 0.0 && r > 0.0, "brightness {brightness}: {l} {r}");
@@ -768,7 +768,14 @@ pub(super) mod tests {
         let mut last = 0.0;
         for i in 0..2_000 {
             last = pool
-                .tick(i, &timbre(0.5), &[1.0; 4], 48_000.0, &Waves::NONE, &mut out)
+                .tick(
+                    i,
+                    &timbre(0.5),
+                    &[1.0; 4],
+                    48_000.0,
+                    &PictureWaves::NONE,
+                    &mut out,
+                )
                 .0;
         }
         assert_eq!(last, 0.0);

@@ -133,7 +133,7 @@ impl Gathered {
     }
 
     /// The piece, composed with `settings` and levelled; `None` when no file gave a picture.
-    pub fn compose(&self, settings: &compose::Settings) -> Option<Score> {
+    pub fn score(&self, settings: &compose::Settings) -> Option<Score> {
         if self.sections.is_empty() {
             return None;
         }
@@ -187,7 +187,7 @@ mod tests {
             g.refused
         );
         assert_eq!(g.source(), "a.png (40 x 30) + 1 more");
-        let score = g.compose(&compose::Settings::default()).unwrap();
+        let score = g.score(&compose::Settings::default()).unwrap();
         assert_eq!(score.sections.len(), 2);
         assert_eq!(score.source, "a.png (40 x 30) + 1 more");
     }
@@ -222,7 +222,7 @@ mod tests {
         let g = gather(vec![file("a.png", png(4, 4, 1))], &|| true);
         assert_eq!(g.source(), "a.png (4 x 4)");
         let g = gather(vec![file("x.txt", b"x".to_vec())], &|| true);
-        assert!(g.compose(&compose::Settings::default()).is_none());
+        assert!(g.score(&compose::Settings::default()).is_none());
         assert!(g.refusals().unwrap().starts_with("x.txt"));
         // Work no longer wanted stops before reading.
         let g = gather(vec![file("a.png", png(4, 4, 1))], &|| false);

@@ -9,7 +9,7 @@ use base64::Engine as _;
 use nice_plug::params::persist::PersistentField;
 use serde::{Deserialize, Serialize};
 
-use super::bridge::ScoreSlot;
+use super::handover::ScoreSlot;
 use crate::analysis::{Picture, MAX_SIDE};
 use crate::compose::{self, Settings};
 use crate::pipeline::Gathered;
@@ -94,7 +94,7 @@ fn picture_from(
 impl Composition {
     /// A decoded picture, known to the musician as `file`, composed with `settings`: the one way
     /// a single picture becomes a composition (the bundled example, the examples) and its score.
-    pub fn compose(picture: Picture, file: &str, settings: Settings) -> (Composition, Score) {
+    pub fn of_picture(picture: Picture, file: &str, settings: Settings) -> (Composition, Score) {
         let source = compose::source_name(file, &picture);
         let composition = Composition {
             sections: vec![SectionPicture {

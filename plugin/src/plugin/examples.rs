@@ -46,7 +46,7 @@ mod tests {
             let bytes = png(name).unwrap_or_else(|| panic!("{name} has no picture"));
             let picture = crate::analysis::decode(&bytes).expect("an example decodes");
             let (composition, score) =
-                Composition::compose(picture, &file_name(name), Settings::default());
+                Composition::of_picture(picture, &file_name(name), Settings::default());
             assert!(composition.source.starts_with(&file_name(name)));
             assert!(!score.notes.is_empty(), "{name} is silent");
             styles.push(score.style.clone());

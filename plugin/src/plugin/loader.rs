@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
-use super::bridge::ScoreSlot;
+use super::handover::ScoreSlot;
 use super::sync::lock;
 use crate::plugin::composition::CompositionSlot;
 use crate::score::Patch;
@@ -269,7 +269,7 @@ mod tests {
     fn slots() -> (
         Arc<CompositionSlot>,
         Arc<ScoreSlot>,
-        crate::plugin::bridge::AudioEnds,
+        crate::plugin::handover::AudioEnds,
     ) {
         let (c, s) = example();
         let (scores, audio) = ScoreSlot::new(s);

@@ -1,16 +1,16 @@
 //! The nice-plug glue: the `Plugin` type the hosts load. It owns the engine on the audio thread,
 //! maps the host transport and parameters onto plain engine calls, and exchanges scores with the
-//! rest of the plugin through [`bridge::ScoreSlot`].
+//! rest of the plugin through [`handover::ScoreSlot`].
 
-pub mod bridge;
 pub mod composition;
 pub mod examples;
+pub mod handover;
 pub mod loader;
 pub mod params;
+pub mod playhead;
 pub mod presets;
 pub mod randomise;
 pub mod recovery;
-pub mod status;
 pub mod sync;
 
 use std::sync::Arc;
@@ -20,10 +20,10 @@ use nice_plug::prelude::*;
 
 use crate::engine::{Engine, TransportState};
 use crate::score::Score;
-use bridge::{AudioEnds, ScoreSlot};
 use composition::{Composition, CompositionSlot};
+use handover::{AudioEnds, ScoreSlot};
 use params::{PixelodyParams, PlayChoice};
-use status::Playhead;
+use playhead::Playhead;
 
 /// The file name the bundled example is known by.
 pub const EXAMPLE_NAME: &str = "example.png";
@@ -140,7 +140,7 @@ impl Task {
 /// The bundled example picture at the default settings, and its score.
 pub fn example() -> (Composition, Score) {
     let picture = crate::analysis::decode(EXAMPLE_PICTURE).expect("the example picture decodes");
-    Composition::compose(picture, EXAMPLE_NAME, crate::compose::Settings::default())
+    Composition::of_picture(picture, EXAMPLE_NAME, crate::compose::Settings::default())
 }
 
 /// The score of the bundled example picture, at the default settings.

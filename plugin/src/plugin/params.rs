@@ -6,8 +6,8 @@ use nice_plug::prelude::*;
 
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use super::bridge::ScoreSlot;
 use super::composition::CompositionSlot;
+use super::handover::ScoreSlot;
 use super::recovery::Notices;
 use crate::compose::{self, Scale, Settings, Style};
 use crate::engine::{EngineParams, SwapAt, DEFAULT_BPM};
