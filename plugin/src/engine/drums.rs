@@ -13,7 +13,7 @@
 //! Everything is per-sample state computed from the hit's own sample count, so the sound does not
 //! depend on block boundaries. `new` allocates nothing on the heap; nothing here does.
 
-use super::voice::svf_coeffs;
+use super::filter::svf_coeffs;
 use super::{NoteOut, NoteSink};
 use crate::score::{drum, Note, Part};
 

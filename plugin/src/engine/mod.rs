@@ -4,8 +4,10 @@
 
 mod drums;
 pub mod effects;
+mod filter;
 mod midi_out;
 mod offline;
+mod oscillator;
 mod params;
 mod sections;
 mod sequencer;

@@ -1,11 +1,6 @@
-//! A fixed pool of synth voices: one or two (unison, detuned and spread) oscillators plus noise, a
-//! resonant low-pass (topology-preserving state-variable filter) opened by the envelope, a linear
-//! ADSR and a constant-power pan per part.
-//!
-//! The oscillator is the analog wave (a sine blended into a sawtooth by Brightness) blended into
-//! the picture's wave by the part's Picture amount. The sawtooth and the picture's wave are
-//! band-limited wavetables (`crate::wavetable`): each note reads the octave level whose harmonics
-//! all stay under Nyquist, so nothing folds back at any pitch.
+//! A fixed pool of synth voices: one or two (unison, detuned and spread) oscillators
+//! (`oscillator.rs`) plus noise, the resonant low-pass (`filter.rs`) opened by the envelope, a
+//! linear ADSR (each voice's, here) and a constant-power pan per part.
 //!
 //! Voices sit in groups of four: each voice's envelope and note bookkeeping run one voice at a
 //! time (they branch), then the oscillators, filters and mix of the whole group run as one
@@ -13,12 +8,15 @@
 //! elsewhere). A group with no sounding voice is skipped.
 //! `new` allocates; everything else runs on the audio thread without allocating.
 
-use wide::{f32x4, i32x4};
+use wide::f32x4;
 
+use super::filter::{svf, svf_coeffs};
+pub use super::oscillator::PictureWaves;
+use super::oscillator::{analog_table, oscillator, wrap, Sources};
 use super::sequencer::onset_offset;
 use super::{NoteOut, NoteSink};
 use crate::score::{Note, Part};
-use crate::wavetable::{self, MipTable, CYCLE};
+use crate::wavetable::{self, MipTable};
 
 pub const MAX_VOICES: usize = 32;
 /// Level of each voice before the master gain, leaving headroom for chords.
@@ -144,19 +142,6 @@ pub struct Envelope {
     pub part_scale: [f32; 3],
 }
 
-/// The picture's wave as the voices read it this sample.
-#[derive(Clone, Copy, Debug)]
-pub struct PictureWaves<'a> {
-    /// The playing score's wave; `None` plays the analog wave where a part asks for the picture.
-    pub table: Option<&'a MipTable>,
-    /// The wave of the score just replaced, which notes sounding at the swap fade out of.
-    pub old: Option<&'a MipTable>,
-    /// 0..1: where between the first frame and the last.
-    pub position: f32,
-    /// How much of the old wave's share goes per sample.
-    pub fade_step: f32,
-}
-
 /// Envelopes and note bookkeeping for a lane of four voices, a voice at a time: each voice's gain,
 /// noise sample and picture share this sample (releases due now start, filters retune every
 /// `FILTER_UPDATE` samples); `None` when none of the four sounds.
@@ -229,141 +214,6 @@ fn envelopes(
         sounding = true;
     }
     sounding.then_some((gain, white, picture))
-}
-
-#[cfg(test)]
-impl PictureWaves<'_> {
-    pub const NONE: PictureWaves<'static> = PictureWaves {
-        table: None,
-        old: None,
-        position: 0.0,
-        fade_step: 1.0,
-    };
-}
-
-/// Where four phases (0..1) fall in a cycle of [`CYCLE`] samples: the sample and the fraction.
-#[inline(always)]
-fn cycle_index(phase: f32x4) -> (i32x4, f32x4) {
-    let x = phase * f32x4::splat(CYCLE as f32);
-    let i = x.trunc_int();
-    let frac = x - f32x4::from_i32x4(i);
-    (i.max(i32x4::ZERO).min(i32x4::splat(CYCLE as i32 - 1)), frac)
-}
-
-/// Adds per-lane offsets to sample indices.
-#[inline(always)]
-fn offsets(base: [u32; 4], idx: i32x4) -> [usize; 4] {
-    let i = idx.to_array();
-    [0, 1, 2, 3].map(|k| base[k] as usize + i[k] as usize)
-}
-
-/// `table` at `position` (0..1 through its frames, neighbouring frames crossfaded), each lane at
-/// its octave level: one four-float load per lane (the table stores each frame beside the next).
-#[inline(always)]
-fn frames_at(table: &MipTable, levels: [u32; 4], position: f32, idx: i32x4, frac: f32x4) -> f32x4 {
-    let last = table.frames() - 1;
-    let x = position.clamp(0.0, 1.0) * last as f32;
-    let f0 = (x as usize).min(last);
-    let w = f32x4::splat(x - f0 as f32);
-    let base = levels.map(|l| table.offset(l as usize, f0) as u32);
-    let (a, b) = read_pairs(table.data(), offsets(base, idx), frac);
-    a + (b - a) * w
-}
-
-/// What an oscillator reads: the analog table (sine and band-limited sawtooth sample pairs, see
-/// [`analog_table`]) and the picture's wave.
-struct Sources<'a> {
-    analog: &'a [f32],
-    waves: &'a PictureWaves<'a>,
-}
-
-/// The analog oscillator's table: per octave level and sample, the sine's and the band-limited
-/// sawtooth's values side by side, so one four-float load per lane brings both and their next
-/// samples (`[sine_i, saw_i, sine_i+1, saw_i+1]`).
-fn analog_table(saw: &MipTable) -> Box<[f32]> {
-    let mut t = Vec::with_capacity(wavetable::LEVELS * wavetable::STRIDE * 2);
-    for level in 0..wavetable::LEVELS {
-        for (i, s) in saw.frame(level, 0).into_iter().enumerate() {
-            let x = (i % CYCLE) as f64 / CYCLE as f64 * std::f64::consts::TAU;
-            t.push(x.sin() as f32);
-            t.push(s);
-        }
-    }
-    t.into_boxed_slice()
-}
-
-/// Four lanes' pairs of values at pair index `at` (the analog table's sine and sawtooth, a
-/// wavetable's frame and the next frame), each interpolated by the fraction towards the next
-/// sample.
-#[inline(always)]
-fn read_pairs(data: &[f32], at: [usize; 4], frac: f32x4) -> (f32x4, f32x4) {
-    let quad = |k: usize| -> f32x4 {
-        match data.get(2 * at[k]..2 * at[k] + 4) {
-            Some(&[a, b, c, d]) => f32x4::from([a, b, c, d]),
-            _ => f32x4::ZERO,
-        }
-    };
-    let [sine_a, saw_a, sine_b, saw_b] = f32x4::transpose([quad(0), quad(1), quad(2), quad(3)]);
-    (
-        sine_a + (sine_b - sine_a) * frac,
-        saw_a + (saw_b - saw_a) * frac,
-    )
-}
-
-/// Four voices' oscillators at `phase`: sine to sawtooth by `brightness`, then to the picture's
-/// wave by `picture` (lanes still fading out of the old wave by `old`). `levels` are the lanes'
-/// octave levels, `analog_at` where those levels start in the analog table.
-#[inline(always)]
-fn oscillator(
-    src: &Sources,
-    phase: f32x4,
-    levels: [u32; 4],
-    analog_at: [u32; 4],
-    brightness: f32x4,
-    picture: Option<(f32x4, f32x4)>,
-) -> f32x4 {
-    let (idx, frac) = cycle_index(phase);
-    let (sine, saw) = read_pairs(src.analog, offsets(analog_at, idx), frac);
-    let analog = sine + (saw - sine) * brightness;
-    let Some((amount, old)) = picture else {
-        return analog;
-    };
-    let w = src.waves;
-    let wave =
-        |t: Option<&MipTable>| t.map_or(analog, |t| frames_at(t, levels, w.position, idx, frac));
-    let mut pic = wave(w.table);
-    if w.old.is_some() && old.simd_gt(f32x4::ZERO).any() {
-        pic += (wave(w.old) - pic) * old;
-    }
-    analog + (pic - analog) * amount
-}
-
-/// tan(x) for 0 <= x <= 0.45 pi (a cutoff up to 0.45 of the sample rate), to within 3e-5 (the
-/// [5/4] Padé approximant): every voice recomputes its filter often, and `tan` is a library call.
-#[inline(always)]
-fn tan(x: f32) -> f32 {
-    let x2 = x * x;
-    x * (945.0 - 105.0 * x2 + x2 * x2) / (945.0 - 420.0 * x2 + 15.0 * x2 * x2)
-}
-
-/// Cytomic's trapezoidal state-variable filter coefficients for a low-pass at `cutoff_hz`.
-pub(super) fn svf_coeffs(cutoff_hz: f32, resonance: f32, sample_rate: f32) -> [f32; 3] {
-    let fc = cutoff_hz.clamp(20.0, 0.45 * sample_rate);
-    let g = tan(std::f32::consts::PI * fc / sample_rate);
-    let k = 2.0 - 1.9 * resonance.clamp(0.0, 1.0);
-    let a1 = 1.0 / (1.0 + g * (g + k));
-    [a1, g * a1, g * g * a1]
-}
-
-#[inline(always)]
-fn svf(state: &mut [f32x4; 2], c: &[f32x4; 3], x: f32x4) -> f32x4 {
-    let two = f32x4::splat(2.0);
-    let v3 = x - state[1];
-    let v1 = c[0] * state[0] + c[1] * v3;
-    let v2 = state[1] + c[1] * state[0] + c[2] * v3;
-    state[0] = two * v1 - state[0];
-    state[1] = two * v2 - state[1];
-    v2
 }
 
 /// The signal state of four voices, lane `i` belonging to voice `4 * group + i`.
@@ -673,12 +523,6 @@ impl VoicePool {
     }
 }
 
-/// A phase that passed 1 moved back into 0..1.
-#[inline(always)]
-fn wrap(phase: f32x4) -> f32x4 {
-    phase.simd_ge(f32x4::ONE).select(phase - f32x4::ONE, phase)
-}
-
 /// The four lanes summed in a fixed order.
 #[inline(always)]
 fn sum(v: f32x4) -> f32 {
@@ -689,15 +533,7 @@ fn sum(v: f32x4) -> f32 {
 #[cfg(test)]
 pub(super) mod tests {
     use super::*;
-
-    #[test]
-    fn the_fast_tan_is_close() {
-        for i in 1..1_000 {
-            let x = i as f32 / 1_000.0 * 0.45 * std::f32::consts::PI;
-            let (got, want) = (f64::from(tan(x)), f64::from(x).tan());
-            assert!((got / want - 1.0).abs() < 3e-5, "tan {x}: {got} vs {want}");
-        }
-    }
+    use crate::wavetable::CYCLE;
 
     #[test]
     fn the_analog_table_pairs_the_sine_with_the_sawtooth() {
