@@ -81,6 +81,7 @@ fn main() {
     );
     let (mut steps, mut ranges, mut recurring, mut busy) = (vec![], vec![], vec![], vec![]);
     let mut climaxes = Vec::new();
+    let mut one_pitch_bars = 0;
     for (i, (name, picture)) in set.iter().enumerate() {
         let score = compose(picture, &settings, name.clone());
         if show.as_deref().is_some_and(|s| name.contains(s)) {
@@ -108,6 +109,7 @@ fn main() {
                     score.style
                 );
                 steps.push(m.step_share);
+                one_pitch_bars += m.one_pitch_bars;
                 ranges.push(f32::from(m.range));
                 recurring.push(m.recurring_bars);
                 busy.push(m.notes_per_bar);
@@ -176,7 +178,7 @@ fn main() {
     );
     println!("  step share       {:.2}   (0.78; target median >= 0.72, every melody >= 0.55: {:.0}% are)", median(&steps), 100.0 * share(&steps, &|s| s >= 0.55));
     println!(
-        "  range            {:.1}    (9 semitones; target median <= 12)",
+        "  range            {:.1}    (9 semitones; target median <= 10)",
         median(&ranges)
     );
     println!("  recurring bars   {:.2}   (up to 0.5-0.75; target: 60% of melodies with one: {:.0}% have)", median(&recurring), 100.0 * share(&recurring, &|r| r > 0.0));
@@ -194,6 +196,10 @@ fn main() {
         "  barely moving    {} melodies span under 5 semitones in {} bars (a tune, not a drone, needs more)",
         ranges.iter().filter(|r| **r < 5.0).count(),
         BARS
+    );
+    println!(
+        "  one-pitch bars   {one_pitch_bars} bars of three or more melody notes on one pitch, in {} melodies",
+        set.len()
     );
     // The bass and the accompaniment's groove, per picture.
     println!();

@@ -48,10 +48,14 @@ pub(super) const BASS_FLOOR: i32 = 28;
 pub(super) const BASS_ROOT_CEILING: i32 = 48;
 /// How wide the melody sings, in semitones: a singable tune keeps to about an octave.
 const MELODY_SPAN: i32 = 12;
+/// A calm picture's tune keeps to a sixth (folk melodies' median range is 9 semitones).
+const CALM_SPAN: i32 = 9;
+/// Edge density below which a picture counts as calm for its tune's span.
+const CALM_EDGES: f32 = 0.05;
 
 /// The melody's degrees of `t`: an octave (or all of Low..High where that is narrower) inside
 /// the musician's Low and High Note, placed higher the lighter the picture (`shift`, -6..6).
-fn melody_window(t: Tonality, s: &Settings, shift: i32) -> (i32, i32) {
+fn melody_window(t: Tonality, s: &Settings, shift: i32, calm: bool) -> (i32, i32) {
     let (low, high) = (i32::from(s.low), i32::from(s.high));
     let width = MELODY_SPAN.min(high - low);
     let room = high - low - width;
@@ -72,9 +76,12 @@ fn melody_window(t: Tonality, s: &Settings, shift: i32) -> (i32, i32) {
     if let Some(anchor) = anchors.min_by_key(|d| (t.pitch(*d) - base).abs()) {
         lo = anchor;
     }
-    // An octave from the lowest note (both ends the same note), where Low..High has room.
+    // An octave from the lowest note (both ends the same note), where Low..High has room; a
+    // calm picture's tune a sixth from it.
     let octave = lo + n;
-    let hi = if t.pitch(octave) <= high {
+    let hi = if calm {
+        t.degree_at_or_below(t.pitch(lo) + CALM_SPAN.min(high - t.pitch(lo)))
+    } else if t.pitch(octave) <= high {
         octave
     } else {
         t.degree_at_or_below(base + width)
@@ -163,7 +170,7 @@ pub(super) fn arrange_with(
     let mood = super::mood(f);
     let shift = super::register_shift(f);
     let low = i32::from(s.low) + shift;
-    let (deg_lo, deg_hi) = melody_window(t, s, shift);
+    let calm = f.edge_density < CALM_EDGES;
     let harmony_lo = (low - 10).max(24);
     // The bass's roots lie in the octave from here (E1 to E2 at the lowest and highest).
     let bass_lo = (low - 24).clamp(BASS_FLOOR, BASS_FLOOR + 12);
@@ -188,8 +195,25 @@ pub(super) fn arrange_with(
     let edge = (f.edge_density / 0.12).clamp(0.0, 1.0);
     let activity = ((0.1 + 0.55 * s.density + 0.3 * edge + 0.2 * mood) * style.melody_activity())
         .clamp(0.05, 1.0);
-    let (tones, opening) =
-        melody::melody(f, t, &chords, (deg_lo, deg_hi), activity, mood, rng, theme);
+    // A calm picture's tune sings within a sixth where its climax still stands out (the loop's
+    // highest note, once); otherwise, and for lively pictures, within an octave.
+    let before = rng.clone();
+    let sixth = melody_window(t, s, shift, true);
+    let (mut tones, mut opening) =
+        melody::melody(f, t, &chords, sixth, activity, mood, rng, theme.clone());
+    if !calm || !melody::single_peak(&tones) {
+        *rng = before;
+        (tones, opening) = melody::melody(
+            f,
+            t,
+            &chords,
+            melody_window(t, s, shift, false),
+            activity,
+            mood,
+            rng,
+            theme,
+        );
+    }
     for tone in tones {
         let c = f.columns[tone.step.min(steps - 1)];
         let velocity = 0.5

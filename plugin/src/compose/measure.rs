@@ -21,6 +21,8 @@ pub struct MelodyMeasures {
     /// Where the highest note last sounds: a climax is reached in one place, not a ceiling the
     /// line keeps touching.
     pub climax_until: f32,
+    /// Bars of three or more notes all on one pitch (a drone, not a tune).
+    pub one_pitch_bars: usize,
     /// Bars measured.
     pub bars: usize,
 }
@@ -101,6 +103,16 @@ pub fn melody_measures(score: &Score) -> Option<MelodyMeasures> {
             .iter()
             .rfind(|n| n.2 == hi)
             .map_or(0.0, |n| (n.0 / score.length_beats) as f32),
+        one_pitch_bars: (0..bars)
+            .filter(|&b| {
+                let bar: Vec<u8> = line
+                    .iter()
+                    .filter(|n| (n.0 / BEATS_PER_BAR) as usize == b)
+                    .map(|n| n.2)
+                    .collect();
+                bar.len() >= 3 && bar.iter().all(|&p| p == bar[0])
+            })
+            .count(),
         bars,
     })
 }

@@ -403,6 +403,7 @@ pub(super) fn melody(
             break;
         }
     }
+    turn_drones(&mut tones, bars, lo, hi);
     // Lengths: to the next note, at most half a bar; a phrase's last note to the phrase's end.
     let total = bars * STEPS;
     for k in 0..tones.len() {
@@ -416,6 +417,45 @@ pub(super) fn melody(
         tones[k].len = (next - tones[k].step).min(cap).max(1);
     }
     (tones, motifs.swap_remove(0))
+}
+
+/// A bar of three or more notes on one pitch is a drone, not a tune: its next-to-last note
+/// becomes a neighbour (the step below, or above where the bar sits at the range's bottom), so
+/// the bar turns and comes back. The loop's highest note stays the climax's.
+fn turn_drones(tones: &mut [Tone], bars: usize, lo: i32, hi: i32) {
+    let top = tones.iter().map(|t| t.degree).max().unwrap_or(hi);
+    for bar in 0..bars {
+        let at: Vec<usize> = (0..tones.len())
+            .filter(|&k| tones[k].step / STEPS == bar)
+            .collect();
+        let [first, .., before, _] = at[..] else {
+            continue;
+        };
+        let d = tones[first].degree;
+        if at.len() < 3 || at.iter().any(|&k| tones[k].degree != d) {
+            continue;
+        }
+        tones[before].degree = if d > lo {
+            d - 1
+        } else if d + 1 < top.min(hi) {
+            d + 1
+        } else {
+            d
+        };
+    }
+}
+
+/// Whether the tune's highest note sounds in one phrase only (its climax stands out).
+pub(super) fn single_peak(tones: &[Tone]) -> bool {
+    let Some(top) = tones.iter().map(|t| t.degree).max() else {
+        return true;
+    };
+    let mut phrases = tones
+        .iter()
+        .filter(|t| t.degree == top)
+        .map(|t| t.step / (PHRASE_BARS * STEPS));
+    let first = phrases.next();
+    phrases.all(|p| Some(p) == first)
 }
 
 /// A pickup at the end of the loop's last bar, after its closing note, that leads by step into
@@ -709,7 +749,18 @@ fn phrases_of(
                     phrase[k].degree = best;
                 }
             }
-            phrase[k].degree = phrase[k].degree.clamp(lo, hi);
+            // A line that runs past an edge turns round there (mirrored), rather than sticking
+            // to the edge note as a drone; the climax's phrase keeps its peak at the top.
+            let d = phrase[k].degree;
+            phrase[k].degree = if d < lo {
+                (2 * lo - d).min(hi)
+            } else if d > hi && is_climax {
+                hi
+            } else if d > hi {
+                (2 * hi - d).max(lo)
+            } else {
+                d
+            };
         }
         if climax.is_some_and(|(c, _)| c == p) {
             ceiling = phrase.iter().map(|t| t.degree).max();
