@@ -208,6 +208,7 @@ fn main() {
         "picture", "low", "high", "first", "last", "above", "par.", "outside"
     );
     let (mut grooves, mut cellar_ok, mut outside_total) = (Vec::new(), 0, 0);
+    let mut styles = Vec::new();
     let mut bass_highs = Vec::new();
     for (name, picture) in &set {
         let score = compose(picture, &settings, String::new());
@@ -220,6 +221,7 @@ fn main() {
             .count();
         outside_total += outside;
         grooves.push(groove_signature(&score));
+        styles.push(format!("{} ({})", name, score.style));
         if std::env::var_os("PIXELODY_REPORT_STYLE").is_some() {
             let f = pixelody::compose::features(picture, &settings);
             println!(
@@ -273,6 +275,20 @@ fn main() {
             g.len()
         }
     );
+    // Who shares a groove: where the picture does not yet write its own.
+    let mut shared: Vec<Vec<&str>> = Vec::new();
+    for (i, g) in grooves.iter().enumerate() {
+        let with: Vec<&str> = (0..grooves.len())
+            .filter(|&j| &grooves[j] == g)
+            .map(|j| styles[j].as_str())
+            .collect();
+        if with.len() > 1 && !shared.contains(&with) && with[0] == styles[i] {
+            shared.push(with);
+        }
+    }
+    for group in &shared {
+        println!("  one groove: {}", group.join(", "));
+    }
     // Styles: which Auto picks, and each style's texture forced on every picture.
     let mut chosen: Vec<(String, usize)> = Style::ALL
         .iter()

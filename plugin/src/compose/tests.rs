@@ -1111,3 +1111,32 @@ fn melodies_keep_to_low_and_high_and_an_octave_and_the_bass_stays_in_the_cellar(
         assert!(outside.is_empty(), "{name}: outside 50..59: {outside:?}");
     }
 }
+
+/// The picture writes the groove (the bar's onsets of harmony, bass and drums): within a style,
+/// pictures whose accents fall elsewhere get other rhythms. (Issue 29 asks for 90% with a groove
+/// of their own; this holds what is reached: 19 of 46, 30 grooves.)
+#[test]
+fn pictures_write_their_own_grooves() {
+    let grooves: Vec<String> = gallery_in(None)
+        .iter()
+        .map(|(_, s)| super::measure::groove_signature(s))
+        .collect();
+    let own = grooves
+        .iter()
+        .filter(|g| grooves.iter().filter(|o| o == g).count() == 1)
+        .count();
+    let mut distinct = grooves.clone();
+    distinct.sort();
+    distinct.dedup();
+    assert!(
+        own * 100 >= grooves.len() * 40,
+        "{own} of {} own",
+        grooves.len()
+    );
+    assert!(
+        distinct.len() * 100 >= grooves.len() * 60,
+        "{} grooves in {} pictures",
+        distinct.len(),
+        grooves.len()
+    );
+}

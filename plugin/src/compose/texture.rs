@@ -265,8 +265,25 @@ impl Texture<'_> {
             let busy = self.busy((c.start / BEATS_PER_BAR) as usize);
             let n = c.voicing.len();
             match self.style {
-                // Pads: held for the whole chord.
-                Style::Ambient => strikes(c, &[], 0.05, &mut notes),
+                // Pads held for the whole chord, breathing: the top voice sounds again, softly,
+                // on the picture's strongest accent in the chord's first bar.
+                Style::Ambient => {
+                    let from = notes.len();
+                    strikes(c, &[], 0.05, &mut notes);
+                    let bar = (c.start / BEATS_PER_BAR).floor() * BEATS_PER_BAR;
+                    let at = bar + self.strongest(&[0.5, 1.0, 1.5, 2.0, 2.5, 3.0], 1, &accents)[0];
+                    let top = (from..notes.len()).max_by_key(|&k| notes[k].pitch);
+                    if let Some(k) = top.filter(|_| at > c.start + 0.25 && at < c.end - 0.5) {
+                        let again = Note {
+                            start_beats: at,
+                            length_beats: c.end - at - 0.05,
+                            velocity: notes[k].velocity * 0.8,
+                            ..notes[k]
+                        };
+                        notes[k].length_beats = at - notes[k].start_beats - 0.05;
+                        notes.push(again);
+                    }
+                }
                 // Broken chords (low, high, middle, high) in calm bars, arpeggios up and down in
                 // busy ones, eighths held over each other.
                 Style::Ballad => {
@@ -600,11 +617,19 @@ impl Texture<'_> {
                     }
                 }
                 Style::Chiptune => {
-                    let kicks: [&[usize]; 3] = [&[0, 6, 8], &[0, 8, 10], &[0, 3, 8, 11]];
-                    for &k in kicks[self.pick(3, 6)] {
-                        hits.push((k, KICK, if k % 4 == 0 { 0.9 } else { 0.7 }));
+                    // Kicks on 1 and 3, and one (two in a dense score) where the picture's
+                    // bottom is strongest off the beat; a ghost snare on its accent.
+                    hits.extend([(0, KICK, 0.9), (8, KICK, 0.9)]);
+                    let more = 1 + usize::from(self.density > 0.6);
+                    for t in self.strongest(&[0.75, 1.5, 2.5, 2.75, 3.5], more, &low_accents) {
+                        hits.push(((t * 4.0) as usize, KICK, 0.7));
                     }
-                    hits.extend([(4, SNARE, 0.85), (12, SNARE, 0.85)]);
+                    let ghost = self.strongest(&[1.75, 3.25, 3.75], 1, &accents)[0];
+                    hits.extend([
+                        (4, SNARE, 0.85),
+                        (12, SNARE, 0.85),
+                        ((ghost * 4.0) as usize, SNARE, 0.35),
+                    ]);
                     hats(&mut hits, 1);
                     if fill {
                         hits.retain(|h| h.0 < 12 || h.1 != CLOSED_HAT);
