@@ -595,6 +595,10 @@ impl Texture<'_> {
                     for s in [0, 4, 8, 12] {
                         hits.push((s, KICK, 0.95));
                     }
+                    // A soft pickup kick a sixteenth before the beat where the picture's bottom
+                    // is strongest.
+                    let pickup = self.strongest(&[0.75, 1.75, 2.75, 3.75], 1, &low_accents)[0];
+                    hits.push(((pickup * 4.0) as usize, KICK, 0.5));
                     // Clap on the backbeat, or on every beat's off-beat sixteenth; the off-beat
                     // hats open, or closed and a ride on the picture's accent.
                     match self.pick(3, 4) {
