@@ -197,23 +197,33 @@ pub(super) fn arrange_with(
         .clamp(0.05, 1.0);
     // A calm picture's tune sings within a sixth where its climax still stands out (the loop's
     // highest note, once); otherwise, and for lively pictures, within an octave.
-    let before = rng.clone();
-    let sixth = melody_window(t, s, shift, true);
-    let (mut tones, mut opening) =
-        melody::melody(f, t, &chords, sixth, activity, mood, rng, theme.clone());
-    if !calm || !melody::single_peak(&tones) {
-        *rng = before;
-        (tones, opening) = melody::melody(
-            f,
-            t,
-            &chords,
-            melody_window(t, s, shift, false),
-            activity,
-            mood,
-            rng,
-            theme,
-        );
-    }
+    let calm_tune = calm
+        .then(|| {
+            let mut attempt = rng.clone();
+            let sixth = melody_window(t, s, shift, true);
+            let tune = melody::melody(
+                f,
+                t,
+                &chords,
+                sixth,
+                activity,
+                mood,
+                &mut attempt,
+                theme.clone(),
+            );
+            melody::single_peak(&tune.0).then(|| (tune, attempt))
+        })
+        .flatten();
+    let (tones, opening) = match calm_tune {
+        Some((tune, attempt)) => {
+            *rng = attempt;
+            tune
+        }
+        None => {
+            let octave = melody_window(t, s, shift, false);
+            melody::melody(f, t, &chords, octave, activity, mood, rng, theme)
+        }
+    };
     for tone in tones {
         let c = f.columns[tone.step.min(steps - 1)];
         let velocity = 0.5

@@ -660,9 +660,7 @@ impl OutputParams {
             .with_value_to_string(formatters::v2s_f32_rounded(1)),
             internal_synth: BoolParam::new("Internal Synth", true),
             play_mode: EnumParam::new("Play Mode", PlayChoice::Transport),
-            root_key: IntParam::new("Root Key", 60, IntRange::Linear { min: 0, max: 127 })
-                .with_value_to_string(formatters::v2s_i32_key_formatter())
-                .with_string_to_value(formatters::s2v_i32_key_formatter()),
+            root_key: note("Root Key", 60, 0, 127),
             midi_transpose: BoolParam::new("MIDI Transpose", false),
             swap_at: EnumParam::new("Score Change", SwapChoice::NextBar),
             free_tempo_bpm: FloatParam::new(
