@@ -211,7 +211,7 @@ pub(super) fn arrange_with(
                 &mut attempt,
                 theme.clone(),
             );
-            melody::single_peak(&tune.0).then(|| (tune, attempt))
+            melody::single_peak(&tune.0).then_some((tune, attempt))
         })
         .flatten();
     let (tones, opening) = match calm_tune {
