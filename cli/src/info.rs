@@ -21,6 +21,8 @@ fn reading(name: &str, picture: &analysis::Picture, settings: &Settings) -> Valu
     let features = compose::features(picture, settings);
     let tonality = compose::tonality(&features, settings);
     let patch = compose::proposed_patch(&features, &compose::wave_rows::wave(picture), settings);
+    // The chords as they sound (Compose mode): the progression family and its bars.
+    let score = compose::compose(picture, settings, name.to_string());
     json!({
         "picture": {
             "file": name,
@@ -39,6 +41,8 @@ fn reading(name: &str, picture: &analysis::Picture, settings: &Settings) -> Valu
             "style": compose::style(&features, settings).name(),
             "style_from": if settings.style.is_some() { "setting" } else { "energy, mood and repetition" },
             "bars": settings.bars,
+            "progression": score.progression,
+            "chords": compose::measure::progression(&score),
         },
         "proposed_timbre": patch_json(&patch),
     })
@@ -88,7 +92,7 @@ fn text(r: &Value) -> String {
     );
     out += &format!(
         "Key {} {} (key from {}, scale from {}); style {} (from {}); mood {:+.2} (-1 dark, grey, \
-         cool .. +1 light, colourful, warm); melody range moved {:+} semitones by lightness\n\n",
+         cool .. +1 light, colourful, warm); melody range moved {:+} semitones by lightness\n{}\n",
         m["key"].as_str().unwrap_or(""),
         m["scale"].as_str().unwrap_or(""),
         m["key_from"].as_str().unwrap_or(""),
@@ -97,6 +101,20 @@ fn text(r: &Value) -> String {
         m["style_from"].as_str().unwrap_or(""),
         n(&m["mood"]),
         m["register_shift_semitones"],
+        match m["progression"].as_str() {
+            Some(family) if !family.is_empty() => format!(
+                "Chords ({family}): {}\n",
+                m["chords"]
+                    .as_array()
+                    .map(|bars| bars
+                        .iter()
+                        .filter_map(Value::as_str)
+                        .collect::<Vec<_>>()
+                        .join(" | "))
+                    .unwrap_or_default()
+            ),
+            _ => String::new(),
+        },
     );
     out += &format!("{:<26} {:>8}   {}\n", "What it reads", "value", "drives");
     let rows = [

@@ -114,10 +114,10 @@ pub fn render(job: &Job) -> Result<String, String> {
         display(&job.output),
         settings.mode.name(),
         score.tonality,
-        if score.style.is_empty() {
-            String::new()
-        } else {
-            format!(", {}", score.style)
+        match (score.style.as_str(), score.progression.as_str()) {
+            ("", _) => String::new(),
+            (style, "") => format!(", {style}"),
+            (style, family) => format!(", {style} ({family} chords)"),
         },
         score.bars(),
         match score.sections.len() {

@@ -6,7 +6,7 @@
 use std::path::PathBuf;
 
 use pixelody::compose::measure::{
-    bass_measures, groove_signature, median, melody_measures, texture_signature,
+    bass_measures, groove_signature, median, melody_measures, progression, texture_signature,
 };
 use pixelody::compose::{compose, Settings, Style};
 use pixelody::engine::{render_offline, EngineParams, OfflineRender};
@@ -52,6 +52,55 @@ fn pictures_in(dir: &std::path::Path) -> Vec<(String, pixelody::analysis::Pictur
             }
         })
         .collect()
+}
+
+/// The progression each picture's chords follow (its family and the chords heard, bar by bar),
+/// then the families in use and how the first phrase ends (a half cadence on V at the loop's
+/// midpoint, or another open chord, or the tonic).
+fn harmony_table(set: &[(String, pixelody::analysis::Picture)], settings: &Settings) {
+    println!();
+    println!(
+        "{:<26} {:<20} {:<9} progression",
+        "picture", "family", "style"
+    );
+    let mut families: Vec<(String, usize)> = Vec::new();
+    let (mut half, mut tonic_mid, mut tonic_start) = (0, 0, 0);
+    for (name, picture) in set {
+        let score = compose(picture, settings, String::new());
+        let bars = progression(&score);
+        println!(
+            "{:<26} {:<20} {:<9} {}",
+            name,
+            score.progression,
+            score.style,
+            bars.join(" | ")
+        );
+        match families.iter_mut().find(|f| f.0 == score.progression) {
+            Some(f) => f.1 += 1,
+            None => families.push((score.progression.clone(), 1)),
+        }
+        // The first phrase's end: the chord on beat 3 of bar 4.
+        let mid = bars.get(3).map(|b| b.rsplit('-').next().unwrap_or(b));
+        half += usize::from(matches!(mid, Some("V" | "v")));
+        tonic_mid += usize::from(matches!(mid, Some("I" | "i")));
+        let first = bars.first().map(|b| b.split('-').next().unwrap_or(b));
+        tonic_start += usize::from(matches!(first, Some("I" | "i")));
+    }
+    families.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+    println!(
+        "Families: {} in use ({}). Bar 4 ends on V or v (a half cadence at the midpoint) in {} of \
+         {} pieces, on the tonic in {}; {} start on the tonic.",
+        families.len(),
+        families
+            .iter()
+            .map(|(f, n)| format!("{f} {n}"))
+            .collect::<Vec<_>>()
+            .join(", "),
+        half,
+        set.len(),
+        tonic_mid,
+        tonic_start
+    );
 }
 
 fn main() {
@@ -310,6 +359,7 @@ fn main() {
             .collect::<Vec<_>>()
             .join(", ")
     );
+    harmony_table(&set, &settings);
     println!("Texture signature, each style forced on every picture (medians):");
     println!(
         "  {:<10} {:>16} {:>18} {:>14} {:>14}",

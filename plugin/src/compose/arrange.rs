@@ -7,13 +7,14 @@
 //! - Rhythm: how likely a step is to sound grows with the Density setting, the picture's edge
 //!   density, its emotional brightness (lighter, saturated, warm = livelier) and the slice's own
 //!   edges; downbeats are favoured.
-//! - Chords and bass (harmony.rs): one or two diatonic triads a bar as the picture's regions
-//!   light them and its energy drives them, with half, authentic (ii-V-I, IV-V-I), plagal and
-//!   deceptive cadences; voiced in three parts with the smallest movement from the previous
-//!   chord; a bass that moves through inversions and passing tones.
+//! - Chords and bass (harmony.rs): a progression family (progressions.rs) the style and the
+//!   picture choose, one or two chords a bar as the picture's energy drives them, a half cadence
+//!   at the period's midpoint and a close on I; voiced in three parts with the smallest movement
+//!   from the previous chord; a bass that moves through inversions and passing tones. Chords
+//!   from outside the key stay out of the melody's way (no cross-relations).
 //! - Velocity follows local contrast.
 
-use super::harmony::{self, chord_tonality, triad};
+use super::harmony::{self, chord_tonality, Chord};
 use super::melody::{self, Motif, METRIC_WEIGHT};
 use super::style::{swung, Style};
 use super::texture::Texture;
@@ -94,7 +95,7 @@ fn melody_window(t: Tonality, s: &Settings, shift: i32, calm: bool) -> (i32, i32
 /// bass note struck on the second beat takes its chord's third instead (the chord in first
 /// inversion), in the octave nearest it and still under the chord. Not on a phrase's last
 /// chord (cadences stand on their roots) or the loop's last bass note.
-fn avoid_parallels(notes: &mut [Note], ct: Tonality, degrees: &[i32]) {
+fn avoid_parallels(notes: &mut [Note], ct: Tonality, chords: &[Chord]) {
     let half = BEATS_PER_BAR / harmony::HALVES as f64;
     fn sounding(notes: &[Note], part: Part, t: f64) -> impl Iterator<Item = (usize, i32)> + '_ {
         notes
@@ -114,7 +115,7 @@ fn avoid_parallels(notes: &mut [Note], ct: Tonality, degrees: &[i32]) {
         .max_by(|a, b| a.1.start_beats.total_cmp(&b.1.start_beats))
         .map(|(i, _)| i);
     let mut previous: Option<(i32, i32)> = None;
-    for (h, &degree) in degrees.iter().enumerate() {
+    for (h, &chord) in chords.iter().enumerate() {
         let t = h as f64 * half;
         let melody = sounding(notes, Part::Melody, t).map(|(_, p)| p).max();
         let bass = sounding(notes, Part::Bass, t).min_by_key(|&(_, p)| p);
@@ -133,7 +134,7 @@ fn avoid_parallels(notes: &mut [Note], ct: Tonality, degrees: &[i32]) {
                 && m != m0
                 && (m - m0).signum() == (b - b0).signum();
             if parallel && struck_here && !cadence && Some(bi) != last_bass {
-                let third = harmony::triad(ct, degree)[1];
+                let third = chord.pcs(ct)[1];
                 let lowest_chord = sounding(notes, Part::Harmony, t).map(|(_, p)| p).min();
                 let ceiling = lowest_chord.map_or(BASS_ROOT_CEILING + 7, |p| p - 1);
                 let candidates = [-12, 0, 12].map(|o| b - (b - third).rem_euclid(12) + o);
@@ -151,12 +152,89 @@ fn avoid_parallels(notes: &mut [Note], ct: Tonality, degrees: &[i32]) {
     }
 }
 
-pub fn arrange(f: &Features, s: &Settings, t: Tonality, style: Style, rng: &mut Rng) -> Vec<Note> {
-    arrange_with(f, s, t, style, rng, None).0
+/// An arrangement: its notes, the melody's opening material (a piece's theme) and the name of
+/// the progression family its chords follow.
+pub(super) struct Arranged {
+    pub notes: Vec<Note>,
+    pub opening: Motif,
+    pub progression: &'static str,
+}
+
+/// A borrowed or secondary chord brings a note from outside the key (the major V's leading tone
+/// in a minor key, the borrowed iv's minor third, bVII's flat seventh): a melody note a semitone
+/// from it, sounding with it, grates (a cross-relation), so it moves to the nearest note of its
+/// scale that grates with nothing sounding.
+/// The melody stays within Low and High Note (`range`).
+fn avoid_cross_relations(
+    notes: &mut [Note],
+    t: Tonality,
+    ct: Tonality,
+    range: std::ops::RangeInclusive<i32>,
+) {
+    let chord_at = |notes: &[Note], at: f64| -> Vec<i32> {
+        notes
+            .iter()
+            .filter(|n| {
+                n.part == Part::Harmony
+                    && n.start_beats <= at + 1e-6
+                    && at + 1e-6 < n.start_beats + n.length_beats
+            })
+            .map(|n| i32::from(n.pitch) % 12)
+            .collect()
+    };
+    for i in 0..notes.len() {
+        if notes[i].part != Part::Melody {
+            continue;
+        }
+        let pcs = chord_at(notes, notes[i].start_beats);
+        let m = i32::from(notes[i].pitch);
+        let grates = pcs
+            .iter()
+            .any(|&h| !ct.contains(h as u8) && matches!((h - m).rem_euclid(12), 1 | 11));
+        if !grates {
+            continue;
+        }
+        // The nearest note of the scale that grates with nothing sounding, a chord tone rather
+        // than not, and another pitch than the melody's notes either side (no drone).
+        let neighbours: Vec<i32> = [i.checked_sub(1), Some(i + 1)]
+            .into_iter()
+            .flatten()
+            .filter_map(|k| notes.get(k))
+            .filter(|n| n.part == Part::Melody)
+            .map(|n| i32::from(n.pitch))
+            .collect();
+        let cost = |p: i32| {
+            let harsh = pcs
+                .iter()
+                .any(|&h| matches!((h - p).rem_euclid(12), 1 | 11));
+            let fits = range.contains(&p) && t.contains(p as u8) && !harsh;
+            fits.then(|| {
+                (p - m).abs()
+                    + if pcs.contains(&p.rem_euclid(12)) {
+                        0
+                    } else {
+                        1
+                    }
+                    + if neighbours.contains(&p) { 6 } else { 0 }
+            })
+        };
+        if let Some(p) = (1..=5)
+            .flat_map(|d| [m - d, m + d])
+            .filter_map(|p| cost(p).map(|c| (c, p)))
+            .min()
+            .map(|(_, p)| p)
+        {
+            notes[i].pitch = p as u8;
+        }
+    }
+}
+
+pub fn arrange(f: &Features, s: &Settings, t: Tonality, style: Style, rng: &mut Rng) -> Arranged {
+    arrange_with(f, s, t, style, rng, None)
 }
 
 /// [`arrange`], with `theme` (when given) as the melody's opening material instead of a motif
-/// from the picture; also returns the opening material it used (a piece's theme).
+/// from the picture.
 pub(super) fn arrange_with(
     f: &Features,
     s: &Settings,
@@ -164,7 +242,7 @@ pub(super) fn arrange_with(
     style: Style,
     rng: &mut Rng,
     theme: Option<Motif>,
-) -> (Vec<Note>, Motif) {
+) -> Arranged {
     let bars = f.regions.len();
     let steps = bars * STEPS_PER_BAR;
     let mood = super::mood(f);
@@ -179,8 +257,8 @@ pub(super) fn arrange_with(
 
     // Chords, one or two a bar, with cadences (harmony.rs).
     let ct = chord_tonality(t);
-    let degrees = harmony::progression(f, s, ct, rng);
-    let chords: Vec<[i32; 3]> = degrees.iter().map(|&d| triad(ct, d)).collect();
+    let progression = harmony::progression(f, s, ct, style);
+    let chords: Vec<[i32; 3]> = progression.chords.iter().map(|c| c.pcs(ct)).collect();
 
     let mut notes = Vec::new();
     let note = |start: f64, len: f64, pitch: i32, velocity: f32, part: Part| Note {
@@ -241,7 +319,7 @@ pub(super) fn arrange_with(
     let texture = Texture {
         f,
         ct,
-        degrees: &degrees,
+        chords: &progression.chords,
         harmony_lo,
         bass_lo,
         density: s.density,
@@ -249,7 +327,8 @@ pub(super) fn arrange_with(
         variant: (rng.next_u64() % 3) as usize,
     };
     notes.extend(texture.parts());
-    avoid_parallels(&mut notes, ct, &degrees);
+    avoid_parallels(&mut notes, ct, &progression.chords);
+    avoid_cross_relations(&mut notes, t, ct, i32::from(s.low)..=i32::from(s.high));
     // The style's feel: swung off-beats move every part together.
     let swing = style.swing();
     if swing != 0.5 {
@@ -259,5 +338,9 @@ pub(super) fn arrange_with(
             n.start_beats = start;
         }
     }
-    (notes, opening)
+    Arranged {
+        notes,
+        opening,
+        progression: progression.family,
+    }
 }

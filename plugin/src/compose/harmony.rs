@@ -1,25 +1,24 @@
 //! Compose mode's harmony: which chord sounds on each half bar, and the bass line under it.
 //!
-//! - One chord a bar from the bar's region (darker regions take vi, ii, iii, lighter ones IV, V,
-//!   I); the loop starts on I, and so does every period that looks like the first.
+//! - A progression family (progressions.rs) chosen by the style and the picture (its mood and
+//!   how much it moves): an eight-bar period of two four-bar phrases, the first ending open
+//!   (a half cadence on V in most families: at the loop's midpoint), the second closing on I.
+//!   Shorter loops take the period's opening, its half cadence and its close; longer ones repeat
+//!   it.
 //! - Harmonic rhythm from the picture's energy (its edges, the Density setting and the bar's own
-//!   edges): busy bars take a second chord on beat 3 that leads into the next bar's chord (the
-//!   chord a fifth above it, or a third below the bar's own), calm bars hold one chord.
+//!   edges): a busy bar that holds one chord takes a second on beat 3 that leads into the next
+//!   bar's chord (the chord a fifth above it, or a third below the bar's own); calm bars hold one.
 //! - A two-bar loop (one phrase): I and a chord from the picture's lightness, then V-I (IV-I in a
 //!   dark picture) in the second bar, the tonic on beat 3.
-//! - Cadences: every antecedent phrase ends open on V (a half cadence; in a busy bar after the
-//!   bar's own chord); every consequent closes on I, prepared in the bar before by V (authentic),
-//!   IV (plagal), or both halves of a busier bar: ii-V or IV-V (ii-V-I, IV-V-I). A consequent that
-//!   is not the loop's last may, in a dark region, close on vi instead (deceptive, V-vi) and so
-//!   carry on into the next section.
 //! - Bass: roots on the bar's strong beats, the chord's third (a first inversion) where that makes
 //!   the line move by step, passing tones between chords a third apart and approach notes into
 //!   the next chord where the bottom of the picture is busy; cadence chords stand on their roots,
 //!   and the loop's last beat walks back to its first (the dominant under the closing tonic).
 
 use super::arrange::{rank, span};
-use super::melody::{span_likeness, PHRASE_BARS};
-use super::theory::{Rng, Scale, Tonality};
+use super::progressions;
+use super::style::Style;
+use super::theory::{Scale, Tonality};
 use super::Settings;
 use crate::analysis::Features;
 use crate::score::BEATS_PER_BAR;
@@ -28,6 +27,8 @@ use crate::score::BEATS_PER_BAR;
 pub const HALVES: usize = 2;
 /// Degrees of the bar chords, darkest region first.
 const CHORDS_DARK_TO_LIGHT: [i32; 6] = [5, 1, 2, 3, 4, 0];
+/// Bars in a period: an antecedent and a consequent phrase of four bars.
+const PERIOD_BARS: usize = 8;
 
 /// The seven-note scale whose triads harmonise `scale` (pentatonics borrow from their parents).
 pub fn chord_tonality(t: Tonality) -> Tonality {
@@ -49,160 +50,235 @@ fn is_consonant(pcs: [i32; 3]) -> bool {
     (pcs[2] - pcs[0]).rem_euclid(12) == 7
 }
 
-/// Where bar `b` of `bars` stands in its phrase pair.
+/// A chord of the progression, on a degree of the chords' seven-note tonality.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Chord {
+    /// The triad the scale builds on the degree.
+    Diatonic(i32),
+    /// A major triad on the degree's root: V in a minor key, a secondary dominant (II = V/V,
+    /// III = V/vi).
+    Major(i32),
+    /// A minor triad on the degree's root: the minor iv a major key borrows.
+    Minor(i32),
+    /// A major triad this many semitones above the tonic (bVII, bVI, bIII: borrowed from the
+    /// parallel minor where the key has none).
+    On(i32),
+}
+
+impl Chord {
+    pub const TONIC: Chord = Chord::Diatonic(0);
+
+    /// Pitch classes: root, third, fifth.
+    pub fn pcs(self, ct: Tonality) -> [i32; 3] {
+        let triad_on =
+            |root: i32, third: i32| [root, root + third, root + 7].map(|p| p.rem_euclid(12));
+        match self {
+            Chord::Diatonic(d) => triad(ct, d),
+            Chord::Major(d) => triad_on(ct.pitch(d), 4),
+            Chord::Minor(d) => triad_on(ct.pitch(d), 3),
+            Chord::On(s) => triad_on(i32::from(ct.tonic) + s, 4),
+        }
+    }
+
+    /// The scale degree the chord stands on (the one at or below its root where the root is
+    /// not in the scale): for the bass's scale-step arithmetic.
+    pub fn degree(self, ct: Tonality) -> i32 {
+        match self {
+            Chord::Diatonic(d) | Chord::Major(d) | Chord::Minor(d) => d,
+            Chord::On(s) => ct.degree_at_or_below(i32::from(ct.tonic) + s.rem_euclid(12)),
+        }
+    }
+
+    /// Its seventh's pitch class: the scale's over a diatonic chord, a minor seventh over the
+    /// others (a secondary dominant's, a borrowed chord's).
+    pub fn seventh(self, ct: Tonality) -> i32 {
+        match self {
+            Chord::Diatonic(d) => ct.pitch(d + 6).rem_euclid(12),
+            _ => (self.pcs(ct)[0] + 10).rem_euclid(12),
+        }
+    }
+
+    /// Whether its root is the tonic.
+    pub fn is_tonic(self, ct: Tonality) -> bool {
+        self.pcs(ct)[0] == i32::from(ct.tonic) % 12
+    }
+
+    /// This chord, or where the mode makes it diminished or augmented, a diatonic one a third
+    /// below or above it (they share two notes): the one that is neither the tonic nor one of
+    /// `avoid` (its neighbours) where there is such a one.
+    pub fn consonant(self, ct: Tonality, avoid: &[Chord]) -> Chord {
+        if is_consonant(self.pcs(ct)) {
+            return self;
+        }
+        let d = self.degree(ct);
+        let mut candidates = [d - 2, d + 2, d - 1, d + 1]
+            .into_iter()
+            .map(|d| Chord::Diatonic(d.rem_euclid(7)))
+            .filter(|c| is_consonant(c.pcs(ct)));
+        let first = candidates.clone().next();
+        candidates
+            .find(|c| !c.is_tonic(ct) && !avoid.contains(c))
+            .or(first)
+            .unwrap_or(self)
+    }
+
+    /// As a musician writes it: a Roman numeral (I, vi, bVII).
+    #[cfg(test)]
+    pub fn roman(self, ct: Tonality) -> String {
+        let pcs = self.pcs(ct);
+        super::measure::numeral(
+            pcs[0] - i32::from(ct.tonic),
+            (pcs[1] - pcs[0]).rem_euclid(12) == 3,
+        )
+    }
+}
+
+/// Where bar `b` of `bars` stands in its period.
 struct Place {
-    /// The last bar of a phrase.
+    /// The last bar of a phrase: its half cadence or its close.
     phrase_end: bool,
-    /// Its phrase closes (a consequent, or the loop's last phrase).
-    closing: bool,
-    /// The bar before a closing phrase's last bar.
+    /// The bar before a closing bar.
     before_close: bool,
-    /// The loop's last phrase.
-    last_phrase: bool,
+}
+
+/// The bar of an eight-bar family each bar of a `bars`-bar loop plays: periods of up to eight
+/// bars, each an antecedent (its opening bars, then bar 4, the half cadence) and a consequent
+/// (its opening bars, then bars 7 and 8, the close).
+fn period_bars(bars: usize) -> Vec<usize> {
+    if bars == 2 {
+        return vec![0, 7];
+    }
+    let mut out = Vec::with_capacity(bars);
+    let mut left = bars;
+    while left > 0 {
+        let n = left.min(PERIOD_BARS);
+        left -= n;
+        let first = n.div_ceil(2);
+        let second = n - first;
+        // The antecedent: bars 1-3 spread over all but its last bar, which is bar 4.
+        for i in 0..first {
+            out.push(if i + 1 == first && (first > 1 || second > 0) {
+                3
+            } else {
+                (i * 3 / (first - 1).max(1)).min(2)
+            });
+        }
+        // The consequent: bars 5-6 spread over all but its last two, which are bars 7 and 8.
+        for i in 0..second {
+            out.push(if i + 1 == second {
+                7
+            } else if i + 2 == second {
+                6
+            } else {
+                4 + (i * 2 / (second - 2).max(1)).min(1)
+            });
+        }
+    }
+    out
 }
 
 fn place(b: usize, bars: usize) -> Place {
-    let phrase_bars = PHRASE_BARS.min(bars);
-    let phrase = b / phrase_bars;
-    let phrases = bars.div_ceil(phrase_bars);
+    let slots = period_bars(bars);
+    let slot = slots[b.min(slots.len() - 1)];
     Place {
-        phrase_end: (b + 1).is_multiple_of(phrase_bars) || b + 1 == bars,
-        closing: phrase % 2 == 1 || b + 1 == bars,
-        before_close: b + 1 < bars
-            && (b + 2).is_multiple_of(phrase_bars)
-            && phrase_bars > 1
-            && (phrase % 2 == 1 || b + 2 == bars),
-        last_phrase: phrase + 1 == phrases,
+        phrase_end: slot == 3 || slot == 7,
+        before_close: slots.get(b + 1) == Some(&7) && b + 1 < bars,
     }
 }
 
-/// The chord degree (of `ct`) on each half bar of the loop: `HALVES` per bar.
-pub fn progression(f: &Features, s: &Settings, ct: Tonality, rng: &mut Rng) -> Vec<i32> {
+/// The progression of a loop: its family's name and the chord on each half bar (`HALVES` per
+/// bar).
+pub struct Progression {
+    pub family: &'static str,
+    pub chords: Vec<Chord>,
+}
+
+/// The chords of the loop: `HALVES` per bar, in the family `style` plays for this picture.
+pub fn progression(f: &Features, s: &Settings, ct: Tonality, style: Style) -> Progression {
     let bars = f.regions.len();
-    let lights = span(f.regions.iter().map(|r| r.lightness));
     let edges = span(f.regions.iter().map(|r| r.edges));
+    let lights = span(f.regions.iter().map(|r| r.lightness));
     let consonant = |d: i32| is_consonant(triad(ct, d));
-    let energy = 0.4 * (f.edge_density / 0.12).clamp(0.0, 1.0) + 0.35 * s.density;
+    let motion = (f.edge_density / 0.12).clamp(0.0, 1.0);
+    let energy = 0.4 * motion + 0.35 * s.density;
+    let family = progressions::choose(style, super::mood(f), motion);
 
-    // First the bar chords, as the regions light them.
-    let mut bar_chords: Vec<i32> = Vec::with_capacity(bars);
-    for (b, region) in f.regions.iter().enumerate() {
-        // A period opens on I where it looks like the first (its material returns there too).
-        let period = 2 * PHRASE_BARS;
-        let returns = b % period == 0
-            && span_likeness(f, b..(b + period).min(bars), 0..period.min(bars)) >= 0.5;
-        let degree = if b == 0 || returns {
-            0
-        } else {
-            let mut i = ((rank(region.lightness, lights) * 5.0).round() as usize).min(5);
-            if Some(&CHORDS_DARK_TO_LIGHT[i]) == bar_chords.last() {
-                i = if i == 0 || (i < 5 && rng.unit() < 0.5) {
-                    i + 1
-                } else {
-                    i - 1
-                };
-            }
-            // Modes put a diminished triad on different degrees: step towards the light past it.
-            while !consonant(CHORDS_DARK_TO_LIGHT[i]) {
-                i = (i + 1) % CHORDS_DARK_TO_LIGHT.len();
-            }
-            CHORDS_DARK_TO_LIGHT[i]
+    if bars == 2 {
+        return Progression {
+            family: "Two-bar cadence",
+            chords: two_bars(f, ct),
         };
-        bar_chords.push(degree);
     }
-
-    // Then the cadences and the harmonic rhythm, from the end backwards so a leading chord knows
-    // where it leads.
-    let dominant = [4, 6, 1, 3].into_iter().find(|&d| consonant(d));
-    let mut halves = vec![0; bars * HALVES];
+    let slots = period_bars(bars);
+    let mut halves = vec![Chord::TONIC; bars * HALVES];
+    // From the end backwards, so a leading chord knows where it leads.
     for b in (0..bars).rev() {
-        let region = &f.regions[b];
-        let p = place(b, bars);
-        let bright = rank(region.lightness, lights) > 0.5;
-        let busy = energy + 0.3 * rank(region.edges, edges) > 0.6;
-        let own = bar_chords[b];
-        let next = halves.get((b + 1) * HALVES).copied().unwrap_or(0);
-        let pair: [i32; 2] = if bars == 2 {
-            // A two-bar loop is one phrase: I and a chord the picture lights, then a full cadence
-            // inside the second bar (V-I, or IV-I in a dark picture), resolving on beat 3.
-            if b == 0 {
-                let light = ((f.lightness.mean - 0.25) / 0.5).clamp(0.0, 1.0);
-                let mut i = ((light * 4.0).round() as usize).min(4);
-                while !consonant(CHORDS_DARK_TO_LIGHT[i]) {
-                    i = (i + 1) % 5;
-                }
-                [0, CHORDS_DARK_TO_LIGHT[i]]
+        let slot = slots[b];
+        let next = halves
+            .get((b + 1) * HALVES)
+            .copied()
+            .unwrap_or(Chord::TONIC);
+        let before = match b {
+            0 => Chord::TONIC,
+            _ => family.bars[slots[b - 1]][1].chord(ct, &[]),
+        };
+        let cadential = matches!(slot, 3 | 6 | 7);
+        let [a, z] = family.bars[slot].map(|t| {
+            let c = t.chord(ct, &[before, next]);
+            // (A minor key's half cadence and its close take the major V of harmonic minor.)
+            if cadential && c == Chord::Diatonic(4) && ct.scale == Scale::Minor {
+                Chord::Major(4)
             } else {
-                let pre = if (light_picture(f) || !consonant(3)) && consonant(4) {
-                    4
-                } else {
-                    3
-                };
-                [pre, 0]
+                c
             }
-        } else if b > 0 && p.phrase_end && p.closing {
-            // A consequent's close: I, or vi after V where the region is dark (deceptive).
-            let deceptive = !p.last_phrase
-                && bars >= 8
-                && rank(region.lightness, lights) < 0.3
-                && consonant(5)
-                && consonant(4);
-            if deceptive {
-                [5, 5]
-            } else {
-                [0, 0]
-            }
-        } else if b > 0 && p.phrase_end {
-            // A half cadence: V (the first major or minor triad of V, VII, II, IV), in a busy bar
-            // after the bar's own chord.
-            let v = dominant.unwrap_or(own);
-            if busy && own != v {
-                [own, v]
-            } else {
-                [v, v]
-            }
-        } else if b > 0 && p.before_close {
-            let previous = bar_chords[b - 1];
-            let closes_on_vi = halves[(b + 1) * HALVES] == 5;
-            if consonant(4) && (closes_on_vi || busy || rng.unit() < 0.3) {
-                // Two chords: a predominant, then V (ii-V-I or IV-V-I; V-vi when deceptive).
-                let pre = if !bright && consonant(1) { 1 } else { 3 };
-                let pre = if consonant(pre) { pre } else { 1 };
-                if consonant(pre) {
-                    [pre, 4]
-                } else {
-                    [4, 4]
-                }
-            } else {
-                // One chord: V (authentic) in a lighter region, IV (plagal) in a darker one; V is
-                // not repeated straight after the half cadence before it.
-                let order = if bright && previous != 4 {
-                    [4, 3]
-                } else {
-                    [3, 4]
-                };
-                // (Lydian's IV is diminished: then V, even after V.)
-                let d = order
-                    .into_iter()
-                    .find(|&d| consonant(d) && d != previous)
-                    .or_else(|| order.into_iter().find(|&d| consonant(d)))
-                    .unwrap_or(own);
-                [d, d]
-            }
-        } else if busy {
+        });
+        let busy = energy + 0.3 * rank(f.regions[b].edges, edges) > 0.6;
+        let pair = if a == z && busy && !cadential && bars > 1 {
             // A second chord leading into the next: a fifth above it, or a third below this one.
-            let lead = [next + 4, own + 5, next - 1]
+            let (own, to) = (a.degree(ct), next.degree(ct));
+            let lead = [to + 4, own + 5, to - 1]
                 .into_iter()
                 .map(|d| d.rem_euclid(7))
-                .find(|&d| d != own && d != next && consonant(d));
-            [own, lead.unwrap_or(own)]
+                .find(|&d| d != own && d != to && consonant(d))
+                .map(Chord::Diatonic);
+            [a, lead.unwrap_or(a)]
+        } else if a == z && slot != 0 && slot != 4 && a.is_tonic(ct) && !cadential {
+            // A returning tonic inside a phrase: in a dark region its relative (vi), which
+            // keeps the line moving.
+            if rank(f.regions[b].lightness, lights) < 0.25 && consonant(5) {
+                [Chord::Diatonic(5), Chord::Diatonic(5)]
+            } else {
+                [a, z]
+            }
         } else {
-            [own, own]
+            [a, z]
         };
         halves[b * HALVES] = pair[0];
         halves[b * HALVES + 1] = pair[1];
     }
-    halves
+    Progression {
+        family: family.name,
+        chords: halves,
+    }
+}
+
+/// A two-bar loop is one phrase: I and a chord the picture lights, then a full cadence inside
+/// the second bar (V-I, or IV-I in a dark picture), resolving on beat 3.
+fn two_bars(f: &Features, ct: Tonality) -> Vec<Chord> {
+    let consonant = |d: i32| is_consonant(triad(ct, d));
+    let light = ((f.lightness.mean - 0.25) / 0.5).clamp(0.0, 1.0);
+    let mut i = ((light * 4.0).round() as usize).min(4);
+    while !consonant(CHORDS_DARK_TO_LIGHT[i]) {
+        i = (i + 1) % 5;
+    }
+    let pre = if (light_picture(f) || !consonant(3)) && consonant(4) {
+        4
+    } else {
+        3
+    };
+    [0, CHORDS_DARK_TO_LIGHT[i], pre, 0]
+        .map(Chord::Diatonic)
+        .to_vec()
 }
 
 /// A picture light enough for an authentic cadence where a dark one takes a plagal one.
@@ -244,14 +320,14 @@ pub fn voice(pcs: [i32; 3], lo: i32, previous: Option<[i32; 3]>) -> [i32; 3] {
     best
 }
 
-/// The chords of `degrees` (one per half bar) as spans within bars: (first half bar, halves
-/// long, degree).
-pub fn spans(degrees: &[i32]) -> Vec<(usize, usize, i32)> {
-    let mut spans: Vec<(usize, usize, i32)> = Vec::new();
-    for (h, &d) in degrees.iter().enumerate() {
+/// The chords of `chords` (one per half bar) as spans within bars: (first half bar, halves
+/// long, chord).
+pub fn spans(chords: &[Chord]) -> Vec<(usize, usize, Chord)> {
+    let mut spans: Vec<(usize, usize, Chord)> = Vec::new();
+    for (h, &c) in chords.iter().enumerate() {
         match spans.last_mut() {
-            Some(last) if last.2 == d && h % HALVES != 0 => last.1 += 1,
-            _ => spans.push((h, 1, d)),
+            Some(last) if last.2 == c && h % HALVES != 0 => last.1 += 1,
+            _ => spans.push((h, 1, c)),
         }
     }
     spans
@@ -260,10 +336,10 @@ pub fn spans(degrees: &[i32]) -> Vec<(usize, usize, i32)> {
 /// A bass note: start beat from the loop start, length in beats, MIDI pitch, velocity.
 pub type BassNote = (f64, f64, i32, f32);
 
-/// The bass line under `degrees` (one chord per half bar), from `lo` (or a fifth below, where
+/// The bass line under `chords` (one per half bar), from `lo` (or a fifth below, where
 /// the line walks down) up about an octave and a half. `busy(b)`, 0..1: how much the bottom of bar `b` moves.
-pub fn bass(ct: Tonality, degrees: &[i32], lo: i32, busy: impl Fn(usize) -> f32) -> Vec<BassNote> {
-    let bars = degrees.len() / HALVES;
+pub fn bass(ct: Tonality, chords: &[Chord], lo: i32, busy: impl Fn(usize) -> f32) -> Vec<BassNote> {
+    let bars = chords.len() / HALVES;
     let half = BEATS_PER_BAR / HALVES as f64;
     // Scale-step distance between two pitches of `ct`.
     let steps = |a: i32, b: i32| (ct.degree_at_or_below(a) - ct.degree_at_or_below(b)).abs();
@@ -286,14 +362,14 @@ pub fn bass(ct: Tonality, degrees: &[i32], lo: i32, busy: impl Fn(usize) -> f32)
             None => first,
         }
     };
-    let spans = spans(degrees);
+    let spans = spans(chords);
     // Each span's bass: the root, or the third where that moves by step between its neighbours
     // (never on the loop's first chord or a cadence: the last two bars of each phrase stand on
     // roots).
     let mut roots: Vec<i32> = Vec::with_capacity(spans.len());
     let mut previous = None;
-    for (k, &(h, _, d)) in spans.iter().enumerate() {
-        let chord = triad(ct, d);
+    for (k, &(h, _, c)) in spans.iter().enumerate() {
+        let chord = c.pcs(ct);
         let root = near(chord[0], previous);
         let bar = h / HALVES;
         // The chord a cadence rests on or comes from stands on its root.
@@ -305,7 +381,7 @@ pub fn bass(ct: Tonality, degrees: &[i32], lo: i32, busy: impl Fn(usize) -> f32)
         let pitch = match (previous, spans.get(k + 1)) {
             (Some(prev), Some(&(_, _, next))) if k > 0 && !cadential => {
                 let third = near(chord[1], Some(prev));
-                let next_root = near(triad(ct, next)[0], Some(third));
+                let next_root = near(next.pcs(ct)[0], Some(third));
                 let cost = |p: i32| steps(p, prev) + steps(p, next_root);
                 if steps(third, prev) <= 1 && cost(third) + 1 < cost(root) {
                     third
@@ -408,7 +484,7 @@ mod tests {
         };
         // I V | vi V | ii V | I I: V in the first bar stands on its third and ii on its third
         // (ii6), so the bass walks C-B-A-G-F-G-C; the cadences' Vs stand on their roots.
-        let degrees = [0, 4, 5, 4, 1, 4, 0, 0];
+        let degrees = [0, 4, 5, 4, 1, 4, 0, 0].map(Chord::Diatonic);
         let line = bass(c, &degrees, 36, |_| 0.3);
         let on = |beat: f64| {
             line.iter()
@@ -428,7 +504,7 @@ mod tests {
         );
         assert_eq!(line.last().map(|n| n.2.rem_euclid(12)), Some(7));
         // I | vi | IV | V, a chord a bar: the I-vi third is filled by a passing B on beat 3.
-        let degrees = [0, 0, 5, 5, 3, 3, 4, 4];
+        let degrees = [0, 0, 5, 5, 3, 3, 4, 4].map(Chord::Diatonic);
         let line = bass(c, &degrees, 36, |_| 0.3);
         let pcs: Vec<i32> = line.iter().map(|n| n.2.rem_euclid(12)).collect();
         assert_eq!(&pcs[..3], &[0, 11, 9], "{line:?}");

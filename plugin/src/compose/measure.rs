@@ -239,6 +239,79 @@ pub fn groove_signature(score: &Score) -> String {
     out
 }
 
+/// The tonic's pitch class, read from the score's key ("Eb Mixolydian").
+pub fn tonic(score: &Score) -> Option<u8> {
+    let (tonic, _) = score.tonality.split_once(' ')?;
+    super::theory::pitch_class(tonic)
+}
+
+/// The major or minor triad the harmony part plays in the half bar from `beat` (the notes
+/// sounding at `beat` and those starting before the half bar ends: a broken chord or an arpeggio
+/// names its chord too), as its root in semitones above `tonic` and whether it is minor (`None`
+/// where it plays no such triad). With a seventh, the root whose chord has the most of its notes.
+pub fn chord_at(score: &Score, beat: f64, tonic: u8) -> Option<(i32, bool)> {
+    let half = BEATS_PER_BAR / 2.0;
+    let pcs: Vec<i32> = score
+        .notes
+        .iter()
+        .filter(|n| {
+            n.part == Part::Harmony
+                && ((n.start_beats <= beat + 1e-9 && beat < n.start_beats + n.length_beats)
+                    || (n.start_beats > beat && n.start_beats < beat + half - 1e-9))
+        })
+        .map(|n| i32::from(n.pitch % 12))
+        .collect();
+    let has = |pc: i32| pcs.contains(&pc.rem_euclid(12));
+    pcs.iter()
+        .copied()
+        .filter(|&r| has(r + 7) && (has(r + 3) || has(r + 4)))
+        .max_by_key(|&r| (has(r + 10) || has(r + 11), std::cmp::Reverse(r)))
+        .map(|r| ((r - i32::from(tonic)).rem_euclid(12), !has(r + 4)))
+}
+
+/// A chord as a musician writes it: the Roman numeral of its root above the tonic, upper case
+/// for major and lower case for minor, flat or sharp where the root is off the major scale
+/// (I, vi, bVII, bvi).
+pub fn numeral(root: i32, minor: bool) -> String {
+    let numeral = [
+        "I", "bII", "II", "bIII", "III", "IV", "#IV", "V", "bVI", "VI", "bVII", "VII",
+    ][root.rem_euclid(12) as usize];
+    if minor {
+        let accidental = numeral.len() - numeral.trim_start_matches(['b', '#']).len();
+        format!(
+            "{}{}",
+            &numeral[..accidental],
+            numeral[accidental..].to_lowercase()
+        )
+    } else {
+        numeral.to_string()
+    }
+}
+
+/// The progression the harmony part plays, a bar at a time: the chord on beat 1, and "-" and
+/// the chord on beat 3 where it changes ("ii-V"); "?" where no major or minor triad sounds.
+pub fn progression(score: &Score) -> Vec<String> {
+    let Some(tonic) = tonic(score) else {
+        return Vec::new();
+    };
+    let bars = (score.length_beats / BEATS_PER_BAR).round() as usize;
+    let name = |beat: f64| {
+        chord_at(score, beat, tonic).map_or_else(|| "?".to_string(), |(r, m)| numeral(r, m))
+    };
+    (0..bars)
+        .map(|b| {
+            let start = b as f64 * BEATS_PER_BAR;
+            let (a, z) = (name(start), name(start + BEATS_PER_BAR / 2.0));
+            // (Where nothing sounds on beat 3, the chord holds.)
+            if a == z || z == "?" {
+                a
+            } else {
+                format!("{a}-{z}")
+            }
+        })
+        .collect()
+}
+
 /// The median of `values` (NaN when empty).
 pub fn median(values: &[f32]) -> f32 {
     let mut v: Vec<f32> = values.iter().copied().filter(|x| x.is_finite()).collect();

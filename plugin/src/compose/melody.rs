@@ -1,6 +1,6 @@
 //! Compose mode's melody: one-bar motifs taken from the picture, developed into two-bar phrases
-//! that answer each other (antecedent ending open on the dominant, consequent closing on the
-//! tonic).
+//! that answer each other, each ending on a tone of the chord under it (open on the half
+//! cadence's V, closed on the tonic where the harmony closes on I).
 //!
 //! - Form from the picture's horizontal structure: the loop is cut into units (two-bar phrases up
 //!   to 8 bars, four-bar sections beyond); a unit that looks like an earlier one (lightness,
@@ -508,7 +508,6 @@ fn phrases_of(
     let bars = chords.len() / HALVES;
     let n = t.scale.intervals().len() as i32;
     let phrase_bars = PHRASE_BARS.min(bars);
-    let phrases = plans.len();
     let chord_at = |step: usize| chords[(step * HALVES / STEPS).min(chords.len() - 1)];
     let heights = span(f.columns.iter().map(|c| c.height));
     let centre = (lo + hi) / 2;
@@ -520,7 +519,6 @@ fn phrases_of(
     let mut answer_up: Vec<Option<bool>> = vec![None; motifs.len()];
     for (p, plan) in plans.iter().enumerate() {
         let bar0 = p * phrase_bars;
-        let closing = p % 2 == 1 || p + 1 == phrases;
         let lift = match climax {
             Some((c, lift)) if c == p => lift,
             _ => 0,
@@ -559,6 +557,8 @@ fn phrases_of(
         let mut phrase: Vec<Tone> = Vec::new();
         // The step of the note the line leaps up to towards the climax (kept where it lands).
         let mut climax_leap: Option<usize> = None;
+        // The degrees (within the octave) the phrase's cadence note may take.
+        let mut cadence_tones: Vec<i32> = vec![0];
         for b in 0..phrase_bars {
             let bar = bar0 + b;
             if bar >= bars {
@@ -642,18 +642,22 @@ fn phrases_of(
                 }
             }
             if last_bar {
-                // The cadence: open on the dominant (degrees 1, 4 or 6 of a seven-note scale,
-                // its fifth for others), closed on the tonic, a step or two from the last note.
+                // The cadence: closed on the tonic where the harmony closes on I, otherwise open
+                // on a tone of the chord the phrase ends on (a half cadence's V, or the chord a
+                // family's phrase pauses on), a step or two from the last note.
                 let previous = phrase.last().map_or(start, |t| t.degree);
-                let targets: &[i32] = if closing {
-                    &[0]
-                } else if n == 7 {
-                    &[4, 1, 6]
-                } else {
-                    &[n / 2 + 1]
-                };
-                let goal = nearest_of(t, previous, targets);
                 let step = bar * STEPS + 4;
+                let chord = chord_at(step);
+                let tonic = t.pitch(0).rem_euclid(12);
+                let tones: Vec<i32> = (0..n)
+                    .filter(|&d| chord.contains(&t.pitch(d).rem_euclid(12)))
+                    .collect();
+                cadence_tones = if chord[0] == tonic || tones.is_empty() {
+                    vec![0]
+                } else {
+                    tones
+                };
+                let goal = nearest_of(t, previous, &cadence_tones);
                 while phrase.last().is_some_and(|t| t.step >= step) {
                     phrase.pop();
                 }
@@ -750,9 +754,15 @@ fn phrases_of(
                 }
             }
             // A line that runs past an edge turns round there (mirrored), rather than sticking
-            // to the edge note as a drone; the climax's phrase keeps its peak at the top.
+            // to the edge note as a drone; the climax's phrase keeps its peak at the top. (A
+            // cadence note still outside takes the nearest of its chord's tones inside.)
             let d = phrase[k].degree;
-            phrase[k].degree = if d < lo {
+            let inside = (lo..=hi)
+                .filter(|c| cadence_tones.contains(&c.rem_euclid(n)))
+                .min_by_key(|c| (c - d).abs());
+            phrase[k].degree = if k == cadence && !(lo..=hi).contains(&d) && inside.is_some() {
+                inside.unwrap_or(d)
+            } else if d < lo {
                 (2 * lo - d).min(hi)
             } else if d > hi && is_climax {
                 hi

@@ -10,6 +10,7 @@ mod harmony;
 pub mod measure;
 mod melody;
 pub mod piece;
+mod progressions;
 mod scan;
 mod spectral;
 pub mod style;
@@ -249,9 +250,10 @@ pub fn compose(picture: &Picture, settings: &Settings, source: String) -> Score 
     let mut score = match settings.mode {
         Mode::Compose => {
             let style = style(&features, &settings);
-            let notes = arrange::arrange(&features, &settings, tonality, style, &mut rng);
-            let mut s = Score::new(length, notes, source);
+            let arranged = arrange::arrange(&features, &settings, tonality, style, &mut rng);
+            let mut s = Score::new(length, arranged.notes, source);
             s.style = style.name().to_string();
+            s.progression = arranged.progression.to_string();
             s
         }
         Mode::Scan => Score::new(length, scan::scan(picture, &settings, tonality), source),

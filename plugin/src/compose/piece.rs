@@ -140,10 +140,10 @@ pub fn compose_piece(
                     let busier = f.edge_density > first_features.edge_density * 1.3;
                     restated(m, first_mood, mood(f), busier, &mut rng)
                 });
-                let (part, opening) =
+                let arranged =
                     arrange::arrange_with(f, &settings, *t, chosen_style, &mut rng, statement);
-                theme.get_or_insert(opening);
-                part
+                theme.get_or_insert(arranged.opening);
+                arranged.notes
             }
             Mode::Scan => scan::scan(picture, &settings, *t),
             Mode::Spectral => {

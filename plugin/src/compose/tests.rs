@@ -553,39 +553,24 @@ fn melodies_move_by_step_stay_singable_and_repeat_like_tunes() {
     );
 }
 
-/// The root of the major or minor triad the harmony part plays in the half bar from `beat` (the
-/// notes sounding at `beat` and those starting before the half bar ends: a broken chord or an
-/// arpeggio names its chord too), in semitones above the tonic `t` (`None` where it plays no
-/// such triad). With a seventh, the root whose chord has the most of its notes.
+/// The root of the major or minor triad the harmony part plays in the half bar from `beat`, in
+/// semitones above the tonic `t` ([`super::measure::chord_at`]).
 fn chord_root(score: &Score, beat: f64, t: u8) -> Option<i32> {
-    let pcs: Vec<i32> = score
-        .notes
-        .iter()
-        .filter(|n| {
-            n.part == Part::Harmony
-                && ((n.start_beats <= beat + 1e-9 && beat < n.start_beats + n.length_beats)
-                    || (n.start_beats > beat && n.start_beats < beat + 2.0 - 1e-9))
-        })
-        .map(|n| i32::from(n.pitch % 12))
-        .collect();
-    let has = |pc: i32| pcs.contains(&pc.rem_euclid(12));
-    pcs.iter()
-        .copied()
-        .filter(|&r| has(r + 7) && (has(r + 3) || has(r + 4)))
-        .max_by_key(|&r| (has(r + 10) || has(r + 11), std::cmp::Reverse(r)))
-        .map(|r| (r - i32::from(t)).rem_euclid(12))
+    super::measure::chord_at(score, beat, t).map(|c| c.0)
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 enum Cadence {
-    /// V-I.
+    /// V-I (or v-i).
     Authentic,
-    /// IV-I.
+    /// IV-I (or iv-I).
     Plagal,
-    /// Ends on V (or another chord than I): open.
+    /// Another chord to I: bVII-I, bVI-I, II-I (a modal close).
+    Modal,
+    /// Ends on V or v: open.
     Half,
-    /// V-vi.
-    Deceptive,
+    /// Ends on another chord than I or V: open.
+    Open,
 }
 
 /// The cadence ending on beat 3 of `bar`, named from the chords the harmony part sounds: the
@@ -607,8 +592,9 @@ fn cadence(score: &Score, bar: usize, t: u8) -> (Option<Cadence>, Vec<Option<i32
     let name = match (fin, prev) {
         (Some(0), Some(7)) => Some(Cadence::Authentic),
         (Some(0), Some(5)) => Some(Cadence::Plagal),
-        (Some(8 | 9), Some(7)) => Some(Cadence::Deceptive),
-        (Some(f), _) if f != 0 => Some(Cadence::Half),
+        (Some(0), Some(_)) => Some(Cadence::Modal),
+        (Some(7), _) => Some(Cadence::Half),
+        (Some(_), _) => Some(Cadence::Open),
         _ => None,
     };
     (name, chain)
@@ -619,12 +605,12 @@ fn phrases_end_on_cadences_open_then_closed() {
     use std::collections::HashMap;
     let mut kinds: HashMap<Cadence, usize> = HashMap::new();
     let mut prepared = 0;
-    for (name, score, _) in gallery_melodies() {
-        let t = {
-            let (tonic, _) = score.tonality.split_once(' ').unwrap();
-            super::theory::pitch_class(tonic).unwrap()
-        };
-        let melody = super::measure::melody_line(&score);
+    let mut families: HashMap<String, usize> = HashMap::new();
+    let scores = gallery_melodies();
+    for (name, score, _) in &scores {
+        let t = super::measure::tonic(score).unwrap();
+        *families.entry(score.progression.clone()).or_default() += 1;
+        let melody = super::measure::melody_line(score);
         for phrase in 0..4 {
             let end_bar = phrase * 2 + 1;
             let bar_start = end_bar as f64 * 4.0;
@@ -647,18 +633,25 @@ fn phrases_end_on_cadences_open_then_closed() {
                         .all(|n| n.0 <= bar_start + 2.0 || n.0 >= bar_start + 3.0),
                 "{name}: phrase {phrase} goes on after its cadence: {in_bar:?}"
             );
-            let (kind, chain) = cadence(&score, end_bar, t);
+            // The melody ends every phrase on a tone of the chord under it.
+            let (root, minor) = super::measure::chord_at(score, bar_start + 2.0, t)
+                .unwrap_or_else(|| panic!("{name}: phrase {phrase} ends on no chord"));
+            let third = if minor { 3 } else { 4 };
+            let from_root = (i32::from(close.2) - i32::from(t) - root).rem_euclid(12);
+            assert!(
+                [0, third, 7].contains(&from_root),
+                "{name}: phrase {phrase} ends on {} over the chord on {root}",
+                close.2
+            );
+            let (kind, chain) = cadence(score, end_bar, t);
             let kind = kind.unwrap_or_else(|| {
                 panic!("{name}: phrase {phrase} ends on no cadence: chords {chain:?}")
             });
-            *kinds.entry(kind).or_default() += 1;
-            if phrase % 2 == 1 {
-                // Closed: on the tonic (in the melody too), from V or IV; deceptively on vi only
-                // where the loop goes on.
+            if phrase == 3 {
+                // The loop closes on the tonic, in the melody too.
                 assert!(
-                    matches!(kind, Cadence::Authentic | Cadence::Plagal)
-                        || (kind == Cadence::Deceptive && phrase < 3),
-                    "{name}: phrase {phrase} closes with {kind:?} ({chain:?})"
+                    matches!(kind, Cadence::Authentic | Cadence::Plagal | Cadence::Modal),
+                    "{name}: the loop closes with {kind:?} ({chain:?})"
                 );
                 assert_eq!(
                     close.2 % 12,
@@ -668,17 +661,25 @@ fn phrases_end_on_cadences_open_then_closed() {
                 if kind == Cadence::Authentic && matches!(chain.get(2), Some(Some(2 | 5))) {
                     prepared += 1;
                 }
-            } else {
-                assert_eq!(kind, Cadence::Half, "{name}: phrase {phrase} ({chain:?})");
             }
+            if phrase == 1 {
+                // The first four-bar phrase ends open: the period's midpoint.
+                assert!(
+                    matches!(kind, Cadence::Half | Cadence::Open),
+                    "{name}: bar 4 closes with {kind:?} ({chain:?})"
+                );
+            }
+            *kinds.entry(kind).or_default() += 1;
         }
     }
-    // The set hears every kind, and full cadences prepared by ii or IV (ii-V-I, IV-V-I).
+    // The set hears every kind of close, full cadences prepared by ii or IV (ii-V-I, IV-V-I), a
+    // half cadence at the midpoint of at least 30% of its loops, and eight families at least.
     for kind in [
         Cadence::Authentic,
         Cadence::Plagal,
+        Cadence::Modal,
         Cadence::Half,
-        Cadence::Deceptive,
+        Cadence::Open,
     ] {
         assert!(
             kinds.get(&kind).is_some_and(|&n| n > 0),
@@ -686,6 +687,18 @@ fn phrases_end_on_cadences_open_then_closed() {
         );
     }
     assert!(prepared > 0, "no ii-V-I or IV-V-I: {kinds:?}");
+    let half_at_midpoint = scores
+        .iter()
+        .filter(|(_, score, _)| {
+            cadence(score, 3, super::measure::tonic(score).unwrap()).0 == Some(Cadence::Half)
+        })
+        .count();
+    assert!(
+        half_at_midpoint * 10 >= scores.len() * 3,
+        "{half_at_midpoint} of {} half cadences at bar 4",
+        scores.len()
+    );
+    assert!(families.len() >= 8, "{families:?}");
 }
 
 #[test]
@@ -1139,4 +1152,64 @@ fn pictures_write_their_own_grooves() {
         distinct.len(),
         grooves.len()
     );
+}
+
+#[test]
+fn borrowed_chords_colour_the_harmony_and_never_grate_against_the_melody() {
+    let mut coloured = 0;
+    for (name, score, _) in gallery_melodies() {
+        let t = super::measure::tonic(&score).unwrap();
+        let settings = Settings {
+            bars: 8,
+            ..Settings::default()
+        };
+        let key = tonality(
+            &super::features(&crate::gallery::picture(&name).unwrap(), &settings),
+            &settings,
+        );
+        assert_eq!(key.name(), score.tonality);
+        let parent = Tonality {
+            scale: arrange_parent(key.scale),
+            ..key
+        };
+        let sounding = |part: Part, at: f64| {
+            score
+                .notes
+                .iter()
+                .filter(move |n| {
+                    n.part == part
+                        && n.start_beats <= at + 1e-6
+                        && at + 1e-6 < n.start_beats + n.length_beats
+                })
+                .map(|n| i32::from(n.pitch))
+        };
+        let mut outside = 0;
+        for n in score.notes.iter().filter(|n| n.part == Part::Harmony) {
+            if parent.contains(n.pitch) {
+                continue;
+            }
+            outside += 1;
+            // A note from outside the key is a tone of the major or minor chord it sounds in.
+            let half_bar = (n.start_beats / 2.0).floor() * 2.0;
+            let (root, minor) = super::measure::chord_at(&score, half_bar, t)
+                .unwrap_or_else(|| panic!("{name}: {n:?} out of key and in no chord"));
+            let from_root = (i32::from(n.pitch) - i32::from(t) - root).rem_euclid(12);
+            assert!(
+                [0, if minor { 3 } else { 4 }, 7, 10, 11].contains(&from_root),
+                "{name}: {n:?} is not a tone of its chord ({root}, minor {minor})"
+            );
+        }
+        coloured += usize::from(outside > 0);
+        // The melody stays in its scale, and never a semitone from a borrowed note under it.
+        for m in score.notes.iter().filter(|n| n.part == Part::Melody) {
+            assert!(key.contains(m.pitch), "{name}: {m:?} out of key");
+            for h in sounding(Part::Harmony, m.start_beats) {
+                let grates = !parent.contains(h as u8)
+                    && matches!((h - i32::from(m.pitch)).rem_euclid(12), 1 | 11);
+                assert!(!grates, "{name}: melody {m:?} against {h}");
+            }
+        }
+    }
+    // Some pictures take chords from outside their key (bVII, bVI, a major V in minor, iv).
+    assert!(coloured >= 3, "{coloured} pictures with borrowed chords");
 }

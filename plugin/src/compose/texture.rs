@@ -8,7 +8,7 @@
 //! strongest edges sit low and strong (the bottom third).
 
 use super::arrange::{rank, span, BASS_FLOOR, BASS_ROOT_CEILING};
-use super::harmony::{self, spans, triad, voice, HALVES};
+use super::harmony::{self, spans, voice, HALVES};
 use super::style::Style;
 use super::theory::Tonality;
 use crate::analysis::Features;
@@ -31,8 +31,8 @@ pub struct Texture<'a> {
     pub f: &'a Features,
     /// The chords' seven-note tonality.
     pub ct: Tonality,
-    /// Chord degree per half bar.
-    pub degrees: &'a [i32],
+    /// The chord on each half bar.
+    pub chords: &'a [harmony::Chord],
     pub harmony_lo: i32,
     pub bass_lo: i32,
     pub density: f32,
@@ -67,7 +67,7 @@ fn note(start: f64, len: f64, pitch: i32, velocity: f32, part: Part) -> Note {
 
 impl Texture<'_> {
     fn bars(&self) -> usize {
-        self.degrees.len() / HALVES
+        self.chords.len() / HALVES
     }
 
     /// The picture's rhythm folded onto one bar: for each eighth of the bar, how much its
@@ -137,16 +137,16 @@ impl Texture<'_> {
         let sevenths = self.style == Style::LoFi;
         let mut previous: Option<[i32; 3]> = None;
         let mut root_prev: Option<i32> = None;
-        spans(self.degrees)
+        spans(self.chords)
             .into_iter()
-            .map(|(h, len, d)| {
-                let pcs = triad(self.ct, d);
+            .map(|(h, len, c)| {
+                let pcs = c.pcs(self.ct);
                 let v = voice(pcs, self.harmony_lo, previous);
                 previous = Some(v);
                 let mut voicing = v.to_vec();
                 if sevenths {
                     // The seventh inside the voicing, above its lowest note.
-                    let pc7 = self.ct.pitch(d + 6).rem_euclid(12);
+                    let pc7 = c.seventh(self.ct);
                     voicing.push(v[0] + 1 + (pc7 - v[0] - 1).rem_euclid(12));
                     voicing.sort_unstable();
                 }
@@ -357,7 +357,7 @@ impl Texture<'_> {
             let lows = span(self.f.regions.iter().map(|r| r.low_edges));
             let busy =
                 |b: usize| rank(self.f.regions[b].low_edges, lows) * 0.5 + self.density * 0.5;
-            return harmony::bass(self.ct, self.degrees, self.bass_lo, busy)
+            return harmony::bass(self.ct, self.chords, self.bass_lo, busy)
                 .into_iter()
                 .map(|(start, len, pitch, velocity)| note(start, len, pitch, velocity, Part::Bass))
                 .collect();
@@ -479,7 +479,10 @@ impl Texture<'_> {
                     .unwrap_or(0);
                 let c = &chords[here];
                 let next = &chords[(here + 1) % chords.len()];
-                let next_root = if next.root - c.root > 6 {
+                // (Across the loop's wrap, where the first chord's root really is.)
+                let next_root = if here + 1 == chords.len() {
+                    next.root
+                } else if next.root - c.root > 6 {
                     next.root - 12
                 } else if c.root - next.root > 6 {
                     next.root + 12

@@ -133,6 +133,10 @@ pub struct Score {
     /// in scores saved before styles existed.
     #[serde(default)]
     pub style: String,
+    /// The progression family Compose mode's chords follow ("Doo-wop", "Modal pedal"), for
+    /// display; empty in other modes and in scores saved before families existed.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub progression: String,
     /// The timbre the picture proposes.
     #[serde(default)]
     pub patch: Patch,
@@ -223,6 +227,7 @@ impl Score {
             source,
             tonality: String::new(),
             style: String::new(),
+            progression: String::new(),
             patch: Patch::default(),
             level_db: 0.0,
             spectrum: None,
