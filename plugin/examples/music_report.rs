@@ -143,6 +143,7 @@ fn main() {
                     .collect();
                 println!("  {part:?}: {}", notes.join(" "));
             }
+            println!("  groove: {}", groove_signature(&score));
         }
         match melody_measures(&score) {
             Some(m) => {
@@ -362,26 +363,38 @@ fn main() {
     harmony_table(&set, &settings);
     println!("Texture signature, each style forced on every picture (medians):");
     println!(
-        "  {:<10} {:>16} {:>18} {:>14} {:>14}",
-        "style", "harmony onsets/bar", "harmony length", "bass onsets/bar", "drum hits/bar"
+        "  {:<10} {:>16} {:>18} {:>14} {:>14} {:>16}",
+        "style",
+        "harmony onsets/bar",
+        "harmony length",
+        "bass onsets/bar",
+        "drum hits/bar",
+        "melody notes/bar"
     );
     for style in Style::ALL {
         let forced = Settings {
             style: Some(style),
             ..settings
         };
-        let sigs: Vec<[f32; 4]> = set
+        let scores: Vec<_> = set
             .iter()
-            .map(|(_, p)| texture_signature(&compose(p, &forced, String::new())))
+            .map(|(_, p)| compose(p, &forced, String::new()))
             .collect();
+        let sigs: Vec<[f32; 4]> = scores.iter().map(texture_signature).collect();
         let m = |k: usize| median(&sigs.iter().map(|s| s[k]).collect::<Vec<_>>());
+        let busy: Vec<f32> = scores
+            .iter()
+            .filter_map(melody_measures)
+            .map(|m| m.notes_per_bar)
+            .collect();
         println!(
-            "  {:<10} {:>16.1} {:>18.2} {:>14.1} {:>14.1}",
+            "  {:<10} {:>16.1} {:>18.2} {:>14.1} {:>14.1} {:>16.1}",
             style.name(),
             m(0),
             m(1),
             m(2),
-            m(3)
+            m(3),
+            median(&busy)
         );
     }
     // Loudness: 4 bars of each picture as the command line renders it (its proposed timbre and

@@ -337,8 +337,15 @@ pub fn spans(chords: &[Chord]) -> Vec<(usize, usize, Chord)> {
 pub type BassNote = (f64, f64, i32, f32);
 
 /// The bass line under `chords` (one per half bar), from `lo` (or a fifth below, where
-/// the line walks down) up about an octave and a half. `busy(b)`, 0..1: how much the bottom of bar `b` moves.
-pub fn bass(ct: Tonality, chords: &[Chord], lo: i32, busy: impl Fn(usize) -> f32) -> Vec<BassNote> {
+/// the line walks down) up about an octave and a half. `busy(b)`, 0..1: how much the bottom of bar
+/// `b` moves; `second`: the beat of a calm bar's second note (2.0: beat 3).
+pub fn bass(
+    ct: Tonality,
+    chords: &[Chord],
+    lo: i32,
+    second: f64,
+    busy: impl Fn(usize) -> f32,
+) -> Vec<BassNote> {
     let bars = chords.len() / HALVES;
     let half = BEATS_PER_BAR / HALVES as f64;
     // Scale-step distance between two pitches of `ct`.
@@ -409,15 +416,17 @@ pub fn bass(ct: Tonality, chords: &[Chord], lo: i32, busy: impl Fn(usize) -> f32
         let pattern: &[f64] = if b > 0.7 {
             &[0.0, 1.0, 2.0, 3.0]
         } else if b > 0.45 || bar + 1 == bars {
-            &[0.0, 2.0, 3.0]
+            &[0.0, second, 3.0]
         } else {
-            &[0.0, 2.0]
+            &[0.0, second]
         };
-        let beats: Vec<f64> = pattern
+        // (Every chord's bass sounds where the chord starts.)
+        let mut beats: Vec<f64> = pattern
             .iter()
             .map(|&p| bar_start + p)
-            .filter(|&t| t >= start && t < end)
+            .filter(|&t| t > start + 1e-9 && t < end)
             .collect();
+        beats.insert(0, start);
         let here = roots[k];
         let (next, wraps) = match roots.get(k + 1) {
             Some(&n) => (n, false),
@@ -485,7 +494,7 @@ mod tests {
         // I V | vi V | ii V | I I: V in the first bar stands on its third and ii on its third
         // (ii6), so the bass walks C-B-A-G-F-G-C; the cadences' Vs stand on their roots.
         let degrees = [0, 4, 5, 4, 1, 4, 0, 0].map(Chord::Diatonic);
-        let line = bass(c, &degrees, 36, |_| 0.3);
+        let line = bass(c, &degrees, 36, 2.0, |_| 0.3);
         let on = |beat: f64| {
             line.iter()
                 .find(|n| n.0 == beat)
@@ -505,7 +514,7 @@ mod tests {
         assert_eq!(line.last().map(|n| n.2.rem_euclid(12)), Some(7));
         // I | vi | IV | V, a chord a bar: the I-vi third is filled by a passing B on beat 3.
         let degrees = [0, 0, 5, 5, 3, 3, 4, 4].map(Chord::Diatonic);
-        let line = bass(c, &degrees, 36, |_| 0.3);
+        let line = bass(c, &degrees, 36, 2.0, |_| 0.3);
         let pcs: Vec<i32> = line.iter().map(|n| n.2.rem_euclid(12)).collect();
         assert_eq!(&pcs[..3], &[0, 11, 9], "{line:?}");
     }

@@ -119,7 +119,7 @@ impl Style {
     pub fn melody_activity(self) -> f32 {
         match self {
             Style::Ambient => 0.6,
-            Style::Chiptune => 0.95,
+            Style::Chiptune => 0.72,
             Style::Pulse => 0.8,
             Style::Ballad => 0.9,
             _ => 1.0,

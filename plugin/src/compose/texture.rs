@@ -93,7 +93,8 @@ impl Texture<'_> {
             .map(|(i, &t)| {
                 let a = accents[((t * 2.0) as usize).min(7)];
                 // (A nudge from Variation that only reorders close calls.)
-                let nudge = 0.08 * ((i + self.variant) % candidates.len().max(1)) as f32
+                let nudge = 0.08
+                    * ((i + self.variant + self.character()) % candidates.len().max(1)) as f32
                     / candidates.len().max(1) as f32;
                 (t, a + nudge)
             })
@@ -113,7 +114,20 @@ impl Texture<'_> {
             strongest(self.accents(false)),
             strongest(self.accents(true)),
         );
-        (top * 3 + low * 5 + salt * 7 + self.variant) % n.max(1)
+        (top * 3 + low * 5 + salt * 7 + self.variant + self.character()) % n.max(1)
+    }
+
+    /// The picture's character where its accents do not decide (a pattern that is the same from
+    /// left to right, a flat field): which way its edges run, its hue and how light it is, as a
+    /// number that turns the close calls of [`Self::strongest`] and [`Self::pick`], so two such
+    /// pictures do not take the same groove.
+    fn character(&self) -> usize {
+        let f = self.f;
+        let orientation = (f.edge_orientation.clamp(0.0, 1.0) * 2.0).round() as usize;
+        let hue = ((f.hue.rem_euclid(360.0) / 60.0) as usize).min(5)
+            * f.hue_strength.clamp(0.0, 1.0).ceil() as usize;
+        let light = (f.lightness.mean.clamp(0.0, 1.0) * 2.0).round() as usize;
+        orientation + 3 * hue + 5 * light
     }
 
     /// Whether bar `b` is one of the picture's busier (edges ranked within the picture).
@@ -218,8 +232,9 @@ impl Texture<'_> {
         let figure = |c: &Chord, order: &[usize], rate: f64, hold: f64, notes: &mut Vec<Note>| {
             let mut t = c.start;
             let mut k = 0;
-            // (A chord of half a bar plays every note: it has none to spare.)
-            let may_rest = c.end - c.start > BEATS_PER_BAR / 2.0 + 1e-9;
+            // (A chord of half a bar in eighths plays every note: it has none to spare; in
+            // sixteenths it plays them twice over and may rest.)
+            let may_rest = c.end - c.start > BEATS_PER_BAR / 2.0 + 1e-9 || rate < 0.5;
             // An eighth figure that rests in a half bar plays the chord's notes once each in
             // what is left of it (so the half bar still sounds the whole chord).
             let mut once: Vec<usize> = Vec::new();
@@ -357,7 +372,15 @@ impl Texture<'_> {
             let lows = span(self.f.regions.iter().map(|r| r.low_edges));
             let busy =
                 |b: usize| rank(self.f.regions[b].low_edges, lows) * 0.5 + self.density * 0.5;
-            return harmony::bass(self.ct, self.chords, self.bass_lo, busy)
+            // Its second note on beat 3, or pushed to 2& or held to 3& where the bottom of the
+            // picture leans there.
+            let low = self.accents(true);
+            let second = [1.5, 2.5]
+                .into_iter()
+                .filter(|&t| low[(t * 2.0) as usize] > 0.7 && low[(t * 2.0) as usize] > low[4])
+                .max_by(|a, b| low[(a * 2.0) as usize].total_cmp(&low[(b * 2.0) as usize]))
+                .unwrap_or(2.0);
+            return harmony::bass(self.ct, self.chords, self.bass_lo, second, busy)
                 .into_iter()
                 .map(|(start, len, pitch, velocity)| note(start, len, pitch, velocity, Part::Bass))
                 .collect();
@@ -419,41 +442,59 @@ impl Texture<'_> {
             }
             p
         };
+        // Pulse: eighths that drive on, resting on the off-beat eighth where the bottom of the
+        // picture is quietest and jumping an octave where it is strongest. Chiptune: root and
+        // octave eighths with the same rest, and a gallop (two sixteenths) on the strongest.
+        let offbeats = [0.5, 1.5, 2.5, 3.5];
+        let quiet = offbeats
+            .into_iter()
+            .min_by(|a, b| accents[(a * 2.0) as usize].total_cmp(&accents[(b * 2.0) as usize]))
+            .unwrap_or(3.5);
+        let loud = self.strongest(&offbeats, 1, &accents)[0];
+        let eighths = |role: &dyn Fn(usize) -> Role| -> Vec<(f64, Role)> {
+            (0..8)
+                .map(|e| e as f64 * 0.5)
+                .filter(|&t| t != quiet || t == loud)
+                .enumerate()
+                .map(|(k, t)| (t, role(k)))
+                .collect()
+        };
+        let pulse: Vec<(f64, Role)> = eighths(&|_| Root)
+            .into_iter()
+            .map(|(t, r)| (t, if t == loud { Octave } else { r }))
+            .collect();
+        let chip: Vec<(f64, Role)> = {
+            let mut p = eighths(&|k| if k % 2 == 0 { Root } else { Octave });
+            p.push((loud + 0.25, Octave));
+            p.sort_by(|a, b| a.0.total_cmp(&b.0));
+            p
+        };
         let pattern: &[(f64, Role)] = match self.style {
             Style::Ambient | Style::Ballad => &[],
             Style::Pop => &pop,
-            Style::Pulse => &[
-                (0.0, Root),
-                (0.5, Root),
-                (1.0, Root),
-                (1.5, Root),
-                (2.0, Root),
-                (2.5, Root),
-                (3.0, Root),
-                (3.5, Root),
-            ],
-            Style::Chiptune => &[
-                (0.0, Root),
-                (0.5, Octave),
-                (1.0, Root),
-                (1.5, Octave),
-                (2.0, Root),
-                (2.5, Octave),
-                (3.0, Root),
-                (3.5, Octave),
-            ],
+            Style::Pulse => &pulse,
+            Style::Chiptune => &chip,
             Style::LoFi => &lofi,
         };
         let mut notes = Vec::new();
         if self.style == Style::Ambient {
+            // Roots held under the pads; a chord that lasts a bar or more breathes: its root
+            // sounds again, softly, where the bottom of the picture is strongest.
+            let again = self.strongest(&[1.0, 1.5, 2.0, 2.5, 3.0], 1, &accents)[0];
             for c in chords {
+                let at = (c.start / BEATS_PER_BAR).floor() * BEATS_PER_BAR + again;
+                let split = c.end - c.start >= BEATS_PER_BAR - 1e-9 && at > c.start + 0.5;
+                let until = if split { at } else { c.end };
                 notes.push(note(
                     c.start,
-                    c.end - c.start - 0.05,
+                    until - c.start - 0.05,
                     c.root,
                     0.75,
                     Part::Bass,
                 ));
+                if split {
+                    notes.push(note(at, c.end - at - 0.05, c.root, 0.55, Part::Bass));
+                }
             }
             return notes;
         }
@@ -568,6 +609,11 @@ impl Texture<'_> {
                     let every = if edge >= 0.4 { 2 } else { 4 };
                     for s in (0..SIXTEENTHS).step_by(every) {
                         hits.push((s, CLOSED_HAT, if s % 4 == 0 { 0.35 } else { 0.25 }));
+                    }
+                    // Quarter hats lilt: a soft off-beat one where the picture's accent falls.
+                    if every == 4 {
+                        let t = self.strongest(&[0.5, 1.5, 2.5, 3.5], 1, &accents)[0];
+                        hits.push(((t * 4.0) as usize, CLOSED_HAT, 0.2));
                     }
                     if fill {
                         hits.push((14, SNARE, 0.45));
