@@ -79,6 +79,7 @@ fn in_sections(mut score: Score) -> Score {
             start_beats: quarter * f64::from(k),
             source: String::new(),
             tonality: String::new(),
+            style: String::new(),
             sound: pixelody::score::SectionSound {
                 brightness: -0.1 * k as f32,
                 cutoff_oct: -0.5 * k as f32,

@@ -206,6 +206,7 @@ mod tests {
                 start_beats,
                 source: source.to_string(),
                 tonality: String::new(),
+                style: String::new(),
                 sound: Default::default(),
             })
             .collect();

@@ -2,13 +2,18 @@
 //! that travels through them, each picture a section `Settings::bars` long, looping over the
 //! whole. One piece, not a playlist:
 //!
-//! - One style (the first picture's, or the musician's) and one key centre: a section's key is
-//!   its own picture's, moved to at most one fifth from the first section's tonic and from the
-//!   section before (so every change is to a neighbour on the circle of fifths), in its own
-//!   picture's mode. A Key or Scale the musician sets holds for every section.
-//! - The first section's opening motif returns as the opening material of every later section:
-//!   as it was where the picture is about as bright, upside down where it is darker, its rhythm
-//!   loosened where it is busier.
+//! - Each section in its own picture's style (or the musician's, for every section), joined to
+//!   the next where the style changes: a snare pickup into a section with drums, the drums
+//!   thinning out before one without.
+//! - One key centre: a section's key is its own picture's, moved to at most one fifth from the
+//!   first section's tonic and from the section before (so every change is to a neighbour on
+//!   the circle of fifths), in its own picture's mode; a section whose picture is unlike the
+//!   one before never stays in its key (it moves a fifth, up for a brighter picture, down for a
+//!   darker one). A Key or Scale the musician sets holds for every section.
+//! - The first section's opening motif returns as the opening material of every later section,
+//!   transformed: upside down where the picture is darker, its rhythm loosened where it is
+//!   busier, backwards (retrograde) where the picture is otherwise unlike the first, as it was
+//!   only where the pictures are alike.
 //! - A section whose successor is in another key ends on that key's dominant chord (the pivot
 //!   into it), and the last section leads back to the first the same way.
 //!
@@ -22,15 +27,34 @@
 use super::melody::Motif;
 use super::theory::{Rng, Tonality};
 use super::{arrange, features, mood, picture_seed, proposed_patch, scan, spectral};
-use super::{style, tonality, wave_rows, Mode, Settings};
-use crate::analysis::Picture;
+use super::{style, tonality, wave_rows, Mode, Settings, Style};
+use crate::analysis::{Features, Picture};
 use crate::score::{Note, Part, Score, Section, SectionSound, BEATS_PER_BAR};
 
 pub use crate::score::MAX_SECTIONS;
 
+/// Whether two pictures look alike: about as light, as colourful, as busy, and of about the same
+/// hue where they have one.
+fn alike(a: &Features, b: &Features) -> bool {
+    let hue = (a.hue - b.hue).rem_euclid(360.0);
+    let hue_apart = hue.min(360.0 - hue) > 40.0 && a.hue_strength.min(b.hue_strength) > 0.2;
+    (a.lightness.mean - b.lightness.mean).abs() < 0.08
+        && (a.chroma.mean - b.chroma.mean).abs() < 0.03
+        && (a.edge_density - b.edge_density).abs() < 0.03
+        && !hue_apart
+}
+
 /// A section's tonality: its picture's own, kept within a fifth of the centre and of `previous`
-/// (positions on the circle of fifths relative to the centre, -1, 0 or +1).
-fn section_tonality(own: Tonality, centre: Tonality, previous: i32) -> (Tonality, i32) {
+/// (positions on the circle of fifths relative to the centre, -1, 0 or +1). `moves`: where its
+/// picture is unlike the one before, which way to go (+1 brighter, -1 darker) if it would stay
+/// in the key before (`before`).
+fn section_tonality(
+    own: Tonality,
+    centre: Tonality,
+    previous: i32,
+    before: Tonality,
+    moves: Option<i32>,
+) -> (Tonality, i32) {
     // The circle-of-fifths position of a pitch class: 7 semitones is one step (7 * 7 = 1 mod 12).
     let fifths = |pc: u8| (i32::from(pc) * 7).rem_euclid(12);
     let mut d = (fifths(own.tonic) - fifths(centre.tonic) + 6).rem_euclid(12) - 6;
@@ -38,19 +62,36 @@ fn section_tonality(own: Tonality, centre: Tonality, previous: i32) -> (Tonality
     if (d - previous).abs() > 1 {
         d = 0;
     }
-    let tonic = (i32::from(centre.tonic) + 7 * d).rem_euclid(12) as u8;
-    (
-        Tonality {
-            tonic,
-            scale: own.scale,
-        },
-        d,
-    )
+    let at = |d: i32| Tonality {
+        tonic: (i32::from(centre.tonic) + 7 * d).rem_euclid(12) as u8,
+        scale: own.scale,
+    };
+    if let Some(way) = moves.filter(|_| at(d) == before) {
+        // (Within a fifth of the centre and of the section before: from 0 either way, from
+        // either side back to the centre.)
+        d = if previous == 0 {
+            way.signum().max(-1)
+        } else {
+            0
+        };
+        if d == 0 && previous == 0 {
+            d = 1;
+        }
+    }
+    (at(d), d)
 }
 
 /// The theme as a later section states it: upside down under a darker picture, its rhythm
-/// loosened under a busier one, as it was otherwise.
-fn restated(theme: &Motif, first_mood: f32, mood: f32, busier: bool, rng: &mut Rng) -> Motif {
+/// loosened under a busier one, backwards under an otherwise unlike one, as it was under a
+/// picture like the first.
+fn restated(
+    theme: &Motif,
+    first_mood: f32,
+    mood: f32,
+    busier: bool,
+    like_first: bool,
+    rng: &mut Rng,
+) -> Motif {
     if mood < first_mood - 0.25 {
         Motif {
             onsets: theme.onsets.clone(),
@@ -58,8 +99,40 @@ fn restated(theme: &Motif, first_mood: f32, mood: f32, busier: bool, rng: &mut R
         }
     } else if busier {
         super::melody::vary_rhythm(theme, rng)
+    } else if !like_first && theme.shape.len() > 1 {
+        // Retrograde: the notes backwards, on the same rhythm.
+        let last = theme.shape[theme.shape.len() - 1];
+        Motif {
+            onsets: theme.onsets.clone(),
+            shape: theme.shape.iter().rev().map(|s| s - last).collect(),
+        }
     } else {
         theme.clone()
+    }
+}
+
+/// Joins a section (`notes`, `length` beats from 0) in `from` style to the next in `to`: into a
+/// style with drums, a snare pickup on the last beat (sixteenths, growing louder) where the hats
+/// and the kick make way; into one without, the drums thin out over the last two beats.
+fn transition(notes: &mut Vec<Note>, length: f64, from: Style, to: Style) {
+    if from == to {
+        return;
+    }
+    let drums_in = |s: Style| s != Style::Ambient;
+    let last_beat = length - 1.0;
+    if drums_in(to) {
+        notes.retain(|n| n.part != Part::Drums || n.start_beats < last_beat - 1e-9);
+        for (k, velocity) in [0.45, 0.6, 0.75, 0.9].into_iter().enumerate() {
+            notes.push(Note {
+                start_beats: last_beat + 0.25 * k as f64,
+                length_beats: 0.1,
+                pitch: crate::score::drum::SNARE,
+                velocity,
+                part: Part::Drums,
+            });
+        }
+    } else {
+        notes.retain(|n| n.part != Part::Drums || n.start_beats < length - 2.0 - 1e-9);
     }
 }
 
@@ -107,25 +180,37 @@ pub fn compose_piece(
     let first_features = features(first, &settings);
     let centre = tonality(&first_features, &settings);
     let first_mood = mood(&first_features);
-    let chosen_style = style(&first_features, &settings);
+    let first_style = style(&first_features, &settings);
     let partials = first.height.clamp(1, spectral::MAX_PARTIALS);
     let first_wave = wave_rows::wave(first);
     let first_patch = proposed_patch(&first_features, &first_wave, &settings);
 
     // Every section's key first: each hands over to the next one's.
-    let mut keys = Vec::with_capacity(sections.len());
+    let mut keys: Vec<(Features, Tonality)> = Vec::with_capacity(sections.len());
     let mut position = 0;
-    for (k, (picture, _)) in sections.iter().enumerate() {
+    for (picture, _) in sections {
         let f = features(picture, &settings);
-        let t = if k == 0 || settings.mode == Mode::Spectral {
-            centre
-        } else {
-            let (t, d) = section_tonality(tonality(&f, &settings), centre, position);
-            position = d;
-            t
+        let t = match keys.last() {
+            Some((before, t_before)) if settings.mode != Mode::Spectral => {
+                // (A key the musician set holds for every section.)
+                let free = settings.key.is_none() && settings.scale.is_none();
+                let moves = (free && !alike(before, &f)).then(|| {
+                    if mood(&f) >= mood(before) {
+                        1
+                    } else {
+                        -1
+                    }
+                });
+                let (t, d) =
+                    section_tonality(tonality(&f, &settings), centre, position, *t_before, moves);
+                position = d;
+                t
+            }
+            _ => centre,
         };
         keys.push((f, t));
     }
+    let styles: Vec<Style> = keys.iter().map(|(f, _)| style(f, &settings)).collect();
 
     let mut notes = Vec::new();
     let mut frames = Vec::new();
@@ -138,12 +223,20 @@ pub fn compose_piece(
             Mode::Compose => {
                 let statement = theme.as_ref().map(|m| {
                     let busier = f.edge_density > first_features.edge_density * 1.3;
-                    restated(m, first_mood, mood(f), busier, &mut rng)
+                    let like = alike(&first_features, f);
+                    restated(m, first_mood, mood(f), busier, like, &mut rng)
                 });
                 let arranged =
-                    arrange::arrange_with(f, &settings, *t, chosen_style, &mut rng, statement);
+                    arrange::arrange_with(f, &settings, *t, styles[k], &mut rng, statement);
                 theme.get_or_insert(arranged.opening);
-                arranged.notes
+                let mut notes = arranged.notes;
+                transition(
+                    &mut notes,
+                    section_beats,
+                    styles[k],
+                    styles[(k + 1) % styles.len()],
+                );
+                notes
             }
             Mode::Scan => scan::scan(picture, &settings, *t),
             Mode::Spectral => {
@@ -164,6 +257,10 @@ pub fn compose_piece(
             start_beats: start,
             source: name.clone(),
             tonality: t.name(),
+            style: match settings.mode {
+                Mode::Compose => styles[k].name().to_string(),
+                _ => String::new(),
+            },
             sound: SectionSound {
                 brightness: own.brightness - first_patch.brightness,
                 cutoff_oct: (own.cutoff_hz / first_patch.cutoff_hz).log2(),
@@ -174,7 +271,7 @@ pub fn compose_piece(
 
     let mut score = Score::new(section_beats * sections.len() as f64, notes, source);
     if settings.mode == Mode::Compose {
-        score.style = chosen_style.name().to_string();
+        score.style = first_style.name().to_string();
     }
     if settings.mode == Mode::Spectral {
         score.spectrum = spectral::join(frames);
@@ -393,6 +490,94 @@ mod tests {
             night.brightness < 0.0 || night.cutoff_oct < 0.0,
             "{night:?}"
         );
+    }
+
+    #[test]
+    fn sections_take_their_own_style_joined_by_a_transition() {
+        let names = ["meadow flowers", "storm clouds", "snowy mountain", "sunset"];
+        let s = Settings {
+            bars: 4,
+            ..Settings::default()
+        };
+        let score = piece(&names, &s);
+        let owned = pictures(&names);
+        let styles: Vec<String> = owned
+            .iter()
+            .map(|(p, _)| compose(p, &s, String::new()).style)
+            .collect();
+        for (section, own) in score.sections.iter().zip(&styles) {
+            assert_eq!(&section.style, own, "{}", section.source);
+        }
+        let mut distinct = styles.clone();
+        distinct.sort();
+        distinct.dedup();
+        assert!(distinct.len() >= 3, "{styles:?}");
+        assert_eq!(score.style, styles[0]);
+        // At every change of style: a snare pickup on the last beat into a style with drums,
+        // the drums silent for the last two beats before Ambient.
+        for k in 0..names.len() {
+            let (from, to) = (&styles[k], &styles[(k + 1) % names.len()]);
+            if from == to {
+                continue;
+            }
+            let end = 16.0 * (k + 1) as f64;
+            let drums = |a: f64, b: f64| -> Vec<(f64, u8)> {
+                score
+                    .notes
+                    .iter()
+                    .filter(|n| {
+                        n.part == Part::Drums && n.start_beats >= a - 1e-9 && n.start_beats < b
+                    })
+                    .map(|n| (n.start_beats - a, n.pitch))
+                    .collect()
+            };
+            if to == "Ambient" {
+                assert!(drums(end - 2.0, end).is_empty(), "{from} -> {to}");
+            } else {
+                let pickup = drums(end - 1.0, end);
+                let snare = crate::score::drum::SNARE;
+                assert_eq!(
+                    pickup,
+                    [(0.0, snare), (0.25, snare), (0.5, snare), (0.75, snare)],
+                    "{from} -> {to}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn a_section_unlike_the_one_before_moves_to_another_key() {
+        let names = [
+            "meadow flowers",
+            "storm clouds",
+            "snowy mountain",
+            "sunset",
+            "forest",
+            "harbour",
+        ];
+        let score = piece(&names, &Settings::default());
+        let owned = pictures(&names);
+        let features: Vec<Features> = owned
+            .iter()
+            .map(|(p, _)| features(p, &Settings::default()))
+            .collect();
+        let mut moved = 0;
+        for k in 1..names.len() {
+            if !alike(&features[k - 1], &features[k]) {
+                assert_ne!(
+                    score.sections[k].tonality,
+                    score.sections[k - 1].tonality,
+                    "{} after {}",
+                    names[k],
+                    names[k - 1]
+                );
+                moved += 1;
+            }
+        }
+        assert!(moved >= 3);
+        // The same picture again stays in its key.
+        let same = piece(&["forest", "forest"], &Settings::default());
+        assert_eq!(same.sections[0].tonality, same.sections[1].tonality);
     }
 
     #[test]

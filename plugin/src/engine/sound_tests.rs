@@ -382,6 +382,7 @@ fn a_pieces_sound_glides_from_section_to_section_over_the_beat_before() {
             start_beats,
             source: String::new(),
             tonality: String::new(),
+            style: String::new(),
             sound,
         })
         .collect();

@@ -168,6 +168,10 @@ pub struct Section {
     pub source: String,
     /// Its key and scale in words.
     pub tonality: String,
+    /// The style Compose mode arranged it in ("Pop"); empty in other modes and in pieces saved
+    /// before sections had their own.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub style: String,
     /// How its picture's sound differs from the first section's; the engine glides to it over
     /// the beat before the section starts.
     #[serde(default)]
@@ -250,6 +254,7 @@ impl Score {
         let mut s = Score::new(self.length_beats, self.notes, self.source);
         s.tonality = self.tonality;
         s.style = self.style;
+        s.progression = self.progression;
         if self.level_db.is_finite() {
             s.level_db = self.level_db.clamp(-24.0, 24.0);
         }
