@@ -22,7 +22,12 @@ fn reading(name: &str, picture: &analysis::Picture, settings: &Settings) -> Valu
     let tonality = compose::tonality(&features, settings);
     let patch = compose::proposed_patch(&features, &compose::wave_rows::wave(picture), settings);
     // The chords as they sound (Compose mode): the progression family and its bars.
-    let score = compose::compose(picture, settings, name.to_string());
+    // (Read without Humanise, which moves notes off the beats the chords are read on.)
+    let exact = Settings {
+        humanise: 0.0,
+        ..*settings
+    };
+    let score = compose::compose(picture, &exact, name.to_string());
     json!({
         "picture": {
             "file": name,
@@ -42,6 +47,9 @@ fn reading(name: &str, picture: &analysis::Picture, settings: &Settings) -> Valu
             "style_from": if settings.style.is_some() { "setting" } else { "energy, mood and repetition" },
             "bars": settings.bars,
             "progression": score.progression,
+            "swing": d(settings.swing.unwrap_or(compose::style(&features, settings).swing())),
+            "swing_from": if settings.swing.is_some() { "setting" } else { "style" },
+            "humanise": d(settings.humanise),
             "chords": compose::measure::progression(&score),
         },
         "proposed_timbre": patch_json(&patch),
@@ -92,7 +100,7 @@ fn text(r: &Value) -> String {
     );
     out += &format!(
         "Key {} {} (key from {}, scale from {}); style {} (from {}); mood {:+.2} (-1 dark, grey, \
-         cool .. +1 light, colourful, warm); melody range moved {:+} semitones by lightness\n{}\n",
+         cool .. +1 light, colourful, warm); melody range moved {:+} semitones by lightness\n{}",
         m["key"].as_str().unwrap_or(""),
         m["scale"].as_str().unwrap_or(""),
         m["key_from"].as_str().unwrap_or(""),
@@ -116,6 +124,15 @@ fn text(r: &Value) -> String {
             _ => String::new(),
         },
     );
+    if m["progression"].as_str().is_some_and(|p| !p.is_empty()) {
+        out += &format!(
+            "Feel: swing {:.0}% (from the {}), humanise {:.0}%\n",
+            n(&m["swing"]) * 100.0,
+            m["swing_from"].as_str().unwrap_or(""),
+            n(&m["humanise"]) * 100.0,
+        );
+    }
+    out += "\n";
     out += &format!("{:<26} {:>8}   {}\n", "What it reads", "value", "drives");
     let rows = [
         (

@@ -48,6 +48,14 @@ pub struct ComposeArgs {
     /// pop, pulse, chiptune, lofi.
     #[arg(long, default_value = "auto", value_parser = parse_style)]
     style: StyleArg,
+    /// Swing (compose): style (the style's own: Lo-fi swings, the others play straight) or 0 to
+    /// 1: off-beat eighths from straight (0) through a triplet feel (0.67) to a hard shuffle (1).
+    #[arg(long, default_value = "style", value_parser = parse_swing)]
+    swing: SwingArg,
+    /// 0 to 1 (compose): each part's timing and velocity spread a little, the same way for the
+    /// same --seed.
+    #[arg(long, visible_alias = "humanize", default_value_t = 0.0, value_parser = unit)]
+    humanise: f32,
     /// Variation: another number gives another score from the same picture.
     #[arg(long, default_value_t = 0)]
     seed: u32,
@@ -124,6 +132,18 @@ fn parse_style(text: &str) -> Result<StyleArg, String> {
         .ok_or_else(|| not_one_of(text, Style::ALL.map(Style::id).as_slice(), true))
 }
 
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct SwingArg(Option<f32>);
+
+fn parse_swing(text: &str) -> Result<SwingArg, String> {
+    if text.eq_ignore_ascii_case("style") {
+        return Ok(SwingArg(None));
+    }
+    unit(text)
+        .map(|v| SwingArg(Some(v)))
+        .map_err(|e| format!("{e}, or style"))
+}
+
 fn parse_grid(text: &str) -> Result<u32, String> {
     match text.parse::<u32>() {
         Ok(g) if compose::GRIDS.contains(&g) => Ok(g),
@@ -166,6 +186,8 @@ impl ComposeArgs {
             invert: self.invert,
             snap: self.snap,
             style: self.style.0,
+            swing: self.swing.0,
+            humanise: self.humanise,
         })
     }
 }

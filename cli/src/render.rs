@@ -3,7 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
-use pixelody::compose::Settings;
+use pixelody::compose::{Settings, Style};
 use pixelody::engine::{render_offline, EngineParams, OfflineRender};
 
 /// A validated render request.
@@ -116,8 +116,8 @@ pub fn render(job: &Job) -> Result<String, String> {
         score.tonality,
         match (score.style.as_str(), score.progression.as_str()) {
             ("", _) => String::new(),
-            (style, "") => format!(", {style}"),
-            (style, family) => format!(", {style} ({family} chords)"),
+            (style, "") => format!(", {style}{}", feel(&settings, style)),
+            (style, family) => format!(", {style} ({family} chords){}", feel(&settings, style)),
         },
         score.bars(),
         match score.sections.len() {
@@ -160,4 +160,25 @@ fn write_wav(path: &Path, sample_rate: u32, left: &[f32], right: &[f32]) -> Resu
         w.write_sample(*r).map_err(|e| e.to_string())?;
     }
     w.finalize().map_err(|e| e.to_string())
+}
+
+/// The feel a Compose score was made with, as the summary line says it: ", swing 67% (the
+/// style's), humanise 20%" (nothing for straight and exact).
+fn feel(settings: &Settings, style: &str) -> String {
+    let own = pixelody::compose::choice_named(&Style::ALL, Style::id, Style::name, style)
+        .map_or(0.0, Style::swing);
+    let swing = settings.swing.unwrap_or(own);
+    let mut out = String::new();
+    if swing > 0.0 {
+        let whose = if settings.swing.is_none() {
+            " (the style's)"
+        } else {
+            ""
+        };
+        out += &format!(", swing {:.0}%{whose}", swing * 100.0);
+    }
+    if settings.humanise > 0.0 {
+        out += &format!(", humanise {:.0}%", settings.humanise * 100.0);
+    }
+    out
 }

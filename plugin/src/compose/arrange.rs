@@ -14,9 +14,10 @@
 //!   from outside the key stay out of the melody's way (no cross-relations).
 //! - Velocity follows local contrast.
 
+use super::feel;
 use super::harmony::{self, chord_tonality, Chord};
 use super::melody::{self, Motif, METRIC_WEIGHT};
-use super::style::{swung, Style};
+use super::style::Style;
 use super::texture::Texture;
 use super::theory::{Rng, Tonality};
 use super::Settings;
@@ -329,15 +330,10 @@ pub(super) fn arrange_with(
     notes.extend(texture.parts());
     avoid_parallels(&mut notes, ct, &progression.chords);
     avoid_cross_relations(&mut notes, t, ct, i32::from(s.low)..=i32::from(s.high));
-    // The style's feel: swung off-beats move every part together.
-    let swing = style.swing();
-    if swing != 0.5 {
-        for n in &mut notes {
-            let start = swung(n.start_beats, swing);
-            n.length_beats = swung(n.start_beats + n.length_beats, swing) - start;
-            n.start_beats = start;
-        }
-    }
+    // The feel: swung off-beats move every part together (the style's swing unless the
+    // musician sets one), then each part spreads as Humanise asks.
+    feel::swing(&mut notes, s.swing.unwrap_or(style.swing()));
+    feel::humanise(&mut notes, s.humanise, s.seed);
     Arranged {
         notes,
         opening,

@@ -6,6 +6,7 @@
 //! proposes a patch from its colour, contrast and texture.
 
 mod arrange;
+pub mod feel;
 mod harmony;
 pub mod measure;
 mod melody;
@@ -101,6 +102,14 @@ pub struct Settings {
     /// Compose: the texture (accompaniment, bass, drums, feel); `None` = Auto, from the picture.
     #[serde(default)]
     pub style: Option<Style>,
+    /// Compose: swing, 0..1 (straight .. a triplet feel at 2/3 .. a hard shuffle); `None` = the
+    /// style's own (Lo-fi swings, the others play straight).
+    #[serde(default)]
+    pub swing: Option<f32>,
+    /// Compose: how far each part's timing and velocity spread, 0..1 (the same way for the same
+    /// Variation).
+    #[serde(default)]
+    pub humanise: f32,
 }
 
 impl Default for Settings {
@@ -119,6 +128,8 @@ impl Default for Settings {
             invert: false,
             snap: false,
             style: None,
+            swing: None,
+            humanise: 0.0,
         }
     }
 }
@@ -145,6 +156,12 @@ impl Settings {
             s.threshold.clamp(0.0, 1.0)
         } else {
             0.5
+        };
+        s.swing = s.swing.filter(|v| v.is_finite()).map(|v| v.clamp(0.0, 1.0));
+        s.humanise = if s.humanise.is_finite() {
+            s.humanise.clamp(0.0, 1.0)
+        } else {
+            0.0
         };
         s
     }

@@ -55,11 +55,12 @@ impl Style {
         }
     }
 
-    /// Where an off-beat eighth falls, as a share of the beat: 0.5 straight, 2/3 swung.
-    pub fn swing(self) -> f64 {
+    /// The style's own swing (`feel::off_beat`): Lo-fi's triplet feel (off-beat eighths at two
+    /// thirds of the beat), straight for the others. The Swing setting overrides it.
+    pub fn swing(self) -> f32 {
         match self {
             Style::LoFi => 2.0 / 3.0,
-            _ => 0.5,
+            _ => 0.0,
         }
     }
 
@@ -183,34 +184,4 @@ pub fn busy_all_over(f: &Features) -> bool {
         .sum::<f32>()
         / n;
     f.edge_density >= 0.12 && var.sqrt() <= 0.35 * mean
-}
-
-/// `beat` with its off-beat eighths moved to `swing` of the beat (positions in between follow
-/// linearly, so sixteenths keep their order).
-pub fn swung(beat: f64, swing: f64) -> f64 {
-    let whole = beat.floor();
-    let frac = beat - whole;
-    whole
-        + if frac <= 0.5 {
-            frac / 0.5 * swing
-        } else {
-            swing + (frac - 0.5) / 0.5 * (1.0 - swing)
-        }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn swing_moves_the_off_beats_and_keeps_the_beats() {
-        assert_eq!(swung(3.0, 2.0 / 3.0), 3.0);
-        assert!((swung(2.5, 2.0 / 3.0) - (2.0 + 2.0 / 3.0)).abs() < 1e-12);
-        assert_eq!(swung(1.25, 0.5), 1.25);
-        let order: Vec<f64> = [0.0, 0.25, 0.5, 0.75, 1.0]
-            .iter()
-            .map(|&b| swung(b, 2.0 / 3.0))
-            .collect();
-        assert!(order.windows(2).all(|w| w[1] > w[0]), "{order:?}");
-    }
 }

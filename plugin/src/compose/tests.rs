@@ -1242,3 +1242,66 @@ fn borrowed_chords_colour_the_harmony_and_never_grate_against_the_melody() {
     // Some pictures take chords from outside their key (bVII, bVI, a major V in minor, iv).
     assert!(coloured >= 3, "{coloured} pictures with borrowed chords");
 }
+
+#[test]
+fn swing_and_humanise_set_the_feel_of_every_part() {
+    let (name, p) = crate::gallery::gallery().swap_remove(4);
+    let with = |style: super::Style, swing: Option<f32>, humanise: f32, seed: u32| {
+        compose(
+            &p,
+            &Settings {
+                bars: 4,
+                style: Some(style),
+                swing,
+                humanise,
+                seed,
+                ..Settings::default()
+            },
+            String::new(),
+        )
+    };
+    let frac = |b: f64| b - b.floor();
+    // Full swing: no onset on a straight off-beat eighth, some on the dotted one (0.75).
+    let shuffled = with(super::Style::Ballad, Some(1.0), 0.0, 0);
+    assert!(shuffled
+        .notes
+        .iter()
+        .all(|n| (frac(n.start_beats) - 0.5).abs() > 1e-6));
+    assert!(shuffled
+        .notes
+        .iter()
+        .any(|n| (frac(n.start_beats) - 0.75).abs() < 1e-9));
+    // Straight Lo-fi: its off-beats where they are written.
+    let straight = with(super::Style::LoFi, Some(0.0), 0.0, 0);
+    assert!(straight
+        .notes
+        .iter()
+        .any(|n| (frac(n.start_beats) - 0.5).abs() < 1e-9));
+    // By Style: Lo-fi's own triplet feel.
+    assert_eq!(
+        with(super::Style::LoFi, None, 0.0, 0),
+        with(super::Style::LoFi, Some(2.0 / 3.0), 0.0, 0),
+        "{name}"
+    );
+    // Humanise: every note within its spread of the exact one, the same for the same Variation.
+    let exact = with(super::Style::Pop, Some(0.0), 0.0, 3);
+    let loose = with(super::Style::Pop, Some(0.0), 1.0, 3);
+    assert_eq!(loose, with(super::Style::Pop, Some(0.0), 1.0, 3));
+    assert_eq!(exact.notes.len(), loose.notes.len());
+    let mut moved = 0;
+    for n in &loose.notes {
+        let near = exact.notes.iter().any(|e| {
+            e.part == n.part
+                && e.pitch == n.pitch
+                && (e.start_beats - n.start_beats).abs() <= super::feel::TIMING_SPREAD + 1e-9
+                && (e.velocity - n.velocity).abs() <= super::feel::VELOCITY_SPREAD + 1e-6
+        });
+        assert!(near, "{n:?} strays");
+        moved += usize::from(!exact.notes.contains(n));
+    }
+    assert!(
+        moved * 2 > loose.notes.len(),
+        "{moved} of {} moved",
+        loose.notes.len()
+    );
+}

@@ -118,6 +118,8 @@ pub fn controls(ui: &mut Ui, p: &PixelodyParams, setter: &ParamSetter) {
         row(ui, c.key.name(), |ui| choice(ui, &c.key, setter));
         row(ui, c.scale.name(), |ui| choice(ui, &c.scale, setter));
         row(ui, c.style.name(), |ui| choice(ui, &c.style, setter));
+        slider(ui, &c.swing, setter);
+        slider(ui, &c.humanise, setter);
         slider(ui, &c.bars, setter);
         slider(ui, &c.density, setter);
         slider(ui, &c.low_note, setter);

@@ -398,6 +398,43 @@ pub struct ComposingParams {
     /// Spectral: partials snapped to the scale.
     #[id = "snap"]
     pub snap: BoolParam,
+    /// Compose: off-beat eighths pushed late; at its lowest, the style's own swing.
+    #[id = "swing"]
+    pub swing: FloatParam,
+    /// Compose: each part's timing and velocity spread, the same way for the same Variation.
+    #[id = "humanise"]
+    pub humanise: FloatParam,
+}
+
+/// Swing at or below this is "By Style": the style's own swing (Lo-fi's triplet feel).
+const SWING_BY_STYLE: f32 = -0.05;
+
+/// The Swing parameter: "By Style" at its lowest (the default, so projects from before sound as
+/// they did), then 0% (straight) to 100% (a hard shuffle; 67% is a triplet feel).
+fn swing_param() -> FloatParam {
+    FloatParam::new(
+        "Swing",
+        SWING_BY_STYLE,
+        FloatRange::Linear {
+            min: SWING_BY_STYLE,
+            max: 1.0,
+        },
+    )
+    .with_value_to_string(Arc::new(|v| {
+        if v < 0.0 {
+            String::from("By Style")
+        } else {
+            format!("{:.0}%", v * 100.0)
+        }
+    }))
+    .with_string_to_value(Arc::new(|s| {
+        let t = s.trim().trim_end_matches('%').trim();
+        if t.eq_ignore_ascii_case("by style") || t.eq_ignore_ascii_case("style") {
+            Some(SWING_BY_STYLE)
+        } else {
+            t.parse::<f32>().ok().map(|v| (v / 100.0).clamp(0.0, 1.0))
+        }
+    }))
 }
 
 impl ComposingParams {
@@ -435,6 +472,8 @@ impl ComposingParams {
             threshold: percent("Threshold", c.threshold).with_callback(recompose_on_change(dirty)),
             invert: BoolParam::new("Invert", c.invert).with_callback(recompose_on_change(dirty)),
             snap: BoolParam::new("Snap to Scale", c.snap).with_callback(recompose_on_change(dirty)),
+            swing: swing_param().with_callback(recompose_on_change(dirty)),
+            humanise: percent("Humanise", c.humanise).with_callback(recompose_on_change(dirty)),
         }
     }
 }
@@ -758,6 +797,8 @@ impl PixelodyParams {
             invert: p.invert.value(),
             snap: p.snap.value(),
             style: p.style.value().style(),
+            swing: Some(p.swing.value()).filter(|&v| v >= 0.0),
+            humanise: p.humanise.value(),
         }
         .clamped()
     }
@@ -918,7 +959,10 @@ mod tests {
         let map = p.param_map();
         let mut ids: Vec<&str> = map.iter().map(|(id, _, _)| id.as_str()).collect();
         ids.sort_unstable();
+        // (Added since, never renamed: the feel.)
+        let added = ["swing", "humanise"];
         let mut shipped = SHIPPED.to_vec();
+        shipped.extend(added);
         shipped.sort_unstable();
         assert_eq!(ids, shipped);
         // Each sits in its group (the host's folder), the parts' in their part's.
@@ -928,6 +972,7 @@ mod tests {
         assert_eq!(group("drums_on"), "Drums");
         assert_eq!(group("kit_tune"), "Drums");
         assert_eq!(group("style"), "Composition");
+        assert_eq!(group("swing"), "Composition");
         assert_eq!(group("bright"), "Sound");
         assert_eq!(group("delay_time"), "Space");
         assert_eq!(group("bypass"), "Output");
