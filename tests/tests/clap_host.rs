@@ -204,6 +204,18 @@ fn stopping_the_transport_lets_notes_ring_out_then_goes_silent() {
     );
 }
 
+/// A fresh instance loading `project` plays `score`, without recomposing.
+fn assert_reopens_to(project: &[u8], score: &Score) {
+    let mut reopened = ClapHost::load(&release_bundle());
+    assert!(reopened.load_state(project));
+    reopened.activate(SR, 512);
+    reopened.process(&playing_blocks(4_096, 512, 120.0, SR));
+    assert_eq!(
+        &reopened.score_stays(std::time::Duration::from_millis(300)),
+        score
+    );
+}
+
 #[test]
 fn turning_a_composition_parameter_recomposes_in_the_background() {
     let mut host = ClapHost::load(&release_bundle());
@@ -225,19 +237,63 @@ fn turning_a_composition_parameter_recomposes_in_the_background() {
 
     // A project saved now reopens spectral, without recomposing and without the picture file.
     let project = host.save_state();
-    let mut reopened = ClapHost::load(&release_bundle());
-    assert!(reopened.load_state(&project));
-    reopened.activate(SR, 512);
-    reopened.process(&playing_blocks(4_096, 512, 120.0, SR));
-    assert_eq!(
-        reopened.score_stays(std::time::Duration::from_millis(300)),
-        after
-    );
+    assert_reopens_to(&project, &after);
     let json = state_json(&project);
     let composition: serde_json::Value =
         serde_json::from_str(json["fields"]["composition"].as_str().unwrap()).unwrap();
     assert_eq!(composition["settings"]["mode"], "Spectral");
     assert_eq!(composition["width"], 96);
+}
+
+#[test]
+fn swing_and_humanise_from_the_host_reach_the_score_and_the_project() {
+    let mut host = ClapHost::load(&release_bundle());
+    let before = score_in_state(&host.save_state());
+    let frac = |b: f64| b - b.floor();
+    assert!(
+        before
+            .notes
+            .iter()
+            .any(|n| (frac(n.start_beats) - 0.5).abs() < 1e-9),
+        "the default score plays straight off-beats"
+    );
+    let (swing, humanise) = (host.param_id("Swing"), host.param_id("Humanise"));
+    host.activate(SR, 512);
+    // The host automates Swing to 100% while playing: every off-beat eighth moves to 0.75.
+    let mut blocks = playing_blocks(48_000, 512, 120.0, SR);
+    blocks[10].param = Some((swing, 1.0));
+    host.process(&blocks);
+    let swung = host.wait_for_score("the swung score", |s| {
+        s.notes
+            .iter()
+            .all(|n| (frac(n.start_beats) - 0.5).abs() > 1e-6)
+    });
+    assert!(swung
+        .notes
+        .iter()
+        .any(|n| (frac(n.start_beats) - 0.75).abs() < 1e-9));
+    // Then Humanise: the onsets leave the grid, by a twentieth of a beat at most.
+    let mut blocks = playing_blocks(48_000, 512, 120.0, SR);
+    blocks[10].param = Some((humanise, 1.0));
+    host.process(&blocks);
+    let loose = host.wait_for_score("the humanised score", |s| s.notes != swung.notes);
+    assert_eq!(loose.notes.len(), swung.notes.len());
+    for n in &loose.notes {
+        assert!(swung
+            .notes
+            .iter()
+            .any(|m| m.pitch == n.pitch && (m.start_beats - n.start_beats).abs() <= 0.05 + 1e-9));
+    }
+    // The project keeps the feel and reopens to the same score.
+    let project = host.save_state();
+    let json = state_json(&project);
+    let composition: serde_json::Value =
+        serde_json::from_str(json["fields"]["composition"].as_str().unwrap()).unwrap();
+    for setting in ["swing", "humanise"] {
+        let v = composition["settings"][setting].as_f64().unwrap_or(0.0);
+        assert!((v - 1.0).abs() < 1e-6, "{setting} saved as {v}");
+    }
+    assert_reopens_to(&project, &loose);
 }
 
 #[test]

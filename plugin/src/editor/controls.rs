@@ -118,13 +118,14 @@ pub fn controls(ui: &mut Ui, p: &PixelodyParams, setter: &ParamSetter) {
         row(ui, c.key.name(), |ui| choice(ui, &c.key, setter));
         row(ui, c.scale.name(), |ui| choice(ui, &c.scale, setter));
         row(ui, c.style.name(), |ui| choice(ui, &c.style, setter));
-        slider(ui, &c.swing, setter);
-        slider(ui, &c.humanise, setter);
         slider(ui, &c.bars, setter);
         slider(ui, &c.density, setter);
         slider(ui, &c.low_note, setter);
         slider(ui, &c.high_note, setter);
         slider(ui, &c.variation, setter);
+        // (The feel after the rest, so the controls above stay where musicians know them.)
+        slider(ui, &c.swing, setter);
+        slider(ui, &c.humanise, setter);
         row(ui, c.grid.name(), |ui| choice(ui, &c.grid, setter));
         slider(ui, &c.threshold, setter);
         row(ui, c.invert.name(), |ui| switch(ui, &c.invert, setter));
