@@ -182,7 +182,7 @@ fn place(b: usize, bars: usize) -> Place {
     let slot = slots[b.min(slots.len() - 1)];
     Place {
         phrase_end: slot == 3 || slot == 7,
-        before_close: slots.get(b + 1) == Some(&7) && b + 1 < bars,
+        before_close: slots.get(b + 1) == Some(&7),
     }
 }
 

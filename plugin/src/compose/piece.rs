@@ -69,14 +69,7 @@ fn section_tonality(
     if let Some(way) = moves.filter(|_| at(d) == before) {
         // (Within a fifth of the centre and of the section before: from 0 either way, from
         // either side back to the centre.)
-        d = if previous == 0 {
-            way.signum().max(-1)
-        } else {
-            0
-        };
-        if d == 0 && previous == 0 {
-            d = 1;
-        }
+        d = if previous == 0 { way.signum() } else { 0 };
     }
     (at(d), d)
 }
