@@ -63,10 +63,10 @@ pub struct ComposeArgs {
     #[arg(long, default_value_t = 0.5, value_parser = unit)]
     density: f32,
     /// Lowest MIDI pitch of the melody, the scan rows and the partials.
-    #[arg(long, default_value_t = 60, value_parser = clap::value_parser!(u8).range(0..=120))]
+    #[arg(long, default_value_t = 60, value_parser = |t: &str| whole(t, 0, 120).map(|v| v as u8))]
     low: u8,
     /// Highest MIDI pitch (at least 7 above --low).
-    #[arg(long, default_value_t = 84, value_parser = clap::value_parser!(u8).range(7..=127))]
+    #[arg(long, default_value_t = 84, value_parser = |t: &str| whole(t, 7, 127).map(|v| v as u8))]
     high: u8,
     /// Scan: steps per bar.
     #[arg(long, default_value_t = 16, value_parser = parse_grid)]
@@ -81,7 +81,7 @@ pub struct ComposeArgs {
     #[arg(long)]
     snap: bool,
     /// Loop length in bars of 4/4 (with several pictures: each section's length).
-    #[arg(long, visible_alias = "section-bars", default_value_t = 2, value_parser = clap::value_parser!(u32).range(i64::from(compose::MIN_BARS)..=i64::from(compose::MAX_BARS)))]
+    #[arg(long, visible_alias = "section-bars", default_value_t = 2, value_parser = |t: &str| whole(t, compose::MIN_BARS, compose::MAX_BARS))]
     bars: u32,
 }
 
@@ -159,6 +159,16 @@ fn ranged(text: &str, lo: f64, hi: f64) -> Result<f64, String> {
     }
 }
 
+/// A whole number from `lo` to `hi`, with the same message as every other range.
+fn whole(text: &str, lo: u32, hi: u32) -> Result<u32, String> {
+    match text.trim().parse::<u32>() {
+        Ok(v) if (lo..=hi).contains(&v) => Ok(v),
+        _ => Err(format!(
+            "must be a whole number from {lo} to {hi}, not '{text}'"
+        )),
+    }
+}
+
 fn unit(text: &str) -> Result<f32, String> {
     ranged(text, 0.0, 1.0).map(|v| v as f32)
 }
@@ -215,16 +225,16 @@ struct RenderArgs {
     #[arg(long, value_enum, default_value_t = TimbreArg::Picture)]
     timbre: TimbreArg,
     /// How many times to play the loop.
-    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=64))]
+    #[arg(long, default_value_t = 1, value_parser = |t: &str| whole(t, 1, 64))]
     loops: u32,
     /// Tempo in beats per minute, 20 to 300.
     #[arg(long, default_value_t = 120.0, value_parser = |t: &str| ranged(t, 20.0, 300.0))]
     bpm: f64,
     /// Sample rate in Hz.
-    #[arg(long, default_value_t = 48_000, value_parser = clap::value_parser!(u32).range(8_000..=384_000))]
+    #[arg(long, default_value_t = 48_000, value_parser = |t: &str| whole(t, 8_000, 384_000))]
     sample_rate: u32,
     /// Samples per processing block; the audio is identical for every block size.
-    #[arg(long, default_value_t = 512, value_parser = clap::value_parser!(u32).range(1..=65_536))]
+    #[arg(long, default_value_t = 512, value_parser = |t: &str| whole(t, 1, 65_536))]
     block_size: u32,
     /// Also write the score (notes in beats) as JSON.
     #[arg(long, value_name = "OUT.json")]
@@ -384,6 +394,37 @@ mod tests {
                 .contains("must be a number from 20 to 300, not '500'"),
             "{e}"
         );
+        // Every range says so in one form, whole numbers too.
+        for (option, value, says) in [
+            (
+                "--bars",
+                "1000",
+                "must be a whole number from 1 to 16, not '1000'",
+            ),
+            (
+                "--low",
+                "121",
+                "must be a whole number from 0 to 120, not '121'",
+            ),
+            (
+                "--loops",
+                "x",
+                "must be a whole number from 1 to 64, not 'x'",
+            ),
+            (
+                "--swing",
+                "2",
+                "must be a number from 0 to 1, not '2', or style",
+            ),
+            (
+                "--humanise",
+                "1.5",
+                "must be a number from 0 to 1, not '1.5'",
+            ),
+        ] {
+            let e = parse(&["render", "p.png", "-o", "o.wav", option, value]).unwrap_err();
+            assert!(e.to_string().contains(says), "{option} {value}: {e}");
+        }
         let e = parse(&["render", "p.png", "-o", "o.wav", "--key", "H"]).unwrap_err();
         assert!(e.to_string().contains("not auto or a note name"), "{e}");
         assert!(parse(&["render", "p.png"])
