@@ -212,8 +212,9 @@ enum TimbreArg {
 
 #[derive(Args, Debug)]
 struct RenderArgs {
-    /// The picture (PNG, JPEG, GIF, WebP, BMP or TIFF), or several: one piece with a section per
-    /// picture (an animated GIF, WebP or PNG gives a section per frame, up to 16 in all).
+    /// The picture (PNG, JPEG, GIF, WebP, BMP or TIFF), or several, or a folder (its pictures in
+    /// name order): one piece with a section per picture (an animated GIF, WebP or PNG gives a
+    /// section per frame, up to 16 in all).
     #[arg(required = true, num_args = 1..)]
     pictures: Vec<PathBuf>,
     /// Where to write the audio (stereo, 32-bit float WAV).

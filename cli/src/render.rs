@@ -9,7 +9,7 @@ use pixelody::engine::{render_offline, EngineParams, OfflineRender};
 /// A validated render request.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Job {
-    /// One picture, or several: a section each.
+    /// One picture, or several, or folders: a section each picture.
     pub pictures: Vec<PathBuf>,
     pub output: PathBuf,
     pub settings: Settings,
@@ -45,12 +45,33 @@ pub fn read_picture(path: &Path) -> Result<(Vec<u8>, String), String> {
     Ok((bytes, name))
 }
 
+/// `paths` with each folder replaced by the pictures in it, sorted by name (as a folder dropped
+/// on the editor is read); a folder with none is an error.
+pub fn pictures_of(paths: &[PathBuf]) -> Result<Vec<PathBuf>, String> {
+    let mut out = Vec::with_capacity(paths.len());
+    for path in paths {
+        match pixelody::pipeline::pictures_in(path) {
+            Some(found) if found.is_empty() => {
+                return Err(format!(
+                    "{}: the folder has no pictures Pixelody can read (it reads {})",
+                    display(path),
+                    pixelody::analysis::READABLE
+                ))
+            }
+            Some(found) => out.extend(found),
+            None => out.push(path.clone()),
+        }
+    }
+    Ok(out)
+}
+
 /// Reads, composes and renders; returns what to print on success. With several pictures, one
-/// that cannot be used is named on stderr and skipped; none usable is an error.
+/// that cannot be used is named on stderr and skipped; none usable is an error. A folder is the
+/// pictures in it.
 pub fn render(job: &Job) -> Result<String, String> {
     let settings = job.settings;
-    let files = job
-        .pictures
+    let pictures = pictures_of(&job.pictures)?;
+    let files = pictures
         .iter()
         .map(|path| {
             let name = path

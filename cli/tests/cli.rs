@@ -62,9 +62,12 @@ fn bad_inputs_get_one_clear_line() {
         &scratch("missing.png"),
         "missing.png: cannot read the file (no such file)",
     );
+    let empty = scratch("empty-folder");
+    std::fs::create_dir_all(&empty).unwrap();
     render_fails(
-        &std::env::temp_dir(),
-        "cannot read the file (it is a folder, not a file)",
+        &empty,
+        "empty-folder: the folder has no pictures Pixelody can read (it reads PNG, JPEG, GIF, WebP, \
+         BMP or TIFF)",
     );
     // A path through a file, as if the file were a folder.
     render_fails(&text.join("inside.png"), "inside.png: cannot read the file");
@@ -294,6 +297,42 @@ fn several_pictures_render_as_one_piece_in_sections_and_a_bad_one_is_skipped_by_
     // The WAV is the whole piece: 12 bars at 120 BPM.
     let wav = hound::WavReader::open(&out).unwrap();
     assert_eq!(wav.duration(), 24 * 48_000);
+
+    // A folder of the same pictures (and a file that is not one) is the same piece, in name
+    // order, as a drop on the editor reads it.
+    let folder = scratch("walk-folder");
+    std::fs::create_dir_all(&folder).unwrap();
+    for (from, to) in [(&c, "3.png"), (&a, "1.png"), (&b, "2.png")] {
+        std::fs::copy(from, folder.join(to)).unwrap();
+    }
+    std::fs::write(folder.join("notes.txt"), "not a picture").unwrap();
+    let (listed, from_folder) = (scratch("listed.wav"), scratch("folder.wav"));
+    let render = |inputs: Vec<&std::ffi::OsStr>, out: &Path| {
+        let mut args: Vec<&std::ffi::OsStr> = vec!["render".as_ref()];
+        args.extend(inputs);
+        args.extend(["-o".as_ref(), out.as_os_str()]);
+        let (code, stdout, stderr) = pixelody(&args);
+        assert_eq!(code, 0, "{stderr}");
+        assert!(stdout.contains("in 3 sections"), "{stdout}");
+    };
+    let (one, two, three) = (
+        folder.join("1.png"),
+        folder.join("2.png"),
+        folder.join("3.png"),
+    );
+    render(
+        vec![one.as_os_str(), two.as_os_str(), three.as_os_str()],
+        &listed,
+    );
+    render(vec![folder.as_os_str()], &from_folder);
+    let samples = |p: &Path| -> Vec<f32> {
+        hound::WavReader::open(p)
+            .unwrap()
+            .samples::<f32>()
+            .map(Result::unwrap)
+            .collect()
+    };
+    assert_eq!(samples(&listed), samples(&from_folder));
 }
 
 #[test]

@@ -52,7 +52,8 @@ impl fmt::Display for PictureError {
 
 impl std::error::Error for PictureError {}
 
-const READABLE: &str = "PNG, JPEG, GIF, WebP, BMP or TIFF";
+/// The formats Pixelody reads, as a musician is told them.
+pub const READABLE: &str = "PNG, JPEG, GIF, WebP, BMP or TIFF";
 
 pub(super) fn describe(format: Option<image::ImageFormat>, err: ImageError) -> PictureError {
     let kind = format

@@ -12,7 +12,7 @@ use super::browser::{Browser, Chosen, Purpose, Recent};
 use super::filmstrip::PictureTexture;
 use super::window::MIN_SIZE;
 use super::{controls, drag_out, piano_roll, presets, status, theme, Link};
-use crate::plugin::loader::{looks_like_picture, LoadStatus, Source};
+use crate::plugin::loader::{LoadStatus, Source};
 use crate::plugin::randomise;
 use crate::score::{Part, Patch};
 
@@ -216,7 +216,7 @@ impl App {
         // of several. What is not a picture is named in the status line and skipped.
         let sources = dropped
             .into_iter()
-            .flat_map(|path| match pictures_in(&path) {
+            .flat_map(|path| match crate::pipeline::pictures_in(&path) {
                 Some(inside) if !inside.is_empty() => inside,
                 _ => vec![path],
             })
@@ -313,19 +313,6 @@ impl App {
         }
         open_browser
     }
-}
-
-/// The pictures in `dir` (by their names, not in subfolders), sorted by name; `None` when it is
-/// not a folder.
-fn pictures_in(dir: &std::path::Path) -> Option<Vec<std::path::PathBuf>> {
-    let mut found: Vec<std::path::PathBuf> = std::fs::read_dir(dir)
-        .ok()?
-        .flatten()
-        .map(|e| e.path())
-        .filter(|p| p.is_file() && looks_like_picture(p))
-        .collect();
-    found.sort();
-    Some(found)
 }
 
 impl NiceEguiApp for App {

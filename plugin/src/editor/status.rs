@@ -126,7 +126,7 @@ pub fn drop_overlay(ctx: &egui::Context) {
     } else {
         (
             Color32::from_rgb(235, 87, 87),
-            format!("{name} is not a picture (PNG, JPEG, GIF, WebP, BMP or TIFF)"),
+            format!("{name} is not a picture ({})", crate::analysis::READABLE),
         )
     };
     let screen = ctx.content_rect();

@@ -11,9 +11,36 @@
 
 pub mod loudness;
 
+use std::path::{Path, PathBuf};
+
 use crate::analysis::{self, evenly_spaced, Picture, PictureError};
 use crate::compose::{self, piece::MAX_SECTIONS};
 use crate::score::Score;
+
+/// The extensions offered by the file browser and accepted on drop without a second look.
+pub const PICTURE_EXTENSIONS: &[&str] =
+    &["png", "jpg", "jpeg", "gif", "webp", "bmp", "tif", "tiff"];
+
+/// Whether `path` is named like a picture Pixelody reads.
+pub fn looks_like_picture(path: &Path) -> bool {
+    path.extension()
+        .and_then(|e| e.to_str())
+        .is_some_and(|e| PICTURE_EXTENSIONS.contains(&e.to_ascii_lowercase().as_str()))
+}
+
+/// The pictures in `dir` (by their names, not in subfolders), sorted by name: a folder dropped on
+/// the editor or given to the command line is these pictures as a piece. `None` when it is not a
+/// folder.
+pub fn pictures_in(dir: &Path) -> Option<Vec<PathBuf>> {
+    let mut found: Vec<PathBuf> = std::fs::read_dir(dir)
+        .ok()?
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.is_file() && looks_like_picture(p))
+        .collect();
+    found.sort();
+    Some(found)
+}
 
 /// One picture file's bytes to its score: decode, compose, level. `name` is how the musician
 /// knows the file; it is named in errors and in the score's source.

@@ -16,15 +16,7 @@ use crate::score::Patch;
 /// 100 megapixels, is far smaller as any common format).
 pub const MAX_FILE_BYTES: u64 = 512 * 1024 * 1024;
 
-/// The extensions offered by the file browser and accepted on drop without a second look.
-pub const PICTURE_EXTENSIONS: &[&str] =
-    &["png", "jpg", "jpeg", "gif", "webp", "bmp", "tif", "tiff"];
-
-pub fn looks_like_picture(path: &Path) -> bool {
-    path.extension()
-        .and_then(|e| e.to_str())
-        .is_some_and(|e| PICTURE_EXTENSIONS.contains(&e.to_ascii_lowercase().as_str()))
-}
+pub use crate::pipeline::{looks_like_picture, PICTURE_EXTENSIONS};
 
 /// What the editor shows about loading.
 #[derive(Clone, Debug, PartialEq)]
