@@ -91,6 +91,17 @@ fn melody_window(t: Tonality, s: &Settings, shift: i32, calm: bool) -> (i32, i32
     (lo, hi.max(lo + 1))
 }
 
+/// The notes of `part` sounding at beat `t`: their indices in `notes` and their pitches.
+fn sounding(notes: &[Note], part: Part, t: f64) -> impl Iterator<Item = (usize, i32)> + '_ {
+    notes
+        .iter()
+        .enumerate()
+        .filter(move |(_, n)| {
+            n.part == part && n.start_beats <= t + 1e-6 && n.start_beats + n.length_beats > t + 1e-6
+        })
+        .map(|(i, n)| (i, i32::from(n.pitch)))
+}
+
 /// Parallel octaves and fifths between melody and bass on strong beats (beats 1 and 3) hollow
 /// the sound out: where the two move in the same direction into the same perfect interval, the
 /// bass note struck on the second beat takes its chord's third instead (the chord in first
@@ -98,17 +109,6 @@ fn melody_window(t: Tonality, s: &Settings, shift: i32, calm: bool) -> (i32, i32
 /// chord (cadences stand on their roots) or the loop's last bass note.
 fn avoid_parallels(notes: &mut [Note], ct: Tonality, chords: &[Chord]) {
     let half = BEATS_PER_BAR / harmony::HALVES as f64;
-    fn sounding(notes: &[Note], part: Part, t: f64) -> impl Iterator<Item = (usize, i32)> + '_ {
-        notes
-            .iter()
-            .enumerate()
-            .filter(move |(_, n)| {
-                n.part == part
-                    && n.start_beats <= t + 1e-6
-                    && n.start_beats + n.length_beats > t + 1e-6
-            })
-            .map(|(i, n)| (i, i32::from(n.pitch)))
-    }
     let last_bass = notes
         .iter()
         .enumerate()
@@ -172,22 +172,13 @@ fn avoid_cross_relations(
     ct: Tonality,
     range: std::ops::RangeInclusive<i32>,
 ) {
-    let chord_at = |notes: &[Note], at: f64| -> Vec<i32> {
-        notes
-            .iter()
-            .filter(|n| {
-                n.part == Part::Harmony
-                    && n.start_beats <= at + 1e-6
-                    && at + 1e-6 < n.start_beats + n.length_beats
-            })
-            .map(|n| i32::from(n.pitch) % 12)
-            .collect()
-    };
     for i in 0..notes.len() {
         if notes[i].part != Part::Melody {
             continue;
         }
-        let pcs = chord_at(notes, notes[i].start_beats);
+        let pcs: Vec<i32> = sounding(notes, Part::Harmony, notes[i].start_beats)
+            .map(|(_, p)| p % 12)
+            .collect();
         let m = i32::from(notes[i].pitch);
         let grates = pcs
             .iter()
