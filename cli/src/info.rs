@@ -46,6 +46,7 @@ fn reading(name: &str, picture: &analysis::Picture, settings: &Settings) -> Valu
             "style": compose::style(&features, settings).name(),
             "style_from": if settings.style.is_some() { "setting" } else { "energy, mood and repetition" },
             "bars": settings.bars,
+            "meter": score.meter.label(),
             "progression": score.progression,
             "swing": d(settings.swing.unwrap_or(compose::style(&features, settings).swing())),
             "swing_from": if settings.swing.is_some() { "setting" } else { "style" },
@@ -124,6 +125,7 @@ fn text(r: &Value) -> String {
             _ => String::new(),
         },
     );
+    out += &format!("Meter: {}\n", m["meter"].as_str().unwrap_or("4/4"));
     if m["progression"].as_str().is_some_and(|p| !p.is_empty()) {
         out += &format!(
             "Feel: swing {:.0}% (from the {}), humanise {:.0}%\n",

@@ -10,7 +10,7 @@ use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use pixelody::compose::{self, Mode, Scale, Settings, Style};
-use pixelody::score::Part;
+use pixelody::score::{Part, Signature};
 
 #[derive(Parser, Debug)]
 #[command(
@@ -56,6 +56,10 @@ pub struct ComposeArgs {
     /// same --seed.
     #[arg(long, visible_alias = "humanize", default_value_t = 0.0, value_parser = unit)]
     humanise: f32,
+    /// Time signature of the bars: 4/4, 3/4, 6/8, 5/4, 7/8, 12/8 (or any from 2/4 to 16/8);
+    /// 5/4 and 7/8 group as the picture leans (3+2 or 2+3, 2+2+3 or 3+2+2).
+    #[arg(long, default_value = "4/4", value_parser = parse_meter)]
+    meter: Signature,
     /// Variation: another number gives another score from the same picture.
     #[arg(long, default_value_t = 0)]
     seed: u32,
@@ -144,6 +148,17 @@ fn parse_swing(text: &str) -> Result<SwingArg, String> {
         .map_err(|e| format!("{e}, or style"))
 }
 
+fn parse_meter(text: &str) -> Result<Signature, String> {
+    Signature::parse(text)
+        .filter(|s| s.is_supported())
+        .ok_or_else(|| {
+            format!(
+                "must be a time signature such as 4/4, 3/4, 6/8, 5/4, 7/8 or 12/8 (a bar of 2/4 to \
+                 16/8), not '{text}'"
+            )
+        })
+}
+
 fn parse_grid(text: &str) -> Result<u32, String> {
     match text.parse::<u32>() {
         Ok(g) if compose::GRIDS.contains(&g) => Ok(g),
@@ -198,6 +213,7 @@ impl ComposeArgs {
             style: self.style.0,
             swing: self.swing.0,
             humanise: self.humanise,
+            meter: self.meter,
         })
     }
 }

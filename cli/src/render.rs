@@ -129,7 +129,7 @@ pub fn render(job: &Job) -> Result<String, String> {
         })?;
     }
     Ok(format!(
-        "Rendered {} -> {}: {} mode, {}{}, {} bars{} x {} at {} BPM, {} notes{}, {:.3} s at {} \
+        "Rendered {} -> {}: {} mode, {}{}, {} bars{}{} x {} at {} BPM, {} notes{}, {:.3} s at {} \
          Hz (blocks of {}), score {:016x}",
         score.source,
         display(&job.output),
@@ -141,6 +141,11 @@ pub fn render(job: &Job) -> Result<String, String> {
             (style, family) => format!(", {style} ({family} chords){}", feel(&settings, style)),
         },
         score.bars(),
+        if score.meter.is_common() {
+            String::new()
+        } else {
+            format!(" of {}", score.meter.label())
+        },
         match score.sections.len() {
             0 | 1 => String::new(),
             n => format!(" in {n} sections"),

@@ -6,7 +6,7 @@ use midly::{
     Format, Header, MetaMessage, MidiMessage, Smf, Timing, Track, TrackEvent, TrackEventKind,
 };
 
-use crate::score::{Part, Score};
+use crate::score::{Meter, Part, Score};
 
 /// Ticks per quarter note: fine enough for the thirds and 32nds the composer writes.
 pub const TICKS_PER_BEAT: u16 = 960;
@@ -17,6 +17,15 @@ const PARTS: [(Part, &str); 4] = [
     (Part::Bass, "Pixelody bass"),
     (Part::Drums, "Pixelody drums"),
 ];
+
+/// The score's meter as the file writes it: numerator, the denominator's power of two, and the
+/// metronome's click (MIDI clocks, 24 a quarter note) on each beat: a dotted quarter (36) in 6/8
+/// and 12/8, a quarter otherwise.
+fn time_signature(meter: Meter) -> MetaMessage<'static> {
+    let s = meter.signature;
+    let click = if meter.is_compound() { 36 } else { 24 };
+    MetaMessage::TimeSignature(s.numerator, s.denominator.trailing_zeros() as u8, click, 8)
+}
 
 fn ticks(beats: f64) -> u64 {
     (beats * f64::from(TICKS_PER_BEAT)).round().max(0.0) as u64
@@ -38,7 +47,7 @@ pub fn midi_file_of(score: &Score, bpm: f64, only: Option<Part>) -> Vec<u8> {
     let mut tempo = vec![
         meta(0, MetaMessage::TrackName(b"Pixelody")),
         meta(0, MetaMessage::Tempo(u24::new(micros))),
-        meta(0, MetaMessage::TimeSignature(4, 2, 24, 8)),
+        meta(0, time_signature(score.meter)),
     ];
     let mut at = 0;
     for section in &score.sections {
@@ -114,6 +123,22 @@ fn meta(delta: u32, m: MetaMessage<'_>) -> TrackEvent<'_> {
 mod tests {
     use super::*;
     use crate::score::Note;
+
+    #[test]
+    fn the_file_writes_the_scores_meter() {
+        use crate::score::Signature;
+        for (sig, expected) in [((4, 4), (4, 2, 24)), ((6, 8), (6, 3, 36)), ((7, 8), (7, 3, 24))] {
+            let mut score = Score::new(8.0, Vec::new(), String::new());
+            score.meter = Meter::plain(Signature::new(sig.0, sig.1));
+            let bytes = midi_file(&score, 120.0);
+            let smf = Smf::parse(&bytes).unwrap();
+            let written = smf.tracks[0].iter().find_map(|e| match e.kind {
+                TrackEventKind::Meta(MetaMessage::TimeSignature(n, d, c, _)) => Some((n, d, c)),
+                _ => None,
+            });
+            assert_eq!(written, Some(expected), "{sig:?}");
+        }
+    }
 
     #[test]
     fn a_midi_file_reads_back_as_the_score() {

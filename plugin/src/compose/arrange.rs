@@ -16,17 +16,16 @@
 
 use super::feel;
 use super::harmony::{self, chord_tonality, Chord};
-use super::melody::{self, Motif, METRIC_WEIGHT};
+use super::melody::{self, Motif};
 use super::style::Style;
 use super::texture::Texture;
 use super::theory::{Rng, Tonality};
 use super::Settings;
 use crate::analysis::Features;
-use crate::score::{Note, Part, BEATS_PER_BAR};
+use crate::score::{Meter, Note, Part};
 
-pub const STEPS_PER_BEAT: usize = 2;
-pub const STEPS_PER_BAR: usize = STEPS_PER_BEAT * BEATS_PER_BAR as usize;
-const STEP_BEATS: f64 = 1.0 / STEPS_PER_BEAT as f64;
+/// The melody's grid: eighth notes, in quarter-note beats.
+const STEP_BEATS: f64 = 0.5;
 
 pub(super) fn span(values: impl Iterator<Item = f32>) -> (f32, f32) {
     values.fold((f32::INFINITY, f32::NEG_INFINITY), |(lo, hi), v| {
@@ -102,13 +101,12 @@ fn sounding(notes: &[Note], part: Part, t: f64) -> impl Iterator<Item = (usize, 
         .map(|(i, n)| (i, i32::from(n.pitch)))
 }
 
-/// Parallel octaves and fifths between melody and bass on strong beats (beats 1 and 3) hollow
+/// Parallel octaves and fifths between melody and bass on strong beats (the bar's two halves) hollow
 /// the sound out: where the two move in the same direction into the same perfect interval, the
 /// bass note struck on the second beat takes its chord's third instead (the chord in first
 /// inversion), in the octave nearest it and still under the chord. Not on a phrase's last
 /// chord (cadences stand on their roots) or the loop's last bass note.
-fn avoid_parallels(notes: &mut [Note], ct: Tonality, chords: &[Chord]) {
-    let half = BEATS_PER_BAR / harmony::HALVES as f64;
+fn avoid_parallels(notes: &mut [Note], ct: Tonality, chords: &[Chord], meter: Meter) {
     let last_bass = notes
         .iter()
         .enumerate()
@@ -117,7 +115,7 @@ fn avoid_parallels(notes: &mut [Note], ct: Tonality, chords: &[Chord]) {
         .map(|(i, _)| i);
     let mut previous: Option<(i32, i32)> = None;
     for (h, &chord) in chords.iter().enumerate() {
-        let t = h as f64 * half;
+        let t = meter.half_start(h);
         let melody = sounding(notes, Part::Melody, t).map(|(_, p)| p).max();
         let bass = sounding(notes, Part::Bass, t).min_by_key(|&(_, p)| p);
         let (Some(m), Some((bi, b))) = (melody, bass) else {
@@ -221,8 +219,15 @@ fn avoid_cross_relations(
     }
 }
 
-pub fn arrange(f: &Features, s: &Settings, t: Tonality, style: Style, rng: &mut Rng) -> Arranged {
-    arrange_with(f, s, t, style, rng, None)
+pub fn arrange(
+    f: &Features,
+    s: &Settings,
+    t: Tonality,
+    style: Style,
+    meter: Meter,
+    rng: &mut Rng,
+) -> Arranged {
+    arrange_with(f, s, t, style, meter, rng, None)
 }
 
 /// [`arrange`], with `theme` (when given) as the melody's opening material instead of a motif
@@ -232,11 +237,12 @@ pub(super) fn arrange_with(
     s: &Settings,
     t: Tonality,
     style: Style,
+    meter: Meter,
     rng: &mut Rng,
     theme: Option<Motif>,
 ) -> Arranged {
     let bars = f.regions.len();
-    let steps = bars * STEPS_PER_BAR;
+    let steps = bars * meter.eighths();
     let mood = super::mood(f);
     let shift = super::register_shift(f);
     let low = i32::from(s.low) + shift;
@@ -276,12 +282,12 @@ pub(super) fn arrange_with(
                 t,
                 &chords,
                 sixth,
-                activity,
-                mood,
+                (activity, mood),
+                meter,
                 &mut attempt,
                 theme.clone(),
             );
-            melody::single_peak(&tune.0).then_some((tune, attempt))
+            melody::single_peak(&tune.0, meter).then_some((tune, attempt))
         })
         .flatten();
     let (tones, opening) = match calm_tune {
@@ -291,14 +297,14 @@ pub(super) fn arrange_with(
         }
         None => {
             let octave = melody_window(t, s, shift, false);
-            melody::melody(f, t, &chords, octave, activity, mood, rng, theme)
+            melody::melody(f, t, &chords, octave, (activity, mood), meter, rng, theme)
         }
     };
     for tone in tones {
         let c = f.columns[tone.step.min(steps - 1)];
         let velocity = 0.5
             + 0.4 * rank(c.contrast, contrasts)
-            + 0.1 * METRIC_WEIGHT[tone.step % STEPS_PER_BAR];
+            + 0.1 * meter.weight(tone.step);
         notes.push(note(
             tone.step as f64 * STEP_BEATS,
             tone.len as f64 * STEP_BEATS * 0.92,
@@ -316,14 +322,15 @@ pub(super) fn arrange_with(
         bass_lo,
         density: s.density,
         style,
+        meter,
         variant: (rng.next_u64() % 3) as usize,
     };
     notes.extend(texture.parts());
-    avoid_parallels(&mut notes, ct, &progression.chords);
+    avoid_parallels(&mut notes, ct, &progression.chords, meter);
     avoid_cross_relations(&mut notes, t, ct, i32::from(s.low)..=i32::from(s.high));
     // The feel: swung off-beats move every part together (the style's swing unless the
     // musician sets one), then each part spreads as Humanise asks.
-    feel::swing(&mut notes, s.swing.unwrap_or(style.swing()));
+    feel::swing(&mut notes, s.swing.unwrap_or(style.swing()), meter);
     feel::humanise(&mut notes, s.humanise, s.seed);
     Arranged {
         notes,

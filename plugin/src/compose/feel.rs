@@ -2,7 +2,7 @@
 //! triplet feel to a hard shuffle) and humanise (each part's onsets and velocities spread a
 //! little, the same way for the same Variation).
 
-use crate::score::{Note, Part};
+use crate::score::{Meter, Note, Part};
 
 /// Where an off-beat eighth falls for a swing `amount` (0..1), as a share of the beat: 0.5
 /// straight, 2/3 (at about 67%) a triplet feel, 0.75 at 100% (a dotted eighth and a sixteenth).
@@ -25,15 +25,30 @@ pub fn swung(beat: f64, off_beat: f64) -> f64 {
         }
 }
 
-/// Swings every note (start and end) by `amount`.
-pub fn swing(notes: &mut [Note], amount: f32) {
+/// `beat` (of the loop) moved as swing moves it in `meter`: inside each beat of two eighths as
+/// [`swung`] moves it; beats of three eighths (6/8, 12/8, 7/8's long beat) already lilt and stay
+/// as they are.
+pub fn swung_in(beat: f64, off_beat: f64, meter: Meter) -> f64 {
+    let bar_beats = meter.bar_beats();
+    let bar = (beat / bar_beats).floor() * bar_beats;
+    let within = beat - bar;
+    let beats = meter.beat_times();
+    let k = beats.iter().rposition(|&t| t <= within + 1e-12).unwrap_or(0);
+    if meter.beats()[k] != 2 {
+        return beat;
+    }
+    bar + beats[k] + swung(within - beats[k], off_beat)
+}
+
+/// Swings every note (start and end) by `amount`, in `meter`.
+pub fn swing(notes: &mut [Note], amount: f32, meter: Meter) {
     let at = off_beat(amount);
     if at == 0.5 {
         return;
     }
     for n in notes {
-        let start = swung(n.start_beats, at);
-        n.length_beats = swung(n.start_beats + n.length_beats, at) - start;
+        let start = swung_in(n.start_beats, at, meter);
+        n.length_beats = swung_in(n.start_beats + n.length_beats, at, meter) - start;
         n.start_beats = start;
     }
 }
@@ -99,7 +114,7 @@ mod tests {
     fn swing_pushes_off_beats_late_and_leaves_the_beats() {
         for (amount, expected) in [(0.0, 0.5), (2.0 / 3.0, 2.0 / 3.0 * 0.25 + 0.5), (1.0, 0.75)] {
             let mut n = notes();
-            swing(&mut n, amount);
+            swing(&mut n, amount, Meter::COMMON);
             for (a, b) in notes().iter().zip(&n) {
                 let beat = a.start_beats.floor();
                 if a.start_beats == beat {

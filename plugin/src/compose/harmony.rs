@@ -21,7 +21,7 @@ use super::style::Style;
 use super::theory::{Scale, Tonality};
 use super::Settings;
 use crate::analysis::Features;
-use crate::score::BEATS_PER_BAR;
+use crate::score::Meter;
 
 /// Chords a bar can hold: one on beat 1 and one on beat 3.
 pub const HALVES: usize = 2;
@@ -337,17 +337,19 @@ pub fn spans(chords: &[Chord]) -> Vec<(usize, usize, Chord)> {
 pub type BassNote = (f64, f64, i32, f32);
 
 /// The bass line under `chords` (one per half bar), from `lo` (or a fifth below, where
-/// the line walks down) up about an octave and a half. `busy(b)`, 0..1: how much the bottom of bar
-/// `b` moves; `second`: the beat of a calm bar's second note (2.0: beat 3).
+/// the line walks down) up about an octave and a half, in `meter`. `busy(b)`, 0..1: how much the
+/// bottom of bar `b` moves; `second`: the beat of a calm bar's second note (in 4/4 2.0: beat 3).
+/// A busy bar walks a note a beat; a middling one adds its last beat to the two.
 pub fn bass(
     ct: Tonality,
     chords: &[Chord],
     lo: i32,
-    second: f64,
+    (second, meter): (f64, Meter),
     busy: impl Fn(usize) -> f32,
 ) -> Vec<BassNote> {
     let bars = chords.len() / HALVES;
-    let half = BEATS_PER_BAR / HALVES as f64;
+    let beats = meter.beat_times();
+    let last_beat = beats.last().copied().unwrap_or(0.0);
     // Scale-step distance between two pitches of `ct`.
     let steps = |a: i32, b: i32| (ct.degree_at_or_below(a) - ct.degree_at_or_below(b)).abs();
     // The pitch of pitch class `pc` nearest `previous` within the bass's range (down to a fifth
@@ -410,15 +412,15 @@ pub fn bass(
     for (k, &(h, len, _)) in spans.iter().enumerate() {
         let bar = h / HALVES;
         let b = busy(bar);
-        let start = h as f64 * half;
-        let end = start + len as f64 * half;
-        let bar_start = bar as f64 * BEATS_PER_BAR;
-        let pattern: &[f64] = if b > 0.7 {
-            &[0.0, 1.0, 2.0, 3.0]
+        let start = meter.half_start(h);
+        let end = meter.half_start(h + len);
+        let bar_start = meter.half_start(bar * HALVES);
+        let pattern: Vec<f64> = if b > 0.7 {
+            beats.clone()
         } else if b > 0.45 || bar + 1 == bars {
-            &[0.0, second, 3.0]
+            vec![0.0, second, last_beat]
         } else {
-            &[0.0, second]
+            vec![0.0, second]
         };
         // (Every chord's bass sounds where the chord starts.)
         let mut beats: Vec<f64> = pattern
@@ -426,6 +428,8 @@ pub fn bass(
             .map(|&p| bar_start + p)
             .filter(|&t| t > start + 1e-9 && t < end)
             .collect();
+        beats.sort_by(f64::total_cmp);
+        beats.dedup();
         beats.insert(0, start);
         let here = roots[k];
         let (next, wraps) = match roots.get(k + 1) {
@@ -494,7 +498,7 @@ mod tests {
         // I V | vi V | ii V | I I: V in the first bar stands on its third and ii on its third
         // (ii6), so the bass walks C-B-A-G-F-G-C; the cadences' Vs stand on their roots.
         let degrees = [0, 4, 5, 4, 1, 4, 0, 0].map(Chord::Diatonic);
-        let line = bass(c, &degrees, 36, 2.0, |_| 0.3);
+        let line = bass(c, &degrees, 36, (2.0, Meter::COMMON), |_| 0.3);
         let on = |beat: f64| {
             line.iter()
                 .find(|n| n.0 == beat)
@@ -514,7 +518,7 @@ mod tests {
         assert_eq!(line.last().map(|n| n.2.rem_euclid(12)), Some(7));
         // I | vi | IV | V, a chord a bar: the I-vi third is filled by a passing B on beat 3.
         let degrees = [0, 0, 5, 5, 3, 3, 4, 4].map(Chord::Diatonic);
-        let line = bass(c, &degrees, 36, 2.0, |_| 0.3);
+        let line = bass(c, &degrees, 36, (2.0, Meter::COMMON), |_| 0.3);
         let pcs: Vec<i32> = line.iter().map(|n| n.2.rem_euclid(12)).collect();
         assert_eq!(&pcs[..3], &[0, 11, 9], "{line:?}");
     }

@@ -4,7 +4,9 @@
 //! semitones or less in about 0.78 of their moves, span about 9 semitones in 8 bars, repeat bar
 //! patterns, and play about 3 notes a bar).
 
-use crate::score::{Part, Score, BEATS_PER_BAR};
+use crate::score::{Part, Score};
+#[cfg(test)]
+use crate::score::BEATS_PER_BAR;
 
 /// The measures of one melody.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -47,11 +49,11 @@ pub fn melody_line(score: &Score) -> Vec<(f64, f64, u8)> {
 
 /// A bar's pattern: each note's onset and length in 1/48 beats from the bar line, and its
 /// interval from the bar's first note.
-fn bar_pattern(notes: &[(f64, f64, u8)], bar: usize) -> Vec<(i64, i64, i32)> {
-    let start = bar as f64 * BEATS_PER_BAR;
+fn bar_pattern(notes: &[(f64, f64, u8)], bar: usize, bar_beats: f64) -> Vec<(i64, i64, i32)> {
+    let start = bar as f64 * bar_beats;
     let in_bar: Vec<&(f64, f64, u8)> = notes
         .iter()
-        .filter(|n| n.0 >= start - 1e-9 && n.0 < start + BEATS_PER_BAR - 1e-9)
+        .filter(|n| n.0 >= start - 1e-9 && n.0 < start + bar_beats - 1e-9)
         .collect();
     let Some(first) = in_bar.first() else {
         return Vec::new();
@@ -83,8 +85,11 @@ pub fn melody_measures(score: &Score) -> Option<MelodyMeasures> {
     let (lo, hi) = line
         .iter()
         .fold((u8::MAX, 0), |(lo, hi), n| (lo.min(n.2), hi.max(n.2)));
-    let bars = (score.length_beats / BEATS_PER_BAR).round().max(1.0) as usize;
-    let patterns: Vec<Vec<(i64, i64, i32)>> = (0..bars).map(|b| bar_pattern(&line, b)).collect();
+    let bar_beats = score.meter.bar_beats();
+    let bars = (score.length_beats / bar_beats).round().max(1.0) as usize;
+    let patterns: Vec<Vec<(i64, i64, i32)>> = (0..bars)
+        .map(|b| bar_pattern(&line, b, bar_beats))
+        .collect();
     let recurring = (0..bars)
         .filter(|&b| {
             !patterns[b].is_empty() && (0..bars).any(|o| o != b && patterns[o] == patterns[b])
@@ -107,7 +112,7 @@ pub fn melody_measures(score: &Score) -> Option<MelodyMeasures> {
             .filter(|&b| {
                 let bar: Vec<u8> = line
                     .iter()
-                    .filter(|n| (n.0 / BEATS_PER_BAR) as usize == b)
+                    .filter(|n| (n.0 / bar_beats + 1e-9) as usize == b)
                     .map(|n| n.2)
                     .collect();
                 bar.len() >= 3 && bar.iter().all(|&p| p == bar[0])
@@ -222,13 +227,14 @@ pub fn bass_measures(score: &Score) -> Option<BassMeasures> {
 /// pictures with the same string have the same groove, whatever their chords.
 pub fn groove_signature(score: &Score) -> String {
     let mut out = String::new();
+    let bar = (score.meter.bar_beats() * 12.0).round() as i64;
     for part in [Part::Harmony, Part::Bass, Part::Drums] {
         let mut onsets: Vec<(i64, u8)> = score
             .notes
             .iter()
             .filter(|n| n.part == part)
             .map(|n| {
-                let at = (n.start_beats * 12.0).round() as i64 % (BEATS_PER_BAR as i64 * 12);
+                let at = (n.start_beats * 12.0).round() as i64 % bar;
                 (at, if part == Part::Drums { n.pitch } else { 0 })
             })
             .collect();
@@ -250,7 +256,7 @@ pub fn tonic(score: &Score) -> Option<u8> {
 /// names its chord too), as its root in semitones above `tonic` and whether it is minor (`None`
 /// where it plays no such triad). With a seventh, the root whose chord has the most of its notes.
 pub fn chord_at(score: &Score, beat: f64, tonic: u8) -> Option<(i32, bool)> {
-    let half = BEATS_PER_BAR / 2.0;
+    let half = score.meter.bar_beats() / 2.0;
     let pcs: Vec<i32> = score
         .notes
         .iter()
@@ -289,19 +295,21 @@ pub fn numeral(root: i32, minor: bool) -> String {
 }
 
 /// The progression the harmony part plays, a bar at a time: the chord on beat 1, and "-" and
-/// the chord on beat 3 where it changes ("ii-V"); "?" where no major or minor triad sounds.
+/// the chord where the bar's second half starts (4/4's beat 3) where it changes ("ii-V"); "?"
+/// where no major or minor triad sounds.
 pub fn progression(score: &Score) -> Vec<String> {
     let Some(tonic) = tonic(score) else {
         return Vec::new();
     };
-    let bars = (score.length_beats / BEATS_PER_BAR).round() as usize;
+    let meter = score.meter;
+    let bars = (score.length_beats / meter.bar_beats()).round() as usize;
     let name = |beat: f64| {
         chord_at(score, beat, tonic).map_or_else(|| "?".to_string(), |(r, m)| numeral(r, m))
     };
     (0..bars)
         .map(|b| {
-            let start = b as f64 * BEATS_PER_BAR;
-            let (a, z) = (name(start), name(start + BEATS_PER_BAR / 2.0));
+            let (start, second) = (meter.half_start(2 * b), meter.half_start(2 * b + 1));
+            let (a, z) = (name(start), name(second));
             // (Where nothing sounds on beat 3, the chord holds.)
             if a == z || z == "?" {
                 a

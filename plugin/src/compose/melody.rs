@@ -18,11 +18,8 @@ use super::arrange::{rank, span};
 use super::harmony::HALVES;
 use super::theory::{Rng, Tonality};
 use crate::analysis::Features;
+use crate::score::Meter;
 
-/// Eighth-note steps per bar (the arrangement's grid).
-pub const STEPS: usize = 8;
-/// How strongly each eighth of a bar attracts a note.
-pub const METRIC_WEIGHT: [f32; STEPS] = [1.0, 0.3, 0.6, 0.3, 0.85, 0.3, 0.6, 0.35];
 /// Bars per phrase.
 pub const PHRASE_BARS: usize = 2;
 
@@ -95,22 +92,29 @@ pub fn repetition(f: &Features) -> f32 {
 
 /// The motif of bar `bar`: its rhythm from the metric weights and the bar's edges, its shape
 /// from the heights of the edges at those steps (or an arch where the picture is flat).
-fn motif(f: &Features, bar: usize, activity: f32, mood: f32, rng: &mut Rng) -> Motif {
-    let cols = &f.columns[bar * STEPS..(bar + 1) * STEPS];
+fn motif(
+    f: &Features,
+    bar: usize,
+    (activity, mood): (f32, f32),
+    meter: Meter,
+    rng: &mut Rng,
+) -> Motif {
+    let steps = meter.eighths();
+    let cols = &f.columns[bar * steps..(bar + 1) * steps];
     let mut onsets = vec![0];
     for (i, c) in cols.iter().enumerate().skip(1) {
-        let p = activity * (0.6 * METRIC_WEIGHT[i] + 0.6 * c.energy);
+        let p = activity * (0.6 * meter.weight(i) + 0.6 * c.energy);
         if rng.unit() < p {
             onsets.push(i);
         }
     }
     if onsets.len() < 2 {
-        onsets.push(4);
+        onsets.push(meter.halves_at());
     }
     while onsets.len() > 5 {
         // Drop the metrically weakest onset (never the first).
         let weakest = (1..onsets.len())
-            .min_by(|&a, &b| METRIC_WEIGHT[onsets[a]].total_cmp(&METRIC_WEIGHT[onsets[b]]))
+            .min_by(|&a, &b| meter.weight(onsets[a]).total_cmp(&meter.weight(onsets[b])))
             .unwrap_or(1);
         onsets.remove(weakest);
     }
@@ -219,6 +223,8 @@ pub(super) fn form(
     rng: &mut Rng,
 ) -> (Vec<Plan>, Vec<usize>) {
     let bars = f.regions.len();
+    // (Eighths per bar: the picture is read one column per eighth.)
+    let steps = f.columns.len() / bars.max(1);
     // Units: periods of two phrases (antecedent and consequent), which state the same material.
     let per_unit = 2;
     let units = phrases.div_ceil(per_unit);
@@ -230,7 +236,7 @@ pub(super) fn form(
     let mut labels: Vec<usize> = Vec::with_capacity(units);
     let mut sources: Vec<usize> = Vec::new();
     let energy = |b: usize| {
-        f.columns[b * STEPS..(b + 1) * STEPS]
+        f.columns[b * steps..(b + 1) * steps]
             .iter()
             .map(|c| c.energy)
             .sum::<f32>()
@@ -305,7 +311,8 @@ pub(super) fn form(
 
 /// `m` for a phrase's bar `b` (0 or 1) developed as `d`: inverted, or augmented across the two
 /// bars (the motif's first half in bar 0, its second in bar 1). `None`: nothing of it in this bar.
-pub(super) fn developed(m: &Motif, d: Development, b: usize) -> Option<Motif> {
+pub(super) fn developed(m: &Motif, d: Development, b: usize, meter: Meter) -> Option<Motif> {
+    let steps = meter.eighths();
     match d {
         Development::Plain => Some(m.clone()),
         Development::Inverted => Some(Motif {
@@ -317,8 +324,8 @@ pub(super) fn developed(m: &Motif, d: Development, b: usize) -> Option<Motif> {
                 .onsets
                 .iter()
                 .zip(&m.shape)
-                .filter(|(o, _)| (**o * 2) / STEPS == b)
-                .map(|(o, s)| (o * 2 - b * STEPS, *s))
+                .filter(|(o, _)| (**o * 2) / steps == b)
+                .map(|(o, s)| (o * 2 - b * steps, *s))
                 .unzip();
             (!onsets.is_empty()).then_some(Motif { onsets, shape })
         }
@@ -335,11 +342,12 @@ pub(super) fn melody(
     t: Tonality,
     chords: &[[i32; 3]],
     (lo, hi): (i32, i32),
-    activity: f32,
-    mood: f32,
+    (activity, mood): (f32, f32),
+    meter: Meter,
     rng: &mut Rng,
     theme: Option<Motif>,
 ) -> (Vec<Tone>, Motif) {
+    let steps = meter.eighths();
     let bars = chords.len() / HALVES;
     let phrase_bars = PHRASE_BARS.min(bars);
     let phrases = bars.div_ceil(phrase_bars);
@@ -348,7 +356,7 @@ pub(super) fn melody(
     let (plans, sources) = form(f, phrases, phrase_bars, literal, rng);
     let mut motifs: Vec<Motif> = sources
         .iter()
-        .map(|&bar| motif(f, bar, activity, mood, rng))
+        .map(|&bar| motif(f, bar, (activity, mood), meter, rng))
         .collect();
     if let Some(theme) = theme {
         motifs[0] = theme;
@@ -357,7 +365,7 @@ pub(super) fn melody(
     // bar rises (by `lift` degrees more) until it does.
     let climax = (phrases >= 2).then_some(phrases * 2 / 3);
     let peak_is_unique = |tones: &[Tone], c: usize| {
-        let in_climax = |t: &Tone| t.step / (phrase_bars * STEPS) == c;
+        let in_climax = |t: &Tone| t.step / (phrase_bars * steps) == c;
         let top = tones
             .iter()
             .filter(|t| in_climax(t))
@@ -386,33 +394,34 @@ pub(super) fn melody(
             &plans,
             &motifs,
             climax.map(|c| (c, lift)),
-            literal,
-            activity,
+            (literal, activity),
+            meter,
             &mut attempt,
         );
         let top = climax.and_then(|c| {
             tones
                 .iter()
-                .filter(|t| t.step / (phrase_bars * STEPS) == c)
+                .filter(|t| t.step / (phrase_bars * steps) == c)
                 .map(|t| t.degree)
                 .max()
         });
-        lead_back(&mut tones, bars, lo, top.map_or(hi, |top| hi.min(top - 1)));
+        let room = (lo, top.map_or(hi, |top| hi.min(top - 1)));
+        lead_back(&mut tones, bars, room, meter);
         if climax.is_none_or(|c| peak_is_unique(&tones, c)) || lift == max_lift {
             *rng = attempt;
             break;
         }
     }
-    turn_drones(&mut tones, bars, lo, hi);
+    turn_drones(&mut tones, (bars, steps), lo, hi);
     // Lengths: to the next note, at most half a bar; a phrase's last note to the phrase's end.
-    let total = bars * STEPS;
+    let total = bars * steps;
     for k in 0..tones.len() {
         let next = tones.get(k + 1).map_or(total, |t| t.step);
-        let phrase_end = (tones[k].step / (phrase_bars * STEPS) + 1) * phrase_bars * STEPS;
+        let phrase_end = (tones[k].step / (phrase_bars * steps) + 1) * phrase_bars * steps;
         let cap = if next >= phrase_end {
             phrase_end.min(total) - tones[k].step
         } else {
-            4
+            steps.div_ceil(2)
         };
         tones[k].len = (next - tones[k].step).min(cap).max(1);
     }
@@ -422,11 +431,11 @@ pub(super) fn melody(
 /// A bar of three or more notes on one pitch is a drone, not a tune: its next-to-last note
 /// becomes a neighbour (the step below, or above where the bar sits at the range's bottom), so
 /// the bar turns and comes back. The loop's highest note stays the climax's.
-fn turn_drones(tones: &mut [Tone], bars: usize, lo: i32, hi: i32) {
+fn turn_drones(tones: &mut [Tone], (bars, steps): (usize, usize), lo: i32, hi: i32) {
     let top = tones.iter().map(|t| t.degree).max().unwrap_or(hi);
     for bar in 0..bars {
         let at: Vec<usize> = (0..tones.len())
-            .filter(|&k| tones[k].step / STEPS == bar)
+            .filter(|&k| tones[k].step / steps == bar)
             .collect();
         let [first, .., before, _] = at[..] else {
             continue;
@@ -446,41 +455,44 @@ fn turn_drones(tones: &mut [Tone], bars: usize, lo: i32, hi: i32) {
 }
 
 /// Whether the tune's highest note sounds in one phrase only (its climax stands out).
-pub(super) fn single_peak(tones: &[Tone]) -> bool {
+pub(super) fn single_peak(tones: &[Tone], meter: Meter) -> bool {
     let Some(top) = tones.iter().map(|t| t.degree).max() else {
         return true;
     };
     let mut phrases = tones
         .iter()
         .filter(|t| t.degree == top)
-        .map(|t| t.step / (PHRASE_BARS * STEPS));
+        .map(|t| t.step / (PHRASE_BARS * meter.eighths()));
     let first = phrases.next();
     phrases.all(|p| Some(p) == first)
 }
 
 /// A pickup at the end of the loop's last bar, after its closing note, that leads by step into
 /// the loop's first note (nothing where the two are more than a fifth apart), between degrees
-/// `lo` and `hi`.
-fn lead_back(tones: &mut Vec<Tone>, bars: usize, lo: i32, hi: i32) {
+/// `lo` and `hi`: on the bar's last eighth, and the one before it for a wider gap (where that is
+/// after the closing note).
+fn lead_back(tones: &mut Vec<Tone>, bars: usize, (lo, hi): (i32, i32), meter: Meter) {
     let (Some(first), Some(close)) = (tones.first().copied(), tones.last().copied()) else {
         return;
     };
-    let bar = (bars - 1) * STEPS;
-    if first.step != 0 || close.step != bar + 4 {
+    let steps = meter.eighths();
+    let bar = (bars - 1) * steps;
+    if first.step != 0 || close.step != bar + meter.halves_at() {
         return;
     }
     let g = first.degree - close.degree;
     let s = g.signum();
+    let (last, before) = (steps - 1, steps - 2);
     let pickup: &[(usize, i32)] = match g.abs() {
-        0 => &[(7, 1)],
-        1 => &[(7, 0)],
-        2 => &[(7, -s)],
-        3 | 4 => &[(6, -2 * s), (7, -s)],
+        0 => &[(last, 1)],
+        1 => &[(last, 0)],
+        2 => &[(last, -s)],
+        3 | 4 => &[(before, -2 * s), (last, -s)],
         _ => &[],
     };
     for &(step, d) in pickup {
         let degree = first.degree + d;
-        if (lo..=hi).contains(&degree) {
+        if (lo..=hi).contains(&degree) && step > meter.halves_at() {
             tones.push(Tone {
                 step: bar + step,
                 len: 0,
@@ -501,14 +513,15 @@ fn phrases_of(
     plans: &[Plan],
     motifs: &[Motif],
     climax: Option<(usize, i32)>,
-    literal: f32,
-    activity: f32,
+    (literal, activity): (f32, f32),
+    meter: Meter,
     rng: &mut Rng,
 ) -> Vec<Tone> {
+    let steps = meter.eighths();
     let bars = chords.len() / HALVES;
     let n = t.scale.intervals().len() as i32;
     let phrase_bars = PHRASE_BARS.min(bars);
-    let chord_at = |step: usize| chords[(step * HALVES / STEPS).min(chords.len() - 1)];
+    let chord_at = |step: usize| chords[meter.half_of(step).min(chords.len() - 1)];
     let heights = span(f.columns.iter().map(|c| c.height));
     let centre = (lo + hi) / 2;
     let reach = (hi - lo) / 2;
@@ -529,26 +542,26 @@ fn phrases_of(
         // literally as the picture repeats.)
         let start = match first_start[plan.material] {
             Some(d) if p % 2 == 0 || rng.unit() < 0.5 + 0.5 * literal => {
-                nearest_chord_tone(t, d, chord_at(bar0 * STEPS))
+                nearest_chord_tone(t, d, chord_at(bar0 * steps))
             }
             _ => {
-                let h = f.columns[bar0 * STEPS..(bar0 + 1) * STEPS]
+                let h = f.columns[bar0 * steps..(bar0 + 1) * steps]
                     .iter()
                     .map(|c| rank(c.height, heights))
                     .sum::<f32>()
-                    / STEPS as f32;
+                    / steps as f32;
                 let mut d = centre + ((h - 0.5) * reach as f32).round() as i32;
                 // From the previous phrase's last note, no further than a fourth.
                 if let Some(end) = tones.last() {
                     d = end.degree + (d - end.degree).clamp(-3, 3);
                 }
-                nearest_chord_tone(t, d, chord_at(bar0 * STEPS))
+                nearest_chord_tone(t, d, chord_at(bar0 * steps))
             }
         };
         // After the climax the line comes down: a phrase starts at least a fourth below it.
         let start = match ceiling {
             Some(top) if start > top - 3 => {
-                chord_tone_towards(t, top - 3, chord_at(bar0 * STEPS), -1)
+                chord_tone_towards(t, top - 3, chord_at(bar0 * steps), -1)
             }
             _ => start,
         };
@@ -565,7 +578,7 @@ fn phrases_of(
                 break;
             }
             let last_bar = b + 1 == phrase_bars || bar + 1 == bars;
-            let material = developed(m, plan.development, b);
+            let material = developed(m, plan.development, b, meter);
             let material = match material {
                 Some(m)
                     if b > 0 && plan.development == Development::Plain && rng.unit() >= literal =>
@@ -581,7 +594,7 @@ fn phrases_of(
                     start
                 } else if plan.development == Development::Augmented {
                     // The interval into the motif's second half, from the note before.
-                    let k = m.onsets.iter().position(|&o| o * 2 >= STEPS).unwrap_or(0);
+                    let k = m.onsets.iter().position(|&o| o * 2 >= steps).unwrap_or(0);
                     let into = if k > 0 {
                         m.shape[k] - m.shape[k - 1]
                     } else {
@@ -600,26 +613,29 @@ fn phrases_of(
                         };
                     let to = if up { 1 + lift } else { -1 };
                     // (A chord tone other than the start: the sequence moves.)
-                    let chord = chord_at(bar * STEPS);
+                    let chord = chord_at(bar * steps);
                     (0..=3)
                         .flat_map(|d| [start + to + d * to.signum(), start + to - d * to.signum()])
                         .find(|&d| d != start && chord.contains(&t.pitch(d).rem_euclid(12)))
                         .unwrap_or(start + to)
                 };
                 let count = if last_bar {
-                    // Leave room for the cadence: the phrase's last note falls on beat 3.
-                    material.onsets.iter().filter(|&&o| o < 4).count().max(1)
+                    // Leave room for the cadence: the phrase's last note falls on the last bar's
+                    // second half.
+                    let cadence = meter.halves_at();
+                    material.onsets.iter().filter(|&&o| o < cadence).count().max(1)
                 } else {
                     material.onsets.len()
                 };
                 for k in 0..count.min(material.onsets.len()) {
-                    let step = bar * STEPS + material.onsets[k];
+                    let step = bar * steps + material.onsets[k];
                     let mut degree = base + material.shape[k] - material.shape[0];
                     let leap_to_climax = lift > 0 && k == 0;
                     if leap_to_climax {
                         climax_leap = Some(step);
                     }
-                    if material.onsets[k] % 4 == 0 && !phrase.is_empty() && !leap_to_climax {
+                    if meter.is_strong(material.onsets[k]) && !phrase.is_empty() && !leap_to_climax
+                    {
                         // Snapped onto a chord tone in the direction the line was going, so the
                         // motif's motion survives (not pulled back onto the note before). (The
                         // phrase's first note is its start, a chord tone already.)
@@ -646,7 +662,7 @@ fn phrases_of(
                 // on a tone of the chord the phrase ends on (a half cadence's V, or the chord a
                 // family's phrase pauses on), a step or two from the last note.
                 let previous = phrase.last().map_or(start, |t| t.degree);
-                let step = bar * STEPS + 4;
+                let step = bar * steps + meter.halves_at();
                 let chord = chord_at(step);
                 let tonic = t.pitch(0).rem_euclid(12);
                 let tones: Vec<i32> = (0..n)
@@ -666,7 +682,7 @@ fn phrases_of(
                 if let Some(before) = phrase.last_mut() {
                     let gap = before.degree - goal;
                     if gap.abs() > 1 {
-                        if before.step % 4 != 0 {
+                        if !meter.is_strong(before.step) {
                             before.degree = goal + gap.signum();
                         } else if before.step < step - 1 {
                             let passing = Tone {
@@ -694,7 +710,11 @@ fn phrases_of(
             let room = b.step - a.step;
             if (b.degree - a.degree).abs() == 2 && (room >= 4 || (room >= 2 && activity >= 0.6)) {
                 let mid = a.step + (b.step - a.step) / 2;
-                let step = if mid % 4 == 0 { b.step - 1 } else { mid };
+                let step = if meter.is_strong(mid) {
+                    b.step - 1
+                } else {
+                    mid
+                };
                 phrase.insert(
                     k,
                     Tone {

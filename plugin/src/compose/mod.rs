@@ -23,7 +23,7 @@ pub mod wave_rows;
 use serde::{Deserialize, Serialize};
 
 use crate::analysis::{self, Picture};
-use crate::score::{Score, BEATS_PER_BAR};
+use crate::score::{Meter, Score, Signature};
 pub use melody::repetition;
 pub use style::Style;
 pub use theory::{pitch_class, Rng, Scale, Tonality, NOTE_NAMES};
@@ -77,7 +77,7 @@ pub fn choice_named<T: Copy>(
 #[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq)]
 pub struct Settings {
     pub mode: Mode,
-    /// Loop length in bars of 4/4.
+    /// Loop length in bars of `meter`.
     pub bars: u32,
     /// Tonic pitch class (0 = C); `None` = Auto, from the picture's dominant hue.
     pub key: Option<u8>,
@@ -110,6 +110,10 @@ pub struct Settings {
     /// Variation).
     #[serde(default)]
     pub humanise: f32,
+    /// The time signature the loop's bars are in (the host's, or the musician's); 4/4 in
+    /// projects saved before meters existed. One Pixelody does not compose in composes in 4/4.
+    #[serde(default)]
+    pub meter: Signature,
 }
 
 impl Default for Settings {
@@ -130,6 +134,7 @@ impl Default for Settings {
             style: None,
             swing: None,
             humanise: 0.0,
+            meter: Signature::COMMON,
         }
     }
 }
@@ -163,6 +168,9 @@ impl Settings {
         } else {
             0.0
         };
+        if !s.meter.is_supported() {
+            s.meter = Signature::COMMON;
+        }
         s
     }
 }
@@ -214,8 +222,25 @@ fn brightness_rank(features: &analysis::Features) -> usize {
 /// What the composer reads in `picture` for `settings`: one column per eighth-note step and one
 /// region per bar of the loop.
 pub fn features(picture: &Picture, settings: &Settings) -> analysis::Features {
-    let bars = settings.clamped().bars as usize;
-    analysis::analyse(picture, bars * arrange::STEPS_PER_BAR, bars)
+    let settings = settings.clamped();
+    let bars = settings.bars as usize;
+    let eighths = Meter::plain(settings.meter).eighths();
+    analysis::analyse(picture, bars * eighths, bars)
+}
+
+/// The meter the loop is written in: the settings' time signature, grouped where it has more
+/// than one way (7/8 as 2+2+3 or 3+2+2, 5/4 as 3+2 or 2+3) by where the picture's changes fall
+/// in the bar (its columns' energy folded onto one bar).
+pub fn meter(features: &analysis::Features, settings: &Settings) -> Meter {
+    let signature = settings.clamped().meter;
+    let eighths = Meter::plain(signature).eighths();
+    let mut fold = vec![0.0f32; eighths];
+    for (i, c) in features.columns.iter().enumerate() {
+        fold[i % eighths] += c.energy;
+    }
+    let range = arrange::span(fold.iter().copied());
+    let accents: Vec<f32> = fold.iter().map(|&v| arrange::rank(v, range)).collect();
+    Meter::for_picture(signature, &accents)
 }
 
 /// The style Compose mode arranges `features` in: the musician's, or Auto's choice.
@@ -263,17 +288,22 @@ pub fn compose(picture: &Picture, settings: &Settings, source: String) -> Score 
     let features = features(picture, &settings);
     let tonality = tonality(&features, &settings);
     let mut rng = Rng::new(picture_seed(picture, settings.seed));
-    let length = f64::from(settings.bars) * BEATS_PER_BAR;
+    let meter = meter(&features, &settings);
+    let length = f64::from(settings.bars) * meter.bar_beats();
     let mut score = match settings.mode {
         Mode::Compose => {
             let style = style(&features, &settings);
-            let arranged = arrange::arrange(&features, &settings, tonality, style, &mut rng);
+            let arranged = arrange::arrange(&features, &settings, tonality, style, meter, &mut rng);
             let mut s = Score::new(length, arranged.notes, source);
             s.style = style.name().to_string();
             s.progression = arranged.progression.to_string();
             s
         }
-        Mode::Scan => Score::new(length, scan::scan(picture, &settings, tonality), source),
+        Mode::Scan => Score::new(
+            length,
+            scan::scan(picture, &settings, tonality, meter),
+            source,
+        ),
         Mode::Spectral => {
             let mut s = Score::new(length, Vec::new(), source);
             s.spectrum = Some(spectral::spectrum(picture, &features, &settings, tonality));
@@ -281,6 +311,7 @@ pub fn compose(picture: &Picture, settings: &Settings, source: String) -> Score 
         }
     };
     score.tonality = tonality.name();
+    score.meter = meter;
     let wave = wave_rows::wave(picture);
     score.patch = proposed_patch(&features, &wave, &settings);
     score.wave = Some(wave);

@@ -29,7 +29,7 @@ use super::theory::{Rng, Tonality};
 use super::{arrange, features, mood, picture_seed, proposed_patch, scan, spectral};
 use super::{style, tonality, wave_rows, Mode, Settings, Style};
 use crate::analysis::{Features, Picture};
-use crate::score::{Note, Part, Score, Section, SectionSound, BEATS_PER_BAR};
+use crate::score::{Meter, Note, Part, Score, Section, SectionSound};
 
 pub use crate::score::MAX_SECTIONS;
 
@@ -132,7 +132,7 @@ fn transition(notes: &mut Vec<Note>, length: f64, from: Style, to: Style) {
 /// Turns the last half bar before `end` (beats) into the dominant chord of `next`: chord and
 /// bass notes that start there move to its nearest chord tones (the bass to its root), and so do
 /// melody notes, so the section hands over to the next key.
-fn pivot_into(notes: &mut [Note], end: f64, next: Tonality) {
+fn pivot_into(notes: &mut [Note], end: f64, next: Tonality, meter: Meter) {
     let root = (i32::from(next.tonic) + 7).rem_euclid(12);
     let chord = [root, (root + 4) % 12, (root + 7) % 12];
     let nearest = |pitch: u8, allowed: &[i32]| -> u8 {
@@ -144,7 +144,7 @@ fn pivot_into(notes: &mut [Note], end: f64, next: Tonality) {
     };
     for n in notes
         .iter_mut()
-        .filter(|n| n.start_beats >= end - BEATS_PER_BAR / 2.0 - 1e-9 && n.start_beats < end)
+        .filter(|n| n.start_beats >= end - meter.bar_beats() / 2.0 - 1e-9 && n.start_beats < end)
     {
         n.pitch = match n.part {
             Part::Bass => nearest(n.pitch, &chord[..1]),
@@ -164,13 +164,16 @@ pub fn compose_piece(
     let settings = settings.clamped();
     let sections = &sections[..sections.len().min(MAX_SECTIONS)];
     let Some(((first, _), _)) = sections.split_first() else {
-        return Score::new(f64::from(settings.bars) * BEATS_PER_BAR, Vec::new(), source);
+        let bar_beats = Meter::plain(settings.meter).bar_beats();
+        return Score::new(f64::from(settings.bars) * bar_beats, Vec::new(), source);
     };
     if sections.len() == 1 {
         return super::compose(first, &settings, source);
     }
-    let section_beats = f64::from(settings.bars) * BEATS_PER_BAR;
     let first_features = features(first, &settings);
+    // (One meter for the whole piece, grouped as its first picture groups it.)
+    let meter = super::meter(&first_features, &settings);
+    let section_beats = f64::from(settings.bars) * meter.bar_beats();
     let centre = tonality(&first_features, &settings);
     let first_mood = mood(&first_features);
     let first_style = style(&first_features, &settings);
@@ -220,7 +223,7 @@ pub fn compose_piece(
                     restated(m, first_mood, mood(f), busier, like, &mut rng)
                 });
                 let arranged =
-                    arrange::arrange_with(f, &settings, *t, styles[k], &mut rng, statement);
+                    arrange::arrange_with(f, &settings, *t, styles[k], meter, &mut rng, statement);
                 theme.get_or_insert(arranged.opening);
                 let mut notes = arranged.notes;
                 transition(
@@ -231,7 +234,7 @@ pub fn compose_piece(
                 );
                 notes
             }
-            Mode::Scan => scan::scan(picture, &settings, *t),
+            Mode::Scan => scan::scan(picture, &settings, *t, meter),
             Mode::Spectral => {
                 frames.push(spectral::spectrum_with(picture, f, &settings, *t, partials));
                 Vec::new()
@@ -239,7 +242,7 @@ pub fn compose_piece(
         };
         let next = keys[(k + 1) % keys.len()].1;
         if next != *t {
-            pivot_into(&mut part, section_beats, next);
+            pivot_into(&mut part, section_beats, next, meter);
         }
         notes.extend(part.into_iter().map(|n| Note {
             start_beats: n.start_beats + start,
@@ -270,6 +273,7 @@ pub fn compose_piece(
         score.spectrum = spectral::join(frames);
     }
     score.tonality = centre.name();
+    score.meter = meter;
     score.patch = first_patch;
     score.wave = Some(first_wave);
     score.sections = section_list;

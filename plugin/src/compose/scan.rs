@@ -8,7 +8,7 @@
 use super::theory::Tonality;
 use super::Settings;
 use crate::analysis::Picture;
-use crate::score::{Note, Part, BEATS_PER_BAR};
+use crate::score::{Meter, Note, Part, BEATS_PER_BAR};
 
 pub const MAX_POLYPHONY: usize = 8;
 
@@ -34,11 +34,14 @@ fn cell(p: &Picture, col: usize, cols: usize, row: usize, rows: usize) -> f32 {
     sum / ((x1 - x0) * (y1 - y0)) as f32
 }
 
-pub fn scan(p: &Picture, s: &Settings, t: Tonality) -> Vec<Note> {
+/// The picture as a piano roll in `meter`: the Grid is a note value (16 = sixteenths, as in 4/4),
+/// so a bar of 6/8 has 12 sixteenth steps and one of 7/8 fourteen (a quarter-note grid in 7/8
+/// leaves the loop's last odd eighth silent).
+pub fn scan(p: &Picture, s: &Settings, t: Tonality, meter: Meter) -> Vec<Note> {
     let pitches = row_pitches(s, t);
     let rows = pitches.len();
-    let steps = (s.bars * s.grid) as usize;
     let step_beats = BEATS_PER_BAR / f64::from(s.grid);
+    let steps = (f64::from(s.bars) * meter.bar_beats() / step_beats + 1e-9).floor() as usize;
     if rows == 0 || steps == 0 {
         return Vec::new();
     }

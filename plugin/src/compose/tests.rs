@@ -888,13 +888,13 @@ fn returning_material_is_developed_unless_the_picture_is_a_pattern() {
         onsets: vec![0, 2, 4, 6],
         shape: vec![0, 1, 2, 1],
     };
-    let inverted = developed(&m, Development::Inverted, 0).unwrap();
+    let inverted = developed(&m, Development::Inverted, 0, crate::score::Meter::COMMON).unwrap();
     assert_eq!(
         (inverted.onsets, inverted.shape),
         (vec![0, 2, 4, 6], vec![0, -1, -2, -1])
     );
-    let first = developed(&m, Development::Augmented, 0).unwrap();
-    let second = developed(&m, Development::Augmented, 1).unwrap();
+    let first = developed(&m, Development::Augmented, 0, crate::score::Meter::COMMON).unwrap();
+    let second = developed(&m, Development::Augmented, 1, crate::score::Meter::COMMON).unwrap();
     assert_eq!((first.onsets, first.shape), (vec![0, 4], vec![0, 1]));
     assert_eq!((second.onsets, second.shape), (vec![0, 4], vec![2, 1]));
 }

@@ -126,6 +126,7 @@ pub fn controls(ui: &mut Ui, p: &PixelodyParams, setter: &ParamSetter) {
         // (The feel after the rest, so the controls above stay where musicians know them.)
         slider(ui, &c.swing, setter);
         slider(ui, &c.humanise, setter);
+        row(ui, c.meter.name(), |ui| choice(ui, &c.meter, setter));
         row(ui, c.grid.name(), |ui| choice(ui, &c.grid, setter));
         slider(ui, &c.threshold, setter);
         row(ui, c.invert.name(), |ui| switch(ui, &c.invert, setter));

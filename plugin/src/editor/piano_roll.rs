@@ -8,7 +8,7 @@ use egui::{Align2, Color32, FontId, Pos2, Rect, Sense, Stroke, Ui, Vec2};
 use crate::analysis::Picture;
 use crate::plugin::composition::Composition;
 use crate::plugin::playhead::Playhead;
-use crate::score::{drum, Note, Part, Score, Spectrum, BEATS_PER_BAR};
+use crate::score::{drum, Note, Part, Score, Spectrum};
 
 use super::filmstrip::{filmstrip, PictureTexture, StripAction};
 use super::theme::{part_colour, ACCENT, BACKGROUND};
@@ -140,10 +140,21 @@ fn roll(painter: &egui::Painter, score: &Score, area: Rect) {
     let vertical = |x: f32, stroke: Stroke| {
         painter.line_segment([Pos2::new(x, area.min.y), Pos2::new(x, area.max.y)], stroke);
     };
-    let mut b = 0.0;
-    while b < beats {
-        vertical(x_at(b), Stroke::new(1.0, Color32::from_gray(52)));
-        b += BEATS_PER_BAR;
+    // The meter's bar lines, and fainter lines on its beats (where a bar is wide enough for
+    // them to read).
+    let meter = score.meter;
+    let bar_beats = meter.bar_beats();
+    let bar_width = (bar_beats / beats) as f32 * area.width();
+    let beat_lines = bar_width / meter.beats().len() as f32 >= 12.0;
+    let mut bar = 0.0;
+    while bar < beats - 1e-9 {
+        vertical(x_at(bar), Stroke::new(1.0, Color32::from_gray(52)));
+        if beat_lines {
+            for t in meter.beat_times().into_iter().skip(1) {
+                vertical(x_at(bar + t), Stroke::new(1.0, Color32::from_gray(38)));
+            }
+        }
+        bar += bar_beats;
     }
     // A piece's sections begin on brighter lines.
     for section in score.sections.iter().skip(1) {

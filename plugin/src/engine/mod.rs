@@ -435,7 +435,10 @@ impl Engine {
             let bar = transport
                 .beats_per_bar
                 .filter(|b| b.is_finite() && *b > 0.0 && *b <= 64.0)
-                .unwrap_or(BEATS_PER_BAR);
+                .unwrap_or_else(|| {
+                    // (A host that names no meter: the bars of the score that plays, or 4/4.)
+                    self.score().map_or(BEATS_PER_BAR, |s| s.meter.bar_beats())
+                });
             let unit = match params.swap_at {
                 SwapAt::NextBar => bar,
                 _ => 1.0,

@@ -2,7 +2,7 @@
 //! (field `composition`), so turning a composition parameter recomposes from the same picture
 //! after a reload, without the file. Recomposing runs on the background thread.
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU16, Ordering};
 use std::sync::{Arc, RwLock};
 
 use base64::Engine as _;
@@ -13,7 +13,7 @@ use super::handover::ScoreSlot;
 use crate::analysis::{Picture, MAX_SIDE};
 use crate::compose::{self, Settings};
 use crate::pipeline::Gathered;
-use crate::score::Score;
+use crate::score::{Score, Signature};
 
 /// 1: one picture. 2: a piece may hold more pictures (`sections`); a version-1 state is a piece
 /// of one.
@@ -258,6 +258,13 @@ pub struct CompositionSlot {
     current: RwLock<Composition>,
     /// Set when a composition parameter changes; the audio thread turns it into a background task.
     pub dirty: Arc<AtomicBool>,
+    /// The host's time signature as the audio thread last saw it (numerator << 8 | denominator;
+    /// 4/4 until a host names one): what the Meter parameter's Host composes in.
+    host_meter: AtomicU16,
+}
+
+fn packed(s: Signature) -> u16 {
+    u16::from(s.numerator) << 8 | u16::from(s.denominator)
 }
 
 impl CompositionSlot {
@@ -265,7 +272,26 @@ impl CompositionSlot {
         Arc::new(CompositionSlot {
             current: RwLock::new(initial),
             dirty: Arc::new(AtomicBool::new(false)),
+            host_meter: AtomicU16::new(packed(Signature::COMMON)),
         })
+    }
+
+    /// The host's time signature (4/4 where it names none).
+    pub fn host_meter(&self) -> Signature {
+        let v = self.host_meter.load(Ordering::Acquire);
+        Signature::new((v >> 8) as u8, v as u8)
+    }
+
+    /// Notes the host's time signature (`None`: it names none, 4/4); whether it changed. Lock-
+    /// and allocation-free: the audio thread calls it every block.
+    pub fn note_host_meter(&self, numerator: Option<i32>, denominator: Option<i32>) -> bool {
+        let byte = |v: Option<i32>| v.and_then(|v| u8::try_from(v).ok()).filter(|&v| v > 0);
+        let signature = match (byte(numerator), byte(denominator)) {
+            (Some(n), Some(d)) => Signature::new(n, d),
+            _ => Signature::COMMON,
+        };
+        let new = packed(signature);
+        self.host_meter.swap(new, Ordering::AcqRel) != new
     }
 
     pub fn current(&self) -> Composition {

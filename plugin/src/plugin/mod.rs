@@ -22,7 +22,7 @@ use crate::engine::{Engine, TransportState};
 use crate::score::Score;
 use composition::{Composition, CompositionSlot};
 use handover::{AudioEnds, ScoreSlot};
-use params::{PixelodyParams, PlayChoice};
+use params::{MeterChoice, PixelodyParams, PlayChoice};
 use playhead::Playhead;
 
 /// The file name the bundled example is known by.
@@ -272,6 +272,13 @@ impl Plugin for Pixelody {
             self.recompose_wait = (RECOMPOSE_ASK_SECONDS * self.engine.sample_rate()) as usize;
         }
         let t = context.transport();
+        // The host's meter changed: recompose in it where the Meter parameter follows the host.
+        let composition = &self.params.composition;
+        if composition.note_host_meter(t.time_sig_numerator, t.time_sig_denominator)
+            && self.params.composing.meter.value() == MeterChoice::Host
+        {
+            composition.dirty.store(true, std::sync::atomic::Ordering::Release);
+        }
         let host = TransportState {
             playing: t.playing,
             tempo_bpm: t.tempo,

@@ -11,7 +11,7 @@ use super::handover::ScoreSlot;
 use super::recovery::Notices;
 use crate::compose::{self, Scale, Settings, Style};
 use crate::engine::{EngineParams, SwapAt, DEFAULT_BPM};
-use crate::score::{Part, Patch, Taper, TimbreParam, ValueText, TIMBRE};
+use crate::score::{Part, Patch, Signature, Taper, TimbreParam, ValueText, TIMBRE};
 
 /// A parameter callback that asks for the score to be recomposed. Callbacks may run on the audio
 /// thread, so it only raises a flag; `process` turns the flag into a background task.
@@ -226,6 +226,48 @@ impl DelayChoice {
     }
 }
 
+/// The Meter parameter: the host's time signature, or one the musician sets.
+#[derive(Enum, Debug, Clone, Copy, PartialEq)]
+pub enum MeterChoice {
+    #[id = "host"]
+    #[name = "Host"]
+    Host,
+    #[id = "4/4"]
+    #[name = "4/4"]
+    FourFour,
+    #[id = "3/4"]
+    #[name = "3/4"]
+    ThreeFour,
+    #[id = "6/8"]
+    #[name = "6/8"]
+    SixEight,
+    #[id = "5/4"]
+    #[name = "5/4"]
+    FiveFour,
+    #[id = "7/8"]
+    #[name = "7/8"]
+    SevenEight,
+    #[id = "12/8"]
+    #[name = "12/8"]
+    TwelveEight,
+}
+
+impl MeterChoice {
+    /// The signature this choice sets, or `None` for Host.
+    pub fn signature(self) -> Option<Signature> {
+        let k = match self {
+            MeterChoice::Host => return None,
+            MeterChoice::FourFour => 0,
+            MeterChoice::ThreeFour => 1,
+            MeterChoice::SixEight => 2,
+            MeterChoice::FiveFour => 3,
+            MeterChoice::SevenEight => 4,
+            MeterChoice::TwelveEight => 5,
+        };
+        Some(Signature::CHOICES[k])
+    }
+}
+
 #[derive(Enum, Debug, Clone, Copy, PartialEq)]
 pub enum GridChoice {
     #[id = "4"]
@@ -404,6 +446,9 @@ pub struct ComposingParams {
     /// Compose: each part's timing and velocity spread, the same way for the same Variation.
     #[id = "humanise"]
     pub humanise: FloatParam,
+    /// The bars' time signature: the host's (the default), or one set here.
+    #[id = "meter"]
+    pub meter: EnumParam<MeterChoice>,
 }
 
 /// Swing at or below this is "By Style": the style's own swing (Lo-fi's triplet feel).
@@ -474,6 +519,8 @@ impl ComposingParams {
             snap: BoolParam::new("Snap to Scale", c.snap).with_callback(recompose_on_change(dirty)),
             swing: swing_param().with_callback(recompose_on_change(dirty)),
             humanise: percent("Humanise", c.humanise).with_callback(recompose_on_change(dirty)),
+            meter: EnumParam::new("Meter", MeterChoice::Host)
+                .with_callback(recompose_on_change(dirty)),
         }
     }
 }
@@ -799,6 +846,11 @@ impl PixelodyParams {
             style: p.style.value().style(),
             swing: Some(p.swing.value()).filter(|&v| v >= 0.0),
             humanise: p.humanise.value(),
+            meter: p
+                .meter
+                .value()
+                .signature()
+                .unwrap_or_else(|| self.composition.host_meter()),
         }
         .clamped()
     }
@@ -959,8 +1011,8 @@ mod tests {
         let map = p.param_map();
         let mut ids: Vec<&str> = map.iter().map(|(id, _, _)| id.as_str()).collect();
         ids.sort_unstable();
-        // (Added since, never renamed: the feel.)
-        let added = ["swing", "humanise"];
+        // (Added since, never renamed: the feel and the meter.)
+        let added = ["swing", "humanise", "meter"];
         let mut shipped = SHIPPED.to_vec();
         shipped.extend(added);
         shipped.sort_unstable();
@@ -973,6 +1025,7 @@ mod tests {
         assert_eq!(group("kit_tune"), "Drums");
         assert_eq!(group("style"), "Composition");
         assert_eq!(group("swing"), "Composition");
+        assert_eq!(group("meter"), "Composition");
         assert_eq!(group("bright"), "Sound");
         assert_eq!(group("delay_time"), "Space");
         assert_eq!(group("bypass"), "Output");

@@ -5,18 +5,22 @@
 
 use serde::{Deserialize, Serialize};
 
+pub mod meter;
 mod patch;
 pub mod wave;
+pub use meter::{Meter, Signature};
 pub use patch::{PartSound, Patch, Smoothing, Taper, TimbreParam, ValueText, TIMBRE};
 pub use wave::Wave;
 
 /// Bumped whenever the serialized shape of [`Score`] changes, so old projects can be migrated
 /// (and a project from a newer build is refused with a message, not misread). 2: the drum part
 /// and the style; 3: the picture's wave and the per-part sound. Older scores read as they are (no
-/// drums, no style, no wave: every part plays the analog oscillator).
-pub const SCORE_FORMAT_VERSION: u32 = 4;
+/// drums, no style, no wave: every part plays the analog oscillator). 5: the meter (older scores
+/// are 4/4).
+pub const SCORE_FORMAT_VERSION: u32 = 5;
 
-/// Beats (quarter notes) per bar. The foundation composes in 4/4.
+/// Beats (quarter notes) in a bar of 4/4: the meter of scores from before meters existed and of
+/// hosts that name none.
 pub const BEATS_PER_BAR: f64 = 4.0;
 
 /// Which voice of the arrangement a note belongs to; the engine pans and shapes parts differently.
@@ -137,6 +141,10 @@ pub struct Score {
     /// display; empty in other modes and in scores saved before families existed.
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub progression: String,
+    /// The meter it is written in (bars of it make the loop); 4/4 in scores saved before meters
+    /// existed.
+    #[serde(default, skip_serializing_if = "Meter::is_common")]
+    pub meter: Meter,
     /// The timbre the picture proposes.
     #[serde(default)]
     pub patch: Patch,
@@ -232,6 +240,7 @@ impl Score {
             tonality: String::new(),
             style: String::new(),
             progression: String::new(),
+            meter: Meter::COMMON,
             patch: Patch::default(),
             level_db: 0.0,
             spectrum: None,
@@ -246,7 +255,7 @@ impl Score {
     }
 
     pub fn bars(&self) -> f64 {
-        self.length_beats / BEATS_PER_BAR
+        self.length_beats / self.meter.bar_beats()
     }
 
     /// Re-establishes the invariants after deserializing data we did not write ourselves.
@@ -255,6 +264,9 @@ impl Score {
         s.tonality = self.tonality;
         s.style = self.style;
         s.progression = self.progression;
+        if self.meter.is_valid() {
+            s.meter = self.meter;
+        }
         if self.level_db.is_finite() {
             s.level_db = self.level_db.clamp(-24.0, 24.0);
         }
@@ -293,6 +305,11 @@ impl Score {
             }
         };
         eat(&self.length_beats.to_le_bytes());
+        if !self.meter.is_common() {
+            eat(&[self.meter.signature.numerator, self.meter.signature.denominator]);
+            eat(&self.meter.beats().to_vec());
+            eat(&[self.meter.halves_at() as u8]);
+        }
         if let Some(sp) = &self.spectrum {
             eat(&(sp.frames as u64).to_le_bytes());
             for v in sp.freqs_hz.iter().chain(&sp.amps).chain(&sp.pans) {
