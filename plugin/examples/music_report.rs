@@ -11,7 +11,7 @@ use pixelody::compose::measure::{
 use pixelody::compose::{compose, Settings, Style};
 use pixelody::engine::{render_offline, EngineParams, OfflineRender};
 use pixelody::gallery::gallery;
-use pixelody::score::Part;
+use pixelody::score::{drum, Part, Signature};
 
 const BARS: u32 = 8;
 /// Piano-roll drawing: pixels per eighth note and per semitone.
@@ -101,6 +101,76 @@ fn harmony_table(set: &[(String, pixelody::analysis::Picture)], settings: &Setti
         tonic_mid,
         tonic_start
     );
+}
+
+/// One line per meter: the melodies' measures, how many pictures write their own groove, how
+/// often the bass and the kick land on the bar lines, and the groupings the pictures chose.
+fn meter_table(set: &[(String, pixelody::analysis::Picture)], settings: &Settings) {
+    println!();
+    println!(
+        "{:<6} {:>6} {:>6} {:>10} {:>12} {:>14} {:>12}  groupings",
+        "meter", "steps", "range", "notes/bar", "own grooves", "bass on bars", "kick on bars"
+    );
+    for signature in Signature::CHOICES {
+        let settings = Settings {
+            meter: signature,
+            ..*settings
+        };
+        let (mut steps, mut ranges, mut busy, mut grooves) = (vec![], vec![], vec![], vec![]);
+        let (mut bass_on, mut kick_on, mut drummed, mut bars) = (0, 0, 0, 0);
+        let mut groupings: Vec<(String, usize)> = Vec::new();
+        for (_, picture) in set {
+            let score = compose(picture, &settings, String::new());
+            if let Some(m) = melody_measures(&score) {
+                steps.push(m.step_share);
+                ranges.push(f32::from(m.range));
+                busy.push(m.notes_per_bar);
+            }
+            grooves.push(groove_signature(&score));
+            let bar = score.meter.bar_beats();
+            let starts = |part: Part, pitch: Option<u8>, at: f64| {
+                score.notes.iter().any(|n| {
+                    n.part == part
+                        && (n.start_beats - at).abs() < 1e-9
+                        && pitch.is_none_or(|p| p == n.pitch)
+                })
+            };
+            let has_drums = score.notes.iter().any(|n| n.part == Part::Drums);
+            for b in 0..BARS {
+                let at = f64::from(b) * bar;
+                bars += 1;
+                bass_on += usize::from(starts(Part::Bass, None, at));
+                if has_drums {
+                    drummed += 1;
+                    kick_on += usize::from(starts(Part::Drums, Some(drum::KICK), at));
+                }
+            }
+            let label = score.meter.label();
+            match groupings.iter_mut().find(|g| g.0 == label) {
+                Some(g) => g.1 += 1,
+                None => groupings.push((label, 1)),
+            }
+        }
+        let own = grooves
+            .iter()
+            .filter(|g| grooves.iter().filter(|o| o == g).count() == 1)
+            .count();
+        println!(
+            "{:<6} {:>6.2} {:>6.1} {:>10.1} {:>12} {:>14} {:>12}  {}",
+            signature.name(),
+            median(&steps),
+            median(&ranges),
+            median(&busy),
+            format!("{own}/{}", set.len()),
+            format!("{bass_on}/{bars}"),
+            format!("{kick_on}/{drummed}"),
+            groupings
+                .iter()
+                .map(|(g, n)| format!("{g} x{n}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+    }
 }
 
 fn main() {
@@ -361,6 +431,7 @@ fn main() {
             .join(", ")
     );
     harmony_table(&set, &settings);
+    meter_table(&set, &settings);
     println!("Texture signature, each style forced on every picture (medians):");
     println!(
         "  {:<10} {:>16} {:>18} {:>14} {:>14} {:>16}",

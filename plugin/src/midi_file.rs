@@ -127,7 +127,11 @@ mod tests {
     #[test]
     fn the_file_writes_the_scores_meter() {
         use crate::score::Signature;
-        for (sig, expected) in [((4, 4), (4, 2, 24)), ((6, 8), (6, 3, 36)), ((7, 8), (7, 3, 24))] {
+        for (sig, expected) in [
+            ((4, 4), (4, 2, 24)),
+            ((6, 8), (6, 3, 36)),
+            ((7, 8), (7, 3, 24)),
+        ] {
             let mut score = Score::new(8.0, Vec::new(), String::new());
             score.meter = Meter::plain(Signature::new(sig.0, sig.1));
             let bytes = midi_file(&score, 120.0);

@@ -4,6 +4,9 @@
 --   PIXELODY_SESSION   folder of the session; its name is the folder's last component
 --   PIXELODY_NEW       "1": create the session (else load it)
 --   PIXELODY_BPM       tempo of a new session
+--   PIXELODY_METER     time signature of a new session, "3/4" (optional; 4/4 by default)
+--   PIXELODY_SETTLE    seconds the engine runs before the export (optional), so the plug-in has
+--                      heard the session's meter and recomposed in it
 --   PIXELODY_VST3_DIR  folder holding Pixelody.vst3 (scanned beforehand)
 --   PIXELODY_AUTOMATE  "NAME SAMPLE VALUE": automate parameter NAME, stepping to VALUE (a fraction
 --                      of its range) at SAMPLE (optional)
@@ -34,6 +37,10 @@ if env("PIXELODY_NEW") == "1" then
   s = create_session(dir, name, 48000)
   assert(s, "could not create the session")
   local tm = Temporal.TempoMap.fetch_writable()
+  if env("PIXELODY_METER") then
+    local n, d = env("PIXELODY_METER"):match("^(%d+)/(%d+)$")
+    tm:set_meter(Temporal.Meter(tonumber(n), tonumber(d)), Temporal.timepos_t(0))
+  end
   tm:set_tempo(Temporal.Tempo(tonumber(env("PIXELODY_BPM")), tonumber(env("PIXELODY_BPM")), 4), Temporal.timepos_t(0))
   Temporal.TempoMap.update(tm)
   local info = ARDOUR.LuaAPI.new_plugin_info("Pixelody", ARDOUR.PluginType.VST3)
@@ -83,6 +90,10 @@ if automate then
   control:set_automation_state(ARDOUR.AutoState.Play)
   print("automated", pname, found, before, "->", value, "at", at, "points", list:size(),
     list:eval(Temporal.timepos_t(at - 100)), list:eval(Temporal.timepos_t(at + 100)))
+end
+
+if env("PIXELODY_SETTLE") then
+  ARDOUR.LuaAPI.usleep(math.floor(tonumber(env("PIXELODY_SETTLE")) * 1000000))
 end
 
 if env("PIXELODY_SAVE") == "1" then

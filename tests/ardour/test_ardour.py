@@ -163,6 +163,25 @@ def test_an_ardour_export_sounds_exactly_as_the_command_line_render(ardour, tmp_
     assert_same_sound(got, want[:samples], f"Ardour at {bpm} BPM")
 
 
+@pytest.mark.parametrize("meter", ["4/4", "3/4", "7/8"])
+def test_a_session_in_another_meter_plays_in_its_bars(ardour, tmp_path, meter):
+    # A session in 3/4 (or 7/8): the plug-in hears the meter, recomposes in it, and the export is
+    # the command line's render in that meter, sample for sample: its chords and kicks on the
+    # session's bar lines for 16 bars, across eight loop wraps.
+    bpm = 120
+    n, d = (int(x) for x in meter.split("/"))
+    bar_beats = n * 4 / d
+    samples = beats_to_samples(16 * bar_beats, bpm)
+    name = meter.replace("/", "-")
+    got = run_ardour(ardour, tmp_path / f"in{name}", tmp_path / "ardour.wav", samples, new=1, bpm=bpm, meter=meter, settle=1)
+    want = cli_render(tmp_path, EXAMPLE, bpm, 2, 8, "--timbre", "default", "--meter", meter)
+    assert np.abs(got).max() > 0.01, "Ardour exported silence"
+    assert_same_sound(got, want[:samples], f"Ardour in {meter}")
+    # (And the command line's score is in that meter: its bar lines are where Ardour's are.)
+    info = subprocess.run([CLI, "info", EXAMPLE, "--meter", meter], check=True, capture_output=True, text=True).stdout
+    assert f"Meter: {meter}" in info, info
+
+
 def test_an_automation_lane_changes_the_sound_where_it_is_drawn(ardour, tmp_path):
     bpm = 100
     samples = beats_to_samples(16, bpm)

@@ -111,6 +111,8 @@ pub struct HostTransport {
     pub tempo: Option<f64>,
     /// `None`: the host sends no beat timeline.
     pub pos_beats: Option<f64>,
+    /// The time signature (numerator, denominator); `None`: the host names none.
+    pub meter: Option<(u16, u16)>,
 }
 
 impl HostTransport {
@@ -119,6 +121,7 @@ impl HostTransport {
             playing: true,
             tempo: Some(tempo),
             pos_beats: Some(pos_beats),
+            meter: None,
         }
     }
 
@@ -133,6 +136,10 @@ impl HostTransport {
         if self.pos_beats.is_some() {
             flags |= TransportFlags::HAS_BEATS_TIMELINE | TransportFlags::HAS_SECONDS_TIMELINE;
         }
+        if self.meter.is_some() {
+            flags |= TransportFlags::HAS_TIME_SIGNATURE;
+        }
+        let (numerator, denominator) = self.meter.unwrap_or((4, 4));
         let tempo = self.tempo.unwrap_or(0.0);
         let beats = self.pos_beats.unwrap_or(0.0);
         let seconds = if tempo > 0.0 {
@@ -153,8 +160,8 @@ impl HostTransport {
             loop_end_seconds: SecondsTime::from_int(0),
             bar_start: BeatTime::from_int(0),
             bar_number: 0,
-            time_signature_numerator: 4,
-            time_signature_denominator: 4,
+            time_signature_numerator: numerator,
+            time_signature_denominator: denominator,
         }
     }
 }
@@ -622,13 +629,27 @@ pub fn state_with_score(saved: &[u8], score: &Score) -> Vec<u8> {
 
 /// Blocks of `block` frames covering `total` frames of a transport playing from beat 0.
 pub fn playing_blocks(total: usize, block: usize, tempo: f64, sample_rate: f64) -> Vec<Block> {
+    playing_blocks_in(None, total, block, tempo, sample_rate)
+}
+
+/// [`playing_blocks`] in a host whose time signature is `meter` (`None`: it names none).
+pub fn playing_blocks_in(
+    meter: Option<(u16, u16)>,
+    total: usize,
+    block: usize,
+    tempo: f64,
+    sample_rate: f64,
+) -> Vec<Block> {
     let mut out = Vec::new();
     let mut pos = 0;
     while pos < total {
         let n = block.min(total - pos);
         out.push(Block {
             frames: n,
-            transport: HostTransport::playing_at(tempo, pos as f64 * tempo / 60.0 / sample_rate),
+            transport: HostTransport {
+                meter,
+                ..HostTransport::playing_at(tempo, pos as f64 * tempo / 60.0 / sample_rate)
+            },
             param: None,
             key: None,
         });

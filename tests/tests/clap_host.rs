@@ -150,6 +150,7 @@ fn without_tempo_or_position_it_free_runs_at_its_own_tempo() {
                 playing: true,
                 tempo: None,
                 pos_beats: None,
+                meter: None,
             },
             param: None,
             key: None,
@@ -183,6 +184,7 @@ fn stopping_the_transport_lets_notes_ring_out_then_goes_silent() {
         playing: false,
         tempo: Some(120.0),
         pos_beats: Some(0.5),
+        meter: None,
     };
     blocks.extend((0..40).map(|_| Block {
         frames: 512,
@@ -294,6 +296,81 @@ fn swing_and_humanise_from_the_host_reach_the_score_and_the_project() {
         assert!((v - 1.0).abs() < 1e-6, "{setting} saved as {v}");
     }
     assert_reopens_to(&project, &loose);
+}
+
+/// The notes that start at `sample` on `channel` (0-based; drums are 9) among `notes`.
+fn struck(notes: &[NoteOut], sample: usize, channel: u8) -> Vec<u8> {
+    notes
+        .iter()
+        .filter(|n| n.on && n.sample == sample && n.channel == channel)
+        .map(|n| n.key)
+        .collect()
+}
+
+/// Plays 16 bars of `meter` from beat 0 (the loop wraps eight times) and checks that every bar's
+/// chord, bass and kick start on the sample of its bar line.
+fn plays_on_the_bar_lines(host: &mut ClapHost, meter: (u16, u16), what: &str) {
+    let tempo = 120.0;
+    let bar_beats = f64::from(meter.0) * 4.0 / f64::from(meter.1);
+    let bar_samples = bar_beats * 60.0 / tempo * SR;
+    let total = (16.0 * bar_samples) as usize;
+    let (_, _, notes) =
+        host.process_with_notes(&playing_blocks_in(Some(meter), total, 512, tempo, SR));
+    for b in 0..16 {
+        let at = (b as f64 * bar_samples).round() as usize;
+        assert!(
+            struck(&notes, at, 9).contains(&36),
+            "{what}: no kick on bar {b} (sample {at})"
+        );
+        assert!(
+            !struck(&notes, at, 1).is_empty(),
+            "{what}: no chord on bar {b}"
+        );
+        assert!(
+            !struck(&notes, at, 2).is_empty(),
+            "{what}: no bass on bar {b}"
+        );
+    }
+}
+
+#[test]
+fn the_hosts_meter_puts_every_bars_chord_and_kick_on_its_bar_lines() {
+    let mut host = ClapHost::load(&release_bundle());
+    let (style, meter) = (host.param_id("Style"), host.param_id("Meter"));
+    host.activate(SR, 512);
+    // A Pulse groove (a kick on every beat) in a 3/4 project: it recomposes in 3/4.
+    let mut blocks = playing_blocks_in(Some((3, 4)), 48_000, 512, 120.0, SR);
+    blocks[4].param = Some((style, 4.0));
+    host.process(&blocks);
+    let waltz = host.wait_for_score("the 3/4 score", |s| {
+        s.meter.signature.name() == "3/4" && s.style == "Pulse"
+    });
+    assert_eq!(waltz.length_beats, waltz.bars() * 3.0);
+    host.process(&playing_blocks_in(Some((3, 4)), 48_000, 512, 120.0, SR));
+    plays_on_the_bar_lines(&mut host, (3, 4), "3/4");
+    // The project changes to 7/8: the score follows, grouped as the picture leans.
+    host.process(&playing_blocks_in(Some((7, 8)), 48_000, 512, 120.0, SR));
+    let seven = host.wait_for_score("the 7/8 score", |s| s.meter.signature.name() == "7/8");
+    assert_eq!(seven.length_beats, seven.bars() * 3.5);
+    host.process(&playing_blocks_in(Some((7, 8)), 48_000, 512, 120.0, SR));
+    plays_on_the_bar_lines(&mut host, (7, 8), "7/8");
+    // The project keeps the meter it was composed in and reopens to the same score.
+    let project = host.save_state();
+    let mut reopened = ClapHost::load(&release_bundle());
+    assert!(reopened.load_state(&project));
+    reopened.activate(SR, 512);
+    reopened.process(&playing_blocks_in(Some((7, 8)), 4_096, 512, 120.0, SR));
+    assert_eq!(
+        reopened.score_stays(std::time::Duration::from_millis(300)),
+        seven
+    );
+    // The Meter parameter overrides the host: 6/8 in a 4/4 project (Meter's plain values:
+    // Host, 4/4, 3/4, 6/8, ...).
+    let mut blocks = playing_blocks_in(Some((4, 4)), 48_000, 512, 120.0, SR);
+    blocks[4].param = Some((meter, 3.0));
+    host.process(&blocks);
+    host.wait_for_score("the 6/8 score", |s| s.meter.signature.name() == "6/8");
+    assert_no_plugin_panics();
 }
 
 #[test]
@@ -410,6 +487,7 @@ fn in_midi_trigger_mode_a_held_key_plays_the_phrase_transposed_from_its_sample()
         playing: false,
         tempo: Some(120.0),
         pos_beats: Some(0.0),
+        meter: None,
     };
     let mut blocks: Vec<Block> = (0..200)
         .map(|_| Block {

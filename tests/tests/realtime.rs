@@ -119,6 +119,7 @@ fn process_never_allocates_through_swaps_wraps_jumps_and_stops() {
             playing: false,
             tempo: Some(tempo),
             pos_beats: Some(17.25),
+            meter: None,
         },
         param: None,
         key: None,

@@ -80,6 +80,17 @@ fn transport_fuzz_jumps_tempi_stops_and_missing_fields() {
                     2 => Some(1e7 * rng.unit()),
                     _ => Some(rng.unit() * 64.0),
                 },
+                // Meters that change under the music, and ones no one plays (each change is a
+                // recomposition in the background, asked at most so often).
+                meter: match rng.range(0, 40) {
+                    0 => Some((0, 0)),
+                    1 => Some((15, 16)),
+                    2 => Some((u16::MAX, 3)),
+                    3 => Some((7, 8)),
+                    4 => Some((3, 4)),
+                    5 => None,
+                    _ => Some((4, 4)),
+                },
             };
             let frames = rng.range(1, 1_024) as usize;
             // Keys go up and down too (they trigger or transpose once Play Mode says so).

@@ -302,9 +302,7 @@ pub(super) fn arrange_with(
     };
     for tone in tones {
         let c = f.columns[tone.step.min(steps - 1)];
-        let velocity = 0.5
-            + 0.4 * rank(c.contrast, contrasts)
-            + 0.1 * meter.weight(tone.step);
+        let velocity = 0.5 + 0.4 * rank(c.contrast, contrasts) + 0.1 * meter.weight(tone.step);
         notes.push(note(
             tone.step as f64 * STEP_BEATS,
             tone.len as f64 * STEP_BEATS * 0.92,

@@ -33,7 +33,10 @@ pub fn swung_in(beat: f64, off_beat: f64, meter: Meter) -> f64 {
     let bar = (beat / bar_beats).floor() * bar_beats;
     let within = beat - bar;
     let beats = meter.beat_times();
-    let k = beats.iter().rposition(|&t| t <= within + 1e-12).unwrap_or(0);
+    let k = beats
+        .iter()
+        .rposition(|&t| t <= within + 1e-12)
+        .unwrap_or(0);
     if meter.beats()[k] != 2 {
         return beat;
     }
@@ -47,9 +50,13 @@ pub fn swing(notes: &mut [Note], amount: f32, meter: Meter) {
         return;
     }
     for n in notes {
-        let start = swung_in(n.start_beats, at, meter);
-        n.length_beats = swung_in(n.start_beats + n.length_beats, at, meter) - start;
-        n.start_beats = start;
+        let end = n.start_beats + n.length_beats;
+        let (start, swung_end) = (swung_in(n.start_beats, at, meter), swung_in(end, at, meter));
+        // (A note swing does not move keeps its length exactly.)
+        if start != n.start_beats || swung_end != end {
+            n.length_beats = swung_end - start;
+            n.start_beats = start;
+        }
     }
 }
 

@@ -4,9 +4,9 @@
 //! semitones or less in about 0.78 of their moves, span about 9 semitones in 8 bars, repeat bar
 //! patterns, and play about 3 notes a bar).
 
-use crate::score::{Part, Score};
 #[cfg(test)]
 use crate::score::BEATS_PER_BAR;
+use crate::score::{Part, Score};
 
 /// The measures of one melody.
 #[derive(Clone, Copy, Debug, PartialEq)]

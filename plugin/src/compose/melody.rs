@@ -623,7 +623,12 @@ fn phrases_of(
                     // Leave room for the cadence: the phrase's last note falls on the last bar's
                     // second half.
                     let cadence = meter.halves_at();
-                    material.onsets.iter().filter(|&&o| o < cadence).count().max(1)
+                    material
+                        .onsets
+                        .iter()
+                        .filter(|&&o| o < cadence)
+                        .count()
+                        .max(1)
                 } else {
                     material.onsets.len()
                 };

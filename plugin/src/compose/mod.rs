@@ -319,4 +319,6 @@ pub fn compose(picture: &Picture, settings: &Settings, source: String) -> Score 
 }
 
 #[cfg(test)]
+mod meter_tests;
+#[cfg(test)]
 pub(crate) mod tests;

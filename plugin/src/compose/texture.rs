@@ -145,7 +145,10 @@ impl Texture<'_> {
     /// The beats of the bar's two halves, as beats within the bar.
     fn halves(&self) -> (Vec<f64>, Vec<f64>) {
         let split = self.meter.halves_at() as f64 / 2.0;
-        self.meter.beat_times().into_iter().partition(|&t| t < split)
+        self.meter
+            .beat_times()
+            .into_iter()
+            .partition(|&t| t < split)
     }
 
     /// Whether the meter is a waltz's: three quarter-note beats.
@@ -391,7 +394,8 @@ impl Texture<'_> {
                     let from = notes.len();
                     strikes(c, &[], 0.05, &mut notes);
                     let bar = self.bar_start(c.start);
-                    let at = bar + self.strongest(&self.eighths(1, last_eighth, &[]), 1, &accents)[0];
+                    let at =
+                        bar + self.strongest(&self.eighths(1, last_eighth, &[]), 1, &accents)[0];
                     let top = (from..notes.len()).max_by_key(|&k| notes[k].pitch);
                     if let Some(k) = top.filter(|_| at > c.start + 0.25 && at < c.end - 0.5) {
                         let again = Note {
@@ -538,7 +542,8 @@ impl Texture<'_> {
         // note a beat, the middle ones a fifth or the root as the picture leans, an approach
         // into the next chord, and an eighth pushed where the picture's bottom is busiest off
         // the beat.
-        let from_second_beat = self.eighths(starts.get(1).copied().unwrap_or(2), last_beat + 1, &[]);
+        let from_second_beat =
+            self.eighths(starts.get(1).copied().unwrap_or(2), last_beat + 1, &[]);
         let pop: Vec<(f64, Role)> = if self.waltz() {
             vec![(0.0, Root)]
         } else {
@@ -588,7 +593,10 @@ impl Texture<'_> {
         let quiet = offbeats
             .iter()
             .copied()
-            .min_by(|&a, &b| self.accent_at(&accents, a).total_cmp(&self.accent_at(&accents, b)))
+            .min_by(|&a, &b| {
+                self.accent_at(&accents, a)
+                    .total_cmp(&self.accent_at(&accents, b))
+            })
             .unwrap_or((n - 1) as f64 / 2.0);
         let loud = self.strongest(&offbeats, 1, &accents)[0];
         let eighths = |role: &dyn Fn(usize) -> Role| -> Vec<(f64, Role)> {
@@ -736,10 +744,16 @@ impl Texture<'_> {
             backbeats
                 .iter()
                 .enumerate()
-                .map(|(k, &t)| (at(t), SNARE, if k + 1 == backbeats.len() { hard } else { soft }))
+                .map(|(k, &t)| {
+                    (
+                        at(t),
+                        SNARE,
+                        if k + 1 == backbeats.len() { hard } else { soft },
+                    )
+                })
                 .collect()
         };
-        let on_beat = |s: usize| s % 2 == 0 && starts.contains(&(s / 2));
+        let on_beat = |s: usize| s.is_multiple_of(2) && starts.contains(&(s / 2));
         let last_beat16 = at(beats.last().copied().unwrap_or(0.0));
         let mut notes = Vec::new();
         for b in 0..bars {

@@ -84,12 +84,16 @@ pub(super) fn fx_target(p: &EngineParams, tempo: f64, sample_rate: f32) -> FxPar
     }
 }
 
-/// `value` one smoothing step towards `target`, landing on it exactly once within 1e-6: levels
-/// gliding to silence would otherwise end in denormals, and a dry mix would never be dry.
+/// `value` one smoothing step towards `target`, landing on it exactly once within 1e-6 or once a
+/// step no longer moves it: levels gliding to silence would otherwise end in denormals, a dry mix
+/// would never be dry, and a gain near 1 with a small `k` would stall short of its target (its
+/// step below the float's resolution: a new score's level stuck 2e-5 off, heard as the plug-in
+/// not matching the command line's render).
 #[inline(always)]
 pub(super) fn glide(value: &mut f32, target: f32, k: f32) {
+    let before = *value;
     *value += (target - *value) * k;
-    if (target - *value).abs() < 1e-6 {
+    if (target - *value).abs() < 1e-6 || *value == before {
         *value = target;
     }
 }
@@ -281,6 +285,30 @@ impl<'a> Targets<'a> {
                 .filter(|x| x.len() > 1 && x.iter().any(|x| x.sound != SectionSound::default())),
             length: score.map_or(1.0, |s| s.length_beats),
             k,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::glide;
+
+    #[test]
+    fn a_glide_lands_exactly_on_its_target() {
+        // A score's level near unity gliding with a slow coefficient (the step falls below the
+        // float's resolution long before it is within 1e-6), and levels going to silence.
+        for (from, to, k) in [
+            (1.0f32, 1.2f32, 0.002f32),
+            (1.3, 0.9, 0.0005),
+            (0.5, 0.0, 0.01),
+        ] {
+            let mut v = from;
+            let mut steps = 0;
+            while v != to {
+                glide(&mut v, to, k);
+                steps += 1;
+                assert!(steps < 100_000, "{from} -> {to} stalled at {v}");
+            }
         }
     }
 }

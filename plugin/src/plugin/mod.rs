@@ -277,7 +277,9 @@ impl Plugin for Pixelody {
         if composition.note_host_meter(t.time_sig_numerator, t.time_sig_denominator)
             && self.params.composing.meter.value() == MeterChoice::Host
         {
-            composition.dirty.store(true, std::sync::atomic::Ordering::Release);
+            composition
+                .dirty
+                .store(true, std::sync::atomic::Ordering::Release);
         }
         let host = TransportState {
             playing: t.playing,

@@ -68,7 +68,10 @@ impl Signature {
     /// Reads "6/8" (spaces allowed).
     pub fn parse(text: &str) -> Option<Signature> {
         let (n, d) = text.trim().split_once('/')?;
-        Some(Signature::new(n.trim().parse().ok()?, d.trim().parse().ok()?))
+        Some(Signature::new(
+            n.trim().parse().ok()?,
+            d.trim().parse().ok()?,
+        ))
     }
 }
 
@@ -202,7 +205,11 @@ impl Meter {
 
     /// Eighths per beat, in order.
     pub fn beats(&self) -> &[u8] {
-        let n = self.groups.iter().position(|&g| g == 0).unwrap_or(MAX_BEATS);
+        let n = self
+            .groups
+            .iter()
+            .position(|&g| g == 0)
+            .unwrap_or(MAX_BEATS);
         &self.groups[..n]
     }
 
@@ -269,7 +276,9 @@ impl Meter {
     /// The eighths of the bar between its beats.
     pub fn off_beats(&self) -> Vec<usize> {
         let starts = self.beat_starts();
-        (0..self.eighths()).filter(|e| !starts.contains(e)).collect()
+        (0..self.eighths())
+            .filter(|e| !starts.contains(e))
+            .collect()
     }
 
     /// How strongly eighth `e` of the bar attracts a note, the strong beats most: 1 on the
@@ -342,7 +351,10 @@ mod tests {
         assert!(Meter::groupings(Signature::new(0, 4)).is_empty());
         assert!(Meter::groupings(Signature::new(3, 8)).is_empty());
         assert!(Meter::groupings(Signature::new(4, 0)).is_empty());
-        assert_eq!(Meter::for_picture(Signature::new(15, 16), &[]), Meter::COMMON);
+        assert_eq!(
+            Meter::for_picture(Signature::new(15, 16), &[]),
+            Meter::COMMON
+        );
     }
 
     #[test]

@@ -306,8 +306,11 @@ impl Score {
         };
         eat(&self.length_beats.to_le_bytes());
         if !self.meter.is_common() {
-            eat(&[self.meter.signature.numerator, self.meter.signature.denominator]);
-            eat(&self.meter.beats().to_vec());
+            eat(&[
+                self.meter.signature.numerator,
+                self.meter.signature.denominator,
+            ]);
+            eat(self.meter.beats());
             eat(&[self.meter.halves_at() as u8]);
         }
         if let Some(sp) = &self.spectrum {
