@@ -33,7 +33,9 @@ fn a_state_from_the_first_format_loads_and_plays_its_score() {
     assert!(!stored.notes.is_empty());
     let mut host = ClapHost::load(&release_bundle());
     assert!(host.load_state(FIRST_FORMAT));
-    let (left, right) = render(&mut host);
+    // In a 3/4 project: a project from before meters stays in the 4/4 it was made in.
+    host.activate(SR, 512);
+    let (left, right) = host.process(&playing_blocks_in(Some((3, 4)), 96_000, 512, 120.0, SR));
     // Not recomposed on load (a recomposition would run on the background thread meanwhile), only
     // carried over to the current format (it has no drums and no style, as before).
     let upgraded = Score {

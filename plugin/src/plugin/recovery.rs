@@ -8,6 +8,7 @@
 use std::sync::{Arc, Mutex};
 
 use nice_plug::params::persist::PersistentField;
+use nice_plug::plugin::ParamValue;
 use nice_plug::prelude::PluginState;
 
 use super::composition::{Composition, CompositionState};
@@ -46,6 +47,13 @@ pub const NOTICE_FIELD: &str = "load-notice";
 /// read is composed again from the saved picture; if neither can be read both are left out, so
 /// the instance keeps what it plays. Every finding becomes a notice.
 pub fn filter_state(state: &mut PluginState) {
+    // A project from before the Meter parameter was composed in 4/4 whatever the host said: it
+    // keeps 4/4 (the parameter's default, Host, would recompose it in the host's meter).
+    if !state.params.contains_key("meter") && state.fields.contains_key("composition") {
+        state
+            .params
+            .insert(String::from("meter"), ParamValue::String(String::from("4/4")));
+    }
     let mut notices = Vec::new();
     let composition = state.fields.get("composition").map(|json| {
         serde_json::from_str::<CompositionState>(json)
@@ -142,6 +150,19 @@ mod tests {
 
     fn notices(state: &PluginState) -> Vec<String> {
         serde_json::from_str(&state.fields[NOTICE_FIELD]).unwrap()
+    }
+
+    #[test]
+    fn a_project_from_before_meters_stays_in_four_four() {
+        let mut old = state_of_example();
+        filter_state(&mut old);
+        assert!(matches!(&old.params["meter"], ParamValue::String(m) if m == "4/4"));
+        // A project that has the parameter keeps its value (Host, say).
+        let mut new = state_of_example();
+        new.params
+            .insert(String::from("meter"), ParamValue::String(String::from("host")));
+        filter_state(&mut new);
+        assert!(matches!(&new.params["meter"], ParamValue::String(m) if m == "host"));
     }
 
     #[test]
