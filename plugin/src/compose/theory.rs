@@ -3,9 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 /// The names Pixelody shows for the twelve pitch classes, from C.
-pub const NOTE_NAMES: [&str; 12] = [
-    "C", "C#", "D", "Eb", "E", "F", "F#", "G", "Ab", "A", "Bb", "B",
-];
+pub use crate::score::NOTE_NAMES;
 
 /// The pitch class (0 = C) a note name stands for: a letter, then any number of `#` or `b`
 /// ("C#", "Db", "Cb" = B, "E#" = F), in either case. `None` for anything else.

@@ -293,12 +293,14 @@ impl App {
         }
         let composition = self.link.params.composition.current();
         let score = self.link.params.score.current();
+        let parts_on = self.link.params.mixes().map(|m| m.on.value());
         let (picture_area, strip) = piano_roll::music(
             ui,
             &mut self.picture,
             &composition,
             &score,
             &self.link.playhead,
+            parts_on,
         );
         if let Some(action) = strip {
             let order = action.order(composition.sections.len());

@@ -50,9 +50,10 @@ pub fn filter_state(state: &mut PluginState) {
     // A project from before the Meter parameter was composed in 4/4 whatever the host said: it
     // keeps 4/4 (the parameter's default, Host, would recompose it in the host's meter).
     if !state.params.contains_key("meter") && state.fields.contains_key("composition") {
-        state
-            .params
-            .insert(String::from("meter"), ParamValue::String(String::from("4/4")));
+        state.params.insert(
+            String::from("meter"),
+            ParamValue::String(String::from("4/4")),
+        );
     }
     let mut notices = Vec::new();
     let composition = state.fields.get("composition").map(|json| {
@@ -159,8 +160,10 @@ mod tests {
         assert!(matches!(&old.params["meter"], ParamValue::String(m) if m == "4/4"));
         // A project that has the parameter keeps its value (Host, say).
         let mut new = state_of_example();
-        new.params
-            .insert(String::from("meter"), ParamValue::String(String::from("host")));
+        new.params.insert(
+            String::from("meter"),
+            ParamValue::String(String::from("host")),
+        );
         filter_state(&mut new);
         assert!(matches!(&new.params["meter"], ParamValue::String(m) if m == "host"));
     }

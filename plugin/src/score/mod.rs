@@ -67,6 +67,42 @@ pub mod drum {
     pub const OPEN_HAT: u8 = 46;
     pub const SHAKER: u8 = 70;
     pub const ALL: [u8; 6] = [KICK, SNARE, CLAP, CLOSED_HAT, OPEN_HAT, SHAKER];
+
+    /// The drum's name, as General MIDI has it, or `None` for a note the kit does not play.
+    pub fn name(note: u8) -> Option<&'static str> {
+        Some(match note {
+            KICK => "Kick",
+            SNARE => "Snare",
+            CLAP => "Clap",
+            CLOSED_HAT => "Closed Hat",
+            OPEN_HAT => "Open Hat",
+            SHAKER => "Shaker",
+            _ => return None,
+        })
+    }
+
+    /// A short name for a narrow label ("C.Hat").
+    pub fn short_name(note: u8) -> Option<&'static str> {
+        Some(match note {
+            CLOSED_HAT => "C.Hat",
+            OPEN_HAT => "O.Hat",
+            _ => return name(note),
+        })
+    }
+}
+
+/// The pitch classes' names, C = 0 (sharps and flats as keys are usually written).
+pub const NOTE_NAMES: [&str; 12] = [
+    "C", "C#", "D", "Eb", "E", "F", "F#", "G", "Ab", "A", "Bb", "B",
+];
+
+/// A pitch's name with its octave, middle C (60) as C4: "Eb5".
+pub fn note_name(pitch: u8) -> String {
+    format!(
+        "{}{}",
+        NOTE_NAMES[usize::from(pitch % 12)],
+        i32::from(pitch / 12) - 1
+    )
 }
 
 /// Spectral mode's score: a picture read as a spectrogram. `amps` and `pans` hold
