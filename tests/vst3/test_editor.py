@@ -252,7 +252,7 @@ def test_a_text_file_dragged_from_gtk_is_refused_and_the_music_stays(screen, tmp
 
 
 # Where the Density slider sits in the default-size editor (960 x 640), from its top-left.
-DENSITY_SLIDER = (650, 249)
+DENSITY_SLIDER = (686, 249)
 
 
 def test_dragging_a_slider_changes_the_host_parameter(screen):

@@ -266,7 +266,8 @@ impl App {
             if button.clicked() {
                 let shift = ui.input(|i| i.modifiers.shift);
                 let style = self.link.params.score.current().style.clone();
-                randomise::randomise(&self.link.params, setter, &style, shift);
+                let did = randomise::randomise(&self.link.params, setter, &style, shift);
+                self.info = Some((format!("Randomise: {did}"), false));
             }
             ui.add_space(12.0);
             let score = self.link.params.score.current();

@@ -43,6 +43,8 @@ pub struct Browser {
     /// The files picked (Ctrl-click adds or removes one, Shift-click a run from the last).
     selected: Vec<PathBuf>,
     problem: Option<String>,
+    /// Whether it has been open in this session: it then opens where it was left.
+    opened: bool,
 }
 
 fn home() -> PathBuf {
@@ -61,6 +63,7 @@ impl Default for Browser {
             save_name: String::from("pixelody.mid"),
             selected: Vec::new(),
             problem: None,
+            opened: false,
         }
     }
 }
@@ -78,13 +81,18 @@ impl Browser {
         self.purpose.is_some()
     }
 
+    /// Opens it for `purpose`: the first time in the session in `start`'s folder (the newest
+    /// recent picture's), after that in the folder it was left in (also after a load that
+    /// failed, which adds nothing to the recent pictures).
     pub fn open(&mut self, purpose: Purpose, start: Option<&Path>) {
         self.purpose = Some(purpose);
         let dir = start
+            .filter(|_| !self.opened)
             .and_then(|p| p.parent())
             .filter(|d| d.is_dir())
             .map(Path::to_path_buf)
             .unwrap_or_else(|| self.dir.clone());
+        self.opened = true;
         self.go(dir);
     }
 
@@ -141,10 +149,13 @@ impl Browser {
             Purpose::ExportMidi => "Export MIDI file",
         };
         let mut asked = Asked::default();
+        // (One window for every purpose, of one size: it stays where it is, its path field with
+        // it, whatever the folder lists.)
         egui::Window::new(title)
+            .id(egui::Id::unique("pixelody-browser"))
             .collapsible(false)
-            .resizable(true)
-            .default_size([560.0, 420.0])
+            .resizable(false)
+            .fixed_size([560.0, 400.0])
             .anchor(egui::Align2::CENTER_CENTER, [0.0, 0.0])
             .show(ctx, |ui| {
                 self.path_bar(ui, purpose, &mut asked);
@@ -420,6 +431,27 @@ mod tests {
 
     fn paths(v: &[&str]) -> Vec<PathBuf> {
         v.iter().map(PathBuf::from).collect()
+    }
+
+    #[test]
+    fn it_opens_where_it_was_left_after_the_first_time() {
+        let root = std::env::temp_dir().join(format!("pixelody-browser-{}", std::process::id()));
+        let (recent, other) = (root.join("recent"), root.join("other"));
+        std::fs::create_dir_all(&recent).unwrap();
+        std::fs::create_dir_all(&other).unwrap();
+        let mut b = Browser::default();
+        // The first time: the newest recent picture's folder.
+        b.open(Purpose::OpenPicture, Some(&recent.join("sea.png")));
+        assert_eq!(b.dir, recent);
+        // The musician goes elsewhere, picks a file that fails to load (nothing is added to the
+        // recent pictures) and opens the browser again: it is where it was left.
+        b.go(other.clone());
+        b.close();
+        b.open(Purpose::OpenPicture, Some(&recent.join("sea.png")));
+        assert_eq!(b.dir, other);
+        b.open(Purpose::ExportMidi, None);
+        assert_eq!(b.dir, other);
+        let _ = std::fs::remove_dir_all(&root);
     }
 
     #[test]

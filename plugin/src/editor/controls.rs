@@ -5,7 +5,7 @@ use egui::{Color32, Ui};
 use nice_plug::prelude::*;
 use nice_plug_egui::widgets::ParamSlider;
 
-use crate::plugin::params::PixelodyParams;
+use crate::plugin::params::{ModeChoice, PixelodyParams};
 use crate::score::Part;
 
 use super::theme::ACCENT;
@@ -17,7 +17,7 @@ pub fn set_with_gesture<P: Param>(setter: &ParamSetter, param: &P, value: P::Pla
     setter.end_set_parameter(param);
 }
 
-/// A dropdown for an enum parameter, through the gesture path.
+/// A dropdown for an enum parameter, through the gesture path, with the parameter's tooltip.
 fn choice<T: Enum + PartialEq + Copy + 'static>(
     ui: &mut Ui,
     param: &EnumParam<T>,
@@ -25,7 +25,7 @@ fn choice<T: Enum + PartialEq + Copy + 'static>(
 ) {
     let current = param.value();
     let names = T::variants();
-    egui::ComboBox::from_id_salt(param.name())
+    let combo = egui::ComboBox::from_id_salt(param.name())
         .width(150.0)
         .selected_text(names[current.to_index()])
         .show_ui(ui, |ui| {
@@ -36,6 +36,7 @@ fn choice<T: Enum + PartialEq + Copy + 'static>(
                 }
             }
         });
+    hint(combo.response, param.name());
 }
 
 fn switch(ui: &mut Ui, param: &BoolParam, setter: &ParamSetter) {
@@ -47,18 +48,47 @@ fn switch(ui: &mut Ui, param: &BoolParam, setter: &ParamSetter) {
     hint(response, param.name());
 }
 
-/// `response` with the tooltip of the parameter named `name` (see `tooltips`).
+/// `response` with the tooltip of the parameter named `name` (see `tooltips`); a control greyed
+/// out for the mode says which mode uses it.
 fn hint(response: egui::Response, name: &str) -> egui::Response {
     match super::tooltips::tooltip(name) {
-        Some(text) => response.on_hover_text(text),
+        Some(text) => response
+            .on_hover_text(text)
+            .on_disabled_hover_text(format!("{text}. Not used in this mode.")),
         None => response,
     }
 }
+
+/// The width of the label column, the same in every group (so every group's controls start at
+/// one x): the longest label ("Filter Envelope") fits.
+const LABEL_WIDTH: f32 = 112.0;
 
 /// A labelled row; the label carries the tooltip of the parameter it names.
 fn row(ui: &mut Ui, name: &str, add: impl FnOnce(&mut Ui)) {
     hint(ui.label(name), name);
     add(ui);
+    ui.end_row();
+}
+
+/// [`row`], greyed out (label and control) where the mode playing does not use it. (Only a
+/// greyed row goes through a child ui, which is a little taller: the mode's own rows keep the
+/// group's spacing.)
+fn row_for(ui: &mut Ui, used: bool, name: &str, add: impl FnOnce(&mut Ui)) {
+    if used {
+        return row(ui, name, add);
+    }
+    hint(ui.add_enabled(false, egui::Label::new(name)), name);
+    ui.add_enabled_ui(false, add);
+    ui.end_row();
+}
+
+fn slider_for<P: Param>(ui: &mut Ui, used: bool, param: &P, setter: &ParamSetter) {
+    hint(
+        ui.add_enabled(used, egui::Label::new(param.name())),
+        param.name(),
+    );
+    let slider = ParamSlider::for_param(param, setter).with_width(150.0);
+    hint(ui.add_enabled(used, slider), param.name());
     ui.end_row();
 }
 
@@ -74,6 +104,7 @@ fn group(ui: &mut Ui, title: &str, add: impl FnOnce(&mut Ui)) {
     ui.label(egui::RichText::new(title).strong().color(ACCENT).size(15.0));
     egui::Grid::new(title)
         .num_columns(2)
+        .min_col_width(LABEL_WIDTH)
         .spacing([10.0, 6.0])
         .show(ui, add);
 }
@@ -113,27 +144,46 @@ fn wave_preview(ui: &mut Ui, score: &crate::score::Score, position: f32) {
 /// to reset, click the value to type one.
 pub fn controls(ui: &mut Ui, p: &PixelodyParams, setter: &ParamSetter) {
     let c = &p.composing;
+    // Each mode's own controls; the others greyed out (their tooltips say so).
+    let mode = c.mode.value();
+    let compose = mode == ModeChoice::Compose;
+    let scan = mode == ModeChoice::Scan;
+    let spectral = mode == ModeChoice::Spectral;
     group(ui, "Composition", |ui| {
         row(ui, c.mode.name(), |ui| choice(ui, &c.mode, setter));
         row(ui, c.key.name(), |ui| choice(ui, &c.key, setter));
         row(ui, c.scale.name(), |ui| choice(ui, &c.scale, setter));
-        row(ui, c.style.name(), |ui| choice(ui, &c.style, setter));
+        row_for(ui, compose, c.style.name(), |ui| {
+            choice(ui, &c.style, setter)
+        });
         slider(ui, &c.bars, setter);
-        slider(ui, &c.density, setter);
+        slider_for(ui, compose, &c.density, setter);
         slider(ui, &c.low_note, setter);
         slider(ui, &c.high_note, setter);
-        slider(ui, &c.variation, setter);
+        slider_for(ui, compose, &c.variation, setter);
         // (The feel after the rest, so the controls above stay where musicians know them.)
-        slider(ui, &c.swing, setter);
-        slider(ui, &c.humanise, setter);
+        slider_for(ui, compose, &c.swing, setter);
+        slider_for(ui, compose, &c.humanise, setter);
         row(ui, c.meter.name(), |ui| choice(ui, &c.meter, setter));
-        row(ui, c.grid.name(), |ui| choice(ui, &c.grid, setter));
-        slider(ui, &c.threshold, setter);
-        row(ui, c.invert.name(), |ui| switch(ui, &c.invert, setter));
-        row(ui, c.snap.name(), |ui| switch(ui, &c.snap, setter));
+        row_for(ui, scan, c.grid.name(), |ui| choice(ui, &c.grid, setter));
+        slider_for(ui, scan, &c.threshold, setter);
+        row_for(ui, scan, c.invert.name(), |ui| {
+            switch(ui, &c.invert, setter)
+        });
+        row_for(ui, spectral, c.snap.name(), |ui| {
+            switch(ui, &c.snap, setter)
+        });
     });
     ui.separator();
     group(ui, "Parts", |ui| {
+        // The table's headings.
+        ui.label("");
+        ui.horizontal(|ui| {
+            ui.weak("On");
+            ui.add_space(14.0);
+            ui.weak("Level");
+        });
+        ui.end_row();
         // On switch and Level, a part to a row.
         for (part, mix) in Part::ALL.iter().zip(p.mixes()) {
             row(ui, part.name(), |ui| {
@@ -207,4 +257,38 @@ pub fn controls(ui: &mut Ui, p: &PixelodyParams, setter: &ParamSetter) {
         row(ui, o.swap_at.name(), |ui| choice(ui, &o.swap_at, setter));
         slider(ui, &o.free_tempo_bpm, setter);
     });
+}
+
+#[cfg(test)]
+mod tests {
+    use nice_plug::prelude::Params;
+
+    use super::LABEL_WIDTH;
+
+    #[test]
+    fn every_label_fits_the_one_label_column() {
+        // (Measured in egui's own fonts at the editor's body size: a longer label would push its
+        // group's controls right of the others'.)
+        let params = crate::test_support::example_params();
+        let ctx = egui::Context::default();
+        let mut widest = (0.0f32, String::new());
+        let _ = ctx.run_ui(egui::RawInput::default(), |ui| {
+            super::super::theme::style(ui.ctx());
+            for (_, ptr, _) in params.param_map() {
+                // SAFETY: the pointer comes from the parameters alive above.
+                let name = unsafe { ptr.name() };
+                let galley = egui::WidgetText::from(name).into_galley(
+                    ui,
+                    None,
+                    f32::INFINITY,
+                    egui::TextStyle::Body,
+                );
+                if galley.size().x > widest.0 {
+                    widest = (galley.size().x, name.to_string());
+                }
+            }
+        });
+        assert!(widest.0 <= LABEL_WIDTH, "{widest:?}");
+        println!("widest label: {widest:?}");
+    }
 }

@@ -88,18 +88,25 @@ impl PresetBar {
                 said = self.load(i, p, setter);
             }
             let mut chosen = None;
+            // (Tall enough for every factory preset and a few of the musician's; the hovered
+            // preset's description below the list, never over it.)
+            let rows = count.min(24) as f32 + 4.0;
             egui::ComboBox::from_id_salt("preset")
                 .width(180.0)
+                .height(22.0 * rows)
                 .selected_text(label)
                 .show_ui(ui, |ui| {
+                    let mut about: Option<&str> = None;
                     for (i, preset) in self.factory.iter().enumerate() {
-                        let item = ui
-                            .selectable_label(at == Some(i), &preset.name)
-                            .on_hover_text(&preset.about);
+                        let item = ui.selectable_label(at == Some(i), &preset.name);
+                        if item.hovered() {
+                            about = Some(&preset.about);
+                        }
                         if item.clicked() {
                             chosen = Some(i);
                         }
                     }
+
                     if !self.user.is_empty() {
                         ui.separator();
                         ui.weak("Your presets");
@@ -110,6 +117,17 @@ impl PresetBar {
                             chosen = Some(i);
                         }
                     }
+                    ui.separator();
+                    ui.add(
+                        egui::Label::new(
+                            egui::RichText::new(about.unwrap_or(
+                                "Hover a preset to read what it is; pick one to load it.",
+                            ))
+                            .weak()
+                            .small(),
+                        )
+                        .wrap(),
+                    );
                 });
             if let Some(i) = chosen {
                 said = self.load(i, p, setter);

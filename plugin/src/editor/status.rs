@@ -40,28 +40,30 @@ pub fn status_line(ui: &mut Ui, status: &LoadStatus, info: Option<&(String, bool
             return;
         }
         LoadStatus::Failed { message } => {
-            ui.colored_label(ui.visuals().error_fg_color, message);
+            said(ui, message, Some(ui.visuals().error_fg_color));
             return;
         }
         _ => {}
     }
     match info {
         Some((message, true)) => {
-            ui.colored_label(ui.visuals().error_fg_color, message);
+            said(ui, message, Some(ui.visuals().error_fg_color));
         }
         Some((message, false)) => {
-            ui.label(message);
+            said(ui, message, None);
         }
         None => match status {
             LoadStatus::Loaded { name, skipped } => {
-                ui.label(became(name, score));
                 if skipped.is_empty() {
-                    ui.weak("Drop another picture to change it.");
-                } else {
-                    ui.colored_label(
-                        ui.visuals().warn_fg_color,
-                        format!("Skipped {}", skipped.join("; ")),
+                    said(
+                        ui,
+                        &format!("{} Drop another picture to change it.", became(name, score)),
+                        None,
                     );
+                } else {
+                    said(ui, &became(name, score), None);
+                    let skipped = format!("Skipped {}", skipped.join("; "));
+                    said(ui, &skipped, Some(ui.visuals().warn_fg_color));
                 }
             }
             _ => {
@@ -71,10 +73,21 @@ pub fn status_line(ui: &mut Ui, status: &LoadStatus, info: Option<&(String, bool
     }
 }
 
-/// Whether the editor shows a fresh instance: the bundled example plays and nothing has been
-/// loaded since.
+/// A message in the status line, on one line: cut short with "..." where the window is too
+/// narrow for it, the whole of it on hover (and in the log, where messages are written too).
+fn said(ui: &mut Ui, message: &str, colour: Option<Color32>) {
+    let mut text = egui::RichText::new(message);
+    if let Some(c) = colour {
+        text = text.color(c);
+    }
+    ui.add(egui::Label::new(text).truncate())
+        .on_hover_text(message);
+}
+
+/// Whether the editor shows a fresh instance: the bundled example plays and no picture of the
+/// musician's has been loaded (a failed load leaves the card where it was).
 pub fn first_minute(composition: &Composition, status: &LoadStatus) -> bool {
-    matches!(status, LoadStatus::Idle)
+    matches!(status, LoadStatus::Idle | LoadStatus::Failed { .. })
         && composition
             .source
             .starts_with(&format!("{} (", crate::plugin::EXAMPLE_NAME))

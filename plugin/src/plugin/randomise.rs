@@ -29,8 +29,13 @@ pub fn randomised(
 }
 
 /// Randomise: another Variation (and with `new_style` another style), set as one gesture so the
-/// host records one change.
-pub fn randomise(p: &PixelodyParams, setter: &ParamSetter, playing_style: &str, new_style: bool) {
+/// host records one change. Returns what it did, as the editor says it: "Variation 304 (Pop)".
+pub fn randomise(
+    p: &PixelodyParams,
+    setter: &ParamSetter,
+    playing_style: &str,
+    new_style: bool,
+) -> String {
     let entropy = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_nanos() as u64)
@@ -52,6 +57,15 @@ pub fn randomise(p: &PixelodyParams, setter: &ParamSetter, playing_style: &str, 
         setter.end_set_parameter(&p.composing.style);
     }
     setter.end_set_parameter(&p.composing.variation);
+    let style = match style {
+        Some(s) => StyleChoice::variants()[s.to_index()],
+        None => playing_style,
+    };
+    if style.is_empty() {
+        format!("Variation {variation}")
+    } else {
+        format!("Variation {variation} ({style})")
+    }
 }
 
 #[cfg(test)]
