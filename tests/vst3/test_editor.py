@@ -255,26 +255,42 @@ def test_a_text_file_dragged_from_gtk_is_refused_and_the_music_stays(screen, tmp
 DENSITY_SLIDER = (686, 249)
 
 
+def drag_density(d):
+    """Drags the Density slider from its middle to its right end."""
+    x, y, _w, _h = xh.geometry(d, xh.plugin_window(d))
+    time.sleep(1.0)
+    sx, sy = x + DENSITY_SLIDER[0], y + DENSITY_SLIDER[1]
+    xh.xdotool("mousemove", sx, sy)
+    xh.xdotool("mousedown", "1")
+    for dx in range(0, 141, 20):
+        xh.xdotool("mousemove", sx + dx, sy)
+        time.sleep(0.05)
+    xh.xdotool("mouseup", "1")
+    time.sleep(0.5)
+
+
 def test_dragging_a_slider_changes_the_host_parameter(screen):
     _engine, synth = new_synth()
     index = next(p["index"] for p in synth.get_parameters_description() if p["name"] == "Density")
     start = synth.get_parameter(index)
 
-    def drag(d):
-        x, y, _w, _h = xh.geometry(d, xh.plugin_window(d))
-        time.sleep(1.0)
-        sx, sy = x + DENSITY_SLIDER[0], y + DENSITY_SLIDER[1]
-        xh.xdotool("mousemove", sx, sy)
-        xh.xdotool("mousedown", "1")
-        for dx in range(0, 141, 20):
-            xh.xdotool("mousemove", sx + dx, sy)
-            time.sleep(0.05)
-        xh.xdotool("mouseup", "1")
-        time.sleep(0.5)
-
-    xh.drive_editor(synth.open_editor, drag)
+    xh.drive_editor(synth.open_editor, drag_density)
     assert start == pytest.approx(0.5)
     assert synth.get_parameter(index) > 0.9
+
+
+def test_a_host_that_is_not_processing_still_gets_the_change_and_its_music(screen, tmp_path):
+    # A host that has played and stopped (as an offline render host does, and a stopped engine or
+    # a bypassed track): the slider keeps where it was dragged, and the score is recomposed for it
+    # without waiting for audio to run again.
+    engine, synth = new_synth()
+    engine.render(0.5)
+    before = plugin_state(synth, tmp_path)
+    xh.drive_editor(synth.open_editor, lambda d: (drag_density(d), time.sleep(1.5)))
+    after = plugin_state(synth, tmp_path)
+    density = after["params"]["density"]
+    assert next(iter(density.values())) > 0.9, density
+    assert after["score"]["notes"] != before["score"]["notes"], "recomposed without audio running"
 
 
 def clicking(*buttons, then=0.0):

@@ -32,7 +32,14 @@ pub struct App {
     /// The mouse button, still down, has started a drag out already.
     press_dragged: bool,
     presets: presets::PresetBar,
+    /// Since when a composition parameter has waited for its recomposition (see `recompose`).
+    dirty_since: Option<std::time::Instant>,
 }
+
+/// How long a changed composition parameter waits for the audio thread to ask for its
+/// recomposition before the editor does it itself: a host that is not processing (stopped, a
+/// bypassed track, an offline render host between renders) still shows the music that will play.
+const RECOMPOSE_WAIT: std::time::Duration = std::time::Duration::from_millis(200);
 
 /// Editors alive in this process, logged at each close: a leak shows as a growing number.
 static OPEN_EDITORS: AtomicUsize = AtomicUsize::new(0);
@@ -62,6 +69,7 @@ impl App {
             drag_out: drag_out::DragOut::default(),
             press_dragged: false,
             presets: presets::PresetBar::default(),
+            dirty_since: None,
         }
     }
 
@@ -225,6 +233,30 @@ impl App {
         self.load(sources, false);
     }
 
+    /// A composition parameter changed and the audio thread has not asked for its recomposition
+    /// within [`RECOMPOSE_WAIT`] (no audio runs): recompose on a thread of its own, as a load
+    /// does. Whoever takes the change first composes it; the other finds nothing to do.
+    fn recompose(&mut self, ctx: &egui::Context) {
+        if !self.link.params.composition.is_dirty() {
+            self.dirty_since = None;
+            return;
+        }
+        let since = *self.dirty_since.get_or_insert_with(std::time::Instant::now);
+        if since.elapsed() < RECOMPOSE_WAIT {
+            ctx.request_repaint_after(RECOMPOSE_WAIT);
+            return;
+        }
+        self.dirty_since = None;
+        let params = self.link.params.clone();
+        let spawned = std::thread::Builder::new()
+            .name(String::from("pixelody-recompose"))
+            .spawn(move || crate::plugin::recompose_if_dirty(&params));
+        if let Err(e) = spawned {
+            self.info = Some((format!("Could not recompose ({e})"), true));
+        }
+        ctx.request_repaint_after(RECOMPOSE_WAIT);
+    }
+
     /// What happened since the last frame: a picture's proposed sound (sent to the parameters
     /// unless Lock Timbre is on), files dropped on the editor, a drag out that ended.
     fn take_news(&mut self, ctx: &egui::Context) {
@@ -340,6 +372,7 @@ impl NiceEguiApp for App {
     fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut nice_plug_egui::Frame) {
         let ctx = ui.ctx().clone();
         self.take_news(&ctx);
+        self.recompose(&ctx);
         let Some(gui) = self.gui.clone() else { return };
         let setter = gui.param_setter();
         let status = self.link.loader.status();

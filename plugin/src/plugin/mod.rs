@@ -215,13 +215,7 @@ impl Plugin for Pixelody {
             let name = task.name();
             let run = std::panic::AssertUnwindSafe(|| match task {
                 Task::CollectRetired => params.score.collect_retired(),
-                Task::Recompose => {
-                    if params.composition.take_dirty() {
-                        params
-                            .composition
-                            .recompose(params.settings(), &params.score)
-                    }
-                }
+                Task::Recompose => recompose_if_dirty(&params),
             });
             // The worker thread is shared by every instance in the host; a panic must end
             // neither it nor the sound (the score playing stays). The panic hook has logged
@@ -369,6 +363,17 @@ impl Plugin for Pixelody {
         } else {
             ProcessStatus::Tail(self.engine.tail_samples(&params))
         }
+    }
+}
+
+/// Recomposes with the parameters' settings if a composition parameter changed since the last
+/// recomposition began (the flag is taken, so two askers never both compose). Off the audio
+/// thread: the background task the audio thread asks for, or the editor when no audio runs.
+pub fn recompose_if_dirty(params: &PixelodyParams) {
+    if params.composition.take_dirty() {
+        params
+            .composition
+            .recompose(params.settings(), &params.score)
     }
 }
 

@@ -423,10 +423,9 @@ impl<P: Vst3Plugin + Send> GuiContextInner for WrapperGuiContext<P> {
                     // FIXME: So this doesn't work for REAPER, because they just silently stop
                     //        processing audio when you bypass the plugin. Great. We can add a time
                     //        based heuristic to work around this in the meantime.
-                    if !inner
-                        .is_processing
-                        .load(std::sync::atomic::Ordering::SeqCst)
-                    {
+                    // (Pixelody patch: "processing" means a process call was seen lately, see
+                    // `audio_running`: the FIXME below.)
+                    if !inner.audio_running() {
                         inner.set_normalized_value_by_hash(
                             *hash,
                             normalized,

@@ -95,6 +95,10 @@ pub(crate) struct WrapperInner<P: Vst3Plugin> {
     /// Whether the plugin is currently processing audio. In other words, the last state
     /// `IAudioProcessor::setActive()` has been called with.
     pub is_processing: AtomicBool,
+    /// Pixelody patch: process calls so far (counted on the audio thread, a relaxed increment),
+    /// and when the main thread last saw the count change. See [`Self::audio_running`].
+    pub process_calls: std::sync::atomic::AtomicU64,
+    process_seen: std::sync::Mutex<(u64, std::time::Instant)>,
     /// The current audio IO layout. Modified through `IAudioProcessor::setBusArrangements()` after
     /// matching the proposed bus arrangement to one of the supported ones. The plugin's first audio
     /// IO layout is chosen as the default. Because of the way VST3 works it's not possible to
@@ -351,6 +355,8 @@ impl<P: Vst3Plugin> WrapperInner<P> {
             event_loop: AtomicRefCell::new(None),
 
             is_processing: AtomicBool::new(false),
+            process_calls: std::sync::atomic::AtomicU64::new(0),
+            process_seen: std::sync::Mutex::new((0, std::time::Instant::now())),
             // Some hosts, like the current version of Bitwig and Ardour at the time of writing,
             // will try using the plugin's default not yet initialized bus arrangement. Because of
             // that, we'll always initialize this configuration even before the host requests a
@@ -584,6 +590,28 @@ impl<P: Vst3Plugin> WrapperInner<P> {
                 state::make_params_iter(&self.param_by_hash, &self.param_id_to_hash),
             )
         }
+    }
+
+    /// Pixelody patch: whether the host really runs the audio thread: `setProcessing(true)` and a
+    /// process call seen within the last quarter second. Hosts that stop calling `process` without
+    /// `setProcessing(false)` (an offline render host between renders, REAPER's bypass, a stopped
+    /// engine) would otherwise never see a parameter set from the editor or their own controls
+    /// (upstream's FIXME). Called from the main and GUI threads only.
+    pub fn audio_running(&self) -> bool {
+        if !self.is_processing.load(Ordering::SeqCst) {
+            return false;
+        }
+        let count = self.process_calls.load(Ordering::Acquire);
+        let now = std::time::Instant::now();
+        let mut seen = self
+            .process_seen
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        if seen.0 != count {
+            *seen = (count, now);
+            return true;
+        }
+        now.duration_since(seen.1) < std::time::Duration::from_millis(250)
     }
 
     /// Update the plugin's internal state, called by the plugin itself from the GUI thread. To

@@ -771,8 +771,8 @@ impl<P: Vst3Plugin> IEditControllerTrait for Wrapper<P> {
 
     unsafe fn setParamNormalized(&self, id: ParamID, value: ParamValue) -> tresult {
         // If the plugin is currently processing audio, then this parameter change will also be sent
-        // to the process function
-        if self.inner.is_processing.load(Ordering::SeqCst) {
+        // to the process function (Pixelody patch: where the host really calls it lately)
+        if self.inner.audio_running() {
             return kResultOk;
         }
 
@@ -1064,6 +1064,8 @@ impl<P: Vst3Plugin> IAudioProcessorTrait for Wrapper<P> {
 
         // Panic on allocations if the `assert_process_allocs` feature has been enabled, and make
         // sure that FTZ is set up correctly
+        // (Pixelody patch: counted so the main thread can tell the host really processes.)
+        self.inner.process_calls.fetch_add(1, Ordering::Release);
         process_wrapper(|| {
             // We need to handle incoming automation first
             let data = unsafe { &*data };
