@@ -401,14 +401,24 @@ def test_next_and_previous_presets_load_whole_presets_and_the_music_follows(scre
     deadline = time.time() + 10
     while plugin_state(synth, tmp_path)["score"]["style"] != "Ambient" and time.time() < deadline:
         engine.render(0.5)
-    score = plugin_state(synth, tmp_path)["score"]
+    state = plugin_state(synth, tmp_path)
+    score = state["score"]
     assert score["style"] == "Ambient" and score["length_beats"] == 32.0
-    # Previous: back to every default, Lock Timbre off.
+    # The project remembers which preset it came from (the menu says "Ambient Drift (edited)"
+    # once a control moves, also after the editor or the project reopens).
+    assert json.loads(state["fields"]["preset"]) == "Ambient Drift"
+    # Previous: back to every default, Lock Timbre off, and the sound the picture proposes.
     xh.drive_editor(synth.open_editor, clicking(PRESET_PREVIOUS))
     engine.render(0.5)
     assert synth.get_parameter_text(names["Style"]) == "Auto"
     assert synth.get_parameter(names["Drums On"]) == pytest.approx(1.0)
     assert synth.get_parameter(names["Lock Timbre"]) == pytest.approx(0.0)
+    state = plugin_state(synth, tmp_path)
+    assert json.loads(state["fields"]["preset"]) == "Picture Decides"
+    # (The attack the playing picture proposes, not the default 10 ms nor Ambient Drift's 600.)
+    proposed = state["score"]["patch"]["attack_ms"]
+    attack = next(iter(state["params"]["attack"].values()))
+    assert attack == pytest.approx(proposed, rel=1e-3), (attack, proposed)
 
 
 def test_save_writes_the_settings_as_a_user_preset(screen, tmp_path, own_home):

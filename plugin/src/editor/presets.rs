@@ -63,11 +63,33 @@ impl PresetBar {
     fn load(&mut self, index: usize, p: &PixelodyParams, setter: &ParamSetter) -> Said {
         let preset = self.all().nth(index)?.clone();
         presets::apply(p, setter, &preset);
-        self.last = Some(index);
+        self.remember(p, Some(index));
         Some((format!("Preset: {}", preset.name), false))
     }
 
+    /// Keeps `index` as the preset loaded last, in the project too (see
+    /// `PixelodyParams::preset_name`).
+    fn remember(&mut self, p: &PixelodyParams, index: Option<usize>) {
+        self.last = index;
+        let name = index
+            .and_then(|i| self.all().nth(i))
+            .map_or_else(String::new, |x| x.name.clone());
+        *p.preset_name
+            .write()
+            .unwrap_or_else(|poisoned| poisoned.into_inner()) = name;
+    }
+
     pub fn show(&mut self, ui: &mut Ui, p: &PixelodyParams, setter: &ParamSetter) -> Said {
+        // (An editor or a project opened again: the preset loaded last, by its name.)
+        if self.last.is_none() {
+            let name = p
+                .preset_name
+                .read()
+                .unwrap_or_else(|poisoned| poisoned.into_inner())
+                .clone();
+            let found = self.all().position(|x| !name.is_empty() && x.name == name);
+            self.last = found;
+        }
         let count = self.factory.len() + self.user.len();
         let current = self.all().position(|preset| presets::matches(p, preset));
         let label = match (current, self.last) {
@@ -198,6 +220,7 @@ impl PresetBar {
                     if let Some(j) = existing {
                         if ui.button("Delete").clicked() {
                             said = Some(self.delete(j));
+                            self.remember(p, None);
                             open = false;
                         }
                     }
@@ -222,11 +245,12 @@ impl PresetBar {
         match presets::save_user(&folder, &presets::capture(p, name)) {
             Ok(path) => {
                 self.reload_user();
-                self.last = self
+                let saved = self
                     .user
                     .iter()
                     .position(|x| x.name == name)
                     .map(|j| self.factory.len() + j);
+                self.remember(p, saved);
                 (format!("Saved preset {name} ({})", path.display()), false)
             }
             Err(e) => (format!("Could not save preset {name}: {e}"), true),

@@ -782,6 +782,11 @@ pub struct PixelodyParams {
     /// What went wrong loading the project, for the editor (see `recovery`).
     #[persist = "load-notice"]
     pub notices: Arc<Notices>,
+    /// The name of the preset loaded (or saved) last, empty for none: the menu says "Name
+    /// (edited)" once the sound moves away from it, also after the editor or the project
+    /// reopens.
+    #[persist = "preset"]
+    pub preset_name: Arc<std::sync::RwLock<String>>,
 
     #[nested(group = "Composition")]
     pub composing: ComposingParams,
@@ -811,6 +816,7 @@ impl PixelodyParams {
             composition,
             editor_size: Arc::default(),
             notices: Arc::default(),
+            preset_name: Arc::default(),
             composing: ComposingParams::new(&dirty),
             sound: SoundParams::new(),
             melody: PartParams::new(Part::Melody),

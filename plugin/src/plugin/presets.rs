@@ -217,8 +217,26 @@ pub fn knobs(p: &PixelodyParams) -> Vec<(&'static str, Knob<'_>)> {
 }
 
 /// What loading `preset` sets: each covered parameter's normalized value (its default where the
-/// preset names none, or names one that cannot be this parameter's).
+/// preset names none, or names one that cannot be this parameter's). A preset that leaves Lock
+/// Timbre off hands the sound to the picture ("Picture Decides"): the sound it does not name is
+/// the one the playing picture proposes, not the defaults.
 pub fn targets<'a>(p: &'a PixelodyParams, preset: &Preset) -> Vec<(Knob<'a>, f32)> {
+    let locks = matches!(preset.values.get("lock_timbre"), Some(Value::Switch(true)));
+    targets_with(p, preset, (!locks).then(|| p.score.current().patch))
+}
+
+/// [`targets`], with the sound a preset does not name from `proposed` where given.
+fn targets_with<'a>(
+    p: &'a PixelodyParams,
+    preset: &Preset,
+    proposed: Option<crate::score::Patch>,
+) -> Vec<(Knob<'a>, f32)> {
+    let picture = |id: &str| -> Option<f32> {
+        let patch = proposed.as_ref()?;
+        let (row, param) = p.timbre().find(|(t, _)| t.id == id)?;
+        let value = (row.get)(patch);
+        value.is_finite().then(|| param.preview_normalized(value))
+    };
     knobs(p)
         .into_iter()
         .map(|(id, knob)| {
@@ -226,17 +244,22 @@ pub fn targets<'a>(p: &'a PixelodyParams, preset: &Preset) -> Vec<(Knob<'a>, f32
                 .values
                 .get(id)
                 .and_then(|v| knob.normalized_for(v))
+                .or_else(|| picture(id))
                 .unwrap_or_else(|| knob.default_normalized());
             (knob, normalized)
         })
         .collect()
 }
 
-/// Whether the parameters are what `preset` sets (the menu shows its name then).
+/// Whether the parameters are what `preset` sets (the menu shows its name then). A preset that
+/// hands the sound to the picture also matches with the sound at its defaults (a fresh instance
+/// plays the example with the default sound: it is "Picture Decides").
 pub fn matches(p: &PixelodyParams, preset: &Preset) -> bool {
-    targets(p, preset)
-        .iter()
-        .all(|(knob, n)| (knob.normalized() - n).abs() < 1e-4)
+    let all = |set: Vec<(Knob<'_>, f32)>| {
+        set.iter()
+            .all(|(knob, n)| (knob.normalized() - n).abs() < 1e-4)
+    };
+    all(targets(p, preset)) || all(targets_with(p, preset, None))
 }
 
 /// Loads `preset` as one change the host records: every parameter that moves is taken (begin),
@@ -365,6 +388,46 @@ pub fn save_user(folder: &Path, preset: &Preset) -> std::io::Result<PathBuf> {
 mod tests {
     use super::*;
     use crate::test_support::example_params as params;
+
+    #[test]
+    fn picture_decides_hands_the_sound_to_the_playing_picture() {
+        let p = params();
+        let proposed = p.score.current().patch;
+        let decides = &factory()[0];
+        assert_eq!(decides.name, "Picture Decides");
+        let set = targets(&p, decides);
+        let mut differs_from_default = 0;
+        for (row, param) in p.timbre() {
+            let (_, n) = set
+                .iter()
+                .find(|(k, _)| k.as_ptr() == param.as_ptr())
+                .unwrap();
+            let want = param.preview_normalized((row.get)(&proposed));
+            assert!((n - want).abs() < 1e-6, "{}: {n} against {want}", row.id);
+            if (want - param.default_normalized_value()).abs() > 1e-3 {
+                differs_from_default += 1;
+            }
+        }
+        assert!(
+            differs_from_default > 0,
+            "the example proposes a sound of its own"
+        );
+        // A preset that locks the timbre keeps its own sound (its defaults where it names none).
+        let locked = factory()
+            .into_iter()
+            .find(|x| matches!(x.values.get("lock_timbre"), Some(Value::Switch(true))));
+        let locked = locked.expect("a factory preset that locks the timbre");
+        for (knob, n) in targets(&p, &locked) {
+            let named = knobs(&p)
+                .into_iter()
+                .find(|(_, k)| k.as_ptr() == knob.as_ptr())
+                .map(|(id, _)| locked.values.contains_key(id))
+                .unwrap();
+            if !named {
+                assert!((n - knob.default_normalized()).abs() < 1e-6);
+            }
+        }
+    }
 
     #[test]
     fn the_knobs_are_the_parameters_the_host_knows_by_those_ids() {
