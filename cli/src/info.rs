@@ -17,7 +17,10 @@ fn d(v: f32) -> f64 {
 }
 
 /// Everything `info` reports, as JSON (the text form is made from it).
-fn reading(name: &str, picture: &analysis::Picture, settings: &Settings) -> Value {
+fn reading(name: &str, whole: &analysis::Picture, settings: &Settings) -> Value {
+    // (What it reads is the settings' region of the picture, as composing does.)
+    let framed = compose::framed(whole, settings);
+    let picture: &analysis::Picture = &framed;
     let features = compose::features(picture, settings);
     let tonality = compose::tonality(&features, settings);
     let patch = compose::proposed_patch(&features, &compose::wave_rows::wave(picture), settings);
@@ -27,13 +30,14 @@ fn reading(name: &str, picture: &analysis::Picture, settings: &Settings) -> Valu
         humanise: 0.0,
         ..*settings
     };
-    let score = compose::compose(picture, &exact, name.to_string());
+    let score = compose::compose(whole, &exact, name.to_string());
     json!({
         "picture": {
             "file": name,
             "width": picture.source_width,
             "height": picture.source_height,
-            "working_copy": [picture.width, picture.height],
+            "working_copy": [whole.width, whole.height],
+            "region": settings.clamped().region,
         },
         "features": features_json(&features),
         "music": {
@@ -91,8 +95,18 @@ fn text(r: &Value) -> String {
     let m = &r["music"];
     let t = &r["proposed_timbre"];
     let n = |v: &Value| v.as_f64().unwrap_or(f64::NAN);
+    let region = match r["picture"]["region"].as_array() {
+        Some(v) if v.len() == 4 => format!(
+            ", the part from {:.0}% across and {:.0}% down, {:.0}% wide and {:.0}% high",
+            n(&v[0]) * 100.0,
+            n(&v[1]) * 100.0,
+            n(&v[2]) * 100.0,
+            n(&v[3]) * 100.0
+        ),
+        _ => String::new(),
+    };
     let mut out = format!(
-        "{} ({} x {}, read as {} x {})\n\n",
+        "{} ({} x {}, read as {} x {}{region})\n\n",
         r["picture"]["file"].as_str().unwrap_or(""),
         r["picture"]["width"],
         r["picture"]["height"],

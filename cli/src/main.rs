@@ -60,6 +60,10 @@ pub struct ComposeArgs {
     /// 5/4 and 7/8 group as the picture leans (3+2 or 2+3, 2+2+3 or 3+2+2).
     #[arg(long, default_value = "4/4", value_parser = parse_meter)]
     meter: Signature,
+    /// Compose from part of the picture: x,y,w,h as fractions of its width and height (the
+    /// top-left corner, then the size), as a rectangle drawn on the editor's picture does.
+    #[arg(long, value_parser = parse_region)]
+    region: Option<[f32; 4]>,
     /// Variation: another number gives another score from the same picture.
     #[arg(long, default_value_t = 0)]
     seed: u32,
@@ -148,6 +152,30 @@ fn parse_swing(text: &str) -> Result<SwingArg, String> {
         .map_err(|e| format!("{e}, or style"))
 }
 
+fn parse_region(text: &str) -> Result<[f32; 4], String> {
+    let parts: Vec<f32> = text
+        .split(',')
+        .map(|v| v.trim().parse::<f32>())
+        .collect::<Result<_, _>>()
+        .map_err(|_| format!("must be four numbers x,y,w,h from 0 to 1, not '{text}'"))?;
+    match parts[..] {
+        [x, y, w, h]
+            if [x, y, w, h].iter().all(|v| (0.0..=1.0).contains(v))
+                && w >= compose::MIN_REGION
+                && h >= compose::MIN_REGION
+                && x + w <= 1.0 + 1e-6
+                && y + h <= 1.0 + 1e-6 =>
+        {
+            Ok([x, y, w, h])
+        }
+        _ => Err(format!(
+            "must be x,y,w,h: fractions from 0 to 1, w and h at least {}, inside the picture \
+             (x + w and y + h at most 1), not '{text}'",
+            compose::MIN_REGION
+        )),
+    }
+}
+
 fn parse_meter(text: &str) -> Result<Signature, String> {
     Signature::parse(text)
         .filter(|s| s.is_supported())
@@ -214,6 +242,7 @@ impl ComposeArgs {
             swing: self.swing.0,
             humanise: self.humanise,
             meter: self.meter,
+            region: self.region,
         })
     }
 }

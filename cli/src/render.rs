@@ -129,11 +129,16 @@ pub fn render(job: &Job) -> Result<String, String> {
         })?;
     }
     Ok(format!(
-        "Rendered {} -> {}: {} mode, {}{}, {} bars{}{} x {} at {} BPM, {} notes{}, {:.3} s at {} \
+        "Rendered {} -> {}: {} mode{}, {}{}, {} bars{}{} x {} at {} BPM, {} notes{}, {:.3} s at {} \
          Hz (blocks of {}), score {:016x}",
         score.source,
         display(&job.output),
         settings.mode.name(),
+        if settings.clamped().region.is_some() {
+            " (from part of the picture)"
+        } else {
+            ""
+        },
         score.tonality,
         match (score.style.as_str(), score.progression.as_str()) {
             ("", _) => String::new(),

@@ -604,7 +604,7 @@ pub fn state_json(bytes: &[u8]) -> serde_json::Value {
     serde_json::from_slice(&bytes[8..]).expect("state is JSON")
 }
 
-fn state_bytes(json: &serde_json::Value) -> Vec<u8> {
+pub fn state_bytes(json: &serde_json::Value) -> Vec<u8> {
     let body = serde_json::to_vec(json).unwrap();
     let mut out = (body.len() as u64).to_le_bytes().to_vec();
     out.extend_from_slice(&body);

@@ -374,6 +374,55 @@ fn the_hosts_meter_puts_every_bars_chord_and_kick_on_its_bar_lines() {
 }
 
 #[test]
+fn a_region_saved_in_the_project_composes_as_the_command_line_does() {
+    // A project whose picture is composed from its sun (60% across, 10% down, 30% by 40%), its
+    // notes unreadable: the plug-in composes them again from that region of the saved picture,
+    // note for note what `pixelody render --region` composes.
+    let mut host = ClapHost::load(&release_bundle());
+    let mut json = state_json(&host.save_state());
+    let mut composition: serde_json::Value =
+        serde_json::from_str(json["fields"]["composition"].as_str().unwrap()).unwrap();
+    let region = [0.6, 0.1, 0.3, 0.4];
+    composition["settings"]["region"] = serde_json::json!(region);
+    json["fields"]["composition"] = serde_json::Value::String(composition.to_string());
+    json["fields"]["score"] = serde_json::Value::String(String::from("not a score"));
+    let mut host = ClapHost::load(&release_bundle());
+    assert!(host.load_state(&state_bytes(&json)));
+    let score = host.saved_score();
+    let dir = std::env::temp_dir().join(format!("pixelody-region-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let out = std::process::Command::new(cli_binary())
+        .arg("render")
+        .arg(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../plugin/assets/example.png"
+        ))
+        .args(["-o", dir.join("r.wav").to_str().unwrap()])
+        .args(["--json", dir.join("r.json").to_str().unwrap()])
+        .args(["--region", "0.6,0.1,0.3,0.4"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let reference: Score =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("r.json")).unwrap()).unwrap();
+    let _ = std::fs::remove_dir_all(&dir);
+    assert_eq!(score.notes, reference.notes);
+    assert_eq!(score.tonality, reference.tonality);
+    // The region is the project's: it is saved again, and another load of it plays the same.
+    let again = state_json(&host.save_state());
+    let kept: serde_json::Value =
+        serde_json::from_str(again["fields"]["composition"].as_str().unwrap()).unwrap();
+    assert_eq!(kept["settings"]["region"], serde_json::json!(region));
+    // (Not the whole picture's music.)
+    let whole = score_in_state(&ClapHost::load(&release_bundle()).save_state());
+    assert_ne!(score.notes, whole.notes);
+}
+
+#[test]
 fn the_notes_go_out_as_midi_on_the_samples_they_sound() {
     let score = sparse_score();
     let tempo = 120.0;

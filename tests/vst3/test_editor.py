@@ -293,6 +293,54 @@ def test_a_host_that_is_not_processing_still_gets_the_change_and_its_music(scree
     assert after["score"]["notes"] != before["score"]["notes"], "recomposed without audio running"
 
 
+# In the default-size editor: where the example picture is drawn (left, top, right, bottom).
+PICTURE = (70, 86, 480, 358)
+
+
+def test_a_rectangle_drawn_on_the_picture_composes_from_that_part_and_one_click_clears_it(screen, tmp_path):
+    engine, synth = new_synth()
+    whole = plugin_state(synth, tmp_path)["score"]
+    # A rectangle around the sun (from its top-left to its bottom-right corner).
+    corner_a, corner_b = (300, 120), (390, 235)
+
+    def draw(d):
+        x, y, _w, _h = xh.geometry(d, xh.plugin_window(d))
+        time.sleep(1.0)
+        xh.xdotool("mousemove", x + corner_a[0], y + corner_a[1])
+        xh.xdotool("mousedown", "1")
+        for k in range(1, 7):
+            px = corner_a[0] + (corner_b[0] - corner_a[0]) * k // 6
+            py = corner_a[1] + (corner_b[1] - corner_a[1]) * k // 6
+            xh.xdotool("mousemove", x + px, y + py)
+            time.sleep(0.05)
+        xh.xdotool("mouseup", "1")
+        time.sleep(1.5)
+
+    xh.drive_editor(synth.open_editor, draw)
+    state = plugin_state(synth, tmp_path)
+    settings = json.loads(state["fields"]["composition"])["settings"]
+    w, h = PICTURE[2] - PICTURE[0], PICTURE[3] - PICTURE[1]
+    expected = [
+        (corner_a[0] - PICTURE[0]) / w,
+        (corner_a[1] - PICTURE[1]) / h,
+        (corner_b[0] - corner_a[0]) / w,
+        (corner_b[1] - corner_a[1]) / h,
+    ]
+    assert settings.get("region") == pytest.approx(expected, abs=0.02), settings.get("region")
+    # The music is the command line's for that region (recomposed with no audio running).
+    region = ",".join(f"{v:.6f}" for v in settings["region"])
+    out = tmp_path / "region.json"
+    subprocess.run([CLI, "render", EXAMPLE, "-o", tmp_path / "r.wav", "--json", out, "--region", region], check=True)
+    assert state["score"]["notes"] == json.loads(out.read_text())["notes"]
+    assert state["score"]["notes"] != whole["notes"]
+    # The button at the region's top-right corner composes from the whole picture again.
+    clear = (corner_b[0] - 134 + 65, corner_a[1] + 4 + 10)
+    xh.drive_editor(synth.open_editor, clicking(clear, then=1.0))
+    state = plugin_state(synth, tmp_path)
+    assert "region" not in json.loads(state["fields"]["composition"])["settings"]
+    assert state["score"]["notes"] == whole["notes"]
+
+
 def clicking(*buttons, then=0.0):
     """An editor action for `xh.drive_editor`: clicks `buttons` (points from the editor's
     top-left) in turn, giving each 0.7 s, then waits `then` seconds more."""

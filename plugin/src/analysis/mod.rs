@@ -55,4 +55,30 @@ impl Picture {
     pub fn at(&self, x: usize, y: usize) -> Lab {
         self.pixels[y * self.width + x]
     }
+
+    /// The part of the working copy from `x`, `y` (fractions of the width and height from the
+    /// top-left) spanning `w` by `h` of them, at least one pixel each way and always inside.
+    pub fn crop(&self, [x, y, w, h]: [f32; 4]) -> Picture {
+        let span = |from: f32, len: f32, n: usize| {
+            let a = ((from.clamp(0.0, 1.0) * n as f32).floor() as usize).min(n.saturating_sub(1));
+            let b = (((from + len).clamp(0.0, 1.0) * n as f32).ceil() as usize).clamp(a + 1, n);
+            (a, b)
+        };
+        let (x0, x1) = span(x, w, self.width);
+        let (y0, y1) = span(y, h, self.height);
+        let mut rgb = Vec::with_capacity((x1 - x0) * (y1 - y0));
+        let mut pixels = Vec::with_capacity(rgb.capacity());
+        for row in y0..y1 {
+            rgb.extend_from_slice(&self.rgb[row * self.width + x0..row * self.width + x1]);
+            pixels.extend_from_slice(&self.pixels[row * self.width + x0..row * self.width + x1]);
+        }
+        Picture {
+            width: x1 - x0,
+            height: y1 - y0,
+            rgb,
+            pixels,
+            source_width: self.source_width,
+            source_height: self.source_height,
+        }
+    }
 }

@@ -237,3 +237,50 @@ fn four_four_is_what_it_always_was_and_old_projects_read_as_four_four() {
     let read: Score = serde_json::from_value(garbled).unwrap();
     assert_eq!(read.sanitized().meter, Meter::COMMON);
 }
+
+/// (The region to compose from lives with the other settings; its tests sit here beside the
+/// meter's, both being ways the settings frame the picture.)
+#[test]
+fn a_region_composes_as_that_part_of_the_picture_alone() {
+    use crate::analysis::Picture;
+    let picture = crate::gallery::picture("sunset").unwrap();
+    let region = [0.5, 0.25, 0.25, 0.5];
+    let part = picture.crop(region);
+    assert_eq!(
+        (part.width, part.height),
+        (picture.width / 4, picture.height / 2)
+    );
+    let (x0, y0) = (picture.width / 2, picture.height / 4);
+    assert_eq!(part.rgb[0], picture.rgb[y0 * picture.width + x0]);
+    assert_eq!(part.source_width, picture.source_width);
+    let settings = Settings {
+        bars: 4,
+        region: Some(region),
+        ..Settings::default()
+    };
+    let from_region = compose(&picture, &settings, String::new());
+    let whole = Settings {
+        region: None,
+        ..settings
+    };
+    assert_eq!(from_region, compose(&part, &whole, String::new()));
+    assert_ne!(
+        from_region.notes,
+        compose(&picture, &whole, String::new()).notes
+    );
+    // Out of range, not numbers, or the whole picture: clamped inside, or no region at all.
+    let clamped = super::region_clamped([0.9, -1.0, 0.5, 0.001]).unwrap();
+    assert_eq!(clamped, [0.5, 0.0, 0.5, super::MIN_REGION]);
+    assert_eq!(super::region_clamped([0.0, 0.0, 1.0, 1.0]), None);
+    assert_eq!(super::region_clamped([f32::NAN, 0.0, 0.5, 0.5]), None);
+    // A one-pixel sliver at the edge is still a picture.
+    let tiny: Picture = picture.crop([0.999, 0.999, 0.0, 0.0]);
+    assert_eq!((tiny.width, tiny.height), (1, 1));
+    // Projects from before regions read as the whole picture.
+    let old: Settings = serde_json::from_str(
+        r#"{"mode":"Compose","bars":2,"key":null,"scale":null,"density":0.5,"low":60,"high":84,
+            "seed":0,"grid":16,"threshold":0.5,"invert":false,"snap":false}"#,
+    )
+    .unwrap();
+    assert_eq!(old.region, None);
+}

@@ -114,6 +114,11 @@ pub struct Settings {
     /// projects saved before meters existed. One Pixelody does not compose in composes in 4/4.
     #[serde(default)]
     pub meter: Signature,
+    /// The part of the picture composed from, as fractions of its width and height: x and y of
+    /// the top-left corner, width, height (`None`: the whole picture). Every section of a piece
+    /// is read in the same part.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub region: Option<[f32; 4]>,
 }
 
 impl Default for Settings {
@@ -135,9 +140,14 @@ impl Default for Settings {
             swing: None,
             humanise: 0.0,
             meter: Signature::COMMON,
+            region: None,
         }
     }
 }
+
+/// The smallest region, as a share of the picture's width and height: a few pixels of the
+/// working copy.
+pub const MIN_REGION: f32 = 0.04;
 
 pub const MIN_BARS: u32 = 1;
 pub const MAX_BARS: u32 = 16;
@@ -171,7 +181,30 @@ impl Settings {
         if !s.meter.is_supported() {
             s.meter = Signature::COMMON;
         }
+        s.region = s.region.and_then(region_clamped);
         s
+    }
+}
+
+/// `r` inside the picture and at least [`MIN_REGION`] each way; `None` where it is not a region
+/// (not numbers) or is the whole picture.
+pub fn region_clamped([x, y, w, h]: [f32; 4]) -> Option<[f32; 4]> {
+    if ![x, y, w, h].iter().all(|v| v.is_finite()) {
+        return None;
+    }
+    let w = w.clamp(MIN_REGION, 1.0);
+    let h = h.clamp(MIN_REGION, 1.0);
+    let x = x.clamp(0.0, 1.0 - w);
+    let y = y.clamp(0.0, 1.0 - h);
+    let whole = w >= 1.0 - 1e-6 && h >= 1.0 - 1e-6;
+    (!whole).then_some([x, y, w, h])
+}
+
+/// The picture as `settings` read it: its region, or the whole of it.
+pub fn framed<'a>(picture: &'a Picture, settings: &Settings) -> std::borrow::Cow<'a, Picture> {
+    match settings.clamped().region {
+        Some(r) => std::borrow::Cow::Owned(picture.crop(r)),
+        None => std::borrow::Cow::Borrowed(picture),
     }
 }
 
@@ -285,6 +318,7 @@ pub fn source_name(file: &str, picture: &Picture) -> String {
 /// Composes `picture` into a score with `settings`. `source` names the picture in the score.
 pub fn compose(picture: &Picture, settings: &Settings, source: String) -> Score {
     let settings = settings.clamped();
+    let picture = &*framed(picture, &settings);
     let features = features(picture, &settings);
     let tonality = tonality(&features, &settings);
     let mut rng = Rng::new(picture_seed(picture, settings.seed));

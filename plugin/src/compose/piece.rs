@@ -170,6 +170,18 @@ pub fn compose_piece(
     if sections.len() == 1 {
         return super::compose(first, &settings, source);
     }
+    // (Every section read in the settings' region of its picture.)
+    let framed: Vec<_> = sections
+        .iter()
+        .map(|(p, _)| super::framed(p, &settings))
+        .collect();
+    let sections: Vec<(&Picture, String)> = framed
+        .iter()
+        .zip(sections)
+        .map(|(f, (_, name))| (&**f, name.clone()))
+        .collect();
+    let sections = sections.as_slice();
+    let first = sections[0].0;
     let first_features = features(first, &settings);
     // (One meter for the whole piece, grouped as its first picture groups it.)
     let meter = super::meter(&first_features, &settings);

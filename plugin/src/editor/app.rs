@@ -12,6 +12,7 @@ use super::browser::{Browser, Chosen, Purpose, Recent};
 use super::filmstrip::PictureTexture;
 use super::window::MIN_SIZE;
 use super::{controls, drag_out, piano_roll, presets, status, theme, Link};
+use crate::compose;
 use crate::plugin::loader::{LoadStatus, Source};
 use crate::plugin::randomise;
 use crate::score::{Part, Patch};
@@ -166,12 +167,17 @@ impl App {
             [Source::File(path)] if !add => Some(path.clone()),
             _ => None,
         };
+        // (A new picture is read whole; added sections are read in the piece's region.)
+        let settings = compose::Settings {
+            region: params.settings().region.filter(|_| add),
+            ..params.settings()
+        };
         self.link.loader.load(
             sources,
             add,
             params.composition.clone(),
             params.score.clone(),
-            params.settings(),
+            settings,
         );
     }
 
@@ -327,14 +333,25 @@ impl App {
         let composition = self.link.params.composition.current();
         let score = self.link.params.score.current();
         let parts_on = self.link.params.mixes().map(|m| m.on.value());
-        let (picture_area, strip) = piano_roll::music(
+        let region = self.link.params.composition.region();
+        let (picture_area, strip, chosen) = piano_roll::music(
             ui,
             &mut self.picture,
             &composition,
             &score,
             &self.link.playhead,
-            parts_on,
+            (parts_on, region),
         );
+        if let Some(piano_roll::RegionChosen(region)) = chosen {
+            self.link.params.composition.set_region(region);
+            self.info = Some((
+                match region {
+                    Some(_) => String::from("Composing from the part of the picture you drew"),
+                    None => String::from("Composing from the whole picture"),
+                },
+                false,
+            ));
+        }
         if let Some(action) = strip {
             let order = action.order(composition.sections.len());
             let p = &self.link.params;

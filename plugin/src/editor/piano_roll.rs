@@ -13,16 +13,22 @@ use crate::score::{drum, note_name, Meter, Note, Part, Score, Spectrum};
 use super::filmstrip::{filmstrip, PictureTexture, StripAction};
 use super::theme::{part_colour, ACCENT, BACKGROUND};
 
+/// What the musician did on the picture: drew the region to compose from, or cleared it
+/// (`None`: the whole picture again).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct RegionChosen(pub Option<[f32; 4]>);
+
 /// The picture above (with a piece's filmstrip under it), the piano roll below, one playhead
-/// through both. Returns where the picture is drawn and what was done in the filmstrip.
+/// through both; `region`, the part of the picture composed from, outlined on it. Returns where
+/// the picture is drawn, what was done in the filmstrip and a region drawn or cleared.
 pub fn music(
     ui: &mut Ui,
     texture: &mut PictureTexture,
     composition: &Composition,
     score: &Score,
     playhead: &Playhead,
-    parts_on: [bool; 4],
-) -> (Rect, Option<StripAction>) {
+    (parts_on, region): ([bool; 4], Option<[f32; 4]>),
+) -> (Rect, Option<StripAction>, Option<RegionChosen>) {
     header(ui, composition, score);
     let full = ui.available_rect_before_wrap();
     let picture_height = (full.height() * 0.5).max(80.0);
@@ -77,6 +83,7 @@ pub fn music(
     if let Some(n) = hovered {
         response.on_hover_text_at_pointer(describe(n, score.meter));
     }
+    let chosen = region_on_picture(ui, &painter, image_rect, region);
     texture.keep_only(composition);
     let strip = if pieces {
         let playing = playhead.playing().then(|| {
@@ -88,7 +95,89 @@ pub fn music(
     } else {
         None
     };
-    (picture_area, strip)
+    (picture_area, strip, chosen)
+}
+
+/// The region on the picture drawn at `image`: the part outside it dimmed, its outline, and a
+/// button that clears it; a rectangle dragged on the picture chooses a new one (a drag shorter
+/// than 8 pixels either way is a click, and chooses nothing).
+fn region_on_picture(
+    ui: &mut Ui,
+    painter: &egui::Painter,
+    image: Rect,
+    region: Option<[f32; 4]>,
+) -> Option<RegionChosen> {
+    let at = |[x, y, w, h]: [f32; 4]| {
+        Rect::from_min_size(
+            image.min + Vec2::new(x * image.width(), y * image.height()),
+            Vec2::new(w * image.width(), h * image.height()),
+        )
+    };
+    let shown = |r: Rect| {
+        let dim = Color32::from_black_alpha(140);
+        for band in [
+            Rect::from_x_y_ranges(image.x_range(), image.min.y..=r.min.y),
+            Rect::from_x_y_ranges(image.x_range(), r.max.y..=image.max.y),
+            Rect::from_x_y_ranges(image.min.x..=r.min.x, r.y_range()),
+            Rect::from_x_y_ranges(r.max.x..=image.max.x, r.y_range()),
+        ] {
+            painter.rect_filled(band, 0.0, dim);
+        }
+        painter.rect_stroke(r, 0.0, Stroke::new(2.0, ACCENT), egui::StrokeKind::Outside);
+    };
+    let id = ui.scope_id().with("region");
+    let drag = ui.interact(image, id, Sense::drag());
+    let mut chosen = None;
+    // (Where the drag began, kept from its first frame: the pointer's own press origin is gone
+    // by the frame the button is released on.)
+    if drag.drag_started() {
+        if let Some(at) = ui.input(|i| i.pointer.press_origin()) {
+            ui.data_mut(|d| d.insert_temp(id, at));
+        }
+    }
+    let origin: Option<Pos2> = ui.data(|d| d.get_temp(id));
+    let now = drag
+        .interact_pointer_pos()
+        .or_else(|| ui.input(|i| i.pointer.latest_pos()));
+    let dragged = match (origin, now) {
+        (Some(a), Some(b)) if drag.dragged() || drag.drag_stopped() => {
+            let r = Rect::from_two_pos(a, b).intersect(image);
+            (r.width() >= 8.0 && r.height() >= 8.0).then_some(r)
+        }
+        _ => None,
+    };
+    if let Some(r) = dragged {
+        shown(r);
+        if drag.drag_stopped() {
+            ui.data_mut(|d| d.remove::<Pos2>(id));
+            let frac = |v: f32, from: f32, len: f32| (v - from) / len.max(1.0);
+            chosen = Some(RegionChosen(crate::compose::region_clamped([
+                frac(r.min.x, image.min.x, image.width()),
+                frac(r.min.y, image.min.y, image.height()),
+                r.width() / image.width().max(1.0),
+                r.height() / image.height().max(1.0),
+            ])));
+        }
+    } else if let Some(region) = region {
+        let r = at(region);
+        shown(r);
+        let button = Rect::from_min_size(
+            Pos2::new(r.max.x - 134.0, r.min.y + 4.0).max(image.min + Vec2::splat(4.0)),
+            Vec2::new(130.0, 20.0),
+        );
+        let clear = ui
+            .put(button, egui::Button::new("x  Whole picture").small())
+            .on_hover_text("Compose from the whole picture again");
+        if clear.clicked() {
+            chosen = Some(RegionChosen(None));
+        }
+    } else {
+        drag.on_hover_text(
+            "Drag a rectangle on the picture to compose from that part of it (a face, a \
+             horizon, one cup)",
+        );
+    }
+    chosen
 }
 
 /// The line above the picture: the source, key, mode and style, length and notes.

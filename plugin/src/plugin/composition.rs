@@ -261,6 +261,9 @@ pub struct CompositionSlot {
     /// The host's time signature as the audio thread last saw it (numerator << 8 | denominator;
     /// 4/4 until a host names one): what the Meter parameter's Host composes in.
     host_meter: AtomicU16,
+    /// The part of the picture the musician asked to compose from (see `Settings::region`):
+    /// what the next composition reads, set from the editor and from a project as it loads.
+    region: RwLock<Option<[f32; 4]>>,
 }
 
 fn packed(s: Signature) -> u16 {
@@ -273,7 +276,34 @@ impl CompositionSlot {
             current: RwLock::new(initial),
             dirty: Arc::new(AtomicBool::new(false)),
             host_meter: AtomicU16::new(packed(Signature::COMMON)),
+            region: RwLock::new(None),
         })
+    }
+
+    /// The part of the picture to compose from, `None` for the whole.
+    pub fn region(&self) -> Option<[f32; 4]> {
+        *self
+            .region
+            .read()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Composes from `region` of the picture from now on (`None`: the whole), recomposing as a
+    /// parameter change does. Never on the audio thread.
+    pub fn set_region(&self, region: Option<[f32; 4]>) {
+        *self
+            .region
+            .write()
+            .unwrap_or_else(|poisoned| poisoned.into_inner()) =
+            region.and_then(compose::region_clamped);
+        self.dirty.store(true, Ordering::Release);
+    }
+
+    fn keep_region_of(&self, c: &Composition) {
+        *self
+            .region
+            .write()
+            .unwrap_or_else(|poisoned| poisoned.into_inner()) = c.settings.region;
     }
 
     /// The host's time signature (4/4 where it names none).
@@ -380,6 +410,7 @@ impl CompositionSlot {
         if !wanted() {
             return Ok(None);
         }
+        self.keep_region_of(&composition);
         *current = composition;
         scores.publish(score);
         Ok(Some((scores.current(), refused)))
@@ -429,6 +460,7 @@ impl PersistentField<'_, CompositionState> for Arc<CompositionSlot> {
     fn set(&self, new_value: CompositionState) {
         match Composition::from_state(new_value) {
             Some(c) => {
+                self.keep_region_of(&c);
                 *self
                     .current
                     .write()

@@ -857,6 +857,7 @@ impl PixelodyParams {
                 .value()
                 .signature()
                 .unwrap_or_else(|| self.composition.host_meter()),
+            region: self.composition.region(),
         }
         .clamped()
     }
