@@ -219,19 +219,8 @@ fn avoid_cross_relations(
     }
 }
 
-pub fn arrange(
-    f: &Features,
-    s: &Settings,
-    t: Tonality,
-    style: Style,
-    meter: Meter,
-    rng: &mut Rng,
-) -> Arranged {
-    arrange_with(f, s, t, style, meter, rng, None)
-}
-
-/// [`arrange`], with `theme` (when given) as the melody's opening material instead of a motif
-/// from the picture.
+/// The arrangement of `f` in `style` and `meter`; `theme` (when given, a piece's) is the
+/// melody's opening material instead of a motif from the picture.
 pub(super) fn arrange_with(
     f: &Features,
     s: &Settings,

@@ -4,21 +4,7 @@ use super::measure::{self, median, melody_measures};
 use super::{compose, Settings, Style};
 use crate::score::{drum, Meter, Part, Score, Signature};
 
-fn in_meter(signature: Signature, style: Option<Style>) -> Vec<(String, Score)> {
-    crate::gallery::gallery()
-        .into_iter()
-        .map(|(name, p)| {
-            let settings = Settings {
-                bars: 8,
-                style,
-                meter: signature,
-                ..Settings::default()
-            };
-            let score = compose(&p, &settings, name.clone());
-            (name, score)
-        })
-        .collect()
-}
+use super::tests::gallery_in_meter as in_meter;
 
 fn starts_at(score: &Score, part: Part, beat: f64, pitch: Option<u8>) -> bool {
     score.notes.iter().any(|n| {

@@ -327,7 +327,8 @@ pub fn compose(picture: &Picture, settings: &Settings, source: String) -> Score 
     let mut score = match settings.mode {
         Mode::Compose => {
             let style = style(&features, &settings);
-            let arranged = arrange::arrange(&features, &settings, tonality, style, meter, &mut rng);
+            let arranged =
+                arrange::arrange_with(&features, &settings, tonality, style, meter, &mut rng, None);
             let mut s = Score::new(length, arranged.notes, source);
             s.style = style.name().to_string();
             s.progression = arranged.progression.to_string();

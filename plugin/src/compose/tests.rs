@@ -954,12 +954,21 @@ fn the_melody_climbs_to_one_climax_two_thirds_through_and_leads_back_to_its_star
 
 /// The generated picture set (`gallery`), 8 bars each, in `style` (`None` = Auto).
 fn gallery_in(style: Option<super::Style>) -> Vec<(String, Score)> {
+    gallery_in_meter(crate::score::Signature::COMMON, style)
+}
+
+/// [`gallery_in`], in the bars of `meter`.
+pub(super) fn gallery_in_meter(
+    meter: crate::score::Signature,
+    style: Option<super::Style>,
+) -> Vec<(String, Score)> {
     crate::gallery::gallery()
         .into_iter()
         .map(|(name, p)| {
             let settings = Settings {
                 bars: 8,
                 style,
+                meter,
                 ..Settings::default()
             };
             let score = compose(&p, &settings, name.clone());
