@@ -273,6 +273,14 @@ struct RenderArgs {
     /// How many times to play the loop.
     #[arg(long, default_value_t = 1, value_parser = |t: &str| whole(t, 1, 64))]
     loops: u32,
+    /// After the loops the transport stops and the sound rings out: auto (until it stays below
+    /// -90 dBFS, at most 10 s) or seconds, 0 to 10 (0: none, the file ends with the loop).
+    #[arg(long, default_value = "auto", value_parser = parse_tail)]
+    tail: TailArg,
+    /// A file that loops without a click: the tail is added onto its start (its reverb and
+    /// releases ring into the next repetition) and the file is exactly the loops long.
+    #[arg(long)]
+    loop_seamless: bool,
     /// Tempo in beats per minute, 20 to 300.
     #[arg(long, default_value_t = 120.0, value_parser = |t: &str| ranged(t, 20.0, 300.0))]
     bpm: f64,
@@ -291,6 +299,25 @@ struct RenderArgs {
     /// With --midi: only this part's track (as the editor's Drag MIDI handles give it).
     #[arg(long, value_enum, requires = "midi")]
     midi_part: Option<PartArg>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct TailArg(pixelody::engine::Tail);
+
+fn parse_tail(text: &str) -> Result<TailArg, String> {
+    use pixelody::engine::{Tail, MAX_TAIL_SECONDS};
+    if text.eq_ignore_ascii_case("auto") {
+        return Ok(TailArg(Tail::UntilSilent));
+    }
+    ranged(text, 0.0, MAX_TAIL_SECONDS)
+        .map(|s| {
+            TailArg(if s == 0.0 {
+                Tail::None
+            } else {
+                Tail::Seconds(s)
+            })
+        })
+        .map_err(|e| format!("{e}, or auto"))
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
@@ -335,6 +362,8 @@ fn main() -> ExitCode {
                     settings,
                     picture_timbre: args.timbre == TimbreArg::Picture,
                     loops: args.loops,
+                    tail: args.tail.0,
+                    loop_seamless: args.loop_seamless,
                     bpm: args.bpm,
                     sample_rate: args.sample_rate,
                     block_size: args.block_size as usize,

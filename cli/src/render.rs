@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use pixelody::compose::{Settings, Style};
-use pixelody::engine::{render_offline, EngineParams, OfflineRender};
+use pixelody::engine::{fold_tail, render_with_tail, EngineParams, OfflineRender, Tail};
 
 /// A validated render request.
 #[derive(Clone, Debug, PartialEq)]
@@ -16,6 +16,10 @@ pub struct Job {
     /// Play the picture's proposed timbre (true) or the plugin's default parameters.
     pub picture_timbre: bool,
     pub loops: u32,
+    /// What rings on after the loops (the transport stopped).
+    pub tail: Tail,
+    /// The tail added onto the start instead, the file exactly the loops long.
+    pub loop_seamless: bool,
     pub bpm: f64,
     pub sample_rate: u32,
     pub block_size: usize,
@@ -102,7 +106,14 @@ pub fn render(job: &Job) -> Result<String, String> {
     } else {
         EngineParams::default()
     };
-    let (left, right) = render_offline(&score, &params, &render);
+    let (mut left, mut right) = render_with_tail(&score, &params, &render, job.tail);
+    let tail_seconds = (left.len() - samples) as f64 / f64::from(job.sample_rate);
+    if job.loop_seamless {
+        for channel in [&mut left, &mut right] {
+            let tail = channel.split_off(samples);
+            fold_tail(channel, &tail);
+        }
+    }
     write_wav(&job.output, job.sample_rate, &left, &right)
         .map_err(|e| format!("{}: cannot write the WAV file ({e})", display(&job.output)))?;
     if let Some(path) = &job.json {
@@ -129,8 +140,8 @@ pub fn render(job: &Job) -> Result<String, String> {
         })?;
     }
     Ok(format!(
-        "Rendered {} -> {}: {} mode{}, {}{}, {} bars{}{} x {} at {} BPM, {} notes{}, {:.3} s at {} \
-         Hz (blocks of {}), score {:016x}",
+        "Rendered {} -> {}: {} mode{}, {}{}, {} bars{}{} x {} at {} BPM, {} notes{}, {:.3} s{} at \
+         {} Hz (blocks of {}), score {:016x}",
         score.source,
         display(&job.output),
         settings.mode.name(),
@@ -163,6 +174,13 @@ pub fn render(job: &Job) -> Result<String, String> {
             None => String::new(),
         },
         samples as f64 / f64::from(job.sample_rate),
+        match (job.loop_seamless, tail_seconds > 0.0) {
+            (true, true) =>
+                format!(" (a seamless loop: its {tail_seconds:.2} s tail on its start)"),
+            (true, false) => String::from(" (a loop: nothing rang on)"),
+            (false, true) => format!(" + {tail_seconds:.2} s tail"),
+            (false, false) => String::new(),
+        },
         job.sample_rate,
         job.block_size,
         score.fingerprint()

@@ -294,9 +294,9 @@ fn several_pictures_render_as_one_piece_in_sections_and_a_bad_one_is_skipped_by_
             "walk-c.png (48 x 32)"
         ]
     );
-    // The WAV is the whole piece: 12 bars at 120 BPM.
+    // The WAV is the whole piece, 12 bars at 120 BPM, then its tail (at most 10 s).
     let wav = hound::WavReader::open(&out).unwrap();
-    assert_eq!(wav.duration(), 24 * 48_000);
+    assert!((24 * 48_000..=34 * 48_000).contains(&wav.duration()));
 
     // A folder of the same pictures (and a file that is not one) is the same piece, in name
     // order, as a drop on the editor reads it.
@@ -333,6 +333,93 @@ fn several_pictures_render_as_one_piece_in_sections_and_a_bad_one_is_skipped_by_
             .collect()
     };
     assert_eq!(samples(&listed), samples(&from_folder));
+}
+
+/// A WAV file's interleaved stereo samples.
+fn wav_samples(path: &Path) -> Vec<f32> {
+    hound::WavReader::open(path)
+        .unwrap()
+        .samples::<f32>()
+        .map(Result::unwrap)
+        .collect()
+}
+
+#[test]
+fn a_render_rings_out_to_silence_or_loops_without_a_click() {
+    let dir = scratch("tail");
+    std::fs::create_dir_all(&dir).unwrap();
+    let picture = dir.join("sunset.png");
+    std::fs::copy(
+        concat!(env!("CARGO_MANIFEST_DIR"), "/../plugin/assets/example.png"),
+        &picture,
+    )
+    .unwrap();
+    let render = |name: &str, extra: &[&str]| -> (Vec<f32>, String) {
+        let out = dir.join(name);
+        let mut args: Vec<&std::ffi::OsStr> = vec![
+            "render".as_ref(),
+            picture.as_os_str(),
+            "-o".as_ref(),
+            out.as_os_str(),
+        ];
+        args.extend(extra.iter().map(|a| std::ffi::OsStr::new(*a)));
+        let (code, stdout, stderr) = pixelody(&args);
+        assert_eq!(code, 0, "{stderr}");
+        (wav_samples(&out), stdout)
+    };
+    let loop_len = 2 * 4 * 48_000 / 2 * 2; // 2 bars of 4/4 at 120 BPM, stereo samples
+                                           // --tail 0: exactly the loop, ending wherever the music is (a click).
+    let (bare, _) = render("bare.wav", &["--tail", "0"]);
+    assert_eq!(bare.len(), loop_len);
+    // By default the sound rings out after the loop and the file ends in silence (-90 dBFS).
+    let (rung, said) = render("rung.wav", &[]);
+    assert!(rung.len() > loop_len && rung.len() <= loop_len + 10 * 48_000 * 2);
+    assert_eq!(&rung[..loop_len], &bare[..], "the loop itself is the same");
+    let floor = 10f32.powf(-90.0 / 20.0);
+    let end = &rung[rung.len() - 2 * 480..];
+    assert!(end.iter().all(|v| v.abs() < floor * 4.0), "it ends silent");
+    assert!(said.contains("s tail"), "{said}");
+    // --tail 1.5: exactly a second and a half more.
+    let (timed, _) = render("timed.wav", &["--tail", "1.5"]);
+    assert_eq!(timed.len(), loop_len + 72_000 * 2);
+    // --loop-seamless: the loop's length, its tail on its start (sample for sample the bare loop
+    // plus what rang on after it); the file's last sample runs into its first as any two
+    // neighbours do (no jump).
+    let (seamless, said) = render("seamless.wav", &["--loop-seamless"]);
+    assert_eq!(seamless.len(), loop_len);
+    assert!(said.contains("seamless"), "{said}");
+    let steps = |s: &[f32]| -> f32 {
+        s.chunks(2)
+            .collect::<Vec<_>>()
+            .windows(2)
+            .map(|w| (w[1][0] - w[0][0]).abs())
+            .fold(0.0, f32::max)
+    };
+    let wrap = |s: &[f32]| (s[0] - s[s.len() - 2]).abs();
+    assert!(
+        wrap(&seamless) <= steps(&seamless),
+        "{} > {}",
+        wrap(&seamless),
+        steps(&seamless)
+    );
+    for (k, (a, b)) in seamless.iter().zip(&bare).enumerate() {
+        let t = rung.get(loop_len + k).copied().unwrap_or(0.0);
+        assert!((a - (b + t)).abs() < 1e-6, "sample {k}");
+        if k > 40_000 {
+            break;
+        }
+    }
+    let (code, _, stderr) = pixelody(&[
+        "render".as_ref(),
+        picture.as_os_str(),
+        "-o".as_ref(),
+        dir.join("x.wav").as_os_str(),
+        "--tail".as_ref(),
+        "11".as_ref(),
+    ]);
+    assert_eq!(code, 2);
+    assert!(stderr.contains("must be a number from 0 to 10"), "{stderr}");
+    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]

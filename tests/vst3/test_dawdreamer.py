@@ -41,7 +41,8 @@ def cli_render(tmp_path, bpm):
     subprocess.run(
         # A fresh plugin plays its default parameter values (the picture's proposed timbre
         # reaches the parameters only through the editor), so the CLI renders with those.
-        [CLI, "render", EXAMPLE, "-o", wav, "--bpm", str(bpm), "--json", score, "--timbre", "default"],
+        # (One loop and no tail: the host keeps playing past it.)
+        [CLI, "render", EXAMPLE, "-o", wav, "--bpm", str(bpm), "--json", score, "--timbre", "default", "--tail", "0"],
         check=True,
         capture_output=True,
     )

@@ -23,7 +23,9 @@ pub use midi_out::{NoteOut, NoteSink, MAX_NOTE_EVENTS};
 pub use params::{db_to_gain, EngineParams, SwapAt};
 pub use transport::{tempo_bpm, TransportState};
 
-pub use offline::{render_offline, OfflineRender};
+pub use offline::{
+    fold_tail, render_offline, render_with_tail, OfflineRender, Tail, MAX_TAIL_SECONDS,
+};
 pub use sequencer::{onset_offset, ONSET_TOLERANCE_SAMPLES};
 
 use crate::score::{Note, Part, Score, BEATS_PER_BAR};
