@@ -1,7 +1,7 @@
 //! `pixelody info`: what Pixelody reads in a picture and what it makes of it (the inputs of the
 //! README's mapping table), so a musician can see why a picture sounds as it does.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use pixelody::analysis::{self, Features};
 use pixelody::compose::{self, Settings};
@@ -218,7 +218,74 @@ fn text(r: &Value) -> String {
 }
 
 /// Reads the picture and describes it, as text or JSON.
-pub fn info(path: &Path, settings: &Settings, as_json: bool) -> Result<String, String> {
+pub fn info(paths: &[PathBuf], settings: &Settings, as_json: bool) -> Result<String, String> {
+    let pictures = crate::render::pictures_of(paths)?;
+    let files = pictures
+        .iter()
+        .map(|path| {
+            let name = path
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_else(|| display(path));
+            (name, move || read_picture(path).map(|(bytes, _)| bytes))
+        })
+        .collect();
+    let gathered = pixelody::pipeline::gather(files, &|| true);
+    // One still picture: what it reads and makes (a file that cannot be read says why).
+    if let ([path], [_]) = (pictures.as_slice(), gathered.sections.as_slice()) {
+        return one(path, settings, as_json);
+    }
+    for why in &gathered.refused {
+        eprintln!("pixelody: skipped {why}");
+    }
+    // (A section is named with its size, "kite.jpg (960 x 600)": the reading names the file.)
+    let file_of = |name: &str| -> String {
+        match name.rsplit_once(" (") {
+            Some((file, size)) if size.ends_with(')') && size.contains(" x ") => file.to_string(),
+            _ => name.to_string(),
+        }
+    };
+    if let [(picture, name)] = gathered.sections.as_slice() {
+        let r = reading(&file_of(name), picture, settings);
+        return Ok(if as_json {
+            serde_json::to_string_pretty(&r).map_err(|e| e.to_string())?
+        } else {
+            text(&r)
+        });
+    }
+    if gathered.sections.is_empty() {
+        return match pictures.as_slice() {
+            [path] => one(path, settings, as_json),
+            _ => Err(gathered.refusals().unwrap_or_default()),
+        };
+    }
+    let score = gathered
+        .score(settings)
+        .ok_or_else(|| gathered.refusals().unwrap_or_default())?;
+    let (first, first_name) = &gathered.sections[0];
+    let r = json!({
+        "piece": {
+            "source": score.source,
+            "bars": score.bars().round() as u64,
+            "meter": score.meter.label(),
+            "sections": score.sections.iter().map(|s| json!({
+                "source": s.source,
+                "start_bar": (s.start_beats / score.meter.bar_beats()).round() as u64 + 1,
+                "tonality": s.tonality,
+                "style": s.style,
+            })).collect::<Vec<_>>(),
+        },
+        "first_section": reading(&file_of(first_name), first, settings),
+    });
+    Ok(if as_json {
+        serde_json::to_string_pretty(&r).map_err(|e| e.to_string())?
+    } else {
+        piece_text(&r)
+    })
+}
+
+/// One picture's reading, or why it cannot be read.
+fn one(path: &Path, settings: &Settings, as_json: bool) -> Result<String, String> {
     let (bytes, name) = read_picture(path)?;
     let picture =
         analysis::decode(&bytes).map_err(|e| format!("{}: {}", display(path), e.message))?;
@@ -228,4 +295,35 @@ pub fn info(path: &Path, settings: &Settings, as_json: bool) -> Result<String, S
     } else {
         text(&r)
     })
+}
+
+/// A piece's sections as they play (each in its key and style), then its first picture's
+/// reading.
+fn piece_text(r: &Value) -> String {
+    let p = &r["piece"];
+    let sections = p["sections"].as_array().cloned().unwrap_or_default();
+    let mut out = format!(
+        "{}: a piece of {} sections, {} bars of {}\n",
+        p["source"].as_str().unwrap_or(""),
+        sections.len(),
+        p["bars"],
+        p["meter"].as_str().unwrap_or("4/4"),
+    );
+    for (k, s) in sections.iter().enumerate() {
+        let style = s["style"].as_str().unwrap_or("");
+        out += &format!(
+            "  {:>2}. bar {:<3} {} - {}{}\n",
+            k + 1,
+            s["start_bar"],
+            s["source"].as_str().unwrap_or(""),
+            s["tonality"].as_str().unwrap_or(""),
+            if style.is_empty() {
+                String::new()
+            } else {
+                format!(", {style}")
+            },
+        );
+    }
+    out += "\nThe first section, read alone:\n";
+    out + &text(&r["first_section"])
 }

@@ -342,8 +342,10 @@ impl PartArg {
 
 #[derive(Args, Debug)]
 struct InfoArgs {
-    /// The picture (PNG, JPEG, GIF, WebP, BMP or TIFF).
-    picture: PathBuf,
+    /// The picture (PNG, JPEG, GIF, WebP, BMP or TIFF), or several, or a folder, or an
+    /// animation: then the piece they make, section by section, and its first picture's reading.
+    #[arg(required = true, num_args = 1..)]
+    pictures: Vec<PathBuf>,
     /// Print JSON instead of text.
     #[arg(long)]
     json: bool,
@@ -374,12 +376,14 @@ fn main() -> ExitCode {
                 .map_err(failure)
             }),
             Command::Info(args) => args.compose.settings().map_err(usage).and_then(|settings| {
-                info::info(&args.picture, &settings, args.json).map_err(failure)
+                info::info(&args.pictures, &settings, args.json).map_err(failure)
             }),
         };
     match result {
         Ok(text) => {
-            println!("{text}");
+            // (A closed pipe, as `| head` leaves it, is not an error worth a panic.)
+            use std::io::Write;
+            let _ = writeln!(std::io::stdout(), "{text}");
             ExitCode::SUCCESS
         }
         Err((code, message)) => {

@@ -461,6 +461,26 @@ fn an_animated_gif_renders_a_section_per_frame() {
             "anim.gif, frame 3 of 3"
         ]
     );
+    // `info` says what the animation makes: its frames as the piece's sections, each in the key
+    // and style it plays in, then its first frame's reading.
+    let (code, stdout, stderr) = pixelody(&["info".as_ref(), gif.as_os_str()]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(
+        stdout.starts_with("anim.gif (40 x 30), 3 of 3 frames: a piece of 3 sections"),
+        "{stdout}"
+    );
+    for (k, section) in sources.iter().enumerate() {
+        let tonality = score["sections"][k]["tonality"].as_str().unwrap();
+        let line = format!("{}. bar {} {section} - {tonality}", k + 1, 2 * k + 1);
+        assert!(stdout.contains(&line), "{line} in {stdout}");
+    }
+    assert!(
+        stdout.contains("The first section, read alone:\nanim.gif, frame 1 of 3"),
+        "{stdout}"
+    );
+    let (_, json_out, _) = pixelody(&["info".as_ref(), gif.as_os_str(), "--json".as_ref()]);
+    let info: serde_json::Value = serde_json::from_str(&json_out).unwrap();
+    assert_eq!(info["piece"]["sections"].as_array().unwrap().len(), 3);
 }
 
 /// The long options a subcommand's `--help` lists (with their aliases), `--help` and `--version`
