@@ -219,18 +219,7 @@ fn text(r: &Value) -> String {
 
 /// Reads the picture and describes it, as text or JSON.
 pub fn info(paths: &[PathBuf], settings: &Settings, as_json: bool) -> Result<String, String> {
-    let pictures = crate::render::pictures_of(paths)?;
-    let files = pictures
-        .iter()
-        .map(|path| {
-            let name = path
-                .file_name()
-                .map(|n| n.to_string_lossy().into_owned())
-                .unwrap_or_else(|| display(path));
-            (name, move || read_picture(path).map(|(bytes, _)| bytes))
-        })
-        .collect();
-    let gathered = pixelody::pipeline::gather(files, &|| true);
+    let (pictures, gathered) = crate::render::gather(paths)?;
     // One still picture: what it reads and makes (a file that cannot be read says why).
     if let ([path], [_]) = (pictures.as_slice(), gathered.sections.as_slice()) {
         return one(path, settings, as_json);

@@ -69,12 +69,11 @@ pub fn pictures_of(paths: &[PathBuf]) -> Result<Vec<PathBuf>, String> {
     Ok(out)
 }
 
-/// Reads, composes and renders; returns what to print on success. With several pictures, one
-/// that cannot be used is named on stderr and skipped; none usable is an error. A folder is the
-/// pictures in it.
-pub fn render(job: &Job) -> Result<String, String> {
-    let settings = job.settings;
-    let pictures = pictures_of(&job.pictures)?;
+/// The pictures `paths` name (a folder is the pictures in it), and what reading them gave: a
+/// section per picture (per frame of an animation) and the files refused, as the editor's
+/// drop reads them.
+pub fn gather(paths: &[PathBuf]) -> Result<(Vec<PathBuf>, pixelody::pipeline::Gathered), String> {
+    let pictures = pictures_of(paths)?;
     let files = pictures
         .iter()
         .map(|path| {
@@ -86,6 +85,15 @@ pub fn render(job: &Job) -> Result<String, String> {
         })
         .collect();
     let gathered = pixelody::pipeline::gather(files, &|| true);
+    Ok((pictures, gathered))
+}
+
+/// Reads, composes and renders; returns what to print on success. With several pictures, one
+/// that cannot be used is named on stderr and skipped; none usable is an error. A folder is the
+/// pictures in it.
+pub fn render(job: &Job) -> Result<String, String> {
+    let settings = job.settings;
+    let (_, gathered) = gather(&job.pictures)?;
     let score = gathered
         .score(&settings)
         .ok_or_else(|| gathered.refusals().unwrap_or_default())?;
