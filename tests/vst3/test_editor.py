@@ -293,6 +293,25 @@ def test_a_host_that_is_not_processing_still_gets_the_change_and_its_music(scree
     assert after["score"]["notes"] != before["score"]["notes"], "recomposed without audio running"
 
 
+def test_a_resting_editor_rests(screen):
+    # The host stopped and nothing moving: the editor draws about once a second (parameters,
+    # scores and loads wake it), so this process (the editor's thread and Mesa's software
+    # renderer, which draws here under Xvfb) spends under 5% of one core over 10 s.
+    _engine, synth = new_synth()
+    shares = []
+
+    def rest(d):
+        xh.plugin_window(d)
+        time.sleep(2.0)  # (its first frames: fonts, the picture's texture)
+        cpu, wall = time.process_time(), time.monotonic()
+        time.sleep(10.0)
+        shares.append((time.process_time() - cpu) / (time.monotonic() - wall))
+
+    xh.drive_editor(synth.open_editor, rest)
+    print(f"resting editor: {shares[0]:.1%} of a core")
+    assert shares[0] < 0.05, f"{shares[0]:.1%} of a core"
+
+
 # In the default-size editor: where the example picture is drawn (left, top, right, bottom).
 PICTURE = (70, 86, 480, 358)
 

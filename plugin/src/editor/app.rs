@@ -42,6 +42,9 @@ pub struct App {
 /// bypassed track, an offline render host between renders) still shows the music that will play.
 const RECOMPOSE_WAIT: std::time::Duration = std::time::Duration::from_millis(200);
 
+/// How often a resting editor draws anyway (what wakes it is listed on `PixelodyEditor`).
+const IDLE_FRAME: Duration = Duration::from_secs(2);
+
 /// Editors alive in this process, logged at each close: a leak shows as a growing number.
 static OPEN_EDITORS: AtomicUsize = AtomicUsize::new(0);
 
@@ -439,11 +442,15 @@ impl NiceEguiApp for App {
         }
         status::drop_overlay(&ctx);
 
+        // At the display rate while the playhead moves or a load runs; otherwise the editor
+        // rests: parameters, published scores, loads and the transport wake it (see
+        // `PixelodyEditor`), input wakes egui itself, and a frame every two seconds catches
+        // anything else.
         let busy = matches!(status, LoadStatus::Working { .. }) || self.drag_out.busy();
         if self.link.playhead.playing() || busy {
             ctx.request_repaint_after(Duration::from_millis(16));
         } else {
-            ctx.request_repaint_after(Duration::from_millis(100));
+            ctx.request_repaint_after(IDLE_FRAME);
         }
     }
 

@@ -95,13 +95,27 @@ pub struct PixelodyEditor {
     link: Link,
     /// Taken at the first opening, kept while this instance lives: see [`gl_driver`].
     gl_driver: std::sync::Mutex<Option<Arc<gl_driver::DriverHold>>>,
+    /// Asks the open window for a frame: the editor rests while nothing changes, and draws when
+    /// a score is published, a load moves on, the transport starts or stops (and, through
+    /// nice-plug-egui's editor handle, which shares it, when a parameter moves, from the host
+    /// too).
+    repaint: RepaintNotifier,
 }
 
 impl PixelodyEditor {
     pub fn new(link: Link) -> Self {
+        let repaint = RepaintNotifier::new();
+        let wake = {
+            let repaint = repaint.clone();
+            Arc::new(move || repaint.request_repaint()) as Arc<dyn Fn() + Send + Sync>
+        };
+        link.params.score.wake.set(Some(wake.clone()));
+        link.loader.wake.set(Some(wake));
+        let _ = link.playhead.wake.set(repaint.clone());
         PixelodyEditor {
             link,
             gl_driver: Default::default(),
+            repaint,
         }
     }
 
@@ -152,7 +166,7 @@ impl Editor for PixelodyEditor {
             .with_repaint_poll_interval(Duration::from_millis(16));
         let editor: EguiEditor<App> = create_egui_editor(
             state,
-            RepaintNotifier::new(),
+            self.repaint.clone(),
             settings,
             App::new(self.link.clone()),
         )

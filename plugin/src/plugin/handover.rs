@@ -63,6 +63,8 @@ pub struct ScoreSlot {
     main: Mutex<MainEnds>,
     /// Counts publications, so a slow recomposition can tell it has been overtaken.
     generation: AtomicU64,
+    /// Wakes an open editor when a score is published.
+    pub wake: super::sync::Wake,
 }
 
 impl ScoreSlot {
@@ -77,6 +79,7 @@ impl ScoreSlot {
                 retired: retired_rx,
             }),
             generation: AtomicU64::new(0),
+            wake: Default::default(),
         });
         (
             slot,
@@ -128,6 +131,7 @@ impl ScoreSlot {
         if ends.outgoing.push(for_audio).is_err() {
             nice_plug::nice_log!("Score queue full; the new score will be picked up on activation");
         }
+        self.wake.wake();
     }
 
     /// Frees scores the audio thread has retired.

@@ -47,6 +47,8 @@ pub struct Loader {
     status: Mutex<LoadStatus>,
     /// The timbre the newest loaded picture proposes, until the editor applies it.
     proposal: Mutex<Option<Patch>>,
+    /// Wakes an open editor when the status changes.
+    pub wake: super::sync::Wake,
 }
 
 impl Default for Loader {
@@ -56,6 +58,7 @@ impl Default for Loader {
             running: AtomicUsize::new(0),
             status: Mutex::new(LoadStatus::Idle),
             proposal: Mutex::new(None),
+            wake: Default::default(),
         }
     }
 }
@@ -119,6 +122,7 @@ impl Loader {
 
     fn set_status(&self, status: LoadStatus) {
         *lock(&self.status) = status;
+        self.wake.wake();
     }
 
     /// Shows a message without loading anything (a refused drop).

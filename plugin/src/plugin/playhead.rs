@@ -14,6 +14,10 @@ pub struct Playhead {
     beat: AtomicU64,
     /// The tempo the score plays at (f64 bits); also used for MIDI export.
     tempo: AtomicU64,
+    /// The editor's repaint flag (an atomic the window polls), set once by the editor: the audio
+    /// thread raises it when the transport starts or stops, so a resting editor starts drawing
+    /// the playhead at once. Raising it is one atomic store.
+    pub wake: std::sync::OnceLock<nice_plug_egui::RepaintNotifier>,
 }
 
 impl Playhead {
@@ -22,7 +26,11 @@ impl Playhead {
         if !self.editor_open.load(Ordering::Relaxed) {
             return;
         }
-        self.playing.store(playing, Ordering::Relaxed);
+        if self.playing.swap(playing, Ordering::Relaxed) != playing {
+            if let Some(wake) = self.wake.get() {
+                wake.request_repaint();
+            }
+        }
         self.beat.store(loop_beat.to_bits(), Ordering::Relaxed);
         self.tempo.store(tempo_bpm.to_bits(), Ordering::Relaxed);
     }
