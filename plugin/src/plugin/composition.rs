@@ -259,7 +259,8 @@ pub struct CompositionSlot {
     /// Set when a composition parameter changes; the audio thread turns it into a background task.
     pub dirty: Arc<AtomicBool>,
     /// The host's time signature as the audio thread last saw it (numerator << 8 | denominator;
-    /// 4/4 until a host names one): what the Meter parameter's Host composes in.
+    /// 4/4 where the host names none; 0 until the audio thread has run): what the Meter
+    /// parameter's Host composes in.
     host_meter: AtomicU16,
     /// The part of the picture the musician asked to compose from (see `Settings::region`):
     /// what the next composition reads, set from the editor and from a project as it loads.
@@ -275,7 +276,7 @@ impl CompositionSlot {
         Arc::new(CompositionSlot {
             current: RwLock::new(initial),
             dirty: Arc::new(AtomicBool::new(false)),
-            host_meter: AtomicU16::new(packed(Signature::COMMON)),
+            host_meter: AtomicU16::new(0),
             region: RwLock::new(None),
         })
     }
@@ -306,10 +307,21 @@ impl CompositionSlot {
             .unwrap_or_else(|poisoned| poisoned.into_inner()) = c.settings.region;
     }
 
-    /// The host's time signature (4/4 where it names none).
+    /// The host's time signature (4/4 where it names none). Until the audio thread has heard
+    /// the host (a project reopening, an editor before play), the meter the current score was
+    /// composed in: a project in 7/8 must not be recomposed in 4/4 only because the host has
+    /// not spoken yet.
     pub fn host_meter(&self) -> Signature {
-        let v = self.host_meter.load(Ordering::Acquire);
-        Signature::new((v >> 8) as u8, v as u8)
+        match self.host_meter.load(Ordering::Acquire) {
+            0 => {
+                self.current
+                    .read()
+                    .unwrap_or_else(|poisoned| poisoned.into_inner())
+                    .settings
+                    .meter
+            }
+            v => Signature::new((v >> 8) as u8, v as u8),
+        }
     }
 
     /// Notes the host's time signature (`None`: it names none, 4/4); whether it changed. Lock-
@@ -578,6 +590,24 @@ mod tests {
         slot.recompose(scan, &scores);
         assert_eq!(scores.generation(), 1);
         assert_eq!(slot.current().settings.mode, compose::Mode::Scan);
+    }
+
+    #[test]
+    fn until_the_host_speaks_its_meter_is_the_one_the_project_was_composed_in() {
+        // A project reopened in a 7/8 session: before the audio thread has run, following the
+        // host must not mean 4/4 (that would recompose the project, then recompose it back).
+        let mut c = composition();
+        c.settings.meter = crate::score::Signature::new(7, 8);
+        let slot = CompositionSlot::new(c);
+        assert_eq!(slot.host_meter().name(), "7/8");
+        assert!(slot.note_host_meter(Some(7), Some(8)), "first heard");
+        assert!(!slot.note_host_meter(Some(7), Some(8)));
+        assert!(slot.note_host_meter(Some(3), Some(4)));
+        assert_eq!(slot.host_meter().name(), "3/4");
+        // A host that names none is a 4/4 host.
+        assert!(slot.note_host_meter(None, Some(4)));
+        assert_eq!(slot.host_meter().name(), "4/4");
+        assert!(!slot.note_host_meter(Some(-3), None));
     }
 
     /// A piece of `n` sections from the test gallery, as the loader makes it.

@@ -257,16 +257,9 @@ impl Plugin for Pixelody {
         if self.audio.install_newest(&mut self.engine) {
             context.execute_background(Task::CollectRetired);
         }
-        // A composition parameter changed: ask the background thread to recompose. The flag is
-        // taken there, so a request lost to a full task queue (a host automating faster than
-        // anything can compose) is simply made again, at most every RECOMPOSE_ASK_SECONDS.
-        self.recompose_wait = self.recompose_wait.saturating_sub(buffer.samples());
-        if self.recompose_wait == 0 && self.params.composition.is_dirty() {
-            context.execute_background(Task::Recompose);
-            self.recompose_wait = (RECOMPOSE_ASK_SECONDS * self.engine.sample_rate()) as usize;
-        }
         let t = context.transport();
         // The host's meter changed: recompose in it where the Meter parameter follows the host.
+        // Noted before a recomposition is asked for, so that one composes in the host's meter.
         let composition = &self.params.composition;
         if composition.note_host_meter(t.time_sig_numerator, t.time_sig_denominator)
             && self.params.composing.meter.value() == MeterChoice::Host
@@ -274,6 +267,14 @@ impl Plugin for Pixelody {
             composition
                 .dirty
                 .store(true, std::sync::atomic::Ordering::Release);
+        }
+        // A composition parameter changed: ask the background thread to recompose. The flag is
+        // taken there, so a request lost to a full task queue (a host automating faster than
+        // anything can compose) is simply made again, at most every RECOMPOSE_ASK_SECONDS.
+        self.recompose_wait = self.recompose_wait.saturating_sub(buffer.samples());
+        if self.recompose_wait == 0 && self.params.composition.is_dirty() {
+            context.execute_background(Task::Recompose);
+            self.recompose_wait = (RECOMPOSE_ASK_SECONDS * self.engine.sample_rate()) as usize;
         }
         let host = TransportState {
             playing: t.playing,
