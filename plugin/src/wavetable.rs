@@ -3,8 +3,11 @@
 //! every harmonic is below half the sample rate and nothing folds back, at any pitch.
 //!
 //! Built off the audio thread (realfft: one forward transform per frame, one inverse per frame and
-//! level); the engine only reads. Frames hold [`CYCLE`] samples plus a guard point for
-//! interpolation; level `k` keeps harmonics `1..=MAX_HARMONIC >> k`.
+//! level); the engine only reads. Level `k` keeps harmonics `1..=MAX_HARMONIC >> k` in a cycle of
+//! [`cycle_len`]`(k)` samples (plus a guard point for interpolation): 32 samples per period of its
+//! highest harmonic, so a level is as long as its harmonics need and no longer (2048 samples for
+//! the widest levels, halving with each octave down to 256). Levels that would hold the same
+//! harmonics (a picture's wave has at most a few hundred) are stored once.
 //!
 //! Samples are stored in pairs, each frame's sample beside the next frame's same sample (the last
 //! frame beside itself): one four-float load brings a lane both frames at two neighbouring
@@ -16,15 +19,39 @@ use std::sync::Arc;
 use realfft::num_complex::Complex;
 use realfft::RealFftPlanner;
 
-/// Samples per cycle in every table.
+/// Samples per cycle in the widest levels.
 pub const CYCLE: usize = 2048;
-/// One frame's samples plus the guard point (a copy of the first sample).
-pub const STRIDE: usize = CYCLE + 1;
 /// Octave levels: harmonics up to 1024, 512, .. 1.
 pub const LEVELS: usize = 11;
 const MAX_HARMONIC: usize = CYCLE / 2;
+/// Samples per period of a level's highest harmonic, at least: linear interpolation then leaves
+/// its images far down (a sawtooth at C8 folds nothing above -84 dB, a rich picture's wave
+/// nothing above -78 dB; with all levels 2048 long, -100 and -97).
+const OVERSAMPLING: usize = 32;
+/// The shortest cycle a level has (the top octaves' few harmonics would fold at about -70 dB
+/// from 128 samples).
+const MIN_CYCLE: usize = 256;
 /// The most a level of a picture's wave is raised to reach full scale (24 dB).
 const MAX_GAIN: f32 = 16.0;
+
+/// Samples per cycle at `level` (a power of two, from [`CYCLE`] down to 256); each frame stores
+/// one more, the guard point (a copy of the first sample).
+pub const fn cycle_len(level: usize) -> usize {
+    let n = OVERSAMPLING * (MAX_HARMONIC >> level);
+    if n > CYCLE {
+        CYCLE
+    } else if n < MIN_CYCLE {
+        MIN_CYCLE
+    } else {
+        n
+    }
+}
+
+/// Where `level` starts (in samples, guard points included) in a one-frame table that stores
+/// every level: the analog oscillator's layout.
+pub fn level_start(level: usize) -> usize {
+    (0..level.min(LEVELS)).map(|l| cycle_len(l) + 1).sum()
+}
 
 /// A band-limited wavetable with `frames` waveforms, each at [`LEVELS`] bandwidths. Cheap to clone
 /// (the samples are shared); the samples are freed with the last clone, never on the audio thread
@@ -32,6 +59,9 @@ const MAX_GAIN: f32 = 16.0;
 #[derive(Clone)]
 pub struct MipTable {
     frames: usize,
+    /// Where each level's first frame starts in `data`, in sample pairs (levels that hold the
+    /// same harmonics share one start).
+    starts: [u32; LEVELS],
     // (A `Vec` behind the `Arc`: wrapping it moves the samples, `Arc<[f32]>` would copy them.)
     data: Arc<Vec<f32>>,
 }
@@ -60,24 +90,36 @@ impl MipTable {
     /// high harmonics does not fade away at the top of the keyboard where only its low ones fit.
     fn from_spectra(spectra: &[Vec<Complex<f32>>], normalise: bool) -> MipTable {
         let frames = spectra.len();
-        let mut data = Vec::with_capacity(2 * LEVELS * frames * STRIDE);
-        let inverse = RealFftPlanner::<f32>::new().plan_fft_inverse(CYCLE);
-        let mut bins = inverse.make_input_vec();
-        let mut cycle = inverse.make_output_vec();
-        let mut scratch = inverse.make_scratch_vec();
-        // A level at a time (its frames side by side), then stored as pairs.
-        let mut level_frames = vec![0.0f32; frames * STRIDE];
+        // The most harmonics any frame has: levels that keep at least as many are the same.
+        let richest = spectra.iter().map(Vec::len).max().unwrap_or(0).max(1);
+        let mut planner = RealFftPlanner::<f32>::new();
+        let mut starts = [0u32; LEVELS];
+        let mut data = Vec::new();
+        let mut made: Option<(usize, usize)> = None;
         for level in 0..LEVELS {
-            let top = MAX_HARMONIC >> level;
+            let (len, top) = (cycle_len(level), (MAX_HARMONIC >> level).min(richest));
+            if made == Some((len, top)) {
+                starts[level] = starts[level - 1];
+                continue;
+            }
+            made = Some((len, top));
+            starts[level] = (data.len() / 2) as u32;
+            let stride = len + 1;
+            let inverse = planner.plan_fft_inverse(len);
+            let mut bins = inverse.make_input_vec();
+            let mut cycle = inverse.make_output_vec();
+            let mut scratch = inverse.make_scratch_vec();
+            // A level at a time (its frames side by side), then stored as pairs.
+            let mut level_frames = vec![0.0f32; frames * stride];
             for (f, spectrum) in spectra.iter().enumerate() {
                 bins.fill(Complex::new(0.0, 0.0));
-                for (h, c) in spectrum.iter().enumerate().take(top) {
+                for (h, c) in spectrum.iter().enumerate().take(top.min(len / 2)) {
                     // x[n] = sum X[k] e^{2 pi i k n / N} (unnormalised, real part doubled): a
                     // sine of amplitude a at harmonic k is X[k] = -i a / 2.
                     bins[h + 1] = Complex::new(0.5 * c.re, -0.5 * c.im);
                 }
                 // The Nyquist bin must be real for a real inverse transform.
-                bins[CYCLE / 2].im = 0.0;
+                bins[len / 2].im = 0.0;
                 inverse
                     .process_with_scratch(&mut bins, &mut cycle, &mut scratch)
                     .expect("buffers made by the plan");
@@ -87,16 +129,17 @@ impl MipTable {
                 } else {
                     1.0
                 };
-                let out = &mut level_frames[f * STRIDE..(f + 1) * STRIDE];
+                let out = &mut level_frames[f * stride..(f + 1) * stride];
                 for (o, x) in out.iter_mut().zip(&cycle) {
                     *o = x * scale;
                 }
-                out[CYCLE] = out[0];
+                out[len] = out[0];
             }
             // Pairs: frame f's sample i, then frame f + 1's (the last frame's own).
+            data.reserve(2 * frames * stride);
             for f in 0..frames {
-                let (at, next) = (f * STRIDE, (f + 1).min(frames - 1) * STRIDE);
-                for i in 0..STRIDE {
+                let (at, next) = (f * stride, (f + 1).min(frames - 1) * stride);
+                for i in 0..stride {
                     data.push(level_frames[at + i]);
                     data.push(level_frames[next + i]);
                 }
@@ -104,6 +147,7 @@ impl MipTable {
         }
         MipTable {
             frames,
+            starts,
             data: Arc::new(data),
         }
     }
@@ -153,14 +197,16 @@ impl MipTable {
     }
 
     /// Where frame `frame` of `level` starts in [`MipTable::data`], counted in pairs (the floats
-    /// of sample `i` are at `2 * (offset + i)` and the one after).
+    /// of sample `i` are at `2 * (offset + i)` and the one after); the level's cycle is
+    /// [`cycle_len`]`(level)` samples.
     #[inline(always)]
     pub fn offset(&self, level: usize, frame: usize) -> usize {
-        (level * self.frames + frame.min(self.frames - 1)) * STRIDE
+        let level = level.min(LEVELS - 1);
+        self.starts[level] as usize + frame.min(self.frames - 1) * (cycle_len(level) + 1)
     }
 
     /// All samples as pairs (this frame's, the next frame's): frame after frame, level after
-    /// level, [`STRIDE`] pairs each.
+    /// level.
     #[inline(always)]
     pub fn data(&self) -> &[f32] {
         &self.data
@@ -169,7 +215,14 @@ impl MipTable {
     /// One frame at one level, with its guard point (a copy, for building and tests).
     pub fn frame(&self, level: usize, frame: usize) -> Vec<f32> {
         let at = self.offset(level, frame);
-        (0..STRIDE).map(|i| self.data[2 * (at + i)]).collect()
+        (0..=cycle_len(level.min(LEVELS - 1)))
+            .map(|i| self.data[2 * (at + i)])
+            .collect()
+    }
+
+    /// The heap this table holds, in bytes.
+    pub fn bytes(&self) -> usize {
+        self.data.len() * std::mem::size_of::<f32>()
     }
 }
 
@@ -200,10 +253,12 @@ mod tests {
         assert_eq!(wide[CYCLE], wide[0], "guard point");
         // The narrowest level is a sine of the ramp's fundamental amplitude (2 / pi).
         let sine = saw.frame(LEVELS - 1, 0);
+        let len = cycle_len(LEVELS - 1);
+        assert_eq!(sine.len(), len + 1);
         let want = |i: usize| {
-            2.0 / std::f32::consts::PI * (i as f32 / CYCLE as f32 * std::f32::consts::TAU).sin()
+            2.0 / std::f32::consts::PI * (i as f32 / len as f32 * std::f32::consts::TAU).sin()
         };
-        for i in (0..CYCLE).step_by(97) {
+        for i in (0..len).step_by(7) {
             assert!((sine[i] - want(i)).abs() < 1e-4, "{i}");
         }
     }
@@ -230,5 +285,39 @@ mod tests {
         // The flat row is a sine: its quarter-cycle sample is its peak.
         assert!((t.frame(0, 1)[CYCLE / 4] - 1.0).abs() < 1e-3);
         assert!(peak(1, 5) > 0.99);
+    }
+
+    #[test]
+    fn levels_shrink_with_the_octave_and_a_pictures_wave_stores_each_bandwidth_once() {
+        let lens: Vec<usize> = (0..LEVELS).map(cycle_len).collect();
+        assert_eq!(
+            lens,
+            [2048, 2048, 2048, 2048, 2048, 1024, 512, 256, 256, 256, 256]
+        );
+        assert_eq!(level_start(2), 2 * 2049);
+        // Each level has 32 samples or more for each period of its highest harmonic.
+        for (level, &len) in lens.iter().enumerate() {
+            assert!(len >= OVERSAMPLING * (MAX_HARMONIC >> level).min(len / OVERSAMPLING));
+            assert!(len >= (MAX_HARMONIC >> level) * 2, "every harmonic fits");
+        }
+        // A picture's wave as the composer makes it: 64 rows of 128 points (a 256-sample cycle,
+        // 128 harmonics), so levels 0 to 3 are one level.
+        let cycles: Vec<Vec<f32>> = (0..64)
+            .map(|f| (0..256).map(|i| ((i * (f + 3)) % 17) as f32).collect())
+            .collect();
+        let t = MipTable::from_cycles(&cycles);
+        assert_eq!(t.offset(0, 5), t.offset(3, 5));
+        assert_ne!(t.offset(3, 5), t.offset(4, 5));
+        assert_eq!(t.frame(0, 9), t.frame(3, 9));
+        let per_frame: usize = 2048 + 2048 + 1024 + 512 + 4 * 256 + 8;
+        assert_eq!(t.bytes(), 64 * per_frame * 2 * 4);
+        assert!(t.bytes() < 3_500_000, "{} bytes", t.bytes());
+        // The pairs stay in step at a level of another length.
+        let at = 2 * (t.offset(6, 7) + 100);
+        assert_eq!(
+            (t.data()[at], t.data()[at + 1]),
+            (t.frame(6, 7)[100], t.frame(6, 8)[100])
+        );
+        assert_eq!(t.frame(6, 7)[512], t.frame(6, 7)[0], "guard point");
     }
 }

@@ -6,7 +6,7 @@
 
 use wide::{f32x4, i32x4};
 
-use crate::wavetable::{self, MipTable, CYCLE};
+use crate::wavetable::{self, MipTable};
 
 /// The picture's wave as the voices read it this sample.
 #[derive(Clone, Copy, Debug)]
@@ -31,13 +31,14 @@ impl PictureWaves<'_> {
     };
 }
 
-/// Where four phases (0..1) fall in a cycle of [`CYCLE`] samples: the sample and the fraction.
+/// Where four phases (0..1) fall in cycles of `len` samples (each lane's level's
+/// [`wavetable::cycle_len`]): the sample and the fraction.
 #[inline(always)]
-pub(super) fn cycle_index(phase: f32x4) -> (i32x4, f32x4) {
-    let x = phase * f32x4::splat(CYCLE as f32);
+pub(super) fn cycle_index(phase: f32x4, len: f32x4) -> (i32x4, f32x4) {
+    let x = phase * len;
     let i = x.trunc_int();
     let frac = x - f32x4::from_i32x4(i);
-    (i.max(i32x4::ZERO).min(i32x4::splat(CYCLE as i32 - 1)), frac)
+    (i.max(i32x4::ZERO).min(len.trunc_int() - i32x4::ONE), frac)
 }
 
 /// Adds per-lane offsets to sample indices.
@@ -75,12 +76,14 @@ pub(super) struct Sources<'a> {
 
 /// The analog oscillator's table: per octave level and sample, the sine's and the band-limited
 /// sawtooth's values side by side, so one four-float load per lane brings both and their next
-/// samples (`[sine_i, saw_i, sine_i+1, saw_i+1]`).
+/// samples (`[sine_i, saw_i, sine_i+1, saw_i+1]`). Level `k` starts at pair
+/// [`wavetable::level_start`]`(k)`.
 pub(super) fn analog_table(saw: &MipTable) -> Box<[f32]> {
-    let mut t = Vec::with_capacity(wavetable::LEVELS * wavetable::STRIDE * 2);
+    let mut t = Vec::with_capacity(2 * wavetable::level_start(wavetable::LEVELS));
     for level in 0..wavetable::LEVELS {
+        let len = wavetable::cycle_len(level);
         for (i, s) in saw.frame(level, 0).into_iter().enumerate() {
-            let x = (i % CYCLE) as f64 / CYCLE as f64 * std::f64::consts::TAU;
+            let x = (i % len) as f64 / len as f64 * std::f64::consts::TAU;
             t.push(x.sin() as f32);
             t.push(s);
         }
@@ -108,17 +111,20 @@ pub(super) fn read_pairs(data: &[f32], at: [usize; 4], frac: f32x4) -> (f32x4, f
 
 /// Four voices' oscillators at `phase`: sine to sawtooth by `brightness`, then to the picture's
 /// wave by `picture` (lanes still fading out of the old wave by `old`). `levels` are the lanes'
-/// octave levels, `analog_at` where those levels start in the analog table.
+/// octave levels, `lens` their cycles' lengths, `analog_at` where those levels start in the
+/// analog table.
 #[inline(always)]
+#[allow(clippy::too_many_arguments)]
 pub(super) fn oscillator(
     src: &Sources,
     phase: f32x4,
     levels: [u32; 4],
+    lens: f32x4,
     analog_at: [u32; 4],
     brightness: f32x4,
     picture: Option<(f32x4, f32x4)>,
 ) -> f32x4 {
-    let (idx, frac) = cycle_index(phase);
+    let (idx, frac) = cycle_index(phase, lens);
     let (sine, saw) = read_pairs(src.analog, offsets(analog_at, idx), frac);
     let analog = sine + (saw - sine) * brightness;
     let Some((amount, old)) = picture else {

@@ -228,9 +228,11 @@ struct Lanes {
     coeffs: [f32x4; 3],
     pan_l: f32x4,
     pan_r: f32x4,
-    /// Each lane's octave level in the wavetables (`wavetable::level_for`), and where that level
-    /// starts in the analog table (in sample pairs).
+    /// Each lane's octave level in the wavetables (`wavetable::level_for`), its cycle's length
+    /// (`wavetable::cycle_len`) and where that level starts in the analog table (in sample
+    /// pairs).
     levels: [u32; 4],
+    lens: f32x4,
     analog_at: [u32; 4],
     /// How much each lane still plays the replaced score's wave (1 at the swap, fading to 0).
     old: f32x4,
@@ -246,6 +248,7 @@ impl Lanes {
         pan_l: f32x4::ZERO,
         pan_r: f32x4::ZERO,
         levels: [0; 4],
+        lens: f32x4::splat(wavetable::CYCLE as f32),
         analog_at: [0; 4],
         old: f32x4::ZERO,
     };
@@ -412,7 +415,8 @@ impl VoicePool {
         g.phase_inc = with_lane(g.phase_inc, i, inc);
         let level = wavetable::level_for(inc * DETUNE_MARGIN);
         g.levels[i] = level as u32;
-        g.analog_at[i] = (level * wavetable::STRIDE) as u32;
+        g.lens = with_lane(g.lens, i, wavetable::cycle_len(level) as f32);
+        g.analog_at[i] = wavetable::level_start(level) as u32;
         g.old = with_lane(g.old, i, 0.0);
         g.pan_l = with_lane(g.pan_l, i, angle.cos());
         g.pan_r = with_lane(g.pan_r, i, angle.sin());
@@ -484,11 +488,27 @@ impl VoicePool {
             } else {
                 g.phase_inc
             };
-            let o1 = oscillator(&src, g.phase, g.levels, g.analog_at, brightness, picture);
+            let o1 = oscillator(
+                &src,
+                g.phase,
+                g.levels,
+                g.lens,
+                g.analog_at,
+                brightness,
+                picture,
+            );
             g.phase = wrap(g.phase + inc1);
             let (sl, sr) = if unison {
                 let inc2 = (g.phase_inc * detune_up).min(f32x4::splat(0.49));
-                let o2 = oscillator(&src, g.phase2, g.levels, g.analog_at, brightness, picture);
+                let o2 = oscillator(
+                    &src,
+                    g.phase2,
+                    g.levels,
+                    g.lens,
+                    g.analog_at,
+                    brightness,
+                    picture,
+                );
                 g.phase2 = wrap(g.phase2 + inc2);
                 // Two oscillators spread by Width; noise in both.
                 let (a, b) = (o1 + (white - o1) * noise, o2 + (white - o2) * noise);
@@ -533,16 +553,16 @@ fn sum(v: f32x4) -> f32 {
 #[cfg(test)]
 pub(super) mod tests {
     use super::*;
-    use crate::wavetable::CYCLE;
 
     #[test]
     fn the_analog_table_pairs_the_sine_with_the_sawtooth() {
         let saw = MipTable::saw();
         let t = analog_table(&saw);
         for level in [0, 5, 10] {
-            for i in [0, 512, 1000, CYCLE] {
-                let at = 2 * (level * wavetable::STRIDE + i);
-                let x = (i % CYCLE) as f32 / CYCLE as f32 * std::f32::consts::TAU;
+            let len = wavetable::cycle_len(level);
+            for i in [0, len / 4, len / 2 + 3, len] {
+                let at = 2 * (wavetable::level_start(level) + i);
+                let x = (i % len) as f32 / len as f32 * std::f32::consts::TAU;
                 assert!((t[at] - x.sin()).abs() < 1e-6);
                 assert_eq!(t[at + 1], saw.frame(level, 0)[i]);
             }
