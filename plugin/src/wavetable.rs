@@ -4,7 +4,7 @@
 //!
 //! Built off the audio thread (realfft: one forward transform per frame, one inverse per frame and
 //! level); the engine only reads. Level `k` keeps harmonics `1..=MAX_HARMONIC >> k` in a cycle of
-//! [`cycle_len`]`(k)` samples (plus a guard point for interpolation): 32 samples per period of its
+//! [`cycle_len`]`(k)` samples (plus a guard point for interpolation): 64 samples per period of its
 //! highest harmonic, so a level is as long as its harmonics need and no longer (2048 samples for
 //! the widest levels, halving with each octave down to 256). Levels that would hold the same
 //! harmonics (a picture's wave has at most a few hundred) are stored once.
@@ -25,9 +25,11 @@ pub const CYCLE: usize = 2048;
 pub const LEVELS: usize = 11;
 const MAX_HARMONIC: usize = CYCLE / 2;
 /// Samples per period of a level's highest harmonic, at least: linear interpolation then leaves
-/// its images far down (a sawtooth at C8 folds nothing above -84 dB, a rich picture's wave
-/// nothing above -78 dB; with all levels 2048 long, -100 and -97).
-const OVERSAMPLING: usize = 32;
+/// its images far down. A rich picture's wave folds nothing above -66 dB from E5 up (-78 dB at
+/// C8; a sawtooth -84 dB); below E5, where every level is 2048 long as before, the same as
+/// before (down to -43 dB at C3: 16 samples per period of a 128th harmonic). With 32, E5 to
+/// E7 folded at -55 dB.
+const OVERSAMPLING: usize = 64;
 /// The shortest cycle a level has (the top octaves' few harmonics would fold at about -70 dB
 /// from 128 samples).
 const MIN_CYCLE: usize = 256;
@@ -292,12 +294,12 @@ mod tests {
         let lens: Vec<usize> = (0..LEVELS).map(cycle_len).collect();
         assert_eq!(
             lens,
-            [2048, 2048, 2048, 2048, 2048, 1024, 512, 256, 256, 256, 256]
+            [2048, 2048, 2048, 2048, 2048, 2048, 1024, 512, 256, 256, 256]
         );
         assert_eq!(level_start(2), 2 * 2049);
-        // Each level has 32 samples or more for each period of its highest harmonic.
+        // Each level has 64 samples or more for each period of its highest harmonic.
         for (level, &len) in lens.iter().enumerate() {
-            assert!(len >= OVERSAMPLING * (MAX_HARMONIC >> level).min(len / OVERSAMPLING));
+            assert!(len == CYCLE || len >= OVERSAMPLING * (MAX_HARMONIC >> level));
             assert!(len >= (MAX_HARMONIC >> level) * 2, "every harmonic fits");
         }
         // A picture's wave as the composer makes it: 64 rows of 128 points (a 256-sample cycle,
@@ -309,15 +311,15 @@ mod tests {
         assert_eq!(t.offset(0, 5), t.offset(3, 5));
         assert_ne!(t.offset(3, 5), t.offset(4, 5));
         assert_eq!(t.frame(0, 9), t.frame(3, 9));
-        let per_frame: usize = 2048 + 2048 + 1024 + 512 + 4 * 256 + 8;
+        let per_frame: usize = 3 * 2048 + 1024 + 512 + 3 * 256 + 8;
         assert_eq!(t.bytes(), 64 * per_frame * 2 * 4);
-        assert!(t.bytes() < 3_500_000, "{} bytes", t.bytes());
+        assert!(t.bytes() < 4_500_000, "{} bytes", t.bytes());
         // The pairs stay in step at a level of another length.
-        let at = 2 * (t.offset(6, 7) + 100);
+        let at = 2 * (t.offset(7, 7) + 100);
         assert_eq!(
             (t.data()[at], t.data()[at + 1]),
-            (t.frame(6, 7)[100], t.frame(6, 8)[100])
+            (t.frame(7, 7)[100], t.frame(7, 8)[100])
         );
-        assert_eq!(t.frame(6, 7)[512], t.frame(6, 7)[0], "guard point");
+        assert_eq!(t.frame(7, 7)[512], t.frame(7, 7)[0], "guard point");
     }
 }
