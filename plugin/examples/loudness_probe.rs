@@ -8,55 +8,15 @@
 use std::time::Instant;
 
 use pixelody::compose::{compose, Settings, Style};
-use pixelody::engine::{render_offline, Engine, EngineParams, OfflineRender, TransportState};
+use pixelody::engine::{render_offline, EngineParams, OfflineRender};
+use pixelody::pipeline::loudness;
 use pixelody::score::Score;
 
 const BPM: f64 = 120.0;
 
-/// Mean square (dB, after a 120 Hz high-pass, both channels) of `beats` from `from`, rendered at
-/// `rate` from `preroll` beats before (so what rings into the span is heard).
+/// The library's measure (`pipeline::loudness::mean_square_db`), silence as -120 dB.
 fn mean_square_db(score: &Score, rate: f32, from: f64, beats: f64, preroll: f64) -> f32 {
-    let params = EngineParams {
-        gain_db: 0.0,
-        ..EngineParams::with_patch(&score.patch)
-    };
-    let mut engine = Engine::new(rate);
-    engine.reset(&params);
-    engine.swap_score(Box::new(score.clone()));
-    let per_beat = 60.0 / BPM * f64::from(rate);
-    let start = ((from - preroll).max(0.0) * per_beat) as usize;
-    let (measured, end) = (
-        (from * per_beat) as usize,
-        ((from + beats) * per_beat) as usize,
-    );
-    let block = 1024;
-    let (mut l, mut r) = (vec![0.0f32; block], vec![0.0f32; block]);
-    let a = (-std::f32::consts::TAU * 120.0 / rate).exp();
-    let mut state = [(0.0f32, 0.0f32); 2];
-    let (mut sum, mut count) = (0.0f64, 0usize);
-    let mut pos = start;
-    while pos < end {
-        let n = block.min(end - pos);
-        let t = TransportState {
-            playing: true,
-            tempo_bpm: Some(BPM),
-            pos_beats: Some(pos as f64 / per_beat),
-            beats_per_bar: None,
-        };
-        engine.process(&t, &params, &mut l[..n], &mut r[..n]);
-        for (c, x) in [&l[..n], &r[..n]].into_iter().enumerate() {
-            for (i, &v) in x.iter().enumerate() {
-                let y = a * (state[c].1 + v - state[c].0);
-                state[c] = (v, y);
-                if pos + i >= measured {
-                    sum += f64::from(y * y);
-                    count += 1;
-                }
-            }
-        }
-        pos += n;
-    }
-    (10.0 * (sum / count.max(1) as f64).max(1e-12).log10()) as f32
+    loudness::mean_square_db(score, rate, from, beats, preroll).unwrap_or(-120.0)
 }
 
 /// Integrated loudness of 4 bars at 48 kHz, as the music report measures it.

@@ -95,24 +95,31 @@ impl MipTable {
         // The most harmonics any frame has: levels that keep at least as many are the same.
         let richest = spectra.iter().map(Vec::len).max().unwrap_or(0).max(1);
         let mut planner = RealFftPlanner::<f32>::new();
+        // Which levels are made (the others share the one before), and so the table's size,
+        // allocated once: a growing vector would hold up to three times the table while it
+        // moves.
+        let shape = |level: usize| (cycle_len(level), (MAX_HARMONIC >> level).min(richest));
+        let made: Vec<usize> = (0..LEVELS)
+            .filter(|&l| l == 0 || shape(l) != shape(l - 1))
+            .collect();
+        let pairs: usize = made.iter().map(|&l| frames * (cycle_len(l) + 1)).sum();
+        let mut data = vec![0.0f32; 2 * pairs];
         let mut starts = [0u32; LEVELS];
-        let mut data = Vec::new();
-        let mut made: Option<(usize, usize)> = None;
+        let mut start = 0;
         for level in 0..LEVELS {
-            let (len, top) = (cycle_len(level), (MAX_HARMONIC >> level).min(richest));
-            if made == Some((len, top)) {
+            if !made.contains(&level) {
                 starts[level] = starts[level - 1];
                 continue;
             }
-            made = Some((len, top));
-            starts[level] = (data.len() / 2) as u32;
+            let (len, top) = shape(level);
+            starts[level] = start as u32;
             let stride = len + 1;
             let inverse = planner.plan_fft_inverse(len);
             let mut bins = inverse.make_input_vec();
             let mut cycle = inverse.make_output_vec();
             let mut scratch = inverse.make_scratch_vec();
-            // A level at a time (its frames side by side), then stored as pairs.
-            let mut level_frames = vec![0.0f32; frames * stride];
+            // Pairs: frame f's sample i, then frame f + 1's (the last frame's own).
+            let pairs = &mut data[2 * start..2 * (start + frames * stride)];
             for (f, spectrum) in spectra.iter().enumerate() {
                 bins.fill(Complex::new(0.0, 0.0));
                 for (h, c) in spectrum.iter().enumerate().take(top.min(len / 2)) {
@@ -131,21 +138,19 @@ impl MipTable {
                 } else {
                     1.0
                 };
-                let out = &mut level_frames[f * stride..(f + 1) * stride];
-                for (o, x) in out.iter_mut().zip(&cycle) {
-                    *o = x * scale;
-                }
-                out[len] = out[0];
-            }
-            // Pairs: frame f's sample i, then frame f + 1's (the last frame's own).
-            data.reserve(2 * frames * stride);
-            for f in 0..frames {
-                let (at, next) = (f * stride, (f + 1).min(frames - 1) * stride);
-                for i in 0..stride {
-                    data.push(level_frames[at + i]);
-                    data.push(level_frames[next + i]);
+                // The guard point repeats the first sample.
+                let samples = cycle.iter().chain(&cycle[..1]).map(|x| x * scale);
+                for (i, x) in samples.enumerate() {
+                    pairs[2 * (f * stride + i)] = x;
+                    if f > 0 {
+                        pairs[2 * ((f - 1) * stride + i) + 1] = x;
+                    }
+                    if f + 1 == frames {
+                        pairs[2 * (f * stride + i) + 1] = x;
+                    }
                 }
             }
+            start += frames * stride;
         }
         MipTable {
             frames,

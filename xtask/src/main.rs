@@ -149,53 +149,97 @@ fn python_env() -> Result<PathBuf> {
 }
 
 fn test() -> Result<()> {
+    // Each stage's wall time, printed at the end (and when a stage fails), so the slow ones are
+    // the first looked at.
+    let mut times: Vec<(&str, std::time::Duration)> = Vec::new();
+    let result = test_stages(&mut times);
+    let total: std::time::Duration = times.iter().map(|(_, d)| *d).sum();
+    let stages: Vec<String> = times
+        .iter()
+        .map(|(name, d)| format!("{name} {} s", d.as_secs()))
+        .collect();
+    println!(
+        "xtask test stage times: {} (total {} s)",
+        stages.join(", "),
+        total.as_secs()
+    );
+    result
+}
+
+/// Runs `f` as the stage `name`, adding its time to `times`.
+fn stage<T>(
+    times: &mut Vec<(&'static str, std::time::Duration)>,
+    name: &'static str,
+    f: impl FnOnce() -> Result<T>,
+) -> Result<T> {
+    let start = std::time::Instant::now();
+    let result = f();
+    times.push((name, start.elapsed()));
+    result
+}
+
+fn test_stages(times: &mut Vec<(&'static str, std::time::Duration)>) -> Result<()> {
     // The code standards are part of the test, and checked first so a slip fails in seconds:
     // formatted, the vendored crates exactly their releases plus their patches, and clippy-clean
-    // with warnings denied.
-    run(cargo().args(["fmt", "--all", "--", "--check"]))?;
-    vendor_check()?;
-    run(cargo().args([
-        "clippy",
-        "--all-targets",
-        "--workspace",
-        "--features",
-        "pixelody/gallery",
-        "--",
-        "-D",
-        "warnings",
-    ]))?;
+    // with warnings denied (in the `ci` profile, so its build scripts and procedural macros are
+    // the ones the build below uses).
+    stage(times, "fmt", || {
+        run(cargo().args(["fmt", "--all", "--", "--check"]))
+    })?;
+    stage(times, "vendor check", vendor_check)?;
+    stage(times, "clippy", || {
+        run(cargo().args([
+            "clippy",
+            "--profile",
+            PROFILE,
+            "--all-targets",
+            "--workspace",
+            "--features",
+            "pixelody/gallery",
+            "--",
+            "-D",
+            "warnings",
+        ]))
+    })?;
     // Everything is built once, in the `ci` profile (see Cargo.toml): first the plugin library with
     // nice-plug's allocation guard, kept aside for the real-time test; then the bundles, the CLI
     // and every test, which share all the dependencies with it.
-    run(cargo().args([
-        "build",
-        "--profile",
-        PROFILE,
-        "-p",
-        "pixelody",
-        "--lib",
-        "--features",
-        "assert_process_allocs",
-    ]))?;
+    stage(times, "guarded build", || {
+        run(cargo().args([
+            "build",
+            "--profile",
+            PROFILE,
+            "-p",
+            "pixelody",
+            "--lib",
+            "--features",
+            "assert_process_allocs",
+        ]))
+    })?;
     let built = target_dir().join(PROFILE);
     let guarded = target_dir().join("alloc-check");
     std::fs::create_dir_all(&guarded).map_err(|e| e.to_string())?;
     std::fs::copy(built.join("libpixelody.so"), guarded.join("libpixelody.so"))
         .map_err(|e| format!("keeping the guarded library: {e}"))?;
-    bundle(&["--profile", PROFILE])?;
+    stage(times, "bundles", || bundle(&["--profile", PROFILE]))?;
     let cli = built.join("pixelody");
-    run(cargo()
-        .env("PIXELODY_CLI", &cli)
-        .args(["test", "--profile", PROFILE, "--workspace"]))?;
-    let python = python_env()?;
+    stage(times, "Rust tests (build and run)", || {
+        run(cargo()
+            .env("PIXELODY_CLI", &cli)
+            .args(["test", "--profile", PROFILE, "--workspace"]))
+    })?;
+    let python = stage(times, "Python venv", python_env)?;
     // The VST3 plug-in in DawDreamer (offline renders, the editor) and in Ardour, a real DAW.
-    run(Command::new(python).env("PIXELODY_CLI", &cli).args([
-        "-m",
-        "pytest",
-        "-q",
-        "tests/vst3",
-        "tests/ardour",
-    ]))?;
+    for (name, suite) in [
+        ("VST3 tests", "tests/vst3"),
+        ("Ardour tests", "tests/ardour"),
+    ] {
+        stage(times, name, || {
+            run(Command::new(&python)
+                .env("PIXELODY_CLI", &cli)
+                .args(["-m", "pytest", "-q", suite]))
+        })?;
+    }
     Ok(())
 }
 

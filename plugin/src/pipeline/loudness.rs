@@ -9,7 +9,7 @@
 //! the cost); the first two bars, or the busiest bar alone, by up to 2.5 dB, which widens the
 //! spread across pictures by 1 to 2 LU, so a whole four bars are still rendered.
 
-use crate::engine::{render_offline, EngineParams, OfflineRender};
+use crate::engine::{Engine, EngineParams, TransportState};
 use crate::score::Score;
 
 /// The mean square (dB) a score is brought to at 0 dB Output Gain.
@@ -17,51 +17,83 @@ const TARGET_DB: f32 = -15.0;
 /// The most a level moves a score: a near-silent picture stays quiet rather than turned into
 /// noise.
 const MAX_TRIM_DB: f32 = 12.0;
+/// The rate and tempo the score is measured at.
+const RATE: f32 = 8_000.0;
+const BPM: f64 = 120.0;
 
 /// The gain in dB that brings `score` to the target (0 for a silent one).
 pub fn trim(score: &Score) -> f32 {
-    let sample_rate = 8_000.0;
-    let bpm = 120.0;
     let beats = score.length_beats.min(4.0 * score.meter.bar_beats());
-    let samples = (beats * 60.0 / bpm * f64::from(sample_rate)) as usize;
-    if samples == 0 {
+    if beats * 60.0 / BPM * f64::from(RATE) < 1.0 {
         return 0.0;
     }
+    match mean_square_db(score, RATE, 0.0, beats, 0.0) {
+        Some(db) => (TARGET_DB - db).clamp(-MAX_TRIM_DB, MAX_TRIM_DB),
+        None => 0.0,
+    }
+}
+
+/// The mean square (dB, both channels, after a one-pole 120 Hz high-pass) of `beats` of `score`
+/// from beat `from`, rendered at `rate` and 120 BPM with the score's own timbre and space at 0 dB
+/// Output Gain, starting `preroll` beats earlier so what rings into the span is heard; `None`
+/// for silence. Measured block by block: nothing but the engine is held.
+pub fn mean_square_db(
+    score: &Score,
+    rate: f32,
+    from: f64,
+    beats: f64,
+    preroll: f64,
+) -> Option<f32> {
     let params = EngineParams {
         gain_db: 0.0,
         ..EngineParams::with_patch(&score.patch)
     };
-    let job = OfflineRender {
-        sample_rate,
-        bpm,
-        samples,
-        block_size: 1024,
-    };
-    let (l, r) = render_offline(score, &params, &job);
-    // A one-pole high-pass at 120 Hz per channel.
-    let a = (-std::f32::consts::TAU * 120.0 / sample_rate).exp();
-    let mut sum = 0.0f64;
-    for x in [&l, &r] {
-        let (mut prev_in, mut prev_out) = (0.0f32, 0.0f32);
-        for &v in x.iter() {
-            let y = a * (prev_out + v - prev_in);
-            prev_in = v;
-            prev_out = y;
-            sum += f64::from(y * y);
+    let mut engine = Engine::new(rate);
+    engine.reset(&params);
+    engine.swap_score(Box::new(score.clone()));
+    let per_beat = 60.0 / BPM * f64::from(engine.sample_rate());
+    let start = ((from - preroll).max(0.0) * per_beat) as usize;
+    let (measured, end) = (
+        (from * per_beat) as usize,
+        ((from + beats) * per_beat) as usize,
+    );
+    const BLOCK: usize = 1024;
+    let (mut l, mut r) = ([0.0f32; BLOCK], [0.0f32; BLOCK]);
+    let a = (-std::f32::consts::TAU * 120.0 / engine.sample_rate()).exp();
+    // Each channel's high-pass: its last input and output.
+    let mut state = [(0.0f32, 0.0f32); 2];
+    let (mut sum, mut count) = (0.0f64, 0usize);
+    let mut pos = start;
+    while pos < end {
+        let n = BLOCK.min(end - pos);
+        let transport = TransportState {
+            playing: true,
+            tempo_bpm: Some(BPM),
+            pos_beats: Some(pos as f64 / per_beat),
+            beats_per_bar: None,
+        };
+        engine.process(&transport, &params, &mut l[..n], &mut r[..n]);
+        for (x, (prev_in, prev_out)) in [&l[..n], &r[..n]].into_iter().zip(&mut state) {
+            for (i, &v) in x.iter().enumerate() {
+                let y = a * (*prev_out + v - *prev_in);
+                (*prev_in, *prev_out) = (v, y);
+                if pos + i >= measured {
+                    sum += f64::from(y * y);
+                    count += 1;
+                }
+            }
         }
+        pos += n;
     }
-    let ms = sum / (2 * samples) as f64;
-    if ms < 1e-12 {
-        return 0.0;
-    }
-    let db = 10.0 * ms.log10() as f32;
-    (TARGET_DB - db).clamp(-MAX_TRIM_DB, MAX_TRIM_DB)
+    let ms = sum / count.max(1) as f64;
+    (ms >= 1e-12).then(|| 10.0 * ms.log10() as f32)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::compose::Settings;
+    use crate::engine::{render_offline, OfflineRender};
     use crate::pipeline::compose_sections;
 
     #[test]
