@@ -123,6 +123,22 @@ def test_the_editor_shows_the_picture_in_its_colours(screen):
     assert share_near(shot, others, distance=6) <= 0.25
 
 
+# The score's patch fields and the timbre parameters' ids (the parameter table, score::TIMBRE).
+TIMBRE_IDS = {"attack_ms": "attack", "release_ms": "release", "cutoff_hz": "cutoff", "brightness": "bright", "width": "width"}
+
+
+def read_wav(path):
+    """Reads the CLI's stereo 32-bit float WAV as a (2, n) array."""
+    data = Path(path).read_bytes()
+    i = 12
+    while i < len(data):
+        chunk, size = data[i : i + 4], int.from_bytes(data[i + 4 : i + 8], "little")
+        if chunk == b"data":
+            return np.frombuffer(data[i + 8 : i + 8 + size], dtype="<f4").reshape(-1, 2).T
+        i += 8 + size + (size & 1)
+    raise ValueError(f"{path}: no data chunk")
+
+
 def make_png(path, w=48, h=32):
     """A blue-to-red diagonal picture, written as PNG by ImageMagick from raw pixels."""
     yy, xx = np.mgrid[0:h, 0:w]
@@ -164,6 +180,25 @@ def test_dropping_a_picture_plays_it_and_proposes_its_timbre(screen, tmp_path):
     patch, params = expected["patch"], state["params"]
     for field, param in [("cutoff_hz", "cutoff"), ("attack_ms", "attack"), ("brightness", "bright"), ("width", "width")]:
         assert params[param]["f32"] == pytest.approx(patch[field], rel=1e-3, abs=1e-4), param
+    # ... exactly: every timbre value the plug-in holds is the one the command line plays, and
+    # what the plug-in plays from the top is the command line's render, sample for sample.
+    for field, value in patch.items():
+        param = TIMBRE_IDS.get(field)
+        if param is not None:
+            assert params[param]["f32"] == value, field
+    subprocess.run([CLI, "render", png, "-o", tmp_path / "loop.wav", "--tail", "0"], check=True, capture_output=True)
+    reference = read_wav(tmp_path / "loop.wav")
+    n = reference.shape[1]
+    engine.render(n / SR + 0.05)
+    np.testing.assert_array_equal(engine.get_audio()[:, :n], reference)
+    # So does the project saved and reopened in a fresh instance.
+    saved = tmp_path / "dropped.state"
+    synth.save_state(str(saved))
+    engine2, synth2 = new_synth()
+    synth2.load_state(str(saved))
+    engine2.render(0.1)
+    engine2.render(n / SR + 0.05)
+    np.testing.assert_array_equal(engine2.get_audio()[:, :n], reference)
 
 
 def test_a_dropped_text_file_is_refused_visibly_and_the_music_stays(screen, tmp_path):

@@ -304,7 +304,9 @@ pub fn proposed_patch(
     if settings.mode == Mode::Compose {
         style(features, settings).shape(&mut patch);
     }
-    patch.clamped()
+    // As the plug-in's parameters will hold it: the plug-in after a drop and the command line
+    // play the very same values.
+    patch.held()
 }
 
 /// How a picture is named in its score and in the editor: "sunset.jpg (4000 x 3000)".

@@ -205,7 +205,9 @@ impl App {
     }
 
     /// Sends a picture's proposed timbre to the timbre parameters through the host's gesture
-    /// path (begin, set, end), so the DAW records it and can undo it.
+    /// path (begin, set, end), so the DAW records it and can undo it. Each goes as the
+    /// normalised value the parameter holds exactly the score's value for (the patch is held,
+    /// `Patch::held`), so the plug-in plays what `pixelody render` of the picture plays.
     fn apply_patch(&self, patch: &Patch) {
         let Some(gui) = &self.gui else { return };
         let setter = gui.param_setter();
@@ -213,7 +215,7 @@ impl App {
         for (t, param) in p.timbre() {
             let value = (t.get)(patch);
             if value.is_finite() {
-                controls::set_with_gesture(&setter, param, value);
+                controls::set_normalized_with_gesture(&setter, param, t.normalized_for(value));
             }
         }
     }

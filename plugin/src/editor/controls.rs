@@ -17,6 +17,13 @@ pub fn set_with_gesture<P: Param>(setter: &ParamSetter, param: &P, value: P::Pla
     setter.end_set_parameter(param);
 }
 
+/// [`set_with_gesture`] with the normalised value the host is to hand back.
+pub fn set_normalized_with_gesture<P: Param>(setter: &ParamSetter, param: &P, normalized: f32) {
+    setter.begin_set_parameter(param);
+    setter.set_parameter_normalized(param, normalized);
+    setter.end_set_parameter(param);
+}
+
 /// A dropdown for an enum parameter, through the gesture path, with the parameter's tooltip.
 fn choice<T: Enum + PartialEq + Copy + 'static>(
     ui: &mut Ui,

@@ -11,7 +11,7 @@ use super::handover::ScoreSlot;
 use super::recovery::Notices;
 use crate::compose::{self, Scale, Settings, Style};
 use crate::engine::{EngineParams, SwapAt, DEFAULT_BPM};
-use crate::score::{Part, Patch, Signature, Taper, TimbreParam, ValueText, TIMBRE};
+use crate::score::{Part, Patch, Signature, TimbreParam, ValueText, TIMBRE};
 
 /// A parameter callback that asks for the score to be recomposed. Callbacks may run on the audio
 /// thread, so it only raises a flag; `process` turns the flag into a background task.
@@ -30,18 +30,7 @@ fn percent(name: &str, default: f32) -> FloatParam {
 
 /// A timbre parameter as the table (`score::TIMBRE`) describes it.
 fn timbre_param(t: &TimbreParam) -> FloatParam {
-    let range = match t.taper {
-        Taper::Linear => FloatRange::Linear {
-            min: t.min,
-            max: t.max,
-        },
-        Taper::Skewed(exponent) => FloatRange::Skewed {
-            min: t.min,
-            max: t.max,
-            factor: FloatRange::skew_factor(exponent),
-        },
-    };
-    let param = FloatParam::new(t.name, t.default, range);
+    let param = FloatParam::new(t.name, t.default, t.range());
     let param = match t.step {
         Some(step) => param.with_step_size(step),
         None => param,
@@ -946,6 +935,35 @@ mod tests {
         }
         // The engine gets exactly what the parameters say, field by field.
         assert_eq!(p.engine_params().timbre, Patch::default());
+    }
+
+    #[test]
+    fn a_held_value_is_what_the_parameter_holds_when_set_to_it_through_a_host() {
+        // A picture's proposed patch is held (issue 32): the plug-in's parameters, set to it
+        // through normalised values as every host hands them over, hold it exactly.
+        let p = params();
+        for (t, param) in p.timbre() {
+            for k in 0..=4_000 {
+                let raw = t.min + (t.max - t.min) * (k as f32 / 4_000.0).powf(1.7);
+                let held = t.held(raw);
+                let set = param.preview_plain(param.preview_normalized(raw));
+                assert_eq!(set.to_bits(), held.to_bits(), "{}: {raw}", t.id);
+                let again = param.preview_plain(t.normalized_for(held));
+                assert_eq!(again.to_bits(), held.to_bits(), "{}: {raw}", t.id);
+            }
+        }
+        // Composed scores carry held patches: the command line plays what the plug-in will.
+        let score = crate::pipeline::picture_to_score(
+            crate::plugin::EXAMPLE_PICTURE,
+            "example.png",
+            &crate::compose::Settings::default(),
+        )
+        .unwrap();
+        for (t, param) in p.timbre() {
+            let v = (t.get)(&score.patch);
+            let set = param.preview_plain(t.normalized_for(v));
+            assert_eq!(set.to_bits(), v.to_bits(), "{}", t.id);
+        }
     }
 
     /// Saved projects and host automation name parameters by id: the grouping must never

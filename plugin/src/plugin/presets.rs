@@ -233,9 +233,10 @@ fn targets_with<'a>(
 ) -> Vec<(Knob<'a>, f32)> {
     let picture = |id: &str| -> Option<f32> {
         let patch = proposed.as_ref()?;
-        let (row, param) = p.timbre().find(|(t, _)| t.id == id)?;
+        let (row, _) = p.timbre().find(|(t, _)| t.id == id)?;
         let value = (row.get)(patch);
-        value.is_finite().then(|| param.preview_normalized(value))
+        // Exactly the picture's value, as a drop sets it (see `TimbreParam::normalized_for`).
+        value.is_finite().then(|| row.normalized_for(value))
     };
     knobs(p)
         .into_iter()

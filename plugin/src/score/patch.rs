@@ -552,6 +552,66 @@ impl Patch {
         }
         p
     }
+
+    /// This patch as the plug-in's timbre parameters hold it once the editor sets them to it
+    /// (each value through its parameter's normalised form and back): what a dropped picture
+    /// plays in the plug-in, and so what the command line plays too (issue 32).
+    pub fn held(&self) -> Patch {
+        let mut p = self.clamped();
+        for t in &TIMBRE {
+            let v = t.held((t.get)(&p));
+            (t.set)(&mut p, v);
+        }
+        p
+    }
+}
+
+impl TimbreParam {
+    /// The parameter's range as nice-plug knows it.
+    pub fn range(&self) -> nice_plug::prelude::FloatRange {
+        use nice_plug::prelude::FloatRange;
+        match self.taper {
+            Taper::Linear => FloatRange::Linear {
+                min: self.min,
+                max: self.max,
+            },
+            Taper::Skewed(exponent) => FloatRange::Skewed {
+                min: self.min,
+                max: self.max,
+                factor: FloatRange::skew_factor(exponent),
+            },
+        }
+    }
+
+    /// The value the parameter takes for the normalised value `normalized` (snapped to its
+    /// step), as nice-plug's `FloatParam::preview_plain` computes it.
+    fn plain(&self, normalized: f32) -> f32 {
+        let range = self.range();
+        let plain = range.unnormalize(normalized);
+        match self.step {
+            Some(step) => range.snap_to_step(plain, step),
+            None => plain,
+        }
+    }
+
+    /// The value this parameter holds once set to `value` (through its normalised form, as a
+    /// host hands it over). Not always a value it holds again when set to it the same way
+    /// (normalising and back can drift by an ulp): set it with [`TimbreParam::normalized_for`].
+    pub fn held(&self, value: f32) -> f32 {
+        self.plain(self.range().normalize(value))
+    }
+
+    /// The normalised value for which the parameter holds exactly `held` (a value from
+    /// [`TimbreParam::held`]): found within a few ulps of the plain normalisation, which itself
+    /// may land an ulp or two beside it.
+    pub fn normalized_for(&self, held: f32) -> f32 {
+        let guess = self.range().normalize(held);
+        (0..=32u32)
+            .flat_map(|k| [k as i32, -(k as i32)])
+            .map(|d| f32::from_bits(guess.to_bits().wrapping_add_signed(d)))
+            .find(|n| (0.0..=1.0).contains(n) && self.plain(*n).to_bits() == held.to_bits())
+            .unwrap_or(guess)
+    }
 }
 
 #[cfg(test)]
