@@ -118,7 +118,7 @@ fn main() {
         let after: Vec<f32> = loudness
             .iter()
             .zip(&readings)
-            .map(|(l, r)| l + (-15.0 - r[k]).clamp(-12.0, 12.0))
+            .map(|(l, r)| l + (-15.0f32 - r[k]).clamp(-12.0, 12.0))
             .collect();
         let moved: Vec<f32> = readings.iter().map(|r| r[k] - r[0]).collect();
         let span = |v: &[f32]| {

@@ -75,6 +75,11 @@ pub struct Engine {
     /// The sound's settings as they are now, gliding towards the parameters.
     now: Smoothed,
     smoothing_coeff: f32,
+    /// Whether the last block was silent (every sample below [`SILENT_PEAK`]): with no voice
+    /// sounding either, the next block starts with the sound settled on the parameters instead
+    /// of gliding to them (a picture's sound that arrived while the host was not processing is
+    /// in place from the first note).
+    silent: bool,
     needs_seek: bool,
     /// A score waiting for its boundary, and the host beat of that boundary once known.
     pending: Option<Box<Score>>,
@@ -86,6 +91,9 @@ pub struct Engine {
     fading: Option<Box<Score>>,
     fade_left: u32,
 }
+
+/// A block whose every sample stays below this (-120 dB) is silent.
+const SILENT_PEAK: f32 = 1e-6;
 
 impl Engine {
     /// Allocates everything `process` will ever touch.
@@ -110,6 +118,7 @@ impl Engine {
             free_beat: 0.0,
             now: Smoothed::at(&defaults, FxParams::DRY, 1.0),
             smoothing_coeff: 1.0 - (-1.0 / (SMOOTHING_SECONDS * sample_rate)).exp(),
+            silent: true,
             needs_seek: true,
             pending: None,
             swap_beat: None,
@@ -301,6 +310,42 @@ impl Engine {
     /// the block starts on the host's timeline, then renders from note onset to note onset (and
     /// to a queued score's swap), starting each note on its sample.
     pub fn process(
+        &mut self,
+        transport: &TransportState,
+        params: &EngineParams,
+        left: &mut [f32],
+        right: &mut [f32],
+    ) {
+        let n = left.len().min(right.len());
+        // Nothing sounds: settle on the parameters (no glide is heard when there is nothing to
+        // hear, and what starts next starts as the parameters say).
+        if self.silent && self.voices.active() == 0 && self.drums.active() == 0 {
+            self.settle(params);
+        }
+        self.process_block(transport, params, &mut left[..n], &mut right[..n]);
+        self.silent = left[..n]
+            .iter()
+            .chain(&right[..n])
+            .all(|x| x.abs() < SILENT_PEAK);
+    }
+
+    /// The sound's settings settled on `params` where they would glide (the loop's phase and a
+    /// piece's section sound kept).
+    fn settle(&mut self, params: &EngineParams) {
+        let settled = Smoothed::at(
+            params,
+            fx_target(params, self.last_tempo, self.sample_rate),
+            self.score.as_deref().map_or(1.0, score_level),
+        );
+        self.now = Smoothed {
+            loop_phase: self.now.loop_phase,
+            section_sound: self.now.section_sound,
+            ..settled
+        };
+    }
+
+    /// [`Engine::process`]'s block, once the sound is settled where nothing sounds.
+    fn process_block(
         &mut self,
         transport: &TransportState,
         params: &EngineParams,

@@ -921,3 +921,68 @@ fn the_effects_ring_on_after_stop_and_the_limiter_keeps_every_sample_under_the_c
     let after = &out[48_000 + 24_000..48_000 + 28_800];
     assert!(after.iter().any(|v| *v > 1e-3), "no tail");
 }
+
+/// `seconds` of `engine` at 120 BPM from beat `from` (playing) or stopped, in 256-sample blocks.
+fn blocks(engine: &mut Engine, p: &EngineParams, from: Option<f64>, seconds: f32) -> Vec<f32> {
+    let sr = engine.sample_rate();
+    let mut out = Vec::new();
+    for b in 0..(seconds * sr) as usize / 256 {
+        let (mut l, mut r) = (vec![0.0; 256], vec![0.0; 256]);
+        let t = TransportState {
+            playing: from.is_some(),
+            tempo_bpm: Some(120.0),
+            pos_beats: from.map(|f| f + (b * 256) as f64 * 2.0 / f64::from(sr)),
+            beats_per_bar: None,
+        };
+        engine.process(&t, p, &mut l, &mut r);
+        out.extend(l);
+    }
+    out
+}
+
+#[test]
+fn a_sound_changed_while_nothing_sounds_is_in_place_from_the_first_note() {
+    // A picture's sound reaching the parameters while the host does not process (stopped, or
+    // not running at all): when play starts, the notes sound as the parameters say, not gliding
+    // to it from the sound before (issue 32: the first 0.8 s glided).
+    let dry = |bright: f32, cutoff: f32| {
+        params().with_timbre(|t| {
+            t.brightness = bright;
+            t.cutoff_hz = cutoff;
+            t.reverb_mix = 0.0;
+            t.delay_mix = 0.0;
+        })
+    };
+    let (before, after) = (dry(0.0, 400.0), dry(1.0, 9_000.0));
+    let mut engine = engine_playing(48_000.0, &before, sparse_score());
+    blocks(&mut engine, &before, Some(0.0), 1.0);
+    blocks(&mut engine, &before, None, 1.0);
+    let heard = blocks(&mut engine, &after, Some(0.0), 1.0);
+    let fresh = blocks(
+        &mut engine_playing(48_000.0, &after, sparse_score()),
+        &after,
+        Some(0.0),
+        1.0,
+    );
+    assert!(fresh.iter().any(|x| x.abs() > 0.05));
+    let worst = heard
+        .iter()
+        .zip(&fresh)
+        .map(|(a, b)| (a - b).abs())
+        .fold(0.0f32, f32::max);
+    assert!(worst < 1e-4, "{worst}");
+    // While something sounds, a change still glides (no jump under a note).
+    let mut engine = engine_playing(48_000.0, &before, sparse_score());
+    blocks(&mut engine, &before, Some(0.0), 0.1);
+    let gliding = blocks(&mut engine, &after, Some(0.2), 0.2);
+    let jumped = blocks(
+        &mut engine_playing(48_000.0, &after, sparse_score()),
+        &after,
+        Some(0.2),
+        0.2,
+    );
+    assert!(gliding
+        .iter()
+        .zip(&jumped)
+        .any(|(a, b)| (a - b).abs() > 0.01));
+}
