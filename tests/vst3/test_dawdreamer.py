@@ -14,6 +14,7 @@ from pathlib import Path
 import dawdreamer as daw
 import numpy as np
 import pytest
+from wav_files import read_wav
 
 ROOT = Path(__file__).resolve().parents[2]
 TARGET = Path(os.environ.get("CARGO_TARGET_DIR", ROOT / "target"))
@@ -22,18 +23,6 @@ CLI = Path(os.environ.get("PIXELODY_CLI", TARGET / "release" / "pixelody"))
 EXAMPLE = ROOT / "plugin" / "assets" / "example.png"
 SR = 48000
 BLOCK = 512
-
-
-def read_wav(path):
-    """Reads the CLI's stereo 32-bit float WAV as a (2, n) array."""
-    data = Path(path).read_bytes()
-    i = 12
-    while i < len(data):
-        chunk, size = data[i : i + 4], int.from_bytes(data[i + 4 : i + 8], "little")
-        if chunk == b"data":
-            return np.frombuffer(data[i + 8 : i + 8 + size], dtype="<f4").reshape(-1, 2).T
-        i += 8 + size + (size & 1)
-    raise ValueError(f"{path}: no data chunk")
 
 
 def cli_render(tmp_path, bpm):

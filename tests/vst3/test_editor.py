@@ -25,6 +25,7 @@ import numpy as np
 import pytest
 
 import x11_helpers as xh
+from wav_files import read_wav
 
 ROOT = Path(__file__).resolve().parents[2]
 TARGET = Path(os.environ.get("CARGO_TARGET_DIR", ROOT / "target"))
@@ -125,18 +126,6 @@ def test_the_editor_shows_the_picture_in_its_colours(screen):
 
 # The score's patch fields and the timbre parameters' ids (the parameter table, score::TIMBRE).
 TIMBRE_IDS = {"attack_ms": "attack", "release_ms": "release", "cutoff_hz": "cutoff", "brightness": "bright", "width": "width"}
-
-
-def read_wav(path):
-    """Reads the CLI's stereo 32-bit float WAV as a (2, n) array."""
-    data = Path(path).read_bytes()
-    i = 12
-    while i < len(data):
-        chunk, size = data[i : i + 4], int.from_bytes(data[i + 4 : i + 8], "little")
-        if chunk == b"data":
-            return np.frombuffer(data[i + 8 : i + 8 + size], dtype="<f4").reshape(-1, 2).T
-        i += 8 + size + (size & 1)
-    raise ValueError(f"{path}: no data chunk")
 
 
 def make_png(path, w=48, h=32):
