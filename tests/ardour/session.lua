@@ -50,6 +50,16 @@ if env("PIXELODY_NEW") == "1" then
     true, info, nil, nil, 1, "Pixelody", ARDOUR.PresentationInfo.max_order,
     ARDOUR.TrackMode.Normal, true, false)
   assert(tracks:size() == 1, "no track")
+  -- Ardour connects a new track to the master bus from another thread: a session saved before
+  -- that happened reopened with the track unconnected and exported silence (seen in CI). Wait
+  -- for the connection (at most 5 s) so a saved session plays.
+  local out = tracks:front():output()
+  local connected = function() return out:audio(0):connected() and out:audio(1):connected() end
+  for _ = 1, 250 do
+    if connected() then break end
+    ARDOUR.LuaAPI.usleep(20000)
+  end
+  assert(connected(), "the track is not connected to the master bus")
 else
   s = load_session(dir, name)
   assert(s, "could not load the session")

@@ -122,8 +122,11 @@ def run_ardour(env, session, out, samples, tries=3, **extra):
         log += f"--- attempt {attempt + 1}, exit {p.returncode}\n{p.stdout}\n{p.stderr}\n"
         if "exported" in p.stdout and out.exists():
             audio = read_wav(out)
-            if len(audio) == samples:
+            if len(audio) == samples and np.isfinite(audio).all() and np.abs(audio).max() > 0:
                 return audio
+            # A silent or non-finite export is tried again, saying what it was (a session saved
+            # before Ardour connected its track exported silence; session.lua now waits for that).
+            log += f"--- attempt {attempt + 1}: {len(audio)} samples, finite {np.isfinite(audio).all()}, peak {np.nanmax(np.abs(audio)) if len(audio) else 0}\n"
     raise AssertionError(f"Ardour did not export {out.name}:\n{log}")
 
 
