@@ -84,3 +84,39 @@ pub fn engine_playing(
     engine.swap_score(Box::new(score));
     engine
 }
+
+/// A host for the editor's widgets in tests: a change sets the parameter at once, as a host
+/// that hands every change back would. (No state, no restarts: the widgets use neither.)
+pub struct InstantHost;
+
+impl nice_plug::prelude::GuiContextInner for InstantHost {
+    fn plugin_api(&self) -> nice_plug::prelude::PluginApi {
+        nice_plug::prelude::PluginApi::Clap
+    }
+
+    unsafe fn raw_begin_set_parameter(&self, _param: nice_plug::prelude::ParamPtr) {}
+
+    unsafe fn raw_set_parameter_normalized(
+        &self,
+        param: nice_plug::prelude::ParamPtr,
+        normalized: f32,
+    ) {
+        // SAFETY: the widgets pass pointers to parameters that outlive the call.
+        unsafe { param._internal_set_normalized_value(normalized) };
+    }
+
+    unsafe fn raw_end_set_parameter(&self, _param: nice_plug::prelude::ParamPtr) {}
+
+    fn get_state(&self) -> nice_plug::prelude::PluginState {
+        // (Never asked for by the widgets: an empty state.)
+        nice_plug::prelude::PluginState {
+            version: String::new(),
+            params: Default::default(),
+            fields: Default::default(),
+        }
+    }
+
+    fn set_state(&self, _state: nice_plug::prelude::PluginState) {}
+
+    fn request_restart(&self) {}
+}

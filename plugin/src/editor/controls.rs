@@ -58,6 +58,11 @@ fn switch(ui: &mut Ui, param: &BoolParam, setter: &ParamSetter) {
 /// `response` with the tooltip of the parameter named `name` (see `tooltips`); a control greyed
 /// out for the mode says which mode uses it.
 fn hint(response: egui::Response, name: &str) -> egui::Response {
+    #[cfg(test)]
+    tests::SEEN.with(|seen| {
+        seen.borrow_mut()
+            .push((name.to_string(), response.rect, response.enabled()))
+    });
     match super::tooltips::tooltip(name) {
         Some(text) => response
             .on_hover_text(text)
@@ -72,36 +77,57 @@ const LABEL_WIDTH: f32 = 112.0;
 
 /// A labelled row; the label carries the tooltip of the parameter it names.
 fn row(ui: &mut Ui, name: &str, add: impl FnOnce(&mut Ui)) {
-    hint(ui.label(name), name);
-    add(ui);
-    ui.end_row();
+    row_for(ui, true, name, add);
 }
 
-/// [`row`], greyed out (label and control) where the mode playing does not use it. (Only a
-/// greyed row goes through a child ui, which is a little taller: the mode's own rows keep the
-/// group's spacing.)
+/// [`row`], greyed out (label and control) where the mode playing does not use it.
 fn row_for(ui: &mut Ui, used: bool, name: &str, add: impl FnOnce(&mut Ui)) {
-    if used {
-        return row(ui, name, add);
-    }
-    hint(ui.add_enabled(false, egui::Label::new(name)), name);
-    ui.add_enabled_ui(false, add);
+    let height = ui.spacing().interact_size.y;
+    labelled(ui, used, name, height, add);
+}
+
+/// A row whose label is centred on a control `height` tall. (The grid gives each cell's ui the
+/// top of its row: label and control sit level only when both are laid out over one height.
+/// Each goes through a child ui, used or not, so a greyed row is as tall as the others.)
+fn labelled(ui: &mut Ui, used: bool, name: &str, height: f32, add: impl FnOnce(&mut Ui)) {
+    ui.add_enabled_ui(used, |ui| {
+        let size = egui::vec2(LABEL_WIDTH, height);
+        let layout = egui::Layout::left_to_right(egui::Align::Center);
+        ui.allocate_ui_with_layout(size, layout, |ui| hint(ui.label(name), name));
+    });
+    ui.add_enabled_ui(used, add);
     ui.end_row();
 }
 
 fn slider_for<P: Param>(ui: &mut Ui, used: bool, param: &P, setter: &ParamSetter) {
-    hint(
-        ui.add_enabled(used, egui::Label::new(param.name())),
-        param.name(),
-    );
-    let slider = ParamSlider::for_param(param, setter).with_width(150.0);
-    hint(ui.add_enabled(used, slider), param.name());
-    ui.end_row();
+    let height = slider_height(ui);
+    labelled(ui, used, param.name(), height, |ui| {
+        param_slider(ui, param, setter, 150.0);
+    });
 }
 
 fn slider<P: Param>(ui: &mut Ui, param: &P, setter: &ParamSetter) {
-    row(ui, param.name(), |ui| {
-        let response = ui.add(ParamSlider::for_param(param, setter).with_width(150.0));
+    slider_for(ui, true, param, setter);
+}
+
+/// The height nice-plug's slider takes: its bar's line with an item spacing above and below.
+fn slider_height(ui: &Ui) -> f32 {
+    let spacing = ui.spacing();
+    let bar = ui
+        .text_style_height(&egui::TextStyle::Body)
+        .max(spacing.interact_size.y * 0.8);
+    bar + 2.0 * spacing.item_spacing.y
+}
+
+/// nice-plug's slider, `width` wide, with its tooltip, in a space as tall as it is. (It lays itself
+/// out in a horizontal row that starts at the usual widget height and grows downwards: centred on
+/// that shorter guess, it hung below its label.)
+fn param_slider<P: Param>(ui: &mut Ui, param: &P, setter: &ParamSetter, width: f32) {
+    let size = egui::vec2(ui.available_width(), slider_height(ui));
+    // (From the top: the slider's row, started at the usual height, grows down to fill it.)
+    let layout = egui::Layout::left_to_right(egui::Align::Min);
+    ui.allocate_ui_with_layout(size, layout, |ui| {
+        let response = ui.add(ParamSlider::for_param(param, setter).with_width(width));
         hint(response, param.name());
     });
 }
@@ -193,12 +219,11 @@ pub fn controls(ui: &mut Ui, p: &PixelodyParams, setter: &ParamSetter) {
         ui.end_row();
         // On switch and Level, a part to a row.
         for (part, mix) in Part::ALL.iter().zip(p.mixes()) {
-            row(ui, part.name(), |ui| {
+            let height = slider_height(ui);
+            labelled(ui, true, part.name(), height, |ui| {
                 ui.horizontal(|ui| {
                     switch(ui, &mix.on, setter);
-                    let response =
-                        ui.add(ParamSlider::for_param(&mix.level, setter).with_width(122.0));
-                    hint(response, mix.level.name());
+                    param_slider(ui, &mix.level, setter, 122.0);
                 });
             });
         }
@@ -268,9 +293,106 @@ pub fn controls(ui: &mut Ui, p: &PixelodyParams, setter: &ParamSetter) {
 
 #[cfg(test)]
 mod tests {
-    use nice_plug::prelude::Params;
+    use std::cell::RefCell;
+
+    use nice_plug::prelude::*;
 
     use super::LABEL_WIDTH;
+    use crate::plugin::params::ModeChoice;
+
+    thread_local! {
+        /// The editor's own layout report: every labelled widget drawn, in order, with its
+        /// place and whether it takes input (a label, then its control).
+        pub static SEEN: RefCell<Vec<(String, egui::Rect, bool)>> = const { RefCell::new(Vec::new()) };
+    }
+
+    /// The controls panel drawn once in `mode`, as the editor draws it: what it showed.
+    fn panel_in(mode: ModeChoice) -> Vec<(String, egui::Rect, bool)> {
+        let params = crate::test_support::example_params();
+        let setter = ParamSetter::new(&crate::test_support::InstantHost);
+        super::set_with_gesture(&setter, &params.composing.mode, mode);
+        assert_eq!(params.composing.mode.value(), mode);
+        let ctx = egui::Context::default();
+        // (Two frames: egui lays out a new context's first frame without showing it.)
+        for _ in 0..3 {
+            SEEN.with(|seen| seen.borrow_mut().clear());
+            let _ = ctx.run_ui(egui::RawInput::default(), |ui| {
+                super::super::theme::style(ui.ctx());
+                egui::ScrollArea::vertical().show(ui, |ui| super::controls(ui, &params, &setter));
+            });
+        }
+        SEEN.with(|seen| seen.take())
+    }
+
+    #[test]
+    fn each_mode_greys_the_controls_only_another_mode_uses() {
+        let others: [(&str, ModeChoice); 9] = [
+            ("Style", ModeChoice::Compose),
+            ("Density", ModeChoice::Compose),
+            ("Variation", ModeChoice::Compose),
+            ("Swing", ModeChoice::Compose),
+            ("Humanise", ModeChoice::Compose),
+            ("Grid", ModeChoice::Scan),
+            ("Threshold", ModeChoice::Scan),
+            ("Invert", ModeChoice::Scan),
+            ("Snap to Scale", ModeChoice::Spectral),
+        ];
+        for mode in [ModeChoice::Compose, ModeChoice::Scan, ModeChoice::Spectral] {
+            let seen = panel_in(mode);
+            for (name, _, enabled) in &seen {
+                let wants = others
+                    .iter()
+                    .find(|(n, _)| n == name)
+                    .is_none_or(|(_, m)| *m == mode);
+                assert_eq!(*enabled, wants, "{name} in {mode:?}");
+            }
+            for (name, _) in others {
+                assert!(
+                    seen.iter().filter(|(n, ..)| n == name).count() >= 2,
+                    "{name}: its label and its control are drawn in {mode:?}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn every_group_s_labels_and_controls_start_at_one_x_and_sit_level() {
+        let seen = panel_in(ModeChoice::Compose);
+        // A row is its label, then its control (the Parts rows: the part's name, then On and
+        // Level, which start at the control column too).
+        let mut label_x = Vec::new();
+        let mut control_x = Vec::new();
+        let mut i = 0;
+        while i + 1 < seen.len() {
+            let (label, rect, _) = &seen[i];
+            let (control, next, _) = &seen[i + 1];
+            if control == label || control.starts_with(&format!("{label} ")) {
+                // Level with its control.
+                let (y, level) = (rect.center().y, next.center().y);
+                assert!(
+                    (y - level).abs() <= 1.0,
+                    "{label} at {y}, its control at {level}"
+                );
+                label_x.push((label.clone(), rect.min.x));
+                control_x.push((control.clone(), next.min.x));
+                i += 2;
+            } else {
+                i += 1;
+            }
+        }
+        assert!(control_x.len() >= 50, "{} rows: {seen:?}", control_x.len());
+        assert!(control_x.iter().any(|(name, _)| name == "Bass On"));
+        for (what, xs) in [("label", &label_x), ("control", &control_x)] {
+            let first = xs[0].1;
+            for (name, x) in xs {
+                assert!(
+                    (x - first).abs() < 0.5,
+                    "{name}'s {what} at {x}, not {first}"
+                );
+            }
+        }
+        assert!(control_x[0].1 - label_x[0].1 >= LABEL_WIDTH);
+    }
 
     #[test]
     fn every_label_fits_the_one_label_column() {

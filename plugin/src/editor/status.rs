@@ -181,3 +181,89 @@ mod became_tests {
         assert_eq!(became("a.png", &one), "a.png: D Dorian, 1 bar");
     }
 }
+
+#[cfg(test)]
+mod line_tests {
+    use super::*;
+
+    /// What `status_line` draws at the right of a top bar in a window `width` wide, after
+    /// `before` pixels of buttons, with the pointer resting at `pointer`: the right edge of its
+    /// rightmost text, and every text drawn.
+    fn drawn(
+        width: f32,
+        before: f32,
+        status: &LoadStatus,
+        pointer: Option<Pos2>,
+    ) -> (f32, Vec<String>) {
+        let ctx = egui::Context::default();
+        let mut drawn = (0.0f32, Vec::new());
+        // (Several frames, a second apart: egui lays out a new context's first frame without
+        // showing it, and shows a tooltip once the pointer has rested.)
+        for frame in 0..4 {
+            let input = egui::RawInput {
+                screen_rect: Some(Rect::from_min_size(Pos2::ZERO, Vec2::new(width, 640.0))),
+                time: Some(f64::from(frame)),
+                events: pointer
+                    .filter(|_| frame == 0)
+                    .map(|at| vec![egui::Event::PointerMoved(at)])
+                    .unwrap_or_default(),
+                ..Default::default()
+            };
+            let output = ctx.run_ui(input, |ui| {
+                super::super::theme::style(ui.ctx());
+                ui.horizontal(|ui| {
+                    ui.add_space(before);
+                    status_line(ui, status, None, &crate::test_support::example_score());
+                });
+            });
+            drawn = (0.0, Vec::new());
+            for clipped in &output.shapes {
+                if let egui::Shape::Text(text) = &clipped.shape {
+                    drawn.0 = drawn.0.max(text.visual_bounding_rect().max.x);
+                    // (What shows: the glyphs laid out, an elided text ends in "…".)
+                    let shown = text
+                        .galley
+                        .rows
+                        .iter()
+                        .flat_map(|r| r.glyphs.iter().map(|g| g.chr));
+                    drawn.1.push(shown.collect());
+                }
+            }
+        }
+        drawn
+    }
+
+    #[test]
+    fn a_long_refusal_fits_the_window_and_keeps_its_whole_text_on_hover() {
+        let name = "a holiday picture with a very long name from a camera roll, copied twice.txt";
+        let message = format!(
+            "{name}: this is not a picture Pixelody can read (it reads {}); the current \
+             sound keeps playing",
+            crate::analysis::READABLE
+        );
+        let failed = LoadStatus::Failed {
+            message: message.clone(),
+        };
+        for width in [760.0, 960.0, 1400.0] {
+            let (right, texts) = drawn(width, 520.0, &failed, None);
+            assert!(right > 600.0, "the message is drawn ({right})");
+            assert!(right <= width, "{right} beyond a window {width} wide");
+            assert!(!texts.contains(&message), "cut short: {texts:?}");
+        }
+        // The pointer resting on it shows the whole message.
+        let (_, texts) = drawn(760.0, 520.0, &failed, Some(Pos2::new(600.0, 8.0)));
+        assert!(texts.contains(&message), "{texts:?}");
+        // A short message is drawn whole (not cut: the checks above can fail).
+        let short = String::from("x.txt: not a picture");
+        let (right, texts) = drawn(
+            960.0,
+            520.0,
+            &LoadStatus::Failed {
+                message: short.clone(),
+            },
+            None,
+        );
+        assert!(right < 700.0);
+        assert!(texts.contains(&short), "{texts:?}");
+    }
+}
