@@ -278,7 +278,7 @@ def test_a_text_file_dragged_from_gtk_is_refused_and_the_music_stays(screen, tmp
 
 
 # Where the Density slider sits in the default-size editor (960 x 640), from its top-left.
-DENSITY_SLIDER = (686, 249)
+DENSITY_SLIDER = (686, 245)
 
 
 def drag_density(d):
@@ -305,18 +305,89 @@ def test_dragging_a_slider_changes_the_host_parameter(screen):
     assert synth.get_parameter(index) > 0.9
 
 
+# The piano roll's notes and drum lanes, from the editor's top-left (left of the controls).
+ROLL = (44, 385, 540, 636)
+
+
+def roll_changes_within(d, act, seconds=1.0):
+    """Does `act` (the pointer then leaves the editor: no tooltip over the roll), then watches
+    the piano roll: the seconds until it is drawn anew (more pixels changed than a note covers),
+    or None if it stays as it was for `seconds`."""
+    x, y, _w, _h = xh.geometry(d, xh.plugin_window(d))
+
+    def roll():
+        return xh.screenshot()[y + ROLL[1] : y + ROLL[3], x + ROLL[0] : x + ROLL[2]].astype(np.int16)
+
+    # (What the last action set going has settled: a drag recomposes as it moves and again
+    # after it ends.)
+    time.sleep(1.0)
+    before = roll()
+    act(x, y)
+    start = time.time()
+    # (Not at once: a resting editor may take the click and the leaving in one frame, and a
+    # button the pointer has left by then was not clicked.)
+    time.sleep(0.15)
+    xh.xdotool("mousemove", "1900", "1060")
+    while time.time() - start < seconds:
+        if (np.abs(roll() - before).max(axis=2) > 40).sum() > 150:
+            return time.time() - start
+        time.sleep(0.05)
+    return None
+
+
 def test_a_host_that_is_not_processing_still_gets_the_change_and_its_music(screen, tmp_path):
     # A host that has played and stopped (as an offline render host does, and a stopped engine or
-    # a bypassed track): the slider keeps where it was dragged, and the score is recomposed for it
-    # without waiting for audio to run again.
+    # a bypassed track): a preset step, a slider drag, Randomise and a dropped picture each show
+    # in the editor within a second (the score is recomposed for them without waiting for audio
+    # to run again), and the slider keeps where it was dragged.
     engine, synth = new_synth()
     engine.render(0.5)
     before = plugin_state(synth, tmp_path)
-    xh.drive_editor(synth.open_editor, lambda d: (drag_density(d), time.sleep(1.5)))
+    png = make_png(tmp_path / "dropped.png")
+
+    def drag(x, y):
+        sx, sy = x + DENSITY_SLIDER[0], y + DENSITY_SLIDER[1]
+        xh.xdotool("mousemove", sx, sy)
+        time.sleep(0.1)
+        xh.xdotool("mousedown", "1")
+        for dx in range(0, 141, 35):
+            xh.xdotool("mousemove", sx + dx, sy)
+            time.sleep(0.05)
+        xh.xdotool("mouseup", "1")
+
+    def click(button):
+        def press(x, y):
+            xh.xdotool("mousemove", x + button[0], y + button[1])
+            time.sleep(0.1)
+            xh.xdotool("click", "1")
+
+        return press
+
+    def drop(d):
+        return lambda _x, _y: xh.xdnd_drop(d, xh.plugin_window(d), [png])
+
+    def act(d):
+        xh.xdotool("mousemove", "1900", "1060")
+        time.sleep(1.5)
+        took = {
+            "preset": roll_changes_within(d, click(PRESET_NEXT)),
+            "slider": roll_changes_within(d, drag),
+            "randomise": roll_changes_within(d, click(RANDOMISE_BUTTON)),
+            "picture": roll_changes_within(d, drop(d)),
+        }
+        time.sleep(0.5)
+        return took
+
+    took = xh.drive_editor(synth.open_editor, act)
+    print("drawn after (s):", took)
+    assert all(t is not None for t in took.values()), took
     after = plugin_state(synth, tmp_path)
+    assert after["score"]["source"] == "dropped.png (48 x 32)", "the picture plays"
+    assert after["score"]["notes"] != before["score"]["notes"]
+    assert after["score"]["style"] == "Ambient", "the preset's style"
+    assert json.loads(after["fields"]["preset"]) == "Ambient Drift"
     density = after["params"]["density"]
     assert next(iter(density.values())) > 0.9, density
-    assert after["score"]["notes"] != before["score"]["notes"], "recomposed without audio running"
 
 
 def test_a_resting_editor_rests(screen):

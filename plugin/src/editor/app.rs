@@ -35,6 +35,9 @@ pub struct App {
     presets: presets::PresetBar,
     /// Since when a composition parameter has waited for its recomposition (see `recompose`).
     dirty_since: Option<std::time::Instant>,
+    /// A preset that leaves the sound to the picture changed the composition while this score
+    /// generation played: the sound the next score proposes goes to the parameters.
+    sound_from_next_score: Option<u64>,
 }
 
 /// How long a changed composition parameter waits for the audio thread to ask for its
@@ -74,6 +77,7 @@ impl App {
             press_dragged: false,
             presets: presets::PresetBar::default(),
             dirty_since: None,
+            sound_from_next_score: None,
         }
     }
 
@@ -271,8 +275,17 @@ impl App {
     /// What happened since the last frame: a picture's proposed sound (sent to the parameters
     /// unless Lock Timbre is on), files dropped on the editor, a drag out that ended.
     fn take_news(&mut self, ctx: &egui::Context) {
-        if let Some(patch) = self.link.loader.take_proposal() {
-            if !self.link.params.sound.lock_timbre.value() {
+        let p = &self.link.params;
+        let mut proposal = self.link.loader.take_proposal();
+        // (A preset's recomposition has published: the picture's sound in the preset's style.)
+        if let Some(generation) = self.sound_from_next_score {
+            if p.score.generation() != generation && !p.composition.is_dirty() {
+                self.sound_from_next_score = None;
+                proposal = proposal.or(Some(p.score.current().patch));
+            }
+        }
+        if let Some(patch) = proposal {
+            if !p.sound.lock_timbre.value() {
                 self.apply_patch(&patch);
             }
         }
@@ -394,7 +407,6 @@ impl NiceEguiApp for App {
     fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut nice_plug_egui::Frame) {
         let ctx = ui.ctx().clone();
         self.take_news(&ctx);
-        self.recompose(&ctx);
         let Some(gui) = self.gui.clone() else { return };
         let setter = gui.param_setter();
         let status = self.link.loader.status();
@@ -422,6 +434,10 @@ impl NiceEguiApp for App {
                         if said.is_some() {
                             self.info = said;
                         }
+                        if let Some(sound_to_come) = self.presets.take_loaded() {
+                            self.sound_from_next_score =
+                                sound_to_come.then(|| self.link.params.score.generation());
+                        }
                         ui.separator();
                         egui::ScrollArea::vertical().show(ui, |ui| {
                             controls::controls(ui, &self.link.params, &setter);
@@ -443,6 +459,8 @@ impl NiceEguiApp for App {
             None => {}
         }
         status::drop_overlay(&ctx);
+        // (After the controls: a change made in this frame is seen in this frame.)
+        self.recompose(&ctx);
 
         // At the display rate while the playhead moves or a load runs; otherwise the editor
         // rests: parameters, published scores, loads and the transport wake it (see

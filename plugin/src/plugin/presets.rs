@@ -221,8 +221,14 @@ pub fn knobs(p: &PixelodyParams) -> Vec<(&'static str, Knob<'_>)> {
 /// Timbre off hands the sound to the picture ("Picture Decides"): the sound it does not name is
 /// the one the playing picture proposes, not the defaults.
 pub fn targets<'a>(p: &'a PixelodyParams, preset: &Preset) -> Vec<(Knob<'a>, f32)> {
-    let locks = matches!(preset.values.get("lock_timbre"), Some(Value::Switch(true)));
-    targets_with(p, preset, (!locks).then(|| p.score.current().patch))
+    let proposed = leaves_sound_to_picture(preset).then(|| p.score.current().patch);
+    targets_with(p, preset, proposed)
+}
+
+/// Whether `preset` leaves the sound it does not name to the picture (it does not lock the
+/// timbre).
+pub fn leaves_sound_to_picture(preset: &Preset) -> bool {
+    !matches!(preset.values.get("lock_timbre"), Some(Value::Switch(true)))
 }
 
 /// [`targets`], with the sound a preset does not name from `proposed` where given.
@@ -264,12 +270,22 @@ pub fn matches(p: &PixelodyParams, preset: &Preset) -> bool {
 }
 
 /// Loads `preset` as one change the host records: every parameter that moves is taken (begin),
-/// set, then all are released (end) together.
-pub fn apply(p: &PixelodyParams, setter: &ParamSetter, preset: &Preset) {
+/// set, then all are released (end) together. Returns whether a composition parameter moves (the
+/// score is composed again).
+pub fn apply(p: &PixelodyParams, setter: &ParamSetter, preset: &Preset) -> bool {
     let moving: Vec<(Knob<'_>, f32)> = targets(p, preset)
         .into_iter()
         .filter(|(knob, n)| (knob.normalized() - n).abs() >= 1e-6)
         .collect();
+    let composing: Vec<ParamPtr> = p
+        .composing
+        .param_map()
+        .into_iter()
+        .map(|(_, ptr, _)| ptr)
+        .collect();
+    let recomposes = moving
+        .iter()
+        .any(|(knob, _)| composing.contains(&knob.as_ptr()));
     for (knob, _) in &moving {
         knob.begin(setter);
     }
@@ -279,6 +295,7 @@ pub fn apply(p: &PixelodyParams, setter: &ParamSetter, preset: &Preset) {
     for (knob, _) in &moving {
         knob.end(setter);
     }
+    recomposes
 }
 
 /// The parameters now, as a preset named `name`.

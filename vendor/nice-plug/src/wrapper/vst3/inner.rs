@@ -95,10 +95,11 @@ pub(crate) struct WrapperInner<P: Vst3Plugin> {
     /// Whether the plugin is currently processing audio. In other words, the last state
     /// `IAudioProcessor::setActive()` has been called with.
     pub is_processing: AtomicBool,
-    /// Pixelody patch: process calls so far (counted on the audio thread, a relaxed increment),
-    /// and when the main thread last saw the count change. See [`Self::audio_running`].
-    pub process_calls: std::sync::atomic::AtomicU64,
-    process_seen: std::sync::Mutex<(u64, std::time::Instant)>,
+    /// Pixelody patch: when the last process call began, in nanoseconds after `created` plus one
+    /// (0: never), stored on the audio thread (a monotonic clock read and a store). See
+    /// [`Self::audio_running`].
+    pub last_process_ns: std::sync::atomic::AtomicU64,
+    pub created: std::time::Instant,
     /// The current audio IO layout. Modified through `IAudioProcessor::setBusArrangements()` after
     /// matching the proposed bus arrangement to one of the supported ones. The plugin's first audio
     /// IO layout is chosen as the default. Because of the way VST3 works it's not possible to
@@ -355,8 +356,8 @@ impl<P: Vst3Plugin> WrapperInner<P> {
             event_loop: AtomicRefCell::new(None),
 
             is_processing: AtomicBool::new(false),
-            process_calls: std::sync::atomic::AtomicU64::new(0),
-            process_seen: std::sync::Mutex::new((0, std::time::Instant::now())),
+            last_process_ns: std::sync::atomic::AtomicU64::new(0),
+            created: std::time::Instant::now(),
             // Some hosts, like the current version of Bitwig and Ardour at the time of writing,
             // will try using the plugin's default not yet initialized bus arrangement. Because of
             // that, we'll always initialize this configuration even before the host requests a
@@ -601,17 +602,18 @@ impl<P: Vst3Plugin> WrapperInner<P> {
         if !self.is_processing.load(Ordering::SeqCst) {
             return false;
         }
-        let count = self.process_calls.load(Ordering::Acquire);
-        let now = std::time::Instant::now();
-        let mut seen = self
-            .process_seen
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        if seen.0 != count {
-            *seen = (count, now);
-            return true;
+        let last = self.last_process_ns.load(Ordering::Acquire);
+        if last == 0 {
+            return false;
         }
-        now.duration_since(seen.1) < std::time::Duration::from_millis(250)
+        let now = self.created.elapsed().as_nanos() as u64 + 1;
+        now.saturating_sub(last) < 250_000_000
+    }
+
+    /// Pixelody patch: notes on the audio thread that a process call begins now.
+    pub fn note_process_call(&self) {
+        let now = self.created.elapsed().as_nanos() as u64 + 1;
+        self.last_process_ns.store(now, Ordering::Release);
     }
 
     /// Update the plugin's internal state, called by the plugin itself from the GUI thread. To

@@ -1064,8 +1064,8 @@ impl<P: Vst3Plugin> IAudioProcessorTrait for Wrapper<P> {
 
         // Panic on allocations if the `assert_process_allocs` feature has been enabled, and make
         // sure that FTZ is set up correctly
-        // (Pixelody patch: counted so the main thread can tell the host really processes.)
-        self.inner.process_calls.fetch_add(1, Ordering::Release);
+        // (Pixelody patch: timed so the main thread can tell the host really processes.)
+        self.inner.note_process_call();
         process_wrapper(|| {
             // We need to handle incoming automation first
             let data = unsafe { &*data };
