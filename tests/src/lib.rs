@@ -10,6 +10,7 @@ use std::sync::Mutex;
 use clack_extensions::gui::{
     GuiApiType, GuiConfiguration, GuiSize, HostGui, HostGuiImpl, PluginGui, Window as GuiWindow,
 };
+use clack_extensions::note_name::{NoteName, NoteNameBuffer, PluginNoteName};
 use clack_extensions::params::{ParamInfoBuffer, PluginParams};
 use clack_extensions::state::PluginState;
 use clack_extensions::tail::{PluginTail, TailLength};
@@ -436,6 +437,24 @@ impl ClapHost {
                 let info = ext.get_info(&handle, i, &mut buffer)?;
                 let name = String::from_utf8_lossy(info.name).into_owned();
                 Some((info.id, name, info.min_value, info.max_value))
+            })
+            .collect()
+    }
+
+    /// The keys the plug-in names (`clap.note-name`), as a host reads them: port, channel and key
+    /// (-1: every one) and the name.
+    pub fn note_names(&mut self) -> Vec<(i16, i16, i16, String)> {
+        let handle = self.instance.plugin_handle();
+        let Some(ext) = handle.get_extension::<PluginNoteName>() else {
+            return Vec::new();
+        };
+        let mut buffer = NoteNameBuffer::new();
+        (0..ext.count(&handle) as u32)
+            .filter_map(|i| {
+                let raw = ext.get(&handle, i, &mut buffer)?.to_raw();
+                let name = NoteName::from_raw(&raw).name;
+                let name = String::from_utf8_lossy(name).into_owned();
+                Some((raw.port, raw.channel, raw.key, name))
             })
             .collect()
     }

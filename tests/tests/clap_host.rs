@@ -708,6 +708,17 @@ fn drums_go_out_on_channel_ten_and_a_part_switched_off_through_the_host_plays_no
         })
         .collect();
     assert_eq!(drums, expected);
+    // The host names every drum key the kit plays on channel 10, on every port, as the editor's
+    // lanes and General MIDI do; nothing else is named.
+    let mut named = host.note_names();
+    named.sort();
+    let mut kit: Vec<(i16, i16, i16, String)> = drum::ALL
+        .iter()
+        .map(|&key| (-1, 9, key as i16, drum::name(key).unwrap().to_string()))
+        .collect();
+    kit.sort();
+    assert_eq!(named, kit);
+    assert!(named.iter().any(|n| n.2 == 42 && n.3 == "Closed Hat"));
 
     // Drums Level at its bottom: silent inside, still sent; Drums On off: nothing.
     let level = host.param_id("Drums Level");

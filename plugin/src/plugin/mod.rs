@@ -19,7 +19,7 @@ use nice_plug::midi::{Channel, Key, VoiceID};
 use nice_plug::prelude::*;
 
 use crate::engine::{Engine, TransportState};
-use crate::score::Score;
+use crate::score::{drum, Part, Score};
 use composition::{Composition, CompositionSlot};
 use handover::{AudioEnds, ScoreSlot};
 use params::{MeterChoice, PixelodyParams, PlayChoice};
@@ -389,7 +389,32 @@ impl ClapPlugin for Pixelody {
         ClapFeature::Synthesizer,
         ClapFeature::Stereo,
     ];
+    /// The drums' keys on channel 10, named as the kit plays them (hosts show the names in their
+    /// drum editors; the MIDI the plug-in sends and exports uses the same keys).
+    const CLAP_NOTE_NAMES: &'static [ClapNoteName] = &DRUM_NOTE_NAMES;
 }
+
+/// [`Pixelody::CLAP_NOTE_NAMES`]: every drum of the kit, on every port.
+const DRUM_NOTE_NAMES: [ClapNoteName; drum::ALL.len()] = {
+    let mut names = [const {
+        ClapNoteName {
+            port: -1,
+            channel: Part::Drums.channel() as i16,
+            key: 0,
+            name: "",
+        }
+    }; drum::ALL.len()];
+    let mut i = 0;
+    while i < drum::ALL.len() {
+        names[i].key = drum::ALL[i] as i16;
+        names[i].name = match drum::name(drum::ALL[i]) {
+            Some(name) => name,
+            None => "",
+        };
+        i += 1;
+    }
+    names
+};
 
 impl Vst3Plugin for Pixelody {
     const VST3_CLASS_ID: [u8; 16] = *b"PixelodyImgMusic";

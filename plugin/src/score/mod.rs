@@ -48,7 +48,7 @@ impl Part {
 
     /// The MIDI channel (0-based) the part's notes go out on: 1, 2, 3 and 10 (drums, as General
     /// MIDI has them).
-    pub fn channel(self) -> u8 {
+    pub const fn channel(self) -> u8 {
         match self {
             Part::Melody => 0,
             Part::Harmony => 1,
@@ -69,7 +69,7 @@ pub mod drum {
     pub const ALL: [u8; 6] = [KICK, SNARE, CLAP, CLOSED_HAT, OPEN_HAT, SHAKER];
 
     /// The drum's name, as General MIDI has it, or `None` for a note the kit does not play.
-    pub fn name(note: u8) -> Option<&'static str> {
+    pub const fn name(note: u8) -> Option<&'static str> {
         Some(match note {
             KICK => "Kick",
             SNARE => "Snare",

@@ -38,11 +38,24 @@ pub trait ClapPlugin: Plugin {
     /// If set, this informs the host about the plugin's capabilities for polyphonic modulation.
     const CLAP_POLY_MODULATION_CONFIG: Option<PolyModulationConfig> = None;
 
+    /// Pixelody patch: names for keys the host shows in its piano roll and drum editors (the
+    /// `clap.note-name` extension, offered when this is not empty).
+    const CLAP_NOTE_NAMES: &'static [ClapNoteName] = &[];
+
     /// This function can be implemented to define plugin-specific [remote control
     /// pages](https://github.com/free-audio/clap/blob/main/include/clap/ext/draft/remote-controls.h)
     /// that the host can use to provide better hardware mapping for a plugin. See the linked
     /// extension for more information.
     fn remote_controls(&self, context: &mut impl RemoteControlsContext) {}
+}
+
+/// Pixelody patch: a key's name for the host (`clap.note-name`). A field of -1 means every port,
+/// channel or key.
+pub struct ClapNoteName {
+    pub port: i16,
+    pub channel: i16,
+    pub key: i16,
+    pub name: &'static str,
 }
 
 /// Configuration for the plugin's polyphonic modulation options, if it supports .

@@ -42,6 +42,7 @@ use clap_sys::ext::render::{
     clap_plugin_render_mode,
 };
 use clap_sys::ext::state::{CLAP_EXT_STATE, clap_plugin_state};
+use clap_sys::ext::note_name::{CLAP_EXT_NOTE_NAME, clap_note_name, clap_plugin_note_name};
 use clap_sys::ext::tail::{CLAP_EXT_TAIL, clap_plugin_tail};
 use clap_sys::ext::thread_check::{CLAP_EXT_THREAD_CHECK, clap_host_thread_check};
 use clap_sys::ext::track_info::CLAP_EXT_TRACK_INFO;
@@ -262,6 +263,9 @@ pub struct Wrapper<P: ClapPlugin> {
     clap_plugin_state: clap_plugin_state,
 
     clap_plugin_tail: clap_plugin_tail,
+
+    /// Pixelody patch: `clap.note-name`, from `ClapPlugin::CLAP_NOTE_NAMES`.
+    clap_plugin_note_name: clap_plugin_note_name,
 
     #[cfg(feature = "editor")]
     clap_plugin_track_info: clap_plugin_track_info,
@@ -726,6 +730,11 @@ impl<P: ClapPlugin> Wrapper<P> {
 
             clap_plugin_tail: clap_plugin_tail {
                 get: Some(Self::ext_tail_get),
+            },
+
+            clap_plugin_note_name: clap_plugin_note_name {
+                count: Some(Self::ext_note_name_count),
+                get: Some(Self::ext_note_name_get),
             },
 
             #[cfg(feature = "editor")]
@@ -2318,6 +2327,8 @@ impl<P: ClapPlugin> Wrapper<P> {
             &wrapper.clap_plugin_params as *const _ as *const c_void
         } else if id == CLAP_EXT_TAIL {
             &wrapper.clap_plugin_tail as *const _ as *const c_void
+        } else if id == CLAP_EXT_NOTE_NAME && !P::CLAP_NOTE_NAMES.is_empty() {
+            &wrapper.clap_plugin_note_name as *const _ as *const c_void
         } else if id == CLAP_EXT_GUI {
             #[cfg(not(feature = "editor"))]
             return std::ptr::null();
@@ -3498,6 +3509,28 @@ impl<P: ClapPlugin> Wrapper<P> {
             ProcessStatus::KeepAlive => u32::MAX,
             _ => 0,
         }
+    }
+
+    unsafe extern "C" fn ext_note_name_count(plugin: *const clap_plugin) -> u32 {
+        check_null_ptr!(0, plugin, unsafe { (*plugin).plugin_data });
+        P::CLAP_NOTE_NAMES.len() as u32
+    }
+
+    unsafe extern "C" fn ext_note_name_get(
+        plugin: *const clap_plugin,
+        index: u32,
+        note_name: *mut clap_note_name,
+    ) -> bool {
+        check_null_ptr!(false, plugin, unsafe { (*plugin).plugin_data }, note_name);
+        let Some(named) = P::CLAP_NOTE_NAMES.get(index as usize) else {
+            return false;
+        };
+        let out = unsafe { &mut *note_name };
+        strlcpy(&mut out.name, named.name);
+        out.port = named.port;
+        out.channel = named.channel;
+        out.key = named.key;
+        true
     }
 
     unsafe extern "C" fn ext_voice_info_get(
