@@ -2,7 +2,7 @@
 //! it: loaded from its bundle, activated, driven block by block on an audio thread with a moving
 //! transport, its state saved and loaded through the CLAP state extension.
 
-use std::ffi::CString;
+use std::ffi::{CStr, CString};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
@@ -12,6 +12,7 @@ use clack_extensions::gui::{
 };
 use clack_extensions::note_name::{NoteName, NoteNameBuffer, PluginNoteName};
 use clack_extensions::params::{ParamInfoBuffer, PluginParams};
+use clack_extensions::preset_discovery::prelude::*;
 use clack_extensions::state::PluginState;
 use clack_extensions::tail::{PluginTail, TailLength};
 pub use clack_host::events::event_types::{
@@ -459,6 +460,35 @@ impl ClapHost {
             .collect()
     }
 
+    /// Loads a preset as a host's browser does (`clap.preset-load`): one inside the plug-in by
+    /// its key, or a user's preset file. Whether the plug-in took it.
+    pub fn load_preset(&mut self, file: Option<&Path>, load_key: Option<&str>) -> bool {
+        let handle = self.instance.plugin_handle();
+        let Some(ext) = handle.get_extension::<PluginPresetLoad>() else {
+            return false;
+        };
+        let path = file.map(|f| CString::new(f.to_string_lossy().as_bytes()).unwrap());
+        let location = match &path {
+            Some(path) => Location::File { path },
+            None => Location::Plugin,
+        };
+        let key = load_key.map(|k| CString::new(k).unwrap());
+        ext.load_from_location(&handle, location, key.as_deref())
+            .is_ok()
+    }
+
+    /// Every parameter's value as the host reads it (CLAP's plain value: nice-plug's normalised
+    /// value, times the steps of a stepped parameter), by its CLAP id.
+    pub fn param_values_by_id(&mut self) -> std::collections::HashMap<u32, f64> {
+        let params = self.params();
+        let handle = self.instance.plugin_handle();
+        let ext: PluginParams = handle.get_extension().expect("params extension");
+        params
+            .into_iter()
+            .filter_map(|(id, ..)| Some((id.get(), ext.get_value(&handle, id)?)))
+            .collect()
+    }
+
     /// The CLAP id of the parameter the host shows as `name`.
     pub fn param_id(&mut self, name: &str) -> ClapId {
         self.params()
@@ -722,4 +752,190 @@ pub fn onsets(x: &[f32], gap: usize) -> Vec<usize> {
         }
     }
     out
+}
+
+/// A preset as a host's browser indexed it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Listed {
+    pub name: String,
+    pub load_key: Option<String>,
+    pub description: String,
+    pub features: Vec<String>,
+    pub plugin_ids: Vec<String>,
+    pub user: bool,
+    /// The file it came from (user presets).
+    pub file: Option<PathBuf>,
+}
+
+/// What a host's preset indexer learnt from a plug-in library.
+#[derive(Debug, Default)]
+pub struct Crawl {
+    /// (name, extension) of each file type declared.
+    pub filetypes: Vec<(String, String)>,
+    /// (name, flags, folder or `None` for inside the plug-in) of each location declared.
+    pub locations: Vec<(String, u32, Option<PathBuf>)>,
+    pub presets: Vec<Listed>,
+    /// Errors the provider reported, one line each.
+    pub errors: Vec<String>,
+}
+
+impl IndexerImpl for Crawl {
+    fn declare_filetype(&mut self, file_type: FileType) -> Result<(), HostError> {
+        let ext = file_type
+            .file_extension
+            .map(|e| e.to_string_lossy().into_owned());
+        let name = file_type.name.to_string_lossy().into_owned();
+        self.filetypes.push((name, ext.unwrap_or_default()));
+        Ok(())
+    }
+
+    fn declare_location(&mut self, location: LocationInfo) -> Result<(), HostError> {
+        let place = match location.location {
+            Location::Plugin => None,
+            Location::File { path } => Some(PathBuf::from(path.to_string_lossy().into_owned())),
+        };
+        let name = location.name.to_string_lossy().into_owned();
+        self.locations.push((name, location.flags.bits(), place));
+        Ok(())
+    }
+
+    fn declare_soundpack(&mut self, _soundpack: Soundpack) -> Result<(), HostError> {
+        Ok(())
+    }
+}
+
+/// Receives one location's presets, as a host's indexer does.
+struct Receiver<'a> {
+    crawl: &'a mut Crawl,
+    file: Option<PathBuf>,
+}
+
+impl Receiver<'_> {
+    fn current(&mut self) -> Option<&mut Listed> {
+        self.crawl.presets.last_mut()
+    }
+}
+
+impl MetadataReceiverImpl for Receiver<'_> {
+    fn on_error(&mut self, _error_code: i32, error_message: Option<&CStr>) {
+        let message = error_message.map(|m| m.to_string_lossy().into_owned());
+        self.crawl.errors.push(message.unwrap_or_default());
+    }
+
+    fn begin_preset(
+        &mut self,
+        name: Option<&CStr>,
+        load_key: Option<&CStr>,
+    ) -> Result<(), HostError> {
+        let text = |s: Option<&CStr>| s.map(|s| s.to_string_lossy().into_owned());
+        let file = self.file.clone();
+        self.crawl.presets.push(Listed {
+            name: text(name).unwrap_or_default(),
+            load_key: text(load_key),
+            description: String::new(),
+            features: Vec::new(),
+            plugin_ids: Vec::new(),
+            user: false,
+            file,
+        });
+        Ok(())
+    }
+
+    fn add_plugin_id(&mut self, plugin_id: UniversalPluginId) {
+        let id = plugin_id.id.to_string_lossy().into_owned();
+        if let Some(p) = self.current() {
+            p.plugin_ids.push(id);
+        }
+    }
+
+    fn set_soundpack_id(&mut self, _soundpack_id: &CStr) {}
+
+    fn set_flags(&mut self, flags: Flags) {
+        if let Some(p) = self.current() {
+            p.user = flags.contains(Flags::IS_USER_CONTENT);
+        }
+    }
+
+    fn add_creator(&mut self, _creator: &CStr) {}
+
+    fn set_description(&mut self, description: &CStr) {
+        if let Some(p) = self.current() {
+            p.description = description.to_string_lossy().into_owned();
+        }
+    }
+
+    fn set_timestamps(&mut self, _creation: Option<Timestamp>, _modification: Option<Timestamp>) {}
+
+    fn add_feature(&mut self, feature: &CStr) {
+        if let Some(p) = self.current() {
+            p.features.push(feature.to_string_lossy().into_owned());
+        }
+    }
+
+    fn add_extra_info(&mut self, _key: &CStr, _value: &CStr) {}
+}
+
+/// Crawls the presets of the plug-in library at `path` as a host's indexer does: every provider
+/// of its preset discovery factory, every location it declares, and in a folder every file of a
+/// declared type (in name order).
+pub fn crawl_presets(path: &Path) -> Crawl {
+    let entry = entry(path);
+    let info = HostInfo::new(
+        "Pixelody test indexer",
+        "Pixelody",
+        "https://pixelody.invalid",
+        "1.0",
+    )
+    .unwrap();
+    let factory: PresetDiscoveryFactory = entry.get_factory().expect("a preset discovery factory");
+    let ids: Vec<CString> = factory
+        .provider_descriptors()
+        .filter_map(|d| d.id().map(CStr::to_owned))
+        .collect();
+    let mut all = Crawl::default();
+    for id in ids {
+        let mut provider =
+            Provider::instantiate(Crawl::default(), &entry, &id, &info).expect("a provider");
+        let declared = std::mem::take(provider.indexer_mut());
+        for (_, _, place) in &declared.locations {
+            let mut found = Crawl::default();
+            match place {
+                None => provider.get_metadata(
+                    Location::Plugin,
+                    &mut Receiver {
+                        crawl: &mut found,
+                        file: None,
+                    },
+                ),
+                Some(folder) => {
+                    let mut files: Vec<PathBuf> = std::fs::read_dir(folder)
+                        .map(|d| d.flatten().map(|e| e.path()).collect())
+                        .unwrap_or_default();
+                    files.sort();
+                    for file in files {
+                        let typed = declared.filetypes.iter().any(|(_, ext)| {
+                            file.extension()
+                                .is_some_and(|e| e.to_string_lossy() == *ext)
+                        });
+                        if !typed {
+                            continue;
+                        }
+                        let c = CString::new(file.to_string_lossy().as_bytes()).unwrap();
+                        provider.get_metadata(
+                            Location::File { path: &c },
+                            &mut Receiver {
+                                crawl: &mut found,
+                                file: Some(file.clone()),
+                            },
+                        );
+                    }
+                }
+            }
+            all.presets.extend(found.presets);
+            all.errors.extend(found.errors);
+        }
+        all.filetypes.extend(declared.filetypes);
+        all.locations.extend(declared.locations);
+    }
+    all
 }

@@ -3,9 +3,11 @@
 //! score survives a project reload, and a host without tempo or position still gets music.
 
 use clack_extensions::tail::TailLength;
+use nice_plug::prelude::{ParamPtr, Params};
 use pixelody::engine::{onset_offset, render_offline, EngineParams, OfflineRender};
 use pixelody::score::{Note, Part, Score};
 use pixelody_tests::*;
+use std::path::PathBuf;
 
 const SR: f64 = 48_000.0;
 
@@ -789,4 +791,131 @@ fn the_hosts_bypass_fades_out_and_back_in_without_a_click_and_keeps_time() {
         fading > 0.2 * full && fading < 0.8 * full,
         "{fading} of {full} halfway out"
     );
+}
+
+/// nice-plug's CLAP id for a parameter id (its `hash_param_id`: the string's bytes, times 31,
+/// the top bit clear), to find the host's parameter for a preset's knob.
+fn clap_param_id(id: &str) -> u32 {
+    let hash = id
+        .bytes()
+        .fold(0u32, |h, b| h.wrapping_mul(31).wrapping_add(u32::from(b)));
+    hash & !(1 << 31)
+}
+
+#[test]
+fn the_hosts_preset_browser_lists_every_preset_and_loads_each_as_the_menu_does() {
+    use pixelody::plugin::presets::{self, Preset, Value};
+
+    // The musician's preset folder: 100 presets of their own and a file that is not one.
+    let home = std::env::temp_dir().join(format!("pixelody-host-presets-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&home);
+    let folder = home.join("pixelody").join("presets");
+    std::fs::create_dir_all(&folder).unwrap();
+    // (Only this test reads the preset folder in this process.)
+    std::env::set_var("XDG_CONFIG_HOME", &home);
+    for i in 0..100 {
+        let mut values = std::collections::BTreeMap::new();
+        values.insert(String::from("style"), Value::Choice(String::from("pulse")));
+        values.insert(
+            String::from("density"),
+            Value::Number(0.1 + 0.008 * i as f64),
+        );
+        let mine = Preset {
+            pixelody_preset: presets::FORMAT,
+            name: format!("Mine {i:03}"),
+            about: format!("My preset number {i}"),
+            values,
+        };
+        presets::save_user(&folder, &mine).unwrap();
+    }
+    std::fs::write(folder.join("broken.json"), "not a preset").unwrap();
+
+    // Crawled as a host's indexer does (timed: the issue asks for well under 50 ms).
+    let start = std::time::Instant::now();
+    let crawl = crawl_presets(&release_bundle());
+    println!(
+        "crawl of {} presets: {:.1} ms",
+        crawl.presets.len(),
+        start.elapsed().as_secs_f64() * 1e3
+    );
+    assert_eq!(
+        crawl.filetypes,
+        [(String::from("Pixelody preset"), String::from("json"))]
+    );
+    let places: Vec<Option<PathBuf>> = crawl.locations.iter().map(|l| l.2.clone()).collect();
+    assert_eq!(places, [None, Some(folder.clone())]);
+    let factory = presets::factory();
+    let listed: Vec<&Listed> = crawl.presets.iter().filter(|p| !p.user).collect();
+    assert_eq!(listed.len(), factory.len());
+    for (preset, found) in factory.iter().zip(&listed) {
+        assert_eq!(found.name, preset.name);
+        assert_eq!(found.load_key.as_deref(), Some(preset.name.as_str()));
+        assert_eq!(found.description, preset.about);
+        assert_eq!(found.plugin_ids, ["app.pixelody.pixelody"]);
+        if let Some(Value::Choice(style)) = preset.values.get("style") {
+            assert!(
+                found.features.contains(style),
+                "{}: {:?}",
+                preset.name,
+                found.features
+            );
+        }
+    }
+    let mine: Vec<&Listed> = crawl.presets.iter().filter(|p| p.user).collect();
+    assert_eq!(mine.len(), 100);
+    assert_eq!(mine[7].name, "Mine 007");
+    assert_eq!(mine[7].description, "My preset number 7");
+    assert_eq!(mine[7].load_key, None);
+    assert_eq!(crawl.errors.len(), 1, "{:?}", crawl.errors);
+    assert!(
+        crawl.errors[0].contains("broken.json"),
+        "{:?}",
+        crawl.errors
+    );
+
+    // Every factory preset and one of the musician's, loaded by the host into a fresh instance
+    // (playing the bundled example), sets every parameter the editor's menu sets there.
+    let (composition, score) = pixelody::plugin::example();
+    let (slot, _audio) = pixelody::plugin::handover::ScoreSlot::new(score);
+    let menu = pixelody::plugin::params::PixelodyParams::new(
+        slot,
+        pixelody::plugin::composition::CompositionSlot::new(composition),
+    );
+    let ids: Vec<(ParamPtr, String)> = menu
+        .param_map()
+        .into_iter()
+        .map(|(id, ptr, _)| (ptr, id))
+        .collect();
+    let own = presets::read_file(mine[7].file.as_ref().unwrap()).unwrap();
+    let loads = factory
+        .iter()
+        .map(|p| (p, None))
+        .chain([(&own, mine[7].file.as_deref())]);
+    for (preset, file) in loads {
+        let mut host = ClapHost::load(&release_bundle());
+        host.activate(SR, 512);
+        let key = file.is_none().then_some(preset.name.as_str());
+        assert!(host.load_preset(file, key), "{} refused", preset.name);
+        // The changes reach the plug-in with the next block, as the editor's do.
+        host.process(&playing_blocks(512, 512, 120.0, SR));
+        let values = host.param_values_by_id();
+        for (knob, normalized) in presets::targets(&menu, preset) {
+            let (_, id) = ids.iter().find(|(p, _)| *p == knob.as_ptr()).unwrap();
+            // SAFETY: the pointer comes from `menu`'s parameters, alive here.
+            let steps = unsafe { knob.as_ptr().step_count() }.unwrap_or(1) as f64;
+            let got = values[&clap_param_id(id)];
+            assert!(
+                (got - f64::from(normalized) * steps).abs() < 1e-6,
+                "{}: {id} is {got}, the menu sets {}",
+                preset.name,
+                f64::from(normalized) * steps
+            );
+        }
+    }
+    // A key the plug-in does not know is refused, and the instance plays on.
+    let mut host = ClapHost::load(&release_bundle());
+    host.activate(SR, 512);
+    assert!(!host.load_preset(None, Some("No Such Preset")));
+    let _ = std::fs::remove_dir_all(&home);
+    assert_no_plugin_panics();
 }

@@ -91,13 +91,15 @@ impl PresetBar {
     }
 
     pub fn show(&mut self, ui: &mut Ui, p: &PixelodyParams, setter: &ParamSetter) -> Said {
-        // (An editor or a project opened again: the preset loaded last, by its name.)
-        if self.last.is_none() {
-            let name = p
-                .preset_name
-                .read()
-                .unwrap_or_else(|poisoned| poisoned.into_inner())
-                .clone();
+        // (An editor or a project opened again, or a preset the host loaded: the preset loaded
+        // last, by its name.)
+        let name = p
+            .preset_name
+            .read()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .clone();
+        let known = self.last.and_then(|i| self.all().nth(i)).map(|x| &x.name) == Some(&name);
+        if !known {
             let found = self.all().position(|x| !name.is_empty() && x.name == name);
             self.last = found;
         }

@@ -392,6 +392,27 @@ impl ClapPlugin for Pixelody {
     /// The drums' keys on channel 10, named as the kit plays them (hosts show the names in their
     /// drum editors; the MIDI the plug-in sends and exports uses the same keys).
     const CLAP_NOTE_NAMES: &'static [ClapNoteName] = &DRUM_NOTE_NAMES;
+
+    /// The factory presets and the user's preset folder, for the host's preset browser.
+    fn clap_preset_index() -> Option<ClapPresetIndex> {
+        Some(ClapPresetIndex {
+            file_extension: "json",
+            file_type_name: "Pixelody preset",
+            factory: presets::factory()
+                .iter()
+                .map(presets::host_listing)
+                .collect(),
+            user_folder: presets::user_folder(),
+        })
+    }
+
+    fn clap_preset_file(path: &std::path::Path) -> Result<ClapPresetInfo, String> {
+        presets::read_file(path).map(|preset| presets::host_listing(&preset))
+    }
+
+    fn clap_preset_loader(&self) -> Option<Arc<dyn ClapPresetLoader>> {
+        Some(Arc::new(presets::HostLoader(self.params.clone())))
+    }
 }
 
 /// [`Pixelody::CLAP_NOTE_NAMES`]: every drum of the kit, on every port.

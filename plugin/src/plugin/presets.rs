@@ -402,6 +402,63 @@ pub fn save_user(folder: &Path, preset: &Preset) -> std::io::Result<PathBuf> {
     Ok(path)
 }
 
+/// A preset as a host's browser lists it (CLAP preset discovery): its name (also the key that
+/// loads a factory preset), what it does, and tags: its mode and style, and "picture sound" when
+/// the sound it does not name is the picture's.
+pub fn host_listing(preset: &Preset) -> ClapPresetInfo {
+    let mut features = Vec::new();
+    for id in ["mode", "style"] {
+        if let Some(Value::Choice(choice)) = preset.values.get(id) {
+            features.push(choice.clone());
+        }
+    }
+    if leaves_sound_to_picture(preset) {
+        features.push(String::from("picture sound"));
+    }
+    ClapPresetInfo {
+        name: preset.name.clone(),
+        load_key: preset.name.clone(),
+        description: preset.about.clone(),
+        features,
+    }
+}
+
+/// The preset in the user's preset file at `path`, or why it is not one.
+pub fn read_file(path: &Path) -> Result<Preset, String> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| format!("{} could not be read ({e})", path.display()))?;
+    parse(&text).map_err(|why| format!("{}: {why}", path.display()))
+}
+
+/// Loads presets for a host (`clap.preset-load`): the parameters as the editor's menu sets them.
+pub struct HostLoader(pub std::sync::Arc<PixelodyParams>);
+
+impl ClapPresetLoader for HostLoader {
+    fn load(
+        &self,
+        file: Option<&Path>,
+        load_key: Option<&str>,
+    ) -> Result<Vec<(ParamPtr, f32)>, String> {
+        let preset = match (file, load_key) {
+            (Some(path), _) => read_file(path)?,
+            (None, Some(key)) => factory()
+                .into_iter()
+                .find(|preset| preset.name == key)
+                .ok_or_else(|| format!("Pixelody has no preset named {key}"))?,
+            (None, None) => return Err(String::from("no preset named")),
+        };
+        let p = &self.0;
+        let values = targets(p, &preset)
+            .into_iter()
+            .map(|(knob, n)| (knob.as_ptr(), n))
+            .collect();
+        *p.preset_name
+            .write()
+            .unwrap_or_else(|poisoned| poisoned.into_inner()) = preset.name;
+        Ok(values)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

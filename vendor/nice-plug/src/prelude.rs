@@ -40,7 +40,9 @@ pub use crate::plugin::{Plugin, ProcessStatus, TaskExecutor};
 #[cfg(feature = "editor")]
 pub use crate::plugin::{TrackColor, TrackInfo};
 pub use crate::wrapper::clap::features::ClapFeature;
-pub use crate::wrapper::clap::{ClapNoteName, ClapPlugin, PolyModulationConfig};
+pub use crate::wrapper::clap::{
+    ClapNoteName, ClapPlugin, ClapPresetIndex, ClapPresetInfo, ClapPresetLoader, PolyModulationConfig,
+};
 #[cfg(feature = "vst3")]
 pub use crate::wrapper::vst3::Vst3Plugin;
 #[cfg(feature = "vst3")]

@@ -4,12 +4,20 @@ mod util;
 mod context;
 mod descriptor;
 pub mod features;
+pub mod presets;
 mod wrapper;
 
 use crate::wrapper::clap::features::ClapFeature;
 
 /// Re-export for the macro
 pub use self::descriptor::PluginDescriptor;
+pub use self::presets::{
+    ClapPresetIndex, ClapPresetInfo, ClapPresetLoader, PresetDiscoveryFactory,
+    PresetProviderEntry,
+};
+pub use clap_sys::factory::preset_discovery::{
+    CLAP_PRESET_DISCOVERY_FACTORY_ID, CLAP_PRESET_DISCOVERY_FACTORY_ID_COMPAT,
+};
 pub use self::wrapper::Wrapper;
 pub use clap_sys::entry::clap_plugin_entry;
 pub use clap_sys::factory::plugin_factory::{CLAP_PLUGIN_FACTORY_ID, clap_plugin_factory};
@@ -41,6 +49,23 @@ pub trait ClapPlugin: Plugin {
     /// Pixelody patch: names for keys the host shows in its piano roll and drum editors (the
     /// `clap.note-name` extension, offered when this is not empty).
     const CLAP_NOTE_NAMES: &'static [ClapNoteName] = &[];
+
+    /// Pixelody patch: the presets a host's browser lists (the preset discovery factory), or
+    /// `None` for none. Called without an instance, on the host's indexing thread.
+    fn clap_preset_index() -> Option<ClapPresetIndex> {
+        None
+    }
+
+    /// Pixelody patch: the preset in one of the user's preset files, for the host's browser.
+    fn clap_preset_file(path: &std::path::Path) -> Result<ClapPresetInfo, String> {
+        Err(format!("{} holds no preset", path.display()))
+    }
+
+    /// Pixelody patch: what loads presets into this instance (`clap.preset-load`), asked once
+    /// when the instance is made. `None`: the host cannot load presets.
+    fn clap_preset_loader(&self) -> Option<std::sync::Arc<dyn ClapPresetLoader>> {
+        None
+    }
 
     /// This function can be implemented to define plugin-specific [remote control
     /// pages](https://github.com/free-audio/clap/blob/main/include/clap/ext/draft/remote-controls.h)
@@ -83,6 +108,7 @@ macro_rules! nice_export_clap {
             use $crate::wrapper::setup_logger;
             use $crate::wrapper::clap::{PluginDescriptor, Wrapper};
             use $crate::wrapper::clap::{CLAP_PLUGIN_FACTORY_ID, clap_host, clap_plugin, clap_plugin_descriptor, clap_plugin_factory};
+            use $crate::wrapper::clap::{CLAP_PRESET_DISCOVERY_FACTORY_ID, CLAP_PRESET_DISCOVERY_FACTORY_ID_COMPAT, PresetDiscoveryFactory, PresetProviderEntry};
             use ::std::collections::HashSet;
             use ::std::ffi::{CStr, c_void};
             use ::std::os::raw::c_char;
@@ -175,9 +201,24 @@ macro_rules! nice_export_clap {
 
             pub extern "C" fn deinit() {}
 
+            // (Pixelody patch: the preset discovery factory, for the plug-in types with presets.)
+            static PRESET_DISCOVERY_FACTORY: OnceLock<PresetDiscoveryFactory> = OnceLock::new();
+
+            fn preset_discovery_factory() -> PresetDiscoveryFactory {
+                PresetDiscoveryFactory::new(
+                    [$(PresetProviderEntry::for_plugin::<$plugin_ty>()),+].into_iter().flatten().collect(),
+                )
+            }
+
             pub extern "C" fn get_factory(factory_id: *const c_char) -> *const c_void {
-                if !factory_id.is_null() && unsafe { CStr::from_ptr(factory_id) } == CLAP_PLUGIN_FACTORY_ID {
+                if factory_id.is_null() {
+                    return ::std::ptr::null();
+                }
+                let id = unsafe { CStr::from_ptr(factory_id) };
+                if id == CLAP_PLUGIN_FACTORY_ID {
                     &CLAP_PLUGIN_FACTORY as *const _ as *const c_void
+                } else if id == CLAP_PRESET_DISCOVERY_FACTORY_ID || id == CLAP_PRESET_DISCOVERY_FACTORY_ID_COMPAT {
+                    PresetDiscoveryFactory::as_raw(&PRESET_DISCOVERY_FACTORY, preset_discovery_factory)
                 } else {
                     ::std::ptr::null()
                 }
