@@ -228,7 +228,14 @@ fn test_stages(times: &mut Vec<(&'static str, std::time::Duration)>) -> Result<(
             .env("PIXELODY_CLI", &cli)
             // (Not xtask itself: it has no tests, and its own dependencies would be built
             // again in this profile for nothing.)
-            .args(["test", "--profile", PROFILE, "--workspace", "--exclude", "xtask"]))
+            .args([
+                "test",
+                "--profile",
+                PROFILE,
+                "--workspace",
+                "--exclude",
+                "xtask",
+            ]))
     })?;
     let python = stage(times, "Python venv", python_env)?;
     // The VST3 plug-in in DawDreamer (offline renders, the editor) and in Ardour, a real DAW.
