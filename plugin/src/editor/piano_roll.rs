@@ -76,12 +76,14 @@ pub fn music(
         line(image_rect);
         line(layout.grid);
     }
-    // Hover a note: its name, part, bar and beat.
+    // Hover a note: its name, part, bar and beat; every note there where notes overlap.
     let hovered = response
         .hover_pos()
-        .and_then(|pos| layout.note_at(score, pos));
-    if let Some(n) = hovered {
-        response.on_hover_text_at_pointer(describe(n, score.meter));
+        .map(|pos| layout.notes_at(score, pos))
+        .unwrap_or_default();
+    if !hovered.is_empty() {
+        let lines: Vec<String> = hovered.iter().map(|n| describe(n, score.meter)).collect();
+        response.on_hover_text_at_pointer(lines.join("\n"));
     }
     let chosen = region_on_picture(ui, &painter, image_rect, region);
     texture.keep_only(composition);
@@ -336,14 +338,16 @@ impl RollLayout {
         Rect::from_min_size(Pos2::new(self.x_at(n.start_beats), y), Vec2::new(w, h))
     }
 
-    /// The note under `pos`: the one drawn last (the melody over the chords).
-    pub fn note_at<'a>(&self, score: &'a Score, pos: Pos2) -> Option<&'a Note> {
+    /// Every note under `pos`, the one drawn last first (a melody note over the chord note it
+    /// shares a pitch with, then that one).
+    pub fn notes_at<'a>(&self, score: &'a Score, pos: Pos2) -> Vec<&'a Note> {
         if !self.grid.contains(pos) {
-            return None;
+            return Vec::new();
         }
         drawing_order(score)
             .rev()
-            .find(|n| self.note_rect(n).expand(1.0).contains(pos))
+            .filter(|n| self.note_rect(n).expand(1.0).contains(pos))
+            .collect()
     }
 }
 
@@ -636,7 +640,7 @@ mod tests {
                 "{n:?}"
             );
             // (The melody is found over the chord note it shares a pitch with.)
-            let found = layout.note_at(&score, r.center()).unwrap();
+            let found = layout.notes_at(&score, r.center())[0];
             let expected = if n.part == Part::Harmony {
                 Part::Melody
             } else {
@@ -644,7 +648,15 @@ mod tests {
             };
             assert_eq!(found.part, expected, "{n:?}");
         }
-        assert!(layout.note_at(&score, layout.keys.center()).is_none());
+        // Where the melody covers a chord note, hovering names both, the melody first.
+        let shared = layout.note_rect(&score.notes[0]).center();
+        let both: Vec<Part> = layout
+            .notes_at(&score, shared)
+            .iter()
+            .map(|n| n.part)
+            .collect();
+        assert_eq!(both, [Part::Melody, Part::Harmony]);
+        assert!(layout.notes_at(&score, layout.keys.center()).is_empty());
     }
 
     #[test]
