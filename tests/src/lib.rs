@@ -211,6 +211,11 @@ fn entry(path: &Path) -> PluginEntry {
     e
 }
 
+/// What the test host (or indexer) called `name` tells the plug-in about itself.
+fn host_info(name: &str) -> HostInfo {
+    HostInfo::new(name, "Pixelody", "https://pixelody.invalid", "1.0").unwrap()
+}
+
 fn test_binary_name() -> String {
     std::env::current_exe()
         .ok()
@@ -261,13 +266,7 @@ impl ClapHost {
     /// Loads the plugin from `path` and instantiates it.
     pub fn load(path: &Path) -> ClapHost {
         let entry = entry(path);
-        let info = HostInfo::new(
-            "Pixelody test host",
-            "Pixelody",
-            "https://pixelody.invalid",
-            "1.0",
-        )
-        .unwrap();
+        let info = host_info("Pixelody test host");
         let id = CString::new(PLUGIN_ID).unwrap();
         let instance = PluginInstance::<TestHost>::new(
             |_| TestHostShared {
@@ -880,13 +879,7 @@ impl MetadataReceiverImpl for Receiver<'_> {
 /// declared type (in name order).
 pub fn crawl_presets(path: &Path) -> Crawl {
     let entry = entry(path);
-    let info = HostInfo::new(
-        "Pixelody test indexer",
-        "Pixelody",
-        "https://pixelody.invalid",
-        "1.0",
-    )
-    .unwrap();
+    let info = host_info("Pixelody test indexer");
     let factory: PresetDiscoveryFactory = entry.get_factory().expect("a preset discovery factory");
     let ids: Vec<CString> = factory
         .provider_descriptors()

@@ -829,6 +829,8 @@ fn the_hosts_preset_browser_lists_every_preset_and_loads_each_as_the_menu_does()
         presets::save_user(&folder, &mine).unwrap();
     }
     std::fs::write(folder.join("broken.json"), "not a preset").unwrap();
+    // (And one far too large to be a preset: refused unread.)
+    std::fs::write(folder.join("huge.json"), vec![b' '; 1 << 20]).unwrap();
 
     // Crawled as a host's indexer does (timed: the issue asks for well under 50 ms).
     let start = std::time::Instant::now();
@@ -866,7 +868,12 @@ fn the_hosts_preset_browser_lists_every_preset_and_loads_each_as_the_menu_does()
     assert_eq!(mine[7].name, "Mine 007");
     assert_eq!(mine[7].description, "My preset number 7");
     assert_eq!(mine[7].load_key, None);
-    assert_eq!(crawl.errors.len(), 1, "{:?}", crawl.errors);
+    assert_eq!(crawl.errors.len(), 2, "{:?}", crawl.errors);
+    assert!(
+        crawl.errors[1].contains("huge.json: too large to be a preset"),
+        "{:?}",
+        crawl.errors
+    );
     assert!(
         crawl.errors[0].contains("broken.json"),
         "{:?}",

@@ -407,7 +407,7 @@ impl ClapPlugin for Pixelody {
     }
 
     fn clap_preset_file(path: &std::path::Path) -> Result<ClapPresetInfo, String> {
-        presets::read_file(path).map(|preset| presets::host_listing(&preset))
+        presets::read_file_for_host(path).map(|preset| presets::host_listing(&preset))
     }
 
     fn clap_preset_loader(&self) -> Option<Arc<dyn ClapPresetLoader>> {

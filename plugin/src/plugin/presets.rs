@@ -359,12 +359,7 @@ pub fn load_user(folder: &Path) -> (Vec<Preset>, Vec<String>) {
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default();
-        let read = match std::fs::metadata(&path) {
-            Ok(m) if m.len() > MAX_FILE_BYTES => Err(String::from("too large to be a preset")),
-            Ok(_) => std::fs::read_to_string(&path).map_err(|e| e.to_string()),
-            Err(e) => Err(e.to_string()),
-        };
-        match read.and_then(|text| parse(&text)) {
+        match read_file(&path) {
             Ok(preset) => presets.push(preset),
             Err(why) => problems.push(format!("{name}: {why}")),
         }
@@ -423,11 +418,20 @@ pub fn host_listing(preset: &Preset) -> ClapPresetInfo {
     }
 }
 
-/// The preset in the user's preset file at `path`, or why it is not one.
+/// The preset in the file at `path`, or why it is not one (too large, unreadable, not a
+/// preset).
 pub fn read_file(path: &Path) -> Result<Preset, String> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| format!("{} could not be read ({e})", path.display()))?;
-    parse(&text).map_err(|why| format!("{}: {why}", path.display()))
+    let text = match std::fs::metadata(path) {
+        Ok(m) if m.len() > MAX_FILE_BYTES => Err(String::from("too large to be a preset")),
+        Ok(_) => std::fs::read_to_string(path).map_err(|e| e.to_string()),
+        Err(e) => Err(e.to_string()),
+    }?;
+    parse(&text)
+}
+
+/// [`read_file`] for a host, whose message names the file.
+pub fn read_file_for_host(path: &Path) -> Result<Preset, String> {
+    read_file(path).map_err(|why| format!("{}: {why}", path.display()))
 }
 
 /// Loads presets for a host (`clap.preset-load`): the parameters as the editor's menu sets them.
@@ -440,7 +444,7 @@ impl ClapPresetLoader for HostLoader {
         load_key: Option<&str>,
     ) -> Result<Vec<(ParamPtr, f32)>, String> {
         let preset = match (file, load_key) {
-            (Some(path), _) => read_file(path)?,
+            (Some(path), _) => read_file_for_host(path)?,
             (None, Some(key)) => factory()
                 .into_iter()
                 .find(|preset| preset.name == key)
