@@ -75,6 +75,30 @@ end
 assert(insert, "Pixelody is not on the track")
 local plugin = insert:plugin(0)
 
+-- PIXELODY_LIST_PRESETS: a preset's label: print the program list Ardour's preset menu offers
+-- ("preset<TAB>label<TAB>uri"), found from that preset's URI ("VST3-P:<id>:<index>": Ardour's
+-- Lua reaches presets by label or URI only).
+if env("PIXELODY_LIST_PRESETS") then
+  local first = plugin:preset_by_label(env("PIXELODY_LIST_PRESETS"))
+  assert(first, "no preset " .. env("PIXELODY_LIST_PRESETS"))
+  print("uri\t" .. first.uri)
+  local stem = first.uri:match("^(VST3%-P:.*:)%d+$")
+  assert(stem, "not a VST3 program: " .. first.uri)
+  for i = 0, 127 do
+    local r = plugin:preset_by_uri(stem .. string.format("%04d", i))
+    if not r then break end
+    print("preset\t" .. r.label .. "\t" .. r.uri)
+  end
+end
+-- PIXELODY_LOAD_PRESET: a preset's label, loaded as Ardour's preset menu loads it (for a VST3
+-- program: the program change parameter, on the edit controller and to the processor).
+if env("PIXELODY_LOAD_PRESET") then
+  local r = plugin:preset_by_label(env("PIXELODY_LOAD_PRESET"))
+  assert(r, "no preset " .. env("PIXELODY_LOAD_PRESET"))
+  assert(plugin:load_preset(r), "the preset did not load")
+  print("loaded\t" .. r.label)
+end
+
 local automate = env("PIXELODY_AUTOMATE")
 if automate then
   local pname, at, value = automate:match("^(.-) (%d+) ([%d.]+)$")

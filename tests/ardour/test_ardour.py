@@ -16,6 +16,7 @@ import os
 import re
 import shutil
 import subprocess
+import time
 from pathlib import Path
 
 import numpy as np
@@ -95,9 +96,10 @@ def read_wav(path):
     return x.reshape(-1, channels)
 
 
-def run_ardour(env, session, out, samples, tries=3, **extra):
+def run_ardour(env, session, out, samples, tries=3, printed=None, **extra):
     """Runs session.lua; returns the exported samples. Retries a run whose export is missing or
-    short, or that hangs (Ardour 7.3's teardown can abort or hang; see the module note)."""
+    short, or that hangs (Ardour 7.3's teardown can abort or hang; see the module note). With
+    `printed` (a list), the successful run's printed lines are added to it."""
     run_env = {
         **env,
         "PIXELODY_SESSION": str(session),
@@ -123,6 +125,8 @@ def run_ardour(env, session, out, samples, tries=3, **extra):
         if "exported" in p.stdout and out.exists():
             audio = read_wav(out)
             if len(audio) == samples and np.isfinite(audio).all() and np.abs(audio).max() > 0:
+                if printed is not None:
+                    printed.extend(p.stdout.splitlines())
                 return audio
             # A silent or non-finite export is tried again, saying what it was (a session saved
             # before Ardour connected its track exported silence; session.lua now waits for that).
@@ -183,6 +187,42 @@ def test_a_session_in_another_meter_plays_in_its_bars(ardour, tmp_path, meter):
     # (And the command line's score is in that meter: its bar lines are where Ardour's are.)
     info = subprocess.run([CLI, "info", EXAMPLE, "--meter", meter], check=True, capture_output=True, text=True).stdout
     assert f"Meter: {meter}" in info, info
+
+
+def test_ardours_preset_menu_lists_the_factory_presets_and_loads_one_while_playing(ardour, tmp_path):
+    """Ardour's preset menu lists a VST3 plug-in's program list. All the factory presets are there
+    by name; one chosen while the engine runs (the plug-in hands the preset's values to Ardour as
+    gestures, which it passes to the audio thread) plays exactly as DawDreamer plays the same
+    program chosen in its host."""
+    import dawdreamer as daw
+
+    names = [json.loads(p.read_text())["name"] for p in sorted((ROOT / "plugin" / "presets").glob("*.json"))]
+    bpm, chosen = 120, "8-bit Quest"
+    samples = beats_to_samples(16, bpm)
+    printed = []
+    got = run_ardour(
+        ardour, tmp_path / "preset", tmp_path / "ardour.wav", samples, printed=printed,
+        new=1, bpm=bpm, list_presets=names[0], load_preset=chosen, settle=1,
+    )
+    listed = [line.split("\t")[1] for line in printed if line.startswith("preset\t")]
+    assert [n for n in listed if n in names] == names, printed
+    assert f"loaded\t{chosen}" in printed, printed
+
+    engine = daw.RenderEngine(SR, 512)
+    engine.set_bpm(bpm)
+    synth = engine.make_plugin_processor("pixelody", str(VST3))
+    program = next(p["index"] for p in synth.get_parameters_description() if p["name"] == "Program")
+    synth.set_parameter(program, names.index(chosen) / (len(names) - 1))
+    engine.load_graph([(synth, [])])
+    # (The preset changes the composition: the first render hears it and recomposes, as Ardour's
+    # engine does before its export; the second plays the new score from the start.)
+    engine.render(1.0)
+    time.sleep(1.0)
+    engine.render(samples / SR)
+    want = engine.get_audio().T
+    plain = cli_render(tmp_path, EXAMPLE, bpm, 2, 2, "--timbre", "default")[:samples]
+    assert np.abs(got - plain[: len(got)]).max() > 0.01, "the preset did not change the sound"
+    assert_same_sound(got, want[:samples], f"Ardour with {chosen}")
 
 
 def test_an_automation_lane_changes_the_sound_where_it_is_drawn(ardour, tmp_path):

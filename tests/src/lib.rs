@@ -25,6 +25,8 @@ pub use clack_host::prelude::{ClapId, EventBuffer, Pckn};
 use clack_host::utils::{BeatTime, SecondsTime};
 use pixelody::score::Score;
 
+pub mod vst3_host;
+
 pub const PLUGIN_ID: &str = "app.pixelody.pixelody";
 
 /// The workspace's target directory (honours `CARGO_TARGET_DIR`).
@@ -32,6 +34,15 @@ pub fn target_dir() -> PathBuf {
     std::env::var_os("CARGO_TARGET_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../target"))
+}
+
+/// nice-plug's id for a parameter id in CLAP and VST3 alike (its `hash_param_id`: the string's
+/// bytes, times 31, the top bit clear), to find the host's parameter for a preset's knob.
+pub fn host_param_id(id: &str) -> u32 {
+    let hash = id
+        .bytes()
+        .fold(0u32, |h, b| h.wrapping_mul(31).wrapping_add(u32::from(b)));
+    hash & !(1 << 31)
 }
 
 /// The CLAP bundle in target/bundled (`cargo xtask test` bundles it first).

@@ -793,15 +793,6 @@ fn the_hosts_bypass_fades_out_and_back_in_without_a_click_and_keeps_time() {
     );
 }
 
-/// nice-plug's CLAP id for a parameter id (its `hash_param_id`: the string's bytes, times 31,
-/// the top bit clear), to find the host's parameter for a preset's knob.
-fn clap_param_id(id: &str) -> u32 {
-    let hash = id
-        .bytes()
-        .fold(0u32, |h, b| h.wrapping_mul(31).wrapping_add(u32::from(b)));
-    hash & !(1 << 31)
-}
-
 #[test]
 fn the_hosts_preset_browser_lists_every_preset_and_loads_each_as_the_menu_does() {
     use pixelody::plugin::presets::{self, Preset, Value};
@@ -910,7 +901,7 @@ fn the_hosts_preset_browser_lists_every_preset_and_loads_each_as_the_menu_does()
             let (_, id) = ids.iter().find(|(p, _)| *p == knob.as_ptr()).unwrap();
             // SAFETY: the pointer comes from `menu`'s parameters, alive here.
             let steps = unsafe { knob.as_ptr().step_count() }.unwrap_or(1) as f64;
-            let got = values[&clap_param_id(id)];
+            let got = values[&host_param_id(id)];
             assert!(
                 (got - f64::from(normalized) * steps).abs() < 1e-6,
                 "{}: {id} is {got}, the menu sets {}",

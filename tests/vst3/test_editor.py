@@ -577,9 +577,14 @@ def test_next_and_previous_presets_load_whole_presets_and_the_music_follows(scre
     assert synth.get_parameter_text(names["Style"]) == "Auto"
     assert synth.get_parameter(names["Drums On"]) == pytest.approx(1.0)
     assert synth.get_parameter(names["Lock Timbre"]) == pytest.approx(0.0)
+    # (The attack the picture proposes for the score this preset asks for, set with the preset,
+    # not the default 10 ms nor Ambient Drift's 600, nor what the picture proposed in Ambient.)
+    deadline = time.time() + 10
+    while plugin_state(synth, tmp_path)["score"]["length_beats"] == 32.0 and time.time() < deadline:
+        engine.render(0.5)
     state = plugin_state(synth, tmp_path)
     assert json.loads(state["fields"]["preset"]) == "Picture Decides"
-    # (The attack the playing picture proposes, not the default 10 ms nor Ambient Drift's 600.)
+    assert state["score"]["length_beats"] != 32.0
     proposed = state["score"]["patch"]["attack_ms"]
     attack = next(iter(state["params"]["attack"].values()))
     assert attack == pytest.approx(proposed, rel=1e-3), (attack, proposed)

@@ -309,6 +309,16 @@ pub fn proposed_patch(
     patch.held()
 }
 
+/// The sound [`compose`] proposes for `picture` with `settings` (a piece: its first picture),
+/// without composing: what a preset that leaves the sound to the picture sets at once, before the
+/// score it asks for is composed.
+pub fn proposal(picture: &Picture, settings: &Settings) -> crate::score::Patch {
+    let settings = settings.clamped();
+    let picture = &*framed(picture, &settings);
+    let features = features(picture, &settings);
+    proposed_patch(&features, &wave_rows::wave(picture), &settings)
+}
+
 /// How a picture is named in its score and in the editor: "sunset.jpg (4000 x 3000)".
 pub fn source_name(file: &str, picture: &Picture) -> String {
     format!(

@@ -35,9 +35,6 @@ pub struct App {
     presets: presets::PresetBar,
     /// Since when a composition parameter has waited for its recomposition (see `recompose`).
     dirty_since: Option<std::time::Instant>,
-    /// A preset that leaves the sound to the picture changed the composition while this score
-    /// generation played: the sound the next score proposes goes to the parameters.
-    sound_from_next_score: Option<u64>,
 }
 
 /// How long a changed composition parameter waits for the audio thread to ask for its
@@ -77,7 +74,6 @@ impl App {
             press_dragged: false,
             presets: presets::PresetBar::default(),
             dirty_since: None,
-            sound_from_next_score: None,
         }
     }
 
@@ -276,15 +272,7 @@ impl App {
     /// unless Lock Timbre is on), files dropped on the editor, a drag out that ended.
     fn take_news(&mut self, ctx: &egui::Context) {
         let p = &self.link.params;
-        let mut proposal = self.link.loader.take_proposal();
-        // (A preset's recomposition has published: the picture's sound in the preset's style.)
-        if let Some(generation) = self.sound_from_next_score {
-            if p.score.generation() != generation && !p.composition.is_dirty() {
-                self.sound_from_next_score = None;
-                proposal = proposal.or(Some(p.score.current().patch));
-            }
-        }
-        if let Some(patch) = proposal {
+        if let Some(patch) = self.link.loader.take_proposal() {
             if !p.sound.lock_timbre.value() {
                 self.apply_patch(&patch);
             }
@@ -433,10 +421,6 @@ impl NiceEguiApp for App {
                         let said = self.presets.show(ui, &self.link.params, &setter);
                         if said.is_some() {
                             self.info = said;
-                        }
-                        if let Some(sound_to_come) = self.presets.take_loaded() {
-                            self.sound_from_next_score =
-                                sound_to_come.then(|| self.link.params.score.generation());
                         }
                         ui.separator();
                         egui::ScrollArea::vertical().show(ui, |ui| {

@@ -14,9 +14,6 @@ pub struct PresetBar {
     problems: Vec<String>,
     /// The preset loaded last (an index into factory then user), for "(edited)" and next.
     last: Option<usize>,
-    /// A preset was loaded since [`Self::take_loaded`] last looked: whether it leaves the sound
-    /// to the picture and changes the composition (so the picture will propose another sound).
-    loaded: Option<bool>,
     /// The Save window's name field while it is open.
     saving: Option<String>,
 }
@@ -28,7 +25,6 @@ impl Default for PresetBar {
             user: Vec::new(),
             problems: Vec::new(),
             last: None,
-            loaded: None,
             saving: None,
         }
     }
@@ -46,12 +42,6 @@ impl PresetBar {
         let (user, problems) = presets::load_user(&folder);
         self.user = user;
         self.problems = problems;
-    }
-
-    /// Whether a preset was loaded since the last call, and if so whether the sound the picture
-    /// proposes for the composition it sets is still to come (see `loaded`).
-    pub fn take_loaded(&mut self) -> Option<bool> {
-        self.loaded.take()
     }
 
     /// Problems reading the user's presets, once.
@@ -72,9 +62,8 @@ impl PresetBar {
 
     fn load(&mut self, index: usize, p: &PixelodyParams, setter: &ParamSetter) -> Said {
         let preset = self.all().nth(index)?.clone();
-        let recomposes = presets::apply(p, setter, &preset);
+        presets::apply(p, setter, &preset);
         self.remember(p, Some(index));
-        self.loaded = Some(recomposes && presets::leaves_sound_to_picture(&preset));
         Some((format!("Preset: {}", preset.name), false))
     }
 

@@ -161,6 +161,11 @@ impl Composition {
         crate::pipeline::compose_sections(&sections, settings, self.source.clone())
     }
 
+    /// The sound these pictures propose with `settings` (see [`compose::proposal`]).
+    pub fn proposal(&self, settings: &Settings) -> crate::score::Patch {
+        compose::proposal(self.picture(), settings)
+    }
+
     pub fn to_state(&self) -> CompositionState {
         let first = self.picture();
         let piece = self.sections.len() > 1;

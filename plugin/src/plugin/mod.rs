@@ -441,4 +441,23 @@ impl Vst3Plugin for Pixelody {
     const VST3_CLASS_ID: [u8; 16] = *b"PixelodyImgMusic";
     const VST3_SUBCATEGORIES: &'static [Vst3SubCategory] =
         &[Vst3SubCategory::Instrument, Vst3SubCategory::Synth];
+    /// The drums' keys, named for the host's drum editor (VST3 names keys per program, not per
+    /// channel: the melodic parts' keys are not named, so only the kit's show).
+    const VST3_PITCH_NAMES: &'static [(i16, &'static str)] = &DRUM_PITCH_NAMES;
+
+    /// The factory presets as the host's program list.
+    fn vst3_programs(&self) -> Option<Arc<dyn Vst3Programs>> {
+        Some(Arc::new(presets::HostLoader(self.params.clone())))
+    }
 }
+
+/// [`Pixelody::VST3_PITCH_NAMES`]: [`DRUM_NOTE_NAMES`] without port and channel.
+const DRUM_PITCH_NAMES: [(i16, &str); drum::ALL.len()] = {
+    let mut names = [(0, ""); drum::ALL.len()];
+    let mut i = 0;
+    while i < drum::ALL.len() {
+        names[i] = (DRUM_NOTE_NAMES[i].key, DRUM_NOTE_NAMES[i].name);
+        i += 1;
+    }
+    names
+};

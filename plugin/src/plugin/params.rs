@@ -820,30 +820,40 @@ impl PixelodyParams {
 
     /// The composition settings the parameters describe now.
     pub fn settings(&self) -> Settings {
+        self.settings_with(&|_| None)
+    }
+
+    /// The settings the parameters would give with the normalized values `moved` names (a
+    /// preset about to load), the others as they are.
+    pub fn settings_with(&self, moved: &dyn Fn(ParamPtr) -> Option<f32>) -> Settings {
+        fn at<P: Param>(param: &P, moved: &dyn Fn(ParamPtr) -> Option<f32>) -> P::Plain {
+            match moved(param.as_ptr()) {
+                Some(normalized) => param.preview_plain(normalized),
+                None => param.modulated_plain_value(),
+            }
+        }
         let p = &self.composing;
         Settings {
-            mode: match p.mode.value() {
+            mode: match at(&p.mode, moved) {
                 ModeChoice::Compose => compose::Mode::Compose,
                 ModeChoice::Scan => compose::Mode::Scan,
                 ModeChoice::Spectral => compose::Mode::Spectral,
             },
-            bars: p.bars.value().max(1) as u32,
-            key: p.key.value().pitch_class(),
-            scale: p.scale.value().scale(),
-            density: p.density.value(),
-            low: p.low_note.value().clamp(0, 127) as u8,
-            high: p.high_note.value().clamp(0, 127) as u8,
-            seed: p.variation.value().max(0) as u32,
-            grid: p.grid.value().steps(),
-            threshold: p.threshold.value(),
-            invert: p.invert.value(),
-            snap: p.snap.value(),
-            style: p.style.value().style(),
-            swing: Some(p.swing.value()).filter(|&v| v >= 0.0),
-            humanise: p.humanise.value(),
-            meter: p
-                .meter
-                .value()
+            bars: at(&p.bars, moved).max(1) as u32,
+            key: at(&p.key, moved).pitch_class(),
+            scale: at(&p.scale, moved).scale(),
+            density: at(&p.density, moved),
+            low: at(&p.low_note, moved).clamp(0, 127) as u8,
+            high: at(&p.high_note, moved).clamp(0, 127) as u8,
+            seed: at(&p.variation, moved).max(0) as u32,
+            grid: at(&p.grid, moved).steps(),
+            threshold: at(&p.threshold, moved),
+            invert: at(&p.invert, moved),
+            snap: at(&p.snap, moved),
+            style: at(&p.style, moved).style(),
+            swing: Some(at(&p.swing, moved)).filter(|&v| v >= 0.0),
+            humanise: at(&p.humanise, moved),
+            meter: at(&p.meter, moved)
                 .signature()
                 .unwrap_or_else(|| self.composition.host_meter()),
             region: self.composition.region(),

@@ -221,8 +221,26 @@ pub fn knobs(p: &PixelodyParams) -> Vec<(&'static str, Knob<'_>)> {
 /// Timbre off hands the sound to the picture ("Picture Decides"): the sound it does not name is
 /// the one the playing picture proposes, not the defaults.
 pub fn targets<'a>(p: &'a PixelodyParams, preset: &Preset) -> Vec<(Knob<'a>, f32)> {
-    let proposed = leaves_sound_to_picture(preset).then(|| p.score.current().patch);
+    let proposed = leaves_sound_to_picture(preset).then(|| proposal(p, preset));
     targets_with(p, preset, proposed)
+}
+
+/// The sound the playing pictures propose with the settings `preset` leaves: the playing score's
+/// when the preset changes no composition setting, else computed for its settings (the score it
+/// asks for will propose the same, in its style: the one sound the menu, the host's browser and
+/// a host's program change all set at once).
+fn proposal(p: &PixelodyParams, preset: &Preset) -> crate::score::Patch {
+    let set = targets_with(p, preset, None);
+    let settings = p.settings_with(&|ptr| {
+        set.iter()
+            .find(|(knob, _)| knob.as_ptr() == ptr)
+            .map(|(_, n)| *n)
+    });
+    if settings == p.settings() {
+        p.score.current().patch
+    } else {
+        p.composition.current().proposal(&settings)
+    }
 }
 
 /// Whether `preset` leaves the sound it does not name to the picture (it does not lock the
@@ -266,26 +284,19 @@ pub fn matches(p: &PixelodyParams, preset: &Preset) -> bool {
         set.iter()
             .all(|(knob, n)| (knob.normalized() - n).abs() < 1e-4)
     };
-    all(targets(p, preset)) || all(targets_with(p, preset, None))
+    // (Matching settings compose the playing score: its proposal is the one to compare, and
+    // nothing is composed to ask, for every preset in every frame.)
+    let playing = leaves_sound_to_picture(preset).then(|| p.score.current().patch);
+    all(targets_with(p, preset, playing)) || all(targets_with(p, preset, None))
 }
 
 /// Loads `preset` as one change the host records: every parameter that moves is taken (begin),
-/// set, then all are released (end) together. Returns whether a composition parameter moves (the
-/// score is composed again).
-pub fn apply(p: &PixelodyParams, setter: &ParamSetter, preset: &Preset) -> bool {
+/// set, then all are released (end) together.
+pub fn apply(p: &PixelodyParams, setter: &ParamSetter, preset: &Preset) {
     let moving: Vec<(Knob<'_>, f32)> = targets(p, preset)
         .into_iter()
         .filter(|(knob, n)| (knob.normalized() - n).abs() >= 1e-6)
         .collect();
-    let composing: Vec<ParamPtr> = p
-        .composing
-        .param_map()
-        .into_iter()
-        .map(|(_, ptr, _)| ptr)
-        .collect();
-    let recomposes = moving
-        .iter()
-        .any(|(knob, _)| composing.contains(&knob.as_ptr()));
     for (knob, _) in &moving {
         knob.begin(setter);
     }
@@ -295,7 +306,6 @@ pub fn apply(p: &PixelodyParams, setter: &ParamSetter, preset: &Preset) -> bool 
     for (knob, _) in &moving {
         knob.end(setter);
     }
-    recomposes
 }
 
 /// The parameters now, as a preset named `name`.
@@ -330,6 +340,12 @@ pub fn factory() -> Vec<Preset> {
         .iter()
         .map(|text| parse(text).expect("a factory preset reads (tested)"))
         .collect()
+}
+
+/// The factory presets' names, in order (read once).
+pub fn factory_names() -> &'static [String] {
+    static NAMES: std::sync::OnceLock<Vec<String>> = std::sync::OnceLock::new();
+    NAMES.get_or_init(|| factory().into_iter().map(|preset| preset.name).collect())
 }
 
 /// Where user presets are kept: `$XDG_CONFIG_HOME/pixelody/presets` (or `~/.config/...`).
@@ -451,6 +467,14 @@ impl ClapPresetLoader for HostLoader {
                 .ok_or_else(|| format!("Pixelody has no preset named {key}"))?,
             (None, None) => return Err(String::from("no preset named")),
         };
+        Ok(self.load_preset(preset))
+    }
+}
+
+impl HostLoader {
+    /// Every parameter `preset` moves with its value, as the editor's menu sets them; the menu
+    /// then names `preset`.
+    fn load_preset(&self, preset: Preset) -> Vec<(ParamPtr, f32)> {
         let p = &self.0;
         let values = targets(p, &preset)
             .into_iter()
@@ -459,13 +483,38 @@ impl ClapPresetLoader for HostLoader {
         *p.preset_name
             .write()
             .unwrap_or_else(|poisoned| poisoned.into_inner()) = preset.name;
-        Ok(values)
+        values
+    }
+}
+
+/// The factory presets as a VST3 host's program list, loaded as the editor's menu loads them.
+impl Vst3Programs for HostLoader {
+    fn names(&self) -> Vec<String> {
+        factory_names().to_vec()
+    }
+
+    fn load(&self, index: usize) -> Result<Vec<(ParamPtr, f32)>, String> {
+        let preset = factory()
+            .into_iter()
+            .nth(index)
+            .ok_or_else(|| format!("Pixelody has no preset number {}", index + 1))?;
+        Ok(self.load_preset(preset))
+    }
+
+    fn current(&self) -> Option<usize> {
+        let name = self
+            .0
+            .preset_name
+            .read()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        factory_names().iter().position(|known| *known == *name)
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::compose::Style;
     use crate::test_support::example_params as params;
 
     #[test]
@@ -506,6 +555,52 @@ mod tests {
                 assert!((n - knob.default_normalized()).abs() < 1e-6);
             }
         }
+    }
+
+    #[test]
+    fn a_preset_that_restyles_the_picture_sets_the_sound_its_score_will_propose() {
+        // A preset leaving the sound to the picture that also changes the composition (its style,
+        // density) sets, at once, the sound of the score it asks for: not the playing score's.
+        let p = params();
+        let playing = p.score.current().patch;
+        let mut differ = 0;
+        for (id, style) in [
+            ("ambient", Style::Ambient),
+            ("ballad", Style::Ballad),
+            ("pulse", Style::Pulse),
+            ("chiptune", Style::Chiptune),
+        ] {
+            let mut values = BTreeMap::new();
+            values.insert(String::from("style"), Value::Choice(String::from(id)));
+            values.insert(String::from("density"), Value::Number(0.4));
+            let preset = Preset {
+                pixelody_preset: FORMAT,
+                name: format!("My {id}"),
+                about: String::new(),
+                values,
+            };
+            assert!(leaves_sound_to_picture(&preset));
+            let mut settings = p.settings();
+            settings.style = Some(style);
+            settings.density = 0.4;
+            let composed = p.composition.current().score(&settings).patch;
+            let set = targets(&p, &preset);
+            for (row, param) in p.timbre() {
+                let (_, n) = set
+                    .iter()
+                    .find(|(k, _)| k.as_ptr() == param.as_ptr())
+                    .unwrap();
+                let want = row.normalized_for((row.get)(&composed));
+                assert!(
+                    (n - want).abs() < 1e-6,
+                    "{id}, {}: {n} against {want}",
+                    row.id
+                );
+            }
+            differ += usize::from(composed != playing);
+        }
+        // (The example's own score is not every one of these styles: the test tells them apart.)
+        assert!(differ >= 3, "{differ}");
     }
 
     #[test]

@@ -44,6 +44,6 @@ pub use crate::wrapper::clap::{
     ClapNoteName, ClapPlugin, ClapPresetIndex, ClapPresetInfo, ClapPresetLoader, PolyModulationConfig,
 };
 #[cfg(feature = "vst3")]
-pub use crate::wrapper::vst3::Vst3Plugin;
+pub use crate::wrapper::vst3::{Vst3Plugin, Vst3Programs};
 #[cfg(feature = "vst3")]
 pub use crate::wrapper::vst3::subcategories::Vst3SubCategory;

@@ -36,6 +36,33 @@ pub trait Vst3Plugin: Plugin {
     /// [`VST3_CLASS_ID`][Self::VST3_CLASS_ID`] in the correct order for the current platform so
     /// projects and presets can be shared between platforms. This should not be overridden.
     const PLATFORM_VST3_CLASS_ID: [u8; 16] = swap_vst3_uid_byte_order(Self::VST3_CLASS_ID);
+
+    /// Pixelody patch: names for keys (a drum kit's), `(key, name)`, that hosts show in their
+    /// piano roll and drum editors (`IUnitInfo`'s program pitch names, offered for every program
+    /// of [`Self::vst3_programs`] when this is not empty).
+    const VST3_PITCH_NAMES: &'static [(i16, &'static str)] = &[];
+
+    /// Pixelody patch: the presets a host lists in its program drop-down (a program list on the
+    /// root unit with a program change parameter, the convention hosts read), asked once when the
+    /// instance is made. `None`: no program list.
+    fn vst3_programs(&self) -> Option<std::sync::Arc<dyn Vst3Programs>> {
+        None
+    }
+}
+
+/// Pixelody patch: a plug-in's presets as a VST3 program list. Called on the main thread.
+pub trait Vst3Programs: Send + Sync {
+    /// Every program's name, in order. Asked once per instance: the list does not change.
+    fn names(&self) -> Vec<String>;
+    /// What loading program `index` sets: every parameter it moves with its normalized value, as
+    /// the plug-in's own preset menu sets them, or why it cannot be loaded. The wrapper sends the
+    /// changes to the host and the audio thread as the editor's changes go.
+    fn load(
+        &self,
+        index: usize,
+    ) -> Result<Vec<(nice_plug_core::params::internals::ParamPtr, f32)>, String>;
+    /// The program the plug-in plays now, if it plays one (its own menu may have chosen it).
+    fn current(&self) -> Option<usize>;
 }
 
 #[cfg(not(target_os = "windows"))]

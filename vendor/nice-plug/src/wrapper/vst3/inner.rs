@@ -25,7 +25,7 @@ use try_lock::TryLock;
 #[cfg(feature = "editor")]
 use vst3::ComWrapper;
 use vst3::Steinberg::Vst::{IComponentHandler, IComponentHandlerTrait, IEventList, RestartFlags_};
-use vst3::Steinberg::{kInvalidArgument, kResultOk, tresult};
+use vst3::Steinberg::{kInvalidArgument, kResultFalse, kResultOk, tresult};
 use vst3::{ComPtr, ComRef};
 
 use super::context::{WrapperActivateContext, WrapperProcessContext};
@@ -39,7 +39,7 @@ use crate::wrapper::util::buffer_management::BufferManager;
 use crate::wrapper::util::hash_param_id;
 #[cfg(feature = "editor")]
 use crate::wrapper::util::with_editor_window;
-use crate::wrapper::vst3::Vst3Plugin;
+use crate::wrapper::vst3::{Vst3Plugin, Vst3Programs};
 #[cfg(feature = "editor")]
 use crate::wrapper::vst3::context::WrapperGuiContext;
 #[cfg(feature = "editor")]
@@ -177,7 +177,20 @@ pub(crate) struct WrapperInner<P: Vst3Plugin> {
     /// having to add a setter function to the parameter (or even worse, have it be completely
     /// untyped).
     pub param_ptr_to_hash: HashMap<ParamPtr, u32>,
+
+    /// Pixelody patch: the plug-in's program list (`Vst3Plugin::vst3_programs`), if it has one,
+    /// with the programs' names as asked once.
+    pub programs: Option<(Arc<dyn Vst3Programs>, Vec<String>)>,
+    /// Pixelody patch: the program change parameter's last normalized value set by the host, as
+    /// `f64` bits (read back when the plug-in cannot say which program it plays).
+    pub program_value: std::sync::atomic::AtomicU64,
 }
+
+/// Pixelody patch: the program list's ID (there is one list, on the root unit).
+pub const PROGRAM_LIST_ID: i32 = 1;
+/// Pixelody patch: the program change parameter's ID, just below the generated MIDI CC
+/// parameters (a plug-in parameter whose ID hashes to it is reported in debug builds).
+pub const PROGRAM_PARAM_ID: u32 = VST3_MIDI_PARAMS_START - 1;
 
 /// Tasks that can be sent from the plugin to be executed on the main thread in a non-blocking
 /// realtime-safe way (either a random thread or `IRunLoop` on Linux, the OS' message loop on
@@ -302,6 +315,21 @@ impl<P: Vst3Plugin> WrapperInner<P> {
             }
         }
 
+        let programs = plugin.vst3_programs().map(|programs| {
+            let names = programs.names();
+            (programs, names)
+        });
+        if programs.is_some() {
+            for (id, hash, _, _) in &param_id_hashes_ptrs_groups {
+                if *hash == PROGRAM_PARAM_ID {
+                    crate::nice_debug_assert_failure!(
+                        "Parameter '{}' collides with the program change parameter",
+                        id
+                    );
+                }
+            }
+        }
+
         let param_hashes = param_id_hashes_ptrs_groups
             .iter()
             .map(|(_, hash, _, _)| *hash)
@@ -389,6 +417,9 @@ impl<P: Vst3Plugin> WrapperInner<P> {
             param_units,
             param_id_to_hash,
             param_ptr_to_hash,
+
+            programs,
+            program_value: std::sync::atomic::AtomicU64::new(0),
         });
 
         // FIXME: Right now this is safe, but if we are going to have a singleton main thread queue
@@ -608,6 +639,76 @@ impl<P: Vst3Plugin> WrapperInner<P> {
         }
         let now = self.created.elapsed().as_nanos() as u64 + 1;
         now.saturating_sub(last) < 250_000_000
+    }
+
+    /// Pixelody patch: the number of programs (0 without a program list).
+    pub fn program_count(&self) -> usize {
+        self.programs.as_ref().map_or(0, |(_, names)| names.len())
+    }
+
+    /// Pixelody patch: the program change parameter's normalized value for program `index`.
+    pub fn program_normalized(&self, index: usize) -> f64 {
+        index as f64 / self.program_count().saturating_sub(1).max(1) as f64
+    }
+
+    /// Pixelody patch: the program the normalized value `value` names.
+    pub fn program_index(&self, value: f64) -> usize {
+        let last = self.program_count().saturating_sub(1);
+        let index = (value.clamp(0.0, 1.0) * last as f64).round();
+        (index as usize).min(last)
+    }
+
+    /// Pixelody patch: the program change parameter's value: the program the plug-in plays, or
+    /// the last one the host chose.
+    pub fn program_param_value(&self) -> f64 {
+        match self.programs.as_ref().and_then(|(programs, _)| programs.current()) {
+            Some(index) => self.program_normalized(index),
+            None => f64::from_bits(self.program_value.load(Ordering::Relaxed)),
+        }
+    }
+
+    /// Pixelody patch: loads program `index` as the plug-in's menu does, called on the main thread
+    /// when the host sets the program change parameter: one gesture per parameter to the host
+    /// (which passes the values to `process` while audio runs), and the values set here at once
+    /// when it does not run (the editor's way, see `WrapperGuiContext`).
+    pub fn load_program(&self, value: f64) -> tresult {
+        let Some((programs, _)) = &self.programs else {
+            return kInvalidArgument;
+        };
+        if !value.is_finite() {
+            return kInvalidArgument;
+        }
+        let index = self.program_index(value);
+        let Ok(values) = programs.load(index) else {
+            return kResultFalse;
+        };
+        self.program_value
+            .store(self.program_normalized(index).to_bits(), Ordering::Relaxed);
+        let changes: Vec<(u32, f32)> = values
+            .into_iter()
+            .filter_map(|(ptr, n)| self.param_ptr_to_hash.get(&ptr).map(|hash| (*hash, n)))
+            .collect();
+        let running = self.audio_running();
+        let sample_rate = self.current_buffer_config.load().map(|c| c.sample_rate);
+        if !running {
+            for (hash, normalized) in &changes {
+                self.set_normalized_value_by_hash(*hash, *normalized, sample_rate);
+            }
+        }
+        if let Some(handler) = &*self.component_handler.borrow() {
+            unsafe {
+                for (hash, _) in &changes {
+                    handler.beginEdit(*hash);
+                }
+                for (hash, normalized) in &changes {
+                    handler.performEdit(*hash, *normalized as f64);
+                }
+                for (hash, _) in &changes {
+                    handler.endEdit(*hash);
+                }
+            }
+        }
+        kResultOk
     }
 
     /// Pixelody patch: notes on the audio thread that a process call begins now.

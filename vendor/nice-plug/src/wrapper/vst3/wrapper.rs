@@ -40,7 +40,7 @@ use vst3::Steinberg::{
 use vst3::{Class, ComRef};
 use widestring::U16CStr;
 
-use super::inner::{ProcessEvent, WrapperInner};
+use super::inner::{PROGRAM_LIST_ID, PROGRAM_PARAM_ID, ProcessEvent, WrapperInner};
 use super::note_expressions;
 use super::util::{VST3_MIDI_CCS, VST3_MIDI_NUM_PARAMS, VST3_MIDI_PARAMS_START, u16strlcpy};
 use super::util::{VST3_MIDI_CHANNELS, VST3_MIDI_PARAMS_END};
@@ -616,18 +616,21 @@ impl<P: Vst3Plugin> IEditControllerTrait for Wrapper<P> {
     }
 
     unsafe fn getParameterCount(&self) -> int32 {
+        // Pixelody patch: the program change parameter follows the plug-in's own.
+        let own = self.inner.param_hashes.len() as i32 + self.inner.programs.is_some() as i32;
         // We need to add a whole bunch of parameters if the plugin accepts MIDI CCs
         if P::MIDI_INPUT >= MidiConfig::MidiCCs {
-            self.inner.param_hashes.len() as i32 + VST3_MIDI_NUM_PARAMS as i32
+            own + VST3_MIDI_NUM_PARAMS as i32
         } else {
-            self.inner.param_hashes.len() as i32
+            own
         }
     }
 
     unsafe fn getParameterInfo(&self, param_index: int32, info: *mut ParameterInfo) -> tresult {
         check_null_ptr!(info);
 
-        if param_index < 0 || param_index > unsafe { self.getParameterCount() } {
+        // Pixelody patch: `>=` (upstream let the index one past the end through).
+        if param_index < 0 || param_index >= unsafe { self.getParameterCount() } {
             return kInvalidArgument;
         }
 
@@ -636,8 +639,19 @@ impl<P: Vst3Plugin> IEditControllerTrait for Wrapper<P> {
 
         // If the parameter is a generated MIDI CC/channel pressure/pitch bend then it needs to be
         // handled separately
-        let num_actual_params = self.inner.param_hashes.len() as i32;
-        if P::MIDI_INPUT >= MidiConfig::MidiCCs && param_index >= num_actual_params {
+        let num_plugin_params = self.inner.param_hashes.len() as i32;
+        let num_actual_params = num_plugin_params + self.inner.programs.is_some() as i32;
+        if self.inner.programs.is_some() && param_index == num_plugin_params {
+            // Pixelody patch: the program change parameter, a list of the programs on the root
+            // unit, which holds the program list.
+            info.id = PROGRAM_PARAM_ID;
+            u16strlcpy(&mut info.title, "Program");
+            u16strlcpy(&mut info.shortTitle, "Program");
+            info.stepCount = self.inner.program_count().saturating_sub(1) as i32;
+            info.defaultNormalizedValue = 0.0;
+            info.unitId = kRootUnitId;
+            info.flags = ParameterFlags_::kIsProgramChange | ParameterFlags_::kIsList;
+        } else if P::MIDI_INPUT >= MidiConfig::MidiCCs && param_index >= num_actual_params {
             let midi_param_relative_idx = (param_index - num_actual_params) as u32;
             // This goes up to 130 for the 128 CCs followed by channel pressure and pitch bend
             let midi_cc = midi_param_relative_idx % VST3_MIDI_CCS;
@@ -700,6 +714,20 @@ impl<P: Vst3Plugin> IEditControllerTrait for Wrapper<P> {
 
         let dest = unsafe { &mut *(string) };
 
+        // Pixelody patch: the program change parameter's values are the programs' names.
+        if id == PROGRAM_PARAM_ID
+            && let Some((_, names)) = &self.inner.programs
+        {
+            let index = self.inner.program_index(value_normalized);
+            return match names.get(index) {
+                Some(name) => {
+                    u16strlcpy(dest, name);
+                    kResultOk
+                }
+                None => kInvalidArgument,
+            };
+        }
+
         // TODO: We don't implement these methods at all for our generated MIDI CC parameters,
         //       should be fine right? They should be hidden anyways.
         match self.inner.param_by_hash.get(&id) {
@@ -730,6 +758,18 @@ impl<P: Vst3Plugin> IEditControllerTrait for Wrapper<P> {
             Err(_) => return kInvalidArgument,
         };
 
+        if id == PROGRAM_PARAM_ID
+            && let Some((_, names)) = &self.inner.programs
+        {
+            return match names.iter().position(|name| *name == string) {
+                Some(index) => {
+                    unsafe { *value_normalized = self.inner.program_normalized(index) };
+                    kResultOk
+                }
+                None => kResultFalse,
+            };
+        }
+
         match self.inner.param_by_hash.get(&id) {
             Some(param_ptr) => {
                 let value = match unsafe { param_ptr.string_to_normalized_value(&string) } {
@@ -751,6 +791,9 @@ impl<P: Vst3Plugin> IEditControllerTrait for Wrapper<P> {
     ) -> ParamValue {
         match self.inner.param_by_hash.get(&id) {
             Some(param_ptr) => unsafe { param_ptr.preview_plain(value_normalized as f32) as f64 },
+            _ if id == PROGRAM_PARAM_ID && self.inner.programs.is_some() => {
+                self.inner.program_index(value_normalized) as f64
+            }
             _ => value_normalized,
         }
     }
@@ -758,6 +801,11 @@ impl<P: Vst3Plugin> IEditControllerTrait for Wrapper<P> {
     unsafe fn plainParamToNormalized(&self, id: ParamID, plain_value: ParamValue) -> ParamValue {
         match self.inner.param_by_hash.get(&id) {
             Some(param_ptr) => unsafe { param_ptr.preview_normalized(plain_value as f32) as f64 },
+            _ if id == PROGRAM_PARAM_ID && self.inner.programs.is_some() => {
+                let last = self.inner.program_count().saturating_sub(1) as f64;
+                self.inner
+                    .program_normalized(plain_value.round().clamp(0.0, last) as usize)
+            }
             _ => plain_value,
         }
     }
@@ -765,11 +813,20 @@ impl<P: Vst3Plugin> IEditControllerTrait for Wrapper<P> {
     unsafe fn getParamNormalized(&self, id: ParamID) -> ParamValue {
         match self.inner.param_by_hash.get(&id) {
             Some(param_ptr) => unsafe { param_ptr.modulated_normalized_value() as f64 },
+            _ if id == PROGRAM_PARAM_ID && self.inner.programs.is_some() => {
+                self.inner.program_param_value()
+            }
             _ => 0.5,
         }
     }
 
     unsafe fn setParamNormalized(&self, id: ParamID, value: ParamValue) -> tresult {
+        // Pixelody patch: the host chose a program (its preset drop-down): load it, whether or
+        // not audio runs (the loaded values reach `process` as the editor's changes do).
+        if id == PROGRAM_PARAM_ID && self.inner.programs.is_some() {
+            return self.inner.load_program(value);
+        }
+
         // If the plugin is currently processing audio, then this parameter change will also be sent
         // to the process function (Pixelody patch: where the host really calls it lately)
         if self.inner.audio_running() {
@@ -1155,6 +1212,12 @@ impl<P: Vst3Plugin> IAudioProcessorTrait for Wrapper<P> {
                         let param_hash = unsafe { param_change_queue.getParameterId() };
                         let num_changes = unsafe { param_change_queue.getPointCount() };
                         if num_changes <= 0 {
+                            continue;
+                        }
+                        // Pixelody patch: a program change was loaded where the host set it on
+                        // the edit controller (`setParamNormalized`); the values it moved come
+                        // here as their own changes.
+                        if param_hash == PROGRAM_PARAM_ID && self.inner.programs.is_some() {
                             continue;
                         }
 
@@ -1798,14 +1861,35 @@ impl<P: Vst3Plugin> IProcessContextRequirementsTrait for Wrapper<P> {
 }
 
 impl<P: Vst3Plugin> IUnitInfoTrait for Wrapper<P> {
+    // Pixelody patch: with a program list the root unit is listed first, holding the list (hosts
+    // find the list through the unit of the program change parameter); the parameter groups'
+    // units follow.
     unsafe fn getUnitCount(&self) -> int32 {
-        self.inner.param_units.len() as i32
+        self.inner.param_units.len() as i32 + self.inner.programs.is_some() as i32
     }
 
     unsafe fn getUnitInfo(&self, unit_index: int32, info: *mut UnitInfo) -> tresult {
         check_null_ptr!(info);
 
-        match self.inner.param_units.info(unit_index as usize) {
+        if unit_index < 0 {
+            return kInvalidArgument;
+        }
+        let groups_index = if self.inner.programs.is_some() {
+            if unit_index == 0 {
+                unsafe { *info = mem::zeroed() };
+                let info = unsafe { &mut *info };
+                info.id = kRootUnitId;
+                info.parentUnitId = kNoParentUnitId;
+                u16strlcpy(&mut info.name, "Root");
+                info.programListId = PROGRAM_LIST_ID;
+                return kResultOk;
+            }
+            unit_index as usize - 1
+        } else {
+            unit_index as usize
+        };
+
+        match self.inner.param_units.info(groups_index) {
             Some((unit_id, unit_info)) => {
                 unsafe { *info = mem::zeroed() };
 
@@ -1822,25 +1906,44 @@ impl<P: Vst3Plugin> IUnitInfoTrait for Wrapper<P> {
     }
 
     unsafe fn getProgramListCount(&self) -> int32 {
-        // TODO: Do we want program lists? Probably not, CLAP doesn't even support them.
-        0
+        self.inner.programs.is_some() as i32
     }
 
-    unsafe fn getProgramListInfo(
-        &self,
-        _list_index: int32,
-        _info: *mut ProgramListInfo,
-    ) -> tresult {
-        kInvalidArgument
+    unsafe fn getProgramListInfo(&self, list_index: int32, info: *mut ProgramListInfo) -> tresult {
+        check_null_ptr!(info);
+
+        if list_index != 0 || self.inner.programs.is_none() {
+            return kInvalidArgument;
+        }
+        unsafe { *info = mem::zeroed() };
+        let info = unsafe { &mut *info };
+        info.id = PROGRAM_LIST_ID;
+        u16strlcpy(&mut info.name, "Presets");
+        info.programCount = self.inner.program_count() as i32;
+
+        kResultOk
     }
 
     unsafe fn getProgramName(
         &self,
-        _list_id: ProgramListID,
-        _program_index: int32,
-        _name: *mut String128,
+        list_id: ProgramListID,
+        program_index: int32,
+        name: *mut String128,
     ) -> tresult {
-        kInvalidArgument
+        check_null_ptr!(name);
+
+        match &self.inner.programs {
+            Some((_, names)) if list_id == PROGRAM_LIST_ID && program_index >= 0 => {
+                match names.get(program_index as usize) {
+                    Some(program) => {
+                        u16strlcpy(unsafe { &mut *name }, program);
+                        kResultOk
+                    }
+                    None => kInvalidArgument,
+                }
+            }
+            _ => kInvalidArgument,
+        }
     }
 
     unsafe fn getProgramInfo(
@@ -1850,22 +1953,39 @@ impl<P: Vst3Plugin> IUnitInfoTrait for Wrapper<P> {
         _attribute_id: CString,
         _attribute_value: *mut String128,
     ) -> tresult {
-        kInvalidArgument
+        kResultFalse
     }
 
-    unsafe fn hasProgramPitchNames(&self, _id: ProgramListID, _index: int32) -> tresult {
-        // TODO: Support note names once someone requests it
-        kInvalidArgument
+    unsafe fn hasProgramPitchNames(&self, id: ProgramListID, index: int32) -> tresult {
+        let known = id == PROGRAM_LIST_ID
+            && index >= 0
+            && (index as usize) < self.inner.program_count();
+        if known && !P::VST3_PITCH_NAMES.is_empty() {
+            kResultOk
+        } else {
+            kResultFalse
+        }
     }
 
     unsafe fn getProgramPitchName(
         &self,
-        _id: ProgramListID,
-        _index: int32,
-        _pitch: int16,
-        _name: *mut String128,
+        id: ProgramListID,
+        index: int32,
+        pitch: int16,
+        name: *mut String128,
     ) -> tresult {
-        kInvalidArgument
+        check_null_ptr!(name);
+
+        if unsafe { self.hasProgramPitchNames(id, index) } != kResultOk {
+            return kResultFalse;
+        }
+        match P::VST3_PITCH_NAMES.iter().find(|(key, _)| *key == pitch) {
+            Some((_, pitch_name)) => {
+                u16strlcpy(unsafe { &mut *name }, pitch_name);
+                kResultOk
+            }
+            None => kResultFalse,
+        }
     }
 
     unsafe fn getSelectedUnit(&self) -> UnitID {

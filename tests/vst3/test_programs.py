@@ -1,0 +1,72 @@
+"""The factory presets as a VST3 host's program list, in DawDreamer (built on JUCE, which reads
+the program list and switches programs through the program change parameter).
+
+This file runs after test_editor.py on purpose (pytest takes the files in name order): switching a
+program makes the plug-in tell the host of each change, and JUCE answers by starting its message
+manager, which looks for an X display once and for all. Before the editor tests' virtual screen
+exists, that left JUCE sure there is no display, and every editor test after it failed ("no
+visual display devices").
+"""
+
+import json
+import os
+from pathlib import Path
+
+import dawdreamer as daw
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[2]
+TARGET = Path(os.environ.get("CARGO_TARGET_DIR", ROOT / "target"))
+VST3 = Path(os.environ.get("PIXELODY_VST3", TARGET / "bundled" / "Pixelody.vst3"))
+SR = 48000
+BLOCK = 512
+
+STYLE_NAMES = {"ambient": "Ambient", "ballad": "Ballad", "pop": "Pop", "pulse": "Pulse",
+               "chiptune": "Chiptune", "lofi": "Lo-fi"}
+
+
+def test_the_hosts_program_list_switches_every_factory_preset(tmp_path):
+    """VST3 hosts list a plug-in's presets as programs (JUCE, which DawDreamer is built on, reads
+    the program list and sets the program change parameter). Each factory preset, chosen there,
+    sets what it names and changes the sound, and is still named after the project is saved and
+    reloaded."""
+    presets = [json.loads(p.read_text()) for p in sorted((ROOT / "plugin" / "presets").glob("*.json"))]
+
+    def fresh():
+        engine = daw.RenderEngine(SR, BLOCK)
+        engine.set_bpm(120)
+        synth = engine.make_plugin_processor("pixelody", str(VST3))
+        engine.load_graph([(synth, [])])
+        return engine, synth
+
+    engine, synth = fresh()
+    described = {p["name"]: p for p in synth.get_parameters_description()}
+    program = described["Program"]
+    assert program["numSteps"] == len(presets)
+    assert program["min"] == presets[0]["name"] and program["max"] == presets[-1]["name"]
+    assert not program["isAutomatable"]
+    index = {name: p["index"] for name, p in described.items()}
+    engine.render(1.0)
+    untouched = engine.get_audio()
+    for k, preset in enumerate(presets):
+        engine, synth = fresh()
+        synth.set_parameter(index["Program"], k / (len(presets) - 1))
+        engine.render(1.0)
+        audio = engine.get_audio()
+        assert synth.get_parameter_text(index["Program"]) == preset["name"]
+        values = preset["values"]
+        if "style" in values:
+            assert synth.get_parameter_text(index["Style"]) == STYLE_NAMES[values["style"]], preset["name"]
+        if "density" in values:
+            assert synth.get_parameter_text(index["Density"]) == str(round(values["density"] * 100)), preset["name"]
+        if "mode" in values:
+            assert synth.get_parameter_text(index["Mode"]).lower() == values["mode"], preset["name"]
+        assert np.abs(audio).max() > 0.01, preset["name"]
+        assert not np.array_equal(audio, untouched), preset["name"]
+    # The project reloads with the preset's name in the drop-down (and its settings).
+    saved = tmp_path / "project.state"
+    synth.save_state(str(saved))
+    engine2, synth2 = fresh()
+    synth2.load_state(str(saved))
+    assert synth2.get_parameter_text(index["Program"]) == presets[-1]["name"]
+    assert synth2.get_parameter_text(index["Style"]) == STYLE_NAMES[presets[-1]["values"]["style"]]
