@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 
 use pixelody::analysis::{self, Features};
 use pixelody::compose::{self, Settings};
+use pixelody::content;
 use pixelody::score::Patch;
 use serde_json::{json, Value};
 
@@ -140,6 +141,14 @@ fn text(r: &Value) -> String {
         },
     );
     out += &format!("Meter: {}\n", m["meter"].as_str().unwrap_or("4/4"));
+    match (
+        r["content"]["summary"].as_str(),
+        r["content"]["error"].as_str(),
+    ) {
+        (Some(summary), _) => out += &format!("Sees: {summary}\n"),
+        (None, Some(why)) => out += &format!("Sees: nothing ({why})\n"),
+        (None, None) => {}
+    }
     if m["progression"].as_str().is_some_and(|p| !p.is_empty()) {
         out += &format!(
             "Feel: swing {:.0}% (from the {}), humanise {:.0}%\n",
@@ -273,12 +282,39 @@ pub fn info(paths: &[PathBuf], settings: &Settings, as_json: bool) -> Result<Str
     })
 }
 
+/// What the picture shows (the content models, on the whole picture), as JSON: each thing seen
+/// with its confidence and place, or why nothing could be seen.
+fn content_json(bytes: &[u8]) -> Value {
+    let seen = analysis::read_for(bytes, content::VIEW_SIDE)
+        .map_err(|e| e.message)
+        .and_then(|decoded| content::see(&decoded.image));
+    match seen {
+        Ok(c) => json!({
+            "summary": c.summary(),
+            "seen": c.seen.iter().map(|s| {
+                let mut one = json!({
+                    "name": s.name(),
+                    "confidence": d(s.confidence),
+                    "place": s.place.map(d),
+                    "counts": s.confidence >= content::HINT,
+                });
+                if let content::What::Face { expression_confidence, .. } = s.what {
+                    one["expression_confidence"] = json!(d(expression_confidence));
+                }
+                one
+            }).collect::<Vec<_>>(),
+        }),
+        Err(why) => json!({ "error": why }),
+    }
+}
+
 /// One picture's reading, or why it cannot be read.
 fn one(path: &Path, settings: &Settings, as_json: bool) -> Result<String, String> {
     let (bytes, name) = read_picture(path)?;
     let picture =
         analysis::decode(&bytes).map_err(|e| format!("{}: {}", display(path), e.message))?;
-    let r = reading(&name, &picture, settings);
+    let mut r = reading(&name, &picture, settings);
+    r["content"] = content_json(&bytes);
     Ok(if as_json {
         serde_json::to_string_pretty(&r).map_err(|e| e.to_string())?
     } else {

@@ -134,6 +134,44 @@ fn main() {
         );
     }
     pieces();
+    content();
+}
+
+/// The picture-content stage on the committed test photos: the models' load (once per process),
+/// the decode at the models' size, and the three networks (tract runs them on one core).
+fn content() {
+    println!("Picture content (faces, expressions, objects):");
+    let started = Instant::now();
+    pixelody::content::warm_up().unwrap();
+    println!(
+        "  models loaded in {:.0} ms (once per process)",
+        started.elapsed().as_secs_f64() * 1e3
+    );
+    for name in [
+        "astronaut.jpg",
+        "cat.jpg",
+        "coffee.jpg",
+        "boats.jpg",
+        "forest.jpg",
+    ] {
+        let path = format!("{}/tests/content/{name}", env!("CARGO_MANIFEST_DIR"));
+        let bytes = std::fs::read(path).unwrap();
+        let side = pixelody::content::VIEW_SIDE;
+        let read = median_ms(5, || {
+            black_box(analysis::read_for(&bytes, side).unwrap());
+        });
+        let decoded = analysis::read_for(&bytes, side).unwrap();
+        let see = median_ms(5, || {
+            black_box(pixelody::content::see(&decoded.image).unwrap());
+        });
+        let seen = pixelody::content::see(&decoded.image).unwrap();
+        println!(
+            "  {name:>14} ({}x{}): decode for the models {read:5.1} ms, content {see:5.1} ms: {}",
+            decoded.image.width(),
+            decoded.image.height(),
+            seen.summary()
+        );
+    }
 }
 
 /// A 1080p animated GIF of `frames` frames (a gradient that drifts), written with the gif crate's

@@ -5,6 +5,8 @@
 //! - `score`: plain data (notes, timbre, the picture's wave); knows only `wavetable`.
 //! - `analysis`: picture bytes -> working copy -> features.
 //! - `compose`: features -> score (melody, harmony, bass, drums, scan, spectral).
+//! - `content`: what a picture shows (faces and their expression, COCO's objects), seen by
+//!   small networks (tract) on the background thread.
 //! - `engine`: real-time playback of a score; knows `score` only, never the framework.
 //! - `pipeline`: the one path from files to a playable score (gather, compose, level the
 //!   loudness by rendering through the engine); the plug-in's loader, the CLI and the benches
@@ -20,6 +22,7 @@
 
 pub mod analysis;
 pub mod compose;
+pub mod content;
 pub mod editor;
 pub mod engine;
 pub mod gallery;

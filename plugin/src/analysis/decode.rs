@@ -128,6 +128,12 @@ pub(super) fn probe(bytes: &[u8]) -> Result<(ImageFormat, u32, u32), PictureErro
 /// JPEGs are decoded at a reduced scale (the DCT's 1/2, 1/4 or 1/8) where the working copy still
 /// gets at least one decoded pixel per cell: most of the cost of a large photo is never paid.
 pub fn read(bytes: &[u8]) -> Result<Decoded, PictureError> {
+    read_for(bytes, MAX_SIDE)
+}
+
+/// [`read`], keeping at least `long_side` decoded pixels on the long side where the picture has
+/// them (the picture-content models look at more than the working copy's 128).
+pub fn read_for(bytes: &[u8], long_side: usize) -> Result<Decoded, PictureError> {
     let (format, w, h) = probe(bytes)?;
     // Report the size as the musician sees the picture: upright.
     let decoded = |image: DynamicImage| {
@@ -144,7 +150,7 @@ pub fn read(bytes: &[u8]) -> Result<Decoded, PictureError> {
                 "the JPEG data is damaged or incomplete (the file ends before the picture does)",
             ));
         }
-        if let Some(image) = read_jpeg_scaled(bytes, w, h) {
+        if let Some(image) = read_jpeg_scaled(bytes, w, h, long_side) {
             return Ok(decoded(image));
         }
     }
@@ -187,11 +193,11 @@ fn jpeg_is_complete(bytes: &[u8]) -> bool {
 /// At 1/8 only each 8x8 block's average (its DC coefficient) is reconstructed: the block's area
 /// average, which is what the downscale wants anyway. `None` when it cannot handle the file; the
 /// general decoder then tries, and reports any error.
-fn read_jpeg_scaled(bytes: &[u8], w: u32, h: u32) -> Option<DynamicImage> {
+fn read_jpeg_scaled(bytes: &[u8], w: u32, h: u32, long_side: usize) -> Option<DynamicImage> {
     let long = w.max(h) as usize;
     let eighths = [1u8, 2, 4, 8]
         .into_iter()
-        .find(|&n| long * usize::from(n) / 8 >= MAX_SIDE)
+        .find(|&n| long * usize::from(n) / 8 >= long_side)
         .unwrap_or(8);
     // libjpeg reports fatal errors by unwinding (without the panic hook); warnings are silenced.
     let decoded = std::panic::catch_unwind(|| -> std::io::Result<_> {
@@ -358,7 +364,8 @@ mod tests {
             ("cmyk.jpg", 48, 32),
             ("oriented.jpg", 48, 32),
         ] {
-            let img = read_jpeg_scaled(&fixture(name), w, h).unwrap_or_else(|| panic!("{name}"));
+            let img = read_jpeg_scaled(&fixture(name), w, h, MAX_SIDE)
+                .unwrap_or_else(|| panic!("{name}"));
             assert_eq!(img.width() * img.height(), 48 * 32, "{name}");
         }
     }

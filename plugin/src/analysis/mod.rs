@@ -7,7 +7,7 @@ pub mod features;
 mod frames;
 mod oklab;
 
-pub use decode::{decode, read, Decoded, PictureError, MAX_SIDE, READABLE};
+pub use decode::{decode, read, read_for, Decoded, PictureError, MAX_SIDE, READABLE};
 pub use downscale::downscale;
 pub use features::{analyse, Column, Features, Region, Stats, Swatch};
 pub use frames::{decode_frames, evenly_spaced, Frames, MAX_FRAMES_READ};
