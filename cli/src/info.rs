@@ -49,7 +49,11 @@ fn reading(name: &str, whole: &analysis::Picture, settings: &Settings) -> Value 
             "mood": d(compose::mood(&features)),
             "register_shift_semitones": compose::register_shift(&features),
             "style": compose::style(&features, settings).name(),
-            "style_from": if settings.style.is_some() { "setting" } else { "energy, mood and repetition" },
+            "style_from": match (settings.style, features.cues.scene) {
+                (Some(_), _) => String::from("setting"),
+                (None, Some((scene, _))) => format!("what it shows: {}", scene.name()),
+                (None, None) => String::from("energy, mood and repetition"),
+            },
             "bars": settings.bars,
             "meter": score.meter.label(),
             "progression": score.progression,
@@ -284,10 +288,7 @@ pub fn info(paths: &[PathBuf], settings: &Settings, as_json: bool) -> Result<Str
 
 /// What the picture shows (the content models, on the whole picture), as JSON: each thing seen
 /// with its confidence and place, or why nothing could be seen.
-fn content_json(bytes: &[u8]) -> Value {
-    let seen = analysis::read_for(bytes, content::VIEW_SIDE)
-        .map_err(|e| e.message)
-        .and_then(|decoded| content::see(&decoded.image));
+fn content_json(seen: &Result<content::Content, String>) -> Value {
     match seen {
         Ok(c) => json!({
             "summary": c.summary(),
@@ -311,10 +312,15 @@ fn content_json(bytes: &[u8]) -> Value {
 /// One picture's reading, or why it cannot be read.
 fn one(path: &Path, settings: &Settings, as_json: bool) -> Result<String, String> {
     let (bytes, name) = read_picture(path)?;
-    let picture =
+    let mut picture =
         analysis::decode(&bytes).map_err(|e| format!("{}: {}", display(path), e.message))?;
+    let seen = analysis::read_for(&bytes, content::VIEW_SIDE)
+        .map_err(|e| e.message)
+        .and_then(|decoded| content::see(&decoded.image));
+    picture.content = seen.clone().unwrap_or_default();
     let mut r = reading(&name, &picture, settings);
-    r["content"] = content_json(&bytes);
+    r["content"] = content_json(&seen);
+    r["content"]["shapes_the_music"] = json!(settings.content);
     Ok(if as_json {
         serde_json::to_string_pretty(&r).map_err(|e| e.to_string())?
     } else {

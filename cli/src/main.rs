@@ -64,6 +64,10 @@ pub struct ComposeArgs {
     /// top-left corner, then the size), as a rectangle drawn on the editor's picture does.
     #[arg(long, value_parser = parse_region)]
     region: Option<[f32; 4]>,
+    /// What the picture shows shapes the music (auto: faces and their expression, people,
+    /// animals, vehicles, food; as the plug-in's Content parameter) or not (off).
+    #[arg(long, value_enum, default_value_t = ContentArg::Auto)]
+    content: ContentArg,
     /// Variation: another number gives another score from the same picture.
     #[arg(long, default_value_t = 0)]
     seed: u32,
@@ -243,8 +247,17 @@ impl ComposeArgs {
             humanise: self.humanise,
             meter: self.meter,
             region: self.region,
+            content: self.content == ContentArg::Auto,
         })
     }
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+enum ContentArg {
+    /// Faces, people, animals and things the picture shows shape the music.
+    Auto,
+    /// Only colour, light, edges and texture do.
+    Off,
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]

@@ -192,6 +192,63 @@ def test_dropping_a_picture_plays_it_and_proposes_its_timbre(screen, tmp_path):
     np.testing.assert_array_equal(engine2.get_audio()[:, :n], reference)
 
 
+def test_a_dropped_portrait_is_seen_shown_where_and_shapes_the_music_as_the_cli(screen, tmp_path):
+    """A smiling portrait dropped in: the editor names what it sees and outlines it on the picture
+    under the pointer; the music is the command line's for that file (a portrait sings: Ballad, in
+    a brighter mode than its colours alone give), and the project keeps what was seen. Content Off
+    composes as the command line's `--content off`."""
+    engine, synth = new_synth()
+    photo = ROOT / "plugin" / "tests" / "content" / "astronaut.jpg"
+    shot = tmp_path / "seen.png"
+
+    at = {}
+
+    def drop_and_hover(d):
+        target = xh.plugin_window(d)
+        time.sleep(0.5)
+        accepted = xh.xdnd_drop(d, target, [photo])
+        time.sleep(2.5)
+        x, y, _w, _h = xh.geometry(d, target)
+        at["window"] = (x, y)
+        at["plain"] = xh.screenshot()
+        xh.xdotool("mousemove", x + (PICTURE[0] + PICTURE[2]) // 2, y + PICTURE[3] - 20)
+        time.sleep(1.0)
+        at["hovered"] = xh.screenshot(shot)
+        return accepted
+
+    assert xh.drive_editor(synth.open_editor, drop_and_hover) == (True, True)
+    state = plugin_state(synth, tmp_path)
+    seen = json.loads(state["fields"]["composition"])["content"]["seen"]
+    assert any(s["what"].get("Face", {}).get("expression") == "Happy" for s in seen), seen
+    out = tmp_path / "cli.json"
+    subprocess.run([CLI, "render", photo, "-o", tmp_path / "cli.wav", "--json", out], check=True, capture_output=True)
+    cli = json.loads(out.read_text())
+    assert state["score"]["style"] == cli["style"] == "Ballad"
+    assert state["score"]["notes"] == cli["notes"]
+    # Under the pointer, what was seen is outlined and named on the picture in the accent colour;
+    # not before the pointer comes.
+    x, y = at["window"]
+
+    def accent(pixels):
+        # (The picture area: the left panel, under the header lines, above the piano roll.)
+        area = pixels[y + PICTURE[1] : y + PICTURE[3], x : x + 540].astype(int)
+        return int((np.abs(area - np.array([255, 176, 72])).sum(axis=2) < 40).sum())
+
+    assert accent(at["hovered"]) > 400, (accent(at["hovered"]), shot)
+    assert accent(at["plain"]) < accent(at["hovered"]) // 4, (accent(at["plain"]), shot)
+    # Content Off: the command line's --content off.
+    content = next(p["index"] for p in synth.get_parameters_description() if p["name"] == "Content")
+    synth.set_parameter(content, 1.0)
+    deadline = time.time() + 10
+    while plugin_state(synth, tmp_path)["score"]["style"] == "Ballad" and time.time() < deadline:
+        engine.render(0.5)
+    subprocess.run([CLI, "render", photo, "-o", tmp_path / "off.wav", "--json", out, "--content", "off"], check=True, capture_output=True)
+    off = json.loads(out.read_text())
+    state = plugin_state(synth, tmp_path)
+    assert state["score"]["style"] == off["style"] != "Ballad"
+    assert state["score"]["notes"] == off["notes"]
+
+
 def test_a_dropped_text_file_is_refused_visibly_and_the_music_stays(screen, tmp_path):
     engine, synth = new_synth()
     text = tmp_path / "notes.txt"

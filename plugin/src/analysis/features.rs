@@ -67,6 +67,8 @@ pub struct Features {
     pub edge_orientation: f32,
     /// Shannon entropy of the lightness histogram over 32 bins, normalised to 0..1: texture.
     pub entropy: f32,
+    /// What the picture's content suggests (set by the composer when Content is on; none here).
+    pub cues: crate::content::Cues,
 }
 
 fn warmth_of(p: &Lab) -> f32 {
@@ -258,6 +260,7 @@ pub fn analyse(picture: &Picture, steps: usize, regions: usize) -> Features {
         edge_density,
         edge_orientation,
         entropy,
+        cues: Default::default(),
     }
 }
 

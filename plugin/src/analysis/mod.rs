@@ -24,6 +24,9 @@ pub struct Picture {
     /// Size of the source picture before downscaling.
     pub source_width: u32,
     pub source_height: u32,
+    /// What the picture shows (faces, things), seen on the decoded picture before downscaling;
+    /// empty for a painted picture or where nothing was looked for.
+    pub content: crate::content::Content,
 }
 
 impl Picture {
@@ -49,6 +52,7 @@ impl Picture {
             pixels,
             source_width,
             source_height,
+            content: Default::default(),
         }
     }
 
@@ -72,6 +76,25 @@ impl Picture {
             rgb.extend_from_slice(&self.rgb[row * self.width + x0..row * self.width + x1]);
             pixels.extend_from_slice(&self.pixels[row * self.width + x0..row * self.width + x1]);
         }
+        // What is seen inside the part (its middle in it) is what the part shows.
+        let (fx0, fx1) = (x0 as f32 / self.width as f32, x1 as f32 / self.width as f32);
+        let (fy0, fy1) = (
+            y0 as f32 / self.height as f32,
+            y1 as f32 / self.height as f32,
+        );
+        let content = crate::content::Content {
+            seen: self
+                .content
+                .seen
+                .iter()
+                .filter(|s| {
+                    let [l, t, r, b] = s.place;
+                    let (cx, cy) = ((l + r) / 2.0, (t + b) / 2.0);
+                    (fx0..fx1).contains(&cx) && (fy0..fy1).contains(&cy)
+                })
+                .copied()
+                .collect(),
+        };
         Picture {
             width: x1 - x0,
             height: y1 - y0,
@@ -79,6 +102,7 @@ impl Picture {
             pixels,
             source_width: self.source_width,
             source_height: self.source_height,
+            content,
         }
     }
 }

@@ -119,6 +119,14 @@ pub struct Settings {
     /// is read in the same part.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub region: Option<[f32; 4]>,
+    /// Whether what the picture shows (faces and their expression, people, animals, things)
+    /// shapes the music (Content Auto) or not (Off: only colour, light, edges and texture).
+    #[serde(default = "content_on")]
+    pub content: bool,
+}
+
+fn content_on() -> bool {
+    true
 }
 
 impl Default for Settings {
@@ -141,6 +149,7 @@ impl Default for Settings {
             humanise: 0.0,
             meter: Signature::COMMON,
             region: None,
+            content: true,
         }
     }
 }
@@ -241,10 +250,13 @@ pub fn tonality(features: &analysis::Features, settings: &Settings) -> Tonality 
 }
 
 /// The picture's emotional brightness, -1..1: lightness, saturation and warmth together.
+/// Faces move it by how they feel (a smile brightens a grey photo's mode, a sad face darkens a
+/// sunny one's), weighted by how sure the models are.
 pub fn mood(features: &analysis::Features) -> f32 {
     let light = (features.lightness.mean - 0.55) / 0.2;
     let saturation = (features.chroma.mean - 0.06) / 0.05;
-    (0.5 * light + 0.3 * saturation + 0.4 * features.warmth).clamp(-1.0, 1.0)
+    let face = 0.8 * features.cues.valence;
+    (0.5 * light + 0.3 * saturation + 0.4 * features.warmth + face).clamp(-1.0, 1.0)
 }
 
 fn brightness_rank(features: &analysis::Features) -> usize {
@@ -258,7 +270,11 @@ pub fn features(picture: &Picture, settings: &Settings) -> analysis::Features {
     let settings = settings.clamped();
     let bars = settings.bars as usize;
     let eighths = Meter::plain(settings.meter).eighths();
-    analysis::analyse(picture, bars * eighths, bars)
+    let mut features = analysis::analyse(picture, bars * eighths, bars);
+    if settings.content {
+        features.cues = picture.content.cues();
+    }
+    features
 }
 
 /// The meter the loop is written in: the settings' time signature, grouped where it has more

@@ -145,6 +145,10 @@ pub fn energy(f: &Features) -> f32 {
 ///   Chiptune.
 /// - Darker, cooler pictures with some energy are Lo-fi; lively, light ones Pop; the rest Ballad.
 pub fn auto(f: &Features, repetition: f32) -> Style {
+    // What the picture shows, seen surely, decides first (see `content::Scene`).
+    if let Some((scene, _)) = f.cues.scene {
+        return by_scene(scene, f);
+    }
     let e = energy(f);
     let valence = super::mood(f);
     let colourful_and_light = f.chroma.mean > 0.08 && valence > 0.0;
@@ -169,6 +173,24 @@ pub fn auto(f: &Features, repetition: f32) -> Style {
         Style::Pop
     } else {
         Style::Ballad
+    }
+}
+
+/// The style a scene asks for: a portrait sings (Ballad: broken chords under the melody, a
+/// singing bass), a crowd fills out (Pop), animals play (Chiptune's quick arpeggios), traffic
+/// drives (Pulse), boats float (Ambient), a table is the cafe (Lo-fi). A dark portrait or crowd
+/// keeps the darker texture (Lo-fi), as the picture's colours would choose.
+fn by_scene(scene: crate::content::Scene, f: &Features) -> Style {
+    use crate::content::Scene;
+    let dark = super::mood(f) < -0.3;
+    match scene {
+        Scene::Portrait | Scene::Crowd if dark => Style::LoFi,
+        Scene::Portrait => Style::Ballad,
+        Scene::Crowd => Style::Pop,
+        Scene::Animals => Style::Chiptune,
+        Scene::Traffic => Style::Pulse,
+        Scene::Boats => Style::Ambient,
+        Scene::Table => Style::LoFi,
     }
 }
 

@@ -95,6 +95,9 @@ pub const COCO: [&str; 80] = [
     "toothbrush",
 ];
 
+/// COCO's boat.
+pub const BOAT: u8 = 8;
+
 /// Class `class`'s name ("?" for none).
 pub fn name(class: u8) -> &'static str {
     COCO.get(usize::from(class)).copied().unwrap_or("?")

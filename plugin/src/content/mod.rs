@@ -57,6 +57,19 @@ impl Expression {
         Expression::Neutral,
     ];
 
+    /// How the expression feels, -1 (sad) .. +1 (happy).
+    pub fn valence(self) -> f32 {
+        match self {
+            Expression::Happy => 1.0,
+            Expression::Surprised => 0.4,
+            Expression::Neutral => 0.0,
+            Expression::Disgusted => -0.5,
+            Expression::Angry => -0.6,
+            Expression::Afraid => -0.7,
+            Expression::Sad => -1.0,
+        }
+    }
+
     pub fn name(self) -> &'static str {
         match self {
             Expression::Angry => "angry",
@@ -115,7 +128,50 @@ pub struct Content {
     pub seen: Vec<Seen>,
 }
 
+impl Scene {
+    /// "a portrait", "boats".
+    pub fn name(self) -> &'static str {
+        match self {
+            Scene::Portrait => "a portrait",
+            Scene::Crowd => "a crowd",
+            Scene::Animals => "animals",
+            Scene::Traffic => "traffic",
+            Scene::Boats => "boats",
+            Scene::Table => "a table",
+        }
+    }
+}
+
 impl Content {
+    pub fn is_empty(&self) -> bool {
+        self.seen.is_empty()
+    }
+
+    /// As read from a project: what no model can have seen (a class beyond COCO's, a confidence
+    /// or place that is no fraction) is left out, and at most 64 things are kept.
+    pub fn sanitised(&self) -> Content {
+        let fraction = |v: f32| (0.0..=1.0).contains(&v);
+        Content {
+            seen: self
+                .seen
+                .iter()
+                .filter(|s| {
+                    fraction(s.confidence)
+                        && s.place.iter().all(|v| fraction(*v))
+                        && match s.what {
+                            What::Thing { class } => usize::from(class) < labels::COCO.len(),
+                            What::Face {
+                                expression_confidence,
+                                ..
+                            } => fraction(expression_confidence),
+                        }
+                })
+                .take(64)
+                .copied()
+                .collect(),
+        }
+    }
+
     /// What is seen surely enough to count ([`HINT`] or more), surest first.
     pub fn sure(&self) -> impl Iterator<Item = &Seen> {
         self.seen.iter().filter(|s| s.confidence >= HINT)
@@ -172,6 +228,110 @@ fn plural(name: &str) -> String {
     }
 }
 
+/// What the music hears of a picture's content: soft hints, each already weighted by how sure
+/// the models are (nothing below [`HINT`] counts). A picture that shows nothing the models know
+/// gives none, and the music is what it was without them.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct Cues {
+    /// How the faces feel, -1 (sad, afraid, angry) .. +1 (happy): the expressions' valence,
+    /// each weighted by the face's and the expression's confidence, averaged over the faces.
+    pub valence: f32,
+    /// How surprised the faces are, 0..1.
+    pub surprise: f32,
+    /// The scene the surest sighting suggests, with its confidence.
+    pub scene: Option<(Scene, f32)>,
+}
+
+/// What a picture is of, as far as its accompaniment goes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Scene {
+    /// A face or one or two people: the melody sings over a light accompaniment.
+    Portrait,
+    /// Three people or more: a fuller texture.
+    Crowd,
+    /// Animals: playful.
+    Animals,
+    /// Cars, trains, bicycles, planes: a motoric pulse.
+    Traffic,
+    /// Boats: calm water.
+    Boats,
+    /// Food, cups, a table: the cafe.
+    Table,
+}
+
+impl Content {
+    /// The hints the music takes from what was seen surely.
+    pub fn cues(&self) -> Cues {
+        let mut cues = Cues::default();
+        let (mut feel, mut surprise, mut faces) = (0.0f32, 0.0f32, 0usize);
+        for s in self.sure() {
+            if let What::Face {
+                expression,
+                expression_confidence,
+            } = s.what
+            {
+                let sure = s.confidence * expression_confidence;
+                feel += sure * expression.valence();
+                if expression == Expression::Surprised {
+                    surprise += sure;
+                }
+                faces += 1;
+            }
+        }
+        if faces > 0 {
+            cues.valence = (feel / faces as f32).clamp(-1.0, 1.0);
+            cues.surprise = (surprise / faces as f32).clamp(0.0, 1.0);
+        }
+        let count = |kind: Kind| self.sure().filter(|s| s.kind() == kind).count();
+        let surest = |kind: Kind| {
+            self.sure()
+                .filter(|s| s.kind() == kind)
+                .map(|s| s.confidence)
+                .fold(0.0f32, f32::max)
+        };
+        let boats = self
+            .sure()
+            .filter(|s| {
+                s.what
+                    == What::Thing {
+                        class: labels::BOAT,
+                    }
+            })
+            .map(|s| s.confidence)
+            .fold(0.0f32, f32::max);
+        // (A face is usually also seen as a person: people are the more of the two counts.)
+        let people = count(Kind::Person).max(count(Kind::Face));
+        let someone = surest(Kind::Face).max(surest(Kind::Person));
+        let candidates = [
+            (Scene::Crowd, if people >= 3 { someone } else { 0.0 }),
+            (
+                Scene::Portrait,
+                if (1..3).contains(&people) {
+                    someone
+                } else {
+                    0.0
+                },
+            ),
+            (Scene::Animals, surest(Kind::Animal)),
+            (Scene::Boats, boats),
+            (
+                Scene::Traffic,
+                if boats > 0.0 {
+                    0.0
+                } else {
+                    surest(Kind::Vehicle)
+                },
+            ),
+            (Scene::Table, surest(Kind::Table)),
+        ];
+        cues.scene = candidates
+            .into_iter()
+            .filter(|(_, sure)| *sure >= HINT)
+            .max_by(|a, b| a.1.total_cmp(&b.1));
+        cues
+    }
+}
+
 /// The three networks, ready to run.
 struct Models {
     face: Plan,
@@ -220,6 +380,18 @@ pub fn warm_up() -> Result<(), String> {
 /// What `image` shows. Runs the three networks (about 50 ms on one core of the build machine);
 /// an error says why nothing could be seen (the models did not load or run).
 pub fn see(image: &DynamicImage) -> Result<Content, String> {
+    // (tract reports what it cannot do as errors; anything it did not foresee must not take the
+    // background thread down with it.)
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| see_unguarded(image))).unwrap_or_else(
+        |_| {
+            Err(String::from(
+                "the picture-content models stopped unexpectedly",
+            ))
+        },
+    )
+}
+
+fn see_unguarded(image: &DynamicImage) -> Result<Content, String> {
     let models = models()?;
     let rgb: std::borrow::Cow<'_, RgbImage> = match image {
         DynamicImage::ImageRgb8(rgb) => std::borrow::Cow::Borrowed(rgb),

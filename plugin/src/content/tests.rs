@@ -190,3 +190,109 @@ fn print_shared_pictures() {
         );
     }
 }
+
+/// A real photo as the pipeline makes it: the working copy, with what the models saw.
+fn photo(name: &str) -> crate::analysis::Picture {
+    let path = format!("{}/tests/content/{name}", env!("CARGO_MANIFEST_DIR"));
+    let bytes = std::fs::read(&path).unwrap();
+    let mut picture = crate::analysis::decode(&bytes).unwrap();
+    picture.content = crate::pipeline::content_of(&bytes);
+    picture
+}
+
+fn off() -> crate::compose::Settings {
+    crate::compose::Settings {
+        content: false,
+        ..Default::default()
+    }
+}
+
+#[test]
+fn with_content_off_or_nothing_seen_the_music_is_what_it_was() {
+    use crate::compose::{compose, Settings};
+    for name in ["astronaut.jpg", "cat.jpg", "forest.jpg"] {
+        let seen = photo(name);
+        let mut blind = seen.clone();
+        blind.content = Content::default();
+        // Off: as if nothing had been looked at.
+        assert_eq!(
+            compose(&seen, &off(), String::new()),
+            compose(&blind, &Settings::default(), String::new()),
+            "{name}"
+        );
+    }
+    // Nothing the models know (the forest): Auto and Off compose the same.
+    let forest = photo("forest.jpg");
+    assert_eq!(
+        compose(&forest, &Settings::default(), String::new()),
+        compose(&forest, &off(), String::new())
+    );
+}
+
+#[test]
+fn a_smile_brightens_the_mode_and_a_sad_face_darkens_it() {
+    use crate::compose::{features, mood, tonality, Scale, Settings};
+    let happy = photo("astronaut.jpg");
+    let mut sad = happy.clone();
+    for s in &mut sad.content.seen {
+        if let What::Face { expression, .. } = &mut s.what {
+            *expression = Expression::Sad;
+        }
+    }
+    let auto = Settings::default();
+    let (m_happy, m_off, m_sad) = (
+        mood(&features(&happy, &auto)),
+        mood(&features(&happy, &off())),
+        mood(&features(&sad, &auto)),
+    );
+    assert!(
+        m_happy > m_off + 0.4 && m_sad < m_off - 0.4,
+        "{m_happy} {m_off} {m_sad}"
+    );
+    // The same colours: a brighter mode for the smile, a darker one for the sad face.
+    let rank = |s: Scale| Scale::BY_BRIGHTNESS.iter().position(|&x| x == s).unwrap();
+    let scale = |p: &crate::analysis::Picture, s: &Settings| tonality(&features(p, s), s).scale;
+    let (bright, plain, dark) = (
+        rank(scale(&happy, &auto)),
+        rank(scale(&happy, &off())),
+        rank(scale(&sad, &auto)),
+    );
+    assert!(bright > plain && dark < plain, "{bright} {plain} {dark}");
+}
+
+#[test]
+fn what_a_picture_shows_chooses_its_style_unless_the_musician_did() {
+    use crate::compose::{features, style, Settings, Style};
+    let auto = Settings::default();
+    for (name, want) in [
+        ("astronaut.jpg", Style::Ballad),
+        ("cat.jpg", Style::Chiptune),
+        ("boats.jpg", Style::Ambient),
+    ] {
+        let p = photo(name);
+        assert_eq!(style(&features(&p, &auto), &auto), want, "{name}");
+        let set = Settings {
+            style: Some(Style::Pop),
+            ..auto
+        };
+        assert_eq!(style(&features(&p, &set), &set), Style::Pop, "{name}");
+    }
+}
+
+#[test]
+fn a_project_keeps_what_was_seen_and_refuses_what_no_model_can_see() {
+    use crate::plugin::composition::Composition;
+    let (composition, score) =
+        Composition::of_picture(photo("astronaut.jpg"), "astronaut.jpg", Default::default());
+    assert!(composition.picture().content.sure().count() >= 2);
+    let mut state = composition.to_state();
+    let text = serde_json::to_string(&state).unwrap();
+    let back = Composition::from_state(serde_json::from_str(&text).unwrap()).unwrap();
+    assert_eq!(back.picture().content, composition.picture().content);
+    assert_eq!(back.score(&back.settings), score);
+    // A hand-edited project: a class beyond COCO's, a confidence that is no fraction.
+    state.content.seen[0].confidence = f32::NAN;
+    state.content.seen[1].what = What::Thing { class: 200 };
+    let back = Composition::from_state(state).unwrap();
+    assert!(back.picture().content.seen.len() <= composition.picture().content.seen.len() - 2);
+}

@@ -198,6 +198,7 @@ pub fn controls(ui: &mut Ui, p: &PixelodyParams, setter: &ParamSetter) {
         slider_for(ui, compose, &c.swing, setter);
         slider_for(ui, compose, &c.humanise, setter);
         row(ui, c.meter.name(), |ui| choice(ui, &c.meter, setter));
+        row(ui, c.content.name(), |ui| choice(ui, &c.content, setter));
         row_for(ui, scan, c.grid.name(), |ui| choice(ui, &c.grid, setter));
         slider_for(ui, scan, &c.threshold, setter);
         row_for(ui, scan, c.invert.name(), |ui| {

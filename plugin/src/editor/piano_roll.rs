@@ -76,6 +76,11 @@ pub fn music(
         line(image_rect);
         line(layout.grid);
     }
+    // Hover the picture: what the models saw on it, outlined and named. (The picture takes
+    // drags for the region, so this hover is the pointer's, not this response's.)
+    if ui.rect_contains_pointer(image_rect) {
+        sightings_on_picture(&painter, image_rect, picture);
+    }
     // Hover a note: its name, part, bar and beat; every note there where notes overlap.
     let hovered = response
         .hover_pos()
@@ -207,6 +212,49 @@ fn header(ui: &mut Ui, composition: &Composition, score: &Score) {
             score.notes.len()
         ));
     });
+    // What the (first) picture shows, when the models saw something surely, on a line of its
+    // own.
+    let content = &composition.picture().content;
+    if content.sure().next().is_some() {
+        ui.horizontal(|ui| {
+            let shapes = if composition.settings.content {
+                "shapes the music (Content: Auto)"
+            } else {
+                "does not shape the music (Content: Off)"
+            };
+            ui.label(format!("Sees: {}", content.summary()))
+                .on_hover_text(format!(
+                    "What the picture shows, as Pixelody's models see it (how sure, 0 to 1); \
+                     it {shapes}. Hover the picture to see where."
+                ));
+        });
+    }
+}
+
+/// Outlines what the models saw surely on the picture drawn at `image`, each named.
+fn sightings_on_picture(painter: &egui::Painter, image: Rect, picture: &Picture) {
+    for seen in picture.content.sure() {
+        let [l, t, r, b] = seen.place;
+        let rect = Rect::from_min_max(
+            image.min + Vec2::new(l * image.width(), t * image.height()),
+            image.min + Vec2::new(r * image.width(), b * image.height()),
+        );
+        painter.rect_stroke(
+            rect,
+            2.0,
+            Stroke::new(1.5, ACCENT),
+            egui::StrokeKind::Inside,
+        );
+        // The name on a dark tag at the box's top-left corner, readable on any photo.
+        let galley = painter.layout_no_wrap(
+            format!("{} {:.2}", seen.name(), seen.confidence),
+            egui::FontId::proportional(12.0),
+            ACCENT,
+        );
+        let tag = Rect::from_min_size(rect.min, galley.size() + Vec2::new(6.0, 2.0));
+        painter.rect_filled(tag, 2.0, Color32::from_black_alpha(200));
+        painter.galley(tag.min + Vec2::new(3.0, 1.0), galley, ACCENT);
+    }
 }
 
 /// The picture fitted into `area`; returns where it is drawn.

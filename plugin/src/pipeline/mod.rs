@@ -49,13 +49,23 @@ pub fn picture_to_score(
     name: &str,
     settings: &compose::Settings,
 ) -> Result<Score, PictureError> {
-    let picture = analysis::decode(bytes).map_err(|e| e.in_file(name))?;
+    let mut picture = analysis::decode(bytes).map_err(|e| e.in_file(name))?;
+    picture.content = content_of(bytes);
     let source = compose::source_name(name, &picture);
     Ok(compose_sections(
         &[(&picture, source.clone())],
         settings,
         source,
     ))
+}
+
+/// What the picture in `bytes` shows (`content::see`, on the picture decoded at the models'
+/// size): nothing when the models cannot run, and the music is then what it was without them.
+pub fn content_of(bytes: &[u8]) -> crate::content::Content {
+    analysis::read_for(bytes, crate::content::VIEW_SIDE)
+        .map_err(|e| e.message)
+        .and_then(|decoded| crate::content::see(&decoded.image))
+        .unwrap_or_default()
 }
 
 /// Pictures (each with the name its section is known by) to the piece's score, levelled;
@@ -105,8 +115,18 @@ where
         if !wanted() {
             break;
         }
+        // (The piece's first picture is also looked at for what it shows: its style, meter and
+        // sound lead the piece.)
+        let first = g.sections.is_empty();
         let frames = read().and_then(|bytes| {
-            analysis::decode_frames(&bytes, MAX_SECTIONS).map_err(|e| e.in_file(&name).to_string())
+            let mut frames = analysis::decode_frames(&bytes, MAX_SECTIONS)
+                .map_err(|e| e.in_file(&name).to_string())?;
+            if first {
+                if let Some((_, picture)) = frames.pictures.first_mut() {
+                    picture.content = content_of(&bytes);
+                }
+            }
+            Ok(frames)
         });
         match frames {
             Ok(f) if f.total > 1 => {

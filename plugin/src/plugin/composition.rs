@@ -39,6 +39,10 @@ pub struct CompositionState {
     /// In a piece: the pictures after the first, in order.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub sections: Vec<SectionState>,
+    /// What the first picture shows, as the models saw it when it was dropped (the working copy
+    /// is too small to look at again): a reloaded project composes as it did.
+    #[serde(default, skip_serializing_if = "crate::content::Content::is_empty")]
+    pub content: crate::content::Content,
 }
 
 /// A later section's picture as a project stores it.
@@ -179,6 +183,7 @@ impl Composition {
             rgb_base64: picture_base64(first),
             settings: self.settings,
             first_section: piece.then(|| self.sections[0].name.clone()),
+            content: first.content.clone(),
             sections: self.sections[1..]
                 .iter()
                 .map(|s| SectionState {
@@ -196,11 +201,12 @@ impl Composition {
     /// Rebuilds a composition from stored state; `None` when the state is not usable (a later
     /// section that is not is left out: the piece plays on without it).
     pub fn from_state(state: CompositionState) -> Option<Composition> {
-        let first = picture_from(
+        let mut first = picture_from(
             (state.width, state.height),
             (state.source_width, state.source_height),
             &state.rgb_base64,
         )?;
+        first.content = state.content.sanitised();
         let mut sections = vec![SectionPicture {
             name: state.first_section.unwrap_or_else(|| state.source.clone()),
             picture: Arc::new(first),

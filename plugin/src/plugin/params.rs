@@ -215,6 +215,18 @@ impl DelayChoice {
     }
 }
 
+/// The Content parameter: whether what the picture shows (faces, people, animals, things) shapes
+/// the music.
+#[derive(Enum, Debug, Clone, Copy, PartialEq)]
+pub enum ContentChoice {
+    #[id = "auto"]
+    #[name = "Auto"]
+    Auto,
+    #[id = "off"]
+    #[name = "Off"]
+    Off,
+}
+
 /// The Meter parameter: the host's time signature, or one the musician sets.
 #[derive(Enum, Debug, Clone, Copy, PartialEq)]
 pub enum MeterChoice {
@@ -438,6 +450,9 @@ pub struct ComposingParams {
     /// The bars' time signature: the host's (the default), or one set here.
     #[id = "meter"]
     pub meter: EnumParam<MeterChoice>,
+    /// Whether what the picture shows shapes the music (Auto) or only its colours and light do.
+    #[id = "content"]
+    pub content: EnumParam<ContentChoice>,
 }
 
 /// Swing at or below this is "By Style": the style's own swing (Lo-fi's triplet feel).
@@ -509,6 +524,8 @@ impl ComposingParams {
             swing: swing_param().with_callback(recompose_on_change(dirty)),
             humanise: percent("Humanise", c.humanise).with_callback(recompose_on_change(dirty)),
             meter: EnumParam::new("Meter", MeterChoice::Host)
+                .with_callback(recompose_on_change(dirty)),
+            content: EnumParam::new("Content", ContentChoice::Auto)
                 .with_callback(recompose_on_change(dirty)),
         }
     }
@@ -857,6 +874,7 @@ impl PixelodyParams {
                 .signature()
                 .unwrap_or_else(|| self.composition.host_meter()),
             region: self.composition.region(),
+            content: at(&p.content, moved) == ContentChoice::Auto,
         }
         .clamped()
     }
@@ -1047,7 +1065,7 @@ mod tests {
         let mut ids: Vec<&str> = map.iter().map(|(id, _, _)| id.as_str()).collect();
         ids.sort_unstable();
         // (Added since, never renamed: the feel and the meter.)
-        let added = ["swing", "humanise", "meter"];
+        let added = ["swing", "humanise", "meter", "content"];
         let mut shipped = SHIPPED.to_vec();
         shipped.extend(added);
         shipped.sort_unstable();
