@@ -45,6 +45,33 @@ pub fn host_param_id(id: &str) -> u32 {
     hash & !(1 << 31)
 }
 
+/// What the editor's preset menu of a fresh instance (playing the bundled example) sets for
+/// `preset`: each parameter it moves, by host id, with its string id, normalized value and
+/// steps (1 for a continuous one: CLAP's plain value is the normalized one times this).
+pub fn menu_targets(preset: &pixelody::plugin::presets::Preset) -> Vec<(u32, String, f32, f64)> {
+    use nice_plug::prelude::{ParamPtr, Params};
+    let (composition, score) = pixelody::plugin::example();
+    let (slot, _audio) = pixelody::plugin::handover::ScoreSlot::new(score);
+    let menu = pixelody::plugin::params::PixelodyParams::new(
+        slot,
+        pixelody::plugin::composition::CompositionSlot::new(composition),
+    );
+    let ids: Vec<(ParamPtr, String)> = menu
+        .param_map()
+        .into_iter()
+        .map(|(id, ptr, _)| (ptr, id))
+        .collect();
+    pixelody::plugin::presets::targets(&menu, preset)
+        .into_iter()
+        .map(|(knob, normalized)| {
+            let (_, id) = ids.iter().find(|(p, _)| *p == knob.as_ptr()).unwrap();
+            // SAFETY: the pointer comes from `menu`'s parameters, alive here.
+            let steps = unsafe { knob.as_ptr().step_count() }.unwrap_or(1) as f64;
+            (host_param_id(id), id.clone(), normalized, steps)
+        })
+        .collect()
+}
+
 /// The CLAP bundle in target/bundled (`cargo xtask test` bundles it first).
 pub fn release_bundle() -> PathBuf {
     let path = target_dir().join("bundled/Pixelody.clap");

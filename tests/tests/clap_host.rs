@@ -3,7 +3,6 @@
 //! score survives a project reload, and a host without tempo or position still gets music.
 
 use clack_extensions::tail::TailLength;
-use nice_plug::prelude::{ParamPtr, Params};
 use pixelody::engine::{onset_offset, render_offline, EngineParams, OfflineRender};
 use pixelody::score::{Note, Part, Score};
 use pixelody_tests::*;
@@ -873,17 +872,6 @@ fn the_hosts_preset_browser_lists_every_preset_and_loads_each_as_the_menu_does()
 
     // Every factory preset and one of the musician's, loaded by the host into a fresh instance
     // (playing the bundled example), sets every parameter the editor's menu sets there.
-    let (composition, score) = pixelody::plugin::example();
-    let (slot, _audio) = pixelody::plugin::handover::ScoreSlot::new(score);
-    let menu = pixelody::plugin::params::PixelodyParams::new(
-        slot,
-        pixelody::plugin::composition::CompositionSlot::new(composition),
-    );
-    let ids: Vec<(ParamPtr, String)> = menu
-        .param_map()
-        .into_iter()
-        .map(|(id, ptr, _)| (ptr, id))
-        .collect();
     let own = presets::read_file(mine[7].file.as_ref().unwrap()).unwrap();
     let loads = factory
         .iter()
@@ -897,11 +885,8 @@ fn the_hosts_preset_browser_lists_every_preset_and_loads_each_as_the_menu_does()
         // The changes reach the plug-in with the next block, as the editor's do.
         host.process(&playing_blocks(512, 512, 120.0, SR));
         let values = host.param_values_by_id();
-        for (knob, normalized) in presets::targets(&menu, preset) {
-            let (_, id) = ids.iter().find(|(p, _)| *p == knob.as_ptr()).unwrap();
-            // SAFETY: the pointer comes from `menu`'s parameters, alive here.
-            let steps = unsafe { knob.as_ptr().step_count() }.unwrap_or(1) as f64;
-            let got = values[&host_param_id(id)];
+        for (host_id, id, normalized, steps) in menu_targets(preset) {
+            let got = values[&host_id];
             assert!(
                 (got - f64::from(normalized) * steps).abs() < 1e-6,
                 "{}: {id} is {got}, the menu sets {}",

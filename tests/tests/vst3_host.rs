@@ -1,34 +1,10 @@
 //! The built VST3 plug-in in a small in-process VST3 host (`pixelody_tests::vst3_host`): what a
 //! host's preset drop-down and drum editor read, which DawDreamer cannot reach.
 
-use nice_plug::prelude::{ParamPtr, Params};
 use pixelody::plugin::presets;
 use pixelody::score::drum;
 use pixelody_tests::vst3_host::{vst3_bundle, Edit, Vst3Host};
 use pixelody_tests::*;
-
-/// The parameters a fresh instance's menu would set for `preset`, by host id, with their
-/// normalized values (a fresh instance plays the bundled example, as `menu` does).
-fn menu_targets(preset: &presets::Preset) -> Vec<(u32, String, f32)> {
-    let (composition, score) = pixelody::plugin::example();
-    let (slot, _audio) = pixelody::plugin::handover::ScoreSlot::new(score);
-    let menu = pixelody::plugin::params::PixelodyParams::new(
-        slot,
-        pixelody::plugin::composition::CompositionSlot::new(composition),
-    );
-    let ids: Vec<(ParamPtr, String)> = menu
-        .param_map()
-        .into_iter()
-        .map(|(id, ptr, _)| (ptr, id))
-        .collect();
-    presets::targets(&menu, preset)
-        .into_iter()
-        .map(|(knob, normalized)| {
-            let (_, id) = ids.iter().find(|(p, _)| *p == knob.as_ptr()).unwrap();
-            (host_param_id(id), id.clone(), normalized)
-        })
-        .collect()
-}
 
 #[test]
 fn the_hosts_program_list_names_every_factory_preset_and_a_switch_loads_it_as_the_menu_does() {
@@ -80,7 +56,7 @@ fn the_hosts_program_list_names_every_factory_preset_and_a_switch_loads_it_as_th
         assert_eq!(host.set_param(program.id, value), 0, "{}", preset.name);
         let targets = menu_targets(preset);
         assert!(!targets.is_empty(), "{}", preset.name);
-        for (id, name, normalized) in &targets {
+        for (id, name, normalized, _) in &targets {
             let got = host.param(*id);
             assert!(
                 (got - f64::from(*normalized)).abs() < 1e-6,
@@ -91,7 +67,7 @@ fn the_hosts_program_list_names_every_factory_preset_and_a_switch_loads_it_as_th
         let edits = host.take_edits();
         let n = targets.len();
         assert_eq!(edits.len(), 3 * n, "{}: {edits:?}", preset.name);
-        for (k, (id, name, normalized)) in targets.iter().enumerate() {
+        for (k, (id, name, normalized, _)) in targets.iter().enumerate() {
             assert_eq!(edits[k], Edit::Begin(*id), "{}: {name}", preset.name);
             match edits[n + k] {
                 Edit::Perform(got_id, got) => {
