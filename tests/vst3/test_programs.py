@@ -1,15 +1,18 @@
 """The factory presets as a VST3 host's program list, in DawDreamer (built on JUCE, which reads
 the program list and switches programs through the program change parameter).
 
-This file runs after test_editor.py on purpose (pytest takes the files in name order): switching a
-program makes the plug-in tell the host of each change, and JUCE answers by starting its message
-manager, which looks for an X display once and for all. Before the editor tests' virtual screen
-exists, that left JUCE sure there is no display, and every editor test after it failed ("no
-visual display devices").
+The checks run in a Python process of their own, without an X display: switching a program makes
+the plug-in tell the host of each change, and JUCE answers by starting its message manager, which
+looks for an X display once per process. In the suite's process that either left JUCE sure there
+is no display (before the editor tests' virtual screen, which then all failed: "no visual display
+devices") or tied it to a screen the editor tests had already closed (after them: "XIO: fatal IO
+error", the process gone).
 """
 
 import json
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import dawdreamer as daw
@@ -25,7 +28,7 @@ STYLE_NAMES = {"ambient": "Ambient", "ballad": "Ballad", "pop": "Pop", "pulse": 
                "chiptune": "Chiptune", "lofi": "Lo-fi"}
 
 
-def test_the_hosts_program_list_switches_every_factory_preset(tmp_path):
+def check(tmp_path):
     """VST3 hosts list a plug-in's presets as programs (JUCE, which DawDreamer is built on, reads
     the program list and sets the program change parameter). Each factory preset, chosen there,
     sets what it names and changes the sound, and is still named after the project is saved and
@@ -70,3 +73,18 @@ def test_the_hosts_program_list_switches_every_factory_preset(tmp_path):
     synth2.load_state(str(saved))
     assert synth2.get_parameter_text(index["Program"]) == presets[-1]["name"]
     assert synth2.get_parameter_text(index["Style"]) == STYLE_NAMES[presets[-1]["values"]["style"]]
+
+
+def test_the_hosts_program_list_switches_every_factory_preset(tmp_path):
+    """VST3 hosts list a plug-in's presets as programs. Each factory preset, chosen there, sets
+    what it names and changes the sound, and is still named after the project is saved and
+    reloaded (see `check`, run in a process of its own)."""
+    env = {k: v for k, v in os.environ.items() if k != "DISPLAY"}
+    p = subprocess.run([sys.executable, __file__, str(tmp_path)], env=env, capture_output=True, text=True, timeout=300)
+    assert p.returncode == 0, p.stdout + p.stderr
+    assert "checked" in p.stdout, p.stdout + p.stderr
+
+
+if __name__ == "__main__":
+    check(Path(sys.argv[1]))
+    print("checked")
