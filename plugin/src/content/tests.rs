@@ -103,9 +103,10 @@ fn the_summary_names_what_counts_once_with_how_many() {
             at(What::Thing { class: 41 }, 0.5),
         ],
     };
+    // (The person at 0.61 is below what counts.)
     assert_eq!(
         content.summary(),
-        "a face, happy (0.95); 2 boats (0.80); 2 people (0.70)"
+        "a face, happy (0.95); 2 boats (0.80); a person (0.70)"
     );
     assert_eq!(plural("face, happy"), "faces, happy");
     assert_eq!(plural("bus"), "buses");
