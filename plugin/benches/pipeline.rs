@@ -76,7 +76,11 @@ fn main() {
         ("1920x1080 JPEG", 1920, 1080, ImageFormat::Jpeg, 7),
         ("4000x3000 JPEG", 4000, 3000, ImageFormat::Jpeg, 5),
     ];
-    let settings = Settings::default();
+    // (The speed targets are for Content Off; Content On adds the models, printed apart.)
+    let settings = Settings {
+        content: false,
+        ..Settings::default()
+    };
     for (name, w, h, format, runs) in cases {
         let img = photo(w, h);
         let mut out = Cursor::new(Vec::new());
@@ -116,6 +120,10 @@ fn main() {
         let total = median_ms(runs, || {
             black_box(pixelody::pipeline::picture_to_score(&bytes, "bench", &settings).unwrap());
         });
+        let seeing = Settings::default();
+        let with_content = median_ms(runs, || {
+            black_box(pixelody::pipeline::picture_to_score(&bytes, "bench", &seeing).unwrap());
+        });
         LIVE.store(0, Ordering::Relaxed);
         PEAK.store(0, Ordering::Relaxed);
         black_box(pixelody::pipeline::picture_to_score(&bytes, "bench", &settings).unwrap());
@@ -125,7 +133,7 @@ fn main() {
             "{name:>15} ({:>5} KB): bare decode {bare:7.1} ms | read {read:6.1} ms, downscale \
              {downscale:5.2} ms, analyse {analyse:5.2} ms, analyse+compose {compose_ms:5.2} ms, level {level_ms:5.2} ms | \
              end to end {total:6.1} ms = {:.2}x bare decode, analysis+compose {:.1}% of it | peak \
-             heap {:.1} MB = {:.2}x decoded RGB",
+             heap {:.1} MB = {:.2}x decoded RGB | with Content on {with_content:6.1} ms",
             bytes.len() / 1024,
             total / bare,
             100.0 * compose_ms / total,

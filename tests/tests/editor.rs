@@ -934,8 +934,10 @@ fn wait_for_window_manager(conn: &RustConnection, root: Window, wm: &mut Child) 
 }
 
 /// The window manager's frame around `window` once it has one (its parent is no longer the root).
+/// (A bound on a wait, not a timing claim: once, on a loaded CI machine, openbox took longer than
+/// 10 s to frame one of the two hundred windows.)
 fn frame_of(conn: &RustConnection, window: Window, root: Window) -> Window {
-    let deadline = Instant::now() + Duration::from_secs(10);
+    let deadline = Instant::now() + Duration::from_secs(30);
     loop {
         let parent = conn.query_tree(window).unwrap().reply().unwrap().parent;
         if parent != root {

@@ -50,7 +50,9 @@ pub fn picture_to_score(
     settings: &compose::Settings,
 ) -> Result<Score, PictureError> {
     let mut picture = analysis::decode(bytes).map_err(|e| e.in_file(name))?;
-    picture.content = content_of(bytes);
+    if settings.content {
+        picture.content = content_of(bytes);
+    }
     let source = compose::source_name(name, &picture);
     Ok(compose_sections(
         &[(&picture, source.clone())],
