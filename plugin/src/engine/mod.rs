@@ -637,12 +637,26 @@ impl Engine {
                 }
                 let (wl, wr) = self.effects.tick(vl, vr, &now.fx);
                 let g = now.gain * now.level;
-                (*l, *r) = self.effects.limit(wl * g, wr * g);
+                let (ol, or) = self.effects.limit(wl * g, wr * g);
+                // The host never gets a denormal (its own effects would crawl on them): a quiet
+                // tail under a gain gliding to silence can reach that range inside a block,
+                // before the end-of-block flush of the states.
+                (*l, *r) = (flush_denormal(ol), flush_denormal(or));
             }
         }
         self.voices.flush_denormals();
         self.drums.flush_denormals();
         self.effects.flush_denormals(&self.now.fx);
         self.finish_wave_fade();
+    }
+}
+
+/// `x`, or 0 where it is denormal.
+#[inline(always)]
+fn flush_denormal(x: f32) -> f32 {
+    if x.abs() < f32::MIN_POSITIVE {
+        0.0
+    } else {
+        x
     }
 }
