@@ -44,7 +44,11 @@ fn pictures_in(dir: &std::path::Path) -> Vec<(String, pixelody::analysis::Pictur
             let name = path.file_name()?.to_string_lossy().into_owned();
             let bytes = std::fs::read(&path).ok()?;
             match pixelody::analysis::decode(&bytes) {
-                Ok(picture) => Some((name, picture)),
+                Ok(mut picture) => {
+                    // (What the picture shows too, as a drop into the plug-in reads it.)
+                    picture.content = pixelody::pipeline::content_of(&bytes);
+                    Some((name, picture))
+                }
                 Err(e) => {
                     eprintln!("{name}: skipped ({})", e.message);
                     None
