@@ -32,6 +32,14 @@ fn reading(name: &str, whole: &analysis::Picture, settings: &Settings) -> Value 
         ..*settings
     };
     let score = compose::compose(whole, &exact, name.to_string());
+    let style = compose::style(&features, settings);
+    let swing_from = match settings.swing {
+        Some(_) => "setting",
+        None if compose::swing(&features, settings, style) != style.swing() => {
+            "what it shows: boats sway"
+        }
+        None => "style",
+    };
     json!({
         "picture": {
             "file": name,
@@ -57,8 +65,8 @@ fn reading(name: &str, whole: &analysis::Picture, settings: &Settings) -> Value 
             "bars": settings.bars,
             "meter": score.meter.label(),
             "progression": score.progression,
-            "swing": d(settings.swing.unwrap_or(compose::style(&features, settings).swing())),
-            "swing_from": if settings.swing.is_some() { "setting" } else { "style" },
+            "swing": d(compose::swing(&features, settings, style)),
+            "swing_from": swing_from,
             "humanise": d(settings.humanise),
             "chords": compose::measure::progression(&score),
         },

@@ -17,6 +17,7 @@
 use super::feel;
 use super::harmony::{self, chord_tonality, Chord};
 use super::melody::{self, Motif};
+use super::seen;
 use super::style::Style;
 use super::texture::Texture;
 use super::theory::{Rng, Tonality};
@@ -235,7 +236,8 @@ pub(super) fn arrange_with(
     let mood = super::mood(f);
     let shift = super::register_shift(f);
     let low = i32::from(s.low) + shift;
-    let calm = f.edge_density < CALM_EDGES;
+    // (A surprised face lets even a calm picture's tune span its octave: `seen`.)
+    let calm = f.edge_density < CALM_EDGES && !seen::surprised(&f.cues);
     let harmony_lo = (low - 10).max(24);
     // The bass's roots lie in the octave from here (E1 to E2 at the lowest and highest).
     let bass_lo = (low - 24).clamp(BASS_FLOOR, BASS_FLOOR + 12);
@@ -258,8 +260,11 @@ pub(super) fn arrange_with(
 
     // Melody: a motif from the picture, developed into phrases with cadences (melody.rs).
     let edge = (f.edge_density / 0.12).clamp(0.0, 1.0);
-    let activity = ((0.1 + 0.55 * s.density + 0.3 * edge + 0.2 * mood) * style.melody_activity())
-        .clamp(0.05, 1.0);
+    let activity = seen::activity(
+        &f.cues,
+        ((0.1 + 0.55 * s.density + 0.3 * edge + 0.2 * mood) * style.melody_activity())
+            .clamp(0.05, 1.0),
+    );
     // A calm picture's tune sings within a sixth where its climax still stands out (the loop's
     // highest note, once); otherwise, and for lively pictures, within an octave.
     let calm_tune = calm
@@ -307,17 +312,18 @@ pub(super) fn arrange_with(
         chords: &progression.chords,
         harmony_lo,
         bass_lo,
-        density: s.density,
+        density: seen::texture_density(&f.cues, s.density),
         style,
         meter,
         variant: (rng.next_u64() % 3) as usize,
     };
     notes.extend(texture.parts());
+    seen::balance(&mut notes, &f.cues);
     avoid_parallels(&mut notes, ct, &progression.chords, meter);
     avoid_cross_relations(&mut notes, t, ct, i32::from(s.low)..=i32::from(s.high));
     // The feel: swung off-beats move every part together (the style's swing unless the
     // musician sets one), then each part spreads as Humanise asks.
-    feel::swing(&mut notes, s.swing.unwrap_or(style.swing()), meter);
+    feel::swing(&mut notes, super::swing(f, s, style), meter);
     feel::humanise(&mut notes, s.humanise, s.seed);
     Arranged {
         notes,

@@ -126,20 +126,27 @@ fn motif(
     } else {
         -1
     };
+    // A surprised face (`seen`): leaps up to a fourth, kept more often, and a wider arch.
+    let leaps = f.cues.surprise.clamp(0.0, 1.0);
+    let (widest, arch) = if super::seen::surprised(&f.cues) {
+        (3, 2)
+    } else {
+        (2, 1)
+    };
     let mut shape = vec![0];
     for k in 1..onsets.len() {
         let want = if flat {
             // An arch: away from the first note and back.
             let half = onsets.len() as i32 / 2;
-            rise * (half - (k as i32 - half).abs()).max(0)
+            arch * rise * (half - (k as i32 - half).abs()).max(0)
         } else {
             ((rank(cols[onsets[k]].height, heights) - rank(cols[0].height, heights)) * 4.0).round()
                 as i32
         };
         let last = shape[k - 1];
         // Mostly seconds: a third now and then, repeated notes where the picture is level.
-        let mut step = (want - last).clamp(-2, 2);
-        if step.abs() == 2 && rng.unit() < 0.7 {
+        let mut step = (want - last).clamp(-widest, widest);
+        if step.abs() >= 2 && rng.unit() < 0.7 * (1.0 - leaps) {
             step /= 2;
         }
         if step == 0 && rng.unit() < 0.6 {
@@ -525,6 +532,9 @@ fn phrases_of(
     let heights = span(f.columns.iter().map(|c| c.height));
     let centre = (lo + hi) / 2;
     let reach = (hi - lo) / 2;
+    // A surprised face (`seen`): strong beats keep leaps up to a fifth, and thirds stay unfilled.
+    let surprised = super::seen::surprised(&f.cues);
+    let widest = if surprised { 4 } else { 2 };
 
     let mut tones: Vec<Tone> = Vec::new();
     let mut first_start: Vec<Option<i32>> = vec![None; motifs.len()];
@@ -650,7 +660,7 @@ fn phrases_of(
                         // A chord tone a step from the previous note rather than a leap to one.
                         if let Some(prev) = prev {
                             let near = nearest_chord_tone(t, prev, chord_at(step));
-                            if (degree - prev).abs() > 2 && (near - prev).abs() <= 2 {
+                            if (degree - prev).abs() > widest && (near - prev).abs() <= 2 {
                                 degree = near;
                             }
                         }
@@ -713,7 +723,10 @@ fn phrases_of(
         while k < phrase.len() {
             let (a, b) = (phrase[k - 1], phrase[k]);
             let room = b.step - a.step;
-            if (b.degree - a.degree).abs() == 2 && (room >= 4 || (room >= 2 && activity >= 0.6)) {
+            if !surprised
+                && (b.degree - a.degree).abs() == 2
+                && (room >= 4 || (room >= 2 && activity >= 0.6))
+            {
                 let mid = a.step + (b.step - a.step) / 2;
                 let step = if meter.is_strong(mid) {
                     b.step - 1

@@ -13,6 +13,7 @@ mod melody;
 pub mod piece;
 mod progressions;
 mod scan;
+mod seen;
 mod spectral;
 pub mod style;
 mod texture;
@@ -297,6 +298,14 @@ pub fn style(features: &analysis::Features, settings: &Settings) -> Style {
     settings
         .style
         .unwrap_or_else(|| style::auto(features, melody::repetition(features)))
+}
+
+/// The swing (`feel::off_beat`'s amount) a Compose score in `style` plays: the musician's, or
+/// the style's own (boats lilt: `seen::swing`).
+pub fn swing(features: &analysis::Features, settings: &Settings, style: Style) -> f32 {
+    settings
+        .swing
+        .unwrap_or_else(|| seen::swing(&features.cues, style.swing()))
 }
 
 /// Semitones the melody's range moves with the picture's overall lightness (Ward et al. 2006):

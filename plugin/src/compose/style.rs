@@ -178,7 +178,8 @@ pub fn auto(f: &Features, repetition: f32) -> Style {
 
 /// The style a scene asks for: a portrait sings (Ballad: broken chords under the melody, a
 /// singing bass), a crowd fills out (Pop), animals play (Chiptune's quick arpeggios), traffic
-/// drives (Pulse), boats float (Ambient), a table is the cafe (Lo-fi). A dark portrait or crowd
+/// drives (Pulse), boats sway (Ballad's broken chords in a barcarolle's lilt: `seen::swing`), a
+/// table is the cafe (Lo-fi). A dark portrait or crowd
 /// keeps the darker texture (Lo-fi), as the picture's colours would choose.
 fn by_scene(scene: crate::content::Scene, f: &Features) -> Style {
     use crate::content::Scene;
@@ -189,7 +190,7 @@ fn by_scene(scene: crate::content::Scene, f: &Features) -> Style {
         Scene::Crowd => Style::Pop,
         Scene::Animals => Style::Chiptune,
         Scene::Traffic => Style::Pulse,
-        Scene::Boats => Style::Ambient,
+        Scene::Boats => Style::Ballad,
         Scene::Table => Style::LoFi,
     }
 }

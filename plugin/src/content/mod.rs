@@ -238,6 +238,9 @@ pub struct Cues {
     /// How the faces feel, -1 (sad, afraid, angry) .. +1 (happy): the expressions' valence,
     /// each weighted by the face's and the expression's confidence, averaged over the faces.
     pub valence: f32,
+    /// How surprised the faces look, 0..1: the surprised faces' confidences (face and
+    /// expression) over the faces seen.
+    pub surprise: f32,
     /// The scene the surest sighting suggests, with its confidence.
     pub scene: Option<(Scene, f32)>,
 }
@@ -253,7 +256,7 @@ pub enum Scene {
     Animals,
     /// Cars, trains, bicycles, planes: a motoric pulse.
     Traffic,
-    /// Boats: calm water.
+    /// Boats: the lilt of a barcarolle.
     Boats,
     /// Food, cups, a table: the cafe.
     Table,
@@ -263,19 +266,24 @@ impl Content {
     /// The hints the music takes from what was seen surely.
     pub fn cues(&self) -> Cues {
         let mut cues = Cues::default();
-        let (mut feel, mut faces) = (0.0f32, 0usize);
+        let (mut feel, mut surprise, mut faces) = (0.0f32, 0.0f32, 0usize);
         for s in self.sure() {
             if let What::Face {
                 expression,
                 expression_confidence,
             } = s.what
             {
-                feel += s.confidence * expression_confidence * expression.valence();
+                let sure = s.confidence * expression_confidence;
+                feel += sure * expression.valence();
+                if expression == Expression::Surprised {
+                    surprise += sure;
+                }
                 faces += 1;
             }
         }
         if faces > 0 {
             cues.valence = (feel / faces as f32).clamp(-1.0, 1.0);
+            cues.surprise = (surprise / faces as f32).clamp(0.0, 1.0);
         }
         let count = |kind: Kind| self.sure().filter(|s| s.kind() == kind).count();
         let surest = |kind: Kind| {
