@@ -10,10 +10,11 @@ SHA-256), converts three of its graphs with tf2onnx's own TF.js reader (opset 13
 weights as float16 with a cast back to float32 (half the size; outputs change by less than 1e-3;
 NanoDet's and BlazeFace's weights were float16 already), and checks each stored model against the
 float32 conversion on the same inputs with onnxruntime. tf2onnx orders and names the nodes it makes
-differently from run to run, so a fresh conversion is compared with the committed file by what it
-computes (the same outputs, to 1e-5, on fixed random inputs), not byte for byte; the committed
-files' SHA-256 are in MODELS.md (checked by the plug-in's test
-`the_models_are_the_ones_listed_in_models_md`).
+differently from run to run (counters and the order it visits them), so each graph is then written
+in a canonical form (`canonical`: nodes in a topological order whose ties are broken by what each
+computes, inner tensors and weights named by that order, duplicate computations merged): a fresh
+conversion gives the committed files byte for byte, and the script says so or fails. The files'
+SHA-256 are in MODELS.md (checked by the plug-in's test `the_models_are_the_ones_listed_in_models_md`).
 
 Two shims make the old graphs read with today's TensorFlow: numpy 2 has no `np.product` (tf2onnx
 1.17 still calls it), and the graphs' fused convolutions and top-k lack attributes current
@@ -112,6 +113,126 @@ def to_float16(model):
     return model
 
 
+def canonical(model):
+    """The model with its graph in a canonical form: every node and inner tensor named by its
+    place in a topological order that breaks ties by what each node computes (a hash over its
+    operation, attributes and inputs, down to the weights' values), duplicate computations merged,
+    weights sorted by name. Two conversions that compute the same graph give the same bytes."""
+    g = model.graph
+    weights = {w.name: w for w in g.initializer}
+    inputs = [i.name for i in g.input if i.name not in weights]
+    outputs = [o.name for o in g.output]
+    producer = {}
+    for n in g.node:
+        for k, o in enumerate(n.output):
+            producer[o] = (n, k)
+    digest = {}
+
+    def weight_hash(w):
+        c = onnx.TensorProto()
+        c.CopyFrom(w)
+        c.name = ""
+        return hashlib.sha256(b"w" + c.SerializeToString()).hexdigest()
+
+    def attrs(n):
+        return b"".join(a.SerializeToString() for a in sorted(n.attribute, key=lambda a: a.name))
+
+    def node_hash(n):
+        h = hashlib.sha256()
+        h.update(f"{n.domain}/{n.op_type}".encode())
+        h.update(attrs(n))
+        for i in n.input:
+            h.update(tensor_hash(i).encode())
+        return h.hexdigest()
+
+    def tensor_hash(t):
+        if t in digest:
+            return digest[t]
+        if t == "":
+            v = "none"
+        elif t in weights:
+            v = weight_hash(weights[t])
+        elif t in inputs:
+            v = "input:" + t
+        else:
+            n, k = producer[t]
+            v = hashlib.sha256(f"{node_hash(n)}:{k}".encode()).hexdigest()
+        digest[t] = v
+        return v
+
+    sys.setrecursionlimit(100000)
+    for o in outputs:
+        tensor_hash(o)
+    # One node per computation (the first of identical ones), reached from the outputs.
+    by_hash = {}
+    for n in g.node:
+        by_hash.setdefault(node_hash(n), n)
+    # Topological order: from each output in turn, each node's inputs in turn.
+    order = []
+    done = set()
+
+    def visit(n):
+        key = node_hash(n)
+        if key in done:
+            return
+        for i in n.input:
+            if i in producer:
+                visit(by_hash[node_hash(producer[i][0])])
+        done.add(key)
+        order.append(key)
+
+    for o in outputs:
+        visit(by_hash[node_hash(producer[o][0])])
+    names = {}
+    for i in inputs:
+        names[digest[i]] = i
+    for o in outputs:
+        names[digest[o]] = o
+    wnames = {}
+    new_nodes = []
+    for idx, key in enumerate(order):
+        n = by_hash[key]
+        ins = []
+        for i in n.input:
+            d = tensor_hash(i)
+            if i == "":
+                ins.append("")
+            elif i in weights:
+                wnames.setdefault(d, (f"w{len(wnames)}", weights[i]))
+                ins.append(wnames[d][0])
+            else:
+                ins.append(names[d])
+        outs = []
+        for k, o in enumerate(n.output):
+            d = tensor_hash(o)
+            names.setdefault(d, f"t{idx}_{k}")
+            outs.append(names[d])
+        m = onnx.NodeProto()
+        m.CopyFrom(n)
+        del m.input[:]
+        del m.output[:]
+        m.input.extend(ins)
+        m.output.extend(outs)
+        m.name = f"n{idx}_{n.op_type}"
+        new_nodes.append(m)
+    del g.node[:]
+    g.node.extend(new_nodes)
+    new_weights = []
+    for name, w in sorted(wnames.values(), key=lambda x: int(x[0][1:])):
+        c = onnx.TensorProto()
+        c.CopyFrom(w)
+        c.name = name
+        new_weights.append(c)
+    del g.initializer[:]
+    g.initializer.extend(new_weights)
+    # Graph inputs that were weights (older exporters list them): dropped.
+    keep = [i for i in g.input if i.name in inputs]
+    del g.input[:]
+    g.input.extend(keep)
+    del g.value_info[:]
+    return model
+
+
 def difference(a, b):
     """The largest difference between two models' outputs on the same random inputs."""
     a = onnxruntime.InferenceSession(a.SerializeToString())
@@ -143,16 +264,22 @@ def main():
                 check=True,
             )
             reference = onnx.load(full)
-            stored = to_float16(onnx.load(full))
+            stored = canonical(to_float16(onnx.load(full)))
+            # (tf2onnx names the temporary folder it read from.)
+            stored.graph.doc_string = f"{PACKAGE} models/{source}.json, by convert.py"
+            onnx.checker.check_model(stored)
             worst = difference(reference, stored)
             print(f"{source}: float16 weights change the outputs by at most {worst:.2e}")
             if worst > 1e-3:
                 sys.exit(f"{source}: float16 weights change the outputs by {worst}")
             committed = HERE / target
             if committed.exists():
+                same = committed.read_bytes() == stored.SerializeToString()
                 worst = difference(stored, onnx.load(committed))
-                print(f"{target}: this conversion and the committed file differ by at most {worst:.2e}")
-                if worst > 1e-5 and not write:
+                print(f"{target}: this conversion and the committed file are "
+                      f"{'the same bytes' if same else 'different bytes'}, "
+                      f"outputs apart by at most {worst:.2e}")
+                if not same and not write:
                     sys.exit(f"{target} is not what this conversion makes")
             if write:
                 committed.write_bytes(stored.SerializeToString())
