@@ -172,6 +172,31 @@ pub fn read_for(bytes: &[u8], long_side: usize) -> Result<Decoded, PictureError>
     Ok(decoded(img))
 }
 
+/// The DCT scale (in eighths) a `w` x `h` JPEG is decoded at to keep `long_side` pixels.
+fn jpeg_eighths(w: u32, h: u32, long_side: usize) -> u8 {
+    let long = w.max(h) as usize;
+    [1u8, 2, 4, 8]
+        .into_iter()
+        .find(|&n| long * usize::from(n) / 8 >= long_side)
+        .unwrap_or(8)
+}
+
+/// [`decode`], and the picture as [`read_for`] reads it for `view_side` (the content models'
+/// size): decoded once where one decode serves both, which is every picture but a JPEG whose
+/// reduced scales for the two differ (the working copy is then exactly [`decode`]'s either way).
+pub fn decode_viewed(bytes: &[u8], view_side: usize) -> Result<(Picture, Decoded), PictureError> {
+    let (format, w, h) = probe(bytes)?;
+    let view = read_for(bytes, view_side)?;
+    let one = format != ImageFormat::Jpeg
+        || jpeg_eighths(w, h, MAX_SIDE) == jpeg_eighths(w, h, view_side);
+    let picture = if one {
+        downscale(&view)
+    } else {
+        decode(bytes)?
+    };
+    Ok((picture, view))
+}
+
 /// Whether a JPEG's last scan is followed by its end marker. JPEG decoders fill a cut-off picture
 /// with grey; we would rather say the file is incomplete. Inside entropy-coded data a 0xFF byte is
 /// always followed by 0x00 or a restart marker, so an 0xFF 0xD9 after the last scan header (0xFF
@@ -194,11 +219,7 @@ fn jpeg_is_complete(bytes: &[u8]) -> bool {
 /// average, which is what the downscale wants anyway. `None` when it cannot handle the file; the
 /// general decoder then tries, and reports any error.
 fn read_jpeg_scaled(bytes: &[u8], w: u32, h: u32, long_side: usize) -> Option<DynamicImage> {
-    let long = w.max(h) as usize;
-    let eighths = [1u8, 2, 4, 8]
-        .into_iter()
-        .find(|&n| long * usize::from(n) / 8 >= long_side)
-        .unwrap_or(8);
+    let eighths = jpeg_eighths(w, h, long_side);
     // libjpeg reports fatal errors by unwinding (without the panic hook); warnings are silenced.
     let decoded = std::panic::catch_unwind(|| -> std::io::Result<_> {
         let mut d =

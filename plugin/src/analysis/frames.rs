@@ -30,11 +30,20 @@ pub struct Frames {
 /// The frames of `bytes` as at most `max` pictures (at least one): every frame of a short
 /// animation, an even sample of a long one, and a still picture as itself.
 pub fn decode_frames(bytes: &[u8], max: usize) -> Result<Frames, PictureError> {
+    decode_frames_with(bytes, max, || super::decode(bytes))
+}
+
+/// [`decode_frames`], with a still picture (or `max` 1) decoded by `still`.
+pub fn decode_frames_with(
+    bytes: &[u8],
+    max: usize,
+    still: impl FnOnce() -> Result<Picture, PictureError>,
+) -> Result<Frames, PictureError> {
     let max = max.max(1);
     let (format, w, h) = probe(bytes)?;
     let still = || {
         Ok(Frames {
-            pictures: vec![(0, super::decode(bytes)?)],
+            pictures: vec![(0, still()?)],
             total: 1,
         })
     };

@@ -7,10 +7,12 @@ pub mod features;
 mod frames;
 mod oklab;
 
-pub use decode::{decode, read, read_for, Decoded, PictureError, MAX_SIDE, READABLE};
+pub use decode::{
+    decode, decode_viewed, read, read_for, Decoded, PictureError, MAX_SIDE, READABLE,
+};
 pub use downscale::downscale;
 pub use features::{analyse, Column, Features, Region, Stats, Swatch};
-pub use frames::{decode_frames, evenly_spaced, Frames, MAX_FRAMES_READ};
+pub use frames::{decode_frames, decode_frames_with, evenly_spaced, Frames, MAX_FRAMES_READ};
 pub use oklab::{linear_to_oklab, srgb_to_oklab, Lab};
 
 /// The downscaled working copy that analysis reads: row-major, top row first, as the 8-bit sRGB

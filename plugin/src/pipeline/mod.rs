@@ -49,10 +49,12 @@ pub fn picture_to_score(
     name: &str,
     settings: &compose::Settings,
 ) -> Result<Score, PictureError> {
-    let mut picture = analysis::decode(bytes).map_err(|e| e.in_file(name))?;
-    if settings.content {
-        picture.content = content_of(bytes);
+    let picture = if settings.content {
+        decode_and_look(bytes)
+    } else {
+        analysis::decode(bytes)
     }
+    .map_err(|e| e.in_file(name))?;
     let source = compose::source_name(name, &picture);
     Ok(compose_sections(
         &[(&picture, source.clone())],
@@ -68,6 +70,14 @@ pub fn content_of(bytes: &[u8]) -> crate::content::Content {
         .map_err(|e| e.message)
         .and_then(|decoded| crate::content::see(&decoded.image))
         .unwrap_or_default()
+}
+
+/// The picture in `bytes`, decoded into its working copy, with what it shows: the models look at
+/// the decode the working copy is made from where it serves them (`analysis::decode_viewed`).
+pub fn decode_and_look(bytes: &[u8]) -> Result<Picture, PictureError> {
+    let (mut picture, view) = analysis::decode_viewed(bytes, crate::content::VIEW_SIDE)?;
+    picture.content = crate::content::see(&view.image).unwrap_or_default();
+    Ok(picture)
 }
 
 /// Pictures (each with the name its section is known by) to the piece's score, levelled;
@@ -121,9 +131,14 @@ where
         // sound lead the piece.)
         let first = g.sections.is_empty();
         let frames = read().and_then(|bytes| {
-            let mut frames = analysis::decode_frames(&bytes, MAX_SECTIONS)
-                .map_err(|e| e.in_file(&name).to_string())?;
-            if first {
+            let mut frames = if first {
+                analysis::decode_frames_with(&bytes, MAX_SECTIONS, || decode_and_look(&bytes))
+            } else {
+                analysis::decode_frames(&bytes, MAX_SECTIONS)
+            }
+            .map_err(|e| e.in_file(&name).to_string())?;
+            // (An animation's first frame is looked at as the file's first picture.)
+            if first && frames.total > 1 {
                 if let Some((_, picture)) = frames.pictures.first_mut() {
                     picture.content = content_of(&bytes);
                 }
