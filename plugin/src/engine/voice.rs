@@ -145,6 +145,10 @@ pub struct Envelope {
 /// Envelopes and note bookkeeping for a lane of four voices, a voice at a time: each voice's gain,
 /// noise sample and picture share this sample (releases due now start, filters retune every
 /// `FILTER_UPDATE` samples); `None` when none of the four sounds.
+///
+/// (The four voices' results are gathered into vectors from registers: written to an array a
+/// lane at a time and read back as one vector, they stalled on store forwarding, about a sixth of
+/// the voices' time.)
 #[allow(clippy::too_many_arguments)]
 #[inline(always)]
 fn envelopes(
@@ -156,64 +160,94 @@ fn envelopes(
     any_picture: bool,
     sample_rate: f32,
     out: &mut NoteSink,
-) -> Option<([f32; 4], [f32; 4], [f32; 4])> {
-    let mut gain = [0.0f32; 4];
-    let mut white = [0.0f32; 4];
-    let mut picture = [0.0f32; 4];
-    let mut sounding = false;
-    for (i, v) in voices.iter_mut().enumerate() {
-        if v.stage == Stage::Idle {
-            continue;
-        }
-        if index >= v.release_at {
-            v.release(v.release_samples, index.max(0) as u32, out);
-        }
-        v.level += v.step;
-        match v.stage {
-            Stage::Attack if v.level >= 1.0 => {
-                v.level = 1.0;
-                v.stage = Stage::Decay;
-                v.step = -v.decay_step;
-            }
-            Stage::Decay if v.level <= v.sustain => {
-                v.level = v.sustain;
-                v.stage = Stage::Sustain;
-                v.step = 0.0;
-            }
-            Stage::Release if v.level <= 0.0 => {
-                *v = Voice::IDLE;
-                continue;
-            }
-            _ => {}
-        }
-        let part = usize::from(v.part).min(2);
-        if any_picture {
-            picture[i] = t.picture[part];
-        }
-        if v.clock % FILTER_UPDATE == 0 {
-            let key = (
-                t.cutoff_log2 + t.tone_oct[part] + t.filter_env_oct * v.level,
-                t.resonance,
-            );
-            if key != v.filter_for {
-                v.filter_for = key;
-                let c = svf_coeffs(key.0.exp2(), key.1, sample_rate);
-                for (lanes, c) in g.coeffs.iter_mut().zip(c) {
-                    *lanes = with_lane(*lanes, i, c);
-                }
-            }
-        }
-        v.clock = v.clock.wrapping_add(1);
-        if t.noise > 0.0 {
-            v.noise ^= v.noise << 13;
-            v.noise ^= v.noise >> 17;
-            v.noise ^= v.noise << 5;
-            white[i] = (v.noise as f32 / u32::MAX as f32) * 2.0 - 1.0;
-        }
-        gain[i] = v.level * v.velocity * VOICE_LEVEL * part_gain[usize::from(v.part) & 3];
-        sounding = true;
+) -> Option<(f32x4, f32x4, f32x4)> {
+    let mut one = |i: usize| match voices.get_mut(i) {
+        Some(v) => envelope(v, i, g, index, t, part_gain, any_picture, sample_rate, out),
+        None => None,
+    };
+    let (a, b, c, d) = (one(0), one(1), one(2), one(3));
+    if a.is_none() && b.is_none() && c.is_none() && d.is_none() {
+        return None;
     }
-    sounding.then_some((gain, white, picture))
+    let silent = (0.0, 0.0, 0.0);
+    let (a, b, c, d) = (
+        a.unwrap_or(silent),
+        b.unwrap_or(silent),
+        c.unwrap_or(silent),
+        d.unwrap_or(silent),
+    );
+    Some((
+        f32x4::new([a.0, b.0, c.0, d.0]),
+        f32x4::new([a.1, b.1, c.1, d.1]),
+        f32x4::new([a.2, b.2, c.2, d.2]),
+    ))
+}
+
+/// One voice's envelope and bookkeeping this sample (lane `i` of `g`): its gain, noise sample and
+/// picture share, or `None` when it is silent.
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+fn envelope(
+    v: &mut Voice,
+    i: usize,
+    g: &mut Lanes,
+    index: i64,
+    t: &VoiceSound,
+    part_gain: &[f32; 4],
+    any_picture: bool,
+    sample_rate: f32,
+    out: &mut NoteSink,
+) -> Option<(f32, f32, f32)> {
+    if v.stage == Stage::Idle {
+        return None;
+    }
+    if index >= v.release_at {
+        v.release(v.release_samples, index.max(0) as u32, out);
+    }
+    v.level += v.step;
+    match v.stage {
+        Stage::Attack if v.level >= 1.0 => {
+            v.level = 1.0;
+            v.stage = Stage::Decay;
+            v.step = -v.decay_step;
+        }
+        Stage::Decay if v.level <= v.sustain => {
+            v.level = v.sustain;
+            v.stage = Stage::Sustain;
+            v.step = 0.0;
+        }
+        Stage::Release if v.level <= 0.0 => {
+            *v = Voice::IDLE;
+            return None;
+        }
+        _ => {}
+    }
+    let part = usize::from(v.part).min(2);
+    let picture = if any_picture { t.picture[part] } else { 0.0 };
+    if v.clock.is_multiple_of(FILTER_UPDATE) {
+        let key = (
+            t.cutoff_log2 + t.tone_oct[part] + t.filter_env_oct * v.level,
+            t.resonance,
+        );
+        if key != v.filter_for {
+            v.filter_for = key;
+            let c = svf_coeffs(key.0.exp2(), key.1, sample_rate);
+            for (lanes, c) in g.coeffs.iter_mut().zip(c) {
+                *lanes = with_lane(*lanes, i, c);
+            }
+        }
+    }
+    v.clock = v.clock.wrapping_add(1);
+    let white = if t.noise > 0.0 {
+        v.noise ^= v.noise << 13;
+        v.noise ^= v.noise >> 17;
+        v.noise ^= v.noise << 5;
+        (v.noise as f32 / u32::MAX as f32) * 2.0 - 1.0
+    } else {
+        0.0
+    };
+    let gain = v.level * v.velocity * VOICE_LEVEL * part_gain[usize::from(v.part) & 3];
+    Some((gain, white, picture))
 }
 
 /// The signal state of four voices, lane `i` belonging to voice `4 * group + i`.
@@ -470,9 +504,7 @@ impl VoicePool {
                 continue;
             };
             // Oscillators, filters and mix, four voices at once.
-            let (gain, white) = (f32x4::from(gain), f32x4::from(white));
             let picture = if any_picture {
-                let picture = f32x4::from(picture);
                 let on = picture
                     .simd_gt(f32x4::ZERO)
                     .any()
