@@ -299,7 +299,7 @@ pub(super) fn arrange_with(
         let velocity = 0.5 + 0.4 * rank(c.contrast, contrasts) + 0.1 * meter.weight(tone.step);
         notes.push(note(
             tone.step as f64 * STEP_BEATS,
-            tone.len as f64 * STEP_BEATS * 0.92,
+            tone.len as f64 * STEP_BEATS * seen::articulation(&f.cues),
             t.pitch(tone.degree),
             velocity.min(1.0),
             Part::Melody,

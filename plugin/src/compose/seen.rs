@@ -9,6 +9,8 @@
 //! - Boats sway: the off-beat eighths lilt in a triplet feel (a barcarolle's long-short, 12/8
 //!   inside the host's 4/4) when the musician leaves Swing to the style.
 //! - A surprised face widens the tune's leaps (`melody::motif`) and lets it span its octave.
+//! - Animals play: the tune's notes are short (staccato, as strings play pizzicato for a
+//!   cartoon's animals), on top of the quick arpeggios of the Chiptune they choose.
 
 use crate::content::{Cues, Scene};
 use crate::score::{Note, Part};
@@ -58,6 +60,11 @@ pub(super) fn swing(cues: &Cues, style_swing: f32) -> f32 {
     } else {
         style_swing
     }
+}
+
+/// How much of its span a melody note sounds: 92%, down to about half for animals (staccato).
+pub(super) fn articulation(cues: &Cues) -> f64 {
+    0.92 - 0.4 * f64::from(weight(cues, Scene::Animals))
 }
 
 /// Whether the tune may leap wider than a third in its motifs and span its octave (a surprised

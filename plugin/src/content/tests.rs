@@ -555,3 +555,28 @@ fn one_decode_serves_the_working_copy_and_the_models_alike() {
         assert!(!looked.content.seen.is_empty(), "{name}");
     }
 }
+
+#[test]
+fn animals_play_staccato() {
+    use crate::compose::{compose, Style};
+    use crate::score::Part;
+    let cat = photo("cat.jpg");
+    let tune = |content: bool| {
+        let score = compose(&cat, &with_style(Style::Ballad, content), String::new());
+        let melody: Vec<_> = score
+            .notes
+            .iter()
+            .filter(|n| n.part == Part::Melody)
+            .cloned()
+            .collect();
+        let n = melody.len() as f64;
+        let pitch = melody.iter().map(|m| f64::from(m.pitch)).sum::<f64>() / n;
+        let length = melody.iter().map(|m| m.length_beats).sum::<f64>() / n;
+        (pitch, length)
+    };
+    let (seen, blind) = (tune(true), tune(false));
+    eprintln!("cat: mean pitch and length {seen:?}, without content {blind:?}");
+    // The same tune, its notes about a third shorter.
+    assert_eq!(seen.0, blind.0);
+    assert!(seen.1 < blind.1 * 0.8, "{seen:?} {blind:?}");
+}

@@ -12,7 +12,7 @@ pub fn tooltip(name: &str) -> Option<&'static str> {
         "Style" => "Auto: the picture's energy (edges, colour, contrast), mood and repetition choose the accompaniment, bass and drums",
         "Swing" => "Compose: off-beat eighths pushed late, straight at 0%, a triplet feel at 67%, a hard shuffle at 100%; at its lowest, By Style: the style's own (Lo-fi swings, the others play straight)",
         "Humanise" => "Compose: each part's timing (up to 25 ms at 120 BPM) and velocity spread a little, the same way for the same Variation",
-        "Content" => "What the picture shows shapes the music (Auto): faces and their expression (a smile brightens the mode, a sad face darkens it) and, with Style on Auto, a portrait, a crowd, animals, traffic, boats or a table choose the style; a portrait's melody sings forward, a crowd fills the texture, boats sway, a surprised face leaps wider. Off: only colour, light, edges and texture do",
+        "Content" => "What the picture shows shapes the music (Auto): faces and their expression (a smile brightens the mode, a sad face darkens it) and, with Style on Auto, a portrait, a crowd, animals, traffic, boats or a table choose the style; a portrait's melody sings forward, a crowd fills the texture, boats sway, a surprised face leaps wider, animals play staccato. Off: only colour, light, edges and texture do",
         "Meter" => "The bars' time signature: Host follows the project's (4/4 where it names none); 3/4 waltzes, 6/8 and 12/8 rock in dotted quarters, 5/4 and 7/8 group as the picture leans (3+2 or 2+3, 2+2+3 or 3+2+2)",
         "Length" => "Loop length in bars; the picture is read left to right across it",
         "Density" => "More or fewer notes than the picture's edges suggest",
