@@ -43,6 +43,12 @@ fn cargo() -> Command {
 /// The cargo profile `cargo xtask test` builds with (Cargo.toml says why).
 const PROFILE: &str = "ci";
 
+/// What every build selects: the whole workspace but this tool. Cargo resolves a dependency's
+/// features over the packages a build selects, and the command line's `clap` derive turns on
+/// `syn`'s "full" feature, which rebuilds `serde_derive` and so everything that uses serde: a
+/// build of the plug-in alone (`-p pixelody`) and one of the workspace shared almost nothing.
+const WORKSPACE: &[&str] = &["--workspace", "--exclude", "xtask"];
+
 fn target_dir() -> PathBuf {
     std::env::var_os("CARGO_TARGET_DIR")
         .map(PathBuf::from)
@@ -77,7 +83,8 @@ fn copy_dir(from: &Path, to: &Path) -> Result<()> {
 }
 
 fn demo(install: bool) -> Result<()> {
-    bundle(&["--release"])?;
+    // (The whole workspace in one build: the plug-in, the command line and what they share.)
+    bundle(&[&["--release"][..], WORKSPACE].concat())?;
     let bundled = root().join("target/bundled");
     if install {
         let home = PathBuf::from(std::env::var_os("HOME").ok_or("HOME is not set")?);
@@ -104,17 +111,8 @@ fn demo(install: bool) -> Result<()> {
     }
     let out = root().join("out");
     std::fs::create_dir_all(&out).map_err(|e| e.to_string())?;
-    run(cargo()
-        .args([
-            "run",
-            "--release",
-            "-q",
-            "-p",
-            "pixelody-cli",
-            "--bin",
-            "pixelody",
-            "--",
-        ])
+    run(Command::new(target_dir().join("release/pixelody"))
+        .current_dir(root())
         .args([
             "render",
             "plugin/assets/example.png",
@@ -203,25 +201,22 @@ fn test_stages(times: &mut Vec<(&'static str, std::time::Duration)>) -> Result<(
     })?;
     // Everything is built once, in the `ci` profile (see Cargo.toml): first the plugin library with
     // nice-plug's allocation guard, kept aside for the real-time test; then the bundles, the CLI
-    // and every test, which share all the dependencies with it.
+    // and every test, which share all the dependencies with it. (Each build selects the whole
+    // workspace, `WORKSPACE`, so that every one resolves the same features.)
     stage(times, "guarded build", || {
-        run(cargo().args([
-            "build",
-            "--profile",
-            PROFILE,
-            "-p",
-            "pixelody",
-            "--lib",
-            "--features",
-            "assert_process_allocs",
-        ]))
+        run(cargo()
+            .args(["build", "--profile", PROFILE])
+            .args(WORKSPACE)
+            .args(["--lib", "--features", "pixelody/assert_process_allocs"]))
     })?;
     let built = target_dir().join(PROFILE);
     let guarded = target_dir().join("alloc-check");
     std::fs::create_dir_all(&guarded).map_err(|e| e.to_string())?;
     std::fs::copy(built.join("libpixelody.so"), guarded.join("libpixelody.so"))
         .map_err(|e| format!("keeping the guarded library: {e}"))?;
-    stage(times, "bundles", || bundle(&["--profile", PROFILE]))?;
+    stage(times, "bundles", || {
+        bundle(&[&["--profile", PROFILE][..], WORKSPACE, &["--lib"]].concat())
+    })?;
     let cli = built.join("pixelody");
     stage(times, "Rust tests (build and run)", || {
         run(cargo()
