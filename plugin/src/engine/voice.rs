@@ -142,6 +142,17 @@ pub struct Envelope {
     pub part_scale: [f32; 3],
 }
 
+/// What every voice's envelope reads this sample.
+struct Sample<'a> {
+    /// The block-relative sample number.
+    index: i64,
+    sound: &'a VoiceSound,
+    part_gain: &'a [f32; 4],
+    /// Whether any part plays the picture's wave.
+    any_picture: bool,
+    sample_rate: f32,
+}
+
 /// Envelopes and note bookkeeping for a lane of four voices, a voice at a time: each voice's gain,
 /// noise sample and picture share this sample (releases due now start, filters retune every
 /// `FILTER_UPDATE` samples); `None` when none of the four sounds.
@@ -149,20 +160,15 @@ pub struct Envelope {
 /// (The four voices' results are gathered into vectors from registers: written to an array a
 /// lane at a time and read back as one vector, they stalled on store forwarding, about a sixth of
 /// the voices' time.)
-#[allow(clippy::too_many_arguments)]
 #[inline(always)]
 fn envelopes(
     voices: &mut [Voice],
     g: &mut Lanes,
-    index: i64,
-    t: &VoiceSound,
-    part_gain: &[f32; 4],
-    any_picture: bool,
-    sample_rate: f32,
+    now: &Sample,
     out: &mut NoteSink,
 ) -> Option<(f32x4, f32x4, f32x4)> {
     let mut one = |i: usize| match voices.get_mut(i) {
-        Some(v) => envelope(v, i, g, index, t, part_gain, any_picture, sample_rate, out),
+        Some(v) => envelope(v, i, g, now, out),
         None => None,
     };
     let (a, b, c, d) = (one(0), one(1), one(2), one(3));
@@ -185,19 +191,21 @@ fn envelopes(
 
 /// One voice's envelope and bookkeeping this sample (lane `i` of `g`): its gain, noise sample and
 /// picture share, or `None` when it is silent.
-#[allow(clippy::too_many_arguments)]
 #[inline(always)]
 fn envelope(
     v: &mut Voice,
     i: usize,
     g: &mut Lanes,
-    index: i64,
-    t: &VoiceSound,
-    part_gain: &[f32; 4],
-    any_picture: bool,
-    sample_rate: f32,
+    now: &Sample,
     out: &mut NoteSink,
 ) -> Option<(f32, f32, f32)> {
+    let &Sample {
+        index,
+        sound: t,
+        part_gain,
+        any_picture,
+        sample_rate,
+    } = now;
     if v.stage == Stage::Idle {
         return None;
     }
@@ -489,18 +497,16 @@ impl VoicePool {
             f32x4::splat(t.width),
         );
         let half = f32x4::splat(0.5);
+        let now = Sample {
+            index,
+            sound: t,
+            part_gain,
+            any_picture,
+            sample_rate,
+        };
         let (mut acc_l, mut acc_r) = (f32x4::ZERO, f32x4::ZERO);
         for (voices, g) in self.voices.chunks_mut(4).zip(self.lanes.iter_mut()) {
-            let Some((gain, white, picture)) = envelopes(
-                voices,
-                g,
-                index,
-                t,
-                part_gain,
-                any_picture,
-                sample_rate,
-                out,
-            ) else {
+            let Some((gain, white, picture)) = envelopes(voices, g, &now, out) else {
                 continue;
             };
             // Oscillators, filters and mix, four voices at once.
