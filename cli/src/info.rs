@@ -320,11 +320,10 @@ fn content_json(seen: &Result<content::Content, String>) -> Value {
 /// One picture's reading, or why it cannot be read.
 fn one(path: &Path, settings: &Settings, as_json: bool) -> Result<String, String> {
     let (bytes, name) = read_picture(path)?;
-    let mut picture =
-        analysis::decode(&bytes).map_err(|e| format!("{}: {}", display(path), e.message))?;
-    let seen = analysis::read_for(&bytes, content::VIEW_SIDE)
-        .map_err(|e| e.message)
-        .and_then(|decoded| content::see(&decoded.image));
+    // (Decoded once for the working copy and the models where one decode serves both.)
+    let (mut picture, view) = analysis::decode_viewed(&bytes, content::VIEW_SIDE)
+        .map_err(|e| format!("{}: {}", display(path), e.message))?;
+    let seen = content::see(&view.image);
     picture.content = seen.clone().unwrap_or_default();
     let mut r = reading(&name, &picture, settings);
     r["content"] = content_json(&seen);

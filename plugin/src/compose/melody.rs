@@ -127,11 +127,10 @@ fn motif(
         -1
     };
     // A surprised face (`seen`): leaps up to a fourth, kept more often, and a wider arch.
-    let leaps = f.cues.surprise.clamp(0.0, 1.0);
-    let (widest, arch) = if super::seen::surprised(&f.cues) {
-        (3, 2)
+    let (widest, arch, leaps) = if super::seen::surprised(&f.cues) {
+        (3, 2, f.cues.surprise.clamp(0.0, 1.0))
     } else {
-        (2, 1)
+        (2, 1, 0.0)
     };
     let mut shape = vec![0];
     for k in 1..onsets.len() {
