@@ -66,6 +66,28 @@ pub struct MipTable {
     starts: [u32; LEVELS],
     // (A `Vec` behind the `Arc`: wrapping it moves the samples, `Arc<[f32]>` would copy them.)
     data: Arc<Vec<f32>>,
+    /// What each frame holds, for working out how loud it plays without reading its samples.
+    spectra: Arc<Vec<FrameSpectrum>>,
+}
+
+/// The first harmonics a summary keeps one by one; the rest are summed in octave bands.
+pub const SUMMARY_HARMONICS: usize = 64;
+/// Octave bands above [`SUMMARY_HARMONICS`]: harmonics 65-128, 129-256, 257-512, 513-1024.
+pub const TAIL_BANDS: usize = 4;
+
+/// A frame's harmonics as the table plays them (before each level's gain): the first
+/// [`SUMMARY_HARMONICS`] as complex amplitudes (cosine, sine), the power (amplitude squared over
+/// two) of each octave band above, and each level's gain.
+#[derive(Clone, Debug)]
+pub struct FrameSpectrum {
+    pub harmonics: [Complex<f32>; SUMMARY_HARMONICS],
+    pub tail: [f32; TAIL_BANDS],
+    pub gains: [f32; LEVELS],
+}
+
+/// The harmonic a level keeps last (its band limit).
+pub const fn top_harmonic(level: usize) -> usize {
+    MAX_HARMONIC >> level
 }
 
 impl std::fmt::Debug for MipTable {
@@ -104,11 +126,36 @@ impl MipTable {
             .collect();
         let pairs: usize = made.iter().map(|&l| frames * (cycle_len(l) + 1)).sum();
         let mut data = vec![0.0f32; 2 * pairs];
+        let mut summaries: Vec<FrameSpectrum> = spectra
+            .iter()
+            .map(|spectrum| {
+                let mut harmonics = [Complex::new(0.0, 0.0); SUMMARY_HARMONICS];
+                let mut tail = [0.0f32; TAIL_BANDS];
+                for (h, c) in spectrum.iter().enumerate().take(MAX_HARMONIC) {
+                    match harmonics.get_mut(h) {
+                        Some(slot) => *slot = *c,
+                        None => {
+                            // Harmonic h + 1 > 64: band 0 is 65..=128, band 1 129..=256, ...
+                            let band = (h / SUMMARY_HARMONICS).ilog2() as usize;
+                            tail[band.min(TAIL_BANDS - 1)] += 0.5 * c.norm_sqr();
+                        }
+                    }
+                }
+                FrameSpectrum {
+                    harmonics,
+                    tail,
+                    gains: [1.0; LEVELS],
+                }
+            })
+            .collect();
         let mut starts = [0u32; LEVELS];
         let mut start = 0;
         for level in 0..LEVELS {
             if !made.contains(&level) {
                 starts[level] = starts[level - 1];
+                for s in &mut summaries {
+                    s.gains[level] = s.gains[level - 1];
+                }
                 continue;
             }
             let (len, top) = shape(level);
@@ -138,6 +185,7 @@ impl MipTable {
                 } else {
                     1.0
                 };
+                summaries[f].gains[level] = scale;
                 // The guard point repeats the first sample.
                 let samples = cycle.iter().chain(&cycle[..1]).map(|x| x * scale);
                 for (i, x) in samples.enumerate() {
@@ -156,6 +204,7 @@ impl MipTable {
             frames,
             starts,
             data: Arc::new(data),
+            spectra: Arc::new(summaries),
         }
     }
 
@@ -201,6 +250,11 @@ impl MipTable {
 
     pub fn frames(&self) -> usize {
         self.frames
+    }
+
+    /// What frame `frame` holds (its harmonics and each level's gain).
+    pub fn spectrum(&self, frame: usize) -> &FrameSpectrum {
+        &self.spectra[frame.min(self.frames - 1)]
     }
 
     /// Where frame `frame` of `level` starts in [`MipTable::data`], counted in pairs (the floats

@@ -33,6 +33,96 @@ pub fn ring_seconds(decay: f32) -> f32 {
     (OPEN_HAT_SECONDS * 2f32.powf(d) * 1000f32.ln()).min(LONGEST_RING_SECONDS)
 }
 pub const DRUM_VOICES: usize = 8;
+
+/// The K-weighted energy (both channels, power x seconds, at 48 kHz) of a hit of `pitch` at
+/// full velocity and unity gain, with the kit tuned by `tune_st` and its decays scaled by
+/// `decay` (as [`DrumKit::hit`] takes them): fitted to the kit's render (`engine::loudness`).
+pub fn hit_energy(pitch: u8, tune_st: f32, decay: f32) -> f64 {
+    let kind = Kind::of(pitch) as usize;
+    let at = |v: f32, lo: f32, step: f32| {
+        let x = ((if v.is_finite() { v } else { 0.0 } - lo) / step).clamp(0.0, 3.999);
+        (x as usize, f64::from(x - x.floor()))
+    };
+    let ((ti, tw), (di, dw)) = (at(tune_st, -12.0, 6.0), at(decay, -1.0, 0.5));
+    let t = &HIT_ENERGY_DB[kind];
+    let row = |i: usize| t[i][di] + (t[i][di + 1] - t[i][di]) * dw;
+    let db = row(ti) + (row(ti + 1) - row(ti)) * tw;
+    10f64.powf(db / 10.0)
+}
+
+/// How fast a hit's energy dies away at the kit's `decay`: the time constant, in seconds, of its
+/// main envelope's power (half that of its amplitude).
+pub fn energy_seconds(pitch: u8, decay: f32) -> f64 {
+    let amplitude = match Kind::of(pitch) {
+        Kind::Kick => 0.12,
+        Kind::Snare => 0.14,
+        Kind::Clap => 0.12,
+        Kind::ClosedHat => 0.035,
+        Kind::OpenHat => f64::from(OPEN_HAT_SECONDS),
+        Kind::Shaker => 0.05,
+    };
+    let d = if decay.is_finite() {
+        decay.clamp(-1.0, 1.0)
+    } else {
+        0.0
+    };
+    0.5 * amplitude * f64::from(d).exp2()
+}
+
+/// Each kind's hit energy in dB (K-weighted, both channels, at 48 kHz, full velocity), by tune
+/// (-12, -6, 0, 6, 12 semitones) and decay (-1, -0.5, 0, 0.5, 1): the kit's render, printed by
+/// `cargo test -p pixelody --lib print_drum_energies -- --ignored --nocapture`.
+#[rustfmt::skip]
+const HIT_ENERGY_DB: [[[f64; 5]; 5]; 6] = [
+    // KICK
+    [
+        [-28.30, -27.36, -26.50, -25.69, -24.88],
+        [-26.61, -25.53, -24.50, -23.50, -22.50],
+        [-25.55, -24.33, -23.14, -21.96, -20.77],
+        [-24.92, -23.59, -22.27, -20.96, -19.64],
+        [-24.57, -23.16, -21.76, -20.37, -18.96],
+    ],
+    // SNARE
+    [
+        [-27.10, -26.06, -24.92, -23.70, -22.41],
+        [-26.85, -25.86, -24.77, -23.58, -22.32],
+        [-26.69, -25.74, -24.67, -23.51, -22.26],
+        [-26.60, -25.67, -24.61, -23.46, -22.23],
+        [-26.56, -25.63, -24.59, -23.44, -22.21],
+    ],
+    // CLAP
+    [
+        [-29.45, -28.06, -26.66, -25.23, -23.78],
+        [-29.45, -28.06, -26.66, -25.23, -23.78],
+        [-29.45, -28.06, -26.66, -25.23, -23.78],
+        [-29.45, -28.06, -26.66, -25.23, -23.78],
+        [-29.45, -28.06, -26.66, -25.23, -23.78],
+    ],
+    // CLOSED_HAT
+    [
+        [-37.61, -36.09, -34.58, -33.07, -31.56],
+        [-37.57, -36.01, -34.49, -32.97, -31.46],
+        [-37.38, -35.88, -34.38, -32.87, -31.36],
+        [-37.32, -35.78, -34.27, -32.76, -31.26],
+        [-37.15, -35.62, -34.10, -32.58, -31.07],
+    ],
+    // OPEN_HAT
+    [
+        [-28.18, -26.70, -25.21, -23.71, -22.22],
+        [-28.17, -26.67, -25.17, -23.67, -22.17],
+        [-28.10, -26.61, -25.11, -23.60, -22.10],
+        [-27.95, -26.46, -24.96, -23.46, -21.96],
+        [-27.78, -26.28, -24.78, -23.28, -21.78],
+    ],
+    // SHAKER
+    [
+        [-30.47, -29.16, -27.79, -26.40, -24.98],
+        [-30.47, -29.16, -27.79, -26.40, -24.98],
+        [-30.47, -29.16, -27.79, -26.40, -24.98],
+        [-30.47, -29.16, -27.79, -26.40, -24.98],
+        [-30.47, -29.16, -27.79, -26.40, -24.98],
+    ],
+];
 /// Level of a full-velocity hit before the part and master gains.
 const DRUM_LEVEL: f32 = 0.5;
 /// The drum machine's square-wave hi-hat frequencies (Hz).

@@ -5,6 +5,7 @@
 mod drums;
 pub mod effects;
 mod filter;
+mod loudness;
 mod midi_out;
 mod offline;
 mod oscillator;
@@ -19,6 +20,7 @@ mod tests;
 mod transport;
 mod voice;
 
+pub use loudness::predicted_lufs;
 pub use midi_out::{NoteOut, NoteSink, MAX_NOTE_EVENTS};
 pub use params::{db_to_gain, EngineParams, SwapAt};
 pub use transport::{tempo_bpm, TransportState};

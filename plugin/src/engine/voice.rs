@@ -20,7 +20,7 @@ use crate::wavetable::{self, MipTable};
 
 pub const MAX_VOICES: usize = 32;
 /// Level of each voice before the master gain, leaving headroom for chords.
-const VOICE_LEVEL: f32 = 0.35;
+pub(super) const VOICE_LEVEL: f32 = 0.35;
 /// Filter coefficients are recomputed every this many samples of a voice's life (counted from
 /// its note-on, so the schedule does not depend on block boundaries).
 const FILTER_UPDATE: u32 = 32;
@@ -28,7 +28,7 @@ const FILTER_UPDATE: u32 = 32;
 /// here, so the first sample of every note is non-zero (an onset is visible on its own sample).
 const START_PHASE: f32 = 0.25;
 /// Unison detunes the upper oscillator by up to 100 cents: the octave level is chosen for it.
-const DETUNE_MARGIN: f32 = 1.06;
+pub(super) const DETUNE_MARGIN: f32 = 1.06;
 
 #[derive(Clone, Copy, Debug, PartialEq)]
 enum Stage {
@@ -129,6 +129,33 @@ pub struct VoiceSound {
     pub tone_oct: [f32; 3],
     /// Each pitched part's share of the picture's wave, 0..1.
     pub picture: [f32; 3],
+}
+
+/// How a part's voices differ: the melody plucks a little right of centre, the chords swell in
+/// softly on the left, the bass sits in the middle.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub(super) struct Voicing {
+    /// -1 left .. 1 right.
+    pub pan: f32,
+    /// The part's level under the note's velocity.
+    pub level: f32,
+    /// How much longer its attack is than the envelope's.
+    pub attack_scale: f32,
+}
+
+impl Voicing {
+    pub(super) const fn of(part: Part) -> Voicing {
+        let (pan, level, attack_scale) = match part {
+            Part::Melody => (0.15, 1.0, 1.0),
+            Part::Harmony => (-0.3, 0.5, 6.0),
+            Part::Bass | Part::Drums => (0.0, 0.9, 1.0),
+        };
+        Voicing {
+            pan,
+            level,
+            attack_scale,
+        }
+    }
 }
 
 /// Envelope times at note-on, in samples, and the sustain level.
@@ -400,13 +427,11 @@ impl VoicePool {
             }
         };
         let freq = 440.0 * 2f64.powf((f64::from(note.pitch) - 69.0) / 12.0);
-        // Parts differ in place, level and envelope: the melody plucks a little right of centre,
-        // the chords swell in softly on the left, the bass sits in the middle.
-        let (pan, part_level, attack_scale): (f32, f32, f32) = match note.part {
-            Part::Melody => (0.15, 1.0, 1.0),
-            Part::Harmony => (-0.3, 0.5, 6.0),
-            Part::Bass | Part::Drums => (0.0, 0.9, 1.0),
-        };
+        let Voicing {
+            pan,
+            level: part_level,
+            attack_scale,
+        } = Voicing::of(note.part);
         let channel = note.part.channel();
         let attack_samples = attack_samples * attack_scale;
         let angle = (pan + 1.0) * std::f32::consts::FRAC_PI_4;
