@@ -125,7 +125,9 @@ impl MipTable {
             .filter(|&l| l == 0 || shape(l) != shape(l - 1))
             .collect();
         let pairs: usize = made.iter().map(|&l| frames * (cycle_len(l) + 1)).sum();
-        let mut data = vec![0.0f32; 2 * pairs];
+        // (Filled in order, frame after frame: each frame's pairs are written once the next
+        // frame's cycle is known.)
+        let mut data = Vec::with_capacity(2 * pairs);
         let mut summaries: Vec<FrameSpectrum> = spectra
             .iter()
             .map(|spectrum| {
@@ -160,13 +162,12 @@ impl MipTable {
             }
             let (len, top) = shape(level);
             starts[level] = start as u32;
-            let stride = len + 1;
             let inverse = planner.plan_fft_inverse(len);
             let mut bins = inverse.make_input_vec();
             let mut cycle = inverse.make_output_vec();
             let mut scratch = inverse.make_scratch_vec();
-            // Pairs: frame f's sample i, then frame f + 1's (the last frame's own).
-            let pairs = &mut data[2 * start..2 * (start + frames * stride)];
+            // The frame before this one, scaled, with its guard point.
+            let (mut before, mut this) = (vec![0.0f32; len + 1], vec![0.0f32; len + 1]);
             for (f, spectrum) in spectra.iter().enumerate() {
                 bins.fill(Complex::new(0.0, 0.0));
                 for (h, c) in spectrum.iter().enumerate().take(top.min(len / 2)) {
@@ -186,19 +187,23 @@ impl MipTable {
                     1.0
                 };
                 summaries[f].gains[level] = scale;
-                // The guard point repeats the first sample.
-                let samples = cycle.iter().chain(&cycle[..1]).map(|x| x * scale);
-                for (i, x) in samples.enumerate() {
-                    pairs[2 * (f * stride + i)] = x;
-                    if f > 0 {
-                        pairs[2 * ((f - 1) * stride + i) + 1] = x;
-                    }
-                    if f + 1 == frames {
-                        pairs[2 * (f * stride + i) + 1] = x;
-                    }
+                for (t, x) in this.iter_mut().zip(&cycle) {
+                    *t = x * scale;
                 }
+                // The guard point repeats the first sample.
+                this[len] = cycle[0] * scale;
+                // Pairs: frame f - 1's sample i, then frame f's.
+                if f > 0 {
+                    data.extend(before.iter().zip(&this).flat_map(|(a, b)| [*a, *b]));
+                }
+                std::mem::swap(&mut before, &mut this);
             }
-            start += frames * stride;
+            // The last frame's pairs hold its own samples twice.
+            if frames > 0 {
+                data.extend(before.iter().flat_map(|a| [*a, *a]));
+            }
+            start += frames * (len + 1);
+            debug_assert_eq!(data.len(), 2 * start);
         }
         MipTable {
             frames,

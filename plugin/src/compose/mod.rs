@@ -317,15 +317,16 @@ pub fn register_shift(features: &analysis::Features) -> i32 {
 }
 
 /// The timbre and space a picture proposes with `settings` (what Lock Timbre keeps out): in
-/// Compose mode nudged by the style (`Style::shape`). `wave` is the picture's wave (`wave_rows::wave`),
-/// which proposes where to listen in it.
+/// Compose mode nudged by the style (`Style::shape`). `wave` is the picture's wave (`wave_rows`:
+/// frames, width and rows), which proposes where to listen in it.
 pub fn proposed_patch(
     features: &analysis::Features,
-    wave: &crate::score::Wave,
+    (frames, width, rows): (usize, usize, &[u8]),
     settings: &Settings,
 ) -> crate::score::Patch {
     let mut patch = timbre::propose(features);
-    (patch.wave_position, patch.wave_scan) = wave_rows::proposed_position_and_scan(wave);
+    (patch.wave_position, patch.wave_scan) =
+        wave_rows::proposed_position_and_scan(frames, width, rows);
     if settings.mode == Mode::Compose {
         style(features, settings).shape(&mut patch);
     }
@@ -341,7 +342,9 @@ pub fn proposal(picture: &Picture, settings: &Settings) -> crate::score::Patch {
     let settings = settings.clamped();
     let picture = &*framed(picture, &settings);
     let features = features(picture, &settings);
-    proposed_patch(&features, &wave_rows::wave(picture), &settings)
+    // (Only the rows: the wave's table is not built for a proposal.)
+    let (frames, width, rows) = wave_rows::rows(picture);
+    proposed_patch(&features, (frames, width, &rows), &settings)
 }
 
 /// How a picture is named in its score and in the editor: "sunset.jpg (4000 x 3000)".
@@ -385,7 +388,11 @@ pub fn compose(picture: &Picture, settings: &Settings, source: String) -> Score 
     score.tonality = tonality.name();
     score.meter = meter;
     let wave = wave_rows::wave(picture);
-    score.patch = proposed_patch(&features, &wave, &settings);
+    score.patch = proposed_patch(
+        &features,
+        (wave.frames(), wave.width(), wave.rows()),
+        &settings,
+    );
     score.wave = Some(wave);
     score
 }

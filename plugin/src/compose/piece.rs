@@ -191,7 +191,8 @@ pub fn compose_piece(
     let first_style = style(&first_features, &settings);
     let partials = first.height.clamp(1, spectral::MAX_PARTIALS);
     let first_wave = wave_rows::wave(first);
-    let first_patch = proposed_patch(&first_features, &first_wave, &settings);
+    let rows = (first_wave.frames(), first_wave.width(), first_wave.rows());
+    let first_patch = proposed_patch(&first_features, rows, &settings);
 
     // Every section's key first: each hands over to the next one's.
     let mut keys: Vec<(Features, Tonality)> = Vec::with_capacity(sections.len());
@@ -260,7 +261,7 @@ pub fn compose_piece(
             start_beats: n.start_beats + start,
             ..n
         }));
-        let own = proposed_patch(f, &first_wave, &settings);
+        let own = proposed_patch(f, rows, &settings);
         section_list.push(Section {
             start_beats: start,
             source: name.clone(),

@@ -13,8 +13,14 @@ use crate::score::wave::{Wave, MAX_FRAMES};
 /// Points per row: enough for 128 harmonics (the cycle is the row and its mirror).
 const WIDTH: usize = 128;
 
-/// The picture's rows as a [`Wave`].
+/// The picture's rows as a [`Wave`] (its band-limited table built: about a millisecond).
 pub fn wave(picture: &Picture) -> Wave {
+    let (frames, width, rows) = rows(picture);
+    Wave::from_rows(frames, width, rows)
+}
+
+/// The picture's rows: how many, how wide, and their lightness values row after row.
+pub fn rows(picture: &Picture) -> (usize, usize, Vec<u8>) {
     let (w, h) = (picture.width.max(1), picture.height.max(1));
     let frames = h.min(MAX_FRAMES);
     let width = w.min(WIDTH);
@@ -37,7 +43,7 @@ pub fn wave(picture: &Picture) -> Wave {
             rows.push((mean.clamp(0.0, 1.0) * 255.0).round() as u8);
         }
     }
-    Wave::from_rows(frames, width, rows)
+    (frames, width, rows)
 }
 
 /// How much a row changes from point to point, relative to its width.
@@ -50,26 +56,28 @@ fn detail(row: &[u8]) -> f32 {
 
 /// The proposed Wave Position (the row with the most detail, 0 = top) and Wave Scan (how far the
 /// rows differ from one another), both 0..1.
-pub fn proposed_position_and_scan(wave: &Wave) -> (f32, f32) {
-    let frames = wave.frames();
+pub fn proposed_position_and_scan(frames: usize, width: usize, rows: &[u8]) -> (f32, f32) {
+    let width = width.max(1);
+    let frames = frames.min(rows.len() / width);
     if frames < 2 {
         return (0.0, 0.0);
     }
+    let row = |f: usize| &rows[f * width..(f + 1) * width];
     let mut best = (0, -1.0f32);
     for f in 0..frames {
-        let d = detail(wave.row(f));
+        let d = detail(row(f));
         if d > best.1 {
             best = (f, d);
         }
     }
     let change = (1..frames)
         .map(|f| {
-            wave.row(f)
+            row(f)
                 .iter()
-                .zip(wave.row(f - 1))
+                .zip(row(f - 1))
                 .map(|(a, b)| (f32::from(*a) - f32::from(*b)).abs())
                 .sum::<f32>()
-                / (255.0 * wave.width() as f32)
+                / (255.0 * width as f32)
         })
         .sum::<f32>()
         / (frames - 1) as f32;
@@ -108,18 +116,24 @@ mod tests {
         // Top row rises left to right.
         let top = w.row(0);
         assert!(top[0] < 10 && top[127] > 245, "{} {}", top[0], top[127]);
-        let (position, scan) = proposed_position_and_scan(&w);
+        let (position, scan) = proposed_position_and_scan(w.frames(), w.width(), w.rows());
         assert!(position > 0.7, "the striped rows: {position}");
         assert!(scan > 0.0);
         // A flat picture proposes no scan.
         let flat = wave(&picture(64, 64, |_, _| 90));
-        assert_eq!(proposed_position_and_scan(&flat).1, 0.0);
+        assert_eq!(
+            proposed_position_and_scan(flat.frames(), flat.width(), flat.rows()).1,
+            0.0
+        );
     }
 
     #[test]
     fn tiny_pictures_make_a_wave_too() {
         let w = wave(&picture(1, 1, |_, _| 200));
         assert_eq!((w.frames(), w.width()), (1, 1));
-        assert_eq!(proposed_position_and_scan(&w), (0.0, 0.0));
+        assert_eq!(
+            proposed_position_and_scan(w.frames(), w.width(), w.rows()),
+            (0.0, 0.0)
+        );
     }
 }
