@@ -24,7 +24,8 @@ fn reading(name: &str, whole: &analysis::Picture, settings: &Settings) -> Value 
     let picture: &analysis::Picture = &framed;
     let features = compose::features(picture, settings);
     let tonality = compose::tonality(&features, settings);
-    let patch = compose::proposed_patch(&features, &compose::wave_rows::wave(picture), settings);
+    let (frames, width, rows) = compose::wave_rows::rows(picture);
+    let patch = compose::proposed_patch(&features, (frames, width, &rows), settings);
     // The chords as they sound (Compose mode): the progression family and its bars.
     // (Read without Humanise, which moves notes off the beats the chords are read on.)
     let exact = Settings {
