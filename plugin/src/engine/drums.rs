@@ -13,7 +13,7 @@
 //! Everything is per-sample state computed from the hit's own sample count, so the sound does not
 //! depend on block boundaries. `new` allocates nothing on the heap; nothing here does.
 
-use super::filter::svf_coeffs;
+use super::filter::{damping, svf_coeffs};
 use super::{NoteOut, NoteSink};
 use crate::score::{drum, Note, Part};
 
@@ -53,20 +53,12 @@ pub fn hit_energy(pitch: u8, tune_st: f32, decay: f32) -> f64 {
 /// How fast a hit's energy dies away at the kit's `decay`: the time constant, in seconds, of its
 /// main envelope's power (half that of its amplitude).
 pub fn energy_seconds(pitch: u8, decay: f32) -> f64 {
-    let amplitude = match Kind::of(pitch) {
-        Kind::Kick => 0.12,
-        Kind::Snare => 0.14,
-        Kind::Clap => 0.12,
-        Kind::ClosedHat => 0.035,
-        Kind::OpenHat => f64::from(OPEN_HAT_SECONDS),
-        Kind::Shaker => 0.05,
-    };
     let d = if decay.is_finite() {
         decay.clamp(-1.0, 1.0)
     } else {
         0.0
     };
-    0.5 * amplitude * f64::from(d).exp2()
+    0.5 * f64::from(Kind::of(pitch).decay_seconds()) * f64::from(d).exp2()
 }
 
 /// Each kind's hit energy in dB (K-weighted, both channels, at 48 kHz, full velocity), by tune
@@ -128,7 +120,7 @@ const DRUM_LEVEL: f32 = 0.5;
 /// The drum machine's square-wave hi-hat frequencies (Hz).
 const HAT_SQUARES: [f32; 6] = [205.3, 304.4, 369.6, 522.7, 540.0, 800.0];
 /// The hats' and shaker's high-pass damping (the voices' filter at 32% resonance: 2 - 1.9 x 0.32).
-const HIGH_PASS_K: f32 = 2.0 - 1.9 * 0.32;
+const HIGH_PASS_K: f32 = damping(0.32);
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Kind {
@@ -149,6 +141,18 @@ impl Kind {
             drum::OPEN_HAT => Kind::OpenHat,
             drum::SHAKER | 69 | 82 => Kind::Shaker,
             _ => Kind::Snare,
+        }
+    }
+
+    /// The time constant (seconds) of the kind's main envelope at the kit's default Decay.
+    const fn decay_seconds(self) -> f32 {
+        match self {
+            Kind::Kick => 0.12,
+            Kind::Snare => 0.14,
+            Kind::Clap => 0.12,
+            Kind::ClosedHat => 0.035,
+            Kind::OpenHat => OPEN_HAT_SECONDS,
+            Kind::Shaker => 0.05,
         }
     }
 
@@ -299,16 +303,16 @@ impl Rates {
         let decay = |seconds: f32| (-1.0 / (seconds * sample_rate)).exp();
         Rates {
             sample_rate,
-            kick_env: decay(0.12),
+            kick_env: decay(Kind::Kick.decay_seconds()),
             kick_pitch: decay(0.03),
             click_decay: decay(0.002),
             hat_incs: HAT_SQUARES.map(|f| f * 1.7 / sample_rate),
             snare_tone: decay(0.06),
-            snare_noise: decay(0.14),
-            clap_tail: decay(0.12),
-            closed_hat: decay(0.035),
-            open_hat: decay(OPEN_HAT_SECONDS),
-            shaker: decay(0.05),
+            snare_noise: decay(Kind::Snare.decay_seconds()),
+            clap_tail: decay(Kind::Clap.decay_seconds()),
+            closed_hat: decay(Kind::ClosedHat.decay_seconds()),
+            open_hat: decay(Kind::OpenHat.decay_seconds()),
+            shaker: decay(Kind::Shaker.decay_seconds()),
             choke: decay(0.005),
             clap_burst: decay(0.003),
             clap_spacing: (0.01 * sample_rate).round().max(1.0) as u32,

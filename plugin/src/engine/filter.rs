@@ -11,11 +11,21 @@ fn tan(x: f32) -> f32 {
     x * (945.0 - 105.0 * x2 + x2 * x2) / (945.0 - 420.0 * x2 + 15.0 * x2 * x2)
 }
 
+/// The cutoff the filter is made for: 20 Hz to 0.45 of the sample rate.
+pub(super) fn clamped_cutoff(cutoff_hz: f32, sample_rate: f32) -> f32 {
+    cutoff_hz.clamp(20.0, 0.45 * sample_rate)
+}
+
+/// The filter's damping `k` for a Resonance of 0..1 (2: none, 0.1: nearly self-oscillating).
+pub(super) const fn damping(resonance: f32) -> f32 {
+    2.0 - 1.9 * resonance.clamp(0.0, 1.0)
+}
+
 /// Cytomic's trapezoidal state-variable filter coefficients for a low-pass at `cutoff_hz`.
 pub(super) fn svf_coeffs(cutoff_hz: f32, resonance: f32, sample_rate: f32) -> [f32; 3] {
-    let fc = cutoff_hz.clamp(20.0, 0.45 * sample_rate);
+    let fc = clamped_cutoff(cutoff_hz, sample_rate);
     let g = tan(std::f32::consts::PI * fc / sample_rate);
-    let k = 2.0 - 1.9 * resonance.clamp(0.0, 1.0);
+    let k = damping(resonance);
     let a1 = 1.0 / (1.0 + g * (g + k));
     [a1, g * a1, g * g * a1]
 }

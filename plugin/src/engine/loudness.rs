@@ -23,7 +23,8 @@
 
 use super::drums;
 use super::effects::decay_seconds;
-use super::params::{db_to_gain, part_gain, EngineParams};
+use super::filter::{clamped_cutoff, damping};
+use super::params::{db_to_gain, fx_target, part_gain, EngineParams};
 use super::sections::{scanned_position, MAX_CUTOFF_LOG2, MIN_CUTOFF_LOG2};
 use super::voice::{Voicing, DETUNE_MARGIN, VOICE_LEVEL};
 use crate::score::{Part, Score, SectionSound};
@@ -105,7 +106,7 @@ fn low_pass(t: f64, inverse_g: f64, k: f64) -> f64 {
 
 /// The tangent the filter's coefficients use at `cutoff_log2` (clamped as `svf_coeffs` does).
 fn cutoff_tan(cutoff_log2: f64) -> f64 {
-    let fc = cutoff_log2.exp2().clamp(20.0, 0.45 * RATE);
+    let fc = f64::from(clamped_cutoff(cutoff_log2.exp2() as f32, RATE as f32));
     (std::f64::consts::PI * fc / RATE).tan()
 }
 
@@ -552,10 +553,8 @@ fn energy(score: &Score, params: &EngineParams, beats: f64, bpm: f64) -> Vec<f64
                                 .clamp(MIN_CUTOFF_LOG2, MAX_CUTOFF_LOG2)
                                 + parts[p].tone_oct,
                         );
-                        let (env_oct, k) = (
-                            f64::from(t.filter_env_oct),
-                            f64::from(2.0 - 1.9 * t.resonance.clamp(0.0, 1.0)),
-                        );
+                        let (env_oct, k) =
+                            (f64::from(t.filter_env_oct), f64::from(damping(t.resonance)));
                         let inverse_g: [f64; LEVELS] = std::array::from_fn(|l| {
                             let env = l as f64 / (LEVELS - 1) as f64;
                             1.0 / cutoff_tan(cutoff_log2 + env_oct * env)
@@ -596,7 +595,7 @@ fn energy(score: &Score, params: &EngineParams, beats: f64, bpm: f64) -> Vec<f64
             g * g,
         );
     }
-    effects(&mut bins, params, seconds_per_beat);
+    effects(&mut bins, params, bpm);
     let gain = f64::from(db_to_gain(params.gain_db.clamp(-100.0, 24.0)));
     for b in &mut bins {
         *b *= gain * gain;
@@ -605,8 +604,9 @@ fn energy(score: &Score, params: &EngineParams, beats: f64, bpm: f64) -> Vec<f64
 }
 
 /// The delay's repeats and the reverb's tail added to the energy laid out in `bins`.
-fn effects(bins: &mut [f64], params: &EngineParams, seconds_per_beat: f64) {
+fn effects(bins: &mut [f64], params: &EngineParams, bpm: f64) {
     let t = params.timbre.clamped();
+    let fx = fx_target(params, bpm, RATE as f32);
     // The delay: the mono sum (half the power of a centred sound) into the left line, each
     // repeat crossing sides, fed back through a one-pole low-pass (about 0.85 of the power).
     let (mix, fb) = (
@@ -614,7 +614,7 @@ fn effects(bins: &mut [f64], params: &EngineParams, seconds_per_beat: f64) {
         f64::from(t.delay_feedback.clamp(0.0, 0.95)),
     );
     if mix > 0.0 {
-        let time = params.delay_beats.clamp(0.0625, 4.0) * seconds_per_beat;
+        let time = f64::from(fx.delay_samples) / RATE;
         let shift = ((time / BIN).round() as usize).max(1);
         let dry = bins.to_vec();
         let mut gain = 0.5 * mix * mix;
