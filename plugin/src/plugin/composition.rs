@@ -3,7 +3,7 @@
 //! after a reload, without the file. Recomposing runs on the background thread.
 
 use std::sync::atomic::{AtomicBool, AtomicU16, Ordering};
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, Mutex, RwLock, TryLockError};
 
 use base64::Engine as _;
 use nice_plug::params::persist::PersistentField;
@@ -276,6 +276,9 @@ pub struct CompositionSlot {
     /// The part of the picture the musician asked to compose from (see `Settings::region`):
     /// what the next composition reads, set from the editor and from a project as it loads.
     region: RwLock<Option<[f32; 4]>>,
+    /// Held while a parameter change is composed (`recompose_if_dirty`): the background worker
+    /// and the editor's own thread may both be asked, and only one composes at a time.
+    composing: Mutex<()>,
 }
 
 fn packed(s: Signature) -> u16 {
@@ -289,6 +292,7 @@ impl CompositionSlot {
             dirty: Arc::new(AtomicBool::new(false)),
             host_meter: AtomicU16::new(0),
             region: RwLock::new(None),
+            composing: Mutex::new(()),
         })
     }
 
@@ -361,20 +365,45 @@ impl CompositionSlot {
             .settings = settings;
     }
 
-    /// Recomposes the current picture with `wanted` settings, unless the score already is that
-    /// composition (as after loading a project, whose parameters and score arrive together).
-    /// Publishes only if no other score was published meanwhile. Background thread only.
-    pub fn recompose(&self, wanted: Settings, scores: &ScoreSlot) {
-        let wanted = wanted.clamped();
+    /// Composes the last parameter change, if one is waiting, with the settings `settings` gives
+    /// once the change is taken. Off the audio thread: the background task the audio thread asks
+    /// for, or the editor's thread when no audio runs. Whoever is asked while another composes
+    /// leaves the change waiting for the next ask (never blocks: the worker is shared by every
+    /// instance in the host). A change whose score could not be published (a picture load or a
+    /// rearrangement published meanwhile) is marked waiting again: it is composed once more on
+    /// the new picture, and is never lost, which once left a project deaf to every later change
+    /// until the next one (two composers racing under host automation).
+    pub fn recompose_if_dirty(&self, settings: impl FnOnce() -> Settings, scores: &ScoreSlot) {
+        let _composing = match self.composing.try_lock() {
+            Ok(guard) => guard,
+            Err(TryLockError::Poisoned(poisoned)) => poisoned.into_inner(),
+            Err(TryLockError::WouldBlock) => return,
+        };
         let generation = scores.generation();
-        let c = self.current();
-        if c.settings == wanted {
+        if !self.take_dirty() {
             return;
         }
+        if !self.recompose(settings(), scores, generation) {
+            self.dirty.store(true, Ordering::Release);
+        }
+    }
+
+    /// Recomposes the current picture with `wanted` settings, unless the score already is that
+    /// composition (as after loading a project, whose parameters and score arrive together).
+    /// Publishes only if no other score was published since `generation`; false if that stopped
+    /// it. Background thread only.
+    fn recompose(&self, wanted: Settings, scores: &ScoreSlot, generation: u64) -> bool {
+        let wanted = wanted.clamped();
+        let c = self.current();
+        if c.settings == wanted {
+            return true;
+        }
         let score = c.score(&wanted);
-        if scores.publish_if_unchanged(generation, score) {
+        let published = scores.publish_if_unchanged(generation, score);
+        if published {
             self.set_settings(wanted);
         }
+        published
     }
 
     /// Loads new pictures (from the editor's drop or file browser; off the audio thread):
@@ -474,7 +503,7 @@ impl CompositionSlot {
         self.dirty.load(Ordering::Acquire)
     }
 
-    pub fn take_dirty(&self) -> bool {
+    fn take_dirty(&self) -> bool {
         self.dirty.swap(false, Ordering::AcqRel)
     }
 }
@@ -588,19 +617,75 @@ mod tests {
         }
     }
 
+    /// A parameter change waiting to be composed, as the parameters mark it.
+    fn changed(slot: &CompositionSlot) {
+        slot.dirty.store(true, Ordering::Release);
+    }
+
+    fn scan() -> Settings {
+        Settings {
+            mode: compose::Mode::Scan,
+            ..Settings::default()
+        }
+    }
+
     #[test]
     fn recomposing_with_the_same_settings_changes_nothing() {
         let (scores, _audio) = ScoreSlot::new(crate::score::Score::empty());
         let slot = CompositionSlot::new(composition());
-        slot.recompose(Settings::default(), &scores);
+        slot.recompose_if_dirty(scan, &scores);
+        assert_eq!(scores.generation(), 0, "no change waited: nothing composed");
+        changed(&slot);
+        slot.recompose_if_dirty(Settings::default, &scores);
         assert_eq!(scores.generation(), 0, "no new score");
-        let scan = Settings {
-            mode: compose::Mode::Scan,
-            ..Settings::default()
-        };
-        slot.recompose(scan, &scores);
+        assert!(!slot.is_dirty());
+        changed(&slot);
+        slot.recompose_if_dirty(scan, &scores);
         assert_eq!(scores.generation(), 1);
         assert_eq!(slot.current().settings.mode, compose::Mode::Scan);
+        assert!(!slot.is_dirty());
+    }
+
+    #[test]
+    fn a_change_whose_score_lost_to_another_publication_is_composed_at_the_next_ask() {
+        let (scores, _audio) = ScoreSlot::new(crate::score::Score::empty());
+        let slot = CompositionSlot::new(composition());
+        changed(&slot);
+        // Another score is published while the change is composed (a picture load finishing).
+        slot.recompose_if_dirty(
+            || {
+                scores.publish(crate::score::Score::empty());
+                scan()
+            },
+            &scores,
+        );
+        assert_eq!(scores.generation(), 1, "the other score stands");
+        assert_eq!(slot.current().settings.mode, compose::Mode::Compose);
+        assert!(slot.is_dirty(), "the change still waits");
+        slot.recompose_if_dirty(scan, &scores);
+        assert_eq!(scores.generation(), 2);
+        assert_eq!(slot.current().settings.mode, compose::Mode::Scan);
+        assert!(!slot.is_dirty());
+    }
+
+    #[test]
+    fn an_ask_while_another_composes_leaves_the_change_for_the_next_ask() {
+        let (scores, _audio) = ScoreSlot::new(crate::score::Score::empty());
+        let slot = CompositionSlot::new(composition());
+        changed(&slot);
+        slot.recompose_if_dirty(
+            || {
+                // A newer change arrives and the other asker runs while this one composes.
+                changed(&slot);
+                slot.recompose_if_dirty(|| panic!("two composers at once"), &scores);
+                Settings::default()
+            },
+            &scores,
+        );
+        assert!(slot.is_dirty(), "the newer change still waits");
+        slot.recompose_if_dirty(scan, &scores);
+        assert_eq!(slot.current().settings.mode, compose::Mode::Scan);
+        assert!(!slot.is_dirty());
     }
 
     #[test]

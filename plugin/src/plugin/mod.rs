@@ -368,14 +368,13 @@ impl Plugin for Pixelody {
 }
 
 /// Recomposes with the parameters' settings if a composition parameter changed since the last
-/// recomposition began (the flag is taken, so two askers never both compose). Off the audio
-/// thread: the background task the audio thread asks for, or the editor when no audio runs.
+/// recomposition began (see `CompositionSlot::recompose_if_dirty`: one composer at a time, and
+/// no change lost). Off the audio thread: the background task the audio thread asks for, or the
+/// editor when no audio runs.
 pub fn recompose_if_dirty(params: &PixelodyParams) {
-    if params.composition.take_dirty() {
-        params
-            .composition
-            .recompose(params.settings(), &params.score)
-    }
+    params
+        .composition
+        .recompose_if_dirty(|| params.settings(), &params.score)
 }
 
 impl ClapPlugin for Pixelody {
