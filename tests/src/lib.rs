@@ -296,6 +296,9 @@ pub struct ClapHost {
     /// The tail the plugin reported (CLAP `tail`, asked on the audio thread) after the last block
     /// processed.
     pub tail: Option<TailLength>,
+    /// Whether the editor was created and not yet destroyed: a host destroys it before the
+    /// instance (CLAP requires it), also when a test fails with the editor open.
+    editor_open: bool,
     // Declared last: the library must outlive the instance.
     _entry: PluginEntry,
 }
@@ -322,6 +325,7 @@ impl ClapHost {
             sample_rate: 0.0,
             max_block: 0,
             tail: None,
+            editor_open: false,
             _entry: entry,
         }
     }
@@ -618,6 +622,8 @@ impl ClapHost {
         );
         gui.create(&handle, EMBEDDED_X11)
             .expect("creating the editor");
+        self.editor_open = true;
+        let (gui, handle) = self.gui();
         let size = gui.get_size(&handle).expect("editor size");
         // SAFETY: the caller keeps `parent` alive until `close_editor`.
         unsafe { gui.set_parent(&handle, GuiWindow::from_x11_handle(parent.into())) }
@@ -636,6 +642,8 @@ impl ClapHost {
         let (gui, handle) = self.gui();
         gui.create(&handle, EMBEDDED_X11)
             .expect("creating the editor");
+        self.editor_open = true;
+        let (gui, handle) = self.gui();
         gui.set_scale(&handle, scale)
             .expect("the editor took the scale");
         let size = gui.get_size(&handle).expect("editor size");
@@ -672,11 +680,15 @@ impl ClapHost {
         let (gui, handle) = self.gui();
         let _ = gui.hide(&handle);
         gui.destroy(&handle);
+        self.editor_open = false;
     }
 }
 
 impl Drop for ClapHost {
     fn drop(&mut self) {
+        if self.editor_open {
+            self.close_editor();
+        }
         self.deactivate();
         if !std::thread::panicking() {
             assert_no_plugin_panics();

@@ -246,11 +246,14 @@ fn memory_stays_flat_over_many_editor_openings() {
 }
 
 /// Runs the ignored test `name` of this binary alone in a child process, a fresh host process
-/// where the plugin library loads first (with `envs` set). Its output if it passed; why not if it
-/// failed or had not finished within `limit` (it is then killed).
+/// where the plugin library loads first (with `envs` set), logging to a file of its own. Its
+/// output if it passed; why not if it failed or had not finished within `limit` (it is then
+/// killed), with what the plugin logged other than the wrapper's debug warnings.
 fn run_in_child(name: &str, envs: &[(&str, &str)], limit: Duration) -> Result<String, String> {
     let out_path = target_dir().join(format!("{name}.out"));
     let out = std::fs::File::create(&out_path).expect("the child's output file");
+    let log = target_dir().join(format!("{name}.log"));
+    let _ = std::fs::remove_file(&log);
     let mut child = Command::new(std::env::current_exe().unwrap())
         .args([
             name,
@@ -259,6 +262,7 @@ fn run_in_child(name: &str, envs: &[(&str, &str)], limit: Duration) -> Result<St
             "--nocapture",
             "--test-threads=1",
         ])
+        .env("NICE_LOG", &log)
         .envs(envs.iter().copied())
         .stdout(out.try_clone().unwrap())
         .stderr(out)
@@ -276,7 +280,15 @@ fn run_in_child(name: &str, envs: &[(&str, &str)], limit: Duration) -> Result<St
         }
         std::thread::sleep(Duration::from_millis(100));
     };
-    let output = std::fs::read_to_string(&out_path).unwrap_or_default();
+    let mut output = std::fs::read_to_string(&out_path).unwrap_or_default();
+    if status.is_none_or(|s| !s.success()) {
+        let logged = std::fs::read_to_string(&log).unwrap_or_default();
+        output.push_str(&format!("\nThe plugin's log ({}):\n", log.display()));
+        for line in logged.lines().filter(|l| !l.contains("Debug assertion failed")) {
+            output.push_str(line);
+            output.push('\n');
+        }
+    }
     match status {
         Some(s) if s.success() && output.contains("1 passed") => Ok(output),
         Some(s) => Err(format!("{s}:\n{output}")),
