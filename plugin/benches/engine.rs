@@ -2,7 +2,9 @@
 //! and nanoseconds per voice-sample, for Compose scores with 8/16/32 voices sounding (and 16 with a
 //! busy drum part) and Spectral
 //! scores with 32/128/512 partials; then the worst block across a render with 10 score changes.
-//! Run with `cargo xtask bench`. Prints figures; asserts nothing.
+//! Run with `cargo xtask bench`. Prints figures; asserts nothing. `cargo bench --bench engine --
+//! WORD...` runs only the cases whose label holds one of the words (`chords 16`, `kit`, `wet`,
+//! `picture`, `sections`, `spectral 128`, `changes`).
 //!
 //! This machine is a shared VM whose speed wanders by 30% from minute to minute, so every case
 //! is rendered `RUNS` times and the fastest run counts (the work is deterministic: a slower run
@@ -186,11 +188,21 @@ fn render(score: Score, swaps: &[(usize, Score)]) -> (f64, Vec<u64>) {
     (start.elapsed().as_secs_f64(), times)
 }
 
-/// `render` `RUNS` times: the fastest total, and each block's fastest time.
+/// How many times each case renders: `RUNS`, or `PIXELODY_BENCH_RUNS` (more runs find the
+/// machine's quiet moments more surely).
+fn runs() -> usize {
+    std::env::var("PIXELODY_BENCH_RUNS")
+        .ok()
+        .and_then(|r| r.parse().ok())
+        .filter(|r| *r > 0)
+        .unwrap_or(RUNS)
+}
+
+/// `render` `runs()` times: the fastest total, and each block's fastest time.
 fn best_of(score: impl Fn() -> Score, swaps: impl Fn() -> Vec<(usize, Score)>) -> (f64, Vec<u64>) {
     let mut best = f64::INFINITY;
     let mut blocks: Vec<u64> = Vec::new();
-    for _ in 0..RUNS {
+    for _ in 0..runs() {
         let (cpu, times) = render(score(), &swaps());
         best = best.min(cpu);
         if blocks.is_empty() {
@@ -205,13 +217,23 @@ fn best_of(score: impl Fn() -> Score, swaps: impl Fn() -> Vec<(usize, Score)>) -
 }
 
 fn main() {
+    // `cargo bench --bench engine -- WORDS`: only the cases whose label holds one of the words.
+    let words: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| !a.starts_with("--"))
+        .collect();
+    let wanted = |label: &str| words.is_empty() || words.iter().any(|w| label.contains(w.as_str()));
     println!(
-        "Engine at 48 kHz, {BLOCK}-sample blocks, {SECONDS} s of audio per case, fastest of {RUNS} \
+        "Engine at 48 kHz, {BLOCK}-sample blocks, {SECONDS} s of audio per case, fastest of {} \
          runs, one thread of this machine ({} cores)",
+        runs(),
         std::thread::available_parallelism().map_or(1, |n| n.get())
     );
     let samples = SECONDS as f64 * f64::from(SR);
     for voices in [8, 16, 32] {
+        if !wanted(&format!("chords {voices}")) {
+            continue;
+        }
         let (cpu, _) = best_of(|| chord_score(voices, 0), Vec::new);
         println!(
             "  Compose, {voices:>2} voices sounding: {:7.0}x real time, {:5.1} ns per voice-sample",
@@ -219,38 +241,52 @@ fn main() {
             cpu * 1e9 / (samples * voices as f64)
         );
     }
-    let (cpu, _) = best_of(|| band_score(16), Vec::new);
-    println!(
-        "  Compose, 16 voices and the drum kit (hats in sixteenths): {:7.0}x real time",
-        SECONDS as f64 / cpu
-    );
+    if wanted("kit") {
+        let (cpu, _) = best_of(|| band_score(16), Vec::new);
+        println!(
+            "  Compose, 16 voices and the drum kit (hats in sixteenths): {:7.0}x real time",
+            SECONDS as f64 / cpu
+        );
+    }
     WET.store(true, std::sync::atomic::Ordering::Relaxed);
-    let (cpu, _) = best_of(|| band_score(16), Vec::new);
-    println!(
-        "  Compose, 16 voices, the drum kit, delay and reverb: {:7.0}x real time",
-        SECONDS as f64 / cpu
-    );
+    if wanted("wet") {
+        let (cpu, _) = best_of(|| band_score(16), Vec::new);
+        println!(
+            "  Compose, 16 voices, the drum kit, delay and reverb: {:7.0}x real time",
+            SECONDS as f64 / cpu
+        );
+    }
     PICTURE.store(true, std::sync::atomic::Ordering::Relaxed);
-    let (cpu, _) = best_of(|| with_wave(band_score(16)), Vec::new);
-    println!(
+    if wanted("picture") {
+        let (cpu, _) = best_of(|| with_wave(band_score(16)), Vec::new);
+        println!(
         "  ... the same with every part half on the picture's wave, scanning: {:7.0}x real time",
         SECONDS as f64 / cpu
     );
+    }
     PICTURE.store(false, std::sync::atomic::Ordering::Relaxed);
-    let (cpu, _) = best_of(|| in_sections(band_score(16)), Vec::new);
-    println!(
-        "  ... 16 voices, the kit and effects as a piece of 4 sections whose sound glides: \
+    if wanted("sections") {
+        let (cpu, _) = best_of(|| in_sections(band_score(16)), Vec::new);
+        println!(
+            "  ... 16 voices, the kit and effects as a piece of 4 sections whose sound glides: \
          {:7.0}x real time",
-        SECONDS as f64 / cpu
-    );
+            SECONDS as f64 / cpu
+        );
+    }
     WET.store(false, std::sync::atomic::Ordering::Relaxed);
     for partials in [32, 128, 512] {
+        if !wanted(&format!("spectral {partials}")) {
+            continue;
+        }
         let (cpu, _) = best_of(|| spectral_score(partials), Vec::new);
         println!(
             "  Spectral, {partials:>3} partials: {:7.0}x real time, {:5.2} ns per partial-sample",
             SECONDS as f64 / cpu,
             cpu * 1e9 / (samples * partials as f64)
         );
+    }
+    if !wanted("changes") {
+        return;
     }
     let blocks = SECONDS * SR as usize / BLOCK;
     let swaps = || -> Vec<(usize, Score)> {

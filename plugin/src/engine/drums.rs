@@ -13,6 +13,8 @@
 //! Everything is per-sample state computed from the hit's own sample count, so the sound does not
 //! depend on block boundaries. `new` allocates nothing on the heap; nothing here does.
 
+use wide::f32x4;
+
 use super::filter::{damping, svf_coeffs};
 use super::{NoteOut, NoteSink};
 use crate::score::{drum, Note, Part};
@@ -203,7 +205,8 @@ struct Hit {
     /// Constant-power pan gains.
     pan: [f32; 2],
     phase: f32,
-    squares: [f32; 6],
+    /// The hats' six square waves' phases, four and two lanes (the last two lanes stand still).
+    squares: [f32x4; 2],
     filter: [f32; 2],
     noise: u32,
     /// Choked: fading out fast.
@@ -230,7 +233,7 @@ impl Hit {
         env3: 0.0,
         pan: [0.0; 2],
         phase: 0.0,
-        squares: [0.0; 6],
+        squares: [f32x4::ZERO; 2],
         filter: [0.0; 2],
         noise: 1,
         choked: false,
@@ -276,8 +279,9 @@ struct Rates {
     kick_env: f32,
     kick_pitch: f32,
     click_decay: f32,
-    /// Per-sample phase increments of the hi-hats' square waves.
-    hat_incs: [f32; 6],
+    /// Per-sample phase increments of the hi-hats' square waves (as [`Hit::squares`] holds them:
+    /// the last two lanes 0).
+    hat_incs: [f32x4; 2],
     snare_tone: f32,
     snare_noise: f32,
     clap_tail: f32,
@@ -286,6 +290,8 @@ struct Rates {
     shaker: f32,
     choke: f32,
     clap_burst: f32,
+    /// The most samples a hit rings ([`LONGEST_RING_SECONDS`], whole samples).
+    longest_ring: u32,
     /// Samples: a clap burst's spacing, the clap's bursts in all, the shaker's attack, the
     /// kick's click.
     clap_spacing: u32,
@@ -306,7 +312,10 @@ impl Rates {
             kick_env: decay(Kind::Kick.decay_seconds()),
             kick_pitch: decay(0.03),
             click_decay: decay(0.002),
-            hat_incs: HAT_SQUARES.map(|f| f * 1.7 / sample_rate),
+            hat_incs: {
+                let [a, b, c, d, e, f] = HAT_SQUARES.map(|f| f * 1.7 / sample_rate);
+                [f32x4::new([a, b, c, d]), f32x4::new([e, f, 0.0, 0.0])]
+            },
             snare_tone: decay(0.06),
             snare_noise: decay(Kind::Snare.decay_seconds()),
             clap_tail: decay(Kind::Clap.decay_seconds()),
@@ -315,6 +324,8 @@ impl Rates {
             shaker: decay(Kind::Shaker.decay_seconds()),
             choke: decay(0.005),
             clap_burst: decay(0.003),
+            // (A whole count of samples is past the time exactly when it is past its floor.)
+            longest_ring: (LONGEST_RING_SECONDS * sample_rate).floor() as u32,
             clap_spacing: (0.01 * sample_rate).round().max(1.0) as u32,
             clap_bursts: (0.03 * sample_rate).round().max(1.0) as u32,
             shaker_attack: (0.005 * sample_rate).round().max(1.0) as u32,
@@ -453,9 +464,10 @@ impl DrumKit {
 
     /// One stereo sample of the kit at block sample `index`, the part's gain applied.
     pub fn tick(&mut self, index: i64, gain: f32, out: &mut NoteSink) -> (f32, f32) {
-        let r = self.rates;
+        // (Borrowed, not copied: a copy of the rates on every sample cost a tenth of the kit.)
+        let (r, hits) = (&self.rates, &mut self.hits);
         let (mut l, mut rr) = (0.0f32, 0.0f32);
-        for h in &mut self.hits {
+        for h in hits {
             if index >= h.release_at {
                 h.note_off(index.max(0) as u32, out);
             }
@@ -510,14 +522,17 @@ impl DrumKit {
                     band * burst * 1.6
                 }
                 Kind::ClosedHat | Kind::OpenHat => {
-                    let mut metal = 0.0;
+                    // Each square +1 in its first half cycle, -1 in its second: the sum is a
+                    // whole number, exact in any order (the two still lanes add +2).
+                    let (one, half) = (f32x4::ONE, f32x4::splat(0.5));
+                    let tune = f32x4::splat(h.tune);
+                    let mut up = f32x4::ZERO;
                     for (p, inc) in h.squares.iter_mut().zip(r.hat_incs) {
-                        *p += inc * h.tune;
-                        if *p >= 1.0 {
-                            *p -= 1.0;
-                        }
-                        metal += if *p < 0.5 { 1.0 } else { -1.0 };
+                        let q = *p + inc * tune;
+                        *p = q.simd_ge(one).select(q - one, q);
+                        up += p.simd_lt(half).select(one, -one);
                     }
+                    let metal = up.reduce_add() - 2.0;
                     let w = h.white();
                     let x = metal / 6.0 * 0.6 + w * 0.4;
                     let (band, low) = svf(&mut h.filter, &r.hat_high, x);
@@ -540,7 +555,7 @@ impl DrumKit {
             };
             h.t = h.t.saturating_add(1);
             // Done at -60 dB below the hit (-66 dBFS at most): inaudible under the music.
-            if h.env < 1e-3 || h.t as f32 > LONGEST_RING_SECONDS * r.sample_rate {
+            if h.env < 1e-3 || h.t > r.longest_ring {
                 h.env = 0.0;
                 h.filter = [0.0; 2];
             }

@@ -37,7 +37,10 @@ use params::{fx_target, score_level, Smoothed, Targets};
 use sequencer::Cursor;
 use spectral::{SpectralBank, CHUNK as SPECTRAL_CHUNK};
 use transport::{locate, Clock, HostPosition, Timeline};
-use voice::{Envelope, PictureWaves, VoicePool, MAX_VOICES};
+use voice::{Envelope, PictureWaves, VoiceControl, VoicePool, CHUNK as VOICE_CHUNK, MAX_VOICES};
+
+// The spectral bank's chunks and the voices' are one.
+const _: () = assert!(SPECTRAL_CHUNK == VOICE_CHUNK);
 
 /// Tempo used when the host does not report one (DawDreamer's first blocks, some bounce paths).
 pub const DEFAULT_BPM: f64 = 120.0;
@@ -69,6 +72,9 @@ pub struct Engine {
     last_tempo: f64,
     spectral: SpectralBank,
     notes_out: NoteSink,
+    /// What the voices and the mix read at each sample of a chunk (filled anew each chunk).
+    controls: Box<[VoiceControl; VOICE_CHUNK]>,
+    mix: Box<[(FxParams, f32); VOICE_CHUNK]>,
     /// Our own clock: where the host's next block should start if it keeps playing; `None`
     /// forces a re-seek.
     timeline: Option<Timeline>,
@@ -116,6 +122,8 @@ impl Engine {
             last_tempo: DEFAULT_BPM,
             spectral: SpectralBank::new(),
             notes_out: NoteSink::with_capacity(MAX_NOTE_EVENTS),
+            controls: Box::new([VoiceControl::SILENT; VOICE_CHUNK]),
+            mix: Box::new([(FxParams::DRY, 0.0); VOICE_CHUNK]),
             timeline: None,
             free_beat: 0.0,
             now: Smoothed::at(&defaults, FxParams::DRY, 1.0),
@@ -584,8 +592,8 @@ impl Engine {
                 .zip(origin)
                 .map(|(c, o)| (o + at as f64) * c.beats_per_sample / length)
         };
-        // The spectral bank renders a chunk at a time (its partials stay in registers across
-        // samples); the voices and the mix go sample by sample.
+        // The spectral bank and the voices render a chunk at a time (their states stay in
+        // registers across samples); the mix goes sample by sample.
         let (mut spectral_l, mut spectral_r) = ([0.0f32; SPECTRAL_CHUNK], [0.0f32; SPECTRAL_CHUNK]);
         let chunks = left
             .chunks_mut(SPECTRAL_CHUNK)
@@ -607,44 +615,57 @@ impl Engine {
                     &mut spectral_r[..m],
                 );
             }
-            for (j, (l, r)) in left.iter_mut().zip(right.iter_mut()).enumerate() {
+            // The controls glide sample by sample; the voices then render the chunk group by
+            // group, and the drums, the effects and the limiter mix it sample by sample.
+            let (controls, mix) = (&mut *self.controls, &mut *self.mix);
+            for j in 0..m {
                 let position = self.now.step(&targets, phase(first + j), table.is_some());
                 self.fade_left = self.fade_left.saturating_sub(1);
-                let waves = PictureWaves {
-                    table,
-                    old: old_table,
-                    position,
-                    fade_step,
-                };
                 let now = &self.now;
+                controls[j] = VoiceControl {
+                    sound: now.timbre,
+                    part_gain: now.part_gain,
+                    position,
+                };
+                mix[j] = (now.fx, now.gain * now.level);
+            }
+            let waves = PictureWaves {
+                table,
+                old: old_table,
+                fade_step,
+            };
+            let mark = self.notes_out.len();
+            self.voices.render(
+                first as i64,
+                &controls[..m],
+                sr,
+                &waves,
+                left,
+                right,
+                &mut self.notes_out,
+            );
+            for (j, (l, r)) in left.iter_mut().zip(right.iter_mut()).enumerate() {
                 let index = (first + j) as i64;
-                let (mut vl, mut vr) = self.voices.tick(
-                    index,
-                    &now.timbre,
-                    &now.part_gain,
-                    sr,
-                    &waves,
-                    &mut self.notes_out,
-                );
+                let (fx, g) = &mix[j];
                 let (dl, dr) = self.drums.tick(
                     index,
-                    now.part_gain[Part::Drums as usize],
+                    controls[j].part_gain[Part::Drums as usize],
                     &mut self.notes_out,
                 );
-                vl += dl;
-                vr += dr;
+                let (mut vl, mut vr) = (*l + dl, *r + dr);
                 if spectrum.is_some() {
                     vl += spectral_l[j];
                     vr += spectral_r[j];
                 }
-                let (wl, wr) = self.effects.tick(vl, vr, &now.fx);
-                let g = now.gain * now.level;
+                let (wl, wr) = self.effects.tick(vl, vr, fx);
                 let (ol, or) = self.effects.limit(wl * g, wr * g);
                 // The host never gets a denormal (its own effects would crawl on them): a quiet
                 // tail under a gain gliding to silence can reach that range inside a block,
                 // before the end-of-block flush of the states.
                 (*l, *r) = (flush_denormal(ol), flush_denormal(or));
             }
+            // The voices' note-offs and the drums' in time order, as a sample at a time makes them.
+            self.notes_out.sort_from(mark);
         }
         self.voices.flush_denormals();
         self.drums.flush_denormals();

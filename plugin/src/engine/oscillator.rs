@@ -8,15 +8,13 @@ use wide::{f32x4, i32x4};
 
 use crate::wavetable::{self, MipTable};
 
-/// The picture's wave as the voices read it this sample.
+/// The picture's waves as the voices read them.
 #[derive(Clone, Copy, Debug)]
 pub struct PictureWaves<'a> {
     /// The playing score's wave; `None` plays the analog wave where a part asks for the picture.
     pub table: Option<&'a MipTable>,
     /// The wave of the score just replaced, which notes sounding at the swap fade out of.
     pub old: Option<&'a MipTable>,
-    /// 0..1: where between the first frame and the last.
-    pub position: f32,
     /// How much of the old wave's share goes per sample.
     pub fade_step: f32,
 }
@@ -26,7 +24,6 @@ impl PictureWaves<'_> {
     pub const NONE: PictureWaves<'static> = PictureWaves {
         table: None,
         old: None,
-        position: 0.0,
         fade_step: 1.0,
     };
 }
@@ -45,26 +42,85 @@ pub(super) fn cycle_index(phase: f32x4, len: f32x4) -> (i32x4, f32x4) {
 #[inline(always)]
 pub(super) fn offsets(base: [u32; 4], idx: i32x4) -> [usize; 4] {
     let i = idx.to_array();
-    [0, 1, 2, 3].map(|k| base[k] as usize + i[k] as usize)
+    [
+        base[0] as usize + i[0] as usize,
+        base[1] as usize + i[1] as usize,
+        base[2] as usize + i[2] as usize,
+        base[3] as usize + i[3] as usize,
+    ]
 }
 
-/// `table` at `position` (0..1 through its frames, neighbouring frames crossfaded), each lane at
-/// its octave level: one four-float load per lane (the table stores each frame beside the next).
+/// Where a sample stands in a wave's frames: the frame and the crossfade towards the next.
+#[derive(Clone, Copy, Debug)]
+pub(super) struct FramePos {
+    pub frame: u32,
+    pub towards_next: f32x4,
+}
+
+impl FramePos {
+    pub const FIRST: FramePos = FramePos {
+        frame: 0,
+        towards_next: f32x4::ZERO,
+    };
+
+    /// `position` (0..1, from the first frame to the last) in a wave of `frames` frames.
+    #[inline(always)]
+    pub fn of(position: f32, frames: usize) -> FramePos {
+        let last = frames.max(1) - 1;
+        let x = position.clamp(0.0, 1.0) * last as f32;
+        let f0 = (x as usize).min(last);
+        FramePos {
+            frame: f0 as u32,
+            towards_next: f32x4::splat(x - f0 as f32),
+        }
+    }
+}
+
+/// Where four lanes' octave levels of a wave start (its first frame, in pairs) and how far apart
+/// its frames are, worked out once for a chunk (the lanes' levels change only at a note-on).
+#[derive(Clone, Copy, Debug)]
+pub(super) struct FrameLayout {
+    start: [u32; 4],
+    stride: [u32; 4],
+}
+
+impl FrameLayout {
+    /// The layout of no wave (never read: a lane reads a wave only where there is one).
+    pub const NONE: FrameLayout = FrameLayout {
+        start: [0; 4],
+        stride: [0; 4],
+    };
+
+    pub fn of(table: &MipTable, levels: [u32; 4]) -> FrameLayout {
+        let at = |l: u32, f| table.offset(l as usize, f) as u32;
+        FrameLayout {
+            start: levels.map(|l| at(l, 0)),
+            // (0 for a wave of one frame: the frame after the last is the last.)
+            stride: levels.map(|l| at(l, 1) - at(l, 0)),
+        }
+    }
+}
+
+/// `table` at frame position `at` (neighbouring frames crossfaded), each lane at its octave level
+/// (laid out by `layout`): one four-float load per lane (the table stores each frame beside the
+/// next).
 #[inline(always)]
 pub(super) fn frames_at(
     table: &MipTable,
-    levels: [u32; 4],
-    position: f32,
+    layout: &FrameLayout,
+    at: FramePos,
     idx: i32x4,
     frac: f32x4,
 ) -> f32x4 {
-    let last = table.frames() - 1;
-    let x = position.clamp(0.0, 1.0) * last as f32;
-    let f0 = (x as usize).min(last);
-    let w = f32x4::splat(x - f0 as f32);
-    let base = levels.map(|l| table.offset(l as usize, f0) as u32);
+    let (s, d, f) = (layout.start, layout.stride, at.frame);
+    let base = [
+        s[0] + f * d[0],
+        s[1] + f * d[1],
+        s[2] + f * d[2],
+        s[3] + f * d[3],
+    ];
     let (a, b) = read_pairs(table.data(), offsets(base, idx), frac);
-    a + (b - a) * w
+    a + (b - a) * at.towards_next
 }
 
 /// What an oscillator reads: the analog table (sine and band-limited sawtooth sample pairs, see
@@ -72,6 +128,10 @@ pub(super) fn frames_at(
 pub(super) struct Sources<'a> {
     pub analog: &'a [f32],
     pub waves: &'a PictureWaves<'a>,
+    /// Where this sample reads the playing score's wave and the old one.
+    pub frames: &'a [FramePos; 2],
+    /// How those two waves lie for these four lanes.
+    pub layouts: &'a [FrameLayout; 2],
 }
 
 /// The analog oscillator's table: per octave level and sample, the sine's and the band-limited
@@ -110,15 +170,14 @@ pub(super) fn read_pairs(data: &[f32], at: [usize; 4], frac: f32x4) -> (f32x4, f
 }
 
 /// Four voices' oscillators at `phase`: sine to sawtooth by `brightness`, then to the picture's
-/// wave by `picture` (lanes still fading out of the old wave by `old`). `levels` are the lanes'
-/// octave levels, `lens` their cycles' lengths, `analog_at` where those levels start in the
-/// analog table.
+/// wave by `picture` (lanes still fading out of the old wave by `old`). `lens` are the lanes'
+/// cycles' lengths at their octave levels, `analog_at` where those levels start in the analog
+/// table.
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]
 pub(super) fn oscillator(
     src: &Sources,
     phase: f32x4,
-    levels: [u32; 4],
     lens: f32x4,
     analog_at: [u32; 4],
     brightness: f32x4,
@@ -131,11 +190,13 @@ pub(super) fn oscillator(
         return analog;
     };
     let w = src.waves;
-    let wave =
-        |t: Option<&MipTable>| t.map_or(analog, |t| frames_at(t, levels, w.position, idx, frac));
-    let mut pic = wave(w.table);
+    let wave = |t: Option<&MipTable>, k: usize| match t {
+        Some(t) => frames_at(t, &src.layouts[k], src.frames[k], idx, frac),
+        None => analog,
+    };
+    let mut pic = wave(w.table, 0);
     if w.old.is_some() && old.simd_gt(f32x4::ZERO).any() {
-        pic += (wave(w.old) - pic) * old;
+        pic += (wave(w.old, 1) - pic) * old;
     }
     analog + (pic - analog) * amount
 }

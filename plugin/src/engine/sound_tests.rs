@@ -229,7 +229,6 @@ fn pool_render(notes: &[(u8, usize, usize)], samples: usize) -> Vec<f32> {
     let waves = PictureWaves {
         table: Some(wave.table()),
         old: None,
-        position: 0.0,
         fade_step: 1.0,
     };
     let env = Envelope {

@@ -2,17 +2,19 @@
 //! (`oscillator.rs`) plus noise, the resonant low-pass (`filter.rs`) opened by the envelope, a
 //! linear ADSR (each voice's, here) and a constant-power pan per part.
 //!
-//! Voices sit in groups of four: each voice's envelope and note bookkeeping run one voice at a
-//! time (they branch), then the oscillators, filters and mix of the whole group run as one
+//! Voices sit in groups of four, and a group's envelopes, oscillators, filters and mix run as one
 //! four-lane vector computation (`wide::f32x4`: SSE2 on x86-64, NEON on ARM, plain code
-//! elsewhere). A group with no sounding voice is skipped.
-//! `new` allocates; everything else runs on the audio thread without allocating.
+//! elsewhere); only what is rare goes a voice at a time (a stage ending, a release starting, a
+//! filter retuning, noise). The pool renders a chunk of samples at a time, a group through the
+//! whole chunk before the next, so a group's state stays in registers. A group with no sounding
+//! voice is skipped. `new` allocates; everything else runs on the audio thread without
+//! allocating.
 
-use wide::f32x4;
+use wide::{f32x4, i32x4};
 
 use super::filter::{svf, svf_coeffs};
 pub use super::oscillator::PictureWaves;
-use super::oscillator::{analog_table, oscillator, wrap, Sources};
+use super::oscillator::{analog_table, oscillator, wrap, FrameLayout, FramePos, Sources};
 use super::sequencer::onset_offset;
 use super::{NoteOut, NoteSink};
 use crate::score::{Note, Part};
@@ -39,14 +41,12 @@ enum Stage {
     Release,
 }
 
+/// A voice's note bookkeeping. Its envelope's level, step and clock and its velocity live in its
+/// group's [`Lanes`], where four voices' envelopes run as one vector computation.
 #[derive(Clone, Copy, Debug)]
 struct Voice {
     stage: Stage,
-    level: f32,
-    /// Per-sample level change in the current stage.
-    step: f32,
     release_samples: f32,
-    velocity: f32,
     /// Absolute host beat of the note-off.
     end_beat: f64,
     /// Block-relative sample at which the release starts (`i64::MAX`: not in this block).
@@ -60,8 +60,6 @@ struct Voice {
     channel: u8,
     /// The part's index (`Part as usize`), for its level.
     part: u8,
-    /// Samples since the note-on.
-    clock: u32,
     noise: u32,
     /// The log2 cutoff and resonance the lane's filter coefficients were last made for (a
     /// sustained note under a steady timbre keeps them, without recomputing).
@@ -71,10 +69,7 @@ struct Voice {
 impl Voice {
     const IDLE: Voice = Voice {
         stage: Stage::Idle,
-        level: 0.0,
-        step: 0.0,
         release_samples: 1.0,
-        velocity: 0.0,
         end_beat: 0.0,
         release_at: i64::MAX,
         age: 0,
@@ -83,29 +78,67 @@ impl Voice {
         pitch: 0,
         channel: 0,
         part: 0,
-        clock: 0,
         noise: 1,
         filter_for: (f32::NAN, f32::NAN),
     };
+}
 
-    /// Starts the release (the note's MIDI note-off, at `offset`).
-    fn release(&mut self, release_samples: f32, offset: u32, out: &mut NoteSink) {
-        if matches!(self.stage, Stage::Idle | Stage::Release) {
-            return;
-        }
-        out.push(NoteOut {
-            offset,
-            on: false,
-            pitch: self.pitch,
-            velocity: 0.0,
-            channel: self.channel,
-        });
-        self.stage = Stage::Release;
-        self.release_samples = release_samples;
-        // Linear to exactly zero over the release time, from wherever the level is.
-        self.step = -self.level / release_samples.max(1.0);
-        self.release_at = i64::MAX;
+/// Voice `v` (lane `i` of `g`) into `stage`, at `level`, moving by `step` a sample.
+#[inline]
+fn enter(v: &mut Voice, g: &mut Lanes, i: usize, stage: Stage, level: f32, step: f32) {
+    v.stage = stage;
+    // The level the stage ends at: the attack's top, the decay's sustain, the release's zero.
+    let (hi, lo) = match stage {
+        Stage::Attack => (1.0, f32::NEG_INFINITY),
+        Stage::Decay => (f32::INFINITY, v.sustain),
+        Stage::Release => (f32::INFINITY, 0.0),
+        Stage::Idle | Stage::Sustain => (f32::INFINITY, f32::NEG_INFINITY),
+    };
+    g.level = with_lane(g.level, i, level);
+    g.step = with_lane(g.step, i, step);
+    g.hi = with_lane(g.hi, i, hi);
+    g.lo = with_lane(g.lo, i, lo);
+}
+
+/// Voice `v` (lane `i` of `g`) silent and free.
+#[inline]
+fn go_idle(v: &mut Voice, g: &mut Lanes, i: usize) {
+    *v = Voice::IDLE;
+    enter(v, g, i, Stage::Idle, 0.0, 0.0);
+    g.velocity = with_lane(g.velocity, i, 0.0);
+}
+
+/// Starts the release of voice `v` (lane `i` of `g`: the note's MIDI note-off, at `offset`).
+fn release(
+    v: &mut Voice,
+    g: &mut Lanes,
+    i: usize,
+    release_samples: f32,
+    offset: u32,
+    out: &mut NoteSink,
+) {
+    if matches!(v.stage, Stage::Idle | Stage::Release) {
+        return;
     }
+    out.push(NoteOut {
+        offset,
+        on: false,
+        pitch: v.pitch,
+        velocity: 0.0,
+        channel: v.channel,
+    });
+    v.release_samples = release_samples;
+    v.release_at = i64::MAX;
+    // Linear to exactly zero over the release time, from wherever the level is.
+    let level = g.level.to_array()[i];
+    enter(
+        v,
+        g,
+        i,
+        Stage::Release,
+        level,
+        -level / release_samples.max(1.0),
+    );
 }
 
 /// The per-sample (smoothed) timbre controls every voice reads.
@@ -129,6 +162,100 @@ pub struct VoiceSound {
     pub tone_oct: [f32; 3],
     /// Each pitched part's share of the picture's wave, 0..1.
     pub picture: [f32; 3],
+}
+
+/// The most samples [`VoicePool::render`] takes at once.
+pub const CHUNK: usize = 64;
+
+/// What the voices read at one sample: the smoothed sound, each part's gain and where the
+/// picture's wave is played from (0..1 through its frames).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct VoiceControl {
+    pub sound: VoiceSound,
+    pub part_gain: [f32; 4],
+    pub position: f32,
+}
+
+impl VoiceControl {
+    /// Silence: no parts heard.
+    pub const SILENT: VoiceControl = VoiceControl {
+        sound: VoiceSound {
+            brightness: 0.0,
+            cutoff_log2: 10.0,
+            resonance: 0.0,
+            filter_env_oct: 0.0,
+            noise: 0.0,
+            width: 0.0,
+            detune_cents: 0.0,
+            tone_oct: [0.0; 3],
+            picture: [0.0; 3],
+        },
+        part_gain: [0.0; 4],
+        position: 0.0,
+    };
+}
+
+/// What every group of voices derives from a sample's [`VoiceSound`], worked out once for all
+/// groups.
+#[derive(Clone, Copy, Debug)]
+struct Derived {
+    /// Whether the unison's second oscillator sounds.
+    unison: bool,
+    /// Whether any part plays the picture's wave (if not, no lane pays for it).
+    any_picture: bool,
+    detune_up: f32x4,
+    detune_down: f32x4,
+    brightness: f32x4,
+    noise: f32x4,
+    width: f32x4,
+    /// Where the sample reads the playing and the old picture's wave.
+    frames: [FramePos; 2],
+}
+
+impl Derived {
+    const SILENT: Derived = Derived {
+        unison: false,
+        any_picture: false,
+        detune_up: f32x4::ONE,
+        detune_down: f32x4::ONE,
+        brightness: f32x4::ZERO,
+        noise: f32x4::ZERO,
+        width: f32x4::ZERO,
+        frames: [FramePos::FIRST; 2],
+    };
+
+    /// What `t` asks of every group, with the picture's wave at `position` in the playing and
+    /// the old wave (of `frames` frames each).
+    #[inline(always)]
+    fn of(t: &VoiceSound, position: f32, frames: [usize; 2]) -> Derived {
+        let unison = t.detune_cents > 0.01;
+        let (detune_up, detune_down) = if unison {
+            // 2^(cents/1200) to within 3e-5 for up to 100 cents, without a powf per sample.
+            let x = f64::from(t.detune_cents) * (std::f64::consts::LN_2 / 1200.0);
+            let detune = 1.0 + x + 0.5 * x * x + x * x * x / 6.0;
+            (
+                f32x4::splat(detune as f32),
+                f32x4::splat((1.0 / detune) as f32),
+            )
+        } else {
+            (f32x4::ONE, f32x4::ONE)
+        };
+        let any_picture = t.picture.iter().any(|p| *p > 0.0);
+        Derived {
+            unison,
+            any_picture,
+            detune_up,
+            detune_down,
+            brightness: f32x4::splat(t.brightness),
+            noise: f32x4::splat(t.noise),
+            width: f32x4::splat(t.width),
+            frames: if any_picture {
+                frames.map(|f| FramePos::of(position, f))
+            } else {
+                [FramePos::FIRST; 2]
+            },
+        }
+    }
 }
 
 /// How a part's voices differ: the melody plucks a little right of centre, the chords swell in
@@ -169,125 +296,19 @@ pub struct Envelope {
     pub part_scale: [f32; 3],
 }
 
-/// What every voice's envelope reads this sample.
-struct Sample<'a> {
-    /// The block-relative sample number.
-    index: i64,
-    sound: &'a VoiceSound,
-    part_gain: &'a [f32; 4],
-    /// Whether any part plays the picture's wave.
-    any_picture: bool,
-    sample_rate: f32,
-}
-
-/// Envelopes and note bookkeeping for a lane of four voices, a voice at a time: each voice's gain,
-/// noise sample and picture share this sample (releases due now start, filters retune every
-/// `FILTER_UPDATE` samples); `None` when none of the four sounds.
-///
-/// (The four voices' results are gathered into vectors from registers: written to an array a
-/// lane at a time and read back as one vector, they stalled on store forwarding, about a sixth of
-/// the voices' time.)
-#[inline(always)]
-fn envelopes(
-    voices: &mut [Voice],
-    g: &mut Lanes,
-    now: &Sample,
-    out: &mut NoteSink,
-) -> Option<(f32x4, f32x4, f32x4)> {
-    let mut one = |i: usize| match voices.get_mut(i) {
-        Some(v) => envelope(v, i, g, now, out),
-        None => None,
-    };
-    let (a, b, c, d) = (one(0), one(1), one(2), one(3));
-    if a.is_none() && b.is_none() && c.is_none() && d.is_none() {
-        return None;
-    }
-    let silent = (0.0, 0.0, 0.0);
-    let (a, b, c, d) = (
-        a.unwrap_or(silent),
-        b.unwrap_or(silent),
-        c.unwrap_or(silent),
-        d.unwrap_or(silent),
-    );
-    Some((
-        f32x4::new([a.0, b.0, c.0, d.0]),
-        f32x4::new([a.1, b.1, c.1, d.1]),
-        f32x4::new([a.2, b.2, c.2, d.2]),
-    ))
-}
-
-/// One voice's envelope and bookkeeping this sample (lane `i` of `g`): its gain, noise sample and
-/// picture share, or `None` when it is silent.
-#[inline(always)]
-fn envelope(
-    v: &mut Voice,
-    i: usize,
-    g: &mut Lanes,
-    now: &Sample,
-    out: &mut NoteSink,
-) -> Option<(f32, f32, f32)> {
-    let &Sample {
-        index,
-        sound: t,
-        part_gain,
-        any_picture,
-        sample_rate,
-    } = now;
-    if v.stage == Stage::Idle {
-        return None;
-    }
-    if index >= v.release_at {
-        v.release(v.release_samples, index.max(0) as u32, out);
-    }
-    v.level += v.step;
-    match v.stage {
-        Stage::Attack if v.level >= 1.0 => {
-            v.level = 1.0;
-            v.stage = Stage::Decay;
-            v.step = -v.decay_step;
-        }
-        Stage::Decay if v.level <= v.sustain => {
-            v.level = v.sustain;
-            v.stage = Stage::Sustain;
-            v.step = 0.0;
-        }
-        Stage::Release if v.level <= 0.0 => {
-            *v = Voice::IDLE;
-            return None;
-        }
-        _ => {}
-    }
-    let part = usize::from(v.part).min(2);
-    let picture = if any_picture { t.picture[part] } else { 0.0 };
-    if v.clock.is_multiple_of(FILTER_UPDATE) {
-        let key = (
-            t.cutoff_log2 + t.tone_oct[part] + t.filter_env_oct * v.level,
-            t.resonance,
-        );
-        if key != v.filter_for {
-            v.filter_for = key;
-            let c = svf_coeffs(key.0.exp2(), key.1, sample_rate);
-            for (lanes, c) in g.coeffs.iter_mut().zip(c) {
-                *lanes = with_lane(*lanes, i, c);
-            }
-        }
-    }
-    v.clock = v.clock.wrapping_add(1);
-    let white = if t.noise > 0.0 {
-        v.noise ^= v.noise << 13;
-        v.noise ^= v.noise >> 17;
-        v.noise ^= v.noise << 5;
-        (v.noise as f32 / u32::MAX as f32) * 2.0 - 1.0
-    } else {
-        0.0
-    };
-    let gain = v.level * v.velocity * VOICE_LEVEL * part_gain[usize::from(v.part) & 3];
-    Some((gain, white, picture))
-}
-
 /// The signal state of four voices, lane `i` belonging to voice `4 * group + i`.
 #[derive(Clone, Copy, Debug)]
 struct Lanes {
+    /// The envelopes: level, per-sample change, and the levels whose crossing ends the stage
+    /// (above `hi`, below `lo`).
+    level: f32x4,
+    step: f32x4,
+    hi: f32x4,
+    lo: f32x4,
+    /// The note's velocity under its part's level (0 while idle).
+    velocity: f32x4,
+    /// Samples since the note-on (the filter retunes every `FILTER_UPDATE` of them).
+    clock: i32x4,
     phase: f32x4,
     phase_inc: f32x4,
     /// Second (unison) oscillator.
@@ -309,6 +330,12 @@ struct Lanes {
 
 impl Lanes {
     const SILENT: Lanes = Lanes {
+        level: f32x4::ZERO,
+        step: f32x4::ZERO,
+        hi: f32x4::splat(f32::INFINITY),
+        lo: f32x4::splat(f32::NEG_INFINITY),
+        velocity: f32x4::ZERO,
+        clock: i32x4::ZERO,
         phase: f32x4::ZERO,
         phase_inc: f32x4::ZERO,
         phase2: f32x4::ZERO,
@@ -330,12 +357,177 @@ fn with_lane(v: f32x4, i: usize, x: f32) -> f32x4 {
     f32x4::from(a)
 }
 
+/// A group's lanes as masks (all bits set where true): which voices sound, and which play each
+/// part (melody, harmony, bass). Fixed through a render (notes start between renders); a voice
+/// that ends within one leaves `live`.
+#[derive(Clone, Copy)]
+struct Masks {
+    live: f32x4,
+    part: [f32x4; 3],
+}
+
+impl Masks {
+    fn of(voices: &[Voice]) -> Masks {
+        let lane = |f: &dyn Fn(&Voice) -> bool| {
+            let mut a = [0.0f32; 4];
+            for (x, v) in a.iter_mut().zip(voices) {
+                if f(v) {
+                    *x = f32::from_bits(u32::MAX);
+                }
+            }
+            f32x4::from(a)
+        };
+        Masks {
+            live: lane(&|v| v.stage != Stage::Idle),
+            part: [0u8, 1, 2].map(|p| lane(&|v| v.part == p)),
+        }
+    }
+
+    /// Each lane's part's value of `per_part` (melody, harmony, bass, drums).
+    #[inline(always)]
+    fn by_part(&self, per_part: [f32; 4]) -> f32x4 {
+        let [m, h, b] = self.part;
+        m.select(
+            f32x4::splat(per_part[0]),
+            h.select(
+                f32x4::splat(per_part[1]),
+                b.select(f32x4::splat(per_part[2]), f32x4::splat(per_part[3])),
+            ),
+        )
+    }
+}
+
+/// The envelopes and note bookkeeping of a group of four voices for one sample (block sample
+/// `index`), as one vector computation: releases due now start, each level takes its step, a
+/// level that crosses its stage's end moves on (a voice at a time, rarely), and the filters of
+/// voices whose clock comes round retune (`filter_in` counts down to the next of them). Returns each lane's gain, noise sample and picture
+/// share, or `None` when none of the four sounds.
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+fn envelopes(
+    voices: &mut [Voice],
+    g: &mut Lanes,
+    masks: &mut Masks,
+    next_release: &mut i64,
+    filter_in: &mut u32,
+    index: i64,
+    c: &VoiceControl,
+    any_picture: bool,
+    sample_rate: f32,
+    out: &mut NoteSink,
+) -> Option<(f32x4, f32x4, f32x4)> {
+    if index >= *next_release {
+        for (i, v) in voices.iter_mut().enumerate() {
+            if index >= v.release_at {
+                release(v, g, i, v.release_samples, index.max(0) as u32, out);
+            }
+        }
+        *next_release = earliest_release(voices);
+    }
+    g.level += g.step;
+    if (g.level.simd_ge(g.hi) | g.level.simd_le(g.lo)).any() {
+        let (level, hi, lo) = (g.level.to_array(), g.hi.to_array(), g.lo.to_array());
+        for (i, v) in voices.iter_mut().enumerate() {
+            if !(level[i] >= hi[i] || level[i] <= lo[i]) {
+                continue;
+            }
+            match v.stage {
+                Stage::Attack => enter(v, g, i, Stage::Decay, 1.0, -v.decay_step),
+                Stage::Decay => enter(v, g, i, Stage::Sustain, v.sustain, 0.0),
+                Stage::Release => {
+                    go_idle(v, g, i);
+                    masks.live = with_lane(masks.live, i, 0.0);
+                }
+                _ => {}
+            }
+        }
+    }
+    if masks.live.to_bitmask() == 0 {
+        return None;
+    }
+    let t = &c.sound;
+    if *filter_in == 0 {
+        let (clock, level) = (g.clock.to_array(), g.level.to_array());
+        for (i, v) in voices.iter_mut().enumerate() {
+            if !(clock[i] as u32).is_multiple_of(FILTER_UPDATE) || v.stage == Stage::Idle {
+                continue;
+            }
+            let part = usize::from(v.part).min(2);
+            let key = (
+                t.cutoff_log2 + t.tone_oct[part] + t.filter_env_oct * level[i],
+                t.resonance,
+            );
+            if key != v.filter_for {
+                v.filter_for = key;
+                let c = svf_coeffs(key.0.exp2(), key.1, sample_rate);
+                for (lanes, c) in g.coeffs.iter_mut().zip(c) {
+                    *lanes = with_lane(*lanes, i, c);
+                }
+            }
+        }
+    }
+    g.clock += i32x4::ONE;
+    if *filter_in == 0 {
+        *filter_in = filter_countdown(g.clock, masks.live);
+    } else {
+        *filter_in -= 1;
+    }
+    let white = if t.noise > 0.0 {
+        let mut w = [0.0f32; 4];
+        for (w, v) in w.iter_mut().zip(voices.iter_mut()) {
+            if v.stage != Stage::Idle {
+                v.noise ^= v.noise << 13;
+                v.noise ^= v.noise >> 17;
+                v.noise ^= v.noise << 5;
+                *w = (v.noise as f32 / u32::MAX as f32) * 2.0 - 1.0;
+            }
+        }
+        f32x4::from(w)
+    } else {
+        f32x4::ZERO
+    };
+    let picture = if any_picture {
+        let [m, h, b] = t.picture;
+        masks.live & masks.by_part([m, h, b, b])
+    } else {
+        f32x4::ZERO
+    };
+    let gain = g.level * g.velocity * f32x4::splat(VOICE_LEVEL) * masks.by_part(c.part_gain);
+    Some((gain, white, picture))
+}
+
+/// How many samples until the clock of one of the `live` lanes comes round to a filter update
+/// (0: this one).
+#[inline]
+fn filter_countdown(clock: i32x4, live: f32x4) -> u32 {
+    let (clock, live) = (clock.to_array(), live.to_bitmask());
+    (0..4)
+        .filter(|i| live & (1 << i) != 0)
+        .map(|i| (clock[i].wrapping_neg() & (FILTER_UPDATE as i32 - 1)) as u32)
+        .min()
+        .unwrap_or(FILTER_UPDATE)
+}
+
+/// The earliest sample of the block on which one of `voices` lets go.
+#[inline]
+fn earliest_release(voices: &[Voice]) -> i64 {
+    voices
+        .iter()
+        .filter(|v| v.stage != Stage::Idle)
+        .map(|v| v.release_at)
+        .min()
+        .unwrap_or(i64::MAX)
+}
+
 pub struct VoicePool {
     voices: Vec<Voice>,
     lanes: Vec<Lanes>,
     next_age: u64,
     /// The sine and the band-limited sawtooth at every octave level ([`analog_table`]).
     analog: Box<[f32]>,
+    /// What each sample of a chunk derives for every group (kept here: filled anew each chunk,
+    /// never allocated on the audio thread).
+    derived: Box<[Derived; CHUNK]>,
 }
 
 impl VoicePool {
@@ -345,6 +537,7 @@ impl VoicePool {
             lanes: vec![Lanes::SILENT; capacity.div_ceil(4)],
             next_age: 0,
             analog: analog_table(&MipTable::saw()),
+            derived: Box::new([Derived::SILENT; CHUNK]),
         }
     }
 
@@ -362,8 +555,10 @@ impl VoicePool {
 
     /// Releases every sounding note at the start of the block (each with its own release time).
     pub fn release_all(&mut self, out: &mut NoteSink) {
-        for v in &mut self.voices {
-            v.release(v.release_samples, 0, out);
+        for (voices, g) in self.voices.chunks_mut(4).zip(self.lanes.iter_mut()) {
+            for (i, v) in voices.iter_mut().enumerate() {
+                release(v, g, i, v.release_samples, 0, out);
+            }
         }
     }
 
@@ -435,10 +630,10 @@ impl VoicePool {
         let channel = note.part.channel();
         let attack_samples = attack_samples * attack_scale;
         let angle = (pan + 1.0) * std::f32::consts::FRAC_PI_4;
-        let v = &mut self.voices[slot];
+        let (v, g, i) = (&mut self.voices[slot], &mut self.lanes[slot / 4], slot % 4);
         // A stolen note ends for MIDI too.
         let stolen_release = v.release_samples;
-        v.release(stolen_release, offset, out);
+        release(v, g, i, stolen_release, offset, out);
         out.push(NoteOut {
             offset,
             on: true,
@@ -447,13 +642,10 @@ impl VoicePool {
             channel,
         });
         let idle = v.stage == Stage::Idle;
-        let level = if idle { 0.0 } else { v.level };
+        let level = if idle { 0.0 } else { g.level.to_array()[i] };
         *v = Voice {
             stage: Stage::Attack,
-            level,
-            step: (1.0 - level) / attack_samples,
             release_samples,
-            velocity: note.velocity * part_level,
             end_beat,
             release_at,
             age: self.next_age,
@@ -462,15 +654,25 @@ impl VoicePool {
             pitch: note.pitch,
             channel,
             part: note.part as u8,
-            clock: 0,
             // Deterministic noise, different for each note.
             noise: 0x9e37_79b9 ^ (u32::from(note.pitch) << 16) ^ (self.next_age as u32) | 1,
             filter_for: (f32::NAN, f32::NAN),
         };
+        enter(
+            v,
+            g,
+            i,
+            Stage::Attack,
+            level,
+            (1.0 - level) / attack_samples,
+        );
+        g.velocity = with_lane(g.velocity, i, note.velocity * part_level);
+        let mut clock = g.clock.to_array();
+        clock[i] = 0;
+        g.clock = i32x4::from(clock);
         self.next_age += 1;
         // A free voice starts at a known phase with a quiet filter; a stolen one keeps its phase
         // and filter, so the waveform stays continuous through the takeover.
-        let (g, i) = (&mut self.lanes[slot / 4], slot % 4);
         if idle {
             g.phase = with_lane(g.phase, i, START_PHASE);
             g.phase2 = with_lane(g.phase2, i, START_PHASE);
@@ -489,8 +691,116 @@ impl VoicePool {
         g.pan_r = with_lane(g.pan_r, i, angle.sin());
     }
 
-    /// One stereo sample of all voices. `index` is the block-relative sample number;
-    /// `part_gain[p]` scales the voices of part `p`.
+    /// Renders a chunk of up to [`CHUNK`] samples of all voices into `left` and `right`
+    /// (overwritten): `controls[j]` is what they read at block sample `first + j`. Each group of
+    /// four voices runs through the whole chunk before the next (its state stays in registers);
+    /// the groups' sums are added in the same order on every sample as a sample-at-a-time loop
+    /// adds them, so the chunking changes no sample. The note-offs the chunk starts are left in
+    /// `out` in time order.
+    #[allow(clippy::too_many_arguments)]
+    pub fn render(
+        &mut self,
+        first: i64,
+        controls: &[VoiceControl],
+        sample_rate: f32,
+        waves: &PictureWaves,
+        left: &mut [f32],
+        right: &mut [f32],
+        out: &mut NoteSink,
+    ) {
+        let m = controls.len().min(CHUNK).min(left.len()).min(right.len());
+        let mark = out.len();
+        let derived = &mut *self.derived;
+        let frames = [waves.table, waves.old].map(|t| t.map_or(1, MipTable::frames));
+        for (d, c) in derived[..m].iter_mut().zip(controls) {
+            *d = Derived::of(&c.sound, c.position, frames);
+        }
+        let (mut acc_l, mut acc_r) = ([f32x4::ZERO; CHUNK], [f32x4::ZERO; CHUNK]);
+        let fade = f32x4::splat(waves.fade_step);
+        let half = f32x4::splat(0.5);
+        let analog = &self.analog[..];
+        for (voices, lanes) in self.voices.chunks_mut(4).zip(self.lanes.iter_mut()) {
+            if voices.iter().all(|v| v.stage == Stage::Idle) {
+                continue;
+            }
+            let mut g = *lanes;
+            let mut masks = Masks::of(voices);
+            let mut next_release = earliest_release(voices);
+            let mut filter_in = filter_countdown(g.clock, masks.live);
+            let layout = |t: Option<&MipTable>| {
+                t.map_or(FrameLayout::NONE, |t| FrameLayout::of(t, g.levels))
+            };
+            let layouts = [layout(waves.table), layout(waves.old)];
+            for j in 0..m {
+                let (c, d) = (&controls[j], &derived[j]);
+                let Some((gain, white, picture)) = envelopes(
+                    voices,
+                    &mut g,
+                    &mut masks,
+                    &mut next_release,
+                    &mut filter_in,
+                    first + j as i64,
+                    c,
+                    d.any_picture,
+                    sample_rate,
+                    out,
+                ) else {
+                    continue;
+                };
+                let src = Sources {
+                    analog,
+                    waves,
+                    frames: &d.frames,
+                    layouts: &layouts,
+                };
+                // Oscillators, filters and mix, four voices at once.
+                let picture = if d.any_picture {
+                    let on = picture
+                        .simd_gt(f32x4::ZERO)
+                        .any()
+                        .then_some((picture, g.old));
+                    g.old = (g.old - fade).max(f32x4::ZERO);
+                    on
+                } else {
+                    g.old = f32x4::ZERO;
+                    None
+                };
+                let inc1 = if d.unison {
+                    g.phase_inc * d.detune_down
+                } else {
+                    g.phase_inc
+                };
+                let o1 = oscillator(&src, g.phase, g.lens, g.analog_at, d.brightness, picture);
+                g.phase = wrap(g.phase + inc1);
+                let (sl, sr) = if d.unison {
+                    let inc2 = (g.phase_inc * d.detune_up).min(f32x4::splat(0.49));
+                    let o2 = oscillator(&src, g.phase2, g.lens, g.analog_at, d.brightness, picture);
+                    g.phase2 = wrap(g.phase2 + inc2);
+                    // Two oscillators spread by Width; noise in both.
+                    let (a, b) = (o1 + (white - o1) * d.noise, o2 + (white - o2) * d.noise);
+                    let (mid, side) = ((a + b) * half, (a - b) * half * d.width);
+                    let fl = svf(&mut g.svf[0], &g.coeffs, mid + side);
+                    let fr = svf(&mut g.svf[1], &g.coeffs, mid - side);
+                    (fl, fr)
+                } else {
+                    let m = svf(&mut g.svf[0], &g.coeffs, o1 + (white - o1) * d.noise);
+                    (m, m)
+                };
+                acc_l[j] += sl * gain * g.pan_l;
+                acc_r[j] += sr * gain * g.pan_r;
+            }
+            *lanes = g;
+        }
+        for j in 0..m {
+            left[j] = sum(acc_l[j]);
+            right[j] = sum(acc_r[j]);
+        }
+        out.sort_from(mark);
+    }
+
+    /// One stereo sample of all voices at block sample `index` (a chunk of one; the picture's
+    /// wave read at its first frame).
+    #[cfg(test)]
     pub fn tick(
         &mut self,
         index: i64,
@@ -500,105 +810,22 @@ impl VoicePool {
         waves: &PictureWaves,
         out: &mut NoteSink,
     ) -> (f32, f32) {
-        let src = Sources {
-            analog: &self.analog,
-            waves,
+        let control = VoiceControl {
+            sound: *t,
+            part_gain: *part_gain,
+            position: 0.0,
         };
-        let fade = f32x4::splat(waves.fade_step);
-        // Whether any part plays the picture's wave (or a lane still fades out of an old one):
-        // if not, no lane pays for it.
-        let any_picture = t.picture.iter().any(|p| *p > 0.0);
-        let unison = t.detune_cents > 0.01;
-        // 2^(cents/1200) to within 3e-5 for up to 100 cents, without a powf per sample.
-        let x = f64::from(t.detune_cents) * (std::f64::consts::LN_2 / 1200.0);
-        let detune = 1.0 + x + 0.5 * x * x + x * x * x / 6.0;
-        let (detune_up, detune_down) = (
-            f32x4::splat(detune as f32),
-            f32x4::splat((1.0 / detune) as f32),
-        );
-        let (brightness, noise, width) = (
-            f32x4::splat(t.brightness),
-            f32x4::splat(t.noise),
-            f32x4::splat(t.width),
-        );
-        let half = f32x4::splat(0.5);
-        let now = Sample {
-            index,
-            sound: t,
-            part_gain,
-            any_picture,
-            sample_rate,
-        };
-        let (mut acc_l, mut acc_r) = (f32x4::ZERO, f32x4::ZERO);
-        for (voices, g) in self.voices.chunks_mut(4).zip(self.lanes.iter_mut()) {
-            let Some((gain, white, picture)) = envelopes(voices, g, &now, out) else {
-                continue;
-            };
-            // Oscillators, filters and mix, four voices at once.
-            let picture = if any_picture {
-                let on = picture
-                    .simd_gt(f32x4::ZERO)
-                    .any()
-                    .then_some((picture, g.old));
-                g.old = (g.old - fade).max(f32x4::ZERO);
-                on
-            } else {
-                g.old = f32x4::ZERO;
-                None
-            };
-            let inc1 = if unison {
-                g.phase_inc * detune_down
-            } else {
-                g.phase_inc
-            };
-            let o1 = oscillator(
-                &src,
-                g.phase,
-                g.levels,
-                g.lens,
-                g.analog_at,
-                brightness,
-                picture,
-            );
-            g.phase = wrap(g.phase + inc1);
-            let (sl, sr) = if unison {
-                let inc2 = (g.phase_inc * detune_up).min(f32x4::splat(0.49));
-                let o2 = oscillator(
-                    &src,
-                    g.phase2,
-                    g.levels,
-                    g.lens,
-                    g.analog_at,
-                    brightness,
-                    picture,
-                );
-                g.phase2 = wrap(g.phase2 + inc2);
-                // Two oscillators spread by Width; noise in both.
-                let (a, b) = (o1 + (white - o1) * noise, o2 + (white - o2) * noise);
-                let (mid, side) = ((a + b) * half, (a - b) * half * width);
-                let fl = svf(&mut g.svf[0], &g.coeffs, mid + side);
-                let fr = svf(&mut g.svf[1], &g.coeffs, mid - side);
-                (fl, fr)
-            } else {
-                let m = svf(&mut g.svf[0], &g.coeffs, o1 + (white - o1) * noise);
-                (m, m)
-            };
-            acc_l += sl * gain * g.pan_l;
-            acc_r += sr * gain * g.pan_r;
-        }
-        (sum(acc_l), sum(acc_r))
+        let (mut l, mut r) = ([0.0], [0.0]);
+        self.render(index, &[control], sample_rate, waves, &mut l, &mut r, out);
+        (l[0], r[0])
     }
 
     /// The filters ring down exponentially: flush their states before they turn denormal (and
     /// guard the levels against float drift) at the end of a block.
     pub fn flush_denormals(&mut self) {
-        for v in &mut self.voices {
-            if v.level.abs() < 1e-20 {
-                v.level = 0.0;
-            }
-        }
         let tiny = f32x4::splat(1e-20);
         for g in &mut self.lanes {
+            g.level = g.level.abs().simd_lt(tiny).select(f32x4::ZERO, g.level);
             for s in g.svf.iter_mut().flatten() {
                 *s = s.abs().simd_lt(tiny).select(f32x4::ZERO, *s);
             }
