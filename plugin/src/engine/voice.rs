@@ -882,13 +882,7 @@ pub(super) mod tests {
         VoiceSound {
             brightness,
             cutoff_log2: 20_000f32.log2(),
-            resonance: 0.0,
-            filter_env_oct: 0.0,
-            noise: 0.0,
-            width: 0.0,
-            detune_cents: 0.0,
-            tone_oct: [0.0; 3],
-            picture: [0.0; 3],
+            ..VoiceControl::SILENT.sound
         }
     }
 
