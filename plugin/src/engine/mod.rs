@@ -74,7 +74,8 @@ pub struct Engine {
     notes_out: NoteSink,
     /// What the voices and the mix read at each sample of a chunk (filled anew each chunk).
     controls: Box<[VoiceControl; VOICE_CHUNK]>,
-    mix: Box<[(FxParams, f32); VOICE_CHUNK]>,
+    fx: Box<[FxParams; VOICE_CHUNK]>,
+    gain: [f32; VOICE_CHUNK],
     /// Our own clock: where the host's next block should start if it keeps playing; `None`
     /// forces a re-seek.
     timeline: Option<Timeline>,
@@ -123,7 +124,8 @@ impl Engine {
             spectral: SpectralBank::new(),
             notes_out: NoteSink::with_capacity(MAX_NOTE_EVENTS),
             controls: Box::new([VoiceControl::SILENT; VOICE_CHUNK]),
-            mix: Box::new([(FxParams::DRY, 0.0); VOICE_CHUNK]),
+            fx: Box::new([FxParams::DRY; VOICE_CHUNK]),
+            gain: [0.0; VOICE_CHUNK],
             timeline: None,
             free_beat: 0.0,
             now: Smoothed::at(&defaults, FxParams::DRY, 1.0),
@@ -616,8 +618,9 @@ impl Engine {
                 );
             }
             // The controls glide sample by sample; the voices then render the chunk group by
-            // group, and the drums, the effects and the limiter mix it sample by sample.
-            let (controls, mix) = (&mut *self.controls, &mut *self.mix);
+            // group, the drums join them sample by sample, then the effects take the chunk and
+            // the limiter goes sample by sample again.
+            let (controls, fx, gain) = (&mut *self.controls, &mut *self.fx, &mut self.gain);
             for j in 0..m {
                 let position = self.now.step(&targets, phase(first + j), table.is_some());
                 self.fade_left = self.fade_left.saturating_sub(1);
@@ -627,7 +630,8 @@ impl Engine {
                     part_gain: now.part_gain,
                     position,
                 };
-                mix[j] = (now.fx, now.gain * now.level);
+                fx[j] = now.fx;
+                gain[j] = now.gain * now.level;
             }
             let waves = PictureWaves {
                 table,
@@ -646,19 +650,20 @@ impl Engine {
             );
             for (j, (l, r)) in left.iter_mut().zip(right.iter_mut()).enumerate() {
                 let index = (first + j) as i64;
-                let (fx, g) = &mix[j];
                 let (dl, dr) = self.drums.tick(
                     index,
                     controls[j].part_gain[Part::Drums as usize],
                     &mut self.notes_out,
                 );
-                let (mut vl, mut vr) = (*l + dl, *r + dr);
+                (*l, *r) = (*l + dl, *r + dr);
                 if spectrum.is_some() {
-                    vl += spectral_l[j];
-                    vr += spectral_r[j];
+                    *l += spectral_l[j];
+                    *r += spectral_r[j];
                 }
-                let (wl, wr) = self.effects.tick(vl, vr, fx);
-                let (ol, or) = self.effects.limit(wl * g, wr * g);
+            }
+            self.effects.process(left, right, &fx[..m]);
+            for ((l, r), g) in left.iter_mut().zip(right.iter_mut()).zip(&gain[..m]) {
+                let (ol, or) = self.effects.limit(*l * g, *r * g);
                 // The host never gets a denormal (its own effects would crawl on them): a quiet
                 // tail under a gain gliding to silence can reach that range inside a block,
                 // before the end-of-block flush of the states.
