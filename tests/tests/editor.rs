@@ -284,7 +284,10 @@ fn run_in_child(name: &str, envs: &[(&str, &str)], limit: Duration) -> Result<St
     if status.is_none_or(|s| !s.success()) {
         let logged = std::fs::read_to_string(&log).unwrap_or_default();
         output.push_str(&format!("\nThe plugin's log ({}):\n", log.display()));
-        for line in logged.lines().filter(|l| !l.contains("Debug assertion failed")) {
+        for line in logged
+            .lines()
+            .filter(|l| !l.contains("Debug assertion failed"))
+        {
             output.push_str(line);
             output.push('\n');
         }

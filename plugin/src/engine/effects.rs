@@ -285,7 +285,11 @@ impl Effects {
                 let wet_r = (outs[1] + outs[3] + outs[5] + outs[7]) * 0.5;
                 (*l, *r) = (*l + p.reverb_mix * wet_l, *r + p.reverb_mix * wet_r);
             }
-            for (l, a) in diffusers.iter_mut().zip(d_at).chain(lines.iter_mut().zip(at)) {
+            for (l, a) in diffusers
+                .iter_mut()
+                .zip(d_at)
+                .chain(lines.iter_mut().zip(at))
+            {
                 l.pos = a + run - 1;
             }
             done += run;

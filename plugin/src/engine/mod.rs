@@ -618,8 +618,8 @@ impl Engine {
                 );
             }
             // The controls glide sample by sample; the voices then render the chunk group by
-            // group, the drums join them sample by sample, then the effects take the chunk and
-            // the limiter goes sample by sample again.
+            // group and the kit hit by hit, the effects take the chunk and the limiter goes
+            // sample by sample.
             let (controls, fx, gain) = (&mut *self.controls, &mut *self.fx, &mut self.gain);
             for j in 0..m {
                 let position = self.now.step(&targets, phase(first + j), table.is_some());
@@ -648,14 +648,20 @@ impl Engine {
                 right,
                 &mut self.notes_out,
             );
+            let mut kit_gain = [0.0; VOICE_CHUNK];
+            for (g, c) in kit_gain.iter_mut().zip(&controls[..m]) {
+                *g = c.part_gain[Part::Drums as usize];
+            }
+            let (mut kit_l, mut kit_r) = ([0.0; VOICE_CHUNK], [0.0; VOICE_CHUNK]);
+            self.drums.render(
+                first as i64,
+                &kit_gain[..m],
+                &mut kit_l,
+                &mut kit_r,
+                &mut self.notes_out,
+            );
             for (j, (l, r)) in left.iter_mut().zip(right.iter_mut()).enumerate() {
-                let index = (first + j) as i64;
-                let (dl, dr) = self.drums.tick(
-                    index,
-                    controls[j].part_gain[Part::Drums as usize],
-                    &mut self.notes_out,
-                );
-                (*l, *r) = (*l + dl, *r + dr);
+                (*l, *r) = (*l + kit_l[j], *r + kit_r[j]);
                 if spectrum.is_some() {
                     *l += spectral_l[j];
                     *r += spectral_r[j];
