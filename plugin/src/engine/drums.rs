@@ -284,7 +284,7 @@ impl Hit {
             Kind::Clap => {
                 // Three bursts 10 ms apart, then the tail.
                 let burst = if h.t < r.clap_bursts {
-                    if h.t % r.clap_spacing == 0 {
+                    if h.t.is_multiple_of(r.clap_spacing) {
                         h.env3 = 1.0;
                     }
                     h.env3 *= r.clap_burst;
