@@ -629,6 +629,25 @@ mod tests {
         }
     }
 
+    /// The slot and its scores, with a parameter change waiting.
+    fn slot_with_a_change() -> (
+        Arc<ScoreSlot>,
+        super::super::handover::AudioEnds,
+        Arc<CompositionSlot>,
+    ) {
+        let (scores, audio) = ScoreSlot::new(crate::score::Score::empty());
+        let slot = CompositionSlot::new(composition());
+        changed(&slot);
+        (scores, audio, slot)
+    }
+
+    /// The next ask composes the waiting change (to Scan) and nothing waits any more.
+    fn next_ask_composes_scan(slot: &CompositionSlot, scores: &ScoreSlot) {
+        slot.recompose_if_dirty(scan, scores);
+        assert_eq!(slot.current().settings.mode, compose::Mode::Scan);
+        assert!(!slot.is_dirty());
+    }
+
     #[test]
     fn recomposing_with_the_same_settings_changes_nothing() {
         let (scores, _audio) = ScoreSlot::new(crate::score::Score::empty());
@@ -640,17 +659,13 @@ mod tests {
         assert_eq!(scores.generation(), 0, "no new score");
         assert!(!slot.is_dirty());
         changed(&slot);
-        slot.recompose_if_dirty(scan, &scores);
+        next_ask_composes_scan(&slot, &scores);
         assert_eq!(scores.generation(), 1);
-        assert_eq!(slot.current().settings.mode, compose::Mode::Scan);
-        assert!(!slot.is_dirty());
     }
 
     #[test]
     fn a_change_whose_score_lost_to_another_publication_is_composed_at_the_next_ask() {
-        let (scores, _audio) = ScoreSlot::new(crate::score::Score::empty());
-        let slot = CompositionSlot::new(composition());
-        changed(&slot);
+        let (scores, _audio, slot) = slot_with_a_change();
         // Another score is published while the change is composed (a picture load finishing).
         slot.recompose_if_dirty(
             || {
@@ -662,17 +677,13 @@ mod tests {
         assert_eq!(scores.generation(), 1, "the other score stands");
         assert_eq!(slot.current().settings.mode, compose::Mode::Compose);
         assert!(slot.is_dirty(), "the change still waits");
-        slot.recompose_if_dirty(scan, &scores);
+        next_ask_composes_scan(&slot, &scores);
         assert_eq!(scores.generation(), 2);
-        assert_eq!(slot.current().settings.mode, compose::Mode::Scan);
-        assert!(!slot.is_dirty());
     }
 
     #[test]
     fn an_ask_while_another_composes_leaves_the_change_for_the_next_ask() {
-        let (scores, _audio) = ScoreSlot::new(crate::score::Score::empty());
-        let slot = CompositionSlot::new(composition());
-        changed(&slot);
+        let (scores, _audio, slot) = slot_with_a_change();
         slot.recompose_if_dirty(
             || {
                 // A newer change arrives and the other asker runs while this one composes.
@@ -683,9 +694,7 @@ mod tests {
             &scores,
         );
         assert!(slot.is_dirty(), "the newer change still waits");
-        slot.recompose_if_dirty(scan, &scores);
-        assert_eq!(slot.current().settings.mode, compose::Mode::Scan);
-        assert!(!slot.is_dirty());
+        next_ask_composes_scan(&slot, &scores);
     }
 
     #[test]
