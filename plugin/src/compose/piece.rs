@@ -197,8 +197,12 @@ pub fn compose_piece(
     // Every section's key first: each hands over to the next one's.
     let mut keys: Vec<(Features, Tonality)> = Vec::with_capacity(sections.len());
     let mut position = 0;
-    for (picture, _) in sections {
-        let f = features(picture, &settings);
+    for (k, (picture, _)) in sections.iter().enumerate() {
+        // (The first section's features are read above already.)
+        let f = match k {
+            0 => first_features.clone(),
+            _ => features(picture, &settings),
+        };
         let t = match keys.last() {
             Some((before, t_before)) if settings.mode != Mode::Spectral => {
                 // (A key the musician set holds for every section.)
