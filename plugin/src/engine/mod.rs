@@ -594,8 +594,8 @@ impl Engine {
                 .zip(origin)
                 .map(|(c, o)| (o + at as f64) * c.beats_per_sample / length)
         };
-        // The spectral bank and the voices render a chunk at a time (their states stay in
-        // registers across samples); the mix goes sample by sample.
+        // Everything renders a chunk at a time (each part's state stays in registers across
+        // samples); only the controls' glides and the limiter go sample by sample.
         let (mut spectral_l, mut spectral_r) = ([0.0f32; SPECTRAL_CHUNK], [0.0f32; SPECTRAL_CHUNK]);
         let chunks = left
             .chunks_mut(SPECTRAL_CHUNK)
@@ -621,6 +621,7 @@ impl Engine {
             // group and the kit hit by hit, the effects take the chunk and the limiter goes
             // sample by sample.
             let (controls, fx, gain) = (&mut *self.controls, &mut *self.fx, &mut self.gain);
+            let mut kit_gain = [0.0; VOICE_CHUNK];
             for j in 0..m {
                 let position = self.now.step(&targets, phase(first + j), table.is_some());
                 self.fade_left = self.fade_left.saturating_sub(1);
@@ -632,6 +633,7 @@ impl Engine {
                 };
                 fx[j] = now.fx;
                 gain[j] = now.gain * now.level;
+                kit_gain[j] = now.part_gain[Part::Drums as usize];
             }
             let waves = PictureWaves {
                 table,
@@ -648,10 +650,6 @@ impl Engine {
                 right,
                 &mut self.notes_out,
             );
-            let mut kit_gain = [0.0; VOICE_CHUNK];
-            for (g, c) in kit_gain.iter_mut().zip(&controls[..m]) {
-                *g = c.part_gain[Part::Drums as usize];
-            }
             let (mut kit_l, mut kit_r) = ([0.0; VOICE_CHUNK], [0.0; VOICE_CHUNK]);
             self.drums.render(
                 first as i64,
