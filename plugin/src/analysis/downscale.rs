@@ -26,30 +26,7 @@ pub fn downscale(decoded: &Decoded) -> Picture {
             (converted.as_raw(), 4)
         }
     };
-    let (xs, ys) = (Spans::new(sw, w), Spans::new(sh, h));
-    let lut = srgb8_to_linear_table();
-    // Source rows are summed column by column into the cell row they fall in (`cur`; a row
-    // straddling two cell rows gives the rest of itself to `next`): every column is independent,
-    // so this runs at the speed of the table lookups. A finished cell row is then summed across.
-    let mut cur = vec![[0.0f32; 3]; sw];
-    let mut next = vec![[0.0f32; 3]; sw];
-    let mut acc = vec![[0.0f64; 3]; (w + 1) * h];
-    let mut cell_row = 0;
-    for (y, row) in raw.chunks_exact(sw * channels).enumerate() {
-        let (cy, first) = (ys.cell[y] as usize, ys.first[y]);
-        if cy != cell_row {
-            xs.sum_across(&cur, &mut acc[cell_row * (w + 1)..][..w + 1]);
-            std::mem::swap(&mut cur, &mut next);
-            next.fill([0.0; 3]);
-            cell_row = cy;
-        }
-        if channels == 4 {
-            add_row::<4>(row, lut, first, &mut cur, &mut next);
-        } else {
-            add_row::<3>(row, lut, first, &mut cur, &mut next);
-        }
-    }
-    xs.sum_across(&cur, &mut acc[cell_row * (w + 1)..][..w + 1]);
+    let acc = cell_sums(raw, channels, (sw, sh), (w, h), PARALLEL_PIXELS);
     // The working copy is kept as 8-bit sRGB (it is what a project stores), and analysis reads
     // the OKLab values of exactly those bytes, so a reloaded picture recomposes identically.
     let area = (sw as f64 / w as f64) * (sh as f64 / h as f64);
@@ -60,6 +37,118 @@ pub fn downscale(decoded: &Decoded) -> Picture {
         .map(|c| c.map(|v| encode.to_u8(v / area)))
         .collect();
     Picture::from_rgb(w, h, rgb, decoded.source_width, decoded.source_height)
+}
+
+/// Each cell's sum of the linear light of the source pixels it covers (`raw`: `channels` bytes a
+/// pixel, `sw x sh` of them; `w x h` cells, each cell row `w + 1` long, the last one spare).
+/// Sources of `parallel_pixels` or more are summed in two bands of cell rows at once, the lower
+/// on a thread of its own (here when no thread can be had): the same sums in the same order either
+/// way.
+fn cell_sums(
+    raw: &[u8],
+    channels: usize,
+    (sw, sh): (usize, usize),
+    (w, h): (usize, usize),
+    parallel_pixels: usize,
+) -> Vec<[f64; 3]> {
+    let (xs, ys) = (Spans::new(sw, w), Spans::new(sh, h));
+    let sums = Sums {
+        raw,
+        sw,
+        w,
+        xs: &xs,
+        ys: &ys,
+        lut: srgb8_to_linear_table(),
+    };
+    let mut acc = vec![[0.0f64; 3]; (w + 1) * h];
+    let split = (1..sh)
+        .find(|&y| ys.cell[y] as usize >= h / 2 && ys.cell[y] != ys.cell[y - 1])
+        .filter(|_| sw * sh >= parallel_pixels);
+    match split {
+        Some(y) => {
+            let (top, bottom) = acc.split_at_mut(ys.cell[y] as usize * (w + 1));
+            let bottom_len = bottom.len();
+            std::thread::scope(|scope| {
+                let lower = std::thread::Builder::new()
+                    .name("pixelody-downscale".into())
+                    .spawn_scoped(scope, || {
+                        let mut band = vec![[0.0f64; 3]; bottom_len];
+                        sums.band(channels, y..sh, &mut band);
+                        band
+                    });
+                sums.band(channels, 0..y, top);
+                match lower {
+                    Ok(thread) => bottom.copy_from_slice(
+                        &thread
+                            .join()
+                            .unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
+                    ),
+                    Err(_) => sums.band(channels, y..sh, bottom),
+                }
+            });
+        }
+        None => sums.band(channels, 0..sh, &mut acc),
+    }
+    acc
+}
+
+/// Source pictures at least this large (in pixels) are summed on two threads.
+const PARALLEL_PIXELS: usize = 200_000;
+
+/// The source's rows of 8-bit pixels and how they fall into cells.
+struct Sums<'a> {
+    raw: &'a [u8],
+    sw: usize,
+    /// Cells across.
+    w: usize,
+    xs: &'a Spans,
+    ys: &'a Spans,
+    lut: &'a [f32; 256],
+}
+
+impl Sums<'_> {
+    /// Sums source rows `rows` (starting where a cell row starts) into `acc`, their cell rows
+    /// (`w + 1` cells each, the first `ys.cell[rows.start]`), the first cell row beginning with
+    /// the share of the row above that falls in it, as the rows above would have left it.
+    fn band(&self, channels: usize, rows: std::ops::Range<usize>, acc: &mut [[f64; 3]]) {
+        if channels == 4 {
+            self.band_of::<4>(rows, acc);
+        } else {
+            self.band_of::<3>(rows, acc);
+        }
+    }
+
+    fn band_of<const N: usize>(&self, rows: std::ops::Range<usize>, acc: &mut [[f64; 3]]) {
+        let (w, ys) = (self.w, self.ys);
+        let row = |y: usize| &self.raw[y * self.sw * N..][..self.sw * N];
+        // Source rows are summed column by column into the cell row they fall in (`cur`; a row
+        // straddling two cell rows gives the rest of itself to `next`): every column is
+        // independent, so this runs at the speed of the table lookups. A finished cell row is
+        // then summed across.
+        let mut cur = vec![[0.0f32; 3]; self.sw];
+        let mut next = vec![[0.0f32; 3]; self.sw];
+        let Some(&top) = ys.cell.get(rows.start) else {
+            return;
+        };
+        if let Some(y) = rows.start.checked_sub(1) {
+            // (Its share in the cell row above goes to `next`, unused.)
+            add_row::<N>(row(y), self.lut, ys.first[y], &mut next, &mut cur);
+            next.fill([0.0; 3]);
+        }
+        let mut cell_row = top as usize;
+        let at = |cell_row: usize| (cell_row - top as usize) * (w + 1);
+        for y in rows {
+            let (cy, first) = (ys.cell[y] as usize, ys.first[y]);
+            if cy != cell_row {
+                self.xs.sum_across(&cur, &mut acc[at(cell_row)..][..w + 1]);
+                std::mem::swap(&mut cur, &mut next);
+                next.fill([0.0; 3]);
+                cell_row = cy;
+            }
+            add_row::<N>(row(y), self.lut, first, &mut cur, &mut next);
+        }
+        self.xs.sum_across(&cur, &mut acc[at(cell_row)..][..w + 1]);
+    }
 }
 
 /// Adds one source row of `N`-channel pixels (RGB, or RGBA composited over black) in linear light
@@ -183,6 +272,35 @@ impl SrgbEncoder {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn two_bands_sum_exactly_what_one_does() {
+        let mut seed = 0x9e37_79b9_7f4a_7c15u64;
+        for (sw, sh, channels) in [(700, 431, 3), (641, 480, 4), (333, 999, 3), (129, 2000, 4)] {
+            let raw: Vec<u8> = (0..sw * sh * channels)
+                .map(|_| {
+                    seed ^= seed << 13;
+                    seed ^= seed >> 7;
+                    seed ^= seed << 17;
+                    (seed >> 24) as u8
+                })
+                .collect();
+            let scale = (sw.max(sh) as f64 / MAX_SIDE as f64).max(1.0);
+            let cells = (
+                ((sw as f64 / scale).round() as usize).clamp(1, MAX_SIDE),
+                ((sh as f64 / scale).round() as usize).clamp(1, MAX_SIDE),
+            );
+            let one = cell_sums(&raw, channels, (sw, sh), cells, usize::MAX);
+            let two = cell_sums(&raw, channels, (sw, sh), cells, 0);
+            assert!(
+                one.iter()
+                    .zip(&two)
+                    .all(|(a, b)| a.map(f64::to_bits) == b.map(f64::to_bits)),
+                "{sw} x {sh}"
+            );
+            assert!(one.iter().any(|c| c[0] > 0.0));
+        }
+    }
 
     #[test]
     fn srgb_encoding_rounds_to_the_nearest_code_without_searching() {

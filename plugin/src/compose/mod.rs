@@ -359,6 +359,21 @@ pub fn source_name(file: &str, picture: &Picture) -> String {
 pub fn compose(picture: &Picture, settings: &Settings, source: String) -> Score {
     let settings = settings.clamped();
     let picture = &*framed(picture, &settings);
+    let (wave, mut score) = wave_rows::wave_beside(picture, |rows| {
+        compose_with_rows(picture, settings, source, rows)
+    });
+    score.wave = Some(wave);
+    score
+}
+
+/// [`compose`] but for the wave's table: the score with its patch proposed from `rows`, the
+/// picture's rows, and no wave.
+fn compose_with_rows(
+    picture: &Picture,
+    settings: Settings,
+    source: String,
+    rows: wave_rows::Rows<'_>,
+) -> Score {
     let features = features(picture, &settings);
     let tonality = tonality(&features, &settings);
     let mut rng = Rng::new(picture_seed(picture, settings.seed));
@@ -387,13 +402,7 @@ pub fn compose(picture: &Picture, settings: &Settings, source: String) -> Score 
     };
     score.tonality = tonality.name();
     score.meter = meter;
-    let wave = wave_rows::wave(picture);
-    score.patch = proposed_patch(
-        &features,
-        (wave.frames(), wave.width(), wave.rows()),
-        &settings,
-    );
-    score.wave = Some(wave);
+    score.patch = proposed_patch(&features, rows, &settings);
     score
 }
 

@@ -180,7 +180,22 @@ pub fn compose_piece(
         .zip(sections)
         .map(|(f, (_, name))| (&**f, name.clone()))
         .collect();
-    let sections = sections.as_slice();
+    let (wave, mut score) = wave_rows::wave_beside(sections[0].0, |rows| {
+        piece_with_rows(&sections, settings, source, rows)
+    });
+    score.wave = Some(wave);
+    score
+}
+
+/// [`compose_piece`] of two sections or more, each read in its region already, but for the
+/// wave's table: the score with its patch proposed from `rows`, the first picture's rows, and
+/// no wave.
+fn piece_with_rows(
+    sections: &[(&Picture, String)],
+    settings: Settings,
+    source: String,
+    rows: wave_rows::Rows<'_>,
+) -> Score {
     let first = sections[0].0;
     let first_features = features(first, &settings);
     // (One meter for the whole piece, grouped as its first picture groups it.)
@@ -190,8 +205,6 @@ pub fn compose_piece(
     let first_mood = mood(&first_features);
     let first_style = style(&first_features, &settings);
     let partials = first.height.clamp(1, spectral::MAX_PARTIALS);
-    let first_wave = wave_rows::wave(first);
-    let rows = (first_wave.frames(), first_wave.width(), first_wave.rows());
     let first_patch = proposed_patch(&first_features, rows, &settings);
 
     // Every section's key first: each hands over to the next one's.
@@ -292,7 +305,6 @@ pub fn compose_piece(
     score.tonality = centre.name();
     score.meter = meter;
     score.patch = first_patch;
-    score.wave = Some(first_wave);
     score.sections = section_list;
     score
 }

@@ -13,10 +13,35 @@ use crate::score::wave::{Wave, MAX_FRAMES};
 /// Points per row: enough for 128 harmonics (the cycle is the row and its mirror).
 const WIDTH: usize = 128;
 
-/// The picture's rows as a [`Wave`] (its band-limited table built: about a millisecond).
+/// The picture's rows as a [`Wave`] (its band-limited table built: about two milliseconds).
 pub fn wave(picture: &Picture) -> Wave {
     let (frames, width, rows) = rows(picture);
     Wave::from_rows(frames, width, rows)
+}
+
+/// The picture's rows, as [`proposed_position_and_scan`] and the patch read them.
+pub type Rows<'a> = (usize, usize, &'a [u8]);
+
+/// The picture's [`Wave`], its table built on a thread of its own while `alongside` runs with
+/// the rows (the table takes about as long as the rest of a composition: on two cores a picture
+/// is composed in half the time); built here when no thread can be had. A panic in either
+/// reaches the caller as it would without the thread.
+pub fn wave_beside<T>(picture: &Picture, alongside: impl FnOnce(Rows<'_>) -> T) -> (Wave, T) {
+    let (frames, width, rows) = rows(picture);
+    let for_table = rows.clone();
+    std::thread::scope(|scope| {
+        let building = std::thread::Builder::new()
+            .name("pixelody-wave".into())
+            .spawn_scoped(scope, move || Wave::from_rows(frames, width, for_table));
+        let out = alongside((frames, width, &rows));
+        let wave = match building {
+            Ok(thread) => thread
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
+            Err(_) => Wave::from_rows(frames, width, rows.clone()),
+        };
+        (wave, out)
+    })
 }
 
 /// The picture's rows: how many, how wide, and their lightness values row after row.
