@@ -275,15 +275,10 @@ mod tests {
 
     #[test]
     fn two_bands_sum_exactly_what_one_does() {
-        let mut seed = 0x9e37_79b9_7f4a_7c15u64;
+        let mut noise = crate::test_support::Noise::new(7);
         for (sw, sh, channels) in [(700, 431, 3), (641, 480, 4), (333, 999, 3), (129, 2000, 4)] {
             let raw: Vec<u8> = (0..sw * sh * channels)
-                .map(|_| {
-                    seed ^= seed << 13;
-                    seed ^= seed >> 7;
-                    seed ^= seed << 17;
-                    (seed >> 24) as u8
-                })
+                .map(|_| (noise.next_u64() >> 24) as u8)
                 .collect();
             let scale = (sw.max(sh) as f64 / MAX_SIDE as f64).max(1.0);
             let cells = (
