@@ -13,12 +13,6 @@ use crate::score::wave::{Wave, MAX_FRAMES};
 /// Points per row: enough for 128 harmonics (the cycle is the row and its mirror).
 const WIDTH: usize = 128;
 
-/// The picture's rows as a [`Wave`] (its band-limited table built: about two milliseconds).
-pub fn wave(picture: &Picture) -> Wave {
-    let (frames, width, rows) = rows(picture);
-    Wave::from_rows(frames, width, rows)
-}
-
 /// The picture's rows, as [`proposed_position_and_scan`] and the patch read them.
 pub type Rows<'a> = (usize, usize, &'a [u8]);
 
@@ -113,6 +107,12 @@ pub fn proposed_position_and_scan(frames: usize, width: usize, rows: &[u8]) -> (
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The picture's rows as a [`Wave`] (the composer builds it with [`wave_beside`]).
+    fn wave(picture: &Picture) -> Wave {
+        let (frames, width, rows) = rows(picture);
+        Wave::from_rows(frames, width, rows)
+    }
 
     fn picture(w: usize, h: usize, f: impl Fn(usize, usize) -> u8) -> Picture {
         let rgb = (0..w * h)
