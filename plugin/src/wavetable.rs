@@ -51,8 +51,13 @@ pub const fn cycle_len(level: usize) -> usize {
 
 /// Where `level` starts (in samples, guard points included) in a one-frame table that stores
 /// every level: the analog oscillator's layout.
-pub fn level_start(level: usize) -> usize {
-    (0..level.min(LEVELS)).map(|l| cycle_len(l) + 1).sum()
+pub const fn level_start(level: usize) -> usize {
+    let (mut l, mut at) = (0, 0);
+    while l < level && l < LEVELS {
+        at += cycle_len(l) + 1;
+        l += 1;
+    }
+    at
 }
 
 /// A band-limited wavetable with `frames` waveforms, each at [`LEVELS`] bandwidths. Cheap to clone

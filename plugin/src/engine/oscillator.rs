@@ -126,7 +126,7 @@ pub(super) fn frames_at(
 /// What an oscillator reads: the analog table (sine and band-limited sawtooth sample pairs, see
 /// [`analog_table`]) and the picture's wave.
 pub(super) struct Sources<'a> {
-    pub analog: &'a [f32],
+    pub analog: &'a AnalogTable,
     pub waves: &'a PictureWaves<'a>,
     /// Where this sample reads the playing score's wave and the old one.
     pub frames: &'a [FramePos; 2],
@@ -138,8 +138,8 @@ pub(super) struct Sources<'a> {
 /// sawtooth's values side by side, so one four-float load per lane brings both and their next
 /// samples (`[sine_i, saw_i, sine_i+1, saw_i+1]`). Level `k` starts at pair
 /// [`wavetable::level_start`]`(k)`.
-pub(super) fn analog_table(saw: &MipTable) -> Box<[f32]> {
-    let mut t = Vec::with_capacity(2 * wavetable::level_start(wavetable::LEVELS));
+pub(super) fn analog_table(saw: &MipTable) -> Box<AnalogTable> {
+    let mut t = Vec::with_capacity(ANALOG_LEN);
     for level in 0..wavetable::LEVELS {
         let len = wavetable::cycle_len(level);
         for (i, s) in saw.frame(level, 0).into_iter().enumerate() {
@@ -148,7 +148,45 @@ pub(super) fn analog_table(saw: &MipTable) -> Box<[f32]> {
             t.push(s);
         }
     }
+    t.resize(ANALOG_LEN, 0.0);
     t.into_boxed_slice()
+        .try_into()
+        .expect("the analog table was sized to ANALOG_LEN")
+}
+
+/// Floats in the analog table: a sine and a sawtooth value for every sample of every level's
+/// cycle and its guard point.
+pub(super) const ANALOG_LEN: usize = 2 * wavetable::level_start(wavetable::LEVELS);
+
+/// The analog table at its fixed size: a read clamped to its last four floats needs no bounds
+/// check.
+pub(super) type AnalogTable = [f32; ANALOG_LEN];
+
+/// The four floats of `t` from float `at` (clamped to the last four: never reached, the lanes'
+/// indices stay within their levels).
+#[inline(always)]
+fn analog_quad(t: &AnalogTable, at: usize) -> f32x4 {
+    let a = at.min(ANALOG_LEN - 4);
+    match t[a..a + 4] {
+        [x, y, z, w] => f32x4::from([x, y, z, w]),
+        _ => f32x4::ZERO,
+    }
+}
+
+/// Four lanes' sine and sawtooth values at pair index `at` in the analog table, each
+/// interpolated by the fraction towards the next sample.
+#[inline(always)]
+fn analog_pairs(t: &AnalogTable, at: [usize; 4], frac: f32x4) -> (f32x4, f32x4) {
+    let quad = |k: usize| analog_quad(t, 2 * at[k]);
+    interpolate([quad(0), quad(1), quad(2), quad(3)], frac)
+}
+
+/// Four lanes' quads (`[a_i, b_i, a_i+1, b_i+1]`) as the two values each interpolated by the
+/// lane's fraction towards its next sample.
+#[inline(always)]
+fn interpolate(quads: [f32x4; 4], frac: f32x4) -> (f32x4, f32x4) {
+    let [a0, b0, a1, b1] = f32x4::transpose(quads);
+    (a0 + (a1 - a0) * frac, b0 + (b1 - b0) * frac)
 }
 
 /// Four lanes' pairs of values at pair index `at` (the analog table's sine and sawtooth, a
@@ -156,17 +194,19 @@ pub(super) fn analog_table(saw: &MipTable) -> Box<[f32]> {
 /// sample.
 #[inline(always)]
 pub(super) fn read_pairs(data: &[f32], at: [usize; 4], frac: f32x4) -> (f32x4, f32x4) {
+    let Some(last) = data.len().checked_sub(4) else {
+        return (f32x4::ZERO, f32x4::ZERO);
+    };
+    // (Clamped to the last four floats, never reached: a bound the compiler sees, so no lane
+    // needs its own check.)
     let quad = |k: usize| -> f32x4 {
-        match data.get(2 * at[k]..2 * at[k] + 4) {
-            Some(&[a, b, c, d]) => f32x4::from([a, b, c, d]),
+        let a = (2 * at[k]).min(last);
+        match data[a..a + 4] {
+            [x, y, z, w] => f32x4::from([x, y, z, w]),
             _ => f32x4::ZERO,
         }
     };
-    let [sine_a, saw_a, sine_b, saw_b] = f32x4::transpose([quad(0), quad(1), quad(2), quad(3)]);
-    (
-        sine_a + (sine_b - sine_a) * frac,
-        saw_a + (saw_b - saw_a) * frac,
-    )
+    interpolate([quad(0), quad(1), quad(2), quad(3)], frac)
 }
 
 /// Four voices' oscillators at `phase`: sine to sawtooth by `brightness`, then to the picture's
@@ -184,7 +224,7 @@ pub(super) fn oscillator(
     picture: Option<(f32x4, f32x4)>,
 ) -> f32x4 {
     let (idx, frac) = cycle_index(phase, lens);
-    let (sine, saw) = read_pairs(src.analog, offsets(analog_at, idx), frac);
+    let (sine, saw) = analog_pairs(src.analog, offsets(analog_at, idx), frac);
     let analog = sine + (saw - sine) * brightness;
     let Some((amount, old)) = picture else {
         return analog;

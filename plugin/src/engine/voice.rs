@@ -14,7 +14,9 @@ use wide::{f32x4, i32x4};
 
 use super::filter::{svf, svf_coeffs};
 pub use super::oscillator::PictureWaves;
-use super::oscillator::{analog_table, oscillator, wrap, FrameLayout, FramePos, Sources};
+use super::oscillator::{
+    analog_table, oscillator, wrap, AnalogTable, FrameLayout, FramePos, Sources,
+};
 use super::sequencer::onset_offset;
 use super::{NoteOut, NoteSink};
 use crate::score::{Note, Part};
@@ -519,12 +521,113 @@ fn earliest_release(voices: &[Voice]) -> i64 {
         .unwrap_or(i64::MAX)
 }
 
+/// What every group of voices reads through a chunk of samples.
+struct Chunk<'a> {
+    /// The chunk's first block sample.
+    first: i64,
+    controls: &'a [VoiceControl],
+    derived: &'a [Derived],
+    sample_rate: f32,
+    waves: &'a PictureWaves<'a>,
+    analog: &'a AnalogTable,
+}
+
+impl Chunk<'_> {
+    /// One group of four `voices` (their lanes `lanes`) through the chunk, added into the
+    /// chunk's sums `acc` (left, right). `UNISON` and `PICTURE` say whether any sample of the
+    /// chunk may play the second oscillator or the picture's wave: each sample still asks its
+    /// own [`Derived`], so every instance makes the same samples where it may be used.
+    #[inline(always)]
+    fn group<const UNISON: bool, const PICTURE: bool>(
+        &self,
+        voices: &mut [Voice],
+        lanes: &mut Lanes,
+        (acc_l, acc_r): (&mut [f32x4; CHUNK], &mut [f32x4; CHUNK]),
+        out: &mut NoteSink,
+    ) {
+        let waves = self.waves;
+        let fade = f32x4::splat(waves.fade_step);
+        let half = f32x4::splat(0.5);
+        let mut g = *lanes;
+        let mut masks = Masks::of(voices);
+        let mut next_release = earliest_release(voices);
+        let mut filter_in = filter_countdown(g.clock, masks.live);
+        let layout =
+            |t: Option<&MipTable>| t.map_or(FrameLayout::NONE, |t| FrameLayout::of(t, g.levels));
+        let layouts = if PICTURE {
+            [layout(waves.table), layout(waves.old)]
+        } else {
+            [FrameLayout::NONE; 2]
+        };
+        for (j, (c, d)) in self.controls.iter().zip(self.derived).enumerate() {
+            let any_picture = PICTURE && d.any_picture;
+            let Some((gain, white, picture)) = envelopes(
+                voices,
+                &mut g,
+                &mut masks,
+                &mut next_release,
+                &mut filter_in,
+                self.first + j as i64,
+                c,
+                any_picture,
+                self.sample_rate,
+                out,
+            ) else {
+                continue;
+            };
+            let src = Sources {
+                analog: self.analog,
+                waves,
+                frames: &d.frames,
+                layouts: &layouts,
+            };
+            // Oscillators, filters and mix, four voices at once.
+            let picture = if any_picture {
+                let on = picture
+                    .simd_gt(f32x4::ZERO)
+                    .any()
+                    .then_some((picture, g.old));
+                g.old = (g.old - fade).max(f32x4::ZERO);
+                on
+            } else {
+                g.old = f32x4::ZERO;
+                None
+            };
+            let unison = UNISON && d.unison;
+            let inc1 = if unison {
+                g.phase_inc * d.detune_down
+            } else {
+                g.phase_inc
+            };
+            let o1 = oscillator(&src, g.phase, g.lens, g.analog_at, d.brightness, picture);
+            g.phase = wrap(g.phase + inc1);
+            let (sl, sr) = if unison {
+                let inc2 = (g.phase_inc * d.detune_up).min(f32x4::splat(0.49));
+                let o2 = oscillator(&src, g.phase2, g.lens, g.analog_at, d.brightness, picture);
+                g.phase2 = wrap(g.phase2 + inc2);
+                // Two oscillators spread by Width; noise in both.
+                let (a, b) = (o1 + (white - o1) * d.noise, o2 + (white - o2) * d.noise);
+                let (mid, side) = ((a + b) * half, (a - b) * half * d.width);
+                let fl = svf(&mut g.svf[0], &g.coeffs, mid + side);
+                let fr = svf(&mut g.svf[1], &g.coeffs, mid - side);
+                (fl, fr)
+            } else {
+                let m = svf(&mut g.svf[0], &g.coeffs, o1 + (white - o1) * d.noise);
+                (m, m)
+            };
+            acc_l[j] += sl * gain * g.pan_l;
+            acc_r[j] += sr * gain * g.pan_r;
+        }
+        *lanes = g;
+    }
+}
+
 pub struct VoicePool {
     voices: Vec<Voice>,
     lanes: Vec<Lanes>,
     next_age: u64,
     /// The sine and the band-limited sawtooth at every octave level ([`analog_table`]).
-    analog: Box<[f32]>,
+    analog: Box<AnalogTable>,
     /// What each sample of a chunk derives for every group (kept here: filled anew each chunk,
     /// never allocated on the audio thread).
     derived: Box<[Derived; CHUNK]>,
@@ -716,80 +819,31 @@ impl VoicePool {
             *d = Derived::of(&c.sound, c.position, frames);
         }
         let (mut acc_l, mut acc_r) = ([f32x4::ZERO; CHUNK], [f32x4::ZERO; CHUNK]);
-        let fade = f32x4::splat(waves.fade_step);
-        let half = f32x4::splat(0.5);
-        let analog = &self.analog[..];
+        // Whether any sample of the chunk plays the unison or the picture's wave: a group's loop
+        // is compiled for each answer, so the usual chunk (neither) carries no code for them and
+        // its state fits in the registers.
+        let (unison, picture) = derived[..m].iter().fold((false, false), |(u, p), d| {
+            (u | d.unison, p | d.any_picture)
+        });
+        let chunk = Chunk {
+            first,
+            controls: &controls[..m],
+            derived: &derived[..m],
+            sample_rate,
+            waves,
+            analog: &self.analog,
+        };
         for (voices, lanes) in self.voices.chunks_mut(4).zip(self.lanes.iter_mut()) {
             if voices.iter().all(|v| v.stage == Stage::Idle) {
                 continue;
             }
-            let mut g = *lanes;
-            let mut masks = Masks::of(voices);
-            let mut next_release = earliest_release(voices);
-            let mut filter_in = filter_countdown(g.clock, masks.live);
-            let layout = |t: Option<&MipTable>| {
-                t.map_or(FrameLayout::NONE, |t| FrameLayout::of(t, g.levels))
-            };
-            let layouts = [layout(waves.table), layout(waves.old)];
-            for j in 0..m {
-                let (c, d) = (&controls[j], &derived[j]);
-                let Some((gain, white, picture)) = envelopes(
-                    voices,
-                    &mut g,
-                    &mut masks,
-                    &mut next_release,
-                    &mut filter_in,
-                    first + j as i64,
-                    c,
-                    d.any_picture,
-                    sample_rate,
-                    out,
-                ) else {
-                    continue;
-                };
-                let src = Sources {
-                    analog,
-                    waves,
-                    frames: &d.frames,
-                    layouts: &layouts,
-                };
-                // Oscillators, filters and mix, four voices at once.
-                let picture = if d.any_picture {
-                    let on = picture
-                        .simd_gt(f32x4::ZERO)
-                        .any()
-                        .then_some((picture, g.old));
-                    g.old = (g.old - fade).max(f32x4::ZERO);
-                    on
-                } else {
-                    g.old = f32x4::ZERO;
-                    None
-                };
-                let inc1 = if d.unison {
-                    g.phase_inc * d.detune_down
-                } else {
-                    g.phase_inc
-                };
-                let o1 = oscillator(&src, g.phase, g.lens, g.analog_at, d.brightness, picture);
-                g.phase = wrap(g.phase + inc1);
-                let (sl, sr) = if d.unison {
-                    let inc2 = (g.phase_inc * d.detune_up).min(f32x4::splat(0.49));
-                    let o2 = oscillator(&src, g.phase2, g.lens, g.analog_at, d.brightness, picture);
-                    g.phase2 = wrap(g.phase2 + inc2);
-                    // Two oscillators spread by Width; noise in both.
-                    let (a, b) = (o1 + (white - o1) * d.noise, o2 + (white - o2) * d.noise);
-                    let (mid, side) = ((a + b) * half, (a - b) * half * d.width);
-                    let fl = svf(&mut g.svf[0], &g.coeffs, mid + side);
-                    let fr = svf(&mut g.svf[1], &g.coeffs, mid - side);
-                    (fl, fr)
-                } else {
-                    let m = svf(&mut g.svf[0], &g.coeffs, o1 + (white - o1) * d.noise);
-                    (m, m)
-                };
-                acc_l[j] += sl * gain * g.pan_l;
-                acc_r[j] += sr * gain * g.pan_r;
+            let acc = (&mut acc_l, &mut acc_r);
+            match (unison, picture) {
+                (false, false) => chunk.group::<false, false>(voices, lanes, acc, out),
+                (true, false) => chunk.group::<true, false>(voices, lanes, acc, out),
+                (false, true) => chunk.group::<false, true>(voices, lanes, acc, out),
+                (true, true) => chunk.group::<true, true>(voices, lanes, acc, out),
             }
-            *lanes = g;
         }
         for j in 0..m {
             left[j] = sum(acc_l[j]);
