@@ -246,96 +246,150 @@ impl Hit {
         release_at: i64::MAX,
     };
 
-    /// The hit's next sample (before its velocity, level and gain); it falls silent once done.
+    /// The next sample of the kick (before its velocity, level and gain).
     #[inline(always)]
-    fn next(&mut self, r: &Rates) -> f32 {
+    fn kick(&mut self, r: &Rates) -> f32 {
         let h = self;
-        let x = match h.kind {
-            Kind::Kick => {
-                let freq = (50.0 + 110.0 * h.env2) * h.tune;
-                h.env2 *= r.kick_pitch;
-                h.phase += freq / r.sample_rate;
-                if h.phase >= 1.0 {
-                    h.phase -= 1.0;
-                }
-                let click = if h.t < r.click {
-                    h.env3 *= r.click_decay;
-                    h.white() * h.env3 * 0.4
-                } else {
-                    0.0
-                };
-                let y = (sine(h.phase) + click) * h.env;
-                h.env *= h.decay;
-                y
-            }
-            Kind::Snare => {
-                h.phase += 185.0 * h.tune / r.sample_rate;
-                if h.phase >= 1.0 {
-                    h.phase -= 1.0;
-                }
-                let tone = sine(h.phase) * h.env2 * 0.5;
-                h.env2 *= r.snare_tone;
-                let w = h.white();
-                let (band, _) = svf(&mut h.filter, &r.snare_band, w);
-                let y = tone + band * h.env * 1.2;
-                h.env *= h.decay;
-                y
-            }
-            Kind::Clap => {
-                // Three bursts 10 ms apart, then the tail.
-                let burst = if h.t < r.clap_bursts {
-                    if h.t.is_multiple_of(r.clap_spacing) {
-                        h.env3 = 1.0;
-                    }
-                    h.env3 *= r.clap_burst;
-                    h.env3
-                } else {
-                    h.env *= h.decay;
-                    h.env
-                };
-                let w = h.white();
-                let (band, _) = svf(&mut h.filter, &r.clap_band, w);
-                band * burst * 1.6
-            }
-            Kind::ClosedHat | Kind::OpenHat => {
-                // Each square +1 in its first half cycle, -1 in its second: the sum is a
-                // whole number, exact in any order (the two still lanes add +2).
-                let (one, half) = (f32x4::ONE, f32x4::splat(0.5));
-                let tune = f32x4::splat(h.tune);
-                let mut up = f32x4::ZERO;
-                for (p, inc) in h.squares.iter_mut().zip(r.hat_incs) {
-                    let q = *p + inc * tune;
-                    *p = q.simd_ge(one).select(q - one, q);
-                    up += p.simd_lt(half).select(one, -one);
-                }
-                let metal = up.reduce_add() - 2.0;
-                let w = h.white();
-                let x = metal / 6.0 * 0.6 + w * 0.4;
-                let (band, low) = svf(&mut h.filter, &r.hat_high, x);
-                let high = x - HIGH_PASS_K * band - low;
-                let y = high * h.env * 0.9;
-                h.env *= if h.choked { r.choke } else { h.decay };
-                y
-            }
-            Kind::Shaker => {
-                let w = h.white();
-                let (band, low) = svf(&mut h.filter, &r.shaker_high, w);
-                let high = w - HIGH_PASS_K * band - low;
-                if h.t < r.shaker_attack {
-                    high * h.env * h.t as f32 / r.shaker_attack as f32 * 0.6
-                } else {
-                    h.env *= h.decay;
-                    high * h.env * 0.6
-                }
-            }
+        let freq = (50.0 + 110.0 * h.env2) * h.tune;
+        h.env2 *= r.kick_pitch;
+        h.phase += freq / r.sample_rate;
+        if h.phase >= 1.0 {
+            h.phase -= 1.0;
+        }
+        let click = if h.t < r.click {
+            h.env3 *= r.click_decay;
+            h.white() * h.env3 * 0.4
+        } else {
+            0.0
         };
+        let y = (sine(h.phase) + click) * h.env;
+        h.env *= h.decay;
+        y
+    }
+
+    /// The next sample of the snare (before its velocity, level and gain).
+    #[inline(always)]
+    fn snare(&mut self, r: &Rates) -> f32 {
+        let h = self;
+        h.phase += 185.0 * h.tune / r.sample_rate;
+        if h.phase >= 1.0 {
+            h.phase -= 1.0;
+        }
+        let tone = sine(h.phase) * h.env2 * 0.5;
+        h.env2 *= r.snare_tone;
+        let w = h.white();
+        let (band, _) = svf(&mut h.filter, &r.snare_band, w);
+        let y = tone + band * h.env * 1.2;
+        h.env *= h.decay;
+        y
+    }
+
+    /// The next sample of the clap (before its velocity, level and gain).
+    #[inline(always)]
+    fn clap(&mut self, r: &Rates) -> f32 {
+        let h = self;
+        // Three bursts 10 ms apart, then the tail.
+        let burst = if h.t < r.clap_bursts {
+            if h.t.is_multiple_of(r.clap_spacing) {
+                h.env3 = 1.0;
+            }
+            h.env3 *= r.clap_burst;
+            h.env3
+        } else {
+            h.env *= h.decay;
+            h.env
+        };
+        let w = h.white();
+        let (band, _) = svf(&mut h.filter, &r.clap_band, w);
+        band * burst * 1.6
+    }
+
+    /// The next sample of a hat (before its velocity, level and gain).
+    #[inline(always)]
+    fn hat(&mut self, r: &Rates) -> f32 {
+        let h = self;
+        // Each square +1 in its first half cycle, -1 in its second: the sum is a
+        // whole number, exact in any order (the two still lanes add +2).
+        let (one, half) = (f32x4::ONE, f32x4::splat(0.5));
+        let tune = f32x4::splat(h.tune);
+        let mut up = f32x4::ZERO;
+        for (p, inc) in h.squares.iter_mut().zip(r.hat_incs) {
+            let q = *p + inc * tune;
+            *p = q.simd_ge(one).select(q - one, q);
+            up += p.simd_lt(half).select(one, -one);
+        }
+        let metal = up.reduce_add() - 2.0;
+        let w = h.white();
+        let x = metal / 6.0 * 0.6 + w * 0.4;
+        let (band, low) = svf(&mut h.filter, &r.hat_high, x);
+        let high = x - HIGH_PASS_K * band - low;
+        let y = high * h.env * 0.9;
+        h.env *= if h.choked { r.choke } else { h.decay };
+        y
+    }
+
+    /// The next sample of the shaker (before its velocity, level and gain).
+    #[inline(always)]
+    fn shaker(&mut self, r: &Rates) -> f32 {
+        let h = self;
+        let w = h.white();
+        let (band, low) = svf(&mut h.filter, &r.shaker_high, w);
+        let high = w - HIGH_PASS_K * band - low;
+        if h.t < r.shaker_attack {
+            high * h.env * h.t as f32 / r.shaker_attack as f32 * 0.6
+        } else {
+            h.env *= h.decay;
+            high * h.env * 0.6
+        }
+    }
+
+    /// One sample on: the hit falls silent once done.
+    #[inline(always)]
+    fn advance(&mut self, r: &Rates) {
+        let h = self;
         h.t = h.t.saturating_add(1);
         // Done at -60 dB below the hit (-66 dBFS at most): inaudible under the music.
         if h.env < 1e-3 || h.t > r.longest_ring {
             h.env = 0.0;
             h.filter = [0.0; 2];
         }
-        x
+    }
+
+    /// The hit through a chunk starting at block sample `first`, its kind's samples made by
+    /// `next`, added into `left` and `right` (each sample's part gain in `gains`); its MIDI note
+    /// ends where it is due.
+    #[inline(always)]
+    #[allow(clippy::too_many_arguments)]
+    fn ring(
+        &mut self,
+        r: &Rates,
+        first: i64,
+        gains: &[f32],
+        left: &mut [f32],
+        right: &mut [f32],
+        out: &mut NoteSink,
+        next: impl Fn(&mut Hit, &Rates) -> f32,
+    ) {
+        let h = self;
+        let end = first + gains.len() as i64;
+        let samples = left.iter_mut().zip(right.iter_mut()).zip(gains);
+        for (j, ((l, rr), &gain)) in samples.enumerate() {
+            let index = first + j as i64;
+            if index >= h.release_at {
+                h.note_off(index.max(0) as u32, out);
+            }
+            if !h.sounding() {
+                if h.release_at >= end {
+                    break;
+                }
+                continue;
+            }
+            let x = next(h, r);
+            h.advance(r);
+            let y = x * h.velocity * DRUM_LEVEL * gain;
+            *l += y * h.pan[0];
+            *rr += y * h.pan[1];
+        }
     }
 
     fn sounding(&self) -> bool {
@@ -585,22 +639,14 @@ impl DrumKit {
             if !h.sounding() && h.release_at >= end {
                 continue;
             }
-            let samples = left.iter_mut().zip(right.iter_mut()).zip(gains);
-            for (j, ((l, rr), &gain)) in samples.enumerate() {
-                let index = first + j as i64;
-                if index >= h.release_at {
-                    h.note_off(index.max(0) as u32, out);
-                }
-                if !h.sounding() {
-                    if h.release_at >= end {
-                        break;
-                    }
-                    continue;
-                }
-                let x = h.next(r);
-                let y = x * h.velocity * DRUM_LEVEL * gain;
-                *l += y * h.pan[0];
-                *rr += y * h.pan[1];
+            // Each kind's loop on its own, with nothing of the other kinds in it.
+            let (l, rr, gains) = (&mut *left, &mut *right, &gains[..m]);
+            match h.kind {
+                Kind::Kick => h.ring(r, first, gains, l, rr, out, Hit::kick),
+                Kind::Snare => h.ring(r, first, gains, l, rr, out, Hit::snare),
+                Kind::Clap => h.ring(r, first, gains, l, rr, out, Hit::clap),
+                Kind::ClosedHat | Kind::OpenHat => h.ring(r, first, gains, l, rr, out, Hit::hat),
+                Kind::Shaker => h.ring(r, first, gains, l, rr, out, Hit::shaker),
             }
         }
     }

@@ -32,10 +32,15 @@ impl PictureWaves<'_> {
 /// [`wavetable::cycle_len`]): the sample and the fraction.
 #[inline(always)]
 pub(super) fn cycle_index(phase: f32x4, len: f32x4) -> (i32x4, f32x4) {
+    // (The plain conversion: a phase is in 0..1 and a length at most 2048, so nothing is out of
+    // an integer's range, and a NaN's index is clamped to 0 as the careful conversion makes it.)
     let x = phase * len;
-    let i = x.trunc_int();
+    let i = x.fast_trunc_int();
     let frac = x - f32x4::from_i32x4(i);
-    (i.max(i32x4::ZERO).min(len.trunc_int() - i32x4::ONE), frac)
+    (
+        i.max(i32x4::ZERO).min(len.fast_trunc_int() - i32x4::ONE),
+        frac,
+    )
 }
 
 /// Adds per-lane offsets to sample indices.

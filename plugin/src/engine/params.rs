@@ -183,6 +183,23 @@ impl Smoothed {
     /// position to play.
     #[inline(always)]
     pub fn step(&mut self, t: &Targets, phase: Option<f64>, scanning: bool) -> f32 {
+        if !t.settled {
+            self.glide(t, phase);
+        }
+        // The scan follows the loop (and holds where it is while the transport stops).
+        if scanning && self.wave_scan > 0.0 {
+            if let Some(phase) = phase {
+                self.loop_phase = phase;
+            }
+            scanned_position(self.wave_position, self.wave_scan, self.loop_phase)
+        } else {
+            self.wave_position
+        }
+    }
+
+    /// Every setting one smoothing step towards `t` (`phase`: where a piece's sections are read).
+    #[inline(always)]
+    fn glide(&mut self, t: &Targets, phase: Option<f64>) {
         let k = t.k;
         self.gain += (t.gain - self.gain) * k;
         glide(&mut self.level, t.level, k);
@@ -224,15 +241,42 @@ impl Smoothed {
         f.reverb_damping += (t.fx.reverb_damping - f.reverb_damping) * k;
         glide(&mut f.delay_mix, t.fx.delay_mix, k);
         glide(&mut f.reverb_mix, t.fx.reverb_mix, k);
-        // The scan follows the loop (and holds where it is while the transport stops).
-        if scanning && self.wave_scan > 0.0 {
-            if let Some(phase) = phase {
-                self.loop_phase = phase;
-            }
-            scanned_position(self.wave_position, self.wave_scan, self.loop_phase)
-        } else {
-            self.wave_position
-        }
+    }
+
+    /// Every value [`Smoothed::glide`] moves, as bits (a glide that lands on `-0.0` from `+0.0`
+    /// moved it).
+    fn glided_bits(&self) -> [u32; 27] {
+        let (v, f) = (&self.timbre, &self.fx);
+        [
+            self.gain,
+            self.level,
+            self.part_gain[0],
+            self.part_gain[1],
+            self.part_gain[2],
+            self.part_gain[3],
+            v.brightness,
+            v.cutoff_log2,
+            v.resonance,
+            v.filter_env_oct,
+            v.noise,
+            v.width,
+            v.detune_cents,
+            v.tone_oct[0],
+            v.tone_oct[1],
+            v.tone_oct[2],
+            v.picture[0],
+            v.picture[1],
+            v.picture[2],
+            self.wave_position,
+            self.wave_scan,
+            f.delay_samples,
+            f.delay_feedback,
+            f.delay_mix,
+            f.reverb_size,
+            f.reverb_damping,
+            f.reverb_mix,
+        ]
+        .map(f32::to_bits)
     }
 }
 
@@ -248,6 +292,10 @@ pub(super) struct Targets<'a> {
     /// The parts' sounds and the wave position rarely move: once they have landed on their
     /// targets (`glide` lands exactly), a segment skips their smoothing.
     pub parts_settled: bool,
+    /// Whether every setting has come to rest on these targets: a step of the glides leaves
+    /// every value as it is (to the bit), so the segment skips them (a piece whose sections
+    /// sound different never rests: its section sound moves with the playhead).
+    pub settled: bool,
     /// A piece whose sections sound different: each sample's section sound, from its position.
     pub sections: Option<&'a [Section]>,
     /// The score's length in beats.
@@ -266,7 +314,7 @@ impl<'a> Targets<'a> {
     ) -> Self {
         let timbre = timbre_target(params);
         let patch = params.timbre.clamped();
-        Targets {
+        let mut targets = Targets {
             gain: db_to_gain(params.gain_db.clamp(-100.0, 24.0)),
             // The score's own level (its loudness made even, `Score::level_db`): set when a
             // score is installed directly, glided when one takes over while playing.
@@ -285,13 +333,45 @@ impl<'a> Targets<'a> {
                 .filter(|x| x.len() > 1 && x.iter().any(|x| x.sound != SectionSound::default())),
             length: score.map_or(1.0, |s| s.length_beats),
             k,
-        }
+            settled: false,
+        };
+        // A glide's step depends only on the value, its target and `k`: a step that moves
+        // nothing moves nothing on any later sample of the segment either.
+        let mut stepped = *now;
+        stepped.glide(&targets, None);
+        targets.settled = targets.sections.is_none() && stepped.glided_bits() == now.glided_bits();
+        targets
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use super::glide;
+    use super::*;
+
+    #[test]
+    fn settings_at_rest_skip_their_glides_only_when_a_step_would_move_nothing() {
+        let params = EngineParams::default();
+        let fx = fx_target(&params, 120.0, 48_000.0);
+        let at_rest = Smoothed::at(&params, fx, 1.0);
+        let targets = |now: &Smoothed| Targets::new(&params, None, fx, now, 0.01).settled;
+        assert!(targets(&at_rest));
+        let mut moving = at_rest;
+        moving.timbre.brightness += 0.1;
+        assert!(!targets(&moving));
+        // A step would turn -0.0 into +0.0: not at rest, to the bit.
+        let mut signed = at_rest;
+        assert_eq!(signed.timbre.noise, 0.0);
+        signed.timbre.noise = -0.0;
+        assert!(!targets(&signed));
+        // Skipping a settled segment's glides leaves every value where stepping leaves it.
+        let t = Targets::new(&params, None, fx, &at_rest, 0.01);
+        let (mut skipped, mut stepped) = (at_rest, at_rest);
+        for _ in 0..100 {
+            skipped.step(&t, Some(0.25), true);
+            stepped.glide(&t, Some(0.25));
+        }
+        assert_eq!(skipped.glided_bits(), stepped.glided_bits());
+    }
 
     #[test]
     fn a_glide_lands_exactly_on_its_target() {
