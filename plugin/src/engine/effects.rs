@@ -12,6 +12,8 @@
 //!
 //! All buffers are allocated in `new`; `tick` only reads and writes them.
 
+use wide::f32x4;
+
 /// The limiter's ceiling: -2.5 dBFS sample peak. Peaks between samples rise above it (by up to
 /// 0.9 dB measured on bright picture waves, where -1.5 dBFS let true peaks reach -0.6 dBFS), so
 /// this keeps the true peak under -1 dBFS.
@@ -65,13 +67,22 @@ impl Line {
         }
     }
 
-    /// The sample written `delay` samples ago (fractional, linear interpolation), 1 <= delay < len.
+    /// A delay of `delay` samples in this line, clamped to 1 ..= len - 2: its whole samples and
+    /// the fraction (lines of one length share it).
     #[inline(always)]
-    fn read(&self, delay: f32) -> f32 {
+    fn split(&self, delay: f32) -> (usize, f32) {
+        let d = delay.clamp(1.0, (self.buf.len() - 2) as f32);
+        // (Through an i32: the conversion to a usize costs several times as much, and a line is
+        // far shorter than 2^31 samples.)
+        let whole = d as i32 as usize;
+        (whole, d - whole as f32)
+    }
+
+    /// The sample written `whole + frac` samples ago (as [`Line::split`] makes them: fractional,
+    /// linear interpolation).
+    #[inline(always)]
+    fn read_split(&self, (whole, frac): (usize, f32)) -> f32 {
         let n = self.buf.len();
-        let d = delay.clamp(1.0, (n - 2) as f32);
-        let whole = d as usize;
-        let frac = d - whole as f32;
         // (Wrapped by subtraction: a division per read costs more than the rest of it.)
         let mut i = self.pos + n - whole;
         if i >= n {
@@ -206,10 +217,9 @@ impl Effects {
     #[inline(always)]
     fn delay(&mut self, l: f32, r: f32, p: &FxParams) -> (f32, f32) {
         self.delay_now += (p.delay_samples - self.delay_now) * self.glide;
-        let (dl, dr) = (
-            self.delay[0].read(self.delay_now),
-            self.delay[1].read(self.delay_now),
-        );
+        // (Both lines are as long: one split serves both.)
+        let at = self.delay[0].split(self.delay_now);
+        let (dl, dr) = (self.delay[0].read_split(at), self.delay[1].read_split(at));
         let fb = p.delay_feedback.clamp(0.0, 0.95);
         self.delay_tone[0] += (dr - self.delay_tone[0]) * 0.35;
         self.delay_tone[1] += (dl - self.delay_tone[1]) * 0.35;
@@ -249,10 +259,13 @@ impl Effects {
                 &mut d.buf[d_at[k - 1]..][..run]
             });
             let mut k = 0;
-            let ring = lines.each_mut().map(|l| {
+            let mut ring = lines.each_mut().map(|l| {
                 k += 1;
                 &mut l.buf[at[k - 1]..][..run]
             });
+            let signs = f32x4::from([1.0, -1.0, 1.0, -1.0]);
+            let mut state = halves(*damp_state);
+            let mut gain4 = halves(*gains);
             let stretch = (left[done..][..run].iter_mut())
                 .zip(right[done..][..run].iter_mut())
                 .zip(&fx[done..][..run]);
@@ -265,7 +278,7 @@ impl Effects {
                     x = delayed - 0.6 * v;
                 }
                 let outs: [f32; 8] = std::array::from_fn(|i| ring[i][t]);
-                let mixed = hadamard(outs);
+                let mixed = hadamard(halves(outs));
                 if (p.reverb_size - *gains_for).abs() > 1e-4 || gains_for.is_nan() {
                     // -60 dB over the decay time, for each line's length.
                     let rt60 = decay_seconds(p.reverb_size) * *sample_rate;
@@ -273,18 +286,28 @@ impl Effects {
                         *g = 10f32.powf(-3.0 * len as f32 / rt60);
                     }
                     *gains_for = p.reverb_size;
+                    gain4 = halves(*gains);
                 }
                 let damp = 0.05 + 0.9 * p.reverb_damping.clamp(0.0, 1.0);
-                for i in 0..8 {
-                    let s = &mut damp_state[i];
-                    *s += (mixed[i] - *s) * (1.0 - damp);
-                    let sign = if i % 2 == 0 { 1.0 } else { -1.0 };
-                    ring[i][t] = gains[i] * *s + sign * x * 0.35;
+                // The eight lines four at a time: damped, then fed back with the input (into
+                // the even lines as it is, the odd ones inverted).
+                let (keep, fed) = (f32x4::splat(1.0 - damp), f32x4::splat(x));
+                let mut back = [0.0; 8];
+                for k in 0..2 {
+                    state[k] += (mixed[k] - state[k]) * keep;
+                    let w = gain4[k] * state[k] + signs * fed * f32x4::splat(0.35);
+                    back[4 * k..][..4].copy_from_slice(&w.to_array());
+                }
+                for (line, w) in ring.iter_mut().zip(back) {
+                    line[t] = w;
                 }
                 let wet_l = (outs[0] + outs[2] + outs[4] + outs[6]) * 0.5;
                 let wet_r = (outs[1] + outs[3] + outs[5] + outs[7]) * 0.5;
                 (*l, *r) = (*l + p.reverb_mix * wet_l, *r + p.reverb_mix * wet_r);
             }
+            let [lo, hi] = state.map(f32x4::to_array);
+            damp_state[..4].copy_from_slice(&lo);
+            damp_state[4..].copy_from_slice(&hi);
             for (l, a) in diffusers
                 .iter_mut()
                 .zip(d_at)
@@ -323,27 +346,77 @@ impl Effects {
     }
 }
 
-/// The 8-point Hadamard transform, normalised (energy-preserving).
+/// Eight values as two vectors of four.
 #[inline(always)]
-fn hadamard(x: [f32; 8]) -> [f32; 8] {
-    let mut y = x;
-    let mut h = 1;
-    while h < 8 {
-        for i in (0..8).step_by(h * 2) {
-            for j in i..i + h {
-                let (a, b) = (y[j], y[j + h]);
-                y[j] = a + b;
-                y[j + h] = a - b;
-            }
-        }
-        h *= 2;
-    }
-    y.map(|v| v * (1.0 / 8f32.sqrt()))
+fn halves(x: [f32; 8]) -> [f32x4; 2] {
+    [
+        f32x4::from([x[0], x[1], x[2], x[3]]),
+        f32x4::from([x[4], x[5], x[6], x[7]]),
+    ]
+}
+
+/// The 8-point Hadamard transform, normalised (energy-preserving), on two vectors of four: the
+/// same sums and differences in the same order as the butterflies a value at a time (a - b is
+/// a + -b to the bit).
+#[inline(always)]
+fn hadamard(x: [f32x4; 2]) -> [f32x4; 2] {
+    // Pairs one apart, then two apart, within each half; then the halves.
+    let quarter = |v: f32x4| {
+        let [a, b, c, d] = v.to_array();
+        let v = f32x4::from([a, a, c, c]) + f32x4::from([b, -b, d, -d]);
+        let [a, b, c, d] = v.to_array();
+        f32x4::from([a, b, a, b]) + f32x4::from([c, d, -c, -d])
+    };
+    let [lo, hi] = x.map(quarter);
+    let scale = f32x4::splat(1.0 / 8f32.sqrt());
+    [(lo + hi) * scale, (lo - hi) * scale]
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The 8-point Hadamard transform a value at a time (butterflies one, two and four apart).
+    fn hadamard_by_values(x: [f32; 8]) -> [f32; 8] {
+        let mut y = x;
+        let mut h = 1;
+        while h < 8 {
+            for i in (0..8).step_by(h * 2) {
+                for j in i..i + h {
+                    let (a, b) = (y[j], y[j + h]);
+                    y[j] = a + b;
+                    y[j + h] = a - b;
+                }
+            }
+            h *= 2;
+        }
+        y.map(|v| v * (1.0 / 8f32.sqrt()))
+    }
+
+    #[test]
+    fn the_vector_hadamard_makes_the_same_bits_as_the_butterflies() {
+        // Finite values of every size and both signs (sums may overflow to infinity).
+        let mut noise = crate::test_support::Noise::new(7);
+        let mut next = || {
+            let bits = noise.next_u64();
+            let sign = if bits >> 63 == 0 { 1.0 } else { -1.0 };
+            f32::from_bits((bits as u32) % 0x7f80_0000) * sign
+        };
+        for case in 0..10_000 {
+            let mut x: [f32; 8] = std::array::from_fn(|_| next());
+            if case % 7 == 0 {
+                x[case % 8] = -0.0;
+            }
+            let [lo, hi] = hadamard(halves(x));
+            let got: Vec<u32> = [lo.to_array(), hi.to_array()]
+                .concat()
+                .iter()
+                .map(|v| v.to_bits())
+                .collect();
+            let want: Vec<u32> = hadamard_by_values(x).iter().map(|v| v.to_bits()).collect();
+            assert_eq!(got, want, "{x:?}");
+        }
+    }
 
     fn impulse_response(p: &FxParams, seconds: f32) -> Vec<(f32, f32)> {
         let mut fx = Effects::new(48_000.0);
