@@ -385,17 +385,13 @@ impl Masks {
         }
     }
 
-    /// Each lane's part's value of `per_part` (melody, harmony, bass, drums).
+    /// Each lane's part's value of `per_part` (melody, harmony, bass; the voices play no
+    /// drums): the parts' masks are disjoint, so masking each value and joining them picks it.
     #[inline(always)]
-    fn by_part(&self, per_part: [f32; 4]) -> f32x4 {
+    fn by_part(&self, per_part: [f32; 3]) -> f32x4 {
         let [m, h, b] = self.part;
-        m.select(
-            f32x4::splat(per_part[0]),
-            h.select(
-                f32x4::splat(per_part[1]),
-                b.select(f32x4::splat(per_part[2]), f32x4::splat(per_part[3])),
-            ),
-        )
+        let [pm, ph, pb] = per_part;
+        (m & f32x4::splat(pm)) | (h & f32x4::splat(ph)) | (b & f32x4::splat(pb))
     }
 }
 
@@ -489,12 +485,14 @@ fn envelopes(
         f32x4::ZERO
     };
     let picture = if any_picture {
-        let [m, h, b] = t.picture;
-        masks.live & masks.by_part([m, h, b, b])
+        masks.live & masks.by_part(t.picture)
     } else {
         f32x4::ZERO
     };
-    let gain = g.level * g.velocity * f32x4::splat(VOICE_LEVEL) * masks.by_part(c.part_gain);
+    let gain = g.level
+        * g.velocity
+        * f32x4::splat(VOICE_LEVEL)
+        * masks.by_part([c.part_gain[0], c.part_gain[1], c.part_gain[2]]);
     Some((gain, white, picture))
 }
 
