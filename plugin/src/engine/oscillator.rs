@@ -159,19 +159,23 @@ pub(super) fn analog_table(saw: &MipTable) -> Box<AnalogTable> {
         .expect("the analog table was sized to ANALOG_LEN")
 }
 
-/// Floats in the analog table: a sine and a sawtooth value for every sample of every level's
-/// cycle and its guard point.
-pub(super) const ANALOG_LEN: usize = 2 * wavetable::level_start(wavetable::LEVELS);
+/// Floats the analog table holds: a sine and a sawtooth value for every sample of every level's
+/// cycle and its guard point, under [`ANALOG_SPAN`].
+const ANALOG_USED: usize = 2 * wavetable::level_start(wavetable::LEVELS);
+/// A power of two at or above [`ANALOG_USED`]: a read's start masked to it is in the table
+/// without a bounds check (the mask changes no index the lanes make).
+const ANALOG_SPAN: usize = ANALOG_USED.next_power_of_two();
+/// The analog table's length: the span and a last quad's room after it (zeros).
+pub(super) const ANALOG_LEN: usize = ANALOG_SPAN + 4;
 
-/// The analog table at its fixed size: a read clamped to its last four floats needs no bounds
-/// check.
+/// The analog table at its fixed size.
 pub(super) type AnalogTable = [f32; ANALOG_LEN];
 
-/// The four floats of `t` from float `at` (clamped to the last four: never reached, the lanes'
+/// The four floats of `t` from float `at` (masked to the span: never changed, the lanes'
 /// indices stay within their levels).
 #[inline(always)]
-fn analog_quad(t: &AnalogTable, at: usize) -> f32x4 {
-    let a = at.min(ANALOG_LEN - 4);
+fn analog_quad(t: &AnalogTable, at: i32) -> f32x4 {
+    let a = at as u32 as usize & (ANALOG_SPAN - 1);
     match t[a..a + 4] {
         [x, y, z, w] => f32x4::from([x, y, z, w]),
         _ => f32x4::ZERO,
@@ -181,9 +185,18 @@ fn analog_quad(t: &AnalogTable, at: usize) -> f32x4 {
 /// Four lanes' sine and sawtooth values at pair index `at` in the analog table, each
 /// interpolated by the fraction towards the next sample.
 #[inline(always)]
-fn analog_pairs(t: &AnalogTable, at: [usize; 4], frac: f32x4) -> (f32x4, f32x4) {
-    let quad = |k: usize| analog_quad(t, 2 * at[k]);
-    interpolate([quad(0), quad(1), quad(2), quad(3)], frac)
+fn analog_pairs(t: &AnalogTable, at: i32x4, frac: f32x4) -> (f32x4, f32x4) {
+    // (Pairs to floats for all four lanes at once.)
+    let [a, b, c, d] = (at + at).to_array();
+    interpolate(
+        [
+            analog_quad(t, a),
+            analog_quad(t, b),
+            analog_quad(t, c),
+            analog_quad(t, d),
+        ],
+        frac,
+    )
 }
 
 /// Four lanes' quads (`[a_i, b_i, a_i+1, b_i+1]`) as the two values each interpolated by the
@@ -224,12 +237,12 @@ pub(super) fn oscillator(
     src: &Sources,
     phase: f32x4,
     lens: f32x4,
-    analog_at: [u32; 4],
+    analog_at: i32x4,
     brightness: f32x4,
     picture: Option<(f32x4, f32x4)>,
 ) -> f32x4 {
     let (idx, frac) = cycle_index(phase, lens);
-    let (sine, saw) = analog_pairs(src.analog, offsets(analog_at, idx), frac);
+    let (sine, saw) = analog_pairs(src.analog, analog_at + idx, frac);
     let analog = sine + (saw - sine) * brightness;
     let Some((amount, old)) = picture else {
         return analog;

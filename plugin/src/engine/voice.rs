@@ -325,7 +325,7 @@ struct Lanes {
     /// pairs).
     levels: [u32; 4],
     lens: f32x4,
-    analog_at: [u32; 4],
+    analog_at: i32x4,
     /// How much each lane still plays the replaced score's wave (1 at the swap, fading to 0).
     old: f32x4,
 }
@@ -347,7 +347,7 @@ impl Lanes {
         pan_r: f32x4::ZERO,
         levels: [0; 4],
         lens: f32x4::splat(wavetable::CYCLE as f32),
-        analog_at: [0; 4],
+        analog_at: i32x4::ZERO,
         old: f32x4::ZERO,
     };
 }
@@ -786,7 +786,9 @@ impl VoicePool {
         let level = wavetable::level_for(inc * DETUNE_MARGIN);
         g.levels[i] = level as u32;
         g.lens = with_lane(g.lens, i, wavetable::cycle_len(level) as f32);
-        g.analog_at[i] = wavetable::level_start(level) as u32;
+        let mut analog_at = g.analog_at.to_array();
+        analog_at[i] = wavetable::level_start(level) as i32;
+        g.analog_at = i32x4::from(analog_at);
         g.old = with_lane(g.old, i, 0.0);
         g.pan_l = with_lane(g.pan_l, i, angle.cos());
         g.pan_r = with_lane(g.pan_r, i, angle.sin());
