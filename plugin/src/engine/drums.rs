@@ -371,24 +371,31 @@ impl Hit {
         next: impl Fn(&mut Hit, &Rates) -> f32,
     ) {
         let h = self;
-        let end = first + gains.len() as i64;
-        let samples = left.iter_mut().zip(right.iter_mut()).zip(gains);
-        for (j, ((l, rr), &gain)) in samples.enumerate() {
-            let index = first + j as i64;
-            if index >= h.release_at {
-                h.note_off(index.max(0) as u32, out);
-            }
-            if !h.sounding() {
-                if h.release_at >= end {
+        let m = gains.len().min(left.len()).min(right.len());
+        // The chunk sample on which the MIDI note ends (m: not in this chunk): the hit plays up
+        // to it, ends its note there, and plays on.
+        let due = if h.release_at < first + m as i64 {
+            (h.release_at - first).max(0) as usize
+        } else {
+            m
+        };
+        let mut play = |h: &mut Hit, from: usize, to: usize| {
+            let samples = left[from..to].iter_mut().zip(&mut right[from..to]);
+            for ((l, rr), &gain) in samples.zip(&gains[from..to]) {
+                if !h.sounding() {
                     break;
                 }
-                continue;
+                let x = next(h, r);
+                h.advance(r);
+                let y = x * h.velocity * DRUM_LEVEL * gain;
+                *l += y * h.pan[0];
+                *rr += y * h.pan[1];
             }
-            let x = next(h, r);
-            h.advance(r);
-            let y = x * h.velocity * DRUM_LEVEL * gain;
-            *l += y * h.pan[0];
-            *rr += y * h.pan[1];
+        };
+        play(h, 0, due);
+        if due < m {
+            h.note_off((first + due as i64).max(0) as u32, out);
+            play(h, due, m);
         }
     }
 

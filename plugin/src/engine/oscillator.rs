@@ -73,7 +73,8 @@ impl FramePos {
     pub fn of(position: f32, frames: usize) -> FramePos {
         let last = frames.max(1) - 1;
         let x = position.clamp(0.0, 1.0) * last as f32;
-        let f0 = (x as usize).min(last);
+        // (Through an i32, several times cheaper than to a usize: x is 0 ..= last, or NaN (0).)
+        let f0 = (x as i32 as usize).min(last);
         FramePos {
             frame: f0 as u32,
             towards_next: f32x4::splat(x - f0 as f32),
