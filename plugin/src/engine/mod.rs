@@ -623,7 +623,9 @@ impl Engine {
             let (controls, fx, gain) = (&mut *self.controls, &mut *self.fx, &mut self.gain);
             let mut kit_gain = [0.0; VOICE_CHUNK];
             for j in 0..m {
-                let position = self.now.step(&targets, phase(first + j), table.is_some());
+                let position = self
+                    .now
+                    .step(&targets, || phase(first + j), table.is_some());
                 self.fade_left = self.fade_left.saturating_sub(1);
                 let now = &self.now;
                 controls[j] = VoiceControl {
@@ -644,6 +646,8 @@ impl Engine {
             self.voices.render(
                 first as i64,
                 &controls[..m],
+                // (Settings at rest glide nowhere: every sample's sound is the same.)
+                targets.settled,
                 sr,
                 &waves,
                 left,

@@ -178,17 +178,18 @@ impl Smoothed {
         }
     }
 
-    /// One sample's step towards `t`; `phase` is the loop phase at this sample while the
-    /// transport plays, `scanning` whether a picture wave is there to scan. Returns the wave
+    /// One sample's step towards `t`; `phase` gives the loop phase at this sample while the
+    /// transport plays, `scanning` says whether a picture wave is there to scan. Returns the wave
     /// position to play.
     #[inline(always)]
-    pub fn step(&mut self, t: &Targets, phase: Option<f64>, scanning: bool) -> f32 {
+    pub fn step(&mut self, t: &Targets, phase: impl Fn() -> Option<f64>, scanning: bool) -> f32 {
+        // (The phase is worked out only where it is read: a piece's sections, a scan.)
         if !t.settled {
-            self.glide(t, phase);
+            self.glide(t, if t.sections.is_some() { phase() } else { None });
         }
         // The scan follows the loop (and holds where it is while the transport stops).
         if scanning && self.wave_scan > 0.0 {
-            if let Some(phase) = phase {
+            if let Some(phase) = phase() {
                 self.loop_phase = phase;
             }
             scanned_position(self.wave_position, self.wave_scan, self.loop_phase)
@@ -367,7 +368,7 @@ mod tests {
         let t = Targets::new(&params, None, fx, &at_rest, 0.01);
         let (mut skipped, mut stepped) = (at_rest, at_rest);
         for _ in 0..100 {
-            skipped.step(&t, Some(0.25), true);
+            skipped.step(&t, || Some(0.25), true);
             stepped.glide(&t, Some(0.25));
         }
         assert_eq!(skipped.glided_bits(), stepped.glided_bits());

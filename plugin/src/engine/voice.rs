@@ -230,6 +230,28 @@ impl Derived {
     /// the old wave (of `frames` frames each).
     #[inline(always)]
     fn of(t: &VoiceSound, position: f32, frames: [usize; 2]) -> Derived {
+        Derived::sound(t).at(position, frames)
+    }
+
+    /// This sound's derivation read at `position` in waves of `frames` frames.
+    #[inline(always)]
+    fn at(self, position: f32, frames: [usize; 2]) -> Derived {
+        Derived {
+            frames: if self.any_picture {
+                [
+                    FramePos::of(position, frames[0]),
+                    FramePos::of(position, frames[1]),
+                ]
+            } else {
+                [FramePos::FIRST; 2]
+            },
+            ..self
+        }
+    }
+
+    /// What `t` asks of every group, before the wave's position.
+    #[inline(always)]
+    fn sound(t: &VoiceSound) -> Derived {
         let unison = t.detune_cents > 0.01;
         let (detune_up, detune_down) = if unison {
             // 2^(cents/1200) to within 3e-5 for up to 100 cents, without a powf per sample.
@@ -251,11 +273,7 @@ impl Derived {
             brightness: f32x4::splat(t.brightness),
             noise: f32x4::splat(t.noise),
             width: f32x4::splat(t.width),
-            frames: if any_picture {
-                frames.map(|f| FramePos::of(position, f))
-            } else {
-                [FramePos::FIRST; 2]
-            },
+            frames: [FramePos::FIRST; 2],
         }
     }
 }
@@ -795,7 +813,8 @@ impl VoicePool {
     }
 
     /// Renders a chunk of up to [`CHUNK`] samples of all voices into `left` and `right`
-    /// (overwritten): `controls[j]` is what they read at block sample `first + j`. Each group of
+    /// (overwritten): `controls[j]` is what they read at block sample `first + j` (`steady`: every
+    /// one of them has the same sound, only the wave's position may move). Each group of
     /// four voices runs through the whole chunk before the next (its state stays in registers);
     /// the groups' sums are added in the same order on every sample as a sample-at-a-time loop
     /// adds them, so the chunking changes no sample. The note-offs the chunk starts are left in
@@ -805,6 +824,7 @@ impl VoicePool {
         &mut self,
         first: i64,
         controls: &[VoiceControl],
+        steady: bool,
         sample_rate: f32,
         waves: &PictureWaves,
         left: &mut [f32],
@@ -815,8 +835,16 @@ impl VoicePool {
         let mark = out.len();
         let derived = &mut *self.derived;
         let frames = [waves.table, waves.old].map(|t| t.map_or(1, MipTable::frames));
-        for (d, c) in derived[..m].iter_mut().zip(controls) {
-            *d = Derived::of(&c.sound, c.position, frames);
+        if steady && m > 0 {
+            // (One sound all through the chunk: derived once, read at each sample's position.)
+            let sound = Derived::sound(&controls[0].sound);
+            for (d, c) in derived[..m].iter_mut().zip(controls) {
+                *d = sound.at(c.position, frames);
+            }
+        } else {
+            for (d, c) in derived[..m].iter_mut().zip(controls) {
+                *d = Derived::of(&c.sound, c.position, frames);
+            }
         }
         let (mut acc_l, mut acc_r) = ([f32x4::ZERO; CHUNK], [f32x4::ZERO; CHUNK]);
         // Whether any sample of the chunk plays the unison or the picture's wave: a group's loop
@@ -870,7 +898,16 @@ impl VoicePool {
             position: 0.0,
         };
         let (mut l, mut r) = ([0.0], [0.0]);
-        self.render(index, &[control], sample_rate, waves, &mut l, &mut r, out);
+        self.render(
+            index,
+            &[control],
+            false,
+            sample_rate,
+            waves,
+            &mut l,
+            &mut r,
+            out,
+        );
         (l[0], r[0])
     }
 
