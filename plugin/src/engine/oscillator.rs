@@ -43,18 +43,6 @@ pub(super) fn cycle_index(phase: f32x4, len: f32x4) -> (i32x4, f32x4) {
     )
 }
 
-/// Adds per-lane offsets to sample indices.
-#[inline(always)]
-pub(super) fn offsets(base: [u32; 4], idx: i32x4) -> [usize; 4] {
-    let i = idx.to_array();
-    [
-        base[0] as usize + i[0] as usize,
-        base[1] as usize + i[1] as usize,
-        base[2] as usize + i[2] as usize,
-        base[3] as usize + i[3] as usize,
-    ]
-}
-
 /// Where a sample stands in a wave's frames: the frame and the crossfade towards the next.
 #[derive(Clone, Copy, Debug)]
 pub(super) struct FramePos {
@@ -105,27 +93,32 @@ impl FrameLayout {
             stride: levels.map(|l| at(l, 1) - at(l, 0)),
         }
     }
+
+    /// Where each lane's level of `frame` starts (in pairs).
+    #[inline(always)]
+    pub fn base(&self, frame: u32) -> i32x4 {
+        let (s, d) = (self.start, self.stride);
+        i32x4::from([
+            (s[0] + frame * d[0]) as i32,
+            (s[1] + frame * d[1]) as i32,
+            (s[2] + frame * d[2]) as i32,
+            (s[3] + frame * d[3]) as i32,
+        ])
+    }
 }
 
-/// `table` at frame position `at` (neighbouring frames crossfaded), each lane at its octave level
-/// (laid out by `layout`): one four-float load per lane (the table stores each frame beside the
-/// next).
+/// `table` at frame position `at` (neighbouring frames crossfaded), each lane at its octave level,
+/// whose frame `at.frame` starts at pair `base` ([`FrameLayout::base`]): one four-float load per
+/// lane (the table stores each frame beside the next).
 #[inline(always)]
 pub(super) fn frames_at(
     table: &MipTable,
-    layout: &FrameLayout,
+    base: i32x4,
     at: FramePos,
     idx: i32x4,
     frac: f32x4,
 ) -> f32x4 {
-    let (s, d, f) = (layout.start, layout.stride, at.frame);
-    let base = [
-        s[0] + f * d[0],
-        s[1] + f * d[1],
-        s[2] + f * d[2],
-        s[3] + f * d[3],
-    ];
-    let (a, b) = read_pairs(table.data(), offsets(base, idx), frac);
+    let (a, b) = read_pairs(table.data(), base + idx, frac);
     a + (b - a) * at.towards_next
 }
 
@@ -136,8 +129,8 @@ pub(super) struct Sources<'a> {
     pub waves: &'a PictureWaves<'a>,
     /// Where this sample reads the playing score's wave and the old one.
     pub frames: &'a [FramePos; 2],
-    /// How those two waves lie for these four lanes.
-    pub layouts: &'a [FrameLayout; 2],
+    /// Where those frames start (in pairs) in the two waves for these four lanes.
+    pub bases: &'a [i32x4; 2],
 }
 
 /// The analog oscillator's table: per octave level and sample, the sine's and the band-limited
@@ -212,20 +205,21 @@ fn interpolate(quads: [f32x4; 4], frac: f32x4) -> (f32x4, f32x4) {
 /// wavetable's frame and the next frame), each interpolated by the fraction towards the next
 /// sample.
 #[inline(always)]
-pub(super) fn read_pairs(data: &[f32], at: [usize; 4], frac: f32x4) -> (f32x4, f32x4) {
+pub(super) fn read_pairs(data: &[f32], at: i32x4, frac: f32x4) -> (f32x4, f32x4) {
     let Some(last) = data.len().checked_sub(4) else {
         return (f32x4::ZERO, f32x4::ZERO);
     };
-    // (Clamped to the last four floats, never reached: a bound the compiler sees, so no lane
-    // needs its own check.)
-    let quad = |k: usize| -> f32x4 {
-        let a = (2 * at[k]).min(last);
+    // (Pairs to floats for the four lanes at once; each clamped to the last four floats, never
+    // reached: a bound the compiler sees, so no lane needs its own check.)
+    let [a, b, c, d] = (at + at).to_array();
+    let quad = |x: i32| -> f32x4 {
+        let a = (x as u32 as usize).min(last);
         match data[a..a + 4] {
             [x, y, z, w] => f32x4::from([x, y, z, w]),
             _ => f32x4::ZERO,
         }
     };
-    interpolate([quad(0), quad(1), quad(2), quad(3)], frac)
+    interpolate([quad(a), quad(b), quad(c), quad(d)], frac)
 }
 
 /// Four voices' oscillators at `phase`: sine to sawtooth by `brightness`, then to the picture's
@@ -250,7 +244,7 @@ pub(super) fn oscillator(
     };
     let w = src.waves;
     let wave = |t: Option<&MipTable>, k: usize| match t {
-        Some(t) => frames_at(t, &src.layouts[k], src.frames[k], idx, frac),
+        Some(t) => frames_at(t, src.bases[k], src.frames[k], idx, frac),
         None => analog,
     };
     let mut pic = wave(w.table, 0);

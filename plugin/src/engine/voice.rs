@@ -575,6 +575,9 @@ impl Chunk<'_> {
         } else {
             [FrameLayout::NONE; 2]
         };
+        // Where each wave's frame starts for the four lanes, worked out again only when the
+        // sample's frame moves.
+        let mut bases = [(u32::MAX, i32x4::ZERO); 2];
         for (j, (c, d)) in self.controls.iter().zip(self.derived).enumerate() {
             let any_picture = PICTURE && d.any_picture;
             let Some((gain, white, picture)) = envelopes(
@@ -591,11 +594,20 @@ impl Chunk<'_> {
             ) else {
                 continue;
             };
+            if any_picture {
+                for ((frame, base), (layout, at)) in
+                    bases.iter_mut().zip(layouts.iter().zip(&d.frames))
+                {
+                    if *frame != at.frame {
+                        (*frame, *base) = (at.frame, layout.base(at.frame));
+                    }
+                }
+            }
             let src = Sources {
                 analog: self.analog,
                 waves,
                 frames: &d.frames,
-                layouts: &layouts,
+                bases: &[bases[0].1, bases[1].1],
             };
             // Oscillators, filters and mix, four voices at once.
             let picture = if any_picture {
