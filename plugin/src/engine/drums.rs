@@ -249,109 +249,103 @@ impl Hit {
     /// The next sample of the kick (before its velocity, level and gain).
     #[inline(always)]
     fn kick(&mut self, r: &Rates) -> f32 {
-        let h = self;
-        let freq = (50.0 + 110.0 * h.env2) * h.tune;
-        h.env2 *= r.kick_pitch;
-        h.phase += freq / r.sample_rate;
-        if h.phase >= 1.0 {
-            h.phase -= 1.0;
+        let freq = (50.0 + 110.0 * self.env2) * self.tune;
+        self.env2 *= r.kick_pitch;
+        self.phase += freq / r.sample_rate;
+        if self.phase >= 1.0 {
+            self.phase -= 1.0;
         }
-        let click = if h.t < r.click {
-            h.env3 *= r.click_decay;
-            h.white() * h.env3 * 0.4
+        let click = if self.t < r.click {
+            self.env3 *= r.click_decay;
+            self.white() * self.env3 * 0.4
         } else {
             0.0
         };
-        let y = (sine(h.phase) + click) * h.env;
-        h.env *= h.decay;
+        let y = (sine(self.phase) + click) * self.env;
+        self.env *= self.decay;
         y
     }
 
     /// The next sample of the snare (before its velocity, level and gain).
     #[inline(always)]
     fn snare(&mut self, r: &Rates) -> f32 {
-        let h = self;
-        h.phase += 185.0 * h.tune / r.sample_rate;
-        if h.phase >= 1.0 {
-            h.phase -= 1.0;
+        self.phase += 185.0 * self.tune / r.sample_rate;
+        if self.phase >= 1.0 {
+            self.phase -= 1.0;
         }
-        let tone = sine(h.phase) * h.env2 * 0.5;
-        h.env2 *= r.snare_tone;
-        let w = h.white();
-        let (band, _) = svf(&mut h.filter, &r.snare_band, w);
-        let y = tone + band * h.env * 1.2;
-        h.env *= h.decay;
+        let tone = sine(self.phase) * self.env2 * 0.5;
+        self.env2 *= r.snare_tone;
+        let w = self.white();
+        let (band, _) = svf(&mut self.filter, &r.snare_band, w);
+        let y = tone + band * self.env * 1.2;
+        self.env *= self.decay;
         y
     }
 
     /// The next sample of the clap (before its velocity, level and gain).
     #[inline(always)]
     fn clap(&mut self, r: &Rates) -> f32 {
-        let h = self;
         // Three bursts 10 ms apart, then the tail.
-        let burst = if h.t < r.clap_bursts {
-            if h.t.is_multiple_of(r.clap_spacing) {
-                h.env3 = 1.0;
+        let burst = if self.t < r.clap_bursts {
+            if self.t.is_multiple_of(r.clap_spacing) {
+                self.env3 = 1.0;
             }
-            h.env3 *= r.clap_burst;
-            h.env3
+            self.env3 *= r.clap_burst;
+            self.env3
         } else {
-            h.env *= h.decay;
-            h.env
+            self.env *= self.decay;
+            self.env
         };
-        let w = h.white();
-        let (band, _) = svf(&mut h.filter, &r.clap_band, w);
+        let w = self.white();
+        let (band, _) = svf(&mut self.filter, &r.clap_band, w);
         band * burst * 1.6
     }
 
     /// The next sample of a hat (before its velocity, level and gain).
     #[inline(always)]
     fn hat(&mut self, r: &Rates) -> f32 {
-        let h = self;
         // Each square +1 in its first half cycle, -1 in its second: the sum is a
         // whole number, exact in any order (the two still lanes add +2).
         let (one, half) = (f32x4::ONE, f32x4::splat(0.5));
-        let tune = f32x4::splat(h.tune);
+        let tune = f32x4::splat(self.tune);
         let mut up = f32x4::ZERO;
-        for (p, inc) in h.squares.iter_mut().zip(r.hat_incs) {
+        for (p, inc) in self.squares.iter_mut().zip(r.hat_incs) {
             let q = *p + inc * tune;
             *p = q.simd_ge(one).select(q - one, q);
             up += p.simd_lt(half).select(one, -one);
         }
         let metal = up.reduce_add() - 2.0;
-        let w = h.white();
+        let w = self.white();
         let x = metal / 6.0 * 0.6 + w * 0.4;
-        let (band, low) = svf(&mut h.filter, &r.hat_high, x);
+        let (band, low) = svf(&mut self.filter, &r.hat_high, x);
         let high = x - HIGH_PASS_K * band - low;
-        let y = high * h.env * 0.9;
-        h.env *= if h.choked { r.choke } else { h.decay };
+        let y = high * self.env * 0.9;
+        self.env *= if self.choked { r.choke } else { self.decay };
         y
     }
 
     /// The next sample of the shaker (before its velocity, level and gain).
     #[inline(always)]
     fn shaker(&mut self, r: &Rates) -> f32 {
-        let h = self;
-        let w = h.white();
-        let (band, low) = svf(&mut h.filter, &r.shaker_high, w);
+        let w = self.white();
+        let (band, low) = svf(&mut self.filter, &r.shaker_high, w);
         let high = w - HIGH_PASS_K * band - low;
-        if h.t < r.shaker_attack {
-            high * h.env * h.t as f32 / r.shaker_attack as f32 * 0.6
+        if self.t < r.shaker_attack {
+            high * self.env * self.t as f32 / r.shaker_attack as f32 * 0.6
         } else {
-            h.env *= h.decay;
-            high * h.env * 0.6
+            self.env *= self.decay;
+            high * self.env * 0.6
         }
     }
 
     /// One sample on: the hit falls silent once done.
     #[inline(always)]
     fn advance(&mut self, r: &Rates) {
-        let h = self;
-        h.t = h.t.saturating_add(1);
+        self.t = self.t.saturating_add(1);
         // Done at -60 dB below the hit (-66 dBFS at most): inaudible under the music.
-        if h.env < 1e-3 || h.t > r.longest_ring {
-            h.env = 0.0;
-            h.filter = [0.0; 2];
+        if self.env < 1e-3 || self.t > r.longest_ring {
+            self.env = 0.0;
+            self.filter = [0.0; 2];
         }
     }
 

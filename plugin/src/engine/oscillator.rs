@@ -169,8 +169,14 @@ pub(super) type AnalogTable = [f32; ANALOG_LEN];
 /// indices stay within their levels).
 #[inline(always)]
 fn analog_quad(t: &AnalogTable, at: i32) -> f32x4 {
-    let a = at as u32 as usize & (ANALOG_SPAN - 1);
-    match t[a..a + 4] {
+    quad(t, at as u32 as usize & (ANALOG_SPAN - 1))
+}
+
+/// The four floats of `data` from float `a` (each caller bounds `a`, so that the compiler sees
+/// the read is in the slice).
+#[inline(always)]
+fn quad(data: &[f32], a: usize) -> f32x4 {
+    match data[a..a + 4] {
         [x, y, z, w] => f32x4::from([x, y, z, w]),
         _ => f32x4::ZERO,
     }
@@ -212,14 +218,8 @@ pub(super) fn read_pairs(data: &[f32], at: i32x4, frac: f32x4) -> (f32x4, f32x4)
     // (Pairs to floats for the four lanes at once; each clamped to the last four floats, never
     // reached: a bound the compiler sees, so no lane needs its own check.)
     let [a, b, c, d] = (at + at).to_array();
-    let quad = |x: i32| -> f32x4 {
-        let a = (x as u32 as usize).min(last);
-        match data[a..a + 4] {
-            [x, y, z, w] => f32x4::from([x, y, z, w]),
-            _ => f32x4::ZERO,
-        }
-    };
-    interpolate([quad(a), quad(b), quad(c), quad(d)], frac)
+    let at = |x: i32| quad(data, (x as u32 as usize).min(last));
+    interpolate([at(a), at(b), at(c), at(d)], frac)
 }
 
 /// Four voices' oscillators at `phase`: sine to sawtooth by `brightness`, then to the picture's
