@@ -245,7 +245,8 @@ impl Smoothed {
     }
 
     /// Every value [`Smoothed::glide`] moves, as bits (a glide that lands on `-0.0` from `+0.0`
-    /// moved it).
+    /// moved it). A value `glide` moves must be listed here: one left out would be skipped at
+    /// rest while it still moves.
     fn glided_bits(&self) -> [u32; 27] {
         let (v, f) = (&self.timbre, &self.fx);
         [
