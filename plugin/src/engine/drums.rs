@@ -621,6 +621,7 @@ impl DrumKit {
     /// sample's part gain in `gains`), a hit at a time through the whole chunk (its state stays
     /// in registers; a hit silent and not due to end its note is skipped). Each sample is the
     /// sum of the hits in their order, as a sample at a time makes it.
+    #[inline(always)]
     pub fn render(
         &mut self,
         first: i64,

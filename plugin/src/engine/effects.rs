@@ -189,6 +189,7 @@ impl Effects {
     /// each sample's settings (at least as many as samples). The delay goes a sample at a time;
     /// the reverb then runs over the chunk in stretches where none of its lines wraps round, so
     /// each line reads and writes consecutive slots (the same samples as a sample at a time).
+    #[inline(always)]
     pub fn process(&mut self, left: &mut [f32], right: &mut [f32], fx: &[FxParams]) {
         let n = left.len().min(right.len()).min(fx.len());
         // Dry and silent: nothing to do until the first sample that asks for an effect.

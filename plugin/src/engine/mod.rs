@@ -99,6 +99,9 @@ pub struct Engine {
     /// `fade_left` more samples); then it is retired.
     fading: Option<Box<Score>>,
     fade_left: u32,
+    /// Whether the CPU runs AVX (asked once, here, not on the audio thread).
+    #[cfg(target_arch = "x86_64")]
+    avx: bool,
 }
 
 /// A block whose every sample stays below this (-120 dB) is silent.
@@ -137,6 +140,8 @@ impl Engine {
             retired: None,
             fading: None,
             fade_left: 0,
+            #[cfg(target_arch = "x86_64")]
+            avx: std::arch::is_x86_feature_detected!("avx"),
         }
     }
 
@@ -558,6 +563,38 @@ impl Engine {
     /// Renders voices (and a spectral score's bank) into a segment; `base` is the segment's offset
     /// within the block, used for the voices' scheduled releases and the loop position.
     fn render(
+        &mut self,
+        params: &EngineParams,
+        left: &mut [f32],
+        right: &mut [f32],
+        base: usize,
+        clock: Option<Clock>,
+    ) {
+        #[cfg(target_arch = "x86_64")]
+        if self.avx {
+            // SAFETY: `avx` is true only on a CPU that has AVX.
+            return unsafe { self.render_avx(params, left, right, base, clock) };
+        }
+        self.render_with(params, left, right, base, clock);
+    }
+
+    /// [`Engine::render`] compiled for AVX: the same operations (no fused multiply-adds), in
+    /// three-operand instructions, the vector selects as blends.
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx")]
+    unsafe fn render_avx(
+        &mut self,
+        params: &EngineParams,
+        left: &mut [f32],
+        right: &mut [f32],
+        base: usize,
+        clock: Option<Clock>,
+    ) {
+        self.render_with(params, left, right, base, clock);
+    }
+
+    #[inline(always)]
+    fn render_with(
         &mut self,
         params: &EngineParams,
         left: &mut [f32],

@@ -487,3 +487,60 @@ fn the_tail_the_host_is_told_covers_what_rings_after_stop() {
     assert!(last_loud <= tail, "rings {last_loud} samples, tail {tail}");
     assert!(tail < 3 * last_loud, "tail {tail} vs {last_loud}");
 }
+
+/// Where the CPU has AVX, the render loop runs a copy of itself compiled for it: the same
+/// operations (no fused multiply-adds), so the same samples as the plain copy every other CPU
+/// runs, to the bit, with every part of the synth at work (unison, noise, resonance, the
+/// picture's wave scanning, the kit, the delay and the reverb).
+#[cfg(target_arch = "x86_64")]
+#[test]
+fn the_avx_render_makes_the_same_samples_as_the_plain_one() {
+    assert!(
+        std::arch::is_x86_feature_detected!("avx"),
+        "this test needs a CPU with AVX to compare against"
+    );
+    let mut score = super::tests::band();
+    score.wave = Some(rich_wave());
+    let p = EngineParams::default().with_timbre(|t| {
+        t.noise = 0.3;
+        t.detune_cents = 12.0;
+        t.width = 0.8;
+        t.resonance = 0.7;
+        t.filter_env_oct = 3.0;
+        t.reverb_mix = 0.4;
+        t.delay_mix = 0.3;
+        t.delay_feedback = 0.5;
+        t.wave_scan = 0.3;
+        for part in [&mut t.melody, &mut t.harmony, &mut t.bass] {
+            part.picture = 0.5;
+        }
+    });
+    let render = |avx: bool| {
+        let mut engine = engine_playing(SR, &p, score.clone());
+        engine.avx = avx;
+        let mut out = Vec::new();
+        for b in 0..(2.0 * SR) as usize / 128 {
+            let (mut l, mut r) = ([0.0f32; 128], [0.0f32; 128]);
+            let t = TransportState {
+                playing: true,
+                tempo_bpm: Some(120.0),
+                pos_beats: Some((b * 128) as f64 * 2.0 / f64::from(SR)),
+                beats_per_bar: None,
+            };
+            engine.process(&t, &p, &mut l, &mut r);
+            out.extend(l.iter().chain(&r).map(|x| x.to_bits()));
+        }
+        out
+    };
+    let (avx, plain) = (render(true), render(false));
+    assert!(
+        avx.iter()
+            .filter(|&&x| f32::from_bits(x).abs() > 0.01)
+            .count()
+            > 10_000
+    );
+    assert!(
+        avx == plain,
+        "the AVX copy of the render loop changed a sample"
+    );
+}

@@ -723,7 +723,7 @@ fn block_at(
 }
 
 /// Two bars of a backbeat under a bass and a melody note.
-fn band() -> Score {
+pub(super) fn band() -> Score {
     use crate::score::drum::*;
     let mut notes = vec![
         Note {

@@ -831,6 +831,7 @@ impl VoicePool {
     /// the groups' sums are added in the same order on every sample as a sample-at-a-time loop
     /// adds them, so the chunking changes no sample. The note-offs the chunk starts are left in
     /// `out` in time order.
+    #[inline(always)]
     #[allow(clippy::too_many_arguments)]
     pub fn render(
         &mut self,
