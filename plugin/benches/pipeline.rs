@@ -13,6 +13,7 @@ use image::codecs::jpeg::JpegEncoder;
 use image::{ImageFormat, RgbImage};
 use pixelody::analysis;
 use pixelody::compose::{self, Settings};
+use pixelody::score::Score;
 
 /// Counts live heap bytes and their peak, to report the memory a stage needs.
 struct Counting;
@@ -145,8 +146,38 @@ fn main() {
             peak / rgb,
         );
     }
+    saved_score();
     pieces();
     content(models_ms);
+}
+
+/// A saved project's score read back, as a project load reads it: the state is checked first
+/// (the score read and dropped), then restored (read, and its wave's table built for playing).
+fn saved_score() {
+    let mut png = Cursor::new(Vec::new());
+    photo(640, 480)
+        .write_to(&mut png, ImageFormat::Png)
+        .unwrap();
+    let settings = Settings {
+        content: false,
+        ..Settings::default()
+    };
+    let score = pixelody::pipeline::picture_to_score(png.get_ref(), "bench", &settings).unwrap();
+    let json = serde_json::to_string(&score).unwrap();
+    let read = median_ms(9, || {
+        black_box(serde_json::from_str::<Score>(&json).unwrap());
+    });
+    let load = median_ms(9, || {
+        black_box(serde_json::from_str::<Score>(&json).unwrap());
+        let score: Score = serde_json::from_str(&json).unwrap();
+        score.build_wave();
+        black_box(score);
+    });
+    println!(
+        "Saved score ({} KB of JSON): read {read:.2} ms; a project load (checked, read again, \
+         its wave's table built) {load:.2} ms",
+        json.len() / 1024
+    );
 }
 
 /// The picture-content stage on the committed test photos: the models' load (once per process),

@@ -172,7 +172,7 @@ impl Engine {
     }
 
     /// Installs a new score and hands back the previous one, which the caller must free off the
-    /// audio thread. Sounding notes finish with their release; the new score takes over at once.
+    /// audio thread. The score's wave table must be built ([`crate::score::Wave::table`]). Sounding notes finish with their release; the new score takes over at once.
     pub fn swap_score(&mut self, score: Box<Score>) -> Option<Box<Score>> {
         self.needs_seek = true;
         self.now.level = score_level(&score);
@@ -186,7 +186,7 @@ impl Engine {
     }
 
     /// Queues `score` to take over at the boundary `EngineParams::swap_at` names (at once if nothing
-    /// is playing). Hands back a previously queued score that never got to play, for freeing off
+    /// is playing); its wave table built, as for [`Engine::swap_score`]. Hands back a previously queued score that never got to play, for freeing off
     /// the audio thread.
     pub fn queue_score(&mut self, score: Box<Score>) -> Option<Box<Score>> {
         if self.score.is_none() {
@@ -617,12 +617,16 @@ impl Engine {
         );
         let spectrum = score.and_then(|s| s.spectrum.as_ref());
         let length = score.map_or(1.0, |s| s.length_beats);
-        let table = score.and_then(|s| s.wave.as_ref()).map(|w| w.table());
+        // (Tables are built before a score reaches the audio thread; one that is not plays the
+        // analog wave rather than be built here.)
+        let table = score
+            .and_then(|s| s.wave.as_ref())
+            .and_then(|w| w.built_table());
         let old_table = self
             .fading
             .as_deref()
             .and_then(|s| s.wave.as_ref())
-            .map(|w| w.table());
+            .and_then(|w| w.built_table());
         let fade_step = 1.0 / (WAVE_FADE_SECONDS * sr);
         // The sample index on the host timeline, so positions do not depend on block boundaries.
         let origin = clock.map(|c| (c.start / c.beats_per_sample).round());

@@ -54,6 +54,7 @@ pub fn render_with_tail(
 ) -> (Vec<f32>, Vec<f32>) {
     let mut engine = Engine::new(job.sample_rate);
     engine.reset(params);
+    score.build_wave();
     engine.swap_score(Box::new(score.clone()));
     let rate = f64::from(engine.sample_rate());
     let beat_at = |sample: usize| sample as f64 * job.bpm / 60.0 / rate;

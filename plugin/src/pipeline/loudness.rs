@@ -66,6 +66,7 @@ pub fn mean_square_db(
     };
     let mut engine = Engine::new(rate);
     engine.reset(&params);
+    score.build_wave();
     engine.swap_score(Box::new(score.clone()));
     let per_beat = 60.0 / BPM * f64::from(engine.sample_rate());
     let start = ((from - preroll).max(0.0) * per_beat) as usize;

@@ -121,6 +121,9 @@ impl ScoreSlot {
 
     fn publish_locked(&self, ends: &mut MainEnds, score: Score) {
         let score = score.sanitized();
+        // (The wave's table, built here if the score was read from a project: the audio thread
+        // never builds one.)
+        score.build_wave();
         let for_audio = Box::new(score.clone());
         *self
             .current
@@ -208,6 +211,26 @@ mod tests {
         slot.collect_retired();
         assert_eq!(audio.retired.slots(), QUEUE_SLOTS * 2);
         assert_eq!(slot.current().source, "third");
+    }
+
+    /// A score read from a project reaches the audio thread with its wave's table built (the
+    /// engine never builds one), shared with the copy kept for saving.
+    #[test]
+    fn a_score_read_from_a_project_is_published_with_its_wave_built() {
+        let mut score = named("saved");
+        score.wave = Some(crate::score::Wave::from_rows(2, 16, (0..32).collect()));
+        let read: Score = serde_json::from_str(&serde_json::to_string(&score).unwrap()).unwrap();
+        assert!(read.wave.as_ref().unwrap().built_table().is_none());
+        let (slot, mut audio) = ScoreSlot::new(Score::empty());
+        let mut engine = Engine::new(48_000.0);
+        slot.publish(read);
+        audio.install_newest(&mut engine);
+        idle_block(&mut engine);
+        let playing = engine.score().unwrap().wave.as_ref().unwrap().built_table();
+        let kept = slot.current();
+        let kept = kept.wave.as_ref().unwrap().built_table();
+        assert_eq!(playing.unwrap().data(), score.wave.unwrap().table().data());
+        assert!(std::ptr::eq(playing.unwrap().data(), kept.unwrap().data()));
     }
 
     #[test]

@@ -294,6 +294,14 @@ impl Score {
         self.length_beats / self.meter.bar_beats()
     }
 
+    /// Builds the wave's table if it is not yet (a score read from a project): before the
+    /// score is cloned for an engine, so the copies share it. Never on the audio thread.
+    pub fn build_wave(&self) {
+        if let Some(wave) = &self.wave {
+            wave.table();
+        }
+    }
+
     /// Re-establishes the invariants after deserializing data we did not write ourselves.
     pub fn sanitized(self) -> Self {
         let mut s = Score::new(self.length_beats, self.notes, self.source);

@@ -2,7 +2,12 @@
 //! morph through (Wave Position, Wave Scan) where a part's Picture amount lets them.
 //!
 //! A score stores the rows (lightness, 8 bits per point, base64 in the project); the band-limited
-//! table is built from them wherever a score is made or read, off the audio thread.
+//! table is built from them when a score is composed, and for a score read from a project when it
+//! is first asked for: when it is published to the audio thread, which never builds one (a
+//! project's state is read twice on load, once to check it, and only the score that plays needs
+//! its table).
+
+use std::sync::OnceLock;
 
 use base64::Engine as _;
 use serde::{Deserialize, Serialize};
@@ -31,33 +36,57 @@ pub struct Wave {
     frames: usize,
     width: usize,
     rows: Vec<u8>,
-    table: MipTable,
+    /// Built from the rows once (clones share it).
+    table: OnceLock<MipTable>,
 }
 
 impl Wave {
-    /// A wave from `frames` rows of `width` lightness values each (row after row). Rows that are
-    /// out of shape are cut or padded; with no rows at all the wave is one sine.
-    pub fn from_rows(frames: usize, width: usize, mut rows: Vec<u8>) -> Wave {
+    /// A wave from `frames` rows of `width` lightness values each (row after row), its table
+    /// built. Rows that are out of shape are cut or padded; with no rows at all the wave is one
+    /// sine.
+    pub fn from_rows(frames: usize, width: usize, rows: Vec<u8>) -> Wave {
+        let wave = Wave::unbuilt(frames, width, rows);
+        wave.table();
+        wave
+    }
+
+    /// [`Wave::from_rows`] without the table, which is built when first asked for.
+    fn unbuilt(frames: usize, width: usize, mut rows: Vec<u8>) -> Wave {
         let width = width.clamp(1, MAX_WIDTH);
         let frames = frames.clamp(1, MAX_FRAMES);
         rows.resize(frames * width, 128);
-        // A cycle is the row there and back: no jump where the cycle wraps (which would buzz
-        // like a sawtooth whatever the row holds), and the row's shape sets the harmonics.
-        let cycles: Vec<Vec<f32>> = rows
-            .chunks(width)
-            .map(|row| {
-                row.iter()
-                    .chain(row.iter().rev())
-                    .map(|&v| f32::from(v) / 255.0)
-                    .collect()
-            })
-            .collect();
         Wave {
             frames,
             width,
-            table: MipTable::from_cycles(&cycles),
             rows,
+            table: OnceLock::new(),
         }
+    }
+
+    /// The band-limited table the voices read, built here if it is not yet (a few milliseconds:
+    /// never on the audio thread, which reads [`Wave::built_table`]).
+    pub fn table(&self) -> &MipTable {
+        self.table.get_or_init(|| {
+            // A cycle is the row there and back: no jump where the cycle wraps (which would
+            // buzz like a sawtooth whatever the row holds), and the row's shape sets the
+            // harmonics.
+            let cycles: Vec<Vec<f32>> = self
+                .rows
+                .chunks(self.width)
+                .map(|row| {
+                    row.iter()
+                        .chain(row.iter().rev())
+                        .map(|&v| f32::from(v) / 255.0)
+                        .collect()
+                })
+                .collect();
+            MipTable::from_cycles(&cycles)
+        })
+    }
+
+    /// The table if it is built (the audio thread's read: it never builds one).
+    pub fn built_table(&self) -> Option<&MipTable> {
+        self.table.get()
     }
 
     pub fn frames(&self) -> usize {
@@ -72,11 +101,6 @@ impl Wave {
     pub fn row(&self, frame: usize) -> &[u8] {
         let f = frame.min(self.frames - 1);
         &self.rows[f * self.width..(f + 1) * self.width]
-    }
-
-    /// The band-limited table the voices read.
-    pub fn table(&self) -> &MipTable {
-        &self.table
     }
 
     /// The rows, for the score's fingerprint.
@@ -98,12 +122,13 @@ impl std::fmt::Debug for Wave {
 }
 
 impl From<WaveRows> for Wave {
-    /// Unreadable rows (not base64) read as a flat wave, which plays as a sine.
+    /// Unreadable rows (not base64) read as a flat wave, which plays as a sine. The table is
+    /// left to be built when asked for.
     fn from(w: WaveRows) -> Wave {
         let rows = base64::engine::general_purpose::STANDARD
             .decode(w.rows_base64.as_bytes())
             .unwrap_or_default();
-        Wave::from_rows(w.frames, w.width, rows)
+        Wave::unbuilt(w.frames, w.width, rows)
     }
 }
 
@@ -128,6 +153,8 @@ mod tests {
         let json = serde_json::to_string(&w).unwrap();
         let back: Wave = serde_json::from_str(&json).unwrap();
         assert_eq!(back, w);
+        // (Read from a project, the table waits until it is asked for.)
+        assert!(w.built_table().is_some() && back.built_table().is_none());
         assert_eq!(back.table().data(), w.table().data());
         assert_eq!(back.table().frames(), 4);
     }
