@@ -889,6 +889,40 @@ fn levels_glide_to_silence_and_back_without_denormals() {
     assert!(out[2 * 256 * 450..].iter().any(|v| v.abs() > 0.01));
 }
 
+/// Part levels gliding (a chunk whose samples have different part gains) and holding (one
+/// gain for the whole chunk, picked once) make the same samples whatever the block size.
+#[test]
+fn gliding_part_levels_do_not_depend_on_block_size() {
+    let render = |block: usize| {
+        let mut engine = Engine::new(48_000.0);
+        let mut p = params();
+        engine.reset(&p);
+        engine.swap_score(Box::new(band()));
+        let mut out = Vec::new();
+        let mut at = 0;
+        while at < 48_000 {
+            // The melody and the bass turned down a third of the way in, up again at two thirds.
+            p.part_db = if (16_000..32_000).contains(&at) {
+                [-12.0, 0.0, -20.0, 0.0]
+            } else {
+                [0.0; 4]
+            };
+            let (l, r) = block_at(&mut engine, &p, at, block, true);
+            out.extend(
+                l.iter()
+                    .zip(&r)
+                    .flat_map(|(l, r)| [l.to_bits(), r.to_bits()]),
+            );
+            at += block;
+        }
+        out
+    };
+    let reference = render(1);
+    for block in [5, 64, 500] {
+        assert!(render(block) == reference, "block size {block}");
+    }
+}
+
 #[test]
 fn the_effects_ring_on_after_stop_and_the_limiter_keeps_every_sample_under_the_ceiling() {
     let p = params().with_timbre(|t| {

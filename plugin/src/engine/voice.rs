@@ -86,7 +86,7 @@ impl Voice {
 }
 
 /// Voice `v` (lane `i` of `g`) into `stage`, at `level`, moving by `step` a sample.
-#[inline]
+#[inline(always)]
 fn enter(v: &mut Voice, g: &mut Lanes, i: usize, stage: Stage, level: f32, step: f32) {
     v.stage = stage;
     // The level the stage ends at: the attack's top, the decay's sustain, the release's zero.
@@ -103,7 +103,7 @@ fn enter(v: &mut Voice, g: &mut Lanes, i: usize, stage: Stage, level: f32, step:
 }
 
 /// Voice `v` (lane `i` of `g`) silent and free.
-#[inline]
+#[inline(always)]
 fn go_idle(v: &mut Voice, g: &mut Lanes, i: usize) {
     *v = Voice::IDLE;
     enter(v, g, i, Stage::Idle, 0.0, 0.0);
@@ -111,6 +111,9 @@ fn go_idle(v: &mut Voice, g: &mut Lanes, i: usize) {
 }
 
 /// Starts the release of voice `v` (lane `i` of `g`: the note's MIDI note-off, at `offset`).
+/// (Inlined, as the other lane changes: a group's lanes passed to a call would have to live in
+/// memory through its whole chunk loop.)
+#[inline(always)]
 fn release(
     v: &mut Voice,
     g: &mut Lanes,
@@ -371,6 +374,7 @@ impl Lanes {
 }
 
 /// Lane `i` of `v` set to `x`.
+#[inline(always)]
 fn with_lane(v: f32x4, i: usize, x: f32) -> f32x4 {
     let mut a = v.to_array();
     a[i] = x;
@@ -418,9 +422,14 @@ impl Masks {
 /// level that crosses its stage's end moves on (a voice at a time, rarely), and the filters of
 /// voices whose clock comes round retune (`filter_in` counts down to the next of them). Returns each lane's gain, noise sample and picture
 /// share, or `None` when none of the four sounds.
+///
+/// `EVENTS` false compiles the sample for a stretch in which no release is due and no filter
+/// retunes (`filter_in` is not 0): the group's loop runs such stretches without the code (and
+/// the calls) those take, so its state stays in registers. `part_gain` is each lane's part's
+/// gain at this sample.
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]
-fn envelopes(
+fn envelopes<const EVENTS: bool>(
     voices: &mut [Voice],
     g: &mut Lanes,
     masks: &mut Masks,
@@ -428,11 +437,12 @@ fn envelopes(
     filter_in: &mut u32,
     index: i64,
     c: &VoiceControl,
+    part_gain: f32x4,
     any_picture: bool,
     sample_rate: f32,
     out: &mut NoteSink,
 ) -> Option<(f32x4, f32x4, f32x4)> {
-    if index >= *next_release {
+    if EVENTS && index >= *next_release {
         for (i, v) in voices.iter_mut().enumerate() {
             if index >= v.release_at {
                 release(v, g, i, v.release_samples, index.max(0) as u32, out);
@@ -462,7 +472,7 @@ fn envelopes(
         return None;
     }
     let t = &c.sound;
-    if *filter_in == 0 {
+    if EVENTS && *filter_in == 0 {
         let (clock, level) = (g.clock.to_array(), g.level.to_array());
         for (i, v) in voices.iter_mut().enumerate() {
             if !(clock[i] as u32).is_multiple_of(FILTER_UPDATE) || v.stage == Stage::Idle {
@@ -483,7 +493,7 @@ fn envelopes(
         }
     }
     g.clock += i32x4::ONE;
-    if *filter_in == 0 {
+    if EVENTS && *filter_in == 0 {
         *filter_in = filter_countdown(g.clock, masks.live);
     } else {
         *filter_in -= 1;
@@ -507,10 +517,7 @@ fn envelopes(
     } else {
         f32x4::ZERO
     };
-    let gain = g.level
-        * g.velocity
-        * f32x4::splat(VOICE_LEVEL)
-        * masks.by_part([c.part_gain[0], c.part_gain[1], c.part_gain[2]]);
+    let gain = g.level * g.velocity * f32x4::splat(VOICE_LEVEL) * part_gain;
     Some((gain, white, picture))
 }
 
@@ -542,6 +549,8 @@ struct Chunk<'a> {
     /// The chunk's first block sample.
     first: i64,
     controls: &'a [VoiceControl],
+    /// Whether every sample of the chunk has the same part gains (to the bit).
+    steady_gain: bool,
     derived: &'a [Derived],
     sample_rate: f32,
     waves: &'a PictureWaves<'a>,
@@ -558,96 +567,162 @@ impl Chunk<'_> {
         &self,
         voices: &mut [Voice],
         lanes: &mut Lanes,
-        (acc_l, acc_r): (&mut [f32x4; CHUNK], &mut [f32x4; CHUNK]),
+        acc: (&mut [f32x4; CHUNK], &mut [f32x4; CHUNK]),
         out: &mut NoteSink,
     ) {
-        let waves = self.waves;
-        let fade = f32x4::splat(waves.fade_step);
-        let half = f32x4::splat(0.5);
-        let mut g = *lanes;
-        let mut masks = Masks::of(voices);
-        let mut next_release = earliest_release(voices);
-        let mut filter_in = filter_countdown(g.clock, masks.live);
+        let g = *lanes;
+        let masks = Masks::of(voices);
         let layout =
             |t: Option<&MipTable>| t.map_or(FrameLayout::NONE, |t| FrameLayout::of(t, g.levels));
-        let layouts = if PICTURE {
-            [layout(waves.table), layout(waves.old)]
-        } else {
-            [FrameLayout::NONE; 2]
+        let mut run = Run {
+            g,
+            masks,
+            next_release: earliest_release(voices),
+            filter_in: filter_countdown(g.clock, masks.live),
+            layouts: if PICTURE {
+                [layout(self.waves.table), layout(self.waves.old)]
+            } else {
+                [FrameLayout::NONE; 2]
+            },
+            bases: [(u32::MAX, i32x4::ZERO); 2],
+            // (The parts' masks hold through the chunk: one pick serves every sample.)
+            steady_gain: self
+                .controls
+                .first()
+                .filter(|_| self.steady_gain)
+                .map(|c| masks.by_part(part_gains(c))),
         };
-        // Where each wave's frame starts for the four lanes, worked out again only when the
-        // sample's frame moves.
-        let mut bases = [(u32::MAX, i32x4::ZERO); 2];
-        for (j, (c, d)) in self.controls.iter().zip(self.derived).enumerate() {
-            let any_picture = PICTURE && d.any_picture;
-            let Some((gain, white, picture)) = envelopes(
-                voices,
-                &mut g,
-                &mut masks,
-                &mut next_release,
-                &mut filter_in,
-                self.first + j as i64,
-                c,
-                any_picture,
-                self.sample_rate,
-                out,
-            ) else {
+        let (acc_l, acc_r) = acc;
+        let m = self.controls.len().min(self.derived.len());
+        let mut j = 0;
+        while j < m {
+            // A sample on which a release is due or a filter retunes goes the whole way; then
+            // the samples up to the next such one go without that code.
+            if self.first + j as i64 >= run.next_release || run.filter_in == 0 {
+                self.sample::<true, UNISON, PICTURE>(j, voices, &mut run, acc_l, acc_r, out);
+                j += 1;
                 continue;
-            };
-            if any_picture {
-                for ((frame, base), (layout, at)) in
-                    bases.iter_mut().zip(layouts.iter().zip(&d.frames))
-                {
-                    if *frame != at.frame {
-                        (*frame, *base) = (at.frame, layout.base(at.frame));
-                    }
+            }
+            let end = (run.next_release - self.first).clamp(0, m as i64) as usize;
+            while j < end && run.filter_in != 0 {
+                self.sample::<false, UNISON, PICTURE>(j, voices, &mut run, acc_l, acc_r, out);
+                j += 1;
+            }
+        }
+        *lanes = run.g;
+    }
+
+    /// Chunk sample `j` of a group ([`Chunk::group`]); `EVENTS` as for [`envelopes`].
+    #[inline(always)]
+    fn sample<const EVENTS: bool, const UNISON: bool, const PICTURE: bool>(
+        &self,
+        j: usize,
+        voices: &mut [Voice],
+        run: &mut Run,
+        acc_l: &mut [f32x4; CHUNK],
+        acc_r: &mut [f32x4; CHUNK],
+        out: &mut NoteSink,
+    ) {
+        let (Some(c), Some(d)) = (self.controls.get(j), self.derived.get(j)) else {
+            return;
+        };
+        let waves = self.waves;
+        let any_picture = PICTURE && d.any_picture;
+        let part_gain = match run.steady_gain {
+            Some(gain) => gain,
+            None => run.masks.by_part(part_gains(c)),
+        };
+        let Some((gain, white, picture)) = envelopes::<EVENTS>(
+            voices,
+            &mut run.g,
+            &mut run.masks,
+            &mut run.next_release,
+            &mut run.filter_in,
+            self.first + j as i64,
+            c,
+            part_gain,
+            any_picture,
+            self.sample_rate,
+            out,
+        ) else {
+            return;
+        };
+        let g = &mut run.g;
+        if any_picture {
+            for ((frame, base), (layout, at)) in
+                run.bases.iter_mut().zip(run.layouts.iter().zip(&d.frames))
+            {
+                if *frame != at.frame {
+                    (*frame, *base) = (at.frame, layout.base(at.frame));
                 }
             }
-            let src = Sources {
-                analog: self.analog,
-                waves,
-                frames: &d.frames,
-                bases: &[bases[0].1, bases[1].1],
-            };
-            // Oscillators, filters and mix, four voices at once.
-            let picture = if any_picture {
-                let on = picture
-                    .simd_gt(f32x4::ZERO)
-                    .any()
-                    .then_some((picture, g.old));
-                g.old = (g.old - fade).max(f32x4::ZERO);
-                on
-            } else {
-                g.old = f32x4::ZERO;
-                None
-            };
-            let unison = UNISON && d.unison;
-            let inc1 = if unison {
-                g.phase_inc * d.detune_down
-            } else {
-                g.phase_inc
-            };
-            let o1 = oscillator(&src, g.phase, g.lens, g.analog_at, d.brightness, picture);
-            g.phase = wrap(g.phase + inc1);
-            let (sl, sr) = if unison {
-                let inc2 = (g.phase_inc * d.detune_up).min(f32x4::splat(0.49));
-                let o2 = oscillator(&src, g.phase2, g.lens, g.analog_at, d.brightness, picture);
-                g.phase2 = wrap(g.phase2 + inc2);
-                // Two oscillators spread by Width; noise in both.
-                let (a, b) = (o1 + (white - o1) * d.noise, o2 + (white - o2) * d.noise);
-                let (mid, side) = ((a + b) * half, (a - b) * half * d.width);
-                let fl = svf(&mut g.svf[0], &g.coeffs, mid + side);
-                let fr = svf(&mut g.svf[1], &g.coeffs, mid - side);
-                (fl, fr)
-            } else {
-                let m = svf(&mut g.svf[0], &g.coeffs, o1 + (white - o1) * d.noise);
-                (m, m)
-            };
-            acc_l[j] += sl * gain * g.pan_l;
-            acc_r[j] += sr * gain * g.pan_r;
         }
-        *lanes = g;
+        let src = Sources {
+            analog: self.analog,
+            waves,
+            frames: &d.frames,
+            bases: &[run.bases[0].1, run.bases[1].1],
+        };
+        // Oscillators, filters and mix, four voices at once.
+        let picture = if any_picture {
+            let on = picture
+                .simd_gt(f32x4::ZERO)
+                .any()
+                .then_some((picture, g.old));
+            g.old = (g.old - f32x4::splat(waves.fade_step)).max(f32x4::ZERO);
+            on
+        } else {
+            g.old = f32x4::ZERO;
+            None
+        };
+        let unison = UNISON && d.unison;
+        let inc1 = if unison {
+            g.phase_inc * d.detune_down
+        } else {
+            g.phase_inc
+        };
+        let o1 = oscillator(&src, g.phase, g.lens, g.analog_at, d.brightness, picture);
+        g.phase = wrap(g.phase + inc1);
+        let (sl, sr) = if unison {
+            let half = f32x4::splat(0.5);
+            let inc2 = (g.phase_inc * d.detune_up).min(f32x4::splat(0.49));
+            let o2 = oscillator(&src, g.phase2, g.lens, g.analog_at, d.brightness, picture);
+            g.phase2 = wrap(g.phase2 + inc2);
+            // Two oscillators spread by Width; noise in both.
+            let (a, b) = (o1 + (white - o1) * d.noise, o2 + (white - o2) * d.noise);
+            let (mid, side) = ((a + b) * half, (a - b) * half * d.width);
+            let fl = svf(&mut g.svf[0], &g.coeffs, mid + side);
+            let fr = svf(&mut g.svf[1], &g.coeffs, mid - side);
+            (fl, fr)
+        } else {
+            let m = svf(&mut g.svf[0], &g.coeffs, o1 + (white - o1) * d.noise);
+            (m, m)
+        };
+        acc_l[j] += sl * gain * g.pan_l;
+        acc_r[j] += sr * gain * g.pan_r;
     }
+}
+
+/// A group's state through a chunk ([`Chunk::group`]).
+struct Run {
+    g: Lanes,
+    masks: Masks,
+    /// The earliest block sample on which one of the group's voices lets go.
+    next_release: i64,
+    /// Samples until one of the live lanes' filters retunes (0: this one).
+    filter_in: u32,
+    /// Where the playing and the old wave's frames lie for the four lanes, and where the frame
+    /// each last read starts (worked out again only when the sample's frame moves).
+    layouts: [FrameLayout; 2],
+    bases: [(u32, i32x4); 2],
+    /// The lanes' part gains where every sample of the chunk has the same.
+    steady_gain: Option<f32x4>,
+}
+
+/// A sample's pitched parts' gains (melody, harmony, bass).
+#[inline(always)]
+fn part_gains(c: &VoiceControl) -> [f32; 3] {
+    [c.part_gain[0], c.part_gain[1], c.part_gain[2]]
 }
 
 pub struct VoicePool {
@@ -866,9 +941,13 @@ impl VoicePool {
         let (unison, picture) = derived[..m].iter().fold((false, false), |(u, p), d| {
             (u | d.unison, p | d.any_picture)
         });
+        let gains = |c: &VoiceControl| part_gains(c).map(f32::to_bits);
         let chunk = Chunk {
             first,
             controls: &controls[..m],
+            steady_gain: controls[..m]
+                .iter()
+                .all(|c| gains(c) == gains(&controls[0])),
             derived: &derived[..m],
             sample_rate,
             waves,
