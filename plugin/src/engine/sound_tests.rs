@@ -501,15 +501,7 @@ fn the_avx_render_makes_the_same_samples_as_the_plain_one() {
     );
     let mut score = super::tests::band();
     score.wave = Some(rich_wave());
-    let p = EngineParams::default().with_timbre(|t| {
-        t.noise = 0.3;
-        t.detune_cents = 12.0;
-        t.width = 0.8;
-        t.resonance = 0.7;
-        t.filter_env_oct = 3.0;
-        t.reverb_mix = 0.4;
-        t.delay_mix = 0.3;
-        t.delay_feedback = 0.5;
+    let p = super::tests::full_synth(EngineParams::default()).with_timbre(|t| {
         t.wave_scan = 0.3;
         for part in [&mut t.melody, &mut t.harmony, &mut t.bass] {
             part.picture = 0.5;

@@ -482,10 +482,10 @@ fn the_filter_darkens_the_noise_adds_air_and_width_spreads() {
     assert!(mono > 0.999 && wide < 0.9, "mono {mono}, wide {wide}");
 }
 
-/// (With the delay and the reverb on: their lines and loops are per-sample state too.)
-#[test]
-fn the_full_synth_does_not_depend_on_block_size() {
-    let p = params().with_timbre(|t| {
+/// `p` with every part of the synth at work: noise, the unison spread wide, a resonant filter
+/// that moves, the delay and the reverb.
+pub(super) fn full_synth(p: EngineParams) -> EngineParams {
+    p.with_timbre(|t| {
         t.noise = 0.3;
         t.detune_cents = 12.0;
         t.width = 0.8;
@@ -495,7 +495,13 @@ fn the_full_synth_does_not_depend_on_block_size() {
         t.reverb_size = 0.6;
         t.delay_mix = 0.3;
         t.delay_feedback = 0.5;
-    });
+    })
+}
+
+/// (With the delay and the reverb on: their lines and loops are per-sample state too.)
+#[test]
+fn the_full_synth_does_not_depend_on_block_size() {
+    let p = full_synth(params());
     let reference = chord_render(&p, 1);
     for block in [7, 64, 512, 4096] {
         assert!(chord_render(&p, block) == reference, "block size {block}");
