@@ -172,8 +172,14 @@ impl Engine {
     }
 
     /// Installs a new score and hands back the previous one, which the caller must free off the
-    /// audio thread. The score's wave table must be built ([`crate::score::Wave::table`]). Sounding notes finish with their release; the new score takes over at once.
+    /// audio thread. Sounding notes finish with their release; the new score takes over at once.
+    /// The score's wave table must be built ([`Score::build_wave`]): the engine never builds one,
+    /// and a wave without it plays as the analog wave.
     pub fn swap_score(&mut self, score: Box<Score>) -> Option<Box<Score>> {
+        debug_assert!(
+            wave_built(&score),
+            "a score reached the engine with its wave unbuilt"
+        );
         self.needs_seek = true;
         self.now.level = score_level(&score);
         self.spectral.retune();
@@ -186,9 +192,13 @@ impl Engine {
     }
 
     /// Queues `score` to take over at the boundary `EngineParams::swap_at` names (at once if nothing
-    /// is playing); its wave table built, as for [`Engine::swap_score`]. Hands back a previously queued score that never got to play, for freeing off
-    /// the audio thread.
+    /// is playing), its wave table built as for [`Engine::swap_score`]. Hands back a previously
+    /// queued score that never got to play, for freeing off the audio thread.
     pub fn queue_score(&mut self, score: Box<Score>) -> Option<Box<Score>> {
+        debug_assert!(
+            wave_built(&score),
+            "a score reached the engine with its wave unbuilt"
+        );
         if self.score.is_none() {
             self.score = Some(score);
             self.needs_seek = true;
@@ -726,6 +736,14 @@ impl Engine {
         self.effects.flush_denormals(&self.now.fx);
         self.finish_wave_fade();
     }
+}
+
+/// Whether `score` has no wave or its wave's table is built (what the engine may be handed).
+fn wave_built(score: &Score) -> bool {
+    score
+        .wave
+        .as_ref()
+        .is_none_or(|w| w.built_table().is_some())
 }
 
 /// `x`, or 0 where it is denormal.
