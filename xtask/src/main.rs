@@ -49,6 +49,9 @@ const PROFILE: &str = "ci";
 /// build of the plug-in alone (`-p pixelody`) and one of the workspace shared almost nothing.
 const WORKSPACE: &[&str] = &["--workspace", "--exclude", "xtask"];
 
+/// The feature every build of `cargo xtask test` has: nice-plug's real-time allocation guard.
+const GUARD: &str = "pixelody/assert_process_allocs";
+
 fn target_dir() -> PathBuf {
     std::env::var_os("CARGO_TARGET_DIR")
         .map(PathBuf::from)
@@ -228,15 +231,18 @@ fn test_stages(times: &mut Vec<(&'static str, std::time::Duration)>) -> Result<(
         run(cargo().args(["fmt", "--all", "--", "--check"]))
     })?;
     stage(times, "vendor check", vendor_check)?;
-    // Everything is built once, in the `ci` profile (see Cargo.toml): first the plugin library with
-    // nice-plug's allocation guard, kept aside for the real-time test; then the bundles, the CLI
-    // and every test, which share all the dependencies with it. (Each build selects the whole
-    // workspace, `WORKSPACE`, so that every one resolves the same features.)
-    stage(times, "guarded build", || {
+    // Everything is built once, in the `ci` profile (see Cargo.toml), with nice-plug's allocation
+    // guard (`assert_process_allocs`): a `process()` call that allocates or frees aborts its
+    // host, so every host test below (CLAP, DawDreamer's VST3, Ardour) checks it too, and the
+    // plug-in library compiles once for the bundles, the command line and the tests. The library
+    // is also kept aside for the real-time test, which loads it by that path. (Each build selects
+    // the whole workspace, `WORKSPACE`, with the same features, so that all of them resolve
+    // alike.)
+    stage(times, "build", || {
         run(cargo()
             .args(["build", "--profile", PROFILE])
             .args(WORKSPACE)
-            .args(["--lib", "--features", "pixelody/assert_process_allocs"]))
+            .args(["--lib", "--features", GUARD]))
     })?;
     let built = target_dir().join(PROFILE);
     let guarded = target_dir().join("alloc-check");
@@ -244,7 +250,14 @@ fn test_stages(times: &mut Vec<(&'static str, std::time::Duration)>) -> Result<(
     std::fs::copy(built.join("libpixelody.so"), guarded.join("libpixelody.so"))
         .map_err(|e| format!("keeping the guarded library: {e}"))?;
     stage(times, "bundles", || {
-        bundle(&[&["--profile", PROFILE][..], WORKSPACE, &["--lib"]].concat())
+        bundle(
+            &[
+                &["--profile", PROFILE][..],
+                WORKSPACE,
+                &["--lib", "--features", GUARD],
+            ]
+            .concat(),
+        )
     })?;
     let cli = built.join("pixelody");
     stage(times, "Rust tests (build and run)", || {
@@ -252,14 +265,9 @@ fn test_stages(times: &mut Vec<(&'static str, std::time::Duration)>) -> Result<(
             .env("PIXELODY_CLI", &cli)
             // (Not xtask itself: it has no tests, and its own dependencies would be built
             // again in this profile for nothing.)
-            .args([
-                "test",
-                "--profile",
-                PROFILE,
-                "--workspace",
-                "--exclude",
-                "xtask",
-            ]))
+            .args(["test", "--profile", PROFILE])
+            .args(WORKSPACE)
+            .args(["--features", GUARD]))
     })?;
     let python = stage(times, "Python venv", python_env)?;
     // (In the `ci` profile, so its build scripts and procedural macros are the ones built above.)
