@@ -225,30 +225,33 @@ fn test_stages(times: &mut Vec<(&'static str, std::time::Duration)>) -> Result<(
     // The code standards are part of the test: formatted and the vendored crates exactly their
     // releases plus their patches, checked first so a slip fails in seconds; clippy-clean with
     // warnings denied, checked beside the Python suites at the end (they mostly wait on the X
-    // server, the editor and the DAWs: its 90 s of checking every target are hidden behind
-    // them).
+    // server, the editor and the DAWs: its checking of every target, 220 s of two cores' time,
+    // is mostly hidden behind them).
     stage(times, "fmt", || {
         run(cargo().args(["fmt", "--all", "--", "--check"]))
     })?;
     stage(times, "vendor check", vendor_check)?;
+    // The Python suites' venv (DawDreamer from PyPI) is made beside the build: it mostly waits on
+    // the network.
+    let venv = std::thread::spawn(python_env);
     // Everything is built once, in the `ci` profile (see Cargo.toml), with nice-plug's allocation
     // guard (`assert_process_allocs`): a `process()` call that allocates or frees aborts its
     // host, so every host test below (CLAP, DawDreamer's VST3, Ardour) checks it too, and the
-    // plug-in library compiles once for the bundles, the command line and the tests. The library
-    // is also kept aside for the real-time test, which loads it by that path. (Each build selects
-    // the whole workspace, `WORKSPACE`, with the same features, so that all of them resolve
-    // alike.)
-    stage(times, "build", || {
-        run(cargo()
-            .args(["build", "--profile", PROFILE])
+    // plug-in library compiles once for the bundles, the command line and the tests. One cargo
+    // command builds the library, the command line and every test at once, so the library and
+    // its unit tests (the two largest units) compile side by side. The library is also kept
+    // aside for the real-time test, which loads it by that path. (Each build selects the whole
+    // workspace, `WORKSPACE`, with the same features, so that all of them resolve alike.)
+    let test = || {
+        let mut cmd = cargo();
+        // (Not xtask itself: it has no tests, and its own dependencies would be built again in
+        // this profile for nothing.)
+        cmd.args(["test", "--profile", PROFILE])
             .args(WORKSPACE)
-            .args(["--lib", "--features", GUARD]))
-    })?;
-    let built = target_dir().join(PROFILE);
-    let guarded = target_dir().join("alloc-check");
-    std::fs::create_dir_all(&guarded).map_err(|e| e.to_string())?;
-    std::fs::copy(built.join("libpixelody.so"), guarded.join("libpixelody.so"))
-        .map_err(|e| format!("keeping the guarded library: {e}"))?;
+            .args(["--features", GUARD]);
+        cmd
+    };
+    stage(times, "build", || run(test().arg("--no-run")))?;
     stage(times, "bundles", || {
         bundle(
             &[
@@ -259,17 +262,21 @@ fn test_stages(times: &mut Vec<(&'static str, std::time::Duration)>) -> Result<(
             .concat(),
         )
     })?;
+    let built = target_dir().join(PROFILE);
+    let guarded = target_dir().join("alloc-check");
+    std::fs::create_dir_all(&guarded).map_err(|e| e.to_string())?;
+    std::fs::copy(built.join("libpixelody.so"), guarded.join("libpixelody.so"))
+        .map_err(|e| format!("keeping the guarded library: {e}"))?;
     let cli = built.join("pixelody");
-    stage(times, "Rust tests (build and run)", || {
-        run(cargo()
-            .env("PIXELODY_CLI", &cli)
-            // (Not xtask itself: it has no tests, and its own dependencies would be built
-            // again in this profile for nothing.)
-            .args(["test", "--profile", PROFILE])
-            .args(WORKSPACE)
-            .args(["--features", GUARD]))
+    stage(
+        times,
+        "Rust tests",
+        || run(test().env("PIXELODY_CLI", &cli)),
+    )?;
+    let python = stage(times, "Python venv (the rest of it)", || {
+        venv.join()
+            .map_err(|_| "making the Python venv panicked".to_string())?
     })?;
-    let python = stage(times, "Python venv", python_env)?;
     // (In the `ci` profile, so its build scripts and procedural macros are the ones built above.)
     let clippy = Beside::start(
         "clippy (beside the Python suites)",
@@ -287,16 +294,36 @@ fn test_stages(times: &mut Vec<(&'static str, std::time::Duration)>) -> Result<(
         ]),
     )?;
     // The VST3 plug-in in DawDreamer (offline renders, the editor) and in Ardour, a real DAW.
-    for (name, suite) in [
-        ("VST3 tests", "tests/vst3"),
-        ("Ardour tests", "tests/ardour"),
-    ] {
-        stage(times, name, || {
-            run(Command::new(&python)
-                .env("PIXELODY_CLI", &cli)
-                .args(["-m", "pytest", "-q", suite]))
-        })?;
-    }
+    // The editor's suite, which mostly waits on its X server and windows, runs beside the
+    // others (they need no screen), each pytest with a plug-in log of its own for its panic
+    // check (Ardour's tests name theirs).
+    let pytest = |suite: &str, log: Option<&str>| {
+        let mut cmd = Command::new(&python);
+        cmd.env("PIXELODY_CLI", &cli)
+            .args(["-m", "pytest", "-q"])
+            .args(suite.split(' '));
+        if let Some(log) = log {
+            cmd.env("NICE_LOG", target_dir().join(log));
+        }
+        cmd
+    };
+    let editor = Beside::start(
+        "VST3 editor tests (beside the rest)",
+        &mut pytest(
+            "tests/vst3/test_editor.py",
+            Some("pixelody-vst3-editor-tests.log"),
+        ),
+    )?;
+    stage(times, "VST3 tests", || {
+        run(&mut pytest(
+            "tests/vst3 --ignore=tests/vst3/test_editor.py",
+            Some("pixelody-vst3-tests.log"),
+        ))
+    })?;
+    stage(times, "Ardour tests", || {
+        run(&mut pytest("tests/ardour", None))
+    })?;
+    editor.finish(times)?;
     clippy.finish(times)
 }
 
