@@ -181,7 +181,7 @@ fn saved_score() {
 }
 
 /// The picture-content stage on the committed test photos: the models' load (once per process),
-/// the decode at the models' size, and the three networks (tract runs them on one core).
+/// the decode at the models' size, and the three networks (on one core).
 fn content(models_ms: f64) {
     println!("Picture content (faces, expressions, objects):");
     println!("  models loaded in {models_ms:.0} ms (once per process)");

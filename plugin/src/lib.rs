@@ -6,7 +6,7 @@
 //! - `analysis`: picture bytes -> working copy -> features.
 //! - `compose`: features -> score (melody, harmony, bass, drums, scan, spectral).
 //! - `content`: what a picture shows (faces and their expression, COCO's objects), seen by
-//!   small networks (tract) on the background thread.
+//!   small networks (run by `content::net`, our own engine) on the background thread.
 //! - `engine`: real-time playback of a score; knows `score` only, never the framework.
 //! - `pipeline`: the one path from files to a playable score (gather, compose, level the
 //!   loudness by rendering through the engine); the plug-in's loader, the CLI and the benches

@@ -1,7 +1,7 @@
 //! What a picture shows: faces with their expression, and the eighty kinds of things COCO names
 //! (people, animals, vehicles, food and tableware, furniture, ...), each with how sure the model
-//! is and where it is. Three small networks, run with tract (pure Rust) on the background
-//! thread, never on the audio thread:
+//! is and where it is. Three small networks, run by a small engine of our own (`net.rs`) on the
+//! background thread, never on the audio thread:
 //!
 //! - `face.onnx`: MediaPipe's BlazeFace (front camera, Apache-2.0), faces in a 128 x 128 view.
 //! - `emotion.onnx`: oarriaga/face_classification's expression classifier (MIT), seven
@@ -17,9 +17,11 @@
 use std::sync::OnceLock;
 
 use image::{DynamicImage, RgbImage};
-use tract_onnx::prelude::*;
 
 mod labels;
+mod net;
+
+use net::{Net, Tensor};
 
 pub use labels::Kind;
 
@@ -337,35 +339,25 @@ impl Content {
 
 /// The three networks, ready to run.
 struct Models {
-    face: Plan,
-    emotion: Plan,
-    objects: Plan,
+    face: Net,
+    emotion: Net,
+    objects: Net,
 }
-
-type Plan = std::sync::Arc<TypedRunnableModel>;
 
 static FACE_ONNX: &[u8] = include_bytes!("../../models/face.onnx");
 static EMOTION_ONNX: &[u8] = include_bytes!("../../models/emotion.onnx");
 static OBJECTS_ONNX: &[u8] = include_bytes!("../../models/objects.onnx");
-
-fn load(bytes: &[u8], shape: &[usize]) -> TractResult<Plan> {
-    tract_onnx::onnx()
-        .model_for_read(&mut &bytes[..])?
-        .with_input_fact(0, f32::fact(shape).into())?
-        .into_optimized()?
-        .into_runnable()
-}
 
 /// The models, loaded on first use (once per process), or why they could not be.
 fn models() -> Result<&'static Models, String> {
     static MODELS: OnceLock<Result<Models, String>> = OnceLock::new();
     MODELS
         .get_or_init(|| {
-            let ready = || -> TractResult<Models> {
+            let ready = || -> Result<Models, String> {
                 Ok(Models {
-                    face: load(FACE_ONNX, &[1, FACE_SIDE, FACE_SIDE, 3])?,
-                    emotion: load(EMOTION_ONNX, &[1, EMOTION_SIDE, EMOTION_SIDE, 1])?,
-                    objects: load(OBJECTS_ONNX, &[1, 3, OBJECT_SIDE, OBJECT_SIDE])?,
+                    face: Net::load(FACE_ONNX).map_err(|e| format!("face.onnx: {e}"))?,
+                    emotion: Net::load(EMOTION_ONNX).map_err(|e| format!("emotion.onnx: {e}"))?,
+                    objects: Net::load(OBJECTS_ONNX).map_err(|e| format!("objects.onnx: {e}"))?,
                 })
             };
             ready().map_err(|e| format!("the picture-content models did not load ({e})"))
@@ -383,8 +375,8 @@ pub fn warm_up() -> Result<(), String> {
 /// What `image` shows. Runs the three networks (about 50 ms on one core of the build machine);
 /// an error says why nothing could be seen (the models did not load or run).
 pub fn see(image: &DynamicImage) -> Result<Content, String> {
-    // (tract reports what it cannot do as errors; anything it did not foresee must not take the
-    // background thread down with it.)
+    // (The engine reports what it cannot do as errors; anything it did not foresee must not take
+    // the background thread down with it.)
     std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| see_unguarded(image))).unwrap_or_else(
         |_| {
             Err(String::from(
@@ -403,7 +395,7 @@ fn see_unguarded(image: &DynamicImage) -> Result<Content, String> {
     if rgb.width() == 0 || rgb.height() == 0 {
         return Ok(Content::default());
     }
-    let run = || -> TractResult<Content> {
+    let run = || -> Result<Content, String> {
         let mut seen = faces(models, &rgb)?;
         seen.extend(objects(models, &rgb)?);
         seen.sort_by(|a, b| b.confidence.total_cmp(&a.confidence));
@@ -513,19 +505,16 @@ fn suppress<K: PartialEq>(
     kept
 }
 
-/// An output's values with its shape, from a run's outputs.
-fn outputs(values: TVec<TValue>) -> TractResult<Vec<(Vec<usize>, Vec<f32>)>> {
-    values
-        .iter()
-        .map(|v| {
-            let view = v.to_plain_array_view::<f32>()?;
-            Ok((view.shape().to_vec(), view.iter().copied().collect()))
-        })
-        .collect()
+/// An output's shape and values.
+type Output = (Vec<usize>, Vec<f32>);
+
+/// Each output's shape and values, from a run's outputs.
+fn outputs(values: Vec<Tensor>) -> Result<Vec<Output>, String> {
+    values.into_iter().map(Tensor::into_values).collect()
 }
 
 /// The faces (BlazeFace, front camera model) with their expressions.
-fn faces(models: &Models, image: &RgbImage) -> TractResult<Vec<Seen>> {
+fn faces(models: &Models, image: &RgbImage) -> Result<Vec<Seen>, String> {
     let square = Square::of(image, FACE_SIDE);
     // MediaPipe's input: RGB in -1..1.
     let data: Vec<f32> = square
@@ -533,8 +522,8 @@ fn faces(models: &Models, image: &RgbImage) -> TractResult<Vec<Seen>> {
         .into_iter()
         .flat_map(|p| p.map(|v| v / 127.5 - 1.0))
         .collect();
-    let input = tract_ndarray::Array4::from_shape_vec((1, FACE_SIDE, FACE_SIDE, 3), data)?;
-    let out = outputs(models.face.run(tvec!(Tensor::from(input).into()))?)?;
+    let input = Tensor::f32(vec![1, FACE_SIDE, FACE_SIDE, 3], data)?;
+    let out = outputs(models.face.run(input)?)?;
     // Two layers of anchors: 16 x 16 cells with 2 anchors each, 8 x 8 cells with 6 (the front
     // model's SSD anchors, all of size 1, centred in their cells).
     let mut found = Vec::new();
@@ -546,9 +535,9 @@ fn faces(models: &Models, image: &RgbImage) -> TractResult<Vec<Seen>> {
                 .map(|(_, v)| v)
         };
         let (Some(scores), Some(boxes)) = (find(1), find(16)) else {
-            return Err(TractError::msg(format!(
+            return Err(format!(
                 "the face model's outputs are not the {n} anchors expected"
-            )));
+            ));
         };
         for (i, &raw) in scores.iter().enumerate() {
             let confidence = sigmoid(raw);
@@ -589,7 +578,7 @@ fn expression(
     models: &Models,
     image: &RgbImage,
     place: [f32; 4],
-) -> TractResult<(Expression, f32)> {
+) -> Result<(Expression, f32), String> {
     // The face with a margin (as the classifier was trained), grey, in -1..1.
     let [l, t, r, b] = place;
     let (mx, my) = ((r - l) * 0.1, (b - t) * 0.15);
@@ -605,10 +594,10 @@ fn expression(
             data.push(grey / 127.5 - 1.0);
         }
     }
-    let input = tract_ndarray::Array4::from_shape_vec((1, EMOTION_SIDE, EMOTION_SIDE, 1), data)?;
-    let out = outputs(models.emotion.run(tvec!(Tensor::from(input).into()))?)?;
+    let input = Tensor::f32(vec![1, EMOTION_SIDE, EMOTION_SIDE, 1], data)?;
+    let out = outputs(models.emotion.run(input)?)?;
     let Some((_, p)) = out.first().filter(|(_, p)| p.len() == 7) else {
-        return Err(TractError::msg(
+        return Err(String::from(
             "the expression model did not give seven expressions",
         ));
     };
@@ -621,7 +610,7 @@ fn expression(
 }
 
 /// The things (NanoDet, COCO's 80 classes).
-fn objects(models: &Models, image: &RgbImage) -> TractResult<Vec<Seen>> {
+fn objects(models: &Models, image: &RgbImage) -> Result<Vec<Seen>, String> {
     let square = Square::of(image, OBJECT_SIDE);
     // NanoDet's input: BGR, less the training mean, over its spread, planes first.
     const MEAN: [f32; 3] = [103.53, 116.28, 123.675];
@@ -634,23 +623,21 @@ fn objects(models: &Models, image: &RgbImage) -> TractResult<Vec<Seen>> {
             data[c * plane + i] = (v - MEAN[c]) / SPREAD[c];
         }
     }
-    let input = tract_ndarray::Array4::from_shape_vec((1, 3, OBJECT_SIDE, OBJECT_SIDE), data)?;
-    let out = outputs(models.objects.run(tvec!(Tensor::from(input).into()))?)?;
+    let input = Tensor::f32(vec![1, 3, OBJECT_SIDE, OBJECT_SIDE], data)?;
+    let out = outputs(models.objects.run(input)?)?;
     let mut found = Vec::new();
     // Each level: class scores (80, after the sigmoid) and box sides (4 x 11 bins, a
     // distribution over distances in strides) for every cell.
     for (shape, scores) in out.iter().filter(|(s, _)| s.len() == 3 && s[2] == 80) {
         let cells = shape[1];
         let Some((_, sides)) = out.iter().find(|(s, _)| s.as_slice() == [1, cells, 44]) else {
-            return Err(TractError::msg(format!(
+            return Err(format!(
                 "the object model's box output for {cells} cells is missing"
-            )));
+            ));
         };
         let grid = (cells as f32).sqrt().round() as usize;
         if grid * grid != cells {
-            return Err(TractError::msg(format!(
-                "the object model gave {cells} cells, not a square"
-            )));
+            return Err(format!("the object model gave {cells} cells, not a square"));
         }
         let stride = OBJECT_SIDE as f32 / grid as f32;
         for cell in 0..cells {

@@ -175,6 +175,60 @@ fn the_models_are_the_ones_listed_in_models_md() {
     }
 }
 
+#[test]
+fn the_engine_computes_what_onnxruntime_computes() {
+    // plugin/models/reference.json: onnxruntime's outputs on a fixed input (reference.py).
+    let path = format!("{}/models/reference.json", env!("CARGO_MANIFEST_DIR"));
+    let reference: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    for (file, bytes) in [
+        ("face.onnx", FACE_ONNX),
+        ("emotion.onnx", EMOTION_ONNX),
+        ("objects.onnx", OBJECTS_ONNX),
+    ] {
+        let entry = &reference[file];
+        let shape: Vec<usize> = serde_json::from_value(entry["input"].clone()).unwrap();
+        let n: usize = shape.iter().product();
+        let input = (0..n)
+            .map(|i| ((i * 7919) % 1001) as f32 / 500.0 - 1.0)
+            .collect();
+        let outputs = Net::load(bytes)
+            .unwrap()
+            .run(Tensor::f32(shape, input).unwrap())
+            .unwrap();
+        let expected = entry["outputs"].as_array().unwrap();
+        assert_eq!(outputs.len(), expected.len(), "{file}");
+        for (k, (ours, want)) in outputs.iter().zip(expected).enumerate() {
+            let want_shape: Vec<usize> = serde_json::from_value(want["shape"].clone()).unwrap();
+            assert_eq!(ours.shape, want_shape, "{file} output {k}");
+            let v = ours.values().unwrap();
+            let magnitude: f64 = v.iter().map(|x| f64::from(x.abs())).sum();
+            let sum: f64 = v.iter().map(|&x| f64::from(x)).sum();
+            let (want_sum, want_magnitude) = (
+                want["sum"].as_f64().unwrap(),
+                want["magnitude"].as_f64().unwrap(),
+            );
+            // (float16 weights, f32 sums in another order: agreement to about 1e-5 of the
+            // values' scale; a wrong operator is off by far more.)
+            let scale = want_magnitude / v.len() as f64;
+            assert!(
+                (magnitude - want_magnitude).abs() <= 1e-4 * want_magnitude
+                    && (sum - want_sum).abs() <= 1e-4 * want_magnitude,
+                "{file} output {k}: sums {sum} {magnitude}, onnxruntime {want_sum} {want_magnitude}"
+            );
+            for (j, want) in want["values"].as_array().unwrap().iter().enumerate() {
+                let at = j * (v.len() - 1) / 15;
+                let want = want.as_f64().unwrap();
+                assert!(
+                    (f64::from(v[at]) - want).abs() <= 1e-3 * (scale + want.abs()),
+                    "{file} output {k} value {at}: {} against onnxruntime's {want}",
+                    v[at]
+                );
+            }
+        }
+    }
+}
+
 /// Prints what the models see in every picture of a folder (`PICTURES=...`), with the time.
 #[test]
 #[ignore]
