@@ -11,6 +11,7 @@ import ctypes.util
 import os
 import shutil
 import signal
+import socket
 import sys
 import subprocess
 import threading
@@ -71,15 +72,44 @@ JUCE_LOOKED_UP_ATOMS = [
 
 
 def connect(name, timeout=10.0):
-    """A connection to a server that may still be starting."""
+    """A connection to a server that may still be starting. python-xlib waits for the server's
+    setup reply with no limit (a server too busy to answer once held a test until the suite's
+    watchdog ended it), so each try's socket gives up after a few seconds; the connection made
+    blocks as python-xlib expects."""
     deadline = time.time() + timeout
     while True:
+        before = socket.getdefaulttimeout()
+        socket.setdefaulttimeout(max(1.0, min(5.0, deadline - time.time())))
         try:
-            return display.Display(name)
+            d = display.Display(name)
+            d.display.socket.settimeout(None)
+            return d
         except Exception:
             if time.time() > deadline:
                 raise
             time.sleep(0.1)
+        finally:
+            socket.setdefaulttimeout(before)
+
+
+def stop_stale_server(lock):
+    """Stops the Xvfb an earlier, aborted run left on this display (its lock file names it), so
+    that this run's server can start; anything else holding the display is left alone."""
+    try:
+        pid = int(lock.read_text().strip())
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+    except (OSError, ValueError):
+        return
+    if not cmdline or Path(cmdline[0].decode(errors="replace")).name != "Xvfb" or DISPLAY.encode() not in cmdline:
+        return
+    sys.stderr.write(f"stopping the Xvfb an earlier run left on {DISPLAY} (pid {pid})\n")
+    os.kill(pid, signal.SIGTERM)
+    deadline = time.time() + 5
+    while Path(f"/proc/{pid}").exists() and time.time() < deadline:
+        time.sleep(0.05)
+    if Path(f"/proc/{pid}").exists():
+        os.kill(pid, signal.SIGKILL)
+        time.sleep(0.2)
 
 
 def make_window_manager_atoms(d):
@@ -115,7 +145,8 @@ class Screen:
             raise RuntimeError("Xvfb is missing: apt-get install xvfb openbox xdotool imagemagick")
         lock = Path(f"/tmp/.X{DISPLAY[1:]}-lock")
         if lock.exists():
-            lock.unlink()
+            stop_stale_server(lock)
+            lock.unlink(missing_ok=True)
         self.procs.append(
             subprocess.Popen(
                 # -noreset: otherwise the server resets when its last client leaves (the readiness
