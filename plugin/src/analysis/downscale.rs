@@ -13,9 +13,7 @@ use image::DynamicImage;
 pub fn downscale(decoded: &Decoded) -> Picture {
     let img = &decoded.image;
     let (sw, sh) = (img.width() as usize, img.height() as usize);
-    let scale = (sw.max(sh) as f64 / MAX_SIDE as f64).max(1.0);
-    let w = ((sw as f64 / scale).round() as usize).clamp(1, MAX_SIDE);
-    let h = ((sh as f64 / scale).round() as usize).clamp(1, MAX_SIDE);
+    let (w, h) = cells(sw, sh);
     // Rows of 8-bit RGB or RGBA as they are (the usual case), anything else converted once.
     let converted;
     let (raw, channels): (&[u8], usize) = match img {
@@ -27,8 +25,32 @@ pub fn downscale(decoded: &Decoded) -> Picture {
         }
     };
     let acc = cell_sums(raw, channels, (sw, sh), (w, h), PARALLEL_PIXELS);
-    // The working copy is kept as 8-bit sRGB (it is what a project stores), and analysis reads
-    // the OKLab values of exactly those bytes, so a reloaded picture recomposes identically.
+    working_copy(
+        &acc,
+        (sw, sh),
+        (w, h),
+        (decoded.source_width, decoded.source_height),
+    )
+}
+
+/// The working copy's size in cells for a `sw x sh` source.
+fn cells(sw: usize, sh: usize) -> (usize, usize) {
+    let scale = (sw.max(sh) as f64 / MAX_SIDE as f64).max(1.0);
+    (
+        ((sw as f64 / scale).round() as usize).clamp(1, MAX_SIDE),
+        ((sh as f64 / scale).round() as usize).clamp(1, MAX_SIDE),
+    )
+}
+
+/// The working copy from the cells' sums of linear light. It is kept as 8-bit sRGB (it is what a
+/// project stores), and analysis reads the OKLab values of exactly those bytes, so a reloaded
+/// picture recomposes identically.
+fn working_copy(
+    acc: &[[f64; 3]],
+    (sw, sh): (usize, usize),
+    (w, h): (usize, usize),
+    (source_width, source_height): (u32, u32),
+) -> Picture {
     let area = (sw as f64 / w as f64) * (sh as f64 / h as f64);
     let encode = SrgbEncoder::get();
     let rgb = acc
@@ -36,7 +58,130 @@ pub fn downscale(decoded: &Decoded) -> Picture {
         .flat_map(|row| &row[..w])
         .map(|c| c.map(|v| encode.to_u8(v / area)))
         .collect();
-    Picture::from_rgb(w, h, rgb, decoded.source_width, decoded.source_height)
+    Picture::from_rgb(w, h, rgb, source_width, source_height)
+}
+
+/// [`downscale`] of a `sw x sh` picture of 8-bit RGB (`channels` 3) or RGBA (4) rows that
+/// `decode` hands over one at a time, top to bottom, as it decodes them: the rows are summed on a
+/// second thread while the next ones decode (here when no thread can be had), so the working copy
+/// is ready almost as soon as the last row is. The same sums in the same order as [`downscale`],
+/// so the same working copy. An error from `decode` is returned as it is; rows beyond `sh` or of
+/// another length are ignored (the caller checks what it decoded).
+pub fn downscale_rows<E>(
+    (sw, sh): (usize, usize),
+    channels: usize,
+    decode: impl FnOnce(&mut dyn FnMut(&[u8])) -> Result<(), E>,
+) -> Result<Picture, E> {
+    let (w, h) = cells(sw, sh);
+    let (xs, ys) = (Spans::new(sw, w), Spans::new(sh, h));
+    let row_len = sw * channels;
+    let summer = || RowSummer {
+        xs: &xs,
+        ys: &ys,
+        lut: srgb8_to_linear_table(),
+        w,
+        channels,
+        cur: vec![[0.0; 3]; sw],
+        next: vec![[0.0; 3]; sw],
+        cell_row: 0,
+        y: 0,
+        acc: vec![[0.0; 3]; (w + 1) * h],
+    };
+    // Rows travel in bands of about 64 KB (a few dozen rows), a handful in flight.
+    let band = (65_536 / row_len.max(1)).clamp(1, 64) * row_len;
+    let acc = std::thread::scope(|scope| {
+        let (send, receive) = std::sync::mpsc::sync_channel::<Vec<u8>>(4);
+        let spawned = std::thread::Builder::new()
+            .name("pixelody-downscale".into())
+            .spawn_scoped(scope, {
+                let mut summer = summer();
+                move || {
+                    for rows in receive {
+                        rows.chunks_exact(row_len).for_each(|row| summer.push(row));
+                    }
+                    summer.finish()
+                }
+            });
+        match spawned {
+            Ok(thread) => {
+                let mut rows = Vec::with_capacity(band);
+                let decoded = decode(&mut |row: &[u8]| {
+                    if row.len() == row_len {
+                        rows.extend_from_slice(row);
+                        if rows.len() >= band {
+                            let full = std::mem::replace(&mut rows, Vec::with_capacity(band));
+                            // (The summer stops only when this side hangs up.)
+                            let _ = send.send(full);
+                        }
+                    }
+                });
+                if !rows.is_empty() {
+                    let _ = send.send(rows);
+                }
+                drop(send);
+                let acc = thread
+                    .join()
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+                decoded.map(|()| acc)
+            }
+            Err(_) => {
+                // No second thread: the same sums here, row by row.
+                let mut summer = summer();
+                let decoded = decode(&mut |row: &[u8]| {
+                    if row.len() == row_len {
+                        summer.push(row);
+                    }
+                });
+                decoded.map(|()| summer.finish())
+            }
+        }
+    })?;
+    Ok(working_copy(&acc, (sw, sh), (w, h), (sw as u32, sh as u32)))
+}
+
+/// [`Sums::band`] over a whole picture, fed one row at a time.
+struct RowSummer<'a> {
+    xs: &'a Spans,
+    ys: &'a Spans,
+    lut: &'a [f32; 256],
+    w: usize,
+    channels: usize,
+    cur: Vec<[f32; 3]>,
+    next: Vec<[f32; 3]>,
+    /// The cell row `cur` sums into, and the next source row.
+    cell_row: usize,
+    y: usize,
+    acc: Vec<[f64; 3]>,
+}
+
+impl RowSummer<'_> {
+    fn push(&mut self, row: &[u8]) {
+        let (Some(&cy), Some(&first)) = (self.ys.cell.get(self.y), self.ys.first.get(self.y))
+        else {
+            return;
+        };
+        let (cy, w) = (cy as usize, self.w);
+        if cy != self.cell_row {
+            self.xs
+                .sum_across(&self.cur, &mut self.acc[self.cell_row * (w + 1)..][..w + 1]);
+            std::mem::swap(&mut self.cur, &mut self.next);
+            self.next.fill([0.0; 3]);
+            self.cell_row = cy;
+        }
+        if self.channels == 4 {
+            add_row::<4>(row, self.lut, first, &mut self.cur, &mut self.next);
+        } else {
+            add_row::<3>(row, self.lut, first, &mut self.cur, &mut self.next);
+        }
+        self.y += 1;
+    }
+
+    fn finish(mut self) -> Vec<[f64; 3]> {
+        let w = self.w;
+        self.xs
+            .sum_across(&self.cur, &mut self.acc[self.cell_row * (w + 1)..][..w + 1]);
+        self.acc
+    }
 }
 
 /// Each cell's sum of the linear light of the source pixels it covers (`raw`: `channels` bytes a
