@@ -594,16 +594,23 @@ fn broadcast_indices(from: &[usize], to: &[usize]) -> Vec<usize> {
         strides[axis] = if from[i] == 1 { 0 } else { s };
         s *= from[i];
     }
-    let total: usize = to.iter().product();
+    strided_offsets(to, &strides)
+}
+
+/// For each element of a tensor of `shape`, in row-major order, the sum of its index along each
+/// axis times that axis's stride in `strides`: where it is read from in a tensor laid out (or
+/// broadcast, with strides of 0) that way.
+fn strided_offsets(shape: &[usize], strides: &[usize]) -> Vec<usize> {
+    let total: usize = shape.iter().product();
     let mut out = Vec::with_capacity(total);
-    let mut index = vec![0usize; rank];
+    let mut index = vec![0usize; shape.len()];
     let mut at = 0usize;
     for _ in 0..total {
         out.push(at);
-        for axis in (0..rank).rev() {
+        for axis in (0..shape.len()).rev() {
             index[axis] += 1;
             at += strides[axis];
-            if index[axis] < to[axis] {
+            if index[axis] < shape[axis] {
                 break;
             }
             at -= strides[axis] * index[axis];
@@ -756,7 +763,7 @@ fn cast(x: &Tensor, to: i64) -> Result<Tensor> {
     })
 }
 
-/// Positions of the elements of a tensor of `shape` transposed by `perm`, in the output's order.
+/// `x` with its axes in the order `perm` (reversed when `perm` is empty).
 fn transpose(x: &Tensor, perm: &[usize]) -> Result<Tensor> {
     let rank = x.shape.len();
     let perm: Vec<usize> = if perm.is_empty() {
@@ -778,22 +785,7 @@ fn transpose(x: &Tensor, perm: &[usize]) -> Result<Tensor> {
     }
     let shape: Vec<usize> = perm.iter().map(|&p| x.shape[p]).collect();
     let moved: Vec<usize> = perm.iter().map(|&p| strides[p]).collect();
-    let total = x.len();
-    let mut at = Vec::with_capacity(total);
-    let mut index = vec![0usize; rank];
-    let mut offset = 0usize;
-    for _ in 0..total {
-        at.push(offset);
-        for axis in (0..rank).rev() {
-            index[axis] += 1;
-            offset += moved[axis];
-            if index[axis] < shape[axis] {
-                break;
-            }
-            offset -= moved[axis] * index[axis];
-            index[axis] = 0;
-        }
-    }
+    let at = strided_offsets(&shape, &moved);
     Ok(match &x.data {
         Data::F32(v) => Tensor::f32(shape, at.iter().map(|&i| v[i]).collect())?,
         Data::I64(v) => Tensor::i64(shape, at.iter().map(|&i| v[i]).collect()),
