@@ -75,18 +75,7 @@ pub fn downscale_rows<E>(
     let (w, h) = cells(sw, sh);
     let (xs, ys) = (Spans::new(sw, w), Spans::new(sh, h));
     let row_len = sw * channels;
-    let summer = || RowSummer {
-        xs: &xs,
-        ys: &ys,
-        lut: srgb8_to_linear_table(),
-        w,
-        channels,
-        cur: vec![[0.0; 3]; sw],
-        next: vec![[0.0; 3]; sw],
-        cell_row: 0,
-        y: 0,
-        acc: vec![[0.0; 3]; (w + 1) * h],
-    };
+    let summer = || RowSummer::new(&xs, &ys, w, channels, 0, vec![[0.0; 3]; (w + 1) * h]);
     // Rows travel in bands of about 64 KB (a few dozen rows), a handful in flight.
     let band = (65_536 / row_len.max(1)).clamp(1, 64) * row_len;
     let acc = std::thread::scope(|scope| {
@@ -139,51 +128,6 @@ pub fn downscale_rows<E>(
     Ok(working_copy(&acc, (sw, sh), (w, h), (sw as u32, sh as u32)))
 }
 
-/// [`Sums::band`] over a whole picture, fed one row at a time.
-struct RowSummer<'a> {
-    xs: &'a Spans,
-    ys: &'a Spans,
-    lut: &'a [f32; 256],
-    w: usize,
-    channels: usize,
-    cur: Vec<[f32; 3]>,
-    next: Vec<[f32; 3]>,
-    /// The cell row `cur` sums into, and the next source row.
-    cell_row: usize,
-    y: usize,
-    acc: Vec<[f64; 3]>,
-}
-
-impl RowSummer<'_> {
-    fn push(&mut self, row: &[u8]) {
-        let (Some(&cy), Some(&first)) = (self.ys.cell.get(self.y), self.ys.first.get(self.y))
-        else {
-            return;
-        };
-        let (cy, w) = (cy as usize, self.w);
-        if cy != self.cell_row {
-            self.xs
-                .sum_across(&self.cur, &mut self.acc[self.cell_row * (w + 1)..][..w + 1]);
-            std::mem::swap(&mut self.cur, &mut self.next);
-            self.next.fill([0.0; 3]);
-            self.cell_row = cy;
-        }
-        if self.channels == 4 {
-            add_row::<4>(row, self.lut, first, &mut self.cur, &mut self.next);
-        } else {
-            add_row::<3>(row, self.lut, first, &mut self.cur, &mut self.next);
-        }
-        self.y += 1;
-    }
-
-    fn finish(mut self) -> Vec<[f64; 3]> {
-        let w = self.w;
-        self.xs
-            .sum_across(&self.cur, &mut self.acc[self.cell_row * (w + 1)..][..w + 1]);
-        self.acc
-    }
-}
-
 /// Each cell's sum of the linear light of the source pixels it covers (`raw`: `channels` bytes a
 /// pixel, `sw x sh` of them; `w x h` cells, each cell row `w + 1` long, the last one spare).
 /// Sources of `parallel_pixels` or more are summed in two bands of cell rows at once, the lower
@@ -203,7 +147,6 @@ fn cell_sums(
         w,
         xs: &xs,
         ys: &ys,
-        lut: srgb8_to_linear_table(),
     };
     let mut acc = vec![[0.0f64; 3]; (w + 1) * h];
     let split = (1..sh)
@@ -248,7 +191,6 @@ struct Sums<'a> {
     w: usize,
     xs: &'a Spans,
     ys: &'a Spans,
-    lut: &'a [f32; 256],
 }
 
 impl Sums<'_> {
@@ -256,43 +198,108 @@ impl Sums<'_> {
     /// (`w + 1` cells each, the first `ys.cell[rows.start]`), the first cell row beginning with
     /// the share of the row above that falls in it, as the rows above would have left it.
     fn band(&self, channels: usize, rows: std::ops::Range<usize>, acc: &mut [[f64; 3]]) {
-        if channels == 4 {
-            self.band_of::<4>(rows, acc);
-        } else {
-            self.band_of::<3>(rows, acc);
+        let row = |y: usize| &self.raw[y * self.sw * channels..][..self.sw * channels];
+        let mut summer = RowSummer::new(self.xs, self.ys, self.w, channels, rows.start, acc);
+        if let Some(y) = rows.start.checked_sub(1) {
+            summer.carry_from_above(row(y));
+        }
+        for y in rows {
+            summer.push(row(y));
+        }
+        summer.finish();
+    }
+}
+
+/// Source rows summed one at a time into cell rows `acc` (`w + 1` cells each), from source row
+/// `y` on. Each row is summed column by column into the cell row it falls in (`cur`; a row
+/// straddling two cell rows gives the rest of itself to `next`): every column is independent, so
+/// this runs at the speed of the table lookups. A finished cell row is then summed across.
+struct RowSummer<'a, A> {
+    xs: &'a Spans,
+    ys: &'a Spans,
+    lut: &'static [f32; 256],
+    w: usize,
+    channels: usize,
+    cur: Vec<[f32; 3]>,
+    next: Vec<[f32; 3]>,
+    /// The cell row `acc` starts with, the one `cur` sums into, and the next source row.
+    top: usize,
+    cell_row: usize,
+    y: usize,
+    acc: A,
+}
+
+impl<'a, A: AsMut<[[f64; 3]]>> RowSummer<'a, A> {
+    /// A summer whose first row is source row `start` (where a cell row starts; the cell rows of
+    /// `acc` begin with its cell row).
+    fn new(xs: &'a Spans, ys: &'a Spans, w: usize, channels: usize, start: usize, acc: A) -> Self {
+        let top = ys.cell.get(start).map_or(0, |&c| c as usize);
+        let sw = xs.cell.len();
+        RowSummer {
+            xs,
+            ys,
+            lut: srgb8_to_linear_table(),
+            w,
+            channels,
+            cur: vec![[0.0; 3]; sw],
+            next: vec![[0.0; 3]; sw],
+            top,
+            cell_row: top,
+            y: start,
+            acc,
         }
     }
 
-    fn band_of<const N: usize>(&self, rows: std::ops::Range<usize>, acc: &mut [[f64; 3]]) {
-        let (w, ys) = (self.w, self.ys);
-        let row = |y: usize| &self.raw[y * self.sw * N..][..self.sw * N];
-        // Source rows are summed column by column into the cell row they fall in (`cur`; a row
-        // straddling two cell rows gives the rest of itself to `next`): every column is
-        // independent, so this runs at the speed of the table lookups. A finished cell row is
-        // then summed across.
-        let mut cur = vec![[0.0f32; 3]; self.sw];
-        let mut next = vec![[0.0f32; 3]; self.sw];
-        let Some(&top) = ys.cell.get(rows.start) else {
+    /// Starts the first cell row with the share of the source row above that falls in it, as
+    /// the rows above would have left it.
+    fn carry_from_above(&mut self, row: &[u8]) {
+        let Some(&first) = self.y.checked_sub(1).and_then(|y| self.ys.first.get(y)) else {
             return;
         };
-        if let Some(y) = rows.start.checked_sub(1) {
-            // (Its share in the cell row above goes to `next`, unused.)
-            add_row::<N>(row(y), self.lut, ys.first[y], &mut next, &mut cur);
-            next.fill([0.0; 3]);
+        // (Its share in the cell row above goes to `next`, unused.)
+        self.add(row, first, true);
+        self.next.fill([0.0; 3]);
+    }
+
+    fn push(&mut self, row: &[u8]) {
+        let (Some(&cy), Some(&first)) = (self.ys.cell.get(self.y), self.ys.first.get(self.y))
+        else {
+            return;
+        };
+        if cy as usize != self.cell_row {
+            self.sum_across();
+            std::mem::swap(&mut self.cur, &mut self.next);
+            self.next.fill([0.0; 3]);
+            self.cell_row = cy as usize;
         }
-        let mut cell_row = top as usize;
-        let at = |cell_row: usize| (cell_row - top as usize) * (w + 1);
-        for y in rows {
-            let (cy, first) = (ys.cell[y] as usize, ys.first[y]);
-            if cy != cell_row {
-                self.xs.sum_across(&cur, &mut acc[at(cell_row)..][..w + 1]);
-                std::mem::swap(&mut cur, &mut next);
-                next.fill([0.0; 3]);
-                cell_row = cy;
-            }
-            add_row::<N>(row(y), self.lut, first, &mut cur, &mut next);
+        self.add(row, first, false);
+        self.y += 1;
+    }
+
+    /// Adds `row`: `first` of it to `cur` and the rest to `next`, or the other way round.
+    fn add(&mut self, row: &[u8], first: f32, swapped: bool) {
+        let (a, b) = if swapped {
+            (&mut self.next, &mut self.cur)
+        } else {
+            (&mut self.cur, &mut self.next)
+        };
+        if self.channels == 4 {
+            add_row::<4>(row, self.lut, first, a, b);
+        } else {
+            add_row::<3>(row, self.lut, first, a, b);
         }
-        self.xs.sum_across(&cur, &mut acc[at(cell_row)..][..w + 1]);
+    }
+
+    fn sum_across(&mut self) {
+        let w = self.w;
+        let at = (self.cell_row - self.top) * (w + 1);
+        self.xs
+            .sum_across(&self.cur, &mut self.acc.as_mut()[at..][..w + 1]);
+    }
+
+    fn finish(mut self) -> A {
+        self.sum_across();
+        self.acc
     }
 }
 

@@ -85,8 +85,9 @@ pub struct Net {
     constants: Vec<Option<Tensor>>,
     input: usize,
     outputs: Vec<usize>,
-    /// After which node each slot is no longer needed (the slot's memory is freed then).
-    last_use: Vec<usize>,
+    /// After which node each slot is no longer needed (the slot's memory is freed then); `None`
+    /// for the outputs and what no node reads.
+    last_use: Vec<Option<usize>>,
 }
 
 struct Node {
@@ -221,28 +222,20 @@ impl Net {
             })
             .collect::<Result<Vec<usize>>>()?;
         fuse(&mut nodes, &constants, &outputs);
-        let mut last_use = vec![usize::MAX; constants.len()];
+        let mut last_use = vec![None; constants.len()];
         for (n, node) in nodes.iter().enumerate() {
             for s in node.inputs.iter().flatten() {
-                last_use[*s] = n;
+                last_use[*s] = Some(n);
+            }
+        }
+        // (Constants no node reads at run time are dropped: the weights before their casts.)
+        for (s, c) in constants.iter_mut().enumerate() {
+            if last_use[s].is_none() && !outputs.contains(&s) {
+                *c = None;
             }
         }
         for &s in &outputs {
-            last_use[s] = usize::MAX;
-        }
-        // (Constants no node at run time reads are dropped: the weights' float16 originals.)
-        let read: Vec<bool> = (0..constants.len())
-            .map(|s| {
-                outputs.contains(&s)
-                    || nodes
-                        .iter()
-                        .any(|n| n.inputs.iter().flatten().any(|&i| i == s))
-            })
-            .collect();
-        for (s, c) in constants.iter_mut().enumerate() {
-            if !read[s] {
-                *c = None;
-            }
+            last_use[s] = None;
         }
         Ok(Net {
             nodes,
@@ -282,7 +275,7 @@ impl Net {
                 values[*s] = Some(value);
             }
             for s in node.inputs.iter().flatten() {
-                if self.last_use[*s] == n {
+                if self.last_use[*s] == Some(n) {
                     values[*s] = None;
                 }
             }
