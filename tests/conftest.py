@@ -9,7 +9,14 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 TARGET = Path(os.environ.get("CARGO_TARGET_DIR", ROOT / "target"))
-ARDOUR_LOG = TARGET / "pixelody-ardour-tests.log"
+# (One for each pytest-xdist worker: the suites run on two.)
+ARDOUR_LOG = TARGET / f"pixelody-ardour-tests-{os.environ.get('PYTEST_XDIST_WORKER', 'gw0')}.log"
+
+
+@pytest.fixture(scope="session")
+def ardour_log():
+    """The file the plug-in logs to inside Ardour (checked for panics after each test)."""
+    return ARDOUR_LOG
 
 
 def _logs():

@@ -40,7 +40,7 @@ pytestmark = pytest.mark.skipif(
 
 
 @pytest.fixture(scope="module")
-def ardour(tmp_path_factory):
+def ardour(tmp_path_factory, ardour_log):
     """An Ardour configuration of the test's own (the user's is left alone) that knows Pixelody:
     the bundle scanned, and a 32-bit float WAV export preset without dither."""
     home = tmp_path_factory.mktemp("ardour-home")
@@ -49,7 +49,7 @@ def ardour(tmp_path_factory):
         XDG_CONFIG_HOME=str(home / "config"),
         XDG_CACHE_HOME=str(home / "cache"),
         XDG_DATA_HOME=str(home / "data"),
-        NICE_LOG=str(TARGET / "pixelody-ardour-tests.log"),
+        NICE_LOG=str(ardour_log),
     )
     plugins = home / "vst3"
     plugins.mkdir()

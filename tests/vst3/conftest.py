@@ -13,9 +13,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 ROOT = Path(__file__).resolve().parents[2]
 TARGET = Path(os.environ.get("CARGO_TARGET_DIR", ROOT / "target"))
 TARGET.mkdir(exist_ok=True)
-os.environ.setdefault("NICE_LOG", str(TARGET / "pixelody-vst3-tests.log"))
+# The suite runs on two pytest-xdist workers, each with a log of its own (the tests count and
+# look for lines in theirs; a worker inherits the controlling process's environment, so a
+# worker always sets its own).
+WORKER = os.environ.get("PYTEST_XDIST_WORKER")
+if WORKER is not None or "NICE_LOG" not in os.environ:
+    os.environ["NICE_LOG"] = str(TARGET / f"pixelody-vst3-tests-{WORKER or 'gw0'}.log")
 # The editor keeps a recent-files list in the user's config folder; the tests use their own.
-os.environ["XDG_CONFIG_HOME"] = str(TARGET / "test-config")
+os.environ["XDG_CONFIG_HOME"] = str(TARGET / f"test-config-{WORKER or 'gw0'}")
 
 
 # No test here takes a minute. A host blocked for good would otherwise hold CI until its limit

@@ -23,7 +23,13 @@ import numpy as np
 from Xlib import X, Xatom, display
 from Xlib.protocol import event
 
-DISPLAY = ":99"
+# Each pytest-xdist worker (the suite runs on two) has its own two displays: the screen its
+# tests share, and a spare one below it for a test that starts a server of its own.
+WORKER = int(os.environ.get("PYTEST_XDIST_WORKER", "gw0")[2:] or 0)
+DISPLAY = f":{99 - 2 * WORKER}"
+SPARE_DISPLAY = f":{98 - 2 * WORKER}"
+# How long drive_editor asks a host to close its editor window before it gives up.
+CLOSE_PATIENCE_S = 15.0
 
 
 class _XErrorEvent(ctypes.Structure):
@@ -347,10 +353,10 @@ class EditorWouldNotClose(Exception):
 def drive_editor(open_editor, actions, timeout=60.0):
     """Runs `open_editor()` (blocking until its window closes) while `actions(d)` runs on a helper
     thread with its own X connection; the helper closes the editor window when done. Returns what
-    `actions` returned; re-raises its exception. If the host ignores the close requests for 15 s,
-    the helper ends `open_editor()` with a signal (DawDreamer checks for Python signals between
-    turns of its event loop and closes its window on one) and the test fails saying so, instead
-    of waiting for good."""
+    `actions` returned; re-raises its exception. If the host ignores the close requests for
+    `CLOSE_PATIENCE_S`, the helper ends `open_editor()` with a signal (DawDreamer checks for
+    Python signals between turns of its event loop and closes its window on one) and the test
+    fails saying so, instead of waiting for good."""
     result = {}
 
     def helper():
@@ -373,15 +379,19 @@ def drive_editor(open_editor, actions, timeout=60.0):
         finally:
             # A close request that arrives while the host is still settling can be ignored:
             # repeat it until the editor window is gone.
+            # (Asked every quarter second, looked for every 20 ms: most close at the first.)
             aware = d.intern_atom("XdndAware")
-            deadline = time.time() + 15
+            deadline = time.time() + CLOSE_PATIENCE_S
             closed = False
+            asked = 0.0
             while not closed and time.time() < deadline:
-                try:
-                    close_window(d, host if host is not None else host_window(d, timeout=5))
-                except Exception:
-                    pass
-                time.sleep(0.25)
+                if time.time() - asked >= 0.25:
+                    asked = time.time()
+                    try:
+                        close_window(d, host if host is not None else host_window(d, timeout=5))
+                    except Exception:
+                        pass
+                time.sleep(0.02)
                 closed = not any(is_editor(d, w, aware) for w in _walk(d, d.screen().root))
             d.close()
             if not closed:
@@ -410,7 +420,7 @@ def drive_editor(open_editor, actions, timeout=60.0):
         signal.signal(signal.SIGUSR1, previous)
     if result.get("ignored_close"):
         raise AssertionError(
-            "the host ignored every request to close the editor window for 15 s "
+            f"the host ignored every request to close the editor window for {CLOSE_PATIENCE_S:.0f} s "
             "(the test closed it through a signal)"
         )
     if "error" in result:

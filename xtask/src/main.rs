@@ -130,7 +130,13 @@ fn demo(install: bool) -> Result<()> {
 
 /// What the VST3 tests need from PyPI. DawDreamer's wheel links only libc and zlib, so no Debian
 /// package is needed on a fresh machine for offline rendering.
-const PIP_PACKAGES: &[&str] = &["dawdreamer==0.9.0", "numpy", "pytest", "python-xlib"];
+const PIP_PACKAGES: &[&str] = &[
+    "dawdreamer==0.9.0",
+    "numpy",
+    "pytest",
+    "pytest-xdist",
+    "python-xlib",
+];
 
 fn python_env() -> Result<PathBuf> {
     let venv = root().join(".venv");
@@ -317,19 +323,21 @@ fn test_stages(times: &mut Times) -> Result<()> {
             "warnings",
         ]),
     )?;
-    // The VST3 plug-in in DawDreamer (offline renders, the editor) and in Ardour, a real DAW, one
-    // suite after the other. (The editor's suite beside the others, which need no screen, once
-    // hung its host-automation test under the load of clippy and Ardour's exports together.)
-    for (name, suite) in [
-        ("VST3 tests", "tests/vst3"),
-        ("Ardour tests", "tests/ardour"),
-    ] {
-        stage(times, name, || {
-            run(Command::new(&python)
-                .env("PIXELODY_CLI", &cli)
-                .args(["-m", "pytest", "-q", suite]))
-        })?;
-    }
+    // The VST3 plug-in in DawDreamer (offline renders, the editor) and in Ardour, a real DAW, on
+    // two pytest-xdist workers: the editor's tests mostly wait on its window and the X server
+    // (one worker at a time used about half of the two cores), and each worker has its own
+    // virtual screen and logs (tests/vst3/x11_helpers.py, tests/vst3/conftest.py).
+    stage(times, "VST3 and Ardour tests (two workers)", || {
+        run(Command::new(&python).env("PIXELODY_CLI", &cli).args([
+            "-m",
+            "pytest",
+            "-q",
+            "-n",
+            "2",
+            "tests/vst3",
+            "tests/ardour",
+        ]))
+    })?;
     clippy.finish(times)
 }
 
