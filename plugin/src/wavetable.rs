@@ -14,10 +14,11 @@
 //! samples, everything a morph between neighbouring frames reads. Twice the memory, half the
 //! loads on the audio thread.
 
-use std::sync::Arc;
+use std::sync::{Arc, LazyLock, Mutex, PoisonError};
 
 use realfft::num_complex::Complex;
 use realfft::RealFftPlanner;
+use rustfft::{Fft, FftPlanner};
 
 /// Samples per cycle in the widest levels.
 pub const CYCLE: usize = 2048;
@@ -111,6 +112,111 @@ pub fn level_for(inc: f32) -> usize {
     level
 }
 
+/// The transforms' plans, made once per length for the process (planning a length computes its
+/// twiddle factors; every picture's wave used to plan its lengths anew).
+struct Planners {
+    real: RealFftPlanner<f32>,
+    complex: FftPlanner<f32>,
+}
+
+fn planned<T>(plan: impl FnOnce(&mut Planners) -> T) -> T {
+    static PLANNERS: LazyLock<Mutex<Planners>> = LazyLock::new(|| {
+        Mutex::new(Planners {
+            real: RealFftPlanner::new(),
+            complex: FftPlanner::new(),
+        })
+    });
+    // (Planning does not leave a planner half-changed: one a panic poisoned is still good.)
+    plan(&mut PLANNERS.lock().unwrap_or_else(PoisonError::into_inner))
+}
+
+/// Cycles of `len` samples from harmonics `1..=top` (`top` at most `len / 2`), by a complex
+/// inverse transform of half the length whose input holds only the few bins such a cycle fills.
+///
+/// With `X[k]` the cycle's spectrum (`x[n] = sum X[k] e^{2 pi i k n / len}` over all `len` bins,
+/// `X[len - k]` the conjugate of `X[k]`), `M = len / 2` and `w = e^{2 pi i / len}`, the sequence
+/// `z[m] = x[2m] + i x[2m + 1]` is the `M`-point inverse transform of
+/// `Z[k] = (X[k] + conj X[M - k]) + i w^k (X[k] - conj X[M - k])`, `k < M`. Only harmonics up to
+/// `top` are there, so `Z[k]` is zero but for `k <= top` and `k >= M - top`: those are worked out,
+/// the rest stay zero.
+struct Cycles {
+    half: usize,
+    top: usize,
+    fft: Arc<dyn Fft<f32>>,
+    /// `X[0..=M]` (only `1..=top` ever non-zero).
+    bins: Vec<Complex<f32>>,
+    /// `w^j` for `j` in `0..=top`.
+    twiddles: Vec<Complex<f32>>,
+    z: Vec<Complex<f32>>,
+    scratch: Vec<Complex<f32>>,
+}
+
+impl Cycles {
+    fn new(len: usize, top: usize) -> Cycles {
+        let half = len / 2;
+        let fft = planned(|p| p.complex.plan_fft_inverse(half));
+        let scratch = vec![Complex::new(0.0, 0.0); fft.get_inplace_scratch_len()];
+        let twiddles = (0..=top)
+            .map(|j| {
+                let (s, c) = (std::f64::consts::TAU * j as f64 / len as f64).sin_cos();
+                Complex::new(c as f32, s as f32)
+            })
+            .collect();
+        Cycles {
+            half,
+            top,
+            fft,
+            bins: vec![Complex::new(0.0, 0.0); half + 1],
+            twiddles,
+            z: vec![Complex::new(0.0, 0.0); half],
+            scratch,
+        }
+    }
+
+    /// The cycle of `spectrum` (harmonic `h` at `spectrum[h - 1]`, cosine and sine amplitudes;
+    /// those above `top` left out) as `z`: sample `2m` is `z[m].re`, sample `2m + 1` `z[m].im`.
+    fn of(&mut self, spectrum: &[Complex<f32>]) -> &[Complex<f32>] {
+        let (half, top) = (self.half, self.top);
+        for (h, bin) in self.bins[1..=top].iter_mut().enumerate() {
+            // A sine of amplitude a at harmonic k is X[k] = -i a / 2 (and its conjugate at -k).
+            *bin = spectrum.get(h).map_or(Complex::new(0.0, 0.0), |c| {
+                Complex::new(0.5 * c.re, -0.5 * c.im)
+            });
+        }
+        // The Nyquist bin (top = M) is real: it stands for itself only.
+        self.bins[half].im = 0.0;
+        let (bins, twiddles) = (&self.bins, &self.twiddles);
+        let at = |k: usize| {
+            let (x, mirror) = (bins[k], bins[half - k].conj());
+            // w^k, for k <= top or M - k <= top: w^(M - j) = -conj(w^j).
+            let w = match twiddles.get(k) {
+                Some(w) => *w,
+                None => -twiddles[half - k].conj(),
+            };
+            (x + mirror) + Complex::new(0.0, 1.0) * w * (x - mirror)
+        };
+        self.z.fill(Complex::new(0.0, 0.0));
+        let low = top.min(half - 1);
+        let high = (half - top).max(low + 1);
+        for k in (0..=low).chain(high..half) {
+            self.z[k] = at(k);
+        }
+        self.fft
+            .process_with_scratch(&mut self.z, &mut self.scratch);
+        &self.z
+    }
+}
+
+/// Adds the pairs (`a[i]`, `b[i]`) to `data`, in order.
+fn pairs_of(data: &mut Vec<f32>, a: &[f32], b: &[f32]) {
+    let at = data.len();
+    data.resize(at + 2 * a.len().min(b.len()), 0.0);
+    for (pair, (a, b)) in data[at..].chunks_exact_mut(2).zip(a.iter().zip(b)) {
+        pair[0] = *a;
+        pair[1] = *b;
+    }
+}
+
 impl MipTable {
     /// Builds a table from harmonic spectra: `spectra[f][h - 1]` is harmonic `h` of frame `f` as
     /// a complex amplitude (`re` the cosine, `im` the sine part; a sine of amplitude `a` is
@@ -121,7 +227,6 @@ impl MipTable {
         let frames = spectra.len();
         // The most harmonics any frame has: levels that keep at least as many are the same.
         let richest = spectra.iter().map(Vec::len).max().unwrap_or(0).max(1);
-        let mut planner = RealFftPlanner::<f32>::new();
         // Which levels are made (the others share the one before), and so the table's size,
         // allocated once: a growing vector would hold up to three times the table while it
         // moves.
@@ -167,45 +272,34 @@ impl MipTable {
             }
             let (len, top) = shape(level);
             starts[level] = start as u32;
-            let inverse = planner.plan_fft_inverse(len);
-            let mut bins = inverse.make_input_vec();
-            let mut cycle = inverse.make_output_vec();
-            let mut scratch = inverse.make_scratch_vec();
+            let mut cycles = Cycles::new(len, top.min(len / 2));
             // The frame before this one, scaled, with its guard point.
             let (mut before, mut this) = (vec![0.0f32; len + 1], vec![0.0f32; len + 1]);
             for (f, spectrum) in spectra.iter().enumerate() {
-                bins.fill(Complex::new(0.0, 0.0));
-                for (h, c) in spectrum.iter().enumerate().take(top.min(len / 2)) {
-                    // x[n] = sum X[k] e^{2 pi i k n / N} (unnormalised, real part doubled): a
-                    // sine of amplitude a at harmonic k is X[k] = -i a / 2.
-                    bins[h + 1] = Complex::new(0.5 * c.re, -0.5 * c.im);
+                for (t, c) in this.chunks_exact_mut(2).zip(cycles.of(spectrum)) {
+                    (t[0], t[1]) = (c.re, c.im);
                 }
-                // The Nyquist bin must be real for a real inverse transform.
-                bins[len / 2].im = 0.0;
-                inverse
-                    .process_with_scratch(&mut bins, &mut cycle, &mut scratch)
-                    .expect("buffers made by the plan");
+                let cycle = &mut this[..len];
                 let scale = if normalise {
+                    // (A fold over plain floats, which the compiler runs several lanes wide.)
                     let peak = cycle.iter().fold(0.0f32, |m, x| m.max(x.abs()));
                     (1.0 / peak.max(1e-9)).min(MAX_GAIN)
                 } else {
                     1.0
                 };
                 summaries[f].gains[level] = scale;
-                for (t, x) in this.iter_mut().zip(&cycle) {
-                    *t = x * scale;
-                }
+                cycle.iter_mut().for_each(|x| *x *= scale);
                 // The guard point repeats the first sample.
-                this[len] = cycle[0] * scale;
+                this[len] = this[0];
                 // Pairs: frame f - 1's sample i, then frame f's.
                 if f > 0 {
-                    data.extend(before.iter().zip(&this).flat_map(|(a, b)| [*a, *b]));
+                    pairs_of(&mut data, &before, &this);
                 }
                 std::mem::swap(&mut before, &mut this);
             }
             // The last frame's pairs hold its own samples twice.
             if frames > 0 {
-                data.extend(before.iter().flat_map(|a| [*a, *a]));
+                pairs_of(&mut data, &before, &before);
             }
             start += frames * (len + 1);
             debug_assert_eq!(data.len(), 2 * start);
@@ -231,11 +325,10 @@ impl MipTable {
     /// its cycle's harmonics, without its mean, each level scaled to peak at 1.
     /// A cycle with nothing but its mean (a flat row of a picture) becomes a sine.
     pub fn from_cycles(cycles: &[Vec<f32>]) -> MipTable {
-        let mut planner = RealFftPlanner::<f32>::new();
         let mut spectra = Vec::with_capacity(cycles.len());
         for cycle in cycles {
             let n = cycle.len().clamp(2, CYCLE);
-            let forward = planner.plan_fft_forward(n);
+            let forward = planned(|p| p.real.plan_fft_forward(n));
             let mut input: Vec<f32> = cycle.iter().copied().chain([0.0; 2]).take(n).collect();
             let mut bins = forward.make_output_vec();
             forward
@@ -300,6 +393,52 @@ impl MipTable {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_level_of_every_frame_is_its_harmonics_summed() {
+        // Frames of 1 to 1024 harmonics (the last reaching the widest level's Nyquist), cosine
+        // and sine parts, and one frame shorter than the others (its missing harmonics silent).
+        let mut seed = 7u32;
+        let mut next = move || {
+            seed = seed.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+            (seed >> 8) as f32 / (1 << 24) as f32 - 0.5
+        };
+        for count in [1usize, 3, 40, 128, 300, 1024] {
+            let spectra: Vec<Vec<Complex<f32>>> = (0..3)
+                .map(|f| {
+                    let n = if f == 1 { count.div_ceil(2) } else { count };
+                    (1..=n)
+                        .map(|h| Complex::new(next() / h as f32, next() / h as f32))
+                        .collect()
+                })
+                .collect();
+            let table = MipTable::from_spectra(&spectra, false);
+            for level in 0..LEVELS {
+                let len = cycle_len(level);
+                let top = top_harmonic(level).min(len / 2);
+                for (f, spectrum) in spectra.iter().enumerate() {
+                    let got = table.frame(level, f);
+                    let mut worst = 0.0f64;
+                    for (n, got) in got.iter().enumerate() {
+                        let mut want = 0.0f64;
+                        for (h, c) in spectrum.iter().enumerate().take(top) {
+                            let h = h + 1;
+                            let phase = std::f64::consts::TAU * (h * n) as f64 / len as f64;
+                            let (re, im) = (f64::from(c.re), f64::from(c.im));
+                            // (A cosine at Nyquist counts once, as a real transform takes it.)
+                            let re = if 2 * h == len { re / 2.0 } else { re };
+                            want += re * phase.cos() + im * phase.sin();
+                        }
+                        worst = worst.max((f64::from(*got) - want).abs());
+                    }
+                    assert!(
+                        worst < 2e-5,
+                        "{count} harmonics, level {level}, frame {f}: off by {worst}"
+                    );
+                }
+            }
+        }
+    }
 
     #[test]
     fn levels_keep_every_harmonic_under_nyquist() {

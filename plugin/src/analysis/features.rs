@@ -3,6 +3,7 @@
 //! picture; the global statistics here let it also tell a dark picture from a light one.
 
 use super::{Lab, Picture};
+use wide::f32x8;
 
 /// A vertical slice of the picture, one per step of the composed grid.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -273,27 +274,11 @@ fn palette(picture: &Picture, k: usize) -> Vec<Swatch> {
         return Vec::new();
     }
     let px: Vec<Lab> = all.iter().step_by(4).copied().collect();
-    let nearest = |p: &Lab, centres: &[Lab]| {
-        let mut best = (0, f32::INFINITY);
-        for (i, c) in centres.iter().enumerate() {
-            let (dl, da, db) = (p.l - c.l, p.a - c.a, p.b - c.b);
-            let d = dl * dl + da * da + db * db;
-            if d < best.1 {
-                best = (i, d);
-            }
-        }
-        best.0
-    };
-    let mut sorted: Vec<Lab> = px.clone();
-    sorted.sort_by(|u, v| u.l.total_cmp(&v.l));
-    let mut centres: Vec<Lab> = (0..k)
-        .map(|i| sorted[(2 * i + 1) * (sorted.len() - 1) / (2 * k)])
-        .collect();
+    let mut centres = quantile_centres(&px, k);
+    let fitted = Lanes::of(&px);
     let mut assign = vec![0usize; px.len()];
     for _ in 0..8 {
-        for (p, a) in px.iter().zip(assign.iter_mut()) {
-            *a = nearest(p, &centres);
-        }
+        fitted.nearest(&centres, |i, c| assign[i] = c);
         let mut sums = vec![(0.0f32, 0.0f32, 0.0f32, 0usize); centres.len()];
         for (p, &a) in px.iter().zip(&assign) {
             sums[a].0 += p.l;
@@ -313,9 +298,7 @@ fn palette(picture: &Picture, k: usize) -> Vec<Swatch> {
         }
     }
     let mut counts = vec![0usize; centres.len()];
-    for p in all {
-        counts[nearest(p, &centres)] += 1;
-    }
+    Lanes::of(all).nearest(&centres, |_, c| counts[c] += 1);
     let mut swatches: Vec<Swatch> = centres
         .into_iter()
         .zip(counts)
@@ -329,10 +312,178 @@ fn palette(picture: &Picture, k: usize) -> Vec<Swatch> {
     swatches
 }
 
+/// The `k` starting centres: the pixels at the lightness quantiles `(2i + 1) / 2k`, in the order a
+/// stable sort by lightness puts them (equal lightness: the earlier pixel first), picked without
+/// sorting the rest.
+fn quantile_centres(px: &[Lab], k: usize) -> Vec<Lab> {
+    let mut order: Vec<(f32, u32)> = px.iter().zip(0..).map(|(p, i)| (p.l, i)).collect();
+    let by = |u: &(f32, u32), v: &(f32, u32)| u.0.total_cmp(&v.0).then(u.1.cmp(&v.1));
+    let mut from = 0;
+    (0..k)
+        .map(|i| {
+            let at = (2 * i + 1) * (px.len() - 1) / (2 * k);
+            // (Everything before `from` is smaller: the rest is searched.)
+            let (_, nth, _) = order[from..].select_nth_unstable_by(at - from, by);
+            from = at;
+            px[nth.1 as usize]
+        })
+        .collect()
+}
+
+/// Pixels as lanes of eight lightness, a and b values (the last lanes padded with the last pixel).
+struct Lanes {
+    len: usize,
+    l: Vec<f32x8>,
+    a: Vec<f32x8>,
+    b: Vec<f32x8>,
+}
+
+impl Lanes {
+    fn of(px: &[Lab]) -> Lanes {
+        let lanes = |f: fn(&Lab) -> f32| -> Vec<f32x8> {
+            px.chunks(8)
+                .map(|c| f32x8::new(std::array::from_fn(|i| f(&c[i.min(c.len() - 1)]))))
+                .collect()
+        };
+        Lanes {
+            len: px.len(),
+            l: lanes(|p| p.l),
+            a: lanes(|p| p.a),
+            b: lanes(|p| p.b),
+        }
+    }
+
+    /// Calls `found(pixel, centre)` with each pixel's nearest centre, in pixel order: the first
+    /// of `centres` at the smallest squared distance, as a search one pixel at a time finds it
+    /// (the same operations in the same order, eight pixels at once).
+    fn nearest(&self, centres: &[Lab], mut found: impl FnMut(usize, usize)) {
+        for (g, ((l, a), b)) in self.l.iter().zip(&self.a).zip(&self.b).enumerate() {
+            let mut best = (f32x8::ZERO, f32x8::splat(f32::INFINITY));
+            for (i, c) in centres.iter().enumerate() {
+                let (dl, da, db) = (
+                    *l - f32x8::splat(c.l),
+                    *a - f32x8::splat(c.a),
+                    *b - f32x8::splat(c.b),
+                );
+                let d = dl * dl + da * da + db * db;
+                let nearer = d.simd_lt(best.1);
+                best = (
+                    nearer.select(f32x8::splat(i as f32), best.0),
+                    nearer.select(d, best.1),
+                );
+            }
+            let first = g * 8;
+            for (j, c) in best.0.to_array().into_iter().enumerate() {
+                if first + j < self.len {
+                    found(first + j, c as usize);
+                }
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::analysis::srgb_to_oklab;
+
+    /// The palette as k-means defines it, one pixel at a time with a whole stable sort for the
+    /// start: what `palette` must give to the bit.
+    fn palette_by_definition(picture: &Picture, k: usize) -> Vec<Swatch> {
+        let all = &picture.pixels;
+        if all.is_empty() {
+            return Vec::new();
+        }
+        let px: Vec<Lab> = all.iter().step_by(4).copied().collect();
+        let nearest = |p: &Lab, centres: &[Lab]| {
+            let mut best = (0, f32::INFINITY);
+            for (i, c) in centres.iter().enumerate() {
+                let (dl, da, db) = (p.l - c.l, p.a - c.a, p.b - c.b);
+                let d = dl * dl + da * da + db * db;
+                if d < best.1 {
+                    best = (i, d);
+                }
+            }
+            best.0
+        };
+        let mut sorted: Vec<Lab> = px.clone();
+        sorted.sort_by(|u, v| u.l.total_cmp(&v.l));
+        let mut centres: Vec<Lab> = (0..k)
+            .map(|i| sorted[(2 * i + 1) * (sorted.len() - 1) / (2 * k)])
+            .collect();
+        for _ in 0..8 {
+            let assign: Vec<usize> = px.iter().map(|p| nearest(p, &centres)).collect();
+            let mut sums = vec![(0.0f32, 0.0f32, 0.0f32, 0usize); centres.len()];
+            for (p, &a) in px.iter().zip(&assign) {
+                sums[a].0 += p.l;
+                sums[a].1 += p.a;
+                sums[a].2 += p.b;
+                sums[a].3 += 1;
+            }
+            for (c, s) in centres.iter_mut().zip(&sums) {
+                if s.3 > 0 {
+                    let m = s.3 as f32;
+                    *c = Lab {
+                        l: s.0 / m,
+                        a: s.1 / m,
+                        b: s.2 / m,
+                    };
+                }
+            }
+        }
+        let mut counts = vec![0usize; centres.len()];
+        for p in all {
+            counts[nearest(p, &centres)] += 1;
+        }
+        let mut swatches: Vec<Swatch> = centres
+            .into_iter()
+            .zip(counts)
+            .filter(|(_, c)| *c > 0)
+            .map(|(colour, c)| Swatch {
+                colour,
+                weight: c as f32 / all.len() as f32,
+            })
+            .collect();
+        swatches.sort_by(|u, v| v.weight.total_cmp(&u.weight));
+        swatches
+    }
+
+    #[test]
+    fn the_palette_is_k_means_as_defined_to_the_bit() {
+        let bits = |p: &[Swatch]| -> Vec<[u32; 4]> {
+            p.iter()
+                .map(|s| [s.colour.l, s.colour.a, s.colour.b, s.weight].map(f32::to_bits))
+                .collect()
+        };
+        let mut pictures: Vec<(String, Picture)> = crate::gallery::gallery();
+        // Sizes that leave a part-filled last lane, and a single pixel.
+        for (w, h) in [(1, 1), (3, 1), (7, 5), (33, 9)] {
+            pictures.push((
+                format!("{w}x{h}"),
+                picture(w, h, |x, y| {
+                    let band = ((x + 2 * y) % 3) as f32 / 2.0;
+                    (band, if x % 2 == 0 { 0.2 } else { 0.8 }, 1.0 - band)
+                }),
+            ));
+        }
+        // Equal lightness everywhere, and pixels halfway between two others: the start is picked
+        // by position among equals, and a pixel as near to two centres goes to the first.
+        let mut ties = picture(24, 2, |_, _| (0.5, 0.5, 0.5));
+        for (i, p) in ties.pixels.iter_mut().enumerate() {
+            p.a = [-0.1, 0.1, 0.0][(i / 4 + i / 24) % 3];
+            p.b = [0.0, 0.05, -0.05][i % 3];
+        }
+        pictures.push(("equal lightness".into(), ties));
+        for (name, p) in &pictures {
+            for k in [1, 2, 3, 5, 9] {
+                assert_eq!(
+                    bits(&palette(p, k)),
+                    bits(&palette_by_definition(p, k)),
+                    "{name}, k = {k}"
+                );
+            }
+        }
+    }
 
     fn picture(w: usize, h: usize, f: impl Fn(usize, usize) -> (f32, f32, f32)) -> Picture {
         let mut rgb = Vec::new();
