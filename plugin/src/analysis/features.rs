@@ -279,33 +279,45 @@ fn palette(picture: &Picture, k: usize) -> Vec<Swatch> {
     let mut assign = vec![0usize; px.len()];
     for _ in 0..8 {
         fitted.nearest(&centres, |i, c| assign[i] = c);
-        let mut sums = vec![(0.0f32, 0.0f32, 0.0f32, 0usize); centres.len()];
-        for (p, &a) in px.iter().zip(&assign) {
-            sums[a].0 += p.l;
-            sums[a].1 += p.a;
-            sums[a].2 += p.b;
-            sums[a].3 += 1;
-        }
-        for (c, s) in centres.iter_mut().zip(&sums) {
-            if s.3 > 0 {
-                let m = s.3 as f32;
-                *c = Lab {
-                    l: s.0 / m,
-                    a: s.1 / m,
-                    b: s.2 / m,
-                };
-            }
-        }
+        refit(&mut centres, &px, &assign);
     }
     let mut counts = vec![0usize; centres.len()];
     Lanes::of(all).nearest(&centres, |_, c| counts[c] += 1);
+    swatches(centres, counts)
+}
+
+/// Each centre moved to the mean of the pixels assigned to it (in pixel order); one with none
+/// stays.
+fn refit(centres: &mut [Lab], px: &[Lab], assign: &[usize]) {
+    let mut sums = vec![(0.0f32, 0.0f32, 0.0f32, 0usize); centres.len()];
+    for (p, &a) in px.iter().zip(assign) {
+        sums[a].0 += p.l;
+        sums[a].1 += p.a;
+        sums[a].2 += p.b;
+        sums[a].3 += 1;
+    }
+    for (c, s) in centres.iter_mut().zip(&sums) {
+        if s.3 > 0 {
+            let m = s.3 as f32;
+            *c = Lab {
+                l: s.0 / m,
+                a: s.1 / m,
+                b: s.2 / m,
+            };
+        }
+    }
+}
+
+/// The centres that won pixels, as swatches weighted by their share of `counts`, heaviest first.
+fn swatches(centres: Vec<Lab>, counts: Vec<usize>) -> Vec<Swatch> {
+    let total = counts.iter().sum::<usize>().max(1) as f32;
     let mut swatches: Vec<Swatch> = centres
         .into_iter()
         .zip(counts)
         .filter(|(_, c)| *c > 0)
         .map(|(colour, c)| Swatch {
             colour,
-            weight: c as f32 / all.len() as f32,
+            weight: c as f32 / total,
         })
         .collect();
     swatches.sort_by(|u, v| v.weight.total_cmp(&u.weight));
@@ -388,7 +400,7 @@ mod tests {
     use crate::analysis::srgb_to_oklab;
 
     /// The palette as k-means defines it, one pixel at a time with a whole stable sort for the
-    /// start: what `palette` must give to the bit.
+    /// start (the same refitting): what `palette` must give to the bit.
     fn palette_by_definition(picture: &Picture, k: usize) -> Vec<Swatch> {
         let all = &picture.pixels;
         if all.is_empty() {
@@ -413,39 +425,13 @@ mod tests {
             .collect();
         for _ in 0..8 {
             let assign: Vec<usize> = px.iter().map(|p| nearest(p, &centres)).collect();
-            let mut sums = vec![(0.0f32, 0.0f32, 0.0f32, 0usize); centres.len()];
-            for (p, &a) in px.iter().zip(&assign) {
-                sums[a].0 += p.l;
-                sums[a].1 += p.a;
-                sums[a].2 += p.b;
-                sums[a].3 += 1;
-            }
-            for (c, s) in centres.iter_mut().zip(&sums) {
-                if s.3 > 0 {
-                    let m = s.3 as f32;
-                    *c = Lab {
-                        l: s.0 / m,
-                        a: s.1 / m,
-                        b: s.2 / m,
-                    };
-                }
-            }
+            refit(&mut centres, &px, &assign);
         }
         let mut counts = vec![0usize; centres.len()];
         for p in all {
             counts[nearest(p, &centres)] += 1;
         }
-        let mut swatches: Vec<Swatch> = centres
-            .into_iter()
-            .zip(counts)
-            .filter(|(_, c)| *c > 0)
-            .map(|(colour, c)| Swatch {
-                colour,
-                weight: c as f32 / all.len() as f32,
-            })
-            .collect();
-        swatches.sort_by(|u, v| v.weight.total_cmp(&u.weight));
-        swatches
+        swatches(centres, counts)
     }
 
     #[test]
