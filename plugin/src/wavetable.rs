@@ -205,16 +205,44 @@ impl Cycles {
             .process_with_scratch(&mut self.z, &mut self.scratch);
         &self.z
     }
+
+    /// Swaps the last cycle made into `out` (of `len / 2` pairs; `out`'s old samples are
+    /// overwritten by the next one).
+    fn swap_out(&mut self, out: &mut Vec<Complex<f32>>) {
+        std::mem::swap(&mut self.z, out);
+    }
 }
 
-/// Adds the pairs (`a[i]`, `b[i]`) to `data`, in order.
-fn pairs_of(data: &mut Vec<f32>, a: &[f32], b: &[f32]) {
+/// Adds the pairs (`a`'s sample `i` times `sa`, `b`'s times `sb`) to `data`, in order, for the
+/// samples of two cycles as [`Cycles::of`] gives them (sample `2m` is `[m].re`, `2m + 1` is
+/// `[m].im`), and the guard pair (sample 0 again) after them.
+fn pairs_of(data: &mut Vec<f32>, (a, sa): (&[Complex<f32>], f32), (b, sb): (&[Complex<f32>], f32)) {
     let at = data.len();
-    data.resize(at + 2 * a.len().min(b.len()), 0.0);
-    for (pair, (a, b)) in data[at..].chunks_exact_mut(2).zip(a.iter().zip(b)) {
-        pair[0] = *a;
-        pair[1] = *b;
+    let n = a.len().min(b.len());
+    data.resize(at + 4 * n + 2, 0.0);
+    let (samples, guard) = data[at..].split_at_mut(4 * n);
+    for (four, (a, b)) in samples.chunks_exact_mut(4).zip(a.iter().zip(b)) {
+        four.copy_from_slice(&[a.re * sa, b.re * sb, a.im * sa, b.im * sb]);
     }
+    if let (Some(a), Some(b)) = (a.first(), b.first()) {
+        guard.copy_from_slice(&[a.re * sa, b.re * sb]);
+    }
+}
+
+/// The largest magnitude among `samples` (their real and imaginary parts alike); 0 for none.
+fn peak(samples: &[Complex<f32>]) -> f32 {
+    // (Eight lanes of plain maxima: the largest of finite values whatever the order, and a
+    // cycle's samples are always finite.)
+    let lanes = samples.chunks_exact(4).fold(wide::f32x8::ZERO, |m, c| {
+        let v = wide::f32x8::new([
+            c[0].re, c[0].im, c[1].re, c[1].im, c[2].re, c[2].im, c[3].re, c[3].im,
+        ]);
+        m.fast_max(v.abs())
+    });
+    let rest = samples.chunks_exact(4).remainder().iter();
+    rest.flat_map(|c| [c.re, c.im])
+        .chain(lanes.to_array())
+        .fold(0.0f32, |m, x| m.max(x.abs()))
 }
 
 impl MipTable {
@@ -273,33 +301,27 @@ impl MipTable {
             let (len, top) = shape(level);
             starts[level] = start as u32;
             let mut cycles = Cycles::new(len, top.min(len / 2));
-            // The frame before this one, scaled, with its guard point.
-            let (mut before, mut this) = (vec![0.0f32; len + 1], vec![0.0f32; len + 1]);
+            // The frame before this one's cycle, and its scale.
+            let (mut before, mut before_scale) = (vec![Complex::new(0.0, 0.0); len / 2], 1.0);
             for (f, spectrum) in spectra.iter().enumerate() {
-                for (t, c) in this.chunks_exact_mut(2).zip(cycles.of(spectrum)) {
-                    (t[0], t[1]) = (c.re, c.im);
-                }
-                let cycle = &mut this[..len];
+                let this = cycles.of(spectrum);
                 let scale = if normalise {
-                    // (A fold over plain floats, which the compiler runs several lanes wide.)
-                    let peak = cycle.iter().fold(0.0f32, |m, x| m.max(x.abs()));
-                    (1.0 / peak.max(1e-9)).min(MAX_GAIN)
+                    (1.0 / peak(this).max(1e-9)).min(MAX_GAIN)
                 } else {
                     1.0
                 };
                 summaries[f].gains[level] = scale;
-                cycle.iter_mut().for_each(|x| *x *= scale);
-                // The guard point repeats the first sample.
-                this[len] = this[0];
-                // Pairs: frame f - 1's sample i, then frame f's.
+                // Pairs: frame f - 1's sample i, then frame f's, each scaled as it is written.
                 if f > 0 {
-                    pairs_of(&mut data, &before, &this);
+                    pairs_of(&mut data, (&before, before_scale), (this, scale));
                 }
-                std::mem::swap(&mut before, &mut this);
+                cycles.swap_out(&mut before);
+                before_scale = scale;
             }
             // The last frame's pairs hold its own samples twice.
             if frames > 0 {
-                pairs_of(&mut data, &before, &before);
+                let last = (&before[..], before_scale);
+                pairs_of(&mut data, last, last);
             }
             start += frames * (len + 1);
             debug_assert_eq!(data.len(), 2 * start);

@@ -351,6 +351,10 @@ mod tests {
                 let whole = downscale(&read(&bytes).unwrap());
                 assert_eq!(by_rows, whole, "{w} x {h}");
                 assert_eq!(decode(&bytes).unwrap(), whole, "{w} x {h}");
+                // Its OKLab values are those of its 8-bit bytes, as a reloaded picture's are.
+                let (cw, ch, sw, sh) = (whole.width, whole.height, w, h);
+                let reloaded = Picture::from_rgb(cw, ch, whole.rgb.clone(), sw, sh);
+                assert_eq!(reloaded, whole, "{w} x {h}");
             }
         }
     }

@@ -2,7 +2,7 @@
 //! linear light, then kept as 8-bit sRGB and OKLab. Background thread.
 
 use super::decode::{Decoded, MAX_SIDE};
-use super::oklab::srgb8_to_linear_table;
+use super::oklab::{srgb8_to_linear_table, srgb8_to_oklab, Lab};
 use super::Picture;
 use image::DynamicImage;
 
@@ -24,13 +24,8 @@ pub fn downscale(decoded: &Decoded) -> Picture {
             (converted.as_raw(), 4)
         }
     };
-    let acc = cell_sums(raw, channels, (sw, sh), (w, h), PARALLEL_PIXELS);
-    working_copy(
-        &acc,
-        (sw, sh),
-        (w, h),
-        (decoded.source_width, decoded.source_height),
-    )
+    let (_, copy) = cell_sums(raw, channels, (sw, sh), (w, h), PARALLEL_PIXELS);
+    copy.picture((w, h), (decoded.source_width, decoded.source_height))
 }
 
 /// The working copy's size in cells for a `sw x sh` source.
@@ -42,23 +37,53 @@ fn cells(sw: usize, sh: usize) -> (usize, usize) {
     )
 }
 
-/// The working copy from the cells' sums of linear light. It is kept as 8-bit sRGB (it is what a
-/// project stores), and analysis reads the OKLab values of exactly those bytes, so a reloaded
-/// picture recomposes identically.
-fn working_copy(
-    acc: &[[f64; 3]],
-    (sw, sh): (usize, usize),
-    (w, h): (usize, usize),
-    (source_width, source_height): (u32, u32),
-) -> Picture {
-    let area = (sw as f64 / w as f64) * (sh as f64 / h as f64);
-    let encode = SrgbEncoder::get();
-    let rgb = acc
-        .chunks_exact(w + 1)
-        .flat_map(|row| &row[..w])
-        .map(|c| c.map(|v| encode.to_u8(v / area)))
-        .collect();
-    Picture::from_rgb(w, h, rgb, source_width, source_height)
+/// The working copy, made a cell row at a time from the cells' sums of linear light as each row
+/// is finished (by the thread that sums it, while the rest of the picture decodes). It is kept as
+/// 8-bit sRGB (it is what a project stores), and analysis reads the OKLab values of exactly those
+/// bytes (as [`Picture::from_rgb`] reads them), so a reloaded picture recomposes identically.
+struct WorkingCopy {
+    /// Source pixels per cell.
+    area: f64,
+    rgb: Vec<[u8; 3]>,
+    pixels: Vec<Lab>,
+}
+
+impl WorkingCopy {
+    fn new((sw, sh): (usize, usize), (w, h): (usize, usize)) -> Self {
+        WorkingCopy {
+            area: (sw as f64 / w as f64) * (sh as f64 / h as f64),
+            rgb: Vec::with_capacity(w * h),
+            pixels: Vec::with_capacity(w * h),
+        }
+    }
+
+    /// Adds the next cell row, from its cells' sums.
+    fn row(&mut self, sums: &[[f64; 3]]) {
+        let encode = SrgbEncoder::get();
+        for c in sums {
+            let p = c.map(|v| encode.to_u8(v / self.area));
+            self.rgb.push(p);
+            self.pixels.push(srgb8_to_oklab(p));
+        }
+    }
+
+    /// Adds the rows of `below`.
+    fn append(&mut self, mut below: WorkingCopy) {
+        self.rgb.append(&mut below.rgb);
+        self.pixels.append(&mut below.pixels);
+    }
+
+    fn picture(self, (w, h): (usize, usize), (source_width, source_height): (u32, u32)) -> Picture {
+        Picture {
+            width: w,
+            height: h,
+            rgb: self.rgb,
+            pixels: self.pixels,
+            source_width,
+            source_height,
+            content: Default::default(),
+        }
+    }
 }
 
 /// [`downscale`] of a `sw x sh` picture of 8-bit RGB (`channels` 3) or RGBA (4) rows that
@@ -75,10 +100,16 @@ pub fn downscale_rows<E>(
     let (w, h) = cells(sw, sh);
     let (xs, ys) = (Spans::new(sw, w), Spans::new(sh, h));
     let row_len = sw * channels;
-    let summer = || RowSummer::new(&xs, &ys, w, channels, 0, vec![[0.0; 3]; (w + 1) * h]);
-    // Rows travel in bands of about 64 KB (a few dozen rows), a handful in flight.
-    let band = (65_536 / row_len.max(1)).clamp(1, 64) * row_len;
-    let acc = std::thread::scope(|scope| {
+    let summer = || {
+        let copy = WorkingCopy::new((sw, sh), (w, h));
+        RowSummer::new(&xs, &ys, w, channels, 0, vec![[0.0; 3]; (w + 1) * h], copy)
+    };
+    // Rows travel in bands of about 64 KB (a few dozen rows), a handful in flight; the last
+    // stretch in bands of an eighth of that, so little is left to sum when the last row decodes.
+    let band_rows = (65_536 / row_len.max(1)).clamp(1, 64);
+    let (band, last_band) = (band_rows * row_len, (band_rows / 8).max(1) * row_len);
+    let last_stretch = sh.saturating_sub(2 * band_rows);
+    let copy = std::thread::scope(|scope| {
         let (send, receive) = std::sync::mpsc::sync_channel::<Vec<u8>>(4);
         let spawned = std::thread::Builder::new()
             .name("pixelody-downscale".into())
@@ -88,16 +119,19 @@ pub fn downscale_rows<E>(
                     for rows in receive {
                         rows.chunks_exact(row_len).for_each(|row| summer.push(row));
                     }
-                    summer.finish()
+                    summer.finish().1
                 }
             });
         match spawned {
             Ok(thread) => {
                 let mut rows = Vec::with_capacity(band);
+                let mut sent = 0;
                 let decoded = decode(&mut |row: &[u8]| {
                     if row.len() == row_len {
                         rows.extend_from_slice(row);
-                        if rows.len() >= band {
+                        let full = if sent < last_stretch { band } else { last_band };
+                        if rows.len() >= full {
+                            sent += rows.len() / row_len;
                             let full = std::mem::replace(&mut rows, Vec::with_capacity(band));
                             // (The summer stops only when this side hangs up.)
                             let _ = send.send(full);
@@ -108,10 +142,10 @@ pub fn downscale_rows<E>(
                     let _ = send.send(rows);
                 }
                 drop(send);
-                let acc = thread
+                let copy = thread
                     .join()
                     .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
-                decoded.map(|()| acc)
+                decoded.map(|()| copy)
             }
             Err(_) => {
                 // No second thread: the same sums here, row by row.
@@ -121,25 +155,25 @@ pub fn downscale_rows<E>(
                         summer.push(row);
                     }
                 });
-                decoded.map(|()| summer.finish())
+                decoded.map(|()| summer.finish().1)
             }
         }
     })?;
-    Ok(working_copy(&acc, (sw, sh), (w, h), (sw as u32, sh as u32)))
+    Ok(copy.picture((w, h), (sw as u32, sh as u32)))
 }
 
 /// Each cell's sum of the linear light of the source pixels it covers (`raw`: `channels` bytes a
-/// pixel, `sw x sh` of them; `w x h` cells, each cell row `w + 1` long, the last one spare).
-/// Sources of `parallel_pixels` or more are summed in two bands of cell rows at once, the lower
-/// on a thread of its own (here when no thread can be had): the same sums in the same order either
-/// way.
+/// pixel, `sw x sh` of them; `w x h` cells, each cell row `w + 1` long, the last one spare), and
+/// the working copy made from them. Sources of `parallel_pixels` or more are summed in two bands
+/// of cell rows at once, the lower on a thread of its own (here when no thread can be had): the
+/// same sums in the same order either way.
 fn cell_sums(
     raw: &[u8],
     channels: usize,
     (sw, sh): (usize, usize),
     (w, h): (usize, usize),
     parallel_pixels: usize,
-) -> Vec<[f64; 3]> {
+) -> (Vec<[f64; 3]>, WorkingCopy) {
     let (xs, ys) = (Spans::new(sw, w), Spans::new(sh, h));
     let sums = Sums {
         raw,
@@ -147,8 +181,10 @@ fn cell_sums(
         w,
         xs: &xs,
         ys: &ys,
+        sizes: ((sw, sh), (w, h)),
     };
     let mut acc = vec![[0.0f64; 3]; (w + 1) * h];
+    let mut copy = WorkingCopy::new((sw, sh), (w, h));
     let split = (1..sh)
         .find(|&y| ys.cell[y] as usize >= h / 2 && ys.cell[y] != ys.cell[y - 1])
         .filter(|_| sw * sh >= parallel_pixels);
@@ -161,23 +197,26 @@ fn cell_sums(
                     .name("pixelody-downscale".into())
                     .spawn_scoped(scope, || {
                         let mut band = vec![[0.0f64; 3]; bottom_len];
-                        sums.band(channels, y..sh, &mut band);
-                        band
+                        let copy = sums.band(channels, y..sh, &mut band);
+                        (band, copy)
                     });
-                sums.band(channels, 0..y, top);
-                match lower {
-                    Ok(thread) => bottom.copy_from_slice(
-                        &thread
+                copy = sums.band(channels, 0..y, top);
+                let below = match lower {
+                    Ok(thread) => {
+                        let (band, below) = thread
                             .join()
-                            .unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
-                    ),
+                            .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+                        bottom.copy_from_slice(&band);
+                        below
+                    }
                     Err(_) => sums.band(channels, y..sh, bottom),
-                }
+                };
+                copy.append(below);
             });
         }
-        None => sums.band(channels, 0..sh, &mut acc),
+        None => copy = sums.band(channels, 0..sh, &mut acc),
     }
-    acc
+    (acc, copy)
 }
 
 /// Source pictures at least this large (in pixels) are summed on two threads.
@@ -191,29 +230,39 @@ struct Sums<'a> {
     w: usize,
     xs: &'a Spans,
     ys: &'a Spans,
+    /// The source's size and the working copy's.
+    sizes: ((usize, usize), (usize, usize)),
 }
 
 impl Sums<'_> {
     /// Sums source rows `rows` (starting where a cell row starts) into `acc`, their cell rows
     /// (`w + 1` cells each, the first `ys.cell[rows.start]`), the first cell row beginning with
-    /// the share of the row above that falls in it, as the rows above would have left it.
-    fn band(&self, channels: usize, rows: std::ops::Range<usize>, acc: &mut [[f64; 3]]) {
+    /// the share of the row above that falls in it, as the rows above would have left it; and
+    /// returns the working copy's rows of those cell rows.
+    fn band(
+        &self,
+        channels: usize,
+        rows: std::ops::Range<usize>,
+        acc: &mut [[f64; 3]],
+    ) -> WorkingCopy {
         let row = |y: usize| &self.raw[y * self.sw * channels..][..self.sw * channels];
-        let mut summer = RowSummer::new(self.xs, self.ys, self.w, channels, rows.start, acc);
+        let copy = WorkingCopy::new(self.sizes.0, self.sizes.1);
+        let mut summer = RowSummer::new(self.xs, self.ys, self.w, channels, rows.start, acc, copy);
         if let Some(y) = rows.start.checked_sub(1) {
             summer.carry_from_above(row(y));
         }
         for y in rows {
             summer.push(row(y));
         }
-        summer.finish();
+        summer.finish().1
     }
 }
 
 /// Source rows summed one at a time into cell rows `acc` (`w + 1` cells each), from source row
 /// `y` on. Each row is summed column by column into the cell row it falls in (`cur`; a row
 /// straddling two cell rows gives the rest of itself to `next`): every column is independent, so
-/// this runs at the speed of the table lookups. A finished cell row is then summed across.
+/// this runs at the speed of the table lookups. A finished cell row is then summed across, and
+/// made into the working copy's row.
 struct RowSummer<'a, A> {
     xs: &'a Spans,
     ys: &'a Spans,
@@ -227,12 +276,21 @@ struct RowSummer<'a, A> {
     cell_row: usize,
     y: usize,
     acc: A,
+    copy: WorkingCopy,
 }
 
 impl<'a, A: AsMut<[[f64; 3]]>> RowSummer<'a, A> {
     /// A summer whose first row is source row `start` (where a cell row starts; the cell rows of
     /// `acc` begin with its cell row).
-    fn new(xs: &'a Spans, ys: &'a Spans, w: usize, channels: usize, start: usize, acc: A) -> Self {
+    fn new(
+        xs: &'a Spans,
+        ys: &'a Spans,
+        w: usize,
+        channels: usize,
+        start: usize,
+        acc: A,
+        copy: WorkingCopy,
+    ) -> Self {
         let top = ys.cell.get(start).map_or(0, |&c| c as usize);
         let sw = xs.cell.len();
         RowSummer {
@@ -247,6 +305,7 @@ impl<'a, A: AsMut<[[f64; 3]]>> RowSummer<'a, A> {
             cell_row: top,
             y: start,
             acc,
+            copy,
         }
     }
 
@@ -290,16 +349,19 @@ impl<'a, A: AsMut<[[f64; 3]]>> RowSummer<'a, A> {
         }
     }
 
+    /// Sums the finished cell row across into its cells (it is then complete: a source row
+    /// straddling it and the next gave it its share already) and makes it the working copy's.
     fn sum_across(&mut self) {
         let w = self.w;
         let at = (self.cell_row - self.top) * (w + 1);
-        self.xs
-            .sum_across(&self.cur, &mut self.acc.as_mut()[at..][..w + 1]);
+        let cells = &mut self.acc.as_mut()[at..][..w + 1];
+        self.xs.sum_across(&self.cur, cells);
+        self.copy.row(&cells[..w]);
     }
 
-    fn finish(mut self) -> A {
+    fn finish(mut self) -> (A, WorkingCopy) {
         self.sum_across();
-        self.acc
+        (self.acc, self.copy)
     }
 }
 
@@ -437,8 +499,12 @@ mod tests {
                 ((sw as f64 / scale).round() as usize).clamp(1, MAX_SIDE),
                 ((sh as f64 / scale).round() as usize).clamp(1, MAX_SIDE),
             );
-            let one = cell_sums(&raw, channels, (sw, sh), cells, usize::MAX);
-            let two = cell_sums(&raw, channels, (sw, sh), cells, 0);
+            let (one, one_copy) = cell_sums(&raw, channels, (sw, sh), cells, usize::MAX);
+            let (two, two_copy) = cell_sums(&raw, channels, (sw, sh), cells, 0);
+            assert_eq!(
+                (one_copy.rgb, one_copy.pixels),
+                (two_copy.rgb, two_copy.pixels)
+            );
             assert!(
                 one.iter()
                     .zip(&two)

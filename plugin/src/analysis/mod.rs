@@ -40,13 +40,7 @@ impl Picture {
         source_width: u32,
         source_height: u32,
     ) -> Picture {
-        let lut = oklab::srgb8_to_linear_table();
-        let pixels = rgb
-            .iter()
-            .map(|p| {
-                oklab::linear_to_oklab(lut[p[0] as usize], lut[p[1] as usize], lut[p[2] as usize])
-            })
-            .collect();
+        let pixels = rgb.iter().map(|&p| oklab::srgb8_to_oklab(p)).collect();
         Picture {
             width,
             height,

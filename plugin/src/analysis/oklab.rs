@@ -56,6 +56,12 @@ fn cbrt(x: f32) -> f32 {
     y as f32
 }
 
+/// The OKLab value of an 8-bit sRGB pixel (through [`srgb8_to_linear_table`]).
+pub(crate) fn srgb8_to_oklab([r, g, b]: [u8; 3]) -> Lab {
+    let lut = srgb8_to_linear_table();
+    linear_to_oklab(lut[r as usize], lut[g as usize], lut[b as usize])
+}
+
 /// Converts gamma-encoded sRGB (0..1) to OKLab.
 pub fn srgb_to_oklab(r: f32, g: f32, b: f32) -> Lab {
     linear_to_oklab(srgb_to_linear(r), srgb_to_linear(g), srgb_to_linear(b))
