@@ -10,6 +10,8 @@
 //! decoded one at a time, so only one file's bytes are held at once.
 
 pub mod loudness;
+#[cfg(test)]
+mod spectral_roundtrip;
 
 use std::path::{Path, PathBuf};
 
