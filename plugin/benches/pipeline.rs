@@ -67,15 +67,38 @@ fn median_ms(runs: usize, mut f: impl FnMut()) -> f64 {
     t[runs / 2]
 }
 
+/// The medians of `stages`, each timed once per round for `rounds` rounds, the stages taking
+/// turns: a minute in which this shared machine runs slow falls on every stage alike, so the
+/// ratios between them hold (timed one stage after the other, a slow minute during one stage's
+/// runs moved a ratio by a third).
+fn interleaved_medians_ms<const N: usize>(
+    rounds: usize,
+    mut stages: [&mut dyn FnMut(); N],
+) -> [f64; N] {
+    let mut times = [(); N].map(|()| Vec::with_capacity(rounds));
+    for _ in 0..rounds {
+        for (stage, t) in stages.iter_mut().zip(&mut times) {
+            let s = Instant::now();
+            stage();
+            t.push(s.elapsed().as_secs_f64() * 1e3);
+        }
+    }
+    times.map(|mut t| {
+        t.sort_by(f64::total_cmp);
+        t[rounds / 2]
+    })
+}
+
 fn main() {
     println!(
-        "Picture -> score on this machine ({} cores); medians; ratios against the bare decode",
+        "Picture -> score on this machine ({} cores); medians, the stages timed in turn; ratios \
+         against the bare decode",
         std::thread::available_parallelism().map_or(1, |n| n.get())
     );
     let cases = [
-        ("640x480 PNG", 640, 480, ImageFormat::Png, 9),
-        ("1920x1080 JPEG", 1920, 1080, ImageFormat::Jpeg, 7),
-        ("4000x3000 JPEG", 4000, 3000, ImageFormat::Jpeg, 5),
+        ("640x480 PNG", 640, 480, ImageFormat::Png, 41),
+        ("1920x1080 JPEG", 1920, 1080, ImageFormat::Jpeg, 15),
+        ("4000x3000 JPEG", 4000, 3000, ImageFormat::Jpeg, 7),
     ];
     // The content models' load, once per process (measured first: every later use finds them).
     let started = Instant::now();
@@ -98,37 +121,47 @@ fn main() {
         let bytes = out.into_inner();
         drop(img);
 
-        let bare = median_ms(runs, || {
-            black_box(image::load_from_memory(&bytes).unwrap());
-        });
-        let read = median_ms(runs, || {
-            black_box(analysis::read(&bytes).unwrap());
-        });
-        // The working copy straight from the file (a common PNG is summed as its rows decode).
-        let working = median_ms(runs, || {
-            black_box(analysis::decode(&bytes).unwrap());
-        });
         let decoded = analysis::read(&bytes).unwrap();
-        let downscale = median_ms(runs, || {
-            black_box(analysis::downscale(&decoded));
-        });
         let picture = analysis::downscale(&decoded);
-        let analyse = median_ms(runs, || {
-            black_box(analysis::analyse(&picture, 16, 2));
-        });
-        // `compose` analyses the picture itself: its time is analysis and composition together.
-        let compose_ms = median_ms(runs, || {
-            black_box(compose::compose(&picture, &settings, String::new()));
-        });
         let composed = compose::compose(&picture, &settings, String::new());
-        let level_ms = median_ms(runs, || {
-            let mut score = composed.clone();
-            pixelody::pipeline::level(&mut score);
-            black_box(score);
-        });
-        let total = median_ms(runs, || {
-            black_box(pixelody::pipeline::picture_to_score(&bytes, "bench", &settings).unwrap());
-        });
+        let medians = interleaved_medians_ms(
+            runs,
+            [
+                &mut || {
+                    black_box(image::load_from_memory(&bytes).unwrap());
+                },
+                &mut || {
+                    black_box(analysis::read(&bytes).unwrap());
+                },
+                // The working copy straight from the file (a common PNG is summed as its rows
+                // decode).
+                &mut || {
+                    black_box(analysis::decode(&bytes).unwrap());
+                },
+                &mut || {
+                    black_box(analysis::downscale(&decoded));
+                },
+                &mut || {
+                    black_box(analysis::analyse(&picture, 16, 2));
+                },
+                // `compose` analyses the picture itself: its time is analysis and composition
+                // together.
+                &mut || {
+                    black_box(compose::compose(&picture, &settings, String::new()));
+                },
+                &mut || {
+                    let mut score = composed.clone();
+                    pixelody::pipeline::level(&mut score);
+                    black_box(score);
+                },
+                &mut || {
+                    black_box(
+                        pixelody::pipeline::picture_to_score(&bytes, "bench", &settings).unwrap(),
+                    );
+                },
+            ],
+        );
+        let [bare, read, working, downscale, analyse, compose_ms, level_ms, total] = medians;
         let seeing = Settings::default();
         let with_content = median_ms(runs, || {
             black_box(pixelody::pipeline::picture_to_score(&bytes, "bench", &seeing).unwrap());
