@@ -255,13 +255,31 @@ fn jpeg_is_complete(bytes: &[u8]) -> bool {
     scan_before && !scan_after
 }
 
-/// The reduced-scale JPEG path: libjpeg-turbo (through `mozjpeg`) decodes at the smallest DCT
-/// scale (1/8, 1/4, 1/2 or 1) that still leaves at least one decoded pixel per working-copy cell.
-/// At 1/8 only each 8x8 block's average (its DC coefficient) is reconstructed: the block's area
-/// average, which is what the downscale wants anyway. `None` when it cannot handle the file; the
-/// general decoder then tries, and reports any error.
+/// The reduced-scale JPEG path: the smallest DCT scale (1/8, 1/4, 1/2 or 1) that still leaves
+/// at least one decoded pixel per working-copy cell. At 1/8 only each 8x8 block's average (its DC
+/// coefficient) is reconstructed: the block's area average, which is what the downscale wants
+/// anyway; the common baseline JPEG is then read by our own decoder (`jpeg_eighth`: the same
+/// pixels as libjpeg-turbo's in about two thirds of the time), any other by libjpeg-turbo
+/// (through `mozjpeg`). `None` when neither can handle the file; the general decoder then tries,
+/// and reports any error.
 fn read_jpeg_scaled(bytes: &[u8], w: u32, h: u32, long_side: usize) -> Option<DynamicImage> {
     let eighths = jpeg_eighths(w, h, long_side);
+    if let Some(e) = (eighths == 1)
+        .then(|| super::jpeg_eighth::decode(bytes))
+        .flatten()
+    {
+        return picture_of(e.width, e.height, false, e.rgb, e.orientation);
+    }
+    let (sw, sh, cmyk, pixels, orientation) = libjpeg_scaled(bytes, eighths)?;
+    picture_of(sw, sh, cmyk, pixels, orientation)
+}
+
+/// A JPEG decoded by libjpeg-turbo at `eighths` / 8 of its size: its width, height, whether its
+/// pixels are CMYK (else RGB), the pixels, and its EXIF orientation.
+pub(super) type Scaled = (usize, usize, bool, Vec<u8>, Option<Orientation>);
+
+/// The JPEG in `bytes` decoded by libjpeg-turbo at `eighths` / 8; `None` when it cannot.
+pub(super) fn libjpeg_scaled(bytes: &[u8], eighths: u8) -> Option<Scaled> {
     // libjpeg reports fatal errors by unwinding (without the panic hook); warnings are silenced.
     let decoded = std::panic::catch_unwind(|| -> std::io::Result<_> {
         let mut d =
@@ -285,7 +303,17 @@ fn read_jpeg_scaled(bytes: &[u8], w: u32, h: u32, long_side: usize) -> Option<Dy
         started.finish()?;
         Ok((sw, sh, cmyk, pixels, orientation))
     });
-    let (sw, sh, cmyk, pixels, orientation) = decoded.ok()?.ok()?;
+    decoded.ok()?.ok()
+}
+
+/// A decoded JPEG's pixels (RGB, or CMYK as Adobe stores it) as a picture, turned upright.
+fn picture_of(
+    sw: usize,
+    sh: usize,
+    cmyk: bool,
+    pixels: Vec<u8>,
+    orientation: Option<Orientation>,
+) -> Option<DynamicImage> {
     let rgb = if cmyk {
         // Adobe's CMYK JPEGs (nearly all of them) store the inks inverted; converted without a
         // colour profile: enough to hear the colours.

@@ -5,6 +5,7 @@ mod decode;
 mod downscale;
 pub mod features;
 mod frames;
+mod jpeg_eighth;
 mod oklab;
 
 pub use decode::{
