@@ -259,7 +259,7 @@ fn jpeg_is_complete(bytes: &[u8]) -> bool {
 /// at least one decoded pixel per working-copy cell. At 1/8 only each 8x8 block's average (its DC
 /// coefficient) is reconstructed: the block's area average, which is what the downscale wants
 /// anyway; the common baseline JPEG is then read by our own decoder (`jpeg_eighth`: the same
-/// pixels as libjpeg-turbo's in about two thirds of the time), any other by libjpeg-turbo
+/// pixels as libjpeg-turbo's in about three quarters of the time), any other by libjpeg-turbo
 /// (through `mozjpeg`). `None` when neither can handle the file; the general decoder then tries,
 /// and reports any error.
 fn read_jpeg_scaled(bytes: &[u8], w: u32, h: u32, long_side: usize) -> Option<DynamicImage> {

@@ -1,5 +1,6 @@
 //! A baseline JPEG at an eighth of its size (one pixel for each 8x8 block), exactly as
-//! libjpeg-turbo decodes it at that scale, in about two thirds of its time.
+//! libjpeg-turbo decodes it at that scale, in about three quarters of its time (the bench's 4000 x
+//! 3000 JPEG: 25 ms against 33).
 //!
 //! At an eighth, libjpeg-turbo keeps only each block's average (its DC coefficient,
 //! `jpeg_idct_1x1`), but for 4:2:0 chroma, which it decodes at a quarter through its reduced
