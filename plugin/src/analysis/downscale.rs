@@ -516,6 +516,26 @@ mod tests {
     }
 
     #[test]
+    fn a_decoder_that_panics_mid_picture_is_a_panic_not_a_hang() {
+        for rows in [0, 1, 100, 479] {
+            let caught = std::panic::catch_unwind(|| {
+                downscale_rows::<()>((640, 480), 3, |push| {
+                    for _ in 0..rows {
+                        push(&[128; 640 * 3]);
+                    }
+                    panic!("a decoder's bug");
+                })
+            });
+            assert!(caught.is_err(), "after {rows} rows");
+        }
+        let whole = downscale_rows::<()>((640, 480), 3, |push| {
+            (0..480).for_each(|_| push(&[128; 640 * 3]));
+            Ok(())
+        });
+        assert!(whole.unwrap().rgb.iter().all(|&p| p == [128; 3]));
+    }
+
+    #[test]
     fn srgb_encoding_rounds_to_the_nearest_code_without_searching() {
         let e = SrgbEncoder::new();
         let search = |v: f64| e.steps.partition_point(|&s| f64::from(s) <= v) as u8;
