@@ -12,9 +12,10 @@
 //!
 //! Only what the tests prove identical with libjpeg-turbo is read here: 8-bit baseline
 //! (sequential Huffman) JPEGs of one grey or three YCbCr components in one scan, their chroma at
-//! full, half-across or half-both-ways resolution, without restart markers. Anything else, and
-//! anything damaged (a bad code, data running out, a marker inside the scan), is `None`:
-//! libjpeg-turbo then reads the file as before and says what is wrong.
+//! full, half-across or half-both-ways resolution, with or without restart markers. Anything
+//! else, and anything damaged (a bad code, data running out, a marker inside the scan where no
+//! restart is due), is `None`: libjpeg-turbo then reads the file as before and says what is
+//! wrong.
 
 use image::metadata::Orientation;
 
@@ -205,6 +206,29 @@ impl Bits<'_> {
     fn sound(&self) -> bool {
         self.count >= self.added
     }
+
+    /// Past the end of a restart interval: whatever is left of it (its last byte's padding)
+    /// passed over, as libjpeg-turbo passes over anything before the next marker, which must be
+    /// restart marker `n`; the bits start again after it.
+    fn restart(&mut self, n: usize) -> Option<()> {
+        if !self.sound() {
+            return None;
+        }
+        let mut at = self.at;
+        loop {
+            match (self.data.get(at)?, self.data.get(at + 1)) {
+                (0xFF, Some(0xFF)) => at += 1,
+                (0xFF, Some(0)) => at += 2,
+                (0xFF, _) => break,
+                _ => at += 1,
+            }
+        }
+        if *self.data.get(at + 1)? != 0xD0 + (n % 8) as u8 {
+            return None;
+        }
+        (self.at, self.acc, self.count, self.added) = (at + 2, 0, 0, 0);
+        Some(())
+    }
 }
 
 /// A block's coefficients skipped but for the DC difference, which is returned.
@@ -387,7 +411,7 @@ pub fn decode(bytes: &[u8]) -> Option<Eighth> {
     let (mut dc_tables, mut ac_tables): ([Option<Table>; 4], [Option<Table>; 4]) =
         Default::default();
     let mut frame: Option<(usize, usize, Vec<Component>)> = None;
-    let (mut jfif, mut orientation) = (false, None);
+    let (mut jfif, mut orientation, mut restart) = (false, None, 0);
     let mut at = 2;
     loop {
         // A marker, after any fill bytes.
@@ -463,9 +487,11 @@ pub fn decode(bytes: &[u8]) -> Option<Eighth> {
                     p += 1 + 64 * size;
                 }
             }
-            // A restart interval (not read here), an Adobe marker (which may say RGB or CMYK),
-            // the end, a number of lines to come, or any other frame type.
-            0xDD | 0xEE | 0xD9 | 0xDC | 0xC2..=0xCF | 0xD0..=0xD8 | 0x01 => return None,
+            // A restart interval, in MCUs.
+            0xDD => restart = be16(segment, 0)?,
+            // An Adobe marker (which may say RGB or CMYK), the end, a number of lines to come,
+            // or any other frame type.
+            0xEE | 0xD9 | 0xDC | 0xC2..=0xCF | 0xD0..=0xD8 | 0x01 => return None,
             0xE0 => jfif |= segment.starts_with(b"JFIF\0"),
             0xE1 => {
                 orientation = orientation.or_else(|| {
@@ -504,6 +530,7 @@ pub fn decode(bytes: &[u8]) -> Option<Eighth> {
                     height,
                     components: &components,
                     tables: &tables,
+                    restart,
                 };
                 let rgb = scan.decode(bytes.get(at + 2 + len..)?)?;
                 return Some(Eighth {
@@ -528,6 +555,8 @@ struct Scan<'a> {
     height: usize,
     components: &'a [Component],
     tables: &'a [(&'a Table, &'a Table, [u16; 64])],
+    /// MCUs in a restart interval (0: none).
+    restart: usize,
 }
 
 impl Scan<'_> {
@@ -541,6 +570,15 @@ impl Scan<'_> {
             count: 0,
             added: 0,
         };
+        // Before MCU `mcu`: a restart, where an interval ends (the DC predictions start again).
+        let restart = self.restart;
+        let interval_ends = |bits: &mut Bits, mcu: usize, pred: &mut [i32]| -> Option<()> {
+            if restart > 0 && mcu > 0 && mcu.is_multiple_of(restart) {
+                bits.restart(mcu / restart - 1)?;
+                pred.fill(0);
+            }
+            Some(())
+        };
         let mut put = |x: usize, y: usize, p: [u8; 3]| {
             if x < ow && y < oh {
                 rgb[3 * (y * ow + x)..][..3].copy_from_slice(&p);
@@ -549,11 +587,12 @@ impl Scan<'_> {
         match (self.components, self.tables) {
             ([_], [(dc, ac, q)]) => {
                 // One component: its blocks one by one, row after row.
-                let mut pred = 0i32;
+                let mut pred = [0i32];
                 for y in 0..oh {
                     for x in 0..ow {
-                        pred = pred.checked_add(skip_block(&mut bits, dc, ac)?)?;
-                        let g = idct_1x1(i32::from(i16::try_from(pred).ok()?), q);
+                        interval_ends(&mut bits, y * ow + x, &mut pred)?;
+                        pred[0] = pred[0].checked_add(skip_block(&mut bits, dc, ac)?)?;
+                        let g = idct_1x1(i32::from(i16::try_from(pred[0]).ok()?), q);
                         put(x, y, [g, g, g]);
                     }
                 }
@@ -574,8 +613,10 @@ impl Scan<'_> {
                 };
                 let mut block = [0i32; 64];
                 let mut ys = [0u8; 4];
+                let across = self.width.div_ceil(8 * h);
                 for my in 0..self.height.div_ceil(8 * v) {
-                    for mx in 0..self.width.div_ceil(8 * h) {
+                    for mx in 0..across {
+                        interval_ends(&mut bits, my * across + mx, &mut pred)?;
                         for y in ys.iter_mut().take(h * v) {
                             let diff = skip_block(&mut bits, ldc, lac)?;
                             *y = idct_1x1(dc(&mut pred[0], diff)?, lq);
@@ -620,6 +661,7 @@ impl Scan<'_> {
 mod tests {
     use super::*;
     use crate::analysis::decode::libjpeg_scaled;
+    use jpeg_encoder::SamplingFactor;
 
     /// A picture with smooth light, noise and hard coloured edges (large chroma AC terms).
     fn pixels(w: usize, h: usize, channels: usize, seed: u64) -> Vec<u8> {
@@ -724,6 +766,64 @@ mod tests {
         }
         let oriented = std::fs::read(format!("{dir}/pictures/oriented.jpg")).unwrap();
         assert!(decode(&oriented).unwrap().orientation.is_some());
+    }
+
+    /// A JPEG with a restart marker every `interval` MCUs (jpeg-encoder's).
+    fn with_restarts(w: u16, h: u16, sampling: Option<SamplingFactor>, interval: u16) -> Vec<u8> {
+        let mut out = Vec::new();
+        let mut e = jpeg_encoder::Encoder::new(&mut out, 80);
+        e.set_restart_interval(interval);
+        let (channels, colour) = match sampling {
+            Some(s) => {
+                e.set_sampling_factor(s);
+                (3, jpeg_encoder::ColorType::Rgb)
+            }
+            None => (1, jpeg_encoder::ColorType::Luma),
+        };
+        let (w, h) = (usize::from(w), usize::from(h));
+        let image = pixels(w, h, channels, (w + h) as u64);
+        e.encode(&image, w as u16, h as u16, colour).unwrap();
+        out
+    }
+
+    #[test]
+    fn restart_intervals_are_read_as_libjpeg_turbo_reads_them() {
+        let layouts = [
+            Some(SamplingFactor::R_4_2_0),
+            Some(SamplingFactor::R_4_2_2),
+            Some(SamplingFactor::R_4_4_4),
+            None,
+        ];
+        for sampling in layouts {
+            for interval in [1, 3, 7, 64] {
+                for (w, h) in [(333, 201), (64, 17), (9, 9)] {
+                    let bytes = with_restarts(w, h, sampling, interval);
+                    let markers = bytes
+                        .windows(2)
+                        .filter(|m| m[0] == 0xFF && m[1] & 0xF8 == 0xD0);
+                    let what = format!("{w} x {h}, {sampling:?}, every {interval} MCUs");
+                    // (The smallest pictures have fewer MCUs than an interval.)
+                    assert!(markers.count() > 0 || w < 100, "{what}: no restarts");
+                    same_as_libjpeg(&bytes, &what);
+                }
+            }
+        }
+        // A restart marker damaged or missing: read as libjpeg-turbo reads it, or left to it.
+        let whole = with_restarts(200, 120, Some(SamplingFactor::R_4_2_0), 2);
+        let restarts: Vec<usize> = (0..whole.len() - 1)
+            .filter(|&i| whole[i] == 0xFF && whole[i + 1] & 0xF8 == 0xD0)
+            .collect();
+        for &at in restarts.iter().step_by(7) {
+            for change in [0xD0, 0xD7, 0x00, 0xFF, 0xD9] {
+                let mut bytes = whole.clone();
+                bytes[at + 1] = change;
+                if let Some(ours) = decode(&bytes) {
+                    let theirs = libjpeg_scaled(&bytes, 1);
+                    let same = theirs.is_some_and(|t| t.3 == ours.rgb);
+                    assert!(same, "restart marker at {at} changed to {change:02x}");
+                }
+            }
+        }
     }
 
     #[test]

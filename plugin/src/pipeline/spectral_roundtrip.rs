@@ -6,6 +6,7 @@
 
 use crate::compose::{Mode, Settings};
 use crate::engine::{render_offline, EngineParams, OfflineRender};
+use crate::test_support::correlation;
 use realfft::RealFftPlanner;
 
 const SR: f32 = 48_000.0;
@@ -30,15 +31,6 @@ fn picture_png() -> Vec<u8> {
     img.write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png)
         .unwrap();
     png
-}
-
-fn correlation(x: &[f32], y: &[f32]) -> f32 {
-    let n = x.len() as f32;
-    let (mx, my) = (x.iter().sum::<f32>() / n, y.iter().sum::<f32>() / n);
-    let cov: f32 = x.iter().zip(y).map(|(a, b)| (a - mx) * (b - my)).sum();
-    let vx: f32 = x.iter().map(|a| (a - mx) * (a - mx)).sum();
-    let vy: f32 = y.iter().map(|b| (b - my) * (b - my)).sum();
-    cov / (vx * vy).sqrt()
 }
 
 #[test]
