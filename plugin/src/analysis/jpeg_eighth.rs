@@ -211,6 +211,14 @@ impl Bits<'_> {
     /// passed over, as libjpeg-turbo passes over anything before the next marker, which must be
     /// restart marker `n`; the bits start again after it.
     fn restart(&mut self, n: usize) -> Option<()> {
+        let at = self.next_marker(0xD0 + (n % 8) as u8)?;
+        (self.at, self.acc, self.count, self.added) = (at, 0, 0, 0);
+        Some(())
+    }
+
+    /// Where the data goes on after marker `marker`, which must be the next one (after whatever
+    /// is left of the bits read so far, passed over); `None` if any bit read was not the file's.
+    fn next_marker(&self, marker: u8) -> Option<usize> {
         if !self.sound() {
             return None;
         }
@@ -223,11 +231,7 @@ impl Bits<'_> {
                 _ => at += 1,
             }
         }
-        if *self.data.get(at + 1)? != 0xD0 + (n % 8) as u8 {
-            return None;
-        }
-        (self.at, self.acc, self.count, self.added) = (at + 2, 0, 0, 0);
-        Some(())
+        (*self.data.get(at + 1)? == marker).then_some(at + 2)
     }
 }
 
@@ -653,7 +657,8 @@ impl Scan<'_> {
             }
             _ => return None,
         }
-        bits.sound().then_some(rgb)
+        // The scan is the picture's last: the end of the file follows.
+        bits.next_marker(0xD9).map(|_| rgb)
     }
 }
 
@@ -853,10 +858,12 @@ mod tests {
             }
         }
         assert!(read > 0 && left > 0, "{read} read, {left} left");
-        // Anything changed anywhere (headers, tables, markers) alike.
-        for _ in 0..3000 {
+        // Anything changed anywhere (the headers and tables in the first 700 bytes, then the
+        // whole file: its scan, the markers around it, its end) alike.
+        for k in 0..6000 {
             let mut bytes = whole.clone();
-            let at = (noise.next_u64() as usize) % bytes.len().min(700);
+            let span = if k < 3000 { 700 } else { bytes.len() };
+            let at = (noise.next_u64() as usize) % span;
             bytes[at] = match noise.next_u64() % 3 {
                 0 => bytes[at] ^ (1 << (noise.next_u64() % 8)),
                 1 => 0xFF,
@@ -867,6 +874,15 @@ mod tests {
                 let theirs = libjpeg_scaled(&bytes, 1);
                 let same = theirs.is_some_and(|t| t.3 == ours.rgb);
                 assert!(same, "byte {at}: {:02x} -> {:02x}", whole[at], bytes[at]);
+            }
+        }
+        // The end marker changed into another.
+        for end in [0xDD, 0xDA, 0xFE, 0xC4, 0xD0] {
+            let mut bytes = whole.clone();
+            *bytes.last_mut().unwrap() = end;
+            if let Some(ours) = decode(&bytes) {
+                let theirs = libjpeg_scaled(&bytes, 1);
+                assert!(theirs.is_some_and(|t| t.3 == ours.rgb), "end {end:02x}");
             }
         }
         for cut in [scan + 10, whole.len() / 2, whole.len() - 3] {
