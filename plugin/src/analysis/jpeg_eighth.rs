@@ -628,14 +628,11 @@ impl Scan<'_> {
                         if (h, v) == (2, 2) {
                             // Chroma at 2x2 per block, one value for each pixel.
                             let mut chroma = [[[0u8; 2]; 2]; 2];
-                            for (c, ((table_dc, table_ac, q), p)) in
-                                [(bdc, bac, bq), (rdc, rac, rq)]
-                                    .iter()
-                                    .enumerate()
-                                    .map(|(c, t)| (c, (t, c + 1)))
+                            for (c, (table_dc, table_ac, q)) in
+                                [(bdc, bac, bq), (rdc, rac, rq)].into_iter().enumerate()
                             {
                                 read_block(&mut bits, table_dc, table_ac, &mut block)?;
-                                block[0] = dc(&mut pred[p], block[0])?;
+                                block[0] = dc(&mut pred[c + 1], block[0])?;
                                 chroma[c] = idct_2x2(&block, q);
                             }
                             for (k, &y) in ys.iter().enumerate() {
