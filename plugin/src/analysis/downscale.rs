@@ -37,40 +37,30 @@ fn cells(sw: usize, sh: usize) -> (usize, usize) {
     )
 }
 
-/// The working copy, made a cell row at a time from the cells' sums of linear light as each row
-/// is finished (by the thread that sums it, while the rest of the picture decodes). It is kept as
-/// 8-bit sRGB (it is what a project stores), and analysis reads the OKLab values of exactly those
-/// bytes (as [`Picture::from_rgb`] reads them), so a reloaded picture recomposes identically.
-struct WorkingCopy {
-    /// Source pixels per cell.
-    area: f64,
+/// The working copy's cells (8-bit sRGB, what a project stores, and the OKLab values analysis
+/// reads of exactly those bytes, as [`Picture::from_rgb`] reads them, so a reloaded picture
+/// recomposes identically), `w x h` of them, row after row.
+struct Cells {
     rgb: Vec<[u8; 3]>,
     pixels: Vec<Lab>,
 }
 
-impl WorkingCopy {
-    fn new((sw, sh): (usize, usize), (w, h): (usize, usize)) -> Self {
-        WorkingCopy {
+impl Cells {
+    fn new((w, h): (usize, usize)) -> Self {
+        Cells {
+            rgb: vec![[0; 3]; w * h],
+            pixels: vec![Lab::default(); w * h],
+        }
+    }
+
+    /// All the cells, to be written cell row after cell row from their sums.
+    fn rows(&mut self, (sw, sh): (usize, usize), (w, h): (usize, usize)) -> CopyRows<'_> {
+        CopyRows {
             area: (sw as f64 / w as f64) * (sh as f64 / h as f64),
-            rgb: Vec::with_capacity(w * h),
-            pixels: Vec::with_capacity(w * h),
+            rgb: &mut self.rgb,
+            pixels: &mut self.pixels,
+            done: 0,
         }
-    }
-
-    /// Adds the next cell row, from its cells' sums.
-    fn row(&mut self, sums: &[[f64; 3]]) {
-        let encode = SrgbEncoder::get();
-        for c in sums {
-            let p = c.map(|v| encode.to_u8(v / self.area));
-            self.rgb.push(p);
-            self.pixels.push(srgb8_to_oklab(p));
-        }
-    }
-
-    /// Adds the rows of `below`.
-    fn append(&mut self, mut below: WorkingCopy) {
-        self.rgb.append(&mut below.rgb);
-        self.pixels.append(&mut below.pixels);
     }
 
     fn picture(self, (w, h): (usize, usize), (source_width, source_height): (u32, u32)) -> Picture {
@@ -86,80 +76,209 @@ impl WorkingCopy {
     }
 }
 
+/// A run of the working copy's cells, written a cell row at a time from the cells' sums of
+/// linear light as each is finished (by the thread that sums it, while the rest of the picture
+/// decodes).
+struct CopyRows<'a> {
+    /// Source pixels per cell.
+    area: f64,
+    rgb: &'a mut [[u8; 3]],
+    pixels: &'a mut [Lab],
+    /// Cells written so far.
+    done: usize,
+}
+
+impl<'a> CopyRows<'a> {
+    /// Writes the next cell row, from its cells' sums.
+    fn row(&mut self, sums: &[[f64; 3]]) {
+        let encode = SrgbEncoder::get();
+        let rgb = self.rgb.iter_mut().skip(self.done);
+        let pixels = self.pixels.iter_mut().skip(self.done);
+        for ((c, rgb), lab) in sums.iter().zip(rgb).zip(pixels) {
+            let p = c.map(|v| encode.to_u8(v / self.area));
+            *rgb = p;
+            *lab = srgb8_to_oklab(p);
+        }
+        self.done += sums.len();
+    }
+
+    /// The first `cells` cells (all of them if fewer are left), taken off the front.
+    fn take_front(&mut self, cells: usize) -> CopyRows<'a> {
+        let cells = cells.min(self.rgb.len()).min(self.pixels.len());
+        let (rgb, rest_rgb) = std::mem::take(&mut self.rgb).split_at_mut(cells);
+        let (pixels, rest_pixels) = std::mem::take(&mut self.pixels).split_at_mut(cells);
+        (self.rgb, self.pixels) = (rest_rgb, rest_pixels);
+        CopyRows {
+            area: self.area,
+            rgb,
+            pixels,
+            done: 0,
+        }
+    }
+}
+
 /// [`downscale`] of a `sw x sh` picture of 8-bit RGB (`channels` 3) or RGBA (4) rows that
-/// `decode` hands over one at a time, top to bottom, as it decodes them: the rows are summed on a
-/// second thread while the next ones decode (here when no thread can be had), so the working copy
-/// is ready almost as soon as the last row is. The same sums in the same order as [`downscale`],
-/// so the same working copy. An error from `decode` is returned as it is; rows beyond `sh` or of
-/// another length are ignored (the caller checks what it decoded).
+/// `decode` hands over one at a time, top to bottom, as it decodes them: the rows are summed
+/// while the next ones decode, so the working copy is ready almost as soon as the last row is.
+/// The same sums in the same order as [`downscale`], so the same working copy. An error from
+/// `decode` is returned as it is; rows beyond `sh` or of another length are ignored (the caller
+/// checks what it decoded).
+///
+/// The rows travel in bands of whole cell rows (a band needs nothing of the others but the row
+/// above it, when that row straddles into its first cell row), about 64 KB each and the last
+/// stretch a cell row at a time. A second thread sums them as they come; the decoding thread
+/// sums a band itself when a handful are already waiting, and whatever is still waiting when
+/// the last row has decoded (then it waits for the band the helper is on, if any). So a second
+/// core that runs slow, or is not there (no thread can be had), never holds the working copy up
+/// by more than one band.
 pub fn downscale_rows<E>(
     (sw, sh): (usize, usize),
     channels: usize,
     decode: impl FnOnce(&mut dyn FnMut(&[u8])) -> Result<(), E>,
 ) -> Result<Picture, E> {
+    in_bands((sw, sh), channels, true, decode)
+}
+
+/// [`downscale_rows`], with a helper thread or (`helper` false) without.
+fn in_bands<E>(
+    (sw, sh): (usize, usize),
+    channels: usize,
+    helper: bool,
+    decode: impl FnOnce(&mut dyn FnMut(&[u8])) -> Result<(), E>,
+) -> Result<Picture, E> {
     let (w, h) = cells(sw, sh);
     let (xs, ys) = (Spans::new(sw, w), Spans::new(sh, h));
     let row_len = sw * channels;
-    let summer = || {
-        let copy = WorkingCopy::new((sw, sh), (w, h));
-        RowSummer::new(&xs, &ys, w, channels, 0, vec![[0.0; 3]; (w + 1) * h], copy)
-    };
-    // Rows travel in bands of about 64 KB (a few dozen rows), a handful in flight; the last
-    // stretch in bands of an eighth of that, so little is left to sum when the last row decodes.
     let band_rows = (65_536 / row_len.max(1)).clamp(1, 64);
-    let (band, last_band) = (band_rows * row_len, (band_rows / 8).max(1) * row_len);
     let last_stretch = sh.saturating_sub(2 * band_rows);
-    let copy = std::thread::scope(|scope| {
-        let (send, receive) = std::sync::mpsc::sync_channel::<Vec<u8>>(4);
-        let spawned = std::thread::Builder::new()
-            .name("pixelody-downscale".into())
-            .spawn_scoped(scope, {
-                let mut summer = summer();
-                move || {
-                    for rows in receive {
-                        rows.chunks_exact(row_len).for_each(|row| summer.push(row));
-                    }
-                    summer.finish().1
-                }
-            });
-        match spawned {
-            Ok(thread) => {
-                let mut rows = Vec::with_capacity(band);
-                let mut sent = 0;
-                let decoded = decode(&mut |row: &[u8]| {
-                    if row.len() == row_len {
-                        rows.extend_from_slice(row);
-                        let full = if sent < last_stretch { band } else { last_band };
-                        if rows.len() >= full {
-                            sent += rows.len() / row_len;
-                            let full = std::mem::replace(&mut rows, Vec::with_capacity(band));
-                            // (The summer stops only when this side hangs up.)
-                            let _ = send.send(full);
-                        }
-                    }
-                });
-                if !rows.is_empty() {
-                    let _ = send.send(rows);
-                }
-                drop(send);
-                let copy = thread
-                    .join()
-                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
-                decoded.map(|()| copy)
+    // Bands waiting at most: about 256 KB of them (a band is at least a cell row).
+    let band_bytes = band_rows.max(sh.div_ceil(h)) * row_len;
+    let waiting = (262_144 / band_bytes.max(1)).clamp(1, 4);
+    let summer = || BandSummer {
+        rows: RowSummer::new(&xs, &ys, w, channels, 0, vec![[0.0; 3]; w + 1], None),
+        row_len,
+    };
+    let mut cells = Cells::new((w, h));
+    let mut uncut = cells.rows((sw, sh), (w, h));
+    std::thread::scope(|scope| {
+        let (send, receive) = crossbeam_channel::bounded::<Band>(waiting);
+        // (No thread: every band is summed below, as it is cut.)
+        let helper = helper.then(|| {
+            std::thread::Builder::new()
+                .name("pixelody-downscale".into())
+                .spawn_scoped(scope, {
+                    let (receive, summer) = (receive.clone(), summer());
+                    move || help(receive, summer)
+                })
+        });
+        let mut here = summer();
+        let (mut rows, mut start, mut carry, mut y) = (Vec::new(), 0, false, 0);
+        let decoded = decode(&mut |row: &[u8]| {
+            if row.len() != row_len || y >= sh {
+                return;
             }
-            Err(_) => {
-                // No second thread: the same sums here, row by row.
-                let mut summer = summer();
-                let decoded = decode(&mut |row: &[u8]| {
-                    if row.len() == row_len {
-                        summer.push(row);
-                    }
-                });
-                decoded.map(|()| summer.finish().1)
+            rows.extend_from_slice(row);
+            y += 1;
+            let target = if start < last_stretch {
+                band_rows
+            } else {
+                (band_rows / 8).max(1)
+            };
+            let (Some(&last), next) = (ys.cell.get(y - 1), ys.cell.get(y)) else {
+                return;
+            };
+            if next.is_some_and(|&next| next == last || y - start < target) {
+                return;
             }
+            // A band of whole cell rows: cut it, and start the next with the row above it if
+            // that row straddles into the next's first cell row.
+            let first = ys.cell.get(start).map_or(0, |&c| c as usize);
+            let copy = uncut.take_front((last as usize + 1 - first) * w);
+            let mut after = Vec::with_capacity(rows.len() + row_len);
+            let straddles = next.is_some() && ys.first.get(y - 1).is_some_and(|&f| f < 1.0);
+            if straddles {
+                after.extend_from_slice(&rows[rows.len() - row_len..]);
+            }
+            let band = Band {
+                start,
+                carry,
+                rows: std::mem::replace(&mut rows, after),
+                copy,
+            };
+            (start, carry) = (y, straddles);
+            if let Err(full) = send.try_send(band) {
+                here.sum(full.into_inner());
+            }
+        });
+        drop(send);
+        receive.try_iter().for_each(|band| here.sum(band));
+        if let Some(Ok(helper)) = helper {
+            helper
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
         }
+        decoded
     })?;
-    Ok(copy.picture((w, h), (sw as u32, sh as u32)))
+    Ok(cells.picture((w, h), (sw as u32, sh as u32)))
+}
+
+/// How long the helper keeps looking for the next band (giving way to any other thread that
+/// wants its core) before it sleeps: a few bands' decoding, so it is awake when the next comes.
+/// Woken from sleep for every band instead, it cost the decoding thread about a tenth of a
+/// millisecond a 640x480 PNG in system calls (the working copy's interleaved medians, 600 rounds,
+/// four runs: 1.82-2.08 ms against 1.93-2.26 ms).
+const HELPER_LOOKS: std::time::Duration = std::time::Duration::from_micros(300);
+
+/// The second thread of [`downscale_rows`]: sums the bands as they come until the decoding
+/// thread hangs up.
+fn help<'a>(receive: crossbeam_channel::Receiver<Band<'a>>, mut summer: BandSummer<'a>) {
+    use crossbeam_channel::TryRecvError;
+    let mut since = std::time::Instant::now();
+    loop {
+        let band = match receive.try_recv() {
+            Ok(band) => band,
+            Err(TryRecvError::Empty) if since.elapsed() < HELPER_LOOKS => {
+                std::thread::yield_now();
+                continue;
+            }
+            Err(TryRecvError::Empty) => match receive.recv() {
+                Ok(band) => band,
+                Err(_) => return,
+            },
+            Err(TryRecvError::Disconnected) => return,
+        };
+        summer.sum(band);
+        since = std::time::Instant::now();
+    }
+}
+
+/// Source rows `start..` (after the row above, when `carry`) whose cell rows are `copy`.
+struct Band<'a> {
+    start: usize,
+    carry: bool,
+    rows: Vec<u8>,
+    copy: CopyRows<'a>,
+}
+
+/// Sums bands, one after another, keeping its buffers.
+struct BandSummer<'a> {
+    rows: RowSummer<'a, Vec<[f64; 3]>>,
+    row_len: usize,
+}
+
+impl<'a> BandSummer<'a> {
+    fn sum(&mut self, band: Band<'a>) {
+        let summer = &mut self.rows;
+        summer.restart(band.start, Some(band.copy));
+        let mut rows = band.rows.chunks_exact(self.row_len);
+        if band.carry {
+            rows.next()
+                .into_iter()
+                .for_each(|r| summer.carry_from_above(r));
+        }
+        rows.for_each(|r| summer.push(r));
+        summer.sum_across();
+    }
 }
 
 /// Each cell's sum of the linear light of the source pixels it covers (`raw`: `channels` bytes a
@@ -173,7 +292,7 @@ fn cell_sums(
     (sw, sh): (usize, usize),
     (w, h): (usize, usize),
     parallel_pixels: usize,
-) -> (Vec<[f64; 3]>, WorkingCopy) {
+) -> (Vec<[f64; 3]>, Cells) {
     let (xs, ys) = (Spans::new(sw, w), Spans::new(sh, h));
     let sums = Sums {
         raw,
@@ -181,10 +300,10 @@ fn cell_sums(
         w,
         xs: &xs,
         ys: &ys,
-        sizes: ((sw, sh), (w, h)),
     };
     let mut acc = vec![[0.0f64; 3]; (w + 1) * h];
-    let mut copy = WorkingCopy::new((sw, sh), (w, h));
+    let mut cells = Cells::new((w, h));
+    let mut copy = cells.rows((sw, sh), (w, h));
     let split = (1..sh)
         .find(|&y| ys.cell[y] as usize >= h / 2 && ys.cell[y] != ys.cell[y - 1])
         .filter(|_| sw * sh >= parallel_pixels);
@@ -192,31 +311,33 @@ fn cell_sums(
         Some(y) => {
             let (top, bottom) = acc.split_at_mut(ys.cell[y] as usize * (w + 1));
             let bottom_len = bottom.len();
+            let upper = copy.take_front(ys.cell[y] as usize * w);
+            // (Taken by the thread, or here when no thread can be had.)
+            let lower = std::sync::Mutex::new(Some(copy));
+            let take_lower = || lower.lock().ok().and_then(|mut copy| copy.take());
             std::thread::scope(|scope| {
-                let lower = std::thread::Builder::new()
+                let thread = std::thread::Builder::new()
                     .name("pixelody-downscale".into())
                     .spawn_scoped(scope, || {
                         let mut band = vec![[0.0f64; 3]; bottom_len];
-                        let copy = sums.band(channels, y..sh, &mut band);
-                        (band, copy)
+                        sums.band(channels, y..sh, &mut band, take_lower());
+                        band
                     });
-                copy = sums.band(channels, 0..y, top);
-                let below = match lower {
+                sums.band(channels, 0..y, top, Some(upper));
+                match thread {
                     Ok(thread) => {
-                        let (band, below) = thread
+                        let band = thread
                             .join()
                             .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
                         bottom.copy_from_slice(&band);
-                        below
                     }
-                    Err(_) => sums.band(channels, y..sh, bottom),
-                };
-                copy.append(below);
+                    Err(_) => sums.band(channels, y..sh, bottom, take_lower()),
+                }
             });
         }
-        None => copy = sums.band(channels, 0..sh, &mut acc),
+        None => sums.band(channels, 0..sh, &mut acc, Some(copy)),
     }
-    (acc, copy)
+    (acc, cells)
 }
 
 /// Source pictures at least this large (in pixels) are summed on two threads.
@@ -230,23 +351,21 @@ struct Sums<'a> {
     w: usize,
     xs: &'a Spans,
     ys: &'a Spans,
-    /// The source's size and the working copy's.
-    sizes: ((usize, usize), (usize, usize)),
 }
 
 impl Sums<'_> {
     /// Sums source rows `rows` (starting where a cell row starts) into `acc`, their cell rows
     /// (`w + 1` cells each, the first `ys.cell[rows.start]`), the first cell row beginning with
     /// the share of the row above that falls in it, as the rows above would have left it; and
-    /// returns the working copy's rows of those cell rows.
+    /// writes the working copy's rows of those cell rows to `copy`.
     fn band(
         &self,
         channels: usize,
         rows: std::ops::Range<usize>,
         acc: &mut [[f64; 3]],
-    ) -> WorkingCopy {
+        copy: Option<CopyRows<'_>>,
+    ) {
         let row = |y: usize| &self.raw[y * self.sw * channels..][..self.sw * channels];
-        let copy = WorkingCopy::new(self.sizes.0, self.sizes.1);
         let mut summer = RowSummer::new(self.xs, self.ys, self.w, channels, rows.start, acc, copy);
         if let Some(y) = rows.start.checked_sub(1) {
             summer.carry_from_above(row(y));
@@ -254,7 +373,7 @@ impl Sums<'_> {
         for y in rows {
             summer.push(row(y));
         }
-        summer.finish().1
+        summer.sum_across();
     }
 }
 
@@ -262,7 +381,8 @@ impl Sums<'_> {
 /// `y` on. Each row is summed column by column into the cell row it falls in (`cur`; a row
 /// straddling two cell rows gives the rest of itself to `next`): every column is independent, so
 /// this runs at the speed of the table lookups. A finished cell row is then summed across, and
-/// made into the working copy's row.
+/// made into the working copy's row. An `acc` of one cell row is used again for each (only the
+/// working copy is kept).
 struct RowSummer<'a, A> {
     xs: &'a Spans,
     ys: &'a Spans,
@@ -276,7 +396,7 @@ struct RowSummer<'a, A> {
     cell_row: usize,
     y: usize,
     acc: A,
-    copy: WorkingCopy,
+    copy: Option<CopyRows<'a>>,
 }
 
 impl<'a, A: AsMut<[[f64; 3]]>> RowSummer<'a, A> {
@@ -289,7 +409,7 @@ impl<'a, A: AsMut<[[f64; 3]]>> RowSummer<'a, A> {
         channels: usize,
         start: usize,
         acc: A,
-        copy: WorkingCopy,
+        copy: Option<CopyRows<'a>>,
     ) -> Self {
         let top = ys.cell.get(start).map_or(0, |&c| c as usize);
         let sw = xs.cell.len();
@@ -307,6 +427,15 @@ impl<'a, A: AsMut<[[f64; 3]]>> RowSummer<'a, A> {
             acc,
             copy,
         }
+    }
+
+    /// Starts again at source row `start` (where a cell row starts), the cell rows written to
+    /// `copy`.
+    fn restart(&mut self, start: usize, copy: Option<CopyRows<'a>>) {
+        self.top = self.ys.cell.get(start).map_or(0, |&c| c as usize);
+        (self.cell_row, self.y, self.copy) = (self.top, start, copy);
+        self.cur.fill([0.0; 3]);
+        self.next.fill([0.0; 3]);
     }
 
     /// Starts the first cell row with the share of the source row above that falls in it, as
@@ -353,15 +482,20 @@ impl<'a, A: AsMut<[[f64; 3]]>> RowSummer<'a, A> {
     /// straddling it and the next gave it its share already) and makes it the working copy's.
     fn sum_across(&mut self) {
         let w = self.w;
-        let at = (self.cell_row - self.top) * (w + 1);
-        let cells = &mut self.acc.as_mut()[at..][..w + 1];
-        self.xs.sum_across(&self.cur, cells);
-        self.copy.row(&cells[..w]);
-    }
-
-    fn finish(mut self) -> (A, WorkingCopy) {
-        self.sum_across();
-        (self.acc, self.copy)
+        let acc = self.acc.as_mut();
+        let cells = if acc.len() == w + 1 {
+            acc.fill([0.0; 3]);
+            Some(acc)
+        } else {
+            let at = (self.cell_row - self.top) * (w + 1);
+            acc.get_mut(at..at + w + 1)
+        };
+        if let Some(cells) = cells {
+            self.xs.sum_across(&self.cur, cells);
+            if let Some(copy) = &mut self.copy {
+                copy.row(&cells[..w]);
+            }
+        }
     }
 }
 
@@ -512,6 +646,61 @@ mod tests {
                 "{sw} x {sh}"
             );
             assert!(one.iter().any(|c| c[0] > 0.0));
+        }
+    }
+
+    #[test]
+    fn rows_summed_in_bands_by_either_thread_are_the_working_copy_of_the_whole() {
+        let mut noise = crate::test_support::Noise::new(11);
+        for (sw, sh, channels) in [
+            (640, 480, 3),
+            (700, 431, 3),
+            (641, 480, 4),
+            (333, 999, 3),
+            (129, 2000, 4),
+            (5000, 40, 3),
+            (90, 70, 4),
+            (1, 1, 3),
+            (3000, 2999, 3),
+        ] {
+            let raw: Vec<u8> = (0..sw * sh * channels)
+                .map(|_| (noise.next_u64() >> 24) as u8)
+                .collect();
+            let (w, h) = (sw as u32, sh as u32);
+            let image = match channels {
+                3 => DynamicImage::ImageRgb8(image::RgbImage::from_raw(w, h, raw.clone()).unwrap()),
+                _ => {
+                    DynamicImage::ImageRgba8(image::RgbaImage::from_raw(w, h, raw.clone()).unwrap())
+                }
+            };
+            let whole = downscale(&Decoded {
+                image,
+                source_width: w,
+                source_height: h,
+            });
+            // The helper sums every band (the rows come slowly), none (there is no helper: the
+            // decoding thread sums a band when the waiting ones fill up, and the rest at the
+            // end), or some (the rows come at once).
+            for (helper, pause) in [(true, true), (false, false), (true, false)] {
+                let by_rows = in_bands::<()>((sw, sh), channels, helper, |push| {
+                    for (y, row) in raw.chunks_exact(sw * channels).enumerate() {
+                        if pause && y % 8 == 0 {
+                            std::thread::sleep(std::time::Duration::from_micros(50));
+                        }
+                        push(row);
+                    }
+                    Ok(())
+                })
+                .unwrap();
+                let differ = by_rows.rgb.iter().zip(&whole.rgb).position(|(a, b)| a != b);
+                assert!(
+                    (by_rows.width, by_rows.height) == (whole.width, whole.height)
+                        && by_rows.rgb == whole.rgb
+                        && by_rows.pixels == whole.pixels,
+                    "{sw} x {sh}, {channels} channels, helper {helper}, pause {pause}: first \
+                     differing cell {differ:?}"
+                );
+            }
         }
     }
 
