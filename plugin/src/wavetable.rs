@@ -213,19 +213,17 @@ impl Cycles {
     }
 }
 
-/// Adds the pairs (`a`'s sample `i` times `sa`, `b`'s times `sb`) to `data`, in order, for the
+/// Writes the pairs (`a`'s sample `i` times `sa`, `b`'s times `sb`) to `out`, in order, for the
 /// samples of two cycles as [`Cycles::of`] gives them (sample `2m` is `[m].re`, `2m + 1` is
-/// `[m].im`), and the guard pair (sample 0 again) after them.
-fn pairs_of(data: &mut Vec<f32>, (a, sa): (&[Complex<f32>], f32), (b, sb): (&[Complex<f32>], f32)) {
-    let at = data.len();
+/// `[m].im`), and the guard pair (sample 0 again) after them: `4n + 2` floats for cycles of `n`.
+fn pairs_into(out: &mut [f32], (a, sa): (&[Complex<f32>], f32), (b, sb): (&[Complex<f32>], f32)) {
     let n = a.len().min(b.len());
-    data.resize(at + 4 * n + 2, 0.0);
-    let (samples, guard) = data[at..].split_at_mut(4 * n);
+    let (samples, guard) = out.split_at_mut((4 * n).min(out.len()));
     for (four, (a, b)) in samples.chunks_exact_mut(4).zip(a.iter().zip(b)) {
         four.copy_from_slice(&[a.re * sa, b.re * sb, a.im * sa, b.im * sb]);
     }
-    if let (Some(a), Some(b)) = (a.first(), b.first()) {
-        guard.copy_from_slice(&[a.re * sa, b.re * sb]);
+    if let (Some(a), Some(b), [g0, g1, ..]) = (a.first(), b.first(), guard) {
+        (*g0, *g1) = (a.re * sa, b.re * sb);
     }
 }
 
@@ -245,28 +243,58 @@ fn peak(samples: &[Complex<f32>]) -> f32 {
         .fold(0.0f32, |m, x| m.max(x.abs()))
 }
 
-impl MipTable {
-    /// Builds a table from harmonic spectra: `spectra[f][h - 1]` is harmonic `h` of frame `f` as
-    /// a complex amplitude (`re` the cosine, `im` the sine part; a sine of amplitude `a` is
-    /// `(0, a)`), harmonics beyond [`CYCLE`]` / 2` ignored. With `normalise`, every level of every
-    /// frame is scaled to peak at 1 (by at most [`MAX_GAIN`]), so a wave whose energy sits in
-    /// high harmonics does not fade away at the top of the keyboard where only its low ones fit.
-    fn from_spectra(spectra: &[Vec<Complex<f32>>], normalise: bool) -> MipTable {
+/// A [`MipTable`] being built: its levels are jobs ([`LevelJob`]) that any thread may run, each
+/// once, in any order; [`TableBuild::finish`] then makes the table. Every level is worked out
+/// alike whoever runs it, so the table is the same to the bit.
+pub struct TableBuild {
+    frames: usize,
+    spectra: Vec<Vec<Complex<f32>>>,
+    normalise: bool,
+    /// The levels made (the others share the one before), each with its cycle's length and top
+    /// harmonic.
+    made: Vec<(usize, usize, usize)>,
+    starts: [u32; LEVELS],
+    data: Vec<f32>,
+    /// Each made level's gain for each frame, level after level.
+    gains: Vec<f32>,
+    summaries: Vec<FrameSpectrum>,
+}
+
+/// One level of a [`TableBuild`]: every frame's cycle at that level, written as pairs.
+pub struct LevelJob<'a> {
+    len: usize,
+    top: usize,
+    normalise: bool,
+    spectra: &'a [Vec<Complex<f32>>],
+    data: &'a mut [f32],
+    gains: &'a mut [f32],
+}
+
+impl TableBuild {
+    /// See [`MipTable::from_spectra`].
+    fn new(spectra: Vec<Vec<Complex<f32>>>, normalise: bool) -> TableBuild {
         let frames = spectra.len();
         // The most harmonics any frame has: levels that keep at least as many are the same.
         let richest = spectra.iter().map(Vec::len).max().unwrap_or(0).max(1);
         // Which levels are made (the others share the one before), and so the table's size,
-        // allocated once: a growing vector would hold up to three times the table while it
-        // moves.
+        // allocated once.
         let shape = |level: usize| (cycle_len(level), (MAX_HARMONIC >> level).min(richest));
-        let made: Vec<usize> = (0..LEVELS)
+        let made: Vec<(usize, usize, usize)> = (0..LEVELS)
             .filter(|&l| l == 0 || shape(l) != shape(l - 1))
+            .map(|l| (l, shape(l).0, shape(l).1))
             .collect();
-        let pairs: usize = made.iter().map(|&l| frames * (cycle_len(l) + 1)).sum();
-        // (Filled in order, frame after frame: each frame's pairs are written once the next
-        // frame's cycle is known.)
-        let mut data = Vec::with_capacity(2 * pairs);
-        let mut summaries: Vec<FrameSpectrum> = spectra
+        let mut starts = [0u32; LEVELS];
+        let mut start = 0;
+        for level in 0..LEVELS {
+            match made.iter().find(|m| m.0 == level) {
+                Some(&(_, len, _)) => {
+                    starts[level] = start as u32;
+                    start += frames * (len + 1);
+                }
+                None => starts[level] = starts[level.saturating_sub(1)],
+            }
+        }
+        let summaries = spectra
             .iter()
             .map(|spectrum| {
                 let mut harmonics = [Complex::new(0.0, 0.0); SUMMARY_HARMONICS];
@@ -288,65 +316,20 @@ impl MipTable {
                 }
             })
             .collect();
-        let mut starts = [0u32; LEVELS];
-        let mut start = 0;
-        for level in 0..LEVELS {
-            if !made.contains(&level) {
-                starts[level] = starts[level - 1];
-                for s in &mut summaries {
-                    s.gains[level] = s.gains[level - 1];
-                }
-                continue;
-            }
-            let (len, top) = shape(level);
-            starts[level] = start as u32;
-            let mut cycles = Cycles::new(len, top.min(len / 2));
-            // The frame before this one's cycle, and its scale.
-            let (mut before, mut before_scale) = (vec![Complex::new(0.0, 0.0); len / 2], 1.0);
-            for (f, spectrum) in spectra.iter().enumerate() {
-                let this = cycles.of(spectrum);
-                let scale = if normalise {
-                    (1.0 / peak(this).max(1e-9)).min(MAX_GAIN)
-                } else {
-                    1.0
-                };
-                summaries[f].gains[level] = scale;
-                // Pairs: frame f - 1's sample i, then frame f's, each scaled as it is written.
-                if f > 0 {
-                    pairs_of(&mut data, (&before, before_scale), (this, scale));
-                }
-                cycles.swap_out(&mut before);
-                before_scale = scale;
-            }
-            // The last frame's pairs hold its own samples twice.
-            if frames > 0 {
-                let last = (&before[..], before_scale);
-                pairs_of(&mut data, last, last);
-            }
-            start += frames * (len + 1);
-            debug_assert_eq!(data.len(), 2 * start);
-        }
-        MipTable {
+        TableBuild {
             frames,
+            normalise,
+            gains: vec![1.0; made.len() * frames],
+            made,
             starts,
-            data: Arc::new(data),
-            spectra: Arc::new(summaries),
+            data: vec![0.0; 2 * start],
+            summaries,
+            spectra,
         }
     }
 
-    /// A band-limited falling ramp (1 at the start of the cycle to -1 at its end): the analog
-    /// oscillator's sawtooth.
-    pub fn saw() -> MipTable {
-        let spectrum = (1..=MAX_HARMONIC)
-            .map(|h| Complex::new(0.0, 2.0 / (std::f32::consts::PI * h as f32)))
-            .collect();
-        MipTable::from_spectra(&[spectrum], false)
-    }
-
-    /// Builds a table from single cycles (each of any length up to [`CYCLE`]): each frame keeps
-    /// its cycle's harmonics, without its mean, each level scaled to peak at 1.
-    /// A cycle with nothing but its mean (a flat row of a picture) becomes a sine.
-    pub fn from_cycles(cycles: &[Vec<f32>]) -> MipTable {
+    /// See [`MipTable::from_cycles`]: the cycles' spectra (one forward transform each).
+    pub fn of_cycles(cycles: &[Vec<f32>]) -> TableBuild {
         let mut spectra = Vec::with_capacity(cycles.len());
         for cycle in cycles {
             let n = cycle.len().clamp(2, CYCLE);
@@ -370,7 +353,118 @@ impl MipTable {
                 vec![Complex::new(0.0, 1.0)]
             });
         }
-        MipTable::from_spectra(&spectra, true)
+        TableBuild::new(spectra, true)
+    }
+
+    /// The levels to build, widest first.
+    pub fn levels(&mut self) -> Vec<LevelJob<'_>> {
+        let frames = self.frames;
+        let (mut data, mut gains) = (&mut self.data[..], &mut self.gains[..]);
+        self.made
+            .iter()
+            .map(|&(_, len, top)| {
+                let (n, m) = (
+                    (2 * frames * (len + 1)).min(data.len()),
+                    frames.min(gains.len()),
+                );
+                let (level_data, rest) = std::mem::take(&mut data).split_at_mut(n);
+                let (level_gains, rest_gains) = std::mem::take(&mut gains).split_at_mut(m);
+                (data, gains) = (rest, rest_gains);
+                LevelJob {
+                    len,
+                    top: top.min(len / 2),
+                    normalise: self.normalise,
+                    spectra: &self.spectra,
+                    data: level_data,
+                    gains: level_gains,
+                }
+            })
+            .collect()
+    }
+
+    /// The table, once every level has been built.
+    pub fn finish(mut self) -> MipTable {
+        let frames = self.frames;
+        for level in 0..LEVELS {
+            let made = self.made.iter().position(|m| m.0 == level);
+            for (f, summary) in self.summaries.iter_mut().enumerate() {
+                summary.gains[level] = match made {
+                    Some(m) => self.gains[m * frames + f],
+                    None => summary.gains[level.saturating_sub(1)],
+                };
+            }
+        }
+        MipTable {
+            frames,
+            starts: self.starts,
+            data: Arc::new(self.data),
+            spectra: Arc::new(self.summaries),
+        }
+    }
+}
+
+impl LevelJob<'_> {
+    pub fn run(self) {
+        let (len, frames) = (self.len, self.spectra.len());
+        let mut cycles = Cycles::new(len, self.top);
+        let mut slots = self.data.chunks_exact_mut(2 * (len + 1));
+        // The frame before this one's cycle, and its scale.
+        let (mut before, mut before_scale) = (vec![Complex::new(0.0, 0.0); len / 2], 1.0);
+        for (f, spectrum) in self.spectra.iter().enumerate() {
+            let this = cycles.of(spectrum);
+            let scale = if self.normalise {
+                (1.0 / peak(this).max(1e-9)).min(MAX_GAIN)
+            } else {
+                1.0
+            };
+            if let Some(gain) = self.gains.get_mut(f) {
+                *gain = scale;
+            }
+            // Pairs: frame f - 1's sample i, then frame f's, each scaled as it is written.
+            if f > 0 {
+                if let Some(slot) = slots.next() {
+                    pairs_into(slot, (&before, before_scale), (this, scale));
+                }
+            }
+            cycles.swap_out(&mut before);
+            before_scale = scale;
+        }
+        // The last frame's pairs hold its own samples twice.
+        if let (true, Some(slot)) = (frames > 0, slots.next()) {
+            let last = (&before[..], before_scale);
+            pairs_into(slot, last, last);
+        }
+    }
+}
+
+impl MipTable {
+    /// Builds a table from harmonic spectra: `spectra[f][h - 1]` is harmonic `h` of frame `f` as
+    /// a complex amplitude (`re` the cosine, `im` the sine part; a sine of amplitude `a` is
+    /// `(0, a)`), harmonics beyond [`CYCLE`]` / 2` ignored. With `normalise`, every level of every
+    /// frame is scaled to peak at 1 (by at most [`MAX_GAIN`]), so a wave whose energy sits in
+    /// high harmonics does not fade away at the top of the keyboard where only its low ones fit.
+    fn from_spectra(spectra: Vec<Vec<Complex<f32>>>, normalise: bool) -> MipTable {
+        let mut build = TableBuild::new(spectra, normalise);
+        build.levels().into_iter().for_each(LevelJob::run);
+        build.finish()
+    }
+
+    /// A band-limited falling ramp (1 at the start of the cycle to -1 at its end): the analog
+    /// oscillator's sawtooth.
+    pub fn saw() -> MipTable {
+        let spectrum = (1..=MAX_HARMONIC)
+            .map(|h| Complex::new(0.0, 2.0 / (std::f32::consts::PI * h as f32)))
+            .collect();
+        MipTable::from_spectra(vec![spectrum], false)
+    }
+
+    /// Builds a table from single cycles (each of any length up to [`CYCLE`]): each frame keeps
+    /// its cycle's harmonics, without its mean, each level scaled to peak at 1.
+    /// A cycle with nothing but its mean (a flat row of a picture) becomes a sine.
+    pub fn from_cycles(cycles: &[Vec<f32>]) -> MipTable {
+        let mut build = TableBuild::of_cycles(cycles);
+        build.levels().into_iter().for_each(LevelJob::run);
+        build.finish()
     }
 
     pub fn frames(&self) -> usize {
@@ -434,7 +528,7 @@ mod tests {
                         .collect()
                 })
                 .collect();
-            let table = MipTable::from_spectra(&spectra, false);
+            let table = MipTable::from_spectra(spectra.clone(), false);
             for level in 0..LEVELS {
                 let len = cycle_len(level);
                 let top = top_harmonic(level).min(len / 2);

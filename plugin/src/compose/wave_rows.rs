@@ -9,6 +9,7 @@
 
 use crate::analysis::Picture;
 use crate::score::wave::{Wave, MAX_FRAMES};
+use crate::wavetable::LevelJob;
 
 /// Points per row: enough for 128 harmonics (the cycle is the row and its mirror).
 const WIDTH: usize = 128;
@@ -16,26 +17,39 @@ const WIDTH: usize = 128;
 /// The picture's rows, as [`proposed_position_and_scan`] and the patch read them.
 pub type Rows<'a> = (usize, usize, &'a [u8]);
 
-/// The picture's [`Wave`], its table built on a thread of its own while `alongside` runs with
-/// the rows (the table takes about as long as the rest of a composition: on two cores a picture
-/// is composed in half the time); built here when no thread can be had. A panic in either
-/// reaches the caller as it would without the thread.
+/// The picture's [`Wave`], its table built while `alongside` runs with the rows (the table takes
+/// about as long as the rest of a composition: on two cores a picture is composed in half the
+/// time). The table's levels are jobs that a second thread takes one after another, and this
+/// one takes whatever is left when `alongside` is done: a second core that runs slow, or is not
+/// there (no thread can be had), holds the wave up by at most the level it is on. A panic in
+/// either reaches the caller as it would without the thread.
 pub fn wave_beside<T>(picture: &Picture, alongside: impl FnOnce(Rows<'_>) -> T) -> (Wave, T) {
     let (frames, width, rows) = rows(picture);
-    let for_table = rows.clone();
-    std::thread::scope(|scope| {
-        let building = std::thread::Builder::new()
+    let wave = Wave::unbuilt(frames, width, rows.clone());
+    let mut build = wave.table_build();
+    let out = std::thread::scope(|scope| {
+        let (send, levels) = crossbeam_channel::unbounded::<LevelJob>();
+        build.levels().into_iter().for_each(|level| {
+            // (Both ends are here: it cannot fail.)
+            let _ = send.send(level);
+        });
+        drop(send);
+        let helper = std::thread::Builder::new()
             .name("pixelody-wave".into())
-            .spawn_scoped(scope, move || Wave::from_rows(frames, width, for_table));
+            .spawn_scoped(scope, {
+                let levels = levels.clone();
+                move || levels.try_iter().for_each(LevelJob::run)
+            });
         let out = alongside((frames, width, &rows));
-        let wave = match building {
-            Ok(thread) => thread
+        levels.try_iter().for_each(LevelJob::run);
+        if let Ok(helper) = helper {
+            helper
                 .join()
-                .unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
-            Err(_) => Wave::from_rows(frames, width, rows.clone()),
-        };
-        (wave, out)
-    })
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+        }
+        out
+    });
+    (wave.with_table(build.finish()), out)
 }
 
 /// The picture's rows: how many, how wide, and their lightness values row after row.
@@ -150,6 +164,45 @@ mod tests {
             proposed_position_and_scan(flat.frames(), flat.width(), flat.rows()).1,
             0.0
         );
+    }
+
+    #[test]
+    fn the_wave_built_beside_a_composition_is_the_wave_built_alone() {
+        let table_bits = |wave: &Wave| {
+            let table = wave.built_table().expect("built");
+            let gains = (0..table.frames()).flat_map(|f| table.spectrum(f).gains);
+            (table.data().iter().copied().chain(gains))
+                .map(f32::to_bits)
+                .collect::<Vec<u32>>()
+        };
+        let pictures = [
+            picture(160, 100, |x, y| ((x * 7 + y * y) % 256) as u8),
+            picture(
+                128,
+                96,
+                |x, y| if (x / 3 + y / 5) % 2 == 0 { 230 } else { 20 },
+            ),
+            picture(40, 9, |x, _| (x * 6) as u8),
+            picture(1, 1, |_, _| 200),
+        ];
+        for p in &pictures {
+            let alone = wave(p);
+            // The composition slower than the table (the second thread builds every level), and
+            // none at all (this thread takes most of them).
+            for pause in [
+                std::time::Duration::from_millis(30),
+                std::time::Duration::ZERO,
+            ] {
+                let (beside, ()) = wave_beside(p, |_| std::thread::sleep(pause));
+                assert_eq!(beside, alone);
+                assert!(
+                    table_bits(&beside) == table_bits(&alone),
+                    "{} x {}, pause {pause:?}",
+                    p.width,
+                    p.height
+                );
+            }
+        }
     }
 
     #[test]

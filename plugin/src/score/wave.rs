@@ -12,7 +12,7 @@ use std::sync::OnceLock;
 use base64::Engine as _;
 use serde::{Deserialize, Serialize};
 
-use crate::wavetable::MipTable;
+use crate::wavetable::{LevelJob, MipTable, TableBuild};
 
 /// At most this many frames (rows) in a wave.
 pub const MAX_FRAMES: usize = 64;
@@ -51,7 +51,7 @@ impl Wave {
     }
 
     /// [`Wave::from_rows`] without the table, which is built when first asked for.
-    fn unbuilt(frames: usize, width: usize, mut rows: Vec<u8>) -> Wave {
+    pub(crate) fn unbuilt(frames: usize, width: usize, mut rows: Vec<u8>) -> Wave {
         let width = width.clamp(1, MAX_WIDTH);
         let frames = frames.clamp(1, MAX_FRAMES);
         rows.resize(frames * width, 128);
@@ -63,25 +63,38 @@ impl Wave {
         }
     }
 
+    /// The table the voices read, made from [`Wave::table_build`] (the wave's own).
+    pub(crate) fn with_table(self, table: MipTable) -> Wave {
+        // (A table already there is the same one.)
+        let _ = self.table.set(table);
+        self
+    }
+
     /// The band-limited table the voices read, built here if it is not yet (a few milliseconds:
     /// never on the audio thread, which reads [`Wave::built_table`]).
     pub fn table(&self) -> &MipTable {
         self.table.get_or_init(|| {
-            // A cycle is the row there and back: no jump where the cycle wraps (which would
-            // buzz like a sawtooth whatever the row holds), and the row's shape sets the
-            // harmonics.
-            let cycles: Vec<Vec<f32>> = self
-                .rows
-                .chunks(self.width)
-                .map(|row| {
-                    row.iter()
-                        .chain(row.iter().rev())
-                        .map(|&v| f32::from(v) / 255.0)
-                        .collect()
-                })
-                .collect();
-            MipTable::from_cycles(&cycles)
+            let mut build = self.table_build();
+            build.levels().into_iter().for_each(LevelJob::run);
+            build.finish()
         })
+    }
+
+    /// The table's making, its levels left to run.
+    pub(crate) fn table_build(&self) -> TableBuild {
+        // A cycle is the row there and back: no jump where the cycle wraps (which would buzz
+        // like a sawtooth whatever the row holds), and the row's shape sets the harmonics.
+        let cycles: Vec<Vec<f32>> = self
+            .rows
+            .chunks(self.width)
+            .map(|row| {
+                row.iter()
+                    .chain(row.iter().rev())
+                    .map(|&v| f32::from(v) / 255.0)
+                    .collect()
+            })
+            .collect();
+        TableBuild::of_cycles(&cycles)
     }
 
     /// The table if it is built (the audio thread's read: it never builds one).
