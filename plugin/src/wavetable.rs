@@ -382,6 +382,12 @@ impl TableBuild {
             .collect()
     }
 
+    /// The table, its levels built here one after another.
+    pub fn built(mut self) -> MipTable {
+        self.levels().into_iter().for_each(LevelJob::run);
+        self.finish()
+    }
+
     /// The table, once every level has been built.
     pub fn finish(mut self) -> MipTable {
         let frames = self.frames;
@@ -444,9 +450,7 @@ impl MipTable {
     /// frame is scaled to peak at 1 (by at most [`MAX_GAIN`]), so a wave whose energy sits in
     /// high harmonics does not fade away at the top of the keyboard where only its low ones fit.
     fn from_spectra(spectra: Vec<Vec<Complex<f32>>>, normalise: bool) -> MipTable {
-        let mut build = TableBuild::new(spectra, normalise);
-        build.levels().into_iter().for_each(LevelJob::run);
-        build.finish()
+        TableBuild::new(spectra, normalise).built()
     }
 
     /// A band-limited falling ramp (1 at the start of the cycle to -1 at its end): the analog
@@ -462,9 +466,7 @@ impl MipTable {
     /// its cycle's harmonics, without its mean, each level scaled to peak at 1.
     /// A cycle with nothing but its mean (a flat row of a picture) becomes a sine.
     pub fn from_cycles(cycles: &[Vec<f32>]) -> MipTable {
-        let mut build = TableBuild::of_cycles(cycles);
-        build.levels().into_iter().for_each(LevelJob::run);
-        build.finish()
+        TableBuild::of_cycles(cycles).built()
     }
 
     pub fn frames(&self) -> usize {

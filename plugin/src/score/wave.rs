@@ -12,7 +12,7 @@ use std::sync::OnceLock;
 use base64::Engine as _;
 use serde::{Deserialize, Serialize};
 
-use crate::wavetable::{LevelJob, MipTable, TableBuild};
+use crate::wavetable::{MipTable, TableBuild};
 
 /// At most this many frames (rows) in a wave.
 pub const MAX_FRAMES: usize = 64;
@@ -73,11 +73,7 @@ impl Wave {
     /// The band-limited table the voices read, built here if it is not yet (a few milliseconds:
     /// never on the audio thread, which reads [`Wave::built_table`]).
     pub fn table(&self) -> &MipTable {
-        self.table.get_or_init(|| {
-            let mut build = self.table_build();
-            build.levels().into_iter().for_each(LevelJob::run);
-            build.finish()
-        })
+        self.table.get_or_init(|| self.table_build().built())
     }
 
     /// The table's making, its levels left to run.
